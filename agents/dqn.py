@@ -1,0 +1,372 @@
+"""Deep Q-learning (DQN): Q-learning with a neural network, replay and a fixed target network.
+
+Description:
+    Notes 004 ("deep Q-learning"): approximate Q* by a network f_θ and take gradient steps on
+
+        L(θ) = ( r + γ max_a' f_θ̃(s', a') − f_θ(s, a) )²
+
+    where θ̃ are *fixed previous* parameters and (s, a, r, s') are sampled from experience. This
+    file is that loss plus the pieces that make it work (Mnih et al., Nature 2015):
+
+    * a replay buffer of past transitions (:class:`lecture_rl.agents.replay.ReplayBuffer`);
+    * the target network θ̃, copied from θ every ``target_update`` env steps (``tau=1``) or
+      moved towards it by Polyak averaging θ̃ ← τ θ + (1 − τ) θ̃ (``tau<1``);
+    * the Huber loss (the paper's "clip the error term to [−1, 1]"; ``loss="mse"`` gives the
+      notes' square);
+    * ε-greedy exploration with ε decaying linearly from ``eps_start`` to ``eps_end``;
+    * Double DQN (``double=True``): y = r + γ f_θ̃(s', argmax_a' f_θ(s', a'));
+    * Adam, gradient-norm clipping, ``learning_starts`` and ``train_freq``.
+
+    Actions an env marks unavailable in ``info["action_mask"]`` (GridWorld) are never chosen,
+    and the target's max runs over the available actions of s' only.
+
+Arguments (defaults are ours, scaled down for small envs; not the paper's):
+    net: ``mlp`` or ``cnn`` (image observations, e.g. GridWorld ``obs_mode="image"``).
+    buffer_size: replay capacity (paper: 1,000,000).
+    batch_size: minibatch size (paper: 32).
+    learning_starts: env steps of random-ish acting before the first update (paper: 50,000).
+    train_freq: vector steps between updates; gradient_steps updates each time (paper: 4 / 1).
+    target_update: env steps between copies θ̃ ← θ (paper: 10,000 updates).
+    tau: 1.0 = hard copy; < 1 = Polyak averaging after every update.
+    eps_start, eps_end, eps_decay_steps: the linear ε schedule (paper: 1 → 0.1 over 1M frames).
+    double: Double DQN target. loss: ``huber`` or ``mse``. lr: Adam's step size.
+    Recurrent backbones (``rnn``, ``lstm``, ``gru``, ``transformer``) are not supported by
+    ``dqn``; ``ppo`` and ``reinforce`` train them.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from lecture_rl.agents.base import (
+    EpisodeCallback,
+    HyperparameterError,
+    TrainResult,
+    answers_per_episode,
+)
+from lecture_rl.agents.deep import (
+    DeepAgent,
+    EpisodeTracker,
+    check_range,
+    make_train_envs,
+    stack_final_obs,
+)
+from lecture_rl.agents.replay import ReplayBuffer
+
+RECURRENT_NETS = ("rnn", "lstm", "gru", "transformer")
+
+
+def linear_schedule(start: float, end: float, duration: int, t: int) -> float:
+    """ε_t: from ``start`` to ``end`` linearly over ``duration`` steps, then ``end``."""
+    if duration <= 0:
+        return end
+    return start + (end - start) * min(1.0, t / duration)
+
+
+def td_target(
+    rewards: torch.Tensor,
+    terminated: torch.Tensor,
+    q_next_target: torch.Tensor,
+    gamma: float,
+    *,
+    next_mask: torch.Tensor | None = None,
+    q_next_online: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The regression target y for a minibatch (no gradient flows through it).
+
+    DQN:        y = r + γ (1 − done) max_a' Q(s', a'; θ̃)
+    Double DQN: y = r + γ (1 − done) Q(s', argmax_a' Q(s', a'; θ); θ̃)   (``q_next_online``)
+    Maxima and argmaxes run over the actions ``next_mask`` marks available.
+    """
+    if next_mask is not None:
+        next_mask = next_mask | ~next_mask.any(dim=-1, keepdim=True)  # none available: all
+    if q_next_online is None:
+        scores = q_next_target
+        if next_mask is not None:
+            scores = scores.masked_fill(~next_mask, -math.inf)
+        q_next = scores.max(dim=-1).values  # max_a' Q(s', a'; θ̃)
+    else:
+        scores = q_next_online
+        if next_mask is not None:
+            scores = scores.masked_fill(~next_mask, -math.inf)
+        best = scores.argmax(dim=-1, keepdim=True)  # argmax_a' Q(s', a'; θ)
+        q_next = q_next_target.gather(-1, best).squeeze(-1)  # Q(s', ·; θ̃)
+    return rewards + gamma * (1.0 - terminated) * q_next  # y = r + γ (1 − done) q_next
+
+
+class DQNAgent(DeepAgent):
+    """Deep Q-network agent (notes 004) with replay, target network and optional Double DQN."""
+
+    name: ClassVar[str] = "dqn"
+    defaults: ClassVar[dict[str, Any]] = {
+        **DeepAgent.defaults,
+        "hidden_size": 64,
+        "lr": 5e-4,
+        "gamma": 0.99,
+        "num_envs": 4,
+        "max_grad_norm": 10.0,
+        "buffer_size": 20_000,
+        "batch_size": 64,
+        "learning_starts": 1_000,
+        "train_freq": 1,
+        "gradient_steps": 1,
+        "target_update": 1_000,
+        "tau": 1.0,
+        "eps_start": 1.0,
+        "eps_end": 0.05,
+        "eps_decay_steps": 10_000,
+        "double": True,
+        "loss": "huber",
+        "checkpoint_every": 2_000,  # one DQN update per vector step: save less often than PPO
+    }
+    default_budget: ClassVar[dict[str, int]] = {"steps": 50_000}
+
+    @classmethod
+    def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
+        if hp["net"] in RECURRENT_NETS:
+            raise HyperparameterError(
+                f"net={hp['net']!r}: dqn supports the feed-forward backbones mlp and cnn; "
+                "recurrent nets (rnn, lstm, gru, transformer) are supported by ppo and reinforce"
+            )
+        super().check_hyperparameters(hp)
+        check_range(hp, "buffer_size", 1, 10**9, integer=True)
+        check_range(hp, "batch_size", 1, 10**6, integer=True)
+        check_range(hp, "learning_starts", 0, 10**12, integer=True)
+        check_range(hp, "train_freq", 1, 10**9, integer=True)
+        check_range(hp, "gradient_steps", 1, 10**6, integer=True)
+        check_range(hp, "target_update", 1, 10**12, integer=True)
+        check_range(hp, "tau", 0.0, 1.0, low_open=True)
+        check_range(hp, "eps_start", 0.0, 1.0)
+        check_range(hp, "eps_end", 0.0, 1.0)
+        check_range(hp, "eps_decay_steps", 0, 10**12, integer=True)
+        if not isinstance(hp["double"], bool):
+            raise HyperparameterError(f"double={hp['double']!r} must be true or false")
+        if hp["loss"] not in ("huber", "mse"):
+            raise HyperparameterError(f"loss={hp['loss']!r} is not valid; use huber or mse")
+
+    def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
+        super().__init__(env, seed=seed, **hyperparameters)
+        # θ̃: a frozen copy of the online network θ (backbone + Q head)
+        self.target_backbone = copy.deepcopy(self.backbone).requires_grad_(False)
+        self.target_q = copy.deepcopy(self.heads["q"]).requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=self.hp["lr"])
+        self.buffer: ReplayBuffer | None = None
+        self.epsilon = float(self.hp["eps_start"])
+        self._next_target_sync = int(self.hp["target_update"])
+
+    def _build_heads(self) -> dict[str, nn.Module]:
+        # Q(s, ·; θ): one output per action on top of the backbone's features
+        return {"q": nn.Linear(self.backbone.output_dim, int(self.action_space.n))}
+
+    def modules_to_save(self) -> dict[str, nn.Module]:
+        modules = super().modules_to_save()
+        if hasattr(self, "target_q"):
+            modules["target_backbone"] = self.target_backbone
+            modules["target_q"] = self.target_q
+        return modules
+
+    # ----- Q-values ---------------------------------------------------------------------------
+
+    def _action_scores(self, features: torch.Tensor) -> torch.Tensor:
+        return self.heads["q"](features)
+
+    def q_values(self, obs: Any) -> torch.Tensor:
+        """Q(s, ·; θ) for a batch of raw observations ``[B, ...]`` -> ``[B, nA]``."""
+        features, _ = self.backbone.step(self.obs_tensor(obs), (), None)
+        return self.heads["q"](features)
+
+    def target_q_values(self, obs: Any) -> torch.Tensor:
+        """Q(s, ·; θ̃) with the fixed target parameters."""
+        features, _ = self.target_backbone.step(self.obs_tensor(obs), (), None)
+        return self.target_q(features)
+
+    def _sample_action(self, scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """ε-greedy: a uniformly random available action with probability ε, else the argmax."""
+        if mask is not None:
+            mask = mask | ~mask.any(dim=-1, keepdim=True)
+            scores = scores.masked_fill(~mask, -math.inf)
+        greedy = scores.argmax(dim=-1)
+        noise = torch.rand(scores.shape, generator=self.generator, device=scores.device)
+        if mask is not None:
+            noise = noise.masked_fill(~mask, -1.0)
+        random = noise.argmax(dim=-1)  # uniform over available actions
+        explore = torch.rand(scores.shape[0], generator=self.generator, device=scores.device)
+        return torch.where(explore < self.epsilon, random, greedy)
+
+    # ----- the update -------------------------------------------------------------------------
+
+    def loss_on(self, batch: dict[str, np.ndarray]) -> torch.Tensor:
+        """L(θ) on a minibatch: Huber (or squared) error between Q(s, a; θ) and y."""
+        actions = torch.as_tensor(batch["actions"], device=self.device) - self.action_start
+        rewards = torch.as_tensor(batch["rewards"], device=self.device)
+        terminated = torch.as_tensor(batch["terminated"], device=self.device)
+        next_mask = torch.as_tensor(batch["next_mask"], device=self.device)
+        q_sa = self.q_values(batch["obs"]).gather(1, actions[:, None]).squeeze(1)  # Q(s, a; θ)
+        with torch.no_grad():
+            q_next_target = self.target_q_values(batch["next_obs"])
+            q_next_online = self.q_values(batch["next_obs"]) if self.hp["double"] else None
+            y = td_target(
+                rewards,
+                terminated,
+                q_next_target,
+                self.hp["gamma"],
+                next_mask=next_mask,
+                q_next_online=q_next_online,
+            )
+        if self.hp["loss"] == "huber":
+            return nn.functional.smooth_l1_loss(q_sa, y)  # Huber, δ = 1
+        return nn.functional.mse_loss(q_sa, y)  # (y − Q(s, a; θ))², notes 004
+
+    def update(self) -> float:
+        """One gradient step on a replayed minibatch; returns the loss."""
+        assert self.buffer is not None
+        batch = self.buffer.sample(self.hp["batch_size"])
+        loss = self.loss_on(batch)
+        self.guard(loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.parameters(), self.hp["max_grad_norm"])
+        self.optimizer.step()
+        if self.hp["tau"] < 1.0:
+            self.soft_update(self.hp["tau"])
+        self._after_update()
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def soft_update(self, tau: float) -> None:
+        """θ̃ ← τ θ + (1 − τ) θ̃ (``tau=1``: the hard copy θ̃ ← θ)."""
+        pairs = (
+            (self.target_backbone, self.backbone),
+            (self.target_q, self.heads["q"]),
+        )
+        for target, online in pairs:
+            for p_target, p in zip(target.parameters(), online.parameters()):
+                p_target.lerp_(p, tau)
+            for b_target, b in zip(target.buffers(), online.buffers()):
+                b_target.copy_(b)
+
+    # ----- training ---------------------------------------------------------------------------
+
+    def _make_buffer(self, envs: gym.vector.VectorEnv) -> ReplayBuffer:
+        space = self.observation_space
+        shape = () if isinstance(space, gym.spaces.Discrete) else tuple(space.shape)
+        dtype = np.int64 if isinstance(space, gym.spaces.Discrete) else space.dtype
+        return ReplayBuffer(
+            self.hp["buffer_size"],
+            shape,
+            dtype,
+            self.n_actions,
+            rng=np.random.default_rng(self.rng.integers(2**63)),
+        )
+
+    def train(
+        self,
+        env: gym.Env,
+        episodes: int | None = None,
+        steps: int | None = None,
+        *,
+        callback: EpisodeCallback | None = None,
+    ) -> TrainResult:
+        """Collect with ε-greedy on ``num_envs`` envs, store, replay, update; see the module."""
+        try:
+            episodes, steps = self.training_budget(episodes, steps)
+        except ValueError as exc:
+            raise HyperparameterError(str(exc)) from exc
+        self.check_env_fits(env)
+        hp = self.hp
+        n = hp["num_envs"]
+        envs = make_train_envs(env, n)
+        if self.buffer is None:
+            self.buffer = self._make_buffer(envs)
+        answers = answers_per_episode(env)
+        self._start_training()
+        t0 = time.perf_counter()
+        steps_at_start = self.env_steps
+        tracker = EpisodeTracker(n, answers, callback, max_episodes=episodes)
+        seeds = [int(s) for s in self.rng.integers(2**31, size=n)]
+        obs, infos = envs.reset(seed=seeds)
+        mask = _mask_of(infos, n, self.n_actions)
+        vector_steps = 0
+        losses: list[float] = []
+        try:
+            while True:
+                done_steps = self.env_steps - steps_at_start
+                if steps is not None and done_steps >= steps:
+                    break
+                if tracker.stop:
+                    break
+                self.epsilon = linear_schedule(
+                    hp["eps_start"], hp["eps_end"], hp["eps_decay_steps"], self.env_steps
+                )
+                with torch.no_grad():
+                    scores = self.q_values(obs)
+                    mask_t = torch.as_tensor(mask, device=self.device)
+                    actions = self._sample_action(scores, mask_t).cpu().numpy()
+                actions = actions + self.action_start
+                next_obs, rewards, terminated, truncated, infos = envs.step(actions)
+                done = terminated | truncated
+                real_next = np.array(next_obs, copy=True)
+                acting_mask = _mask_of(infos, n, self.n_actions)  # reset rows: the new start
+                next_mask = acting_mask.copy()  # the actions available in s'
+                if done.any():
+                    rows = np.flatnonzero(done)
+                    real_next[rows] = stack_final_obs(infos["final_obs"], rows)
+                    next_mask[rows] = _final_masks(infos, rows, self.n_actions)
+                self.buffer.add(obs, actions, rewards, real_next, terminated, next_mask)
+                self.env_steps += n
+                vector_steps += 1
+                tracker.step(rewards, done, self.env_steps - steps_at_start)
+                obs, mask = next_obs, acting_mask
+                if self.env_steps >= hp["learning_starts"] and vector_steps % hp["train_freq"] == 0:
+                    for _ in range(hp["gradient_steps"]):
+                        losses.append(self.update())
+                if hp["tau"] >= 1.0 and self.env_steps >= self._next_target_sync:
+                    self.soft_update(1.0)  # θ̃ ← θ
+                    self._next_target_sync = self.env_steps + hp["target_update"]
+                if losses and vector_steps % 100 == 0:
+                    elapsed = time.perf_counter() - t0
+                    self.logger.log(
+                        {
+                            "losses/td_loss": float(np.mean(losses)),
+                            "charts/epsilon": self.epsilon,
+                            "charts/env_steps_per_s": (self.env_steps - steps_at_start)
+                            / max(elapsed, 1e-9),
+                            "charts/return": tracker.recent_return(20),
+                        },
+                        self.env_steps,
+                    )
+                    losses.clear()
+        finally:
+            envs.close()
+            self._finish_training()
+        return TrainResult(
+            episodes=tracker.records,
+            env_steps=self.env_steps - steps_at_start,
+            wall_time=time.perf_counter() - t0,
+        )
+
+
+def _mask_of(infos: dict[str, Any], n: int, n_actions: int) -> np.ndarray:
+    """``infos["action_mask"]`` as ``bool[n, nA]`` (all true when the env gives none)."""
+    if "action_mask" in infos:
+        return np.asarray(infos["action_mask"], dtype=bool).reshape(n, n_actions).copy()
+    return np.ones((n, n_actions), dtype=bool)
+
+
+def _final_masks(infos: dict[str, Any], rows: np.ndarray, n_actions: int) -> np.ndarray:
+    """Action masks of the final states of finished envs (all true when unknown)."""
+    out = np.ones((len(rows), n_actions), dtype=bool)
+    final_info = infos.get("final_info")
+    if isinstance(final_info, dict) and "action_mask" in final_info:
+        masks = np.asarray(final_info["action_mask"], dtype=bool)
+        if masks.ndim == 2:
+            out[:] = masks[rows]
+    return out

@@ -1,0 +1,106 @@
+"""The random agent: uniform over the available actions. The baseline every learner must beat.
+
+Description:
+    Picks each action uniformly at random with its own seeded generator, honouring
+    ``info["action_mask"]`` when the env gives one. It learns nothing; ``train`` just plays
+    episodes so a comparison has a baseline curve. Works on any action space: Discrete actions
+    are drawn by ``self.rng`` (respecting masks), other spaces by a seeded copy of the space.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from lecture_rl.agents.base import Agent, EpisodeCallback, TrainResult, answers_per_episode
+
+
+class RandomAgent(Agent):
+    """Uniformly random actions (masks honoured): the baseline."""
+
+    name = "random"
+    defaults: ClassVar[dict[str, Any]] = {}
+    #: a random walk on an env without a time limit is cut at this many steps per episode
+    max_episode_steps: ClassVar[int] = 10_000
+
+    def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
+        super().__init__(env, seed=seed, **hyperparameters)
+        self._discrete = isinstance(self.action_space, gym.spaces.Discrete)
+        if not self._discrete:
+            self._space = copy.deepcopy(self.action_space)
+            self._space.seed(int(self.rng.integers(2**31)))
+        self._env_seeded = False
+        self.episodes_done = 0
+
+    def act(self, obs: Any, info: Mapping[str, Any] | None = None, *, greedy: bool = True) -> Any:
+        """A uniformly random action among those ``info["action_mask"]`` allows."""
+        if not self._discrete:
+            return self._space.sample()
+        space = self.action_space
+        mask = info.get("action_mask") if info else None
+        if mask is not None:
+            actions = np.flatnonzero(np.asarray(mask))
+            if actions.size:
+                return int(actions[int(self.rng.random() * actions.size)]) + int(space.start)
+        return int(self.rng.random() * int(space.n)) + int(space.start)
+
+    def train(
+        self,
+        env: gym.Env,
+        episodes: int | None = None,
+        steps: int | None = None,
+        *,
+        callback: EpisodeCallback | None = None,
+    ) -> TrainResult:
+        """Play ``episodes`` episodes (or ``steps`` env steps) at random, recording each one."""
+        if episodes is None and steps is None:
+            episodes = self.default_budget.get("episodes")
+        max_episodes = math.inf if episodes is None else int(episodes)
+        max_steps = math.inf if steps is None else int(steps)
+        answers = answers_per_episode(env)
+        result = TrainResult()
+        start = time.perf_counter()
+        env_steps = 0
+        while len(result.episodes) < max_episodes and env_steps < max_steps:
+            seed = None if self._env_seeded else self.seed
+            self._env_seeded = True
+            obs, info = env.reset(seed=seed)
+            total, length, done = 0.0, 0, False
+            while not done and env_steps < max_steps:
+                obs, reward, terminated, truncated, info = env.step(self.act(obs, info))
+                total += float(reward)
+                length += 1
+                env_steps += 1
+                done = terminated or truncated or length >= self.max_episode_steps
+            if not done:
+                break
+            record: dict[str, Any] = {
+                "episode": self.episodes_done,
+                "return": total,
+                "length": length,
+                "env_steps": env_steps,
+                "wall_time": time.perf_counter() - start,
+            }
+            if answers:
+                record["accuracy"] = total / answers
+            self.episodes_done += 1
+            result.episodes.append(record)
+            if callback is not None and callback(record) is False:
+                result.stopped_early = True
+                break
+        result.env_steps = env_steps
+        result.wall_time = time.perf_counter() - start
+        return result
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        return {"state": {"episodes_done": self.episodes_done}}
+
+    def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
+        self.episodes_done = int(meta.get("state", {}).get("episodes_done", 0))

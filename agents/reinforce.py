@@ -1,0 +1,237 @@
+"""REINFORCE: Monte-Carlo policy gradient with a learned baseline, on any backbone.
+
+Description:
+    The policy gradient theorem (notes 004) gives
+
+        ∇J(θ) = E[ Σ_t ∇_θ log π_θ(a_t|s_t) · (G_t − b(s_t)) ],   G_t = Σ_k γ^k r_{t+k+1}
+
+    where the baseline b(s_t) = V_w(s_t) is learned by regression on G_t; subtracting it keeps
+    the gradient unbiased and lowers its variance. Each update uses one whole episode from each
+    of ``num_envs`` envs stepped together: the envs are reset, run until every one has finished
+    its episode (steps after an env's end are masked out), and the backbone is re-run over the
+    whole batch of sequences in one call (``backbone.forward_sequence``) to get log π and V with
+    gradients. One Adam step per batch.
+
+Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAgent`):
+    ent_coef: weight of an entropy bonus (0 is plain REINFORCE).
+    vf_coef: weight of the baseline's squared error.
+    max_episode_steps: a batch stops after this many steps even if some episode has not
+        finished (those steps are then used with the return so far).
+    normalize_advantages: scale G − b to unit variance per batch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lecture_rl.agents.base import (
+    EpisodeCallback,
+    HyperparameterError,
+    TrainResult,
+    answers_per_episode,
+)
+from lecture_rl.agents.deep import (
+    DeepAgent,
+    EpisodeTracker,
+    check_range,
+    make_train_envs,
+    sample_categorical,
+)
+from lecture_rl.agents.ppo import layer_init
+
+
+class ReinforceAgent(DeepAgent):
+    """REINFORCE with a learned value baseline (actor and critic heads on one backbone)."""
+
+    name: ClassVar[str] = "reinforce"
+    defaults: ClassVar[dict[str, Any]] = {
+        **DeepAgent.defaults,
+        "hidden_size": 64,
+        "lr": 3e-3,
+        "num_envs": 32,
+        "ent_coef": 0.01,
+        "vf_coef": 0.5,
+        "max_episode_steps": 1000,
+        "normalize_advantages": True,
+    }
+    default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
+
+    @classmethod
+    def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
+        super().check_hyperparameters(hp)
+        check_range(hp, "ent_coef", 0.0, math.inf)
+        check_range(hp, "vf_coef", 0.0, math.inf)
+        check_range(hp, "max_episode_steps", 1, 10**7, integer=True)
+        if not isinstance(hp["normalize_advantages"], bool):
+            raise HyperparameterError(
+                f"normalize_advantages={hp['normalize_advantages']!r} must be true or false"
+            )
+
+    def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
+        super().__init__(env, seed=seed, **hyperparameters)
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=self.hp["lr"])
+
+    def _build_heads(self) -> dict[str, nn.Module]:
+        width = self.backbone.output_dim
+        return {
+            "actor": layer_init(nn.Linear(width, self.n_actions), std=0.01),
+            "baseline": layer_init(nn.Linear(width, 1), std=1.0),
+        }
+
+    def _action_scores(self, features: torch.Tensor) -> torch.Tensor:
+        return self.heads["actor"](features)
+
+    # ----- training -------------------------------------------------------------------------
+
+    def train(
+        self,
+        env: gym.Env,
+        episodes: int | None = None,
+        steps: int | None = None,
+        *,
+        callback: EpisodeCallback | None = None,
+    ) -> TrainResult:
+        """Batches of whole episodes until ``steps`` env steps or ``episodes`` episodes.
+
+        ``callback(record)`` gets every finished episode; returning ``True`` stops training
+        after the current batch.
+        """
+        max_episodes, max_steps = self.training_budget(episodes, steps)
+        num_envs = self.hp["num_envs"]
+        envs = make_train_envs(env, num_envs)
+        self._start_training()
+        tracker = EpisodeTracker(num_envs, answers_per_episode(env), callback, max_episodes)
+        steps_done, t0 = 0, time.perf_counter()
+        seed = int(self.rng.integers(2**31))
+        try:
+            while True:
+                batch = self._collect(envs, seed, tracker, steps_done)
+                seed = None  # later resets continue the envs' own generators
+                steps_done += batch["steps"]
+                losses = self._update(batch)
+                self.env_steps += batch["steps"]
+                self._after_update()
+                if self.logger.folder is not None:
+                    self.logger.log(
+                        {
+                            **{f"losses/{k}": v for k, v in losses.items()},
+                            "charts/episodic_return": tracker.recent_return(),
+                            "charts/env_steps_per_s": steps_done
+                            / max(time.perf_counter() - t0, 1e-9),
+                        },
+                        self.env_steps,
+                    )
+                if tracker.stop or (max_steps is not None and steps_done >= max_steps):
+                    break
+        finally:
+            envs.close()
+            self._finish_training()
+        return TrainResult(
+            episodes=tracker.records,
+            env_steps=steps_done,
+            wall_time=time.perf_counter() - t0,
+            stopped_early=tracker.stop
+            and (max_episodes is None or len(tracker.records) < max_episodes),
+        )
+
+    @torch.no_grad()
+    def _collect(
+        self,
+        envs: gym.vector.VectorEnv,
+        seed: int | None,
+        tracker: EpisodeTracker,
+        steps_done: int,
+    ) -> dict[str, Any]:
+        """One episode per env, sampled from π; returns the tensors ``[T, N, ...]``."""
+        num_envs = self.hp["num_envs"]
+        obs, infos = envs.reset(seed=seed)
+        state = self.backbone.initial_state(num_envs, self.device)
+        running = np.ones(num_envs, dtype=bool)
+        tracker.returns[:] = 0.0
+        tracker.lengths[:] = 0
+        observations, actions, rewards, valid, masks = [], [], [], [], []
+        counted = 0
+        for _ in range(self.hp["max_episode_steps"]):
+            obs_t = self.obs_tensor(obs)
+            features, state = self.backbone.step(obs_t, state, None)
+            logits = self._action_scores(features)
+            mask = None
+            if "action_mask" in infos:
+                mask = torch.as_tensor(np.asarray(infos["action_mask"], dtype=bool))
+                mask = (mask | ~mask.any(dim=-1, keepdim=True)).to(self.device)
+                logits = logits.masked_fill(~mask, -1e9)
+            action = sample_categorical(logits, self.generator)
+            obs, reward, terminated, truncated, infos = envs.step(
+                action.cpu().numpy() + self.action_start
+            )
+            done = np.logical_or(terminated, truncated)
+            observations.append(obs_t)
+            actions.append(action)
+            rewards.append(np.where(running, reward, 0.0))
+            valid.append(running.copy())
+            masks.append(mask)
+            counted += int(running.sum())
+            # only the first episode of each env counts; later steps are masked out
+            tracker.step(np.where(running, reward, 0.0), done & running, steps_done + counted)
+            tracker.returns[~running] = 0.0
+            tracker.lengths[~running] = 0
+            running &= ~done
+            if not running.any():
+                break
+        rewards_np = np.stack(rewards).astype(np.float32)  # [T, N]
+        returns = np.zeros_like(rewards_np)
+        future = np.zeros(num_envs, dtype=np.float32)
+        for t in reversed(range(len(rewards))):
+            future = rewards_np[t] + self.hp["gamma"] * future  # G_t = r_{t+1} + γ G_{t+1}
+            returns[t] = future
+        return {
+            "obs": torch.stack(observations),
+            "actions": torch.stack(actions),
+            "returns": torch.as_tensor(returns, device=self.device),
+            "valid": torch.as_tensor(np.stack(valid), device=self.device),
+            "masks": None if masks[0] is None else torch.stack(masks),
+            "steps": counted,
+        }
+
+    def _update(self, batch: dict[str, Any]) -> dict[str, float]:
+        """One gradient step on ∇ log π · (G − b) plus the baseline's regression loss."""
+        num_envs = self.hp["num_envs"]
+        state0 = self.backbone.initial_state(num_envs, self.device)
+        features, _ = self.backbone.forward_sequence(batch["obs"], state0, None)
+        logits = self._action_scores(features)  # [T, N, nA]
+        if batch["masks"] is not None:
+            logits = logits.masked_fill(~batch["masks"], -1e9)
+        log_pi = F.log_softmax(logits, dim=-1)
+        logp = log_pi.gather(-1, batch["actions"][..., None])[..., 0]
+        entropy = -(log_pi.exp() * log_pi).sum(-1)
+        baseline = self.heads["baseline"](features).squeeze(-1)  # b(s_t) = V_w(s_t)
+        valid = batch["valid"].float()
+        count = valid.sum().clamp(min=1.0)
+        advantage = (batch["returns"] - baseline).detach()  # G_t − b(s_t)
+        if self.hp["normalize_advantages"]:
+            mean = (advantage * valid).sum() / count
+            std = (((advantage - mean) ** 2 * valid).sum() / count).sqrt()
+            advantage = (advantage - mean) / (std + 1e-8)
+        # REINFORCE: ascend Σ_t ∇ log π(a_t|s_t) · (G_t − b(s_t))
+        policy_loss = -(logp * advantage * valid).sum() / count
+        baseline_loss = 0.5 * ((batch["returns"] - baseline) ** 2 * valid).sum() / count
+        entropy_mean = (entropy * valid).sum() / count
+        loss = policy_loss + self.hp["vf_coef"] * baseline_loss - self.hp["ent_coef"] * entropy_mean
+        self.guard(loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.parameters(), self.hp["max_grad_norm"])
+        self.optimizer.step()
+        return {
+            "policy": float(policy_loss.detach()),
+            "baseline": float(baseline_loss.detach()),
+            "entropy": float(entropy_mean.detach()),
+        }

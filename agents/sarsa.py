@@ -1,0 +1,47 @@
+"""SARSA: on-policy TD control (notes 000 §7.e; Sutton & Barto §6.4).
+
+Description:
+    Chooses the next action a_{t+1} with its own ε-greedy policy *first*, then bootstraps from
+    it, so the exploration it actually does is priced into Q (the tuple S, A, R, S', A' names
+    it)::
+
+        δ_t = r_{t+1} + γ Q(s_{t+1}, a_{t+1}) − Q(s_t, a_t)
+        Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+
+    A terminal ``s_{t+1}`` contributes 0. On the cliff (S&B Example 6.6) this makes SARSA take
+    the safer path away from the edge. Hyperparameters: see :mod:`lecture_rl.agents.tabular`.
+"""
+
+from __future__ import annotations
+
+from lecture_rl.agents.tabular import TabularAgent
+
+
+class SarsaAgent(TabularAgent):
+    """SARSA (on-policy TD control): bootstraps from Q(s', a') of the next action taken."""
+
+    name = "sarsa"
+    defaults = dict(TabularAgent.defaults)
+    on_policy = True
+
+    def _update(self, s, a, r, s2, terminated, actions2, a2) -> None:
+        q_next = 0.0 if terminated else float(self.q[s2, a2])  # Q(s', a'); 0 if terminal
+        target = r + self.gamma * q_next  # r_{t+1} + γ Q(s_{t+1}, a_{t+1})
+        old = float(self.q[s, a])
+        td_error = target - old  # δ_t, notes 000 §7.e
+        alpha = self._step_size(s, a)
+        new = old + alpha * td_error  # Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+        self.q[s, a] = new
+        if self._hooks:
+            self._emit(
+                s=s,
+                a=a,
+                r=r,
+                s_next=s2,
+                a_next=None if terminated else a2,
+                terminated=terminated,
+                target=target,
+                td_error=td_error,
+                old_value=old,
+                new_value=new,
+            )

@@ -1,0 +1,174 @@
+"""TD(0) policy evaluation: estimate v_π of a given policy (notes 002 §5.6; S&B §6.1).
+
+Description:
+    Exactly the box of notes 002 §5.6 (Tabular TD(0) for estimating v_π)::
+
+        Input: the policy π to be evaluated
+        Algorithm parameter: step size α ∈ (0, 1]
+        Initialise V(s) arbitrarily, except that V(terminal) = 0
+        Loop for each episode:
+            Initialise S
+            Loop for each step of episode:
+                A ← action given by π for S
+                Take action A, observe R, S'
+                V(S) ← V(S) + α [R + γ V(S') − V(S)]
+                S ← S'
+            until S is terminal
+
+    The agent does not improve π: it *evaluates* it. ``act`` follows π (``greedy`` is ignored),
+    ``agent.v`` is the estimate of v_π and ``agent.policy`` the evaluated π as an ``(nS, nA)``
+    array of probabilities.
+
+Arguments:
+    alpha: step size α ∈ (0, 1].
+    gamma: discount γ ∈ [0, 1].
+    alpha_power: 0 keeps α constant; ω ∈ (0, 1] uses α / n(s)^ω with n(s) the number of updates
+        of V(s) so far (ω = 1 averages the targets, which converges to v_π).
+    initial_v: the arbitrary initial V(s) of non-terminal states.
+    policy: ``None`` (default) for the uniform random policy over the available actions
+        (``info["action_mask"]``), or an ``(nS, nA)`` array/list of probabilities π(a | s).
+        Probabilities of unavailable actions are dropped and the rest renormalised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from lecture_rl.agents.base import HyperparameterError
+from lecture_rl.agents.tabular import TabularAgent, check_range
+
+
+class TD0Agent(TabularAgent):
+    """TD(0) policy evaluation: V(S) ← V(S) + α[R + γV(S') − V(S)] under a fixed policy π."""
+
+    name = "td0"
+    defaults: ClassVar[dict[str, Any]] = {
+        "alpha": 0.1,
+        "gamma": 0.99,
+        "alpha_power": 0.0,
+        "alpha_delay": 1.0,
+        "initial_v": 0.0,
+        "policy": None,
+    }
+    table_names = ("v", "policy")
+
+    def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
+        super().__init__(env, seed=seed, **hyperparameters)
+        self.v = np.full(self.nS, float(self.hp["initial_v"]))
+        terminals = getattr(getattr(env, "unwrapped", env), "terminal_states", None)
+        if terminals:
+            self.v[[int(t) for t in terminals]] = 0.0  # V(terminal) = 0
+        self.visits = np.zeros(self.nS, dtype=np.int64)
+        given = self.hp["policy"]
+        if given is None:
+            self.policy = np.full((self.nS, self.nA), 1.0 / self.nA)
+            self._uniform = True
+        else:
+            policy = np.asarray(given, dtype=float)
+            if policy.shape != (self.nS, self.nA):
+                raise HyperparameterError(
+                    f"td0: policy has shape {policy.shape}, but this env needs "
+                    f"(nS, nA) = ({self.nS}, {self.nA}) probabilities"
+                )
+            sums = policy.sum(axis=1)
+            if (policy < 0).any() or not np.allclose(sums, 1.0, atol=1e-6):
+                raise HyperparameterError(
+                    "td0: policy rows must be probabilities (>= 0, each row summing to 1)"
+                )
+            self.policy = policy / sums[:, None]
+            self._uniform = False
+
+    @classmethod
+    def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
+        check_range(hp, "alpha", cls.name, 0.0, 1.0, low_open=True)
+        check_range(hp, "gamma", cls.name, 0.0, 1.0)
+        check_range(hp, "alpha_power", cls.name, 0.0, 1.0)
+        check_range(hp, "alpha_delay", cls.name, 1.0, np.inf)
+        check_range(hp, "initial_v", cls.name, -np.inf, np.inf)
+        policy = hp["policy"]
+        if policy is not None and not isinstance(policy, (list, tuple, np.ndarray)):
+            raise HyperparameterError(
+                f"td0: policy={policy!r} must be None (uniform random) or an (nS, nA) array of "
+                "probabilities"
+            )
+
+    @property
+    def v(self) -> np.ndarray:
+        """The estimate of v_π, one value per state."""
+        return self._v
+
+    @v.setter
+    def v(self, value: np.ndarray) -> None:
+        self._v = np.asarray(value, dtype=float)
+
+    @property
+    def q(self) -> np.ndarray:
+        raise AttributeError("td0 evaluates state values only: use agent.v")
+
+    @q.setter
+    def q(self, value: np.ndarray) -> None:
+        pass  # the base class's Q table is not used
+
+    # ----- acting: follow π -----------------------------------------------------------------
+
+    def _choose(self, s: int, actions: list[int]) -> int:
+        """A ← action given by π for S (sampled with the seeded generator)."""
+        if self._uniform:
+            return actions[int(self.rng.random() * len(actions))]
+        probs = [float(self.policy[s, a]) for a in actions]
+        total = sum(probs)
+        if total <= 0.0:  # π puts no mass on an available action: fall back to uniform
+            return actions[int(self.rng.random() * len(actions))]
+        u = self.rng.random() * total
+        for a, p in zip(actions, probs):
+            u -= p
+            if u < 0.0:
+                return a
+        return actions[-1]
+
+    def act(self, obs: Any, info: dict | None = None, *, greedy: bool = True) -> int:
+        """An action drawn from the evaluated policy π (``greedy`` is ignored: TD(0) only
+        evaluates π, it has no greedy policy of its own)."""
+        s = int(obs) - self._obs_start
+        actions = self.available(info.get("action_mask") if info else None)
+        return self._choose(s, actions) + self._act_start
+
+    # ----- learning -------------------------------------------------------------------------
+
+    def _update(self, s, a, r, s2, terminated, actions2, a2) -> None:
+        v = self.v
+        v_next = 0.0 if terminated else float(v[s2])  # V(S'), 0 when S' is terminal
+        target = r + self.gamma * v_next  # R + γ V(S')
+        old = float(v[s])
+        td_error = target - old  # δ = R + γ V(S') − V(S)
+        counts = self._counts
+        n = counts[s] + 1
+        counts[s] = n
+        alpha = self.alpha
+        if self._alpha_power:
+            tau = self._alpha_delay
+            alpha *= (tau / (tau + n - 1)) ** self._alpha_power  # α_n = α (τ/(τ+n−1))^ω
+        new = old + alpha * td_error  # V(S) ← V(S) + α [R + γ V(S') − V(S)]
+        v[s] = new
+        if self._hooks:
+            self._emit(
+                s=s,
+                a=a,
+                r=r,
+                s_next=s2,
+                a_next=None,
+                terminated=terminated,
+                target=target,
+                td_error=td_error,
+                old_value=old,
+                new_value=new,
+                table="v",
+            )
+
+    def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
+        super()._load_state(folder, meta)
+        self._uniform = meta.get("hyperparameters", {}).get("policy") is None

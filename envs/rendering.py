@@ -1,0 +1,259 @@
+"""Shared drawing helpers for every lecture-rl environment.
+
+All environments draw with the same palette, the same font and the same window class so the
+grid world, parity and copy tasks look like one family. pygame is imported lazily (only when a
+frame is drawn), as in Gymnasium's toy-text environments, so ``import lecture_rl.envs`` works
+without a display and without pygame installed.
+
+Primitives:
+
+- :data:`PALETTE` / the named colour constants: RGB tuples.
+- :func:`import_pygame`: the lazy import (raises ``gymnasium.error.DependencyNotInstalled``).
+- :func:`new_surface`, :func:`font`, :func:`draw_text`, :func:`draw_cell`: drawing on a surface.
+- :func:`surface_to_rgb`: a surface as an ``(H, W, 3)`` ``uint8`` array (the ``rgb_array`` frame).
+- :func:`heat_color`: a value mapped onto a blue-white-red scale (value heat maps).
+- :class:`HumanWindow`: the ``human`` render mode's window (title, fps, clean close).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from gymnasium.error import DependencyNotInstalled
+
+Color = tuple[int, int, int]
+
+BACKGROUND: Color = (250, 250, 247)
+INK: Color = (33, 37, 41)
+MUTED: Color = (134, 142, 150)
+GRID_LINE: Color = (206, 212, 218)
+CELL: Color = (241, 243, 245)
+WALL: Color = (73, 80, 87)
+GOAL: Color = (64, 192, 87)
+PIT: Color = (224, 49, 49)
+START: Color = (165, 216, 255)
+AGENT: Color = (25, 113, 194)
+TRAIL: Color = (116, 192, 252)
+RIGHT: Color = (47, 158, 68)
+WRONG: Color = (224, 49, 49)
+HIGHLIGHT: Color = (252, 196, 25)
+BIT_ON: Color = (52, 58, 64)
+BIT_OFF: Color = (255, 255, 255)
+
+PALETTE: dict[str, Color] = {
+    "background": BACKGROUND,
+    "ink": INK,
+    "muted": MUTED,
+    "grid_line": GRID_LINE,
+    "cell": CELL,
+    "wall": WALL,
+    "goal": GOAL,
+    "pit": PIT,
+    "start": START,
+    "agent": AGENT,
+    "trail": TRAIL,
+    "right": RIGHT,
+    "wrong": WRONG,
+    "highlight": HIGHLIGHT,
+    "bit_on": BIT_ON,
+    "bit_off": BIT_OFF,
+}
+
+_FONTS: dict[int, Any] = {}
+
+
+def import_pygame() -> Any:
+    """Import pygame on first use; a clear error names the package to install if it is missing."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    try:
+        import pygame
+    except ImportError as e:  # pragma: no cover - pygame-ce is a dependency
+        raise DependencyNotInstalled(
+            'pygame is not installed; rendering needs it: run `pip install "pygame-ce>=2.4"`'
+        ) from e
+    return pygame
+
+
+def new_surface(width: int, height: int, color: Color = BACKGROUND) -> Any:
+    """A fresh off-screen RGB surface of ``width`` × ``height`` pixels filled with ``color``."""
+    pygame = import_pygame()
+    surface = pygame.Surface((int(width), int(height)))
+    surface.fill(color)
+    return surface
+
+
+def font(size: int) -> Any:
+    """pygame's default font at ``size`` pixels (cached; initialises the font module once)."""
+    size = int(size)
+    if size not in _FONTS:
+        pygame = import_pygame()
+        if not pygame.font.get_init():
+            pygame.font.init()
+        _FONTS[size] = pygame.font.Font(None, size)
+    return _FONTS[size]
+
+
+def draw_text(
+    surface: Any,
+    text: str,
+    pos: tuple[float, float],
+    *,
+    size: int = 20,
+    color: Color = INK,
+    anchor: str = "center",
+) -> Any:
+    """Draw ``text`` at ``pos``; ``anchor`` is a pygame ``Rect`` attribute (``center``,
+    ``topleft``, ``midleft``, ...) placed at ``pos``. Returns the text's rectangle."""
+    image = font(size).render(str(text), True, color)
+    rect = image.get_rect(**{anchor: (int(pos[0]), int(pos[1]))})
+    surface.blit(image, rect)
+    return rect
+
+
+def draw_cell(
+    surface: Any,
+    rect: tuple[int, int, int, int],
+    fill: Color,
+    *,
+    border: Color | None = GRID_LINE,
+    border_width: int = 1,
+    radius: int = 0,
+) -> None:
+    """Fill the rectangle ``(x, y, w, h)`` with ``fill`` and outline it with ``border``."""
+    pygame = import_pygame()
+    pygame.draw.rect(surface, fill, rect, border_radius=radius)
+    if border is not None and border_width > 0:
+        pygame.draw.rect(surface, border, rect, width=border_width, border_radius=radius)
+
+
+def heat_color(value: float, vmin: float, vmax: float) -> Color:
+    """Map ``value`` to a diverging colour: blue below 0, white at 0, red above 0.
+
+    The scale is symmetric, ``max(|vmin|, |vmax|)`` gives full saturation, so a sign change is
+    always a change of hue (what a value heat map in the lecture needs to show).
+    """
+    bound = max(abs(float(vmin)), abs(float(vmax)), 1e-12)
+    x = float(np.clip(value / bound, -1.0, 1.0))
+    hot, cold, white = np.array(PIT), np.array(AGENT), np.array((255, 255, 255))
+    end = hot if x > 0 else cold
+    rgb = white + abs(x) * (end - white)
+    return (int(rgb[0]), int(rgb[1]), int(rgb[2]))
+
+
+def surface_to_rgb(surface: Any) -> np.ndarray:
+    """The surface as an ``(H, W, 3)`` ``uint8`` C-contiguous array (an ``rgb_array`` frame)."""
+    pygame = import_pygame()
+    return np.ascontiguousarray(np.transpose(pygame.surfarray.array3d(surface), (1, 0, 2)))
+
+
+def rgb_to_surface(frame: np.ndarray) -> Any:
+    """An ``(H, W, 3)`` ``uint8`` array as a pygame surface (inverse of :func:`surface_to_rgb`)."""
+    pygame = import_pygame()
+    return pygame.surfarray.make_surface(np.transpose(np.asarray(frame, dtype=np.uint8), (1, 0, 2)))
+
+
+class HumanWindow:
+    """The ``human`` render mode's window: opens on the first frame, shows frames at ``fps``.
+
+    ``show(frame)`` accepts a pygame surface or an ``(H, W, 3)`` array, resizes the window to the
+    frame, processes window events (so the window stays responsive) and waits to keep ``fps``.
+    ``close()`` shuts the display down; it is safe to call more than once.
+    """
+
+    def __init__(self, title: str, fps: float) -> None:
+        self.title = title
+        self.fps = fps
+        self._screen: Any = None
+        self._clock: Any = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._screen is not None
+
+    def show(self, frame: Any) -> None:
+        pygame = import_pygame()
+        surface = rgb_to_surface(frame) if isinstance(frame, np.ndarray) else frame
+        size = surface.get_size()
+        if self._screen is None or self._screen.get_size() != size:
+            pygame.display.init()
+            pygame.display.set_caption(self.title)
+            self._screen = pygame.display.set_mode(size)
+            self._clock = pygame.time.Clock()
+        pygame.event.pump()
+        self._screen.blit(surface, (0, 0))
+        pygame.display.flip()
+        if self.fps:
+            self._clock.tick(self.fps)
+
+    def close(self) -> None:
+        if self._screen is not None:
+            pygame = import_pygame()
+            pygame.display.quit()
+            self._screen = None
+            self._clock = None
+
+
+TapeCell = tuple[str, Color] | None
+"""One cell of a tape picture: ``(text, fill colour)``, or ``None`` for a step not reached yet."""
+
+
+def text_color_on(fill: Color) -> Color:
+    """Black or white, whichever reads better on ``fill``."""
+    luminance = 0.299 * fill[0] + 0.587 * fill[1] + 0.114 * fill[2]
+    return INK if luminance > 140 else (255, 255, 255)
+
+
+def tape_cell_size(columns: int) -> int:
+    """Cell width in pixels for a tape of ``columns`` steps (frames stay about 700 px wide)."""
+    return int(max(10, min(36, 640 // max(1, columns))))
+
+
+def draw_tape_frame(
+    title: str,
+    rows: list[tuple[str, list[TapeCell]]],
+    columns: int,
+    *,
+    cursor: int | None = None,
+) -> Any:
+    """Draw a sequence task as labelled rows of cells, one column per time step.
+
+    Used by Parity and Copy: e.g. a ``bit`` row (what the agent saw), an ``answer`` row (what it
+    said, filled green when right and red when wrong) and a ``target`` row. ``columns`` is the
+    episode length, so every frame of an episode has the same size; ``cursor`` outlines the
+    current step's column.
+    """
+    pygame = import_pygame()
+    cell = tape_cell_size(columns)
+    label_width, margin, title_height = 76, 10, 34
+    width = label_width + columns * cell + 2 * margin
+    height = title_height + len(rows) * (cell + 6) + 2 * margin
+    surface = new_surface(width, height)
+    draw_text(surface, title, (margin, margin + 10), size=24, anchor="midleft")
+    text_size = max(10, int(cell * 0.8))
+    for r, (label, cells) in enumerate(rows):
+        y = margin + title_height + r * (cell + 6)
+        draw_text(surface, label, (margin, y + cell // 2), size=20, color=MUTED, anchor="midleft")
+        for c in range(columns):
+            x = margin + label_width + c * cell
+            content = cells[c] if c < len(cells) else None
+            if content is None:
+                draw_cell(surface, (x, y, cell, cell), CELL)
+                continue
+            text, fill = content
+            draw_cell(surface, (x, y, cell, cell), fill)
+            if text and cell >= 14:
+                draw_text(
+                    surface,
+                    text,
+                    (x + cell // 2, y + cell // 2 + 1),
+                    size=text_size,
+                    color=text_color_on(fill),
+                )
+    if cursor is not None and 0 <= cursor < columns:
+        x = margin + label_width + cursor * cell
+        top = margin + title_height - 3
+        rect = (x - 1, top, cell + 2, len(rows) * (cell + 6) + 2)
+        pygame.draw.rect(surface, HIGHLIGHT, rect, width=3)
+    return surface

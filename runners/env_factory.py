@@ -1,0 +1,134 @@
+"""Make an env from a command-line id and ``--env-set`` keywords.
+
+Description:
+    ``--env`` takes any registered Gymnasium id: ours (``LectureRL/GridWorld-v0``), Gymnasium's
+    (``CliffWalking-v1``, ``FrozenLake-v1``), or ``module:Id`` for a user's package, which
+    Gymnasium imports before looking the id up. Every way this can go wrong (unknown id, a
+    module that does not import, a keyword the env does not take, a value it rejects) becomes a
+    :class:`~lecture_rl.runners.settings.UsageError` naming the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any
+
+import gymnasium as gym
+
+from lecture_rl.runners.settings import UsageError
+
+#: one-line descriptions of our ids for ``lecture-rl envs`` (used if the class has no docstring)
+OUR_ENVS = {
+    "LectureRL/GridWorld-v0": "the lecture's grid world (notes 000 §7.f) and other maps",
+    "LectureRL/Parity-v0": "one random bit per step; answer the XOR of all bits so far",
+    "LectureRL/Copy-v0": "watch a sequence of symbols, then reproduce it",
+}
+
+
+def register_our_envs() -> None:
+    """Import ``lecture_rl.envs`` so our ids are registered (quietly if it is unavailable)."""
+    try:
+        import lecture_rl.envs  # noqa: F401
+    except ImportError:  # pragma: no cover - a broken checkout; Gymnasium's ids still work
+        pass
+
+
+def _did_you_mean(env_id: str) -> str:
+    name = env_id.partition(":")[2] or env_id
+    close = difflib.get_close_matches(name, list(gym.registry), n=1, cutoff=0.5)
+    if not close:
+        lowered = {key.lower(): key for key in gym.registry}
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.5)
+        close = [lowered[c] for c in close]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
+    """The registered spec of ``env_id``, or a :class:`UsageError` with a did-you-mean hint."""
+    register_our_envs()
+    try:
+        if ":" in env_id:
+            module, _, _ = env_id.partition(":")
+            __import__(module)
+            env_id = env_id.partition(":")[2]
+        return gym.spec(env_id)
+    except ImportError as exc:
+        raise UsageError(
+            f"cannot import module '{env_id.partition(':')[0]}' for env '{env_id}' ({exc}); "
+            "install the package that registers it or check the spelling"
+        ) from exc
+    except gym.error.Error as exc:
+        raise UsageError(
+            f"unknown env '{env_id}'{_did_you_mean(env_id)}: {exc} "
+            "Run 'lecture-rl envs' to list ours; any registered Gymnasium id works."
+        ) from exc
+
+
+def constructor_keywords(spec: gym.envs.registration.EnvSpec) -> list[str]:
+    """The keyword names an env's constructor accepts (empty when it cannot be read)."""
+    try:
+        creator = spec.entry_point
+        if isinstance(creator, str):
+            creator = gym.envs.registration.load_env_creator(creator)
+        target = creator.__init__ if inspect.isclass(creator) else creator
+        params = inspect.signature(target).parameters.values()
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.name != "self" and p.kind is not p.VAR_POSITIONAL]
+
+
+def make_env(
+    env_id: str, env_kwargs: dict[str, Any] | None = None, *, render_mode: str | None = None
+) -> gym.Env:
+    """``gym.make(env_id, render_mode=..., **env_kwargs)`` with command-line friendly errors."""
+    spec = env_spec(env_id)
+    kwargs = dict(env_kwargs or {})
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    try:
+        return gym.make(env_id, **kwargs)
+    except TypeError as exc:
+        accepted = [k for k in constructor_keywords(spec) if k != "kwargs"]
+        bad = [key for key in kwargs if accepted and key not in accepted]
+        if bad:
+            close = [k for k in accepted if k.startswith(bad[0]) or bad[0].startswith(k)]
+            close = close or difflib.get_close_matches(bad[0], accepted, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UsageError(
+                f"env '{env_id}' does not take the keyword '{bad[0]}'{hint}; "
+                f"its keywords: {', '.join(accepted) or 'none'}"
+            ) from exc
+        raise UsageError(f"env '{env_id}' rejected keywords {kwargs}: {_first_line(exc)}") from exc
+    except (ValueError, gym.error.Error, AssertionError) as exc:
+        raise UsageError(
+            f"env '{env_id}' rejected keywords {kwargs}: {_first_line(exc)}; "
+            "fix the --env-set values"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def describe_envs() -> list[tuple[str, str]]:
+    """``(id, one-line description)`` for every id in the ``LectureRL`` namespace."""
+    register_our_envs()
+    rows = []
+    ids = sorted({*OUR_ENVS, *(k for k in gym.registry if k.startswith("LectureRL/"))})
+    for env_id in ids:
+        text = OUR_ENVS.get(env_id, "")
+        spec = gym.registry.get(env_id)
+        if spec is not None and not text:
+            try:
+                creator = spec.entry_point
+                if isinstance(creator, str):
+                    creator = gym.envs.registration.load_env_creator(creator)
+                text = (inspect.getdoc(creator) or "").strip().splitlines()[0]
+            except Exception:  # noqa: BLE001 - a listing must not fail on one broken env
+                text = "(description unavailable)"
+        if spec is None:
+            text += "  [not registered: lecture_rl.envs did not register it]"
+        rows.append((env_id, text))
+    return rows

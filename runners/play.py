@@ -1,0 +1,154 @@
+"""``lecture-rl play``: play an env yourself from the keyboard.
+
+Description:
+    Runs Gymnasium's :func:`gymnasium.utils.play.play` loop on the env's ``rgb_array`` frames
+    with a key map that fits the env, and prints each episode's return. Turn-based envs (the
+    grid world, Parity, Copy, the toy-text envs) wait for a key before stepping. Escape or
+    closing the window ends the session; ``--max-frames`` ends it after that many frames.
+
+Key maps:
+    GridWorld and CliffWalking  arrows (or W A S D): up, right, down, left
+    FrozenLake                  arrows (or W A S D)
+    Taxi                        arrows to drive, P to pick up, D to drop off
+    Blackjack                   S to stick, H to hit
+    Parity                      0 or 1: the parity of all bits so far
+    Copy and any small Discrete action space: digit keys 0..9 pick the action
+    Envs that ship their own ``get_keys_to_action`` (e.g. Atari) use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import gymnasium as gym
+
+from lecture_rl.runners.env_factory import make_env
+from lecture_rl.runners.settings import UsageError, parse_assignments
+
+# pygame key codes for the arrows (same values in pygame and pygame-ce)
+K_UP, K_DOWN, K_RIGHT, K_LEFT = 1073741906, 1073741905, 1073741903, 1073741904
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no pygame banner in our output
+
+
+def _arrows(up: int, right: int, down: int, left: int) -> dict[Any, int]:
+    return {
+        (K_UP,): up,
+        (K_RIGHT,): right,
+        (K_DOWN,): down,
+        (K_LEFT,): left,
+        "w": up,
+        "d": right,
+        "s": down,
+        "a": left,
+    }
+
+
+#: env name (id without namespace and version) -> (key map, help text, wait for a key)
+KEY_MAPS: dict[str, tuple[dict[Any, int], str]] = {
+    "GridWorld": (_arrows(0, 1, 2, 3), "arrows or W A S D move"),
+    "CliffWalking": (_arrows(0, 1, 2, 3), "arrows or W A S D move"),
+    "FrozenLake": (_arrows(up=3, right=2, down=1, left=0), "arrows or W A S D move"),
+    "Taxi": (
+        {(K_DOWN,): 0, (K_UP,): 1, (K_RIGHT,): 2, (K_LEFT,): 3, "p": 4, "d": 5},
+        "arrows drive, P picks up, D drops off",
+    ),
+    "Blackjack": ({"s": 0, "h": 1}, "S sticks, H hits"),
+    "Parity": ({"0": 0, "1": 1}, "press 0 or 1: the parity of all bits so far"),
+}
+
+
+def key_map_for(env: gym.Env) -> tuple[dict[Any, Any] | None, str]:
+    """The key map and a help line for ``env`` (``None``: use the env's own map)."""
+    spec = env.spec
+    name = spec.name if spec is not None else ""
+    if name in KEY_MAPS:
+        return KEY_MAPS[name]
+    if env.has_wrapper_attr("get_keys_to_action"):
+        return None, "the env's own key map"
+    space = env.action_space
+    if isinstance(space, gym.spaces.Discrete) and space.n <= 10:
+        keys = {str(i): int(space.start) + i for i in range(int(space.n))}
+        return keys, f"digit keys 0..{int(space.n) - 1} pick the action"
+    raise UsageError(
+        f"play has no key map for env '{spec.id if spec else name}' with action space {space}; "
+        "it supports Discrete action spaces of up to 10 actions and envs with get_keys_to_action"
+    )
+
+
+class FrameLimit(gym.Wrapper):
+    """Ends the play session (a window-close event) after ``max_frames`` rendered frames."""
+
+    def __init__(self, env: gym.Env, max_frames: int | None):
+        super().__init__(env)
+        self.max_frames = max_frames
+        self.frames = 0
+
+    def render(self) -> Any:
+        frame = self.env.render()
+        self.frames += 1
+        if self.max_frames and self.frames >= self.max_frames:
+            import pygame
+
+            if pygame.display.get_init():
+                pygame.event.post(pygame.event.Event(pygame.QUIT))
+        return frame
+
+
+def _gym_play():
+    """Import :mod:`gymnasium.utils.play` without letting it switch matplotlib to TkAgg."""
+    import matplotlib
+
+    use = matplotlib.use
+    matplotlib.use = lambda *args, **kwargs: None
+    try:
+        from gymnasium.utils import play
+    finally:
+        matplotlib.use = use
+    return play.play
+
+
+def run_play(args: argparse.Namespace, out=None) -> int:
+    """Carry out ``lecture-rl play``; returns the exit code."""
+    from rich.console import Console
+
+    console = Console(file=out) if out is not None else Console()
+    env_set = parse_assignments(args.env_set, "--env-set")
+    env = make_env(args.env, env_set, render_mode="rgb_array")
+    if "rgb_array" not in (env.metadata.get("render_modes") or []):
+        env.close()
+        raise UsageError(f"env '{args.env}' cannot render frames (render mode 'rgb_array')")
+    try:
+        keys, help_text = key_map_for(env)
+        console.print(f"playing {args.env}: {help_text}; Escape or closing the window quits")
+        episode = {"return": 0.0, "steps": 0, "count": 0}
+
+        def on_step(obs_t, obs_tp1, action, reward, terminated, truncated, info) -> None:
+            episode["return"] += float(reward)
+            episode["steps"] += 1
+            if terminated or truncated:
+                episode["count"] += 1
+                console.print(
+                    f"episode {episode['count']}: return {episode['return']:g} "
+                    f"in {episode['steps']} steps"
+                )
+                episode["return"], episode["steps"] = 0.0, 0
+
+        turn_based = keys is not None
+        play = _gym_play()
+        play(
+            FrameLimit(env, args.max_frames),
+            fps=args.fps,
+            zoom=args.zoom,
+            keys_to_action=keys,
+            seed=args.seed,
+            callback=on_step,
+            wait_on_player=turn_based,
+        )
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        env.close()
+    return 0

@@ -1,0 +1,150 @@
+"""``lecture-rl watch``: see an agent play in the pygame window.
+
+Description:
+    Trains an agent (``--agent NAME --train-episodes N``, with a progress bar) or loads one
+    (``--checkpoint PATH``), then plays ``--episodes`` greedy episodes in the env's ``human``
+    render mode at ``--fps`` frames per second. On the grid world, tabular agents get their
+    state values as a heat map and their greedy arrows drawn on the grid
+    (``env.unwrapped.set_overlay``). ``--max-frames`` stops after that many frames; closing the
+    window or Ctrl-C ends cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import numpy as np
+
+from lecture_rl.runners.env_factory import make_env
+from lecture_rl.runners.evaluate import load_checkpoint
+from lecture_rl.runners.progress import TrainProgress
+from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
+from lecture_rl.runners.train import (
+    EVAL_SEED_BASE,
+    agent_class,
+    build_agent,
+    check_device,
+    eval_step_cap,
+    resolve_budget,
+)
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no pygame banner in our output
+
+
+def overlay_for(agent: Any) -> dict[str, np.ndarray] | None:
+    """``set_overlay`` arguments for a tabular agent (``q`` table and/or ``v`` values)."""
+    q = getattr(agent, "q", None)
+    values = getattr(agent, "v", None)
+    if q is None and values is None:
+        return None
+    overlay: dict[str, np.ndarray] = {}
+    if q is not None:
+        q = np.asarray(q, dtype=float)
+        if q.ndim != 2:
+            return None
+        overlay["q"] = q
+    if values is not None:
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 1:
+            overlay["values"] = values
+    elif q is not None:
+        overlay["values"] = q.max(axis=1)  # V(s) = max_a Q(s, a), the greedy policy's value
+    return overlay
+
+
+def set_fps(env, fps: float | None) -> None:
+    """Show frames at ``fps``: Gymnasium envs read ``metadata["render_fps"]`` when drawing."""
+    if fps is None:
+        return
+    if fps <= 0:
+        raise UsageError(f"--fps must be positive, got {fps}")
+    unwrapped = env.unwrapped
+    unwrapped.metadata = {**unwrapped.metadata, "render_fps": fps}
+
+
+def _window_closed() -> bool:
+    import pygame
+
+    if not pygame.display.get_init():
+        return False
+    return bool(pygame.event.get(pygame.QUIT))
+
+
+def run_watch(args: argparse.Namespace, out=None) -> int:
+    """Carry out ``lecture-rl watch``; returns the exit code."""
+    from rich.console import Console
+
+    console = Console(file=out) if out is not None else Console()
+    env_set = parse_assignments(args.env_set, "--env-set")
+    if args.checkpoint:
+        if args.agent:
+            raise UsageError("give either --agent (train then watch) or --checkpoint, not both")
+        agent, env, env_id, _ = load_checkpoint(
+            args.checkpoint, args.env, env_set, render_mode="human"
+        )
+    else:
+        if not args.agent or not args.env:
+            raise UsageError("watch needs --env ID with --agent NAME, or --checkpoint PATH")
+        env_id = args.env
+        common, per_agent = split_agent_overrides(
+            parse_assignments(args.set, "--set"), [args.agent]
+        )
+        check_device(args.device)
+        budget = resolve_budget(agent_class(args.agent), args.train_episodes, None)
+        train_env = make_env(env_id, env_set)
+        agent = build_agent(
+            args.agent,
+            train_env,
+            seed=args.seed,
+            hyperparameters={**common, **per_agent[args.agent]},
+            device=args.device,
+        )
+        try:
+            with TrainProgress(f"training {args.agent}", budget) as progress:
+                agent.train(train_env, callback=progress, **budget)
+        except KeyboardInterrupt:
+            console.print("training interrupted; watching what was learned so far")
+        finally:
+            train_env.close()
+        env = make_env(env_id, env_set, render_mode="human")
+    try:
+        return _play_episodes(args, agent, env, env_id, console)
+    finally:
+        env.close()
+
+
+def _play_episodes(args, agent, env, env_id: str, console) -> int:
+    if "human" not in (env.metadata.get("render_modes") or []):
+        raise UsageError(
+            f"env '{env_id}' cannot draw in a window (its render modes: "
+            f"{env.metadata.get('render_modes')}); pick an env with render mode 'human'"
+        )
+    set_fps(env, args.fps)
+    overlay = overlay_for(agent)
+    if overlay and hasattr(env.unwrapped, "set_overlay"):
+        env.unwrapped.set_overlay(**overlay)
+    cap = eval_step_cap(env)
+    frames = 0
+    seed = EVAL_SEED_BASE + (args.seed or 0)  # fresh seeds, not the training ones
+    try:
+        for episode in range(args.episodes):
+            obs, info = env.reset(seed=seed + episode)
+            agent.reset()
+            frames += 1
+            total, length, done = 0.0, 0, False
+            while not done and length < cap:
+                if _window_closed() or (args.max_frames and frames >= args.max_frames):
+                    console.print(f"episode {episode + 1}: stopped after {length} steps")
+                    return 0
+                action = agent.act(obs, info, greedy=True)
+                obs, reward, terminated, truncated, info = env.step(action)
+                frames += 1
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            console.print(f"episode {episode + 1}: return {total:g} in {length} steps")
+    except KeyboardInterrupt:
+        console.print("stopped")
+    return 0

@@ -1,0 +1,279 @@
+"""Every ``lecture-rl`` subcommand end to end on tiny settings (headless pygame)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+
+from lecture_rl import agents
+from lecture_rl.runners import play as play_module
+from lecture_rl.runners.cli import main
+
+GRID = ["--env", "LectureRL/GridWorld-v0"]
+
+
+def run(argv):
+    """``main(argv)`` with stdout captured; returns (exit code, output)."""
+    out = io.StringIO()
+    code = main(argv, out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def grid_checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("train") / "q"
+    code, text = run(
+        [
+            "train",
+            *GRID,
+            "--agent",
+            "q_learning",
+            "--episodes",
+            "200",
+            "--set",
+            "alpha=0.5",
+            "--eval-episodes",
+            "5",
+            "--out",
+            str(folder),
+        ]
+    )
+    assert code == 0, text
+    return folder, text
+
+
+def test_version_and_help(capsys):
+    assert main(["--version"]) == 0
+    assert "lecture-rl" in capsys.readouterr().out
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "lecture-rl compare --env CliffWalking-v1" in text  # examples in the epilog
+    for command in ("train", "evaluate", "compare", "watch", "play", "lecture-example"):
+        assert command in text
+    assert main(["compare", "--help"]) == 0
+    assert "--set AGENT.NAME=VALUE" in capsys.readouterr().out
+
+
+def test_envs_lists_our_ids():
+    code, text = run(["envs"])
+    assert code == 0
+    for env_id in ("LectureRL/GridWorld-v0", "LectureRL/Parity-v0", "LectureRL/Copy-v0"):
+        assert env_id in text
+    assert "Any registered Gymnasium id works" in text
+
+
+def test_agents_lists_names_and_marks_broken_ones_unavailable(monkeypatch):
+    monkeypatch.setitem(agents._REGISTRY, "zz_broken", "no_such_module_here:Agent")
+    code, text = run(["agents"])
+    assert code == 0
+    assert "q_learning" in text and "Q-learning" in text
+    assert "zz_broken" in text and "unavailable" in text
+    code, text = run(["agents", "q_learning"])
+    assert code == 0 and "alpha" in text and "gamma" in text
+
+
+def test_train_writes_checkpoint_log_and_summary(grid_checkpoint):
+    folder, text = grid_checkpoint
+    meta = json.loads((folder / "agent.json").read_text())
+    assert meta["agent"] == "q_learning" and meta["interrupted"] is False
+    assert meta["hyperparameters"]["alpha"] == 0.5
+    assert meta["training"]["episodes"] == 200
+    with open(folder / "train_log.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 200 and list(rows[0])[:4] == ["episode", "return", "length", "env_steps"]
+    assert "greedy return" in text and "10.000" in text
+
+
+def test_train_default_out_dir_and_default_budget(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _ = run(
+        [
+            "train",
+            "--env",
+            "FrozenLake-v1",
+            "--agent",
+            "random",
+            "--seed",
+            "3",
+            "--eval-episodes",
+            "2",
+        ]
+    )
+    assert code == 0
+    folder = tmp_path / "runs" / "FrozenLake-v1-random-3"
+    budget = agents.agent_class("random").default_budget
+    meta = json.loads((folder / "agent.json").read_text())
+    assert meta["training"]["budget"] == budget
+
+
+def test_evaluate_json_on_the_recorded_env(grid_checkpoint, capsys):
+    folder, _ = grid_checkpoint
+    assert main(["evaluate", "--checkpoint", str(folder), "--episodes", "7", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["episodes"] == 7 and result["env"] == "LectureRL/GridWorld-v0"
+    assert result["return_mean"] == pytest.approx(10.0) and result["return_std"] == 0.0
+    code, text = run(["evaluate", "--checkpoint", str(folder)])
+    assert code == 0 and "greedy return" in text
+
+
+def test_evaluate_a_parity_checkpoint_on_a_longer_parity(tmp_path, capsys):
+    folder = tmp_path / "parity"
+    code, _ = run(
+        [
+            "train",
+            "--env",
+            "LectureRL/Parity-v0",
+            "--env-set",
+            "length=4",
+            "--agent",
+            "q_learning",
+            "--episodes",
+            "50",
+            "--eval-episodes",
+            "2",
+            "--out",
+            str(folder),
+        ]
+    )
+    assert code == 0
+    argv = ["evaluate", "--checkpoint", str(folder), "--env-set", "length=12", "--json"]
+    assert main([*argv, "--episodes", "10"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["env_kwargs"] == {"length": 12}
+    assert result["length_mean"] == 12.0
+    # accuracy = return / answers: 10 episodes of 12 graded answers each
+    assert 0.0 <= result["accuracy"] <= 1.0
+    assert result["accuracy"] == pytest.approx(result["return_mean"] / 12)
+
+
+def test_watch_trains_then_shows_the_grid_with_the_overlay(monkeypatch):
+    from lecture_rl.envs.grid_world import GridWorldEnv
+
+    overlays = []
+    original = GridWorldEnv.set_overlay
+
+    def spy(self, values=None, q=None, policy=None):
+        overlays.append((values, q))
+        original(self, values=values, q=q, policy=policy)
+
+    monkeypatch.setattr(GridWorldEnv, "set_overlay", spy)
+    code, text = run(
+        [
+            "watch",
+            *GRID,
+            "--agent",
+            "q_learning",
+            "--train-episodes",
+            "100",
+            "--set",
+            "alpha=0.5",
+            "--fps",
+            "500",
+            "--max-frames",
+            "3",
+        ]
+    )
+    assert code == 0
+    assert "stopped after 2 steps" in text
+    ((values, q),) = overlays
+    assert q.shape == (9, 4) and np.allclose(values, q.max(axis=1))
+    assert pygame.display.get_init() is False or pygame.display.get_surface() is None
+
+
+def test_watch_a_checkpoint_plays_whole_episodes(grid_checkpoint):
+    folder, _ = grid_checkpoint
+    code, text = run(["watch", "--checkpoint", str(folder), "--fps", "500", "--episodes", "2"])
+    assert code == 0
+    assert text.count("return 10 in 3 steps") == 2  # the shortest path on the lecture grid
+
+
+def test_play_from_the_keyboard_reaches_the_goal(monkeypatch):
+    """Synthetic key presses: right, up, right from the start (2,1) reach the goal (1,3)."""
+    presses = [pygame.K_RIGHT, pygame.K_UP, pygame.K_RIGHT]
+    script = {}
+    for i, key in enumerate(presses):
+        script[3 + 2 * i] = (pygame.KEYDOWN, key)
+        script[4 + 2 * i] = (pygame.KEYUP, key)
+    original = play_module.FrameLimit.render
+
+    def render(self):
+        frame = original(self)
+        if self.frames in script:
+            kind, key = script[self.frames]
+            pygame.event.post(pygame.event.Event(kind, key=key))
+        return frame
+
+    monkeypatch.setattr(play_module.FrameLimit, "render", render)
+    code, text = run(["play", *GRID, "--fps", "500", "--max-frames", "12"])
+    assert code == 0
+    assert "episode 1: return 10 in 3 steps" in text
+
+
+def test_play_key_maps_fit_the_envs():
+    import gymnasium as gym
+
+    import lecture_rl.envs  # noqa: F401
+
+    for env_id, kwargs in (
+        ("LectureRL/GridWorld-v0", {}),
+        ("LectureRL/Parity-v0", {}),
+        ("LectureRL/Copy-v0", {"symbols": 4}),
+        ("FrozenLake-v1", {}),
+        ("CliffWalking-v1", {}),
+        ("Taxi-v4", {}),
+    ):
+        env = gym.make(env_id, **kwargs)
+        keys, _ = play_module.key_map_for(env)
+        assert sorted(set(keys.values())) == list(range(env.action_space.n)), env_id
+        env.close()
+
+
+def test_lecture_example_command():
+    code, text = run(["lecture-example"])
+    assert code == 0
+    assert "-5" in text
+
+
+def test_vanishing_gradient_command(tmp_path):
+    path = tmp_path / "vg.png"
+    code, text = run(["vanishing-gradient", "--length", "30", "--hidden", "8", "--out", str(path)])
+    assert code == 0
+    lines = text.splitlines()
+    for cell in ("rnn", "gru", "lstm"):
+        assert any(line.lower().startswith(cell) for line in lines), text
+    assert path.is_file() and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_console_script_runs_a_real_training(tmp_path):
+    script = Path(sys.executable).with_name("lecture-rl")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    done = subprocess.run(
+        [
+            *command,
+            "train",
+            "--env",
+            "CliffWalking-v1",
+            "--agent",
+            "sarsa",
+            "--episodes",
+            "20",
+            "--eval-episodes",
+            "1",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "greedy return" in done.stdout
+    assert (tmp_path / "s" / "agent.json").is_file()
