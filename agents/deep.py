@@ -131,7 +131,8 @@ def make_train_envs(env: gym.Env, num_envs: int) -> gym.vector.VectorEnv:
                 autoreset_mode=same_step,
                 **kwargs,
             )
-        except TypeError:  # a native vector env that does not take autoreset_mode
+        except (TypeError, ImportError, AttributeError):
+            # a native vector env that does not take autoreset_mode, or cannot be imported
             envs = None
         if envs is not None:
             if envs.metadata.get("autoreset_mode") == same_step:

@@ -55,9 +55,9 @@ class ReinforceAgent(DeepAgent):
     defaults: ClassVar[dict[str, Any]] = {
         **DeepAgent.defaults,
         "hidden_size": 64,
-        "lr": 3e-3,
-        "num_envs": 32,
-        "ent_coef": 0.01,
+        "lr": 1e-2,
+        "num_envs": 64,
+        "ent_coef": 0.05,
         "vf_coef": 0.5,
         "max_episode_steps": 1000,
         "normalize_advantages": True,

@@ -206,16 +206,17 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=256)
     parser.add_argument("--target", type=float, default=0.99)
     parser.add_argument("--threads", type=int, default=max(1, min(2, os.cpu_count() or 1)))
-    parser.add_argument("--skip-sb3", action="store_true", help="run only our agent")
+    parser.add_argument("--only", choices=("ours", "sb3"), help="run one side only (default: both)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     runs: dict[str, list[Run]] = {"ours": [], "sb3": []}
     for seed in args.seeds:
-        print(f"ours: ppo + lstm, defaults, Parity length {args.length}, seed {seed}", flush=True)
-        runs["ours"].append(run_ours(args, seed))
-        if not args.skip_sb3:
+        if args.only != "sb3":
+            print(f"ours: ppo + lstm, defaults, Parity length {args.length}, seed {seed}")
+            runs["ours"].append(run_ours(args, seed))
+        if args.only != "ours":
             print(f"peer: RecurrentPPO MlpLstmPolicy, 8 envs, seed {seed}", flush=True)
             runs["sb3"].append(run_sb3(args, seed))
 
@@ -223,7 +224,7 @@ def main() -> None:
     for group in runs.values():
         for run in group:
             print("  " + describe(run, args.target))
-    if runs["sb3"]:
+    if runs["sb3"] and runs["ours"]:
         ours_sps = np.mean([r.steps_per_second for r in runs["ours"]])
         sb3_sps = np.mean([r.steps_per_second for r in runs["sb3"]])
         print(f"  env-steps/s ratio ours / sb3: {ours_sps / sb3_sps:.1f}x")

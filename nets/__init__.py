@@ -1,10 +1,28 @@
 """The lecture's networks: readable references and the fast modules agents train.
 
-``make_backbone(name, observation_space, **kwargs)`` builds ``mlp``, ``cnn``, ``rnn``, ``lstm``,
-``gru`` or ``transformer`` with one interface (``initial_state``, ``step``,
-``forward_sequence``); see :mod:`lecture_rl.nets.backbone`.
+- :func:`make_backbone` builds ``mlp``, ``cnn``, ``rnn``, ``lstm``, ``gru`` or ``transformer``
+  for an observation space, all with one interface (``initial_state``, ``step``,
+  ``forward_sequence``); see :mod:`lecture_rl.nets.backbone`.
+- Reference cells written gate by gate (notes 000 §2.c, §3.b; notes 002 §4.4.8; notes 003):
+  :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`, with ``copy_to`` / ``copy_from`` for
+  torch's fused modules.
+- Reference attention (notes 000 §4.b, §4.c, §5.a): :class:`SelfAttention`,
+  :class:`MultiHeadAttention`, :class:`BahdanauAttention`, :class:`LuongAttention`,
+  :func:`sinusoidal_encoding`.
+- Parameter counts of the notes: :func:`rnn_param_count`, :func:`lstm_param_count`,
+  :func:`gru_param_count`, :func:`conv_param_count`.
+- :func:`trace_backbone` (gates, cell state, attention weights for a viewer) and the
+  vanishing-gradient demonstration in :mod:`lecture_rl.nets.vanishing_gradient`.
+- SB3 features extractors: :mod:`lecture_rl.nets.sb3_extractors` (imported on demand).
 """
 
+from lecture_rl.nets.attention import (
+    BahdanauAttention,
+    LuongAttention,
+    MultiHeadAttention,
+    SelfAttention,
+    sinusoidal_encoding,
+)
 from lecture_rl.nets.backbone import (
     BACKBONE_NAMES,
     Backbone,
@@ -15,14 +33,57 @@ from lecture_rl.nets.backbone import (
     make_backbone,
     resolve_device,
 )
+from lecture_rl.nets.cells import (
+    GRUCell,
+    LSTMCell,
+    RNNCell,
+    gru_param_count,
+    lstm_param_count,
+    rnn_param_count,
+    run_cell,
+    torch_param_count,
+)
+from lecture_rl.nets.cnn import CNNBackbone, NotesCNN, conv_param_count
+from lecture_rl.nets.introspection import trace_backbone
+from lecture_rl.nets.mlp import MLPBackbone
+from lecture_rl.nets.recurrent import RecurrentBackbone
+from lecture_rl.nets.transformer import TransformerBackbone
+from lecture_rl.nets.vanishing_gradient import (
+    measure_gradient_norms,
+    plot_gradient_norms,
+    run_demo,
+)
 
 __all__ = [
     "BACKBONE_NAMES",
     "Backbone",
+    "BahdanauAttention",
+    "CNNBackbone",
+    "GRUCell",
+    "LSTMCell",
+    "LuongAttention",
+    "MLPBackbone",
+    "MultiHeadAttention",
+    "NotesCNN",
     "ObservationEncoder",
+    "RNNCell",
+    "RecurrentBackbone",
+    "SelfAttention",
     "State",
+    "TransformerBackbone",
+    "conv_param_count",
     "count_parameters",
+    "gru_param_count",
     "is_image_space",
+    "lstm_param_count",
     "make_backbone",
+    "measure_gradient_norms",
+    "plot_gradient_norms",
     "resolve_device",
+    "rnn_param_count",
+    "run_cell",
+    "run_demo",
+    "sinusoidal_encoding",
+    "torch_param_count",
+    "trace_backbone",
 ]

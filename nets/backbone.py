@@ -32,7 +32,6 @@ Names:
 from __future__ import annotations
 
 import difflib
-import math
 from typing import Any
 
 import numpy as np
@@ -84,9 +83,8 @@ class ObservationEncoder(nn.Module):
         elif isinstance(observation_space, spaces.Discrete):
             self.input_dim = int(observation_space.n)
         elif isinstance(observation_space, spaces.MultiDiscrete):
-            self.register_buffer(
-                "_nvec", torch.as_tensor(observation_space.nvec.reshape(-1), dtype=torch.long)
-            )
+            nvec = torch.as_tensor(observation_space.nvec.reshape(-1), dtype=torch.long)
+            self.register_buffer("_nvec", nvec, persistent=False)
             self.input_dim = int(observation_space.nvec.sum())
         elif isinstance(observation_space, spaces.MultiBinary):
             self.input_dim = int(np.prod(observation_space.shape))
@@ -143,16 +141,14 @@ class Backbone(nn.Module):
         super().__init__()
         self.observation_space = observation_space
         self.encoder = ObservationEncoder(observation_space)
+        # an empty buffer that follows .to(device): reading the device costs nothing per step
+        self.register_buffer("_device_probe", torch.empty(0), persistent=False)
 
     # ----------------------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
-        """The device of the parameters (CPU for a backbone without parameters)."""
-        for p in self.parameters():
-            return p.device
-        for b in self.buffers():
-            return b.device
-        return torch.device("cpu")
+        """The device the backbone lives on (follows ``.to(device)``)."""
+        return self._device_probe.device
 
     def as_obs_tensor(self, obs: Any, leading_dims: int) -> torch.Tensor:
         """numpy array / list / tensor -> tensor on this backbone's device, shape checked."""
@@ -255,7 +251,3 @@ def _check_positive(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
-
-
-def _is_finite_number(x: float) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)

@@ -20,8 +20,9 @@ State (the key/value cache), batch on dim 0:
     projected k_m, v_m of the last ``context`` steps per layer; ``valid[B, context]``: 1 where
     the slot holds a step of the current episode; ``position[B]``: the step index n of the next
     observation inside its episode. ``step`` projects only the new observation and attends over
-    the cache; ``forward_sequence`` runs a whole rollout ``[T, B]`` in parallel, attending over
-    the cache it was given plus the rollout, and equals calling ``step`` T times.
+    the cache; ``forward_sequence`` runs a whole rollout ``[T, B]`` in parallel (in blocks of
+    4·context steps when longer, to bound memory), attending over the cache it was given plus
+    the rollout, and equals calling ``step`` T times.
 
 Arguments:
     d_model: token width D (default 64); ``hidden_size`` is accepted as a synonym.
@@ -63,6 +64,38 @@ class CausalSelfAttentionLayer(nn.Module):
         b, n, d = x.shape
         return x.view(b, n, self.num_heads, d // self.num_heads).transpose(1, 2)
 
+    def _attend(self, x, q, keys, values, mask, return_weights):
+        qh, kh, vh = self.split_heads(q), self.split_heads(keys), self.split_heads(values)
+        weights = None
+        if return_weights:  # the explicit softmax[kᵀq / √D_q], for introspection
+            scores = qh @ kh.transpose(-2, -1) / math.sqrt(qh.shape[-1])
+            weights = torch.softmax(scores.masked_fill(~mask[:, None], float("-inf")), dim=-1)
+            attended = weights @ vh
+        else:  # Sa[X] = V · Softmax[Kᵀ Q / √D_q], fused
+            attended = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask[:, None])
+        b, _, t, dh = attended.shape
+        x = x + self.out(attended.transpose(1, 2).reshape(b, t, self.num_heads * dh))
+        x = x + self.ff(self.norm_ff(x))
+        return x, weights
+
+    def step(
+        self,
+        x: torch.Tensor,
+        k_cache: torch.Tensor,
+        v_cache: torch.Tensor,
+        k_out: torch.Tensor,
+        v_out: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """One new token ``x[B, 1, D]``: shift the ``[B, C, D]`` cache by one into
+        ``k_out`` / ``v_out`` (the oldest key leaves the window), attend over it."""
+        q, k, v = self.qkv(self.norm_attn(x)).chunk(3, dim=-1)
+        k_out[:, :-1] = k_cache[:, 1:]
+        k_out[:, -1:] = k
+        v_out[:, :-1] = v_cache[:, 1:]
+        v_out[:, -1:] = v
+        return self._attend(x, q, k_out, v_out, mask, False)[0]
+
     def forward(
         self,
         x: torch.Tensor,
@@ -79,17 +112,7 @@ class CausalSelfAttentionLayer(nn.Module):
         q, k, v = self.qkv(self.norm_attn(x)).chunk(3, dim=-1)  # q_n, k_m, v_m
         keys = torch.cat([k_cache, k], dim=1)
         values = torch.cat([v_cache, v], dim=1)
-        qh, kh, vh = self.split_heads(q), self.split_heads(keys), self.split_heads(values)
-        weights = None
-        if return_weights:  # the explicit softmax[kᵀq / √D_q], for introspection
-            scores = qh @ kh.transpose(-2, -1) / math.sqrt(qh.shape[-1])
-            weights = torch.softmax(scores.masked_fill(~mask[:, None], float("-inf")), dim=-1)
-            attended = weights @ vh
-        else:  # Sa[X] = V · Softmax[Kᵀ Q / √D_q], fused
-            attended = F.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask[:, None])
-        b, _, t, dh = attended.shape
-        x = x + self.out(attended.transpose(1, 2).reshape(b, t, self.num_heads * dh))
-        x = x + self.ff(self.norm_ff(x))
+        x, weights = self._attend(x, q, keys, values, mask, return_weights)
         return x, keys, values, weights
 
 
@@ -161,9 +184,20 @@ class TransformerBackbone(Backbone):
     ) -> tuple[torch.Tensor, State]:
         """One step: attend from the new observation over the cached episode so far."""
         o = self.as_obs_tensor(obs, 1)
-        flags = self._flags(episode_start, (o.shape[0],))
-        seq, new = self.forward_sequence(o[None], state, None if flags is None else flags[None])
-        return seq[0], new
+        batch = o.shape[0]
+        keys, values, valid, position = self._check_state(state, batch)
+        flags = self._flags(episode_start, (batch,))
+        if flags is not None:  # an episode start empties the window and restarts n at 0
+            valid = valid * (~flags).to(valid.dtype)[:, None]
+            position = position * (~flags).to(position.dtype)
+        new_valid = torch.cat([valid[:, 1:], valid.new_ones(batch, 1)], dim=1)
+        mask = new_valid.bool()[:, None, :]  # [B, 1 query, C keys]
+        x = self.embed(self.input_encoder(self.preprocess(o)))
+        x = (x + sinusoidal_encoding(position, self.d_model))[:, None]  # [B, 1, D]
+        new_keys, new_values = torch.empty_like(keys), torch.empty_like(values)
+        for i, layer in enumerate(self.layers):
+            x = layer.step(x, keys[:, i], values[:, i], new_keys[:, i], new_values[:, i], mask)
+        return self.norm(x[:, 0]), (new_keys, new_values, new_valid, position + 1)
 
     def forward_sequence(
         self, obs: Any, state0: State = (), episode_starts: Any = None, *, return_weights=False
@@ -177,6 +211,16 @@ class TransformerBackbone(Backbone):
         t_len, batch = o.shape[:2]
         k_cache, v_cache, valid0, pos0 = self._check_state(state0, batch)
         starts = self._flags(episode_starts, (t_len, batch))
+        block = 4 * self.context
+        if t_len > block and not return_weights:
+            # Long rollouts go in blocks of 4·context steps, carrying the cache: the same
+            # numbers (a query never sees more than `context` keys back) in bounded memory.
+            state, outs = (k_cache, v_cache, valid0, pos0), []
+            for begin in range(0, t_len, block):
+                part = None if starts is None else starts[begin : begin + block]
+                features, state = self.forward_sequence(o[begin : begin + block], state, part)
+                outs.append(features)
+            return torch.cat(outs), state
         if starts is None:
             starts = torch.zeros(t_len, batch, dtype=torch.bool, device=o.device)
         mask, position, valid_keys = self._mask_and_positions(starts, valid0, pos0)

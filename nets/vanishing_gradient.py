@@ -33,18 +33,20 @@ from lecture_rl.nets.cells import GRUCell, LSTMCell, RNNCell
 CELLS = ("rnn", "gru", "lstm")
 
 
-def _reference_cell(cell: str, input_size: int, hidden_size: int, forget_bias: float) -> nn.Module:
+def _reference_cell(
+    cell: str, input_size: int, hidden_size: int, forget_bias: float, recurrent_scale: float
+) -> nn.Module:
     """A fresh fast core, initialised as the backbones do, copied into the reference cell."""
+    fast = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](input_size, hidden_size)
+    with torch.no_grad():
+        fast.weight_hh_l0.mul_(recurrent_scale)  # every W_hh-like block: the BPTT factor
+        if cell == "lstm":  # torch rows (i, f, g, o): forget-gate bias b_f
+            fast.bias_ih_l0[hidden_size : 2 * hidden_size].fill_(forget_bias)
+            fast.bias_hh_l0[hidden_size : 2 * hidden_size].zero_()
     if cell == "rnn":
-        return RNNCell(input_size, hidden_size).copy_from(nn.RNN(input_size, hidden_size))
+        return RNNCell(input_size, hidden_size).copy_from(fast)
     if cell == "gru":
-        return GRUCell(input_size, hidden_size, reset_after=True).copy_from(
-            nn.GRU(input_size, hidden_size)
-        )
-    fast = nn.LSTM(input_size, hidden_size)
-    with torch.no_grad():  # torch rows (i, f, g, o): forget-gate bias b_f
-        fast.bias_ih_l0[hidden_size : 2 * hidden_size].fill_(forget_bias)
-        fast.bias_hh_l0[hidden_size : 2 * hidden_size].zero_()
+        return GRUCell(input_size, hidden_size, reset_after=True).copy_from(fast)
     return LSTMCell(input_size, hidden_size).copy_from(fast)
 
 
@@ -56,9 +58,14 @@ def measure_gradient_norms(
     seed: int = 0,
     trials: int = 8,
     forget_bias: float = 1.0,
+    recurrent_scale: float = 1.0,
 ) -> np.ndarray:
     """``||dL/dh_k||`` for k = 0..seq_len-1 at initialisation, averaged over ``trials``
     random sequences (x_t ~ N(0, 1)); the loss is the output layer on the last step's h.
+
+    ``recurrent_scale`` multiplies the recurrent weights (W_hh and its gate counterparts): a
+    large value (e.g. 4 for the RNN) shows the other failure of notes 003, the exploding
+    gradient, which "scaling down" fixes (``torch.nn.utils.clip_grad_norm_``).
 
     Returns a float64 array of shape ``(seq_len,)``; entry ``seq_len - 1`` is the step the loss
     reads directly, entry 0 the farthest one.
@@ -70,7 +77,8 @@ def measure_gradient_norms(
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     with torch.random.fork_rng(devices=[]):  # every draw from this seed, global RNG untouched
         torch.manual_seed(seed)
-        ref = _reference_cell(cell, input_size, hidden_size, forget_bias).double()
+        ref = _reference_cell(cell, input_size, hidden_size, forget_bias, recurrent_scale)
+        ref = ref.double()
         readout = nn.Linear(hidden_size, 1).double()  # o = W_ho h_T + b_ho
         x = torch.randn(seq_len, trials, input_size, dtype=torch.float64)
     # float64 so that 100 steps of decay (1e-20 and below) stay visible instead of rounding to 0

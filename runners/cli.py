@@ -301,8 +301,9 @@ def cmd_envs(out) -> int:
     table = Table(title="lecture-rl environments")
     table.add_column("id")
     table.add_column("what")
-    for env_id, text in describe_envs():
-        table.add_row(env_id, text)
+    table.add_column("--env-set keywords")
+    for env_id, text, keywords in describe_envs():
+        table.add_row(env_id, text, keywords)
     console = Console(file=out)
     console.print(table)
     console.print(
@@ -365,7 +366,7 @@ def cmd_vanishing_gradient(args: argparse.Namespace, out) -> int:
     except ImportError as exc:
         raise UsageError(f"the vanishing-gradient demo is not available ({exc})") from exc
     norms = run_demo(args.length, args.hidden, args.seed, args.out)
-    distances = sorted({1, 5, 10, 25, 50, 100, args.length - 1} & set(range(1, args.length)))
+    distances = sorted({0, 1, 5, 10, 25, 50, 100, args.length - 1} & set(range(args.length)))
     out.write(f"||dL/dh_k|| at distance T-1-k from the last step (T={args.length}):\n")
     out.write("cell  " + "".join(f"{d:>11}" for d in distances) + "\n")
     for cell, values in norms.items():

@@ -112,13 +112,17 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def describe_envs() -> list[tuple[str, str]]:
-    """``(id, one-line description)`` for every id in the ``LectureRL`` namespace."""
+def describe_envs() -> list[tuple[str, str, str]]:
+    """``(id, one-line description, keywords)`` for every id in the ``LectureRL`` namespace."""
     register_our_envs()
+    try:
+        from lecture_rl.envs import ENV_IDS as described
+    except ImportError:  # pragma: no cover - an older envs package
+        described = OUR_ENVS
     rows = []
-    ids = sorted({*OUR_ENVS, *(k for k in gym.registry if k.startswith("LectureRL/"))})
+    ids = sorted({*described, *(k for k in gym.registry if k.startswith("LectureRL/"))})
     for env_id in ids:
-        text = OUR_ENVS.get(env_id, "")
+        text = described.get(env_id, "")
         spec = gym.registry.get(env_id)
         if spec is not None and not text:
             try:
@@ -128,7 +132,11 @@ def describe_envs() -> list[tuple[str, str]]:
                 text = (inspect.getdoc(creator) or "").strip().splitlines()[0]
             except Exception:  # noqa: BLE001 - a listing must not fail on one broken env
                 text = "(description unavailable)"
+        keywords = ""
         if spec is None:
             text += "  [not registered: lecture_rl.envs did not register it]"
-        rows.append((env_id, text))
+        else:
+            names = constructor_keywords(spec)
+            keywords = ", ".join(k for k in names if k not in ("render_mode", "kwargs"))
+        rows.append((env_id, text, keywords))
     return rows

@@ -68,6 +68,7 @@ def test_envs_lists_our_ids():
     for env_id in ("LectureRL/GridWorld-v0", "LectureRL/Parity-v0", "LectureRL/Copy-v0"):
         assert env_id in text
     assert "Any registered Gymnasium id works" in text
+    assert "map_name" in text and "obs_mode" in text  # the --env-set keywords
 
 
 def test_agents_lists_names_and_marks_broken_ones_unavailable(monkeypatch):
@@ -217,23 +218,31 @@ def test_play_from_the_keyboard_reaches_the_goal(monkeypatch):
     assert "episode 1: return 10 in 3 steps" in text
 
 
-def test_play_key_maps_fit_the_envs():
-    import gymnasium as gym
-
-    import lecture_rl.envs  # noqa: F401
-
-    for env_id, kwargs in (
+@pytest.mark.parametrize(
+    "env_id, kwargs",
+    [
         ("LectureRL/GridWorld-v0", {}),
         ("LectureRL/Parity-v0", {}),
         ("LectureRL/Copy-v0", {"symbols": 4}),
         ("FrozenLake-v1", {}),
         ("CliffWalking-v1", {}),
         ("Taxi-v4", {}),
-    ):
-        env = gym.make(env_id, **kwargs)
-        keys, _ = play_module.key_map_for(env)
-        assert sorted(set(keys.values())) == list(range(env.action_space.n)), env_id
-        env.close()
+    ],
+)
+def test_play_key_maps_cover_every_action(env_id, kwargs):
+    import gymnasium as gym
+
+    import lecture_rl.envs  # noqa: F401
+
+    env = gym.make(env_id, **kwargs)
+    keys, _ = play_module.key_map_for(env)
+    assert sorted(set(keys.values())) == list(range(env.action_space.n))
+    env.close()
+
+
+def test_arrow_key_codes_match_pygame():
+    codes = (play_module.K_UP, play_module.K_RIGHT, play_module.K_DOWN, play_module.K_LEFT)
+    assert codes == (pygame.K_UP, pygame.K_RIGHT, pygame.K_DOWN, pygame.K_LEFT)
 
 
 def test_lecture_example_command():

@@ -42,11 +42,14 @@ def step_loop(bb, obs, state, starts):
     return torch.stack(outs), state
 
 
-@pytest.mark.parametrize("name", ["mlp", "rnn", "lstm", "gru", "transformer"])
-@pytest.mark.parametrize("space_key", sorted(FLAT_SPACES))
+CASES = [(n, k) for n in ("mlp", "rnn", "lstm", "gru", "transformer") for k in FLAT_SPACES]
+CASES += [("cnn", "image"), ("lstm", "image"), ("transformer", "image")]
+
+
+@pytest.mark.parametrize("name,space_key", CASES)
 def test_sequence_with_resets_equals_stepping(name, space_key):
     torch.manual_seed(1)
-    space = FLAT_SPACES[space_key]
+    space = IMAGE_SPACE if space_key == "image" else FLAT_SPACES[space_key]
     bb = make_backbone(name, space, **backbone_kwargs(name))
     t_len, batch = 13, 5
     obs = sample_obs(space, (t_len, batch))

@@ -73,6 +73,12 @@ def test_rnn_gradient_vanishes_much_faster_than_lstm():
     np.testing.assert_array_equal(norms["rnn"], measure_gradient_norms("rnn", 60, 16, trials=4))
 
 
+def test_large_recurrent_weights_explode_instead():
+    """Notes 003: "Exploding gradient -> scaling down works -> Gradient clipping"."""
+    norms = measure_gradient_norms("rnn", seq_len=40, hidden_size=16, trials=4, recurrent_scale=4)
+    assert norms[0] > 100 * norms[-1]
+
+
 def test_run_demo_writes_the_plot(tmp_path):
     out = tmp_path / "plots" / "vg.png"
     norms = run_demo(seq_len=30, hidden_size=8, seed=1, out_path=out)

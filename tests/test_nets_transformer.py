@@ -83,3 +83,19 @@ def test_cache_state_shapes_and_positions():
     _, (keys, values, valid, position) = bb.forward_sequence(torch.randn(7, 4, 3), state, starts)
     torch.testing.assert_close(position, torch.tensor([7.0, 4.0, 7.0, 7.0]))
     torch.testing.assert_close(valid.sum(1), torch.tensor([5.0, 4.0, 5.0, 5.0]))
+
+
+def test_long_rollout_in_blocks_equals_stepping():
+    """T > 4·context runs in blocks that carry the cache; still equal to stepping."""
+    bb = build(num_layers=2, context=2)
+    obs = torch.randn(19, 2, 3)
+    starts = torch.zeros(19, 2, dtype=torch.bool)
+    starts[9, 0] = True
+    seq, final = bb.forward_sequence(obs, bb.initial_state(2), starts)
+    state, stepped = bb.initial_state(2), []
+    for t in range(19):
+        y, state = bb.step(obs[t], state, starts[t])
+        stepped.append(y)
+    torch.testing.assert_close(seq, torch.stack(stepped), atol=1e-5, rtol=1e-5)
+    for a, b in zip(final, state):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
