@@ -21,6 +21,7 @@ Subclasses implement:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import tempfile
@@ -42,6 +43,7 @@ from lecture_rl.agents.base import (
     TrainingDiverged,
     answers_per_episode,
     mean_ci95,
+    space_to_json,
 )
 
 VALID_DEVICES = ("auto", "cpu", "cuda")
@@ -410,8 +412,9 @@ class DeepAgent(Agent):
             start = 0
             while start < episodes:
                 count = min(width, episodes - start)
-                seeds = None if seed is None else [seed + start + i for i in range(width)]
-                ret, length = self._run_wave(venv, width, seeds, max_episode_steps)
+                # an int seed: vector envs seed their i-th copy from seed + start + i
+                wave_seed = None if seed is None else seed + start
+                ret, length = self._run_wave(venv, width, wave_seed, max_episode_steps)
                 returns.extend(ret[:count].tolist())
                 lengths.extend(length[:count].tolist())
                 start += count
@@ -435,11 +438,11 @@ class DeepAgent(Agent):
         self,
         venv: gym.vector.VectorEnv,
         width: int,
-        seeds: list[int] | None,
+        seed: int | None,
         max_steps: int,
     ) -> tuple[np.ndarray, np.ndarray]:
         """One greedy episode in each of the ``width`` envs; returns (returns, lengths)."""
-        obs, infos = venv.reset(seed=seeds)
+        obs, infos = venv.reset(seed=seed)
         state = self.backbone.initial_state(width, self.device)
         returns = np.zeros(width)
         lengths = np.zeros(width, dtype=np.int64)
@@ -531,6 +534,24 @@ class DeepAgent(Agent):
             "env_steps": self.env_steps,
         }
 
+    @classmethod
+    def from_checkpoint(cls, folder: Path, meta: dict[str, Any], env: gym.Env) -> Agent:
+        """As the base, but the spaces are checked before the networks are built (so a wrong
+        env gets the spaces message, not a weight-shape one), and a checkpoint trained on a GPU
+        also loads on a machine without one."""
+        for label, space in (("observation", env.observation_space), ("action", env.action_space)):
+            saved = meta.get(f"{label}_space")
+            if saved is not None and saved != space_to_json(space):
+                raise CheckpointError(
+                    f"the agent was trained on {meta.get('env_id') or 'another env'} with "
+                    f"{label} space {_space_text(saved)}, but this env has {space}; evaluate on "
+                    "an env with the same spaces"
+                )
+        hp = dict(meta.get("hyperparameters", {}))
+        if str(hp.get("device", "auto")).startswith("cuda") and not torch.cuda.is_available():
+            meta = {**meta, "hyperparameters": {**hp, "device": "cpu"}}
+        return super().from_checkpoint(folder, meta, env)
+
     def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -554,6 +575,17 @@ class DeepAgent(Agent):
                 ) from exc
         self.updates = int(meta.get("updates", 0))
         self.env_steps = int(meta.get("env_steps", 0))
+
+
+def _space_text(saved: dict[str, Any]) -> str:
+    """A short text for a space saved by ``space_to_json`` (``Discrete(2)``, ``Box(...)``)."""
+    if saved.get("type") == "Discrete":
+        start = saved.get("start", 0)
+        return f"Discrete({saved['n']})" if not start else f"Discrete({saved['n']}, start={start})"
+    if saved.get("type") == "Box":
+        shape = tuple(saved.get("shape", ()))
+        return f"Box({saved.get('low')}, {saved.get('high')}, {shape}, {saved.get('dtype')})"
+    return json.dumps(saved)
 
 
 def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -201,6 +201,8 @@ class PPOAgent(DeepAgent):
     ) -> torch.Tensor:
         """Logits with unavailable actions (``infos["action_mask"]``) pushed to -1e9."""
         if "action_mask" not in infos:
+            if rollout.masks is not None:
+                rollout.masks[t] = True
             return logits
         mask = torch.as_tensor(np.asarray(infos["action_mask"], dtype=bool), device=self.device)
         mask = mask | ~mask.any(dim=-1, keepdim=True)  # a row with no mask allows everything

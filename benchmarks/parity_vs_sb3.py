@@ -169,6 +169,9 @@ def run_sb3(args: argparse.Namespace, seed: int) -> Run:
     model.learn(total_timesteps=args.max_steps, callback=Evaluate())
     run.train_steps, run.train_seconds = model.num_timesteps, clock.elapsed()
     venv.close()
+    if run.steps_to_target is None:  # a last evaluation at the cap
+        acc = sb3_greedy_accuracy(model, args.length, args.eval_episodes, 10_000)
+        run.curve.append((run.train_steps, run.train_seconds, acc))
     return run
 
 
@@ -205,7 +208,9 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=32_768, help="env steps between evals")
     parser.add_argument("--eval-episodes", type=int, default=256)
     parser.add_argument("--target", type=float, default=0.99)
-    parser.add_argument("--threads", type=int, default=max(1, min(2, os.cpu_count() or 1)))
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads for both agents (default 1)"
+    )
     parser.add_argument("--only", choices=("ours", "sb3"), help="run one side only (default: both)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()

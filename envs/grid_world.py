@@ -307,36 +307,19 @@ class GridWorldEnv(LectureEnv[Any, int]):
         return {"action_mask": self.dynamics.mask[self.s].copy(), "state": int(self.s)}
 
     def _reset(self, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        self.s = self._start_from(options)
+        self.s = start_state_from(self.dynamics, options)
         self.steps, self.episode_return = 0, 0.0
         self.last_action = self.last_reward = None
         self.trail = [self.s]
         return self._observation(self.s), self._info()
 
-    def _start_from(self, options: dict[str, Any]) -> int:
-        unknown = set(options) - {"start"}
-        if unknown:
-            raise ValueError(
-                f"unknown reset option(s) {sorted(unknown)}; GridWorld accepts "
-                "options={'start': (row, col)} or a state index"
-            )
-        start = options.get("start")
-        if start is None:
-            return self.start_state
-        if isinstance(start, (tuple, list)) and len(start) == 2:
-            s = self.state_of(*start)
-        elif isinstance(start, (int, np.integer)) and not isinstance(start, bool):
-            self.coords_of(start)  # range check
-            s = int(start)
-        else:
-            raise ValueError(f"options['start'] must be (row, col) or a state index, got {start!r}")
-        kind = self.dynamics.kinds.flat[s]
-        if s in self.dynamics.wall_states | self.dynamics.cliff_states | self.terminal_states:
-            raise ValueError(
-                f"cannot start at {self.coords_of(s)}: it is a {kind!r} cell; start on a floor "
-                "cell"
-            )
-        return s
+    def _check_action(self, action: Any) -> int:
+        """A cheap range check for plain integers (the hot path); anything else goes through
+        the base class's ``Discrete.contains`` check (``InvalidAction`` with the reason)."""
+        if type(action) is int or (isinstance(action, np.integer) and action.ndim == 0):
+            if 0 <= action < self.nA:
+                return int(action)
+        return super()._check_action(action)
 
     def _step(self, action: int) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         d = self.dynamics
@@ -376,6 +359,34 @@ class GridWorldEnv(LectureEnv[Any, int]):
 
     def _render_text(self) -> str:
         return grid_draw.grid_text(self.dynamics, self.s) + self._caption().replace("   ", ", ") + "\n"
+
+
+def start_state_from(dynamics: GridDynamics, options: dict[str, Any]) -> int:
+    """The start state a reset with ``options`` asks for: the map's ``S`` cell, or
+    ``options["start"]`` as 1-indexed ``(row, col)`` or a state index (a floor cell)."""
+    unknown = set(options) - {"start"}
+    if unknown:
+        raise ValueError(
+            f"unknown reset option(s) {sorted(unknown)}; GridWorld accepts "
+            "options={'start': (row, col)} or a state index"
+        )
+    start = options.get("start")
+    if start is None:
+        return dynamics.start_state
+    if isinstance(start, (tuple, list)) and len(start) == 2:
+        s = dynamics.state_of(*start)
+    elif isinstance(start, (int, np.integer)) and not isinstance(start, bool):
+        dynamics.coords_of(start)  # range check
+        s = int(start)
+    else:
+        raise ValueError(f"options['start'] must be (row, col) or a state index, got {start!r}")
+    if s in dynamics.wall_states | dynamics.cliff_states | dynamics.terminal_states:
+        kind = dynamics.kinds.flat[s]
+        raise ValueError(
+            f"cannot start at {dynamics.coords_of(s)}: it is a {kind!r} cell; start on a floor "
+            "cell"
+        )
+    return s
 
 
 def observation_space(dynamics: GridDynamics, obs_mode: str) -> spaces.Space:

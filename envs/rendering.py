@@ -257,3 +257,21 @@ def draw_tape_frame(
         rect = (x - 1, top, cell + 2, len(rows) * (cell + 6) + 2)
         pygame.draw.rect(surface, HIGHLIGHT, rect, width=3)
     return surface
+
+
+SYMBOL_COLORS: tuple[Color, ...] = (
+    (255, 212, 59),
+    (116, 192, 252),
+    (177, 151, 252),
+    (255, 146, 43),
+    (105, 219, 124),
+    (250, 162, 193),
+    (99, 230, 190),
+    (206, 212, 218),
+)
+"""Light, distinct fills for the symbols of a sequence task (cycled past eight symbols)."""
+
+
+def symbol_color(symbol: int, symbols: int) -> Color:
+    """The fill of ``symbol`` (``0 .. symbols-1``) in tape pictures."""
+    return SYMBOL_COLORS[int(symbol) % len(SYMBOL_COLORS)]

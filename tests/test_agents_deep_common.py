@@ -131,8 +131,8 @@ def test_loading_on_an_env_with_other_spaces_is_a_clear_error(tmp_path):
     env = parity(4)
     agent = agents.make("ppo", env, net="mlp", seed=0, **TINY)
     folder = agent.save(tmp_path / "ckpt")
-    other = gym.make("LectureRL/Copy-v0", length=3, symbols=4)
-    with pytest.raises(CheckpointError, match="observation space"):
+    other = gym.make("LectureRL/GridWorld-v0", map_name="lecture")  # Discrete(9) observations
+    with pytest.raises(CheckpointError, match="observation space Discrete\\(2\\).*Discrete\\(9\\)"):
         agents.load(folder, env=other)
 
 
@@ -242,3 +242,15 @@ def test_train_for_episodes_reports_exactly_that_many_records():
     assert got == result.episodes
     assert all(r["length"] == 4 and 0 <= r["accuracy"] <= 1 for r in got)
     assert np.all(np.diff([r["env_steps"] for r in got]) >= 0)
+
+
+def test_a_gpu_checkpoint_loads_on_a_machine_without_cuda(tmp_path, monkeypatch):
+    env = parity(4)
+    folder = agents.make("ppo", env, net="gru", seed=0, **TINY).save(tmp_path / "ckpt")
+    meta = json.loads((folder / "agent.json").read_text())
+    meta["hyperparameters"]["device"] = "cuda"
+    (folder / "agent.json").write_text(json.dumps(meta))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    agent = agents.load(folder)
+    assert agent.device == torch.device("cpu")
+    assert 0 <= agent.act(1, {}) <= 1

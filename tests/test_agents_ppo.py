@@ -66,3 +66,34 @@ def test_ppo_rejects_out_of_range_values(hp, pattern):
     env = gym.make("LectureRL/Parity-v0")
     with pytest.raises(HyperparameterError, match=pattern):
         agents.make("ppo", env, **hp)
+
+
+def best_return(env: gym.Env, horizon: int) -> float:
+    """The optimal undiscounted return within ``horizon`` steps, by dynamic programming on P."""
+    grid = env.unwrapped
+    value = [0.0] * grid.nS
+    for _ in range(horizon):
+        value = [
+            max(
+                sum(p * (r + (0.0 if done else value[s2])) for p, s2, r, done in grid.P[s][a])
+                for a in range(grid.nA)
+                if grid.action_mask(s)[a]
+            )
+            for s in range(grid.nS)
+        ]
+    return value[grid.start_state]
+
+
+@pytest.mark.parametrize("name", ["ppo", "reinforce"])
+def test_policy_gradient_agents_reach_the_optimal_return_on_the_lecture_grid(name):
+    env = gym.make("LectureRL/GridWorld-v0", map_name="lecture")
+    agent = agents.make(name, env, net="mlp", seed=0, num_envs=16, hidden_size=32)
+    result = agent.train(env, steps=20_000)
+    assert result.env_steps >= 20_000 and result.episodes
+    grid = env.unwrapped
+    for state in range(grid.nS):  # greedy actions respect info["action_mask"]
+        mask = grid.action_mask(state)
+        agent.reset()
+        assert mask[agent.act(state, {"action_mask": mask})] == 1
+    evaluation = agent.evaluate(env, episodes=20, seed=0)
+    assert evaluation["return_mean"] == pytest.approx(best_return(env, 100))

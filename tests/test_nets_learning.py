@@ -48,8 +48,8 @@ def test_plain_rnn_and_mlp_do_not():
 
 
 def test_cnn_finds_the_agent_on_an_open_grid():
-    """The CNN backbone tells the agent's cell from GridWorld's picture (cliff map, 37 cells):
-    coordinate channels + global max pooling keep "where" through the global pooling."""
+    """The CNN backbone tells the agent's cell from GridWorld's picture (cliff map, 37 cells,
+    most of them look alike: only *where* the agent is differs)."""
     import gymnasium as gym
     import numpy as np
 

@@ -30,7 +30,7 @@ from lecture_rl.nets.cells import (
     run_cell,
     torch_param_count,
 )
-from lecture_rl.nets.cnn import NotesCNN, conv_param_count
+from lecture_rl.nets.cnn import NotesCNN, conv_param_count, coordinate_channels
 from lecture_rl.nets.transformer import CausalSelfAttentionLayer
 
 SIZES = [(1, 1), (3, 5), (7, 4), (10, 32)]
@@ -73,7 +73,8 @@ def test_conv_parameter_count(fw, fh, c, f):
 
 
 def test_notes_cnn_count_is_sum_of_layer_formulas():
-    cnn = NotesCNN((3, 20, 20), channels=(8, 16), kernel_size=3, output_dim=32)
+    notes = {"coord_channels": True, "global_pool": "avg"}  # the notes' GlobalAvgPool
+    cnn = NotesCNN((3, 20, 20), channels=(8, 16), kernel_size=3, output_dim=32, **notes)
     expected = (
         conv_param_count(3, 3, 3 + 2, 8)  # +2 coordinate channels
         + conv_param_count(3, 3, 8, 16)
@@ -81,8 +82,22 @@ def test_notes_cnn_count_is_sum_of_layer_formulas():
     )
     assert count_parameters(cnn) == expected
     # the conv part does not grow with the image (weight sharing, notes 000 §1.b)
-    big = NotesCNN((3, 80, 60), channels=(8, 16), kernel_size=3, output_dim=32)
+    big = NotesCNN((3, 80, 60), channels=(8, 16), kernel_size=3, output_dim=32, **notes)
     assert count_parameters(big) == expected
+    # without global pooling the dense layer reads the whole map: 20 -> 10 (stride 2) -> 5 -> 2
+    flat = NotesCNN((3, 20, 20), channels=(8, 16), output_dim=32, coord_channels=True)
+    assert count_parameters(flat) == expected - (16 + 1) * 32 + (16 * 2 * 2 + 1) * 32
+    assert flat(torch.rand(2, 3, 20, 20)).shape == (2, 32)
+
+
+def test_notes_cnn_coordinate_shortcut_equals_concatenating_channels():
+    """The CNN convolves the coordinate channels once per batch; same as concatenating them."""
+    torch.manual_seed(5)
+    cnn = NotesCNN((3, 20, 16), channels=(4, 8), output_dim=6, coord_channels=True)
+    x = torch.rand(5, 3, 20, 16)
+    h = cnn.blocks(coordinate_channels(x))  # conv on [X, rows, cols], as the notes draw it
+    expected = torch.relu(cnn.dense(cnn.global_pool(h).flatten(1)))
+    torch.testing.assert_close(cnn(x), expected, atol=1e-5, rtol=1e-5)
 
 
 # ------------------------------------------------------------------------- reference == fast
