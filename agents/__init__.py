@@ -31,6 +31,7 @@ from lecture_rl.agents.base import (
     HyperparameterError,
     TrainingDiverged,
     TrainResult,
+    check_spaces_fit,
     read_metadata,
 )
 
@@ -125,7 +126,16 @@ def load(path: str | os.PathLike, env: gym.Env | None = None) -> Agent:
 
         env = gym.make(env_id, **meta.get("env_kwargs", {}))
     try:
-        agent = cls.from_checkpoint(folder, meta, env)
+        if "observation_space" in meta and "action_space" in meta:
+            check_spaces_fit(
+                meta.get("env_id"), meta["observation_space"], meta["action_space"], env
+            )
+        try:
+            agent = cls.from_checkpoint(folder, meta, env)
+        except (CheckpointError, HyperparameterError):
+            raise
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            raise CheckpointError(f"checkpoint {folder} could not be loaded: {exc}") from exc
         agent.check_env_fits(env)
     finally:
         if own_env:

@@ -23,6 +23,7 @@ import math
 import os
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,7 +154,7 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
             return {key: data[key] for key in data.files}
     except FileNotFoundError as exc:
         raise CheckpointError(f"checkpoint file {path} is missing") from exc
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise CheckpointError(f"checkpoint file {path} is corrupt: {exc}") from exc
 
 
@@ -350,15 +351,37 @@ class Agent:
 
     def check_env_fits(self, env: gym.Env) -> None:
         """Raise :class:`CheckpointError` when ``env``'s spaces differ from the agent's."""
-        for label, mine, theirs in (
-            ("observation", self.observation_space, env.observation_space),
-            ("action", self.action_space, env.action_space),
-        ):
-            if space_to_json(mine) != space_to_json(theirs):
-                raise CheckpointError(
-                    f"the agent was trained on {self.env_id or 'another env'} with {label} space "
-                    f"{mine}, but this env has {theirs}; evaluate on an env with the same spaces"
-                )
+        check_spaces_fit(
+            self.env_id,
+            space_to_json(self.observation_space),
+            space_to_json(self.action_space),
+            env,
+        )
+
+
+def check_spaces_fit(
+    trained_on: str | None, observation: dict[str, Any], action: dict[str, Any], env: gym.Env
+) -> None:
+    """Raise :class:`CheckpointError` when ``env``'s spaces differ from the recorded ones."""
+    for label, mine, theirs in (
+        ("observation", observation, env.observation_space),
+        ("action", action, env.action_space),
+    ):
+        if mine != space_to_json(theirs):
+            raise CheckpointError(
+                f"the agent was trained on {trained_on or 'another env'} with {label} space "
+                f"{_describe(mine)}, but this env has {theirs}; evaluate on an env with the "
+                "same spaces"
+            )
+
+
+def _describe(space_json: dict[str, Any]) -> str:
+    kind = space_json.get("type", "?")
+    if kind == "Discrete":
+        return f"Discrete({space_json['n']})"
+    if kind == "Box":
+        return f"Box(shape={tuple(space_json['shape'])}, dtype={space_json['dtype']})"
+    return kind
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

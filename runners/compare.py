@@ -262,11 +262,18 @@ def plan_trials(settings: dict[str, Any], out_dir: Path) -> tuple[list[Trial], d
         answers = answers_per_episode(env)
         spec = env.spec
         threshold = 0.99 * answers if answers else getattr(spec, "reward_threshold", None)
+        classes = {name: agent_class(name) for name in settings["agents"]}
+        for key, value in common.items():
+            # A shared --set applies to the agents that take it; a name none of them takes is
+            # misuse (validation raises with a did-you-mean for the first agent).
+            if not any(key in cls.defaults for cls in classes.values()):
+                next(iter(classes.values())).validate_hyperparameters({key: value})
         trials = []
         for name in settings["agents"]:
-            cls = agent_class(name)
+            cls = classes[name]
             budget = resolve_budget(cls, settings["episodes"], settings["steps"])
-            hp = {**common, **per_agent[name]}
+            shared = {key: value for key, value in common.items() if key in cls.defaults}
+            hp = {**shared, **per_agent[name]}
             build_agent(name, env, seed=0, hyperparameters=hp, device=settings["device"])
             target = f"{cls.__module__}:{cls.__qualname__}" if ":" not in name else None
             for seed in range(settings["first_seed"], settings["first_seed"] + settings["seeds"]):

@@ -97,3 +97,12 @@ def test_policy_gradient_agents_reach_the_optimal_return_on_the_lecture_grid(nam
         assert mask[agent.act(state, {"action_mask": mask})] == 1
     evaluation = agent.evaluate(env, episodes=20, seed=0)
     assert evaluation["return_mean"] == pytest.approx(best_return(env, 100))
+
+
+@pytest.mark.parametrize(("net", "low", "high"), [("lstm", 0.75, 1.0), ("mlp", 0.4, 0.6)])
+def test_ppo_recall_on_copy_needs_memory(net, low, high):
+    # a memoryless policy can only guess the recalled symbol: accuracy 1/symbols = 0.5
+    env = gym.make("LectureRL/Copy-v0", length=3, symbols=2)
+    agent = agents.make("ppo", env, net=net, seed=1, hidden_size=64, num_envs=64)
+    agent.train(env, steps=80_000)
+    assert low <= agent.evaluate(env, episodes=256, seed=1000)["accuracy"] <= high
