@@ -243,7 +243,8 @@ class Agent:
     ) -> TrainResult:
         """Learn on ``env`` for ``episodes`` episodes or ``steps`` env steps.
 
-        ``callback(record)`` is called with each finished episode's record (see TrainResult).
+        ``callback(record)`` is called with each finished episode's record (see TrainResult);
+        returning ``False`` stops training early (as SB3's callbacks do), anything else goes on.
         """
         raise NotImplementedError
 

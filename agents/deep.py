@@ -185,7 +185,7 @@ class EpisodeTracker:
 
     ``step(rewards, dones, env_steps)`` after each vector step sends a record for each finished
     episode to ``callback`` and into ``records``; at most ``max_episodes`` records are made.
-    ``stop`` turns true when the callback returns ``True`` or ``max_episodes`` is reached.
+    ``stop`` turns true when the callback returns ``False`` or ``max_episodes`` is reached.
     """
 
     def __init__(
@@ -219,7 +219,7 @@ class EpisodeTracker:
                 if self.answers:
                     record["accuracy"] = float(self.returns[i]) / self.answers
                 self.records.append(record)
-                if self.callback is not None and self.callback(record) is True:
+                if self.callback is not None and self.callback(record) is False:
                     self.stop = True
             self.returns[i] = 0.0
             self.lengths[i] = 0

@@ -12,7 +12,10 @@ Description:
        (``backbone.forward_sequence``), with the clipped surrogate objective, a value loss and an
        entropy bonus, using Adam (notes 004) with gradient clipping.
 
-    Advantages are GAE(λ); they are normalised per minibatch.
+    Advantages are GAE(λ); they are normalised per minibatch. The defaults (lr 5e-3 decayed
+    linearly, λ = 0.8, 128 envs × 32 steps, hidden size 128) were picked from runs over several
+    seeds: with them ``lstm`` and ``gru`` solve Parity length 16 in about 100k env steps
+    (``benchmarks/parity_vs_sb3.py``); λ = 0.95 or lr 2.5e-3 failed on some seeds.
 
 Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAgent`):
     n_steps: steps per env per rollout (the sequence length T the core is trained on).
@@ -131,7 +134,7 @@ class PPOAgent(DeepAgent):
     ) -> TrainResult:
         """Collect and update until ``steps`` env steps or ``episodes`` episodes are done.
 
-        ``callback(record)`` gets every finished episode; returning ``True`` stops training
+        ``callback(record)`` gets every finished episode; returning ``False`` stops training
         after the current rollout.
         """
         max_episodes, max_steps = self.training_budget(episodes, steps)

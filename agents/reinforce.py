@@ -101,7 +101,7 @@ class ReinforceAgent(DeepAgent):
     ) -> TrainResult:
         """Batches of whole episodes until ``steps`` env steps or ``episodes`` episodes.
 
-        ``callback(record)`` gets every finished episode; returning ``True`` stops training
+        ``callback(record)`` gets every finished episode; returning ``False`` stops training
         after the current batch.
         """
         max_episodes, max_steps = self.training_budget(episodes, steps)

@@ -38,14 +38,14 @@ def test_ppo_gru_solves_parity_length_4():
     assert train_parity("gru", 4, steps=30_000, seed=1) >= 0.99
 
 
-def test_callback_returning_true_stops_training_early():
+def test_callback_returning_false_stops_training_early():
     env = gym.make("LectureRL/Parity-v0", length=4)
     agent = agents.make("ppo", env, net="mlp", seed=0, **SMALL)
     seen = []
 
     def stop_after_40(record):
         seen.append(record)
-        return len(seen) >= 40
+        return len(seen) < 40  # False stops training, as in SB3 callbacks
 
     result = agent.train(env, steps=1_000_000, callback=stop_after_40)
     assert result.stopped_early
