@@ -87,10 +87,12 @@ def new_surface(width: int, height: int, color: Color = BACKGROUND) -> Any:
 def font(size: int) -> Any:
     """pygame's default font at ``size`` pixels (cached; initialises the font module once)."""
     size = int(size)
+    pygame = import_pygame()
+    if not pygame.font.get_init():
+        # pygame.quit() (a closed human window) invalidates every font made before it
+        _FONTS.clear()
+        pygame.font.init()
     if size not in _FONTS:
-        pygame = import_pygame()
-        if not pygame.font.get_init():
-            pygame.font.init()
         _FONTS[size] = pygame.font.Font(None, size)
     return _FONTS[size]
 
