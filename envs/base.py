@@ -87,6 +87,21 @@ def check_options(options: dict[str, Any], allowed: tuple[str, ...]) -> None:
         )
 
 
+def vector_seed(seed: Any) -> int | None:
+    """One integer seed for a native vector env from what ``VectorEnv.reset`` may be given.
+
+    Gymnasium lets ``reset(seed=...)`` take one seed or a list with a seed per copy. The native
+    vector envs draw every copy from one generator, so a list is folded (deterministically,
+    through ``numpy.random.SeedSequence``) into one seed; a list of ``None`` means no seed.
+    """
+    if seed is None or isinstance(seed, (int, np.integer)):
+        return None if seed is None else int(seed)
+    seeds = [int(s) for s in seed if s is not None]
+    if not seeds:
+        return None
+    return int(np.random.SeedSequence(seeds).generate_state(1, np.uint64)[0] >> 1)
+
+
 class LectureEnv(gym.Env, Generic[ObsType, ActType]):
     """Base class of the lecture-rl environments; see the module docstring for how to use it."""
 

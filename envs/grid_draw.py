@@ -238,7 +238,9 @@ def draw_grid(
         rendering.draw_text(
             surface, str(r), (left - 16, top + (r - 0.5) * px), size=20, color=rendering.MUTED
         )
-    rendering.draw_text(surface, "row\\col", (4, 4), size=16, color=rendering.MUTED, anchor="topleft")
+    rendering.draw_text(
+        surface, "row\\col", (4, 4), size=16, color=rendering.MUTED, anchor="topleft"
+    )
 
     values = overlay.values
     finite = values[np.isfinite(values)] if values is not None else None
@@ -301,7 +303,11 @@ def draw_grid(
                 )
         elif values is not None and np.isfinite(values[s]):
             rendering.draw_text(
-                surface, format_number(values[s]), (cx, y + h * 0.8), size=label, color=rendering.INK
+                surface,
+                format_number(values[s]),
+                (cx, y + h * 0.8),
+                size=label,
+                color=rendering.INK,
             )
         for a in overlay.arrows(s, mask_s):
             _arrow(surface, (cx, cy), a, px * 0.27, rendering.INK)
@@ -310,7 +316,11 @@ def draw_grid(
         pygame.draw.circle(surface, rendering.AGENT, center_of(agent), px * 0.2)
     if caption:
         rendering.draw_text(
-            surface, caption, (left, height - bottom / 2), size=20, color=rendering.INK,
+            surface,
+            caption,
+            (left, height - bottom / 2),
+            size=20,
+            color=rendering.INK,
             anchor="midleft",
         )
     return surface

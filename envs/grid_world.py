@@ -97,9 +97,7 @@ def check_grid_kwargs(
     ):
         raise ValueError(f"step_reward must be a finite number or None, got {step_reward!r}")
     if max_steps is not None and (
-        isinstance(max_steps, bool)
-        or not isinstance(max_steps, (int, np.integer))
-        or max_steps < 1
+        isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1
     ):
         raise ValueError(
             f"max_steps must be an integer >= 1 (or None for no limit), got {max_steps!r}"
@@ -331,9 +329,7 @@ class GridWorldEnv(LectureEnv[Any, int]):
         reward = float(d.reward[s, direction])
         terminated = bool(d.terminated[s, direction])
         self.steps += 1
-        truncated = (
-            not terminated and self.max_steps is not None and self.steps >= self.max_steps
-        )
+        truncated = not terminated and self.max_steps is not None and self.steps >= self.max_steps
         self.episode_return += reward
         self.last_action, self.last_reward = action, reward
         self.trail.append(self.s)
@@ -351,14 +347,13 @@ class GridWorldEnv(LectureEnv[Any, int]):
     def _caption(self) -> str:
         text = f"{self.map_name}   step {self.steps}   return {self.episode_return:g}"
         if self.last_action is not None:
-            text += (
-                f"   last: {ACTION_NAMES[self.last_action]} {ACTION_ARROWS[self.last_action]}"
-                f" ({self.last_reward:+g})"
-            )
+            text += f"   last: {ACTION_NAMES[self.last_action]} ({self.last_reward:+g})"
         return text
 
     def _render_text(self) -> str:
-        return grid_draw.grid_text(self.dynamics, self.s) + self._caption().replace("   ", ", ") + "\n"
+        return (
+            grid_draw.grid_text(self.dynamics, self.s) + self._caption().replace("   ", ", ") + "\n"
+        )
 
 
 def start_state_from(dynamics: GridDynamics, options: dict[str, Any]) -> int:
@@ -383,8 +378,7 @@ def start_state_from(dynamics: GridDynamics, options: dict[str, Any]) -> int:
     if s in dynamics.wall_states | dynamics.cliff_states | dynamics.terminal_states:
         kind = dynamics.kinds.flat[s]
         raise ValueError(
-            f"cannot start at {dynamics.coords_of(s)}: it is a {kind!r} cell; start on a floor "
-            "cell"
+            f"cannot start at {dynamics.coords_of(s)}: it is a {kind!r} cell; start on a floor cell"
         )
     return s
 

@@ -56,6 +56,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from lecture_rl.envs import grid_draw, rendering
+from lecture_rl.envs.base import vector_seed
 from lecture_rl.envs.grid_maps import load_map
 from lecture_rl.envs.grid_world import (
     GridDynamics,
@@ -99,7 +100,8 @@ class GridWorldVectorEnv(VectorEnv):
         render_mode: str | None = None,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+        not_int = isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer))
+        if not_int or num_envs < 1:
             raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
         check_grid_kwargs(obs_mode, slip, step_reward, max_steps)
         if render_mode is not None and render_mode not in VECTOR_RENDER_MODES:
@@ -180,7 +182,7 @@ class GridWorldVectorEnv(VectorEnv):
 
         ``options["start"]`` (``(row, col)`` or a state index) starts the reset copies there.
         """
-        super().reset(seed=seed)
+        super().reset(seed=vector_seed(seed))
         options = dict(options) if options else {}
         reset_mask = options.pop("reset_mask", None)
         start = start_state_from(self.dynamics, options)

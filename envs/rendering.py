@@ -131,15 +131,16 @@ def draw_cell(
 
 
 def heat_color(value: float, vmin: float, vmax: float) -> Color:
-    """Map ``value`` to a diverging colour: blue below 0, white at 0, red above 0.
+    """Map ``value`` to a diverging colour: red below 0, white at 0, green above 0.
 
     The scale is symmetric, ``max(|vmin|, |vmax|)`` gives full saturation, so a sign change is
     always a change of hue (what a value heat map in the lecture needs to show).
     """
     bound = max(abs(float(vmin)), abs(float(vmax)), 1e-12)
     x = float(np.clip(value / bound, -1.0, 1.0))
-    hot, cold, white = np.array(PIT), np.array(AGENT), np.array((255, 255, 255))
-    end = hot if x > 0 else cold
+    # good states take the goal's green, bad ones the pit's red (the agent stays blue)
+    good, bad, white = np.array(GOAL), np.array(PIT), np.array((255, 255, 255))
+    end = good if x > 0 else bad
     rgb = white + abs(x) * (end - white)
     return (int(rgb[0]), int(rgb[1]), int(rgb[2]))
 

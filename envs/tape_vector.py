@@ -31,7 +31,7 @@ from gymnasium.error import InvalidAction, ResetNeeded
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 
-from lecture_rl.envs.base import EnvArgumentError, check_int
+from lecture_rl.envs.base import EnvArgumentError, check_int, vector_seed
 
 
 def parse_autoreset_mode(mode: Any) -> AutoresetMode:
@@ -109,6 +109,7 @@ class TapeVectorEnv(gym.vector.VectorEnv):
         ``seed`` seeds the one generator all copies draw from. ``options`` may fix the tapes
         (see the subclass) for every copy, either one tape for all or one row per copy.
         """
+        seed = vector_seed(seed)
         if seed is not None:
             self._np_random, self._np_random_seed = seeding.np_random(seed)
         options = dict(options) if options else {}
@@ -146,7 +147,8 @@ class TapeVectorEnv(gym.vector.VectorEnv):
         if actions.shape != (self.num_envs,) or actions.dtype.kind not in "iub":
             raise InvalidAction(
                 f"actions must be an integer array of shape ({self.num_envs},), got dtype "
-                f"{actions.dtype} and shape {actions.shape}; the action space is {self.action_space}"
+                f"{actions.dtype} and shape {actions.shape}; "
+                f"the action space is {self.action_space}"
             )
         if actions.min() < 0 or actions.max() >= self._n_actions:
             raise InvalidAction(
