@@ -191,7 +191,7 @@ class GridDynamics:
         for s in range(self.nS):
             P[s] = {}
             for a in range(self.nA):
-                outcomes: dict[tuple[int, float, bool], float] = {}
+                outcomes: dict[tuple[int, float, bool], list[float]] = {}
                 for d, p in enumerate(self.direction_probs(a)):
                     if p <= 0.0:
                         continue
@@ -200,8 +200,10 @@ class GridDynamics:
                         float(self.reward[s, d]),
                         bool(self.terminated[s, d]),
                     )
-                    outcomes[key] = outcomes.get(key, 0.0) + float(p)
-                P[s][a] = [(p, n, r, t) for (n, r, t), p in outcomes.items()]
+                    outcomes.setdefault(key, []).append(float(p))
+                if len(outcomes) == 1:  # one outcome is certain: exactly 1, not 0.9999...
+                    outcomes = {key: [1.0] for key in outcomes}
+                P[s][a] = [(math.fsum(ps), n, r, t) for (n, r, t), ps in outcomes.items()]
         return P
 
     def directions(self, actions: np.ndarray, u: np.ndarray) -> np.ndarray:
