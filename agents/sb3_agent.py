@@ -344,8 +344,8 @@ class SB3Agent(Agent):
                     if answers:
                         record["accuracy"] = record["return"] / answers
                     result.episodes.append(record)
-                    if callback is not None:
-                        callback(record)
+                    if callback is not None and callback(record) is False:
+                        return False  # the protocol: a callback returning False stops training
                     if episodes is not None and len(result.episodes) >= episodes:
                         return False
                 return True
