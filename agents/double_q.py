@@ -66,26 +66,10 @@ class DoubleQAgent(TabularAgent):
             a_star = ties[0] if len(ties) == 1 else ties[int(self.rng.random() * len(ties))]
             q_next = float(other[s2, a_star])  # Q2(s', argmax_a Q1(s', a))
         target = r + self.gamma * q_next  # r + γ Q2(s', a*)
-        old = float(table[s, a])
-        td_error = target - old  # δ
-        alpha = self._step_size(s, a)
-        new = old + alpha * td_error  # Q1(s, a) ← Q1(s, a) + α δ
-        table[s, a] = new
+        self._move_toward(  # Q1(s, a) ← Q1(s, a) + α δ (or Q2, by the coin)
+            table, s, a, target, r=r, s2=s2, a_next=None, terminated=terminated, label=label
+        )
         self._sum[s, a] = self.q1[s, a] + self.q2[s, a]
-        if self._hooks:
-            self._emit(
-                s=s,
-                a=a,
-                r=r,
-                s_next=s2,
-                a_next=None,
-                terminated=terminated,
-                target=target,
-                td_error=td_error,
-                old_value=old,
-                new_value=new,
-                table=label,
-            )
 
     def _load_state(self, folder, meta) -> None:
         super()._load_state(folder, meta)

@@ -27,21 +27,4 @@ class QLearningAgent(TabularAgent):
     def _update(self, s, a, r, s2, terminated, actions2, a2) -> None:
         q_next = 0.0 if terminated else self.max_q(s2, actions2)  # max_a Q(s', a); 0 if terminal
         target = r + self.gamma * q_next  # r_{t+1} + γ max_a Q(s_{t+1}, a)
-        old = float(self.q[s, a])
-        td_error = target - old  # δ_t, notes 000 §7.e
-        alpha = self._step_size(s, a)
-        new = old + alpha * td_error  # Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
-        self.q[s, a] = new
-        if self._hooks:
-            self._emit(
-                s=s,
-                a=a,
-                r=r,
-                s_next=s2,
-                a_next=None,
-                terminated=terminated,
-                target=target,
-                td_error=td_error,
-                old_value=old,
-                new_value=new,
-            )
+        self._move_toward(self.q, s, a, target, r=r, s2=s2, a_next=None, terminated=terminated)

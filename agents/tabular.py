@@ -381,6 +381,42 @@ class TabularAgent(Agent):
         (``-1`` when none was chosen), ``actions2`` the actions available in ``s2``."""
         raise NotImplementedError
 
+    def _move_toward(
+        self,
+        table: np.ndarray,
+        s: int,
+        a: int,
+        target: float,
+        *,
+        r: float,
+        s2: int,
+        a_next: int | None,
+        terminated: bool,
+        label: str = "q",
+    ) -> float:
+        """The TD step every control method shares (notes 000 §7.e), after it chose its target:
+        Q(s, a) ← Q(s, a) + α δ with δ = target − Q(s, a). Tells the update hooks; returns the
+        new value. Subclasses differ only in the target (the notes' point)."""
+        old = float(table[s, a])
+        td_error = target - old  # δ_t = target − Q(s_t, a_t)
+        new = old + self._step_size(s, a) * td_error  # Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+        table[s, a] = new
+        if self._hooks:
+            self._emit(
+                s=s,
+                a=a,
+                r=r,
+                s_next=s2,
+                a_next=a_next,
+                terminated=terminated,
+                target=target,
+                td_error=td_error,
+                old_value=old,
+                new_value=new,
+                table=label,
+            )
+        return new
+
     def learn(
         self,
         s: int,
