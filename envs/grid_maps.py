@@ -269,8 +269,10 @@ def parse_map(text: str, source: str = "<string>", default_name: str = "custom")
         raise fail(None, f"no start cell: put exactly one '{START}' in the grid")
     if n_start > 1:
         lines = ", ".join(str(ln) for ln, _ in found[START])
-        raise fail(found[START][-1][0], f"{n_start} start cells '{START}' (lines {lines}); "
-                   "a map has exactly one")
+        raise fail(
+            found[START][-1][0],
+            f"{n_start} start cells '{START}' (lines {lines}); a map has exactly one",
+        )
     if not found[GOAL]:
         raise fail(None, f"no goal cell: put at least one '{GOAL}' in the grid")
     required = {"step_reward": None, "goal_reward": None}

@@ -249,7 +249,9 @@ class GridWorldVectorEnv(VectorEnv):
             self.steps[done] = 0
             infos = self._infos(next_s)
             infos.update(
-                final_obs=final_obs, _final_obs=done.copy(), final_info=final_info,
+                final_obs=final_obs,
+                _final_obs=done.copy(),
+                final_info=final_info,
                 _final_info=done.copy(),
             )
             self._done = np.zeros(self.num_envs, dtype=bool)

@@ -79,9 +79,7 @@ class TapeVectorEnv(gym.vector.VectorEnv):
     # ----------------------------------------------------------------- set-up
     def _setup(self) -> None:
         n, steps = self.num_envs, self.episode_steps
-        self.observation_space = gym.vector.utils.batch_space(
-            self.single_observation_space, n
-        )
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, n)
         self.action_space = gym.vector.utils.batch_space(self.single_action_space, n)
         self._n_actions = int(self.single_action_space.n)
         self._rows = np.arange(n)
