@@ -149,13 +149,13 @@ def observation_images(dynamics: Any) -> np.ndarray:
 # ------------------------------------------------------------------ ansi
 def grid_text(dynamics: Any, agent: int) -> str:
     """The grid as text: column numbers on top, row numbers left, ``@`` for the agent."""
-    lines = ["      " + " ".join(f"{c:>2}" for c in range(1, dynamics.ncol + 1))]
+    lines = ["   col " + " ".join(f"{c:>2}" for c in range(1, dynamics.ncol + 1))]
     for r in range(1, dynamics.nrow + 1):
         cells = []
         for c in range(1, dynamics.ncol + 1):
             s = dynamics.state_of(r, c)
             cells.append(" @" if s == agent else f" {dynamics.kinds[r - 1, c - 1]}")
-        lines.append(f"row {r:>2}" + " ".join(cells))
+        lines.append(f"row {r:>2} " + " ".join(cells))
     return "\n".join(lines) + "\n"
 
 

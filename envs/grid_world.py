@@ -346,16 +346,15 @@ class GridWorldEnv(LectureEnv[Any, int]):
             caption=self._caption(),
         )
 
-    def _caption(self) -> str:
-        text = f"{self.map_name}   step {self.steps}   return {self.episode_return:g}"
+    def _caption(self, sep: str = "   ", arrows: bool = False) -> str:
+        text = f"{self.map_name}{sep}step {self.steps}{sep}return {self.episode_return:g}"
         if self.last_action is not None:
-            text += f"   last: {ACTION_NAMES[self.last_action]} ({self.last_reward:+g})"
+            arrow = f" {ACTION_ARROWS[self.last_action]}" if arrows else ""
+            text += f"{sep}last: {ACTION_NAMES[self.last_action]}{arrow} ({self.last_reward:+g})"
         return text
 
     def _render_text(self) -> str:
-        return (
-            grid_draw.grid_text(self.dynamics, self.s) + self._caption().replace("   ", ", ") + "\n"
-        )
+        return grid_draw.grid_text(self.dynamics, self.s) + self._caption(", ", arrows=True) + "\n"
 
 
 def start_state_from(dynamics: GridDynamics, options: dict[str, Any]) -> int:

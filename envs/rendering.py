@@ -11,7 +11,7 @@ Primitives:
 - :func:`import_pygame`: the lazy import (raises ``gymnasium.error.DependencyNotInstalled``).
 - :func:`new_surface`, :func:`font`, :func:`draw_text`, :func:`draw_cell`: drawing on a surface.
 - :func:`surface_to_rgb`: a surface as an ``(H, W, 3)`` ``uint8`` array (the ``rgb_array`` frame).
-- :func:`heat_color`: a value mapped onto a blue-white-red scale (value heat maps).
+- :func:`heat_color`: a value mapped onto a red-white-green scale (value heat maps).
 - :class:`HumanWindow`: the ``human`` render mode's window (title, fps, clean close).
 """
 
@@ -137,7 +137,7 @@ def heat_color(value: float, vmin: float, vmax: float) -> Color:
     always a change of hue (what a value heat map in the lecture needs to show).
     """
     bound = max(abs(float(vmin)), abs(float(vmax)), 1e-12)
-    x = float(np.clip(value / bound, -1.0, 1.0))
+    x = float(np.clip(value / bound, -1.0, 1.0)) * 0.75  # at most 75%: text stays readable
     # good states take the goal's green, bad ones the pit's red (the agent stays blue)
     good, bad, white = np.array(GOAL), np.array(PIT), np.array((255, 255, 255))
     end = good if x > 0 else bad
