@@ -169,9 +169,7 @@ def format_number(x: float) -> str:
     """Short text for a value in a cell: ``-5``, ``0.35``, ``12.3``."""
     if abs(x) >= 100:
         return f"{x:.0f}"
-    if abs(x) >= 10 or float(x).is_integer():
-        return f"{x:.1f}".rstrip("0").rstrip(".")
-    return f"{x:.2f}"
+    return f"{x:.3g}"  # three significant digits, no trailing zeros: 8.1, -5, 0.35, 12.3
 
 
 def _arrow(surface: Any, center: tuple[float, float], direction: int, length: float, color) -> None:
@@ -288,7 +286,13 @@ def draw_grid(
         mask_s = dynamics.mask[s]
         if overlay.q is not None:
             best = set(greedy_actions(overlay.q[s], mask_s))
-            spots = ((cx, y + small * 0.8), (x + w - 4, cy), (cx, y + h - small * 0.8), (x + 4, cy))
+            inset = max(6, px // 14)  # keeps neighbouring cells' edge numbers apart
+            spots = (
+                (cx, y + small * 0.8),
+                (x + w - inset, cy),
+                (cx, y + h - small * 0.8),
+                (x + inset, cy),
+            )
             anchors = ("center", "midright", "center", "midleft")
             for a in range(len(MOVES)):
                 if not mask_s[a]:
@@ -310,7 +314,7 @@ def draw_grid(
                 color=rendering.INK,
             )
         for a in overlay.arrows(s, mask_s):
-            _arrow(surface, (cx, cy), a, px * 0.27, rendering.INK)
+            _arrow(surface, (cx, cy), a, px * 0.23, rendering.INK)  # clear of the edge numbers
 
     if agent is not None:
         pygame.draw.circle(surface, rendering.AGENT, center_of(agent), px * 0.2)
