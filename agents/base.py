@@ -81,6 +81,29 @@ def answers_per_episode(env: gym.Env) -> int | None:
     return int(value) if value else None
 
 
+def episode_record(
+    episode: int,
+    ret: float,
+    length: int,
+    env_steps: int,
+    started: float,
+    answers: int | None = None,
+) -> dict[str, Any]:
+    """One finished training episode as :class:`TrainResult` records it; ``started`` is the
+    ``time.perf_counter()`` of the start of training, ``answers`` the env's graded answers per
+    episode (adds ``accuracy = return / answers``)."""
+    record: dict[str, Any] = {
+        "episode": int(episode),
+        "return": float(ret),
+        "length": int(length),
+        "env_steps": int(env_steps),
+        "wall_time": time.perf_counter() - started,
+    }
+    if answers:
+        record["accuracy"] = record["return"] / answers
+    return record
+
+
 def space_to_json(space: gym.Space) -> dict[str, Any]:
     """A JSON description of a space, precise enough to check that two spaces fit."""
     if isinstance(space, gym.spaces.Discrete):

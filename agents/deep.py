@@ -42,6 +42,7 @@ from lecture_rl.agents.base import (
     HyperparameterError,
     TrainingDiverged,
     answers_per_episode,
+    episode_record,
     mean_ci95,
     space_to_json,
 )
@@ -209,15 +210,14 @@ class EpisodeTracker:
         self.lengths += 1
         for i in np.flatnonzero(dones):
             if self.max_episodes is None or len(self.records) < self.max_episodes:
-                record = {
-                    "episode": self.first_episode + len(self.records),
-                    "return": float(self.returns[i]),
-                    "length": int(self.lengths[i]),
-                    "env_steps": int(env_steps),
-                    "wall_time": time.perf_counter() - self.t0,
-                }
-                if self.answers:
-                    record["accuracy"] = float(self.returns[i]) / self.answers
+                record = episode_record(
+                    self.first_episode + len(self.records),
+                    self.returns[i],
+                    self.lengths[i],
+                    env_steps,
+                    self.t0,
+                    self.answers,
+                )
                 self.records.append(record)
                 if self.callback is not None and self.callback(record) is False:
                     self.stop = True

@@ -19,7 +19,13 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from lecture_rl.agents.base import Agent, EpisodeCallback, TrainResult, answers_per_episode
+from lecture_rl.agents.base import (
+    Agent,
+    EpisodeCallback,
+    TrainResult,
+    answers_per_episode,
+    episode_record,
+)
 
 
 class RandomAgent(Agent):
@@ -81,15 +87,7 @@ class RandomAgent(Agent):
                 done = terminated or truncated or length >= self.max_episode_steps
             if not done:
                 break
-            record: dict[str, Any] = {
-                "episode": self.episodes_done,
-                "return": total,
-                "length": length,
-                "env_steps": env_steps,
-                "wall_time": time.perf_counter() - start,
-            }
-            if answers:
-                record["accuracy"] = total / answers
+            record = episode_record(self.episodes_done, total, length, env_steps, start, answers)
             self.episodes_done += 1
             result.episodes.append(record)
             if callback is not None and callback(record) is False:

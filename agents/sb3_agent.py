@@ -40,6 +40,7 @@ from lecture_rl.agents.base import (
     HyperparameterError,
     TrainResult,
     answers_per_episode,
+    episode_record,
 )
 
 PACKAGES = {"sb3": "stable_baselines3", "sb3-contrib": "sb3_contrib"}
@@ -334,15 +335,14 @@ class SB3Agent(Agent):
                     episode = info.get("episode")
                     if episode is None:
                         continue
-                    record: dict[str, Any] = {
-                        "episode": len(result.episodes),
-                        "return": float(episode["r"]),
-                        "length": int(episode["l"]),
-                        "env_steps": int(self.num_timesteps - steps_before),
-                        "wall_time": time.perf_counter() - start,
-                    }
-                    if answers:
-                        record["accuracy"] = record["return"] / answers
+                    record = episode_record(
+                        len(result.episodes),
+                        episode["r"],
+                        episode["l"],
+                        self.num_timesteps - steps_before,
+                        start,
+                        answers,
+                    )
                     result.episodes.append(record)
                     if callback is not None and callback(record) is False:
                         return False  # the protocol: a callback returning False stops training

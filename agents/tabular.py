@@ -58,6 +58,7 @@ from lecture_rl.agents.base import (
     TrainResult,
     answers_per_episode,
     atomic_save_npz,
+    episode_record,
     load_npz,
 )
 
@@ -547,15 +548,7 @@ class TabularAgent(Agent):
             self.steps_done += length
             if not complete:
                 break
-            record: dict[str, Any] = {
-                "episode": self.episodes_done,
-                "return": total,
-                "length": length,
-                "env_steps": env_steps,
-                "wall_time": time.perf_counter() - start,
-            }
-            if answers:
-                record["accuracy"] = total / answers
+            record = episode_record(self.episodes_done, total, length, env_steps, start, answers)
             self.episodes_done += 1
             finished += 1
             self._end_episode()
