@@ -262,8 +262,19 @@ class _PlanningAgent(QTableAgent):
         """V(s) of the planned policy."""
         return self.v_table
 
+    #: ``value_iteration`` or ``policy_iteration`` (set by the subclass)
+    planner: ClassVar[Any] = None
+
     def _plan(self) -> DPResult:
-        raise NotImplementedError
+        return self.planner(
+            self.P,
+            self.nS,
+            self.nA,
+            gamma=self.gamma,
+            theta=float(self.hp["theta"]),
+            max_sweeps=int(self.hp["max_sweeps"]),
+            available=self.available_actions,
+        )
 
     def plan(self) -> DPResult:
         """Run the DP sweeps now and store ``q``, ``v`` and ``policy``."""
@@ -308,31 +319,11 @@ class ValueIterationAgent(_PlanningAgent):
     """Value iteration from the env's model P: the optimal Q*, V* and greedy policy."""
 
     name = "value_iteration"
-
-    def _plan(self) -> DPResult:
-        return value_iteration(
-            self.P,
-            self.nS,
-            self.nA,
-            gamma=self.gamma,
-            theta=float(self.hp["theta"]),
-            max_sweeps=int(self.hp["max_sweeps"]),
-            available=self.available_actions,
-        )
+    planner = staticmethod(value_iteration)
 
 
 class PolicyIterationAgent(_PlanningAgent):
     """Policy iteration from the env's model P: evaluate, improve, repeat until stable."""
 
     name = "policy_iteration"
-
-    def _plan(self) -> DPResult:
-        return policy_iteration(
-            self.P,
-            self.nS,
-            self.nA,
-            gamma=self.gamma,
-            theta=float(self.hp["theta"]),
-            max_sweeps=int(self.hp["max_sweeps"]),
-            available=self.available_actions,
-        )
+    planner = staticmethod(policy_iteration)
