@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from lecture_rl.envs import rendering
+from lecture_rl.envs import rendering, streams
 from lecture_rl.envs.base import EnvArgumentError, LectureEnv, check_int, check_options
 
 
@@ -81,7 +81,8 @@ class CopyEnv(LectureEnv):
     +1 per correct recall, 0 otherwise; accuracy = return / ``answers_per_episode``.
 
     ## Starting State
-    A sequence of ``length`` symbols drawn uniformly from ``self.np_random`` (or given with
+    A sequence of ``length`` symbols drawn uniformly (``lecture_rl.envs.streams``: a pure
+    function of seed, episode and step) (or given with
     ``reset(options={"sequence": [...]})``); the first observation is its first symbol.
 
     ## Episode End
@@ -147,7 +148,8 @@ class CopyEnv(LectureEnv):
         if options.get("sequence") is not None:
             self.sequence = parse_sequences(options["sequence"], 1, self.length, self.symbols)[0]
         else:
-            self.sequence = self.np_random.integers(0, self.symbols, self.length, dtype=np.int64)
+            # symbol t of episode e: streams.integers(key(seed, e), t, symbols), as batched
+            self.sequence = streams.integers(self.episode_key, np.arange(self.length), self.symbols)
         obs_tape, target_tape = copy_tapes(
             self.sequence[None], self.symbols, self.delay, self.reverse
         )

@@ -66,7 +66,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from lecture_rl.envs import grid_draw
+from lecture_rl.envs import grid_draw, streams
 from lecture_rl.envs.base import LectureEnv
 from lecture_rl.envs.grid_maps import CLIFF, GOAL, PIT, WALL, GridMap, load_map
 
@@ -324,8 +324,9 @@ class GridWorldEnv(LectureEnv[Any, int]):
     def _step(self, action: int) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         d = self.dynamics
         direction = action
-        if d.slip > 0.0:  # one uniform draw per step, the same rule as the vector env
-            direction = int(d.directions(np.array(action), np.array(self.np_random.random())))
+        if d.slip > 0.0:  # u = streams.uniforms(key(seed, e), t): the vector env's draw
+            u = streams.uniforms(self.episode_key, self.steps)
+            direction = int(d.directions(np.array([action]), u)[0])
         s = self.s
         self.s = int(d.next_state[s, direction])
         reward = float(d.reward[s, direction])
