@@ -10,6 +10,8 @@ from gymnasium import spaces
 from lecture_rl.envs import rendering, streams
 from lecture_rl.envs.base import EnvArgumentError, LectureEnv, check_int, check_options
 
+KEY_NAMES = "0123456789abcdefghijklmnopqrstuvwxyz"  # play keys of symbols 0, 1, 2, ...
+
 
 def check_copy_arguments(length: Any, symbols: Any, delay: Any, reverse: Any) -> tuple:
     """Validated ``(length, symbols, delay, reverse)`` of a Copy task."""
@@ -170,6 +172,11 @@ class CopyEnv(LectureEnv):
         self.t += 1
         terminated = self.t == self.episode_steps
         return int(self.obs_tape[self.t]), reward, terminated, False, info
+
+    def get_keys_to_action(self) -> dict[tuple[str, ...], int]:
+        """Symbol ``i`` on key ``KEY_NAMES[i]`` (digits, then letters; the first 36 symbols),
+        for ``gymnasium.utils.play.play(env)``."""
+        return {(key,): i for i, key in enumerate(KEY_NAMES[: self.symbols])}
 
     # ----------------------------------------------------------------- pictures
     def _symbol_text(self, obs: int) -> str:

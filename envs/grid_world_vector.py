@@ -266,6 +266,10 @@ class GridWorldVectorEnv(VectorEnv):
         self.s = next_s
         return self._obs(next_s), reward, terminated, truncated, infos
 
+    def action_masks(self) -> np.ndarray:
+        """``bool (num_envs, nA)``: True where each copy's move from its current state is open."""
+        return self.dynamics.mask[self.s].astype(bool)
+
     # -------------------------------------------------------------- rendering
     def render(self) -> tuple[Any, ...] | None:
         """One frame per copy: ``rgb_array`` pictures or ``ansi`` text (no trail, no overlay)."""

@@ -104,6 +104,10 @@ class ParityEnv(LectureEnv):
         obs = 0 if terminated else int(self.bits[self.t])  # the next bit, never the answer
         return obs, reward, terminated, False, {"parity": parity, "correct": correct}
 
+    def get_keys_to_action(self) -> dict[tuple[str, ...], int]:
+        """Keys 0 and 1 claim even or odd parity, for ``gymnasium.utils.play.play(env)``."""
+        return {("0",): 0, ("1",): 1}
+
     # ----------------------------------------------------------------- pictures
     def _tape_rows(self) -> list[tuple[str, list[rendering.TapeCell]]]:
         shown = min(self.t + 1, self.length)
