@@ -228,6 +228,12 @@ class GridDynamics:
             v = new_v
         return None
 
+    def direction(self, action: int, u: float) -> int:
+        """:meth:`directions` for one action and one draw, in plain Python (same arithmetic)."""
+        if u >= self.slip:
+            return action
+        return min(int(u / self.slip * self.nA), self.nA - 1)
+
     def directions(self, actions: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Actual directions for chosen ``actions`` given uniform draws ``u`` (slip)."""
         if self.slip <= 0.0:
@@ -368,8 +374,9 @@ class GridWorldEnv(LectureEnv[Any, int]):
         d = self.dynamics
         direction = action
         if d.slip > 0.0:  # u = streams.uniforms(key(seed, e), t): the vector env's draw
-            u = streams.uniforms(self.episode_key, self.steps)
-            direction = int(d.directions(np.array([action]), u)[0])
+            direction = d.direction(
+                action, streams.uniform_at(int(self.episode_key[0]), self.steps)
+            )
         s = self.s
         self.s = int(d.next_state[s, direction])
         reward = float(d.reward[s, direction])

@@ -238,7 +238,8 @@ class GridWorldVectorEnv(VectorEnv):
             terminated[was_done] = False
             truncated[was_done] = False
             self.steps[was_done] = 0
-            self._streams.next_episode(was_done)
+            if d.slip > 0.0:  # without slip nothing is random: no keys to advance
+                self._streams.next_episode(was_done)
 
         done = terminated | truncated
         infos: dict[str, Any]
@@ -251,7 +252,8 @@ class GridWorldVectorEnv(VectorEnv):
             final_info["state"][~done] = 0
             next_s[done] = d.start_state
             self.steps[done] = 0
-            self._streams.next_episode(done)
+            if d.slip > 0.0:
+                self._streams.next_episode(done)
             infos = self._infos(next_s)
             infos.update(
                 final_obs=final_obs,

@@ -8,10 +8,12 @@ Description:
     .. code-block:: text
 
         key(seed, e)  = mix(mix(seed + C) ^ e)          one 64-bit key per episode
-        bits(key, t)  = mix(key ^ mix(t + C))           one 64-bit word per step
+        bits(key, t)  = mix(key + (t + 1) · C)          one 64-bit word per step
 
-    where ``mix`` is the splitmix64 finaliser (Steele, Lea & Flood 2014, the bijection behind
-    Java's ``SplittableRandom``) and ``C`` = 0x9E3779B97F4A7C15 (the golden-ratio increment).
+    where ``mix`` is the splitmix64 finaliser and ``C`` = 0x9E3779B97F4A7C15 (the golden-ratio
+    increment), all modulo 2**64: ``bits(key, 0), bits(key, 1), ...`` is exactly the SplitMix64
+    stream seeded with ``key`` (Steele, Lea & Flood 2014, the generator behind Java's
+    ``SplittableRandom``), here computed at any step directly instead of in sequence.
     The words depend only on ``(seed, e, t)``, not on the order in which they are drawn, so a
     batch of copies computes its numbers in one numpy call and still gets exactly what each
     single env gets.
@@ -57,8 +59,8 @@ def episode_keys(seeds: object, episodes: object) -> np.ndarray:
 
 
 def step_words(keys: np.ndarray, steps: object) -> np.ndarray:
-    """``bits(key, t) = mix(key ^ mix(t + C))``; broadcasts ``keys`` against ``steps``."""
-    return mix(keys ^ mix(as_words(steps) + _GOLDEN))
+    """``bits(key, t) = mix(key + (t + 1) · C)``; broadcasts ``keys`` against ``steps``."""
+    return mix(keys + (as_words(steps) + np.uint64(1)) * _GOLDEN)
 
 
 def uniforms(keys: np.ndarray, steps: object) -> np.ndarray:
@@ -69,6 +71,25 @@ def uniforms(keys: np.ndarray, steps: object) -> np.ndarray:
 def integers(keys: np.ndarray, steps: object, n: int) -> np.ndarray:
     """Integers in ``[0, n)`` (``n < 2**32``): ``(hi32 · n) >> 32`` of :func:`step_words`."""
     return (((step_words(keys, steps) >> _S32) * np.uint64(n)) >> _S32).astype(np.int64)
+
+
+_MASK = (1 << 64) - 1
+
+
+def _mix_int(x: int) -> int:
+    """:func:`mix` on one Python int (the same arithmetic modulo 2**64)."""
+    x ^= x >> 30
+    x = (x * 0xBF58476D1CE4E5B9) & _MASK
+    x ^= x >> 27
+    x = (x * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def uniform_at(key: int, step: int) -> float:
+    """``uniforms([key], step)[0]`` in plain Python: a single env's per-step draw, without the
+    cost of numpy calls on one-element arrays."""
+    word = _mix_int((key + (step + 1) * 0x9E3779B97F4A7C15) & _MASK)
+    return (word >> 11) * 2.0**-53
 
 
 def fresh_seeds(rng: np.random.Generator, count: int) -> np.ndarray:

@@ -113,5 +113,8 @@ def test_streams_are_uniform_and_differ_between_seeds_and_episodes():
     assert abs(u.mean() - 0.5) < 0.005  # 5 standard errors of the mean of 200k uniforms
     counts = np.bincount(streams.integers(streams.episode_keys([2], [3]), np.arange(60_000), 6))
     assert counts.min() > 9_500 and counts.max() < 10_500  # 6 symbols, 10k each expected
+    keys = streams.episode_keys(np.arange(50) * 7919, np.arange(50))
+    for key, t in zip(keys.tolist(), range(0, 5000, 100)):  # the plain-Python single-draw path
+        assert streams.uniform_at(key, t) == streams.uniforms(np.array([key], np.uint64), t)[0]
     bits = streams.integers(streams.episode_keys([0], [0]), np.arange(10_000), 2)
     assert abs(bits.mean() - 0.5) < 0.03
