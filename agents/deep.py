@@ -83,6 +83,16 @@ class DeepAgent(Agent):
         ),
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
+    #: defaults that depend on the backbone, ``{net: {name: value}}``; a value the user gives
+    #: wins. Each such default is named in its ``Param``'s doc (e.g. PPO's Transformer lr).
+    net_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def validate_hyperparameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
+        """As the base, after filling the ``net_defaults`` of the chosen ``net`` not given."""
+        net = str(given.get("net", cls.params["net"].default)).lower()
+        extra = {k: v for k, v in cls.net_defaults.get(net, {}).items() if k not in given}
+        return super().validate_hyperparameters({**extra, **given})
 
     @classmethod
     def check_hyperparameters(cls, hp: dict[str, Any]) -> None:

@@ -106,3 +106,19 @@ def test_ppo_recall_on_copy_needs_memory(net, low, high):
     agent = agents.make("ppo", env, net=net, seed=1, hidden_size=64, num_envs=64)
     agent.train(env, steps=80_000)
     assert low <= agent.evaluate(env, episodes=256, seed=1000)["accuracy"] <= high
+
+
+def test_ppo_transformer_recalls_on_copy_with_its_defaults():
+    # its net_defaults (lr 1e-3, d_model 64) apply; with the recurrent cores' 5e-3 it stalled
+    env = gym.make("LectureRL/Copy-v0", length=3, symbols=2)
+    agent = agents.make("ppo", env, net="transformer", seed=0, num_envs=32)
+    assert (agent.hp["lr"], agent.hp["hidden_size"]) == (1e-3, 64)
+    agent.train(env, steps=20_000)
+    assert agent.evaluate(env, episodes=256, seed=1000)["accuracy"] >= 0.9
+
+
+def test_net_defaults_yield_to_values_the_user_gives():
+    env = gym.make("LectureRL/Copy-v0", length=3, symbols=2)
+    agent = agents.make("ppo", env, net="transformer", lr=3e-3)
+    assert (agent.hp["lr"], agent.hp["hidden_size"]) == (3e-3, 64)
+    assert agents.make("ppo", env, net="lstm").hp["lr"] == 5e-3
