@@ -64,6 +64,10 @@ ObsType = TypeVar("ObsType")
 ActType = TypeVar("ActType")
 
 RENDER_MODES = ("human", "rgb_array", "ansi")
+#: The info key of a task's hidden variable, what a memory must hold after reading the
+#: observation just returned (Parity: the running parity; Copy: the symbol to recall next).
+#: Single and native vector envs alike; for viewers and probes, not for agents to read.
+HIDDEN_KEY = "hidden"
 
 
 class EnvArgumentError(gym.error.Error, ValueError):

@@ -8,7 +8,13 @@ import numpy as np
 from gymnasium import spaces
 
 from lecture_rl.envs import rendering, streams
-from lecture_rl.envs.base import EnvArgumentError, LectureEnv, check_int, check_options
+from lecture_rl.envs.base import (
+    HIDDEN_KEY,
+    EnvArgumentError,
+    LectureEnv,
+    check_int,
+    check_options,
+)
 
 KEY_NAMES = "0123456789abcdefghijklmnopqrstuvwxyz"  # play keys of symbols 0, 1, 2, ...
 
@@ -61,6 +67,22 @@ def copy_tapes(
     return obs_tape, target_tape
 
 
+def copy_hidden_tape(target_tape: np.ndarray, length: int, delay: int, reverse: bool) -> np.ndarray:
+    """``[k, T+1]``: the symbol to recall next with observation ``t`` shown, ``-1`` where none.
+
+    In the recall phase it is the symbol the action at step t must be; before it, the first
+    symbol to recall once it has been shown (step 0; with ``reverse`` the last input step);
+    ``-1`` before that and on the terminal observation.
+    """
+    k, steps = target_tape.shape
+    recall_start = length + delay + 1
+    hidden = np.full((k, steps + 1), -1, dtype=np.int64)
+    hidden[:, recall_start:steps] = target_tape[:, recall_start:]
+    seen_at = length - 1 if reverse else 0
+    hidden[:, seen_at:recall_start] = target_tape[:, recall_start, None]
+    return hidden
+
+
 class CopyEnv(LectureEnv):
     """Delayed copy: watch ``length`` symbols, wait, then reproduce them from memory.
 
@@ -92,7 +114,10 @@ class CopyEnv(LectureEnv):
 
     ## Information
     Step info: ``phase`` (``"input"``, ``"delay"``, ``"go"`` or ``"recall"``), and in recall
-    steps ``target`` (the expected symbol) and ``correct``. The reset info is empty.
+    steps ``target`` (the expected symbol) and ``correct``. ``info["hidden"]`` (reset and step
+    info) is the task's hidden variable for the observation just returned: the symbol to
+    recall next (:func:`copy_hidden_tape`; ``-1`` before it was shown and at the end), for
+    viewers and probes, not for agents to read.
 
     ## Arguments
     - ``length`` (int >= 1, default 5): symbols to copy.
@@ -134,6 +159,7 @@ class CopyEnv(LectureEnv):
         self.obs_tape, self.target_tape = copy_tapes(
             self.sequence[None], self.symbols, self.delay, self.reverse
         )
+        self.hidden = copy_hidden_tape(self.target_tape, self.length, self.delay, self.reverse)[0]
         self.t = 0
         self.answers: list[int] = []  # the actions of the recall phase
 
@@ -156,9 +182,10 @@ class CopyEnv(LectureEnv):
             self.sequence[None], self.symbols, self.delay, self.reverse
         )
         self.obs_tape, self.target_tape = obs_tape[0], target_tape[0]
+        self.hidden = copy_hidden_tape(target_tape, self.length, self.delay, self.reverse)[0]
         self.t = 0
         self.answers = []
-        return int(self.obs_tape[0]), {}
+        return int(self.obs_tape[0]), {HIDDEN_KEY: int(self.hidden[0])}
 
     def _step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
         info: dict[str, Any] = {"phase": self.phase(self.t)}
@@ -171,6 +198,7 @@ class CopyEnv(LectureEnv):
             info.update(target=target, correct=correct)
         self.t += 1
         terminated = self.t == self.episode_steps
+        info[HIDDEN_KEY] = int(self.hidden[self.t])
         return int(self.obs_tape[self.t]), reward, terminated, False, info
 
     def get_keys_to_action(self) -> dict[tuple[str, ...], int]:

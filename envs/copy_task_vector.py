@@ -10,7 +10,12 @@ from gymnasium.vector import AutoresetMode
 
 from lecture_rl.envs import streams
 from lecture_rl.envs.base import EnvArgumentError
-from lecture_rl.envs.copy_task import check_copy_arguments, copy_tapes, parse_sequences
+from lecture_rl.envs.copy_task import (
+    check_copy_arguments,
+    copy_hidden_tape,
+    copy_tapes,
+    parse_sequences,
+)
 from lecture_rl.envs.tape_vector import TapeVectorEnv
 
 
@@ -19,7 +24,8 @@ class CopyVectorEnv(TapeVectorEnv):
 
     Same dynamics as the single env (input, ``delay`` blanks, go marker, ``length`` recall steps;
     +1 per correct recall). ``infos["target"]`` holds the symbol each copy's action was graded
-    against, with mask ``infos["_target"]`` true only in recall steps.
+    against, with mask ``infos["_target"]`` true only in recall steps; ``infos["hidden"]`` the
+    symbol to recall next with the returned observation (as the single env).
 
     ## Arguments
     - ``num_envs`` (int >= 1): copies.
@@ -61,6 +67,9 @@ class CopyVectorEnv(TapeVectorEnv):
     def _draw_tapes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         sequences = streams.integers(keys[:, None], np.arange(self.length), self.symbols)
         return copy_tapes(sequences, self.symbols, self.delay, self.reverse)
+
+    def _hidden_tape(self, obs_tape: np.ndarray, target_tape: np.ndarray) -> np.ndarray:
+        return copy_hidden_tape(target_tape, self.length, self.delay, self.reverse)
 
     def _tapes_from_options(self, options: dict[str, Any], k: int) -> tuple[np.ndarray, ...] | None:
         if options.get("sequence") is None:

@@ -8,7 +8,13 @@ import numpy as np
 from gymnasium import spaces
 
 from lecture_rl.envs import rendering, streams
-from lecture_rl.envs.base import EnvArgumentError, LectureEnv, check_int, check_options
+from lecture_rl.envs.base import (
+    HIDDEN_KEY,
+    EnvArgumentError,
+    LectureEnv,
+    check_int,
+    check_options,
+)
 
 
 def parse_bits(bits: Any, length: int, *, name: str = "bits") -> np.ndarray:
@@ -21,6 +27,12 @@ def parse_bits(bits: Any, length: int, *, name: str = "bits") -> np.ndarray:
     if array.dtype.kind not in "biu" or np.any((array != 0) & (array != 1)):
         raise EnvArgumentError(f"reset option {name!r} must contain only 0 and 1, got {bits!r}")
     return array.astype(np.int64)
+
+
+def parity_hidden_tape(parity: np.ndarray) -> np.ndarray:
+    """``[k, T+1]``: the running parity with observation ``t`` shown, ``x_1 ⊕ ... ⊕ x_(t+1)``
+    (the terminal observation keeps the final parity)."""
+    return np.concatenate([parity, parity[:, -1:]], axis=1)
 
 
 class ParityEnv(LectureEnv):
@@ -53,8 +65,11 @@ class ParityEnv(LectureEnv):
 
     ## Information
     Each step's ``info["parity"]`` is the true parity the answer was graded against and
-    ``info["correct"]`` whether the answer was right. The reset info is empty (it would hold the
-    answer to the first question).
+    ``info["correct"]`` whether the answer was right. ``info["hidden"]`` (reset and step info)
+    is the task's hidden variable for the observation just returned: the running parity of
+    every bit shown so far, that bit included, which is what a memory must hold after reading
+    it (it equals the answer the next action is graded against; for viewers and probes, not
+    for agents to read).
 
     ## Arguments
     - ``length`` (int >= 1, default 16): bits, and answers, per episode.
@@ -79,6 +94,7 @@ class ParityEnv(LectureEnv):
         self.action_space = spaces.Discrete(2)
         self.bits = np.zeros(self.length, dtype=np.int64)
         self.parity = np.zeros(self.length, dtype=np.int64)
+        self.hidden = np.zeros(self.length + 1, dtype=np.int64)
         self.t = 0  # answers given so far in this episode
         self.answers: list[int] = []
 
@@ -90,9 +106,10 @@ class ParityEnv(LectureEnv):
             # bit t of episode e: streams.integers(key(seed, e), t, 2), as in the vector env
             self.bits = streams.integers(self.episode_key, np.arange(self.length), 2)
         self.parity = np.bitwise_xor.accumulate(self.bits)  # y_t = x_1 ⊕ ... ⊕ x_t
+        self.hidden = parity_hidden_tape(self.parity[None])[0]
         self.t = 0
         self.answers = []
-        return int(self.bits[0]), {}
+        return int(self.bits[0]), {HIDDEN_KEY: int(self.hidden[0])}
 
     def _step(self, action: int) -> tuple[int, float, bool, bool, dict[str, Any]]:
         parity = int(self.parity[self.t])
@@ -102,7 +119,8 @@ class ParityEnv(LectureEnv):
         self.t += 1
         terminated = self.t == self.length
         obs = 0 if terminated else int(self.bits[self.t])  # the next bit, never the answer
-        return obs, reward, terminated, False, {"parity": parity, "correct": correct}
+        info = {"parity": parity, "correct": correct, HIDDEN_KEY: int(self.hidden[self.t])}
+        return obs, reward, terminated, False, info
 
     def get_keys_to_action(self) -> dict[tuple[str, ...], int]:
         """Keys 0 and 1 claim even or odd parity, for ``gymnasium.utils.play.play(env)``."""

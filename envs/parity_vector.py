@@ -10,6 +10,7 @@ from gymnasium.vector import AutoresetMode
 
 from lecture_rl.envs import streams
 from lecture_rl.envs.base import EnvArgumentError, check_int
+from lecture_rl.envs.parity import parity_hidden_tape
 from lecture_rl.envs.tape_vector import TapeVectorEnv, batch_rows
 
 
@@ -31,7 +32,8 @@ class ParityVectorEnv(TapeVectorEnv):
     Same dynamics as the single env: the observation is the current bit, the action the claimed
     parity of all bits so far, reward 1 if right; every copy terminates after ``length`` steps.
     ``infos["parity"]`` holds the true parity each copy's answer was graded against (mask
-    ``infos["_parity"]``; false for a copy that was only reset in this step).
+    ``infos["_parity"]``; false for a copy that was only reset in this step);
+    ``infos["hidden"]`` the running parity with the returned observation (as the single env).
 
     ## Arguments
     - ``num_envs`` (int >= 1): copies.
@@ -75,6 +77,9 @@ class ParityVectorEnv(TapeVectorEnv):
 
     def _draw_tapes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return parity_tapes(streams.integers(keys[:, None], np.arange(self.length), 2))
+
+    def _hidden_tape(self, obs_tape: np.ndarray, target_tape: np.ndarray) -> np.ndarray:
+        return parity_hidden_tape(target_tape)
 
     def _tapes_from_options(self, options: dict[str, Any], k: int) -> tuple[np.ndarray, ...] | None:
         if options.get("bits") is None:

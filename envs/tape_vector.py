@@ -7,6 +7,10 @@ A sequence task is fully described by two tapes per episode, drawn when the epis
 - ``target_tape[t]``: the answer graded at step ``t`` (reward 1 when the action equals it), or
   ``-1`` where the action is not graded (e.g. Copy's input phase).
 
+From them a subclass derives ``hidden_tape[t]`` (:meth:`TapeVectorEnv._hidden_tape`), the task's
+hidden variable with observation ``t`` shown; ``infos["hidden"]`` holds it for the observations
+``reset`` and ``step`` return, as the single envs' ``info["hidden"]``.
+
 :class:`TapeVectorEnv` keeps both tapes for every copy as ``[num_envs, ...]`` arrays and steps
 all copies with a few numpy operations (no Python loop over copies). A subclass only says how to
 draw new tapes from per-copy episode keys (:meth:`TapeVectorEnv._draw_tapes`; the same draws as
@@ -31,7 +35,7 @@ import numpy as np
 from gymnasium.error import InvalidAction, ResetNeeded
 from gymnasium.vector import AutoresetMode
 
-from lecture_rl.envs.base import EnvArgumentError, check_int
+from lecture_rl.envs.base import HIDDEN_KEY, EnvArgumentError, check_int
 from lecture_rl.envs.streams import EpisodeStreams, vector_seeds
 
 
@@ -78,6 +82,10 @@ class TapeVectorEnv(gym.vector.VectorEnv):
         """Tapes for ``k`` copies from user ``options`` (``None`` if none were given)."""
         return None
 
+    def _hidden_tape(self, obs_tape: np.ndarray, target_tape: np.ndarray) -> np.ndarray:
+        """``hidden_tape [k, T+1]``: the hidden variable with observation ``t`` shown."""
+        raise NotImplementedError
+
     # ----------------------------------------------------------------- set-up
     def _setup(self) -> None:
         n, steps = self.num_envs, self.episode_steps
@@ -89,6 +97,7 @@ class TapeVectorEnv(gym.vector.VectorEnv):
         # the previous step (NEXT_STEP), whose values are then replaced by the reset ones.
         self._obs_tape = np.zeros((n, steps + 2), dtype=np.int64)
         self._target_tape = np.full((n, steps + 1), -1, dtype=np.int64)
+        self._hidden = np.full((n, steps + 2), -1, dtype=np.int64)
         self._t = np.zeros(n, dtype=np.int64)
         self._autoreset = np.zeros(n, dtype=bool)
         self._streams = EpisodeStreams(n)  # per-copy seed and episode counter
@@ -99,6 +108,7 @@ class TapeVectorEnv(gym.vector.VectorEnv):
         steps = self.episode_steps
         self._obs_tape[rows, : steps + 1] = obs_tape
         self._target_tape[rows, :steps] = target_tape
+        self._hidden[rows, : steps + 1] = self._hidden_tape(obs_tape, target_tape)
         self._t[rows] = 0
 
     # ----------------------------------------------------------------- Gymnasium API
@@ -139,7 +149,8 @@ class TapeVectorEnv(gym.vector.VectorEnv):
         self._start_episodes(rows, tapes if tapes is not None else self._draw_tapes(keys))
         self._autoreset[rows] = False
         self._needs_reset = False
-        return self._obs_tape[:, 0].copy() if mask is None else self._current_obs(), {}
+        obs = self._obs_tape[:, 0].copy() if mask is None else self._current_obs()
+        return obs, {HIDDEN_KEY: self._hidden[self._rows, self._t]}
 
     def _current_obs(self) -> np.ndarray:
         return self._obs_tape[self._rows, self._t]
@@ -196,6 +207,7 @@ class TapeVectorEnv(gym.vector.VectorEnv):
             t = self._t
             obs[terminated] = self._obs_tape[terminated, 0]
         self._t = t
+        infos[HIDDEN_KEY] = self._hidden[rows, t]
         return obs, reward, terminated, np.zeros(self.num_envs, dtype=bool), infos
 
     def close_extras(self, **kwargs: Any) -> None:

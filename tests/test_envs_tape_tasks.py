@@ -257,3 +257,40 @@ def test_copy_frame_shows_the_tape_and_grades_recall():
     last = env.render()
     assert first.shape == last.shape and not np.array_equal(first, last)
     assert _colour_count(last, rendering.RIGHT) > 0 and _colour_count(last, rendering.WRONG) > 0
+
+
+# ---------------------------------------------------------------------------- hidden variable
+
+
+def test_parity_hidden_is_the_running_parity_with_the_bit_just_shown():
+    env = parity(length=5)
+    bits = [1, 1, 0, 1, 0]
+    obs, info = env.reset(options={"bits": bits})
+    shown, hidden = [obs], [info["hidden"]]
+    for _ in bits:
+        obs, _, _, _, info = env.step(0)
+        shown.append(obs)
+        hidden.append(info["hidden"])
+    running = np.bitwise_xor.accumulate(bits)  # x_1 ⊕ ... ⊕ x_t
+    assert hidden == [*running.tolist(), int(running[-1])]
+    assert shown[:-1] == bits
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_copy_hidden_is_the_symbol_to_recall_next(reverse):
+    env = copy_task(length=3, symbols=4, delay=2, reverse=reverse)
+    sequence = [2, 0, 3]
+    _, info = env.reset(options={"sequence": sequence})
+    hidden, targets = [info["hidden"]], []
+    done = False
+    while not done:
+        _, _, done, _, info = env.step(0)
+        hidden.append(info["hidden"])
+        targets.append(info.get("target"))
+    order = sequence[::-1] if reverse else sequence
+    first_seen = 2 if reverse else 0  # the step that shows the first symbol to recall
+    assert hidden[:first_seen] == [-1] * first_seen
+    assert hidden[first_seen:6] == [order[0]] * (6 - first_seen)  # 3 inputs, 2 blanks, go
+    # in recall step i the hidden symbol is the one graded there, then -1 at the end
+    assert hidden[6:9] == order == targets[6:9]
+    assert hidden[9] == -1

@@ -38,15 +38,17 @@ def rollout(env_id: str, kw: dict, mode: str, autoreset: AutoresetMode, seed) ->
     else:
         envs = gym.make_vec(env_id, NUM_ENVS, mode, {"autoreset_mode": autoreset}, **kw)
     try:
-        obs, _ = envs.reset(seed=seed)
+        obs, infos = envs.reset(seed=seed)
         actions = np.random.default_rng(7).integers(
             0, envs.single_action_space.n, (STEPS, NUM_ENVS)
         )
-        out = [np.array(obs)]
+        out = [np.array(obs)] + ([infos["hidden"]] if "hidden" in infos else [])
         ends = 0
         for a in actions:
             obs, reward, terminated, truncated, infos = envs.step(a)
             out += [np.array(obs), reward.astype(np.float64), terminated, truncated]
+            if "hidden" in infos:  # the task's hidden variable (Parity, Copy)
+                out.append(np.asarray(infos["hidden"]))
             if autoreset is AutoresetMode.SAME_STEP and "final_obs" in infos:
                 done = infos["_final_obs"]
                 out.append(np.stack([np.asarray(o) for o in infos["final_obs"][done]]))
@@ -72,21 +74,24 @@ def test_native_sync_async_identical(env_id, kw, autoreset):
 def test_copy_i_is_the_single_env_seeded_seed_plus_i(env_id, kw):
     envs = gym.make_vec(env_id, num_envs=NUM_ENVS, vectorization_mode="vector_entry_point", **kw)
     singles = [gym.make(env_id, **kw) for _ in range(NUM_ENVS)]
-    obs, _ = envs.reset(seed=100)
+    obs, infos = envs.reset(seed=100)
+    tape_task = "hidden" in infos
     for i, env in enumerate(singles):
-        o, _ = env.reset(seed=100 + i)
+        o, info = env.reset(seed=100 + i)
         np.testing.assert_array_equal(obs[i], o)
+        assert not tape_task or infos["hidden"][i] == info["hidden"]
     rng = np.random.default_rng(3)
     restart = np.zeros(NUM_ENVS, dtype=bool)
     for _ in range(STEPS):
         a = rng.integers(0, envs.single_action_space.n, NUM_ENVS)
-        obs, reward, terminated, truncated, _ = envs.step(a)
+        obs, reward, terminated, truncated, infos = envs.step(a)
         for i, env in enumerate(singles):
             if restart[i]:  # NEXT_STEP: this step resets copy i (a reset without a seed)
-                o, r, te, tr = env.reset()[0], 0.0, False, False
+                (o, info), r, te, tr = env.reset(), 0.0, False, False
             else:
-                o, r, te, tr, _ = env.step(int(a[i]))
+                o, r, te, tr, info = env.step(int(a[i]))
             np.testing.assert_array_equal(obs[i], o)
+            assert not tape_task or infos["hidden"][i] == info["hidden"]
             assert (reward[i], terminated[i], truncated[i]) == (r, te, tr)
         restart = terminated | truncated
 
