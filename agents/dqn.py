@@ -30,8 +30,18 @@ Arguments (defaults are ours, scaled down for small envs; not the paper's):
     tau: 1.0 = hard copy; < 1 = Polyak averaging after every update.
     eps_start, eps_end, eps_decay_steps: the linear ε schedule (paper: 1 → 0.1 over 1M frames).
     double: Double DQN target. loss: ``huber`` or ``mse``. lr: Adam's step size.
-    Recurrent backbones (``rnn``, ``lstm``, ``gru``, ``transformer``) are not supported by
-    ``dqn``; ``ppo`` and ``reinforce`` train them.
+    seq_len, burn_in: recurrent backbones only (below).
+
+Recurrent Q-networks (``net=rnn|lstm|gru``; DRQN / R2D2): the acting network carries its memory
+h across steps (reset at episode starts), and the replay stores *sequences* of ``burn_in +
+seq_len`` consecutive steps with the state h the actor had before them
+(:mod:`lecture_rl.agents.sequence_replay`). An update replays ``batch_size`` sequences: the
+online network θ and the target network θ̃ both start from the stored state, run over the
+``burn_in`` prefix without gradient (refreshing the stale state), then over the rest; the loss
+is notes 004's L(θ) on each of the ``seq_len`` steps, with y built from θ̃'s Q at the next step
+of the same sequence (θ̃: the fixed previous parameters, copied as for the MLP). A step that
+ends its episode, by termination or by a time limit, does not bootstrap. ``transformer`` is
+not supported by ``dqn`` (``ppo`` trains it).
 """
 
 from __future__ import annotations
@@ -55,9 +65,10 @@ from lecture_rl.agents.hyperparameters import (
     with_defaults,
 )
 from lecture_rl.agents.replay import ReplayBuffer
+from lecture_rl.agents.sequence_replay import SequenceReplay
 from lecture_rl.agents.vector_envs import EpisodeCounter, make_train_envs, stack_final_obs
 
-RECURRENT_NETS = ("rnn", "lstm", "gru", "transformer")
+RECURRENT_NETS = ("rnn", "lstm", "gru")  # sequence replay (R2D2-style)
 
 
 def linear_schedule(start: float, end: float, duration: int, t: int) -> float:
@@ -122,15 +133,19 @@ class DQNAgent(DeepAgent):
         "double": Param(True, "Double DQN target (argmax by θ, value by θ̃)", kind="bool"),
         "loss": Param("huber", "huber (δ = 1) or mse, notes 004's squared error",
                       choices=("huber", "mse")),
+        "seq_len": positive_int(8, "recurrent nets: replayed steps per sequence with a loss",
+                                high=10_000),
+        "burn_in": positive_int(4, "recurrent nets: steps before them that only refresh h",
+                                low=0, high=10_000),
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 50_000}
 
     @classmethod
     def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
-        if hp["net"] in RECURRENT_NETS:
+        if hp["net"] == "transformer":
             raise HyperparameterError(
-                f"net={hp['net']!r}: dqn supports the feed-forward backbones mlp and cnn; "
-                "recurrent nets (rnn, lstm, gru, transformer) are supported by ppo and reinforce"
+                "net='transformer': dqn supports mlp, cnn and the recurrent rnn, lstm, gru "
+                "(sequence replay); the transformer is trained by ppo and reinforce"
             )
         super().check_hyperparameters(hp)
 
@@ -169,6 +184,45 @@ class DQNAgent(DeepAgent):
         """Q(s, ·; θ̃) with the fixed target parameters."""
         features, _ = self.target_backbone.step(self.obs_tensor(obs), (), None)
         return self.target_q(features)
+
+    def sequence_q_values(self, batch: dict[str, Any], *, target: bool = False) -> torch.Tensor:
+        """Q(·, ·) over a replayed sequence batch, ``[seq_len + 1, B, nA]`` after the burn-in.
+
+        Starts from the stored state, runs the ``burn_in`` prefix without gradient, then the
+        rest (the last row is the observation after the sequence, for the last step's target).
+        """
+        backbone = self.target_backbone if target else self.backbone
+        head = self.target_q if target else self.heads["q"]
+        obs = self.obs_tensor(np.swapaxes(batch["obs"], 0, 1))  # [L + 1, B, ...]
+        starts = torch.as_tensor(batch["starts"].T, device=self.device)
+        state, k = batch["state"], self.hp["burn_in"]
+        if k:
+            with torch.no_grad():
+                _, state = backbone.forward_sequence(obs[:k], state, starts[:k])
+        features, _ = backbone.forward_sequence(obs[k:], state, starts[k:])
+        return head(features)
+
+    def sequence_loss(self, batch: dict[str, Any]) -> torch.Tensor:
+        """L(θ) summed over the ``seq_len`` steps of each replayed sequence (mean over all)."""
+        k = self.hp["burn_in"]
+        actions = torch.as_tensor(batch["actions"][:, k:].T, device=self.device)
+        rewards = torch.as_tensor(batch["rewards"][:, k:].T, device=self.device)
+        ends = torch.as_tensor(batch["ends"][:, k:].T, device=self.device)
+        next_mask = torch.as_tensor(
+            batch["masks"][:, k + 1 :].transpose(1, 0, 2), device=self.device
+        )
+        q = self.sequence_q_values(batch)  # [T + 1, B, nA]
+        q_sa = q[:-1].gather(-1, (actions - self.action_start)[..., None]).squeeze(-1)
+        with torch.no_grad():
+            q_next_target = self.sequence_q_values(batch, target=True)[1:]  # f_θ̃(s', ·)
+            q_next_online = q[1:].detach() if self.hp["double"] else None
+            y = td_target(
+                rewards, ends, q_next_target, self.hp["gamma"],
+                next_mask=next_mask, q_next_online=q_next_online,
+            )  # fmt: skip
+        if self.hp["loss"] == "huber":
+            return nn.functional.smooth_l1_loss(q_sa, y)
+        return nn.functional.mse_loss(q_sa, y)  # (y − Q(s, a; θ))², notes 004
 
     def _sample_action(self, scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """ε-greedy: a uniformly random available action with probability ε, else the argmax."""
@@ -211,7 +265,7 @@ class DQNAgent(DeepAgent):
         """One gradient step on a replayed minibatch; returns the loss."""
         assert self.buffer is not None
         batch = self.buffer.sample(self.hp["batch_size"])
-        loss = self.loss_on(batch)
+        loss = self.sequence_loss(batch) if self.is_recurrent else self.loss_on(batch)
         value = self.gradient_step(loss, {}, {"epsilon": self.epsilon})
         if self.hp["tau"] < 1.0:
             self.soft_update(self.hp["tau"])
@@ -233,10 +287,17 @@ class DQNAgent(DeepAgent):
 
     # ----- training ---------------------------------------------------------------------------
 
-    def _make_buffer(self, envs: gym.vector.VectorEnv) -> ReplayBuffer:
+    def _make_buffer(self, envs: gym.vector.VectorEnv) -> ReplayBuffer | SequenceReplay:
         space = self.observation_space
         shape = () if isinstance(space, gym.spaces.Discrete) else tuple(space.shape)
         dtype = np.int64 if isinstance(space, gym.spaces.Discrete) else space.dtype
+        if self.is_recurrent:
+            n = self.hp["num_envs"]
+            capacity = max(self.hp["buffer_size"] // self.hp["seq_len"], n)
+            return SequenceReplay(
+                capacity, n, self.hp["seq_len"], self.hp["burn_in"], shape, dtype,
+                self.n_actions, rng=np.random.default_rng(self.rng.integers(2**63)),
+            )  # fmt: skip
         return ReplayBuffer(
             self.hp["buffer_size"],
             shape,
@@ -259,6 +320,13 @@ class DQNAgent(DeepAgent):
         obs, infos = envs.reset(seed=seeds)
         mask = _mask_of(infos, n, self.n_actions)
         vector_steps = 0
+        recurrent = self.is_recurrent
+        state = self.backbone.initial_state(n, self.device)
+        starts = np.ones(n, dtype=bool)
+        if recurrent and self.buffer.num_envs != n:
+            raise HyperparameterError(
+                f"dqn: this agent's sequence replay was built for num_envs={self.buffer.num_envs}"
+            )
         try:
             while not run.done:
                 # ε_t decays linearly from eps_start to eps_end
@@ -266,11 +334,18 @@ class DQNAgent(DeepAgent):
                     hp["eps_start"], hp["eps_end"], hp["eps_decay_steps"], self.env_steps
                 )
                 with torch.no_grad():
-                    scores = self.q_values(obs)
+                    state_before = state
+                    if recurrent:  # h carried across steps, reset at episode starts
+                        features, state = self.backbone.step(self.obs_tensor(obs), state, starts)
+                        scores = self.heads["q"](features)
+                    else:
+                        scores = self.q_values(obs)
                     mask_t = torch.as_tensor(mask, device=self.device)
                     actions = self._sample_action(scores, mask_t).cpu().numpy()
                     if want_policy:
-                        run.emit(self._policy_step(obs, scores, mask_t, actions, run.env_steps))
+                        run.emit(
+                            self._policy_step(obs, scores, mask_t, actions, run.env_steps, state)
+                        )
                 actions = actions + self.action_start
                 next_obs, rewards, terminated, truncated, infos = envs.step(actions)
                 done = terminated | truncated
@@ -281,12 +356,17 @@ class DQNAgent(DeepAgent):
                     rows = np.flatnonzero(done)
                     real_next[rows] = stack_final_obs(infos["final_obs"], rows)
                     next_mask[rows] = _final_masks(infos, rows, self.n_actions)
-                self.buffer.add(obs, actions, rewards, real_next, terminated, next_mask)
+                if recurrent:
+                    self.buffer.add_step(obs, starts, mask, state_before, actions, rewards, done)
+                    starts = done
+                else:
+                    self.buffer.add(obs, actions, rewards, real_next, terminated, next_mask)
                 self.env_steps += n
                 vector_steps += 1
                 counter.step(rewards, done, self.env_steps - steps_at_start)
                 obs, mask = next_obs, acting_mask
-                if self.env_steps >= hp["learning_starts"] and vector_steps % hp["train_freq"] == 0:
+                ready = len(self.buffer) > 0 and self.env_steps >= hp["learning_starts"]
+                if ready and vector_steps % hp["train_freq"] == 0:
                     for _ in range(hp["gradient_steps"]):
                         self.update()
                 if hp["tau"] >= 1.0 and self.env_steps >= self._next_target_sync:
@@ -296,7 +376,13 @@ class DQNAgent(DeepAgent):
             envs.close()
 
     def _policy_step(
-        self, obs: Any, scores: torch.Tensor, mask: torch.Tensor, actions: Any, env_steps: int
+        self,
+        obs: Any,
+        scores: torch.Tensor,
+        mask: torch.Tensor,
+        actions: Any,
+        env_steps: int,
+        state: tuple = (),
     ) -> PolicyStep:
         """The ε-greedy distribution π(a|s) = ε/|A(s)| + (1 − ε)·[a = argmax Q] and max_a Q."""
         allowed = mask | ~mask.any(dim=-1, keepdim=True)
@@ -304,7 +390,7 @@ class DQNAgent(DeepAgent):
         greedy = masked.argmax(dim=-1)
         probs = allowed.float() * (self.epsilon / allowed.sum(-1, keepdim=True))
         probs[torch.arange(len(greedy)), greedy] += 1.0 - self.epsilon
-        return PolicyStep(obs, probs, masked.max(dim=-1).values, actions, (), env_steps)
+        return PolicyStep(obs, probs, masked.max(dim=-1).values, actions, state, env_steps)
 
 
 def _mask_of(infos: dict[str, Any], n: int, n_actions: int) -> np.ndarray:

@@ -9,6 +9,7 @@ import lecture_rl.envs  # noqa: F401
 from lecture_rl import agents
 from lecture_rl.agents import HyperparameterError
 from lecture_rl.agents.dqn import td_target
+from lecture_rl.agents.events import PolicyStep, TrainingCallback
 from lecture_rl.agents.replay import ReplayBuffer
 
 
@@ -108,10 +109,10 @@ def test_save_load_round_trip(tmp_path):
     assert torch.equal(agent.target_q_values(obs), back.target_q_values(obs))
 
 
-def test_recurrent_net_and_bad_values_rejected():
+def test_transformer_and_bad_values_rejected():
     env = gym.make("LectureRL/Parity-v0")
     with pytest.raises(HyperparameterError, match="ppo"):
-        agents.make("dqn", env, net="lstm")
+        agents.make("dqn", env, net="transformer")
     with pytest.raises(HyperparameterError, match="tau"):
         agents.make("dqn", env, tau=0.0)
 
@@ -122,3 +123,60 @@ def test_dqn_with_the_notes_cnn_solves_the_lecture_grid_seen_as_pixels():
     agent = agents.make("dqn", env, seed=0, net="cnn", **fast)
     agent.train(env, steps=4_000)
     assert agent.evaluate(env, episodes=5, seed=100)["return_mean"] == 10.0
+
+
+# ---------------------------------------------------------------- recurrent DQN (sequence replay)
+RECURRENT_FAST = {"eps_decay_steps": 3000, "learning_starts": 500, "lr": 2e-3, "target_update": 500}
+
+
+@pytest.mark.parametrize(
+    ("net", "env_id", "kw", "steps"),
+    [
+        ("gru", "LectureRL/Parity-v0", {"length": 8}, 5_000),
+        ("lstm", "LectureRL/Copy-v0", {"length": 3}, 8_000),
+    ],
+)
+def test_recurrent_dqn_solves_the_memory_tasks(net, env_id, kw, steps):
+    env = gym.make(env_id, **kw)
+    agent = agents.make("dqn", env, net=net, seed=0, **RECURRENT_FAST)
+    agent.train(env, steps=steps)
+    assert agent.evaluate(env, episodes=256, seed=1000)["accuracy"] >= 0.99
+
+
+def test_sequence_replay_stores_windows_with_the_state_before_them():
+    from lecture_rl.agents.sequence_replay import SequenceReplay
+
+    replay = SequenceReplay(10, 2, 3, 2, (), np.int64, 2, rng=np.random.default_rng(0))
+    for t in range(9):  # step t: obs 10·t + env, state t
+        obs = np.array([10 * t, 10 * t + 1])
+        state = (torch.full((2, 1), float(t)),)
+        replay.add_step(obs, [t == 0] * 2, np.ones((2, 2), bool), state, [0, 1], [t, t], [0, 0])
+    # windows of burn_in + seq_len = 5 steps plus the next obs, every 3 steps: t = 0..5, 3..8
+    assert len(replay) == 4
+    np.testing.assert_array_equal(
+        replay.obs[
+            :2,
+            :,
+        ],
+        [[0, 10, 20, 30, 40, 50], [1, 11, 21, 31, 41, 51]],
+    )
+    np.testing.assert_array_equal(replay.obs[3], [31, 41, 51, 61, 71, 81])
+    np.testing.assert_array_equal(replay.rewards[2], [3, 4, 5, 6, 7])
+    assert replay.state[0][:4, 0].tolist() == [0.0, 0.0, 3.0, 3.0]  # h before each window
+    assert replay.starts[0].tolist() == [True] + [False] * 5
+
+
+def test_recurrent_dqn_acts_with_its_memory_and_reports_it():
+    env = gym.make("LectureRL/Parity-v0", length=4)
+    agent = agents.make("dqn", env, net="lstm", seed=0, learning_starts=8, batch_size=4)
+    seen = []
+
+    class Policy(TrainingCallback):
+        events = (PolicyStep,)
+
+        def on_event(self, event):
+            seen.append(event)
+
+    agent.train(env, steps=64, callbacks=[Policy()])
+    assert agent.updates > 0 and len(seen) == 16
+    assert len(seen[0].state) == 2 and seen[0].state[0].shape[0] == 4  # (h, C) of 4 envs
