@@ -22,6 +22,7 @@ from pathlib import Path
 from lecture_rl.agents.base import atomic_write_text
 from lecture_rl.runners.common import (
     EVAL_SEED_BASE,
+    TorchThreads,
     agent_class,
     annotate_checkpoint,
     build_agent,
@@ -62,7 +63,8 @@ def run_train(args: argparse.Namespace, out=None) -> int:
     start = time.perf_counter()
     progress = TrainProgress(f"{args.agent} on {args.env}", budget)
     try:
-        with progress:
+        with progress, TorchThreads(getattr(args, "threads", None)) as threads:
+            threads.apply(agent)
             agent.train(env, callback=progress, **budget)
     except KeyboardInterrupt:
         interrupted = True

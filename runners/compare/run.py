@@ -12,9 +12,11 @@ Description:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -145,11 +147,12 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
     removed = _remove_stale(out_dir, trials)
     write_file(out_dir / "config.json", json.dumps(config, indent=2))
     if removed:
-        console.print(f"removed {len(removed)} trial files not part of this run")
+        console.print(f"removed {len(removed)} trial files not part of this run", soft_wrap=True)
     if finished:
         console.print(
-            f"{len(finished)} of {len(trials)} trials already done in {out_dir}, "
-            f"running {len(todo)} (--fresh starts over)"
+            f"{len(finished)} of {len(trials)} trials already done, running {len(todo)} "
+            f"(in {out_dir}; --fresh starts over)",
+            soft_wrap=True,
         )
 
     results: dict[tuple[str, int], dict[str, Any]] = dict(finished)
@@ -179,7 +182,8 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
     except KeyboardInterrupt:  # a second Ctrl-C while stopping: still write the summary
         interrupted = True
     wall = time.perf_counter() - start
-    _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall)
+    with _no_interrupts():  # a further Ctrl-C must not leave half the files behind
+        _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall)
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     print_table(console, summary)
     console.print(
@@ -193,6 +197,20 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
         )
         return 130
     return 1 if summary["failed"] else 0
+
+
+@contextlib.contextmanager
+def _no_interrupts():
+    """Ignore Ctrl-C for the block (in the main thread; elsewhere signals cannot be set)."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall) -> None:
