@@ -117,7 +117,7 @@ def _set_threads(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None, out=None) -> int:
     """Run ``lecture-rl`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
-    from lecture_rl.agents.base import CheckpointError, HyperparameterError, TrainingDiverged
+    from lecture_rl.agents import CheckpointError, HyperparameterError, TrainingDiverged
 
     parser = build_parser()
     Parser.argv = list(sys.argv[1:] if argv is None else argv)

@@ -9,7 +9,6 @@ Description:
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
 import math
@@ -23,7 +22,8 @@ import gymnasium as gym
 import numpy as np
 
 from lecture_rl import agents
-from lecture_rl.agents.base import METADATA_FILE, Agent, atomic_write_text, read_metadata
+from lecture_rl.agents.base import Agent
+from lecture_rl.agents.checkpoint_io import METADATA_FILE, atomic_write_text, read_metadata
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.settings import UsageError, safe_name
 
@@ -78,28 +78,7 @@ def build_agent(
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if name not in message:
             message = f"agent '{name}': {message}"
-        raise UsageError(message + value_hint(message, hp)) from exc
-
-
-def value_hint(message: str, hyperparameters: dict[str, Any]) -> str:
-    """`` (did you mean 'lstm'?)`` when ``message`` lists the valid values ("use one of: a,
-    b, c") and a string hyperparameter is close to one of them (``net=LSTM``), else ``""``."""
-    if "one of" not in message or "did you mean" in message:
-        return ""
-    listed = message.rsplit("one of", 1)[1].lstrip(":").replace("[", "").replace("]", "")
-    choices = [word.strip(" '\".,;()") for word in listed.split(",")]
-    choices = [word for word in choices if word]
-    for key, value in hyperparameters.items():
-        if (
-            isinstance(value, str)
-            and value not in choices
-            and f"{key}=" in message.replace(" ", "")
-        ):
-            lowered = {choice.lower(): choice for choice in choices}
-            close = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=0.6)
-            if close:
-                return f" (did you mean {key}={lowered[close[0]]}?)"
-    return ""
+        raise UsageError(message) from exc
 
 
 def resolve_budget(cls: type[Agent], episodes: int | None, steps: int | None) -> dict[str, int]:

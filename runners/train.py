@@ -19,7 +19,7 @@ import argparse
 import time
 from pathlib import Path
 
-from lecture_rl.agents.base import atomic_write_text
+from lecture_rl.agents.checkpoint_io import atomic_write_text
 from lecture_rl.runners.common import (
     EVAL_SEED_BASE,
     TorchThreads,

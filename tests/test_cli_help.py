@@ -64,4 +64,5 @@ def test_space_separated_agents_hint_at_the_comma(capsys, tmp_path):
 
 def test_value_in_the_wrong_case_gets_did_you_mean(capsys):
     argv = ["train", "--env", "LectureRL/Parity-v0", "--agent", "ppo", "--set", "net=LSTM"]
-    assert "did you mean net=lstm?" in _error(argv, capsys)
+    err = _error(argv, capsys)
+    assert "did you mean 'lstm'" in err and "net" in err

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from lecture_rl.agents.base import answers_per_episode
+from lecture_rl.envs.protocols import graded_answers as answers_per_episode
 from lecture_rl.runners.common import (
     EVAL_SEED_BASE,
     agent_class,

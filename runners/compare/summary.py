@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.agents.base import mean_ci95
+from lecture_rl.agents.stats import mean_ci95
 from lecture_rl.runners.common import last_fraction_mean
 from lecture_rl.runners.plots import smooth
 
