@@ -53,7 +53,7 @@ class PoolExecutor:
         self.workers = workers
 
     def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
-        context = multiprocessing.get_context("spawn")
+        context = _worker_context()
         progress_queue = context.Queue()
         executor = cf.ProcessPoolExecutor(
             max_workers=self.workers,
@@ -83,6 +83,16 @@ class PoolExecutor:
             progress_queue.close()
             progress_queue.join_thread()
         return interrupted
+
+
+def _worker_context():
+    """A fork server that has imported torch and the agents once (workers fork from it, so
+    none pays the imports again), where the platform has one; else fresh spawned processes."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["lecture_rl.runners.compare.warm"])
+        return context
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS spawn
 
 
 def _stop_pool(executor: cf.ProcessPoolExecutor, pending, interrupted: bool) -> None:
