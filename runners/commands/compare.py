@@ -30,6 +30,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "      --episodes 500 --set epsilon=0.1 --set alpha=0.5 --set gamma=1 --out runs/cliff\n"
         "  lecture-rl compare --env LectureRL/Parity-v0 --agents ppo,sb3-contrib:RecurrentPPO \\\n"
         "      --set ppo.net=lstm --steps 100000 --seeds 3 --out runs/parity\n"
+        "  lecture-rl compare --env LectureRL/Parity-v0 \\\n"
+        "      --agents 'mlp=ppo(net=mlp),lstm=ppo(net=lstm)' --steps 100000 --out runs/memory\n"
+        "      (variants of one agent, labelled mlp and lstm)\n"
+        "  lecture-rl compare --env LectureRL/Parity-v0 --agents ppo --grid net=mlp,gru,lstm \\\n"
+        "      --out runs/grid                           (labels ppo[net=mlp], ...)\n"
         "  lecture-rl compare --config runs/cliff/config.json --out runs/cliff-again\n"
         "      (rerun exactly, into a new folder)\n"
         "  lecture-rl compare ... --executor ray --trial-cpus 1   (on a local Ray)\n\n"
@@ -44,7 +49,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--agents",
         metavar="A,B,...",
-        help="agent names, comma separated, no spaces (sb3:PPO etc. too)",
+        help="agent names, comma separated, no spaces (sb3:PPO etc. too); variants of one "
+        "agent: 'mlp=ppo(net=mlp),lstm=ppo(net=lstm)' (LABEL=AGENT(KEY=VALUE,...))",
+    )
+    parser.add_argument(
+        "--grid",
+        action="append",
+        metavar="KEY=V1,V2",
+        help="one variant per value (repeatable: every combination), e.g. --grid net=mlp,lstm",
     )
     parser.add_argument("--seeds", type=int, metavar="N", help="seeds per agent (default 5)")
     parser.add_argument(

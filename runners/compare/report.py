@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from lecture_rl.runners.common import records_to_csv, write_file
 from lecture_rl.runners.compare.trials import Trial
 from lecture_rl.runners.progress import budget_unit, make_progress
@@ -32,7 +34,9 @@ class Display:
             self.done[(trial.agent, trial.seed)] = 0
         for name, total in totals.items():
             unit = budget_unit(next(t.budget for t in trials if t.agent == name))
-            self.tasks[name] = self.progress.add_task(f"{name} ({unit})", total=total, status="")
+            self.tasks[name] = self.progress.add_task(
+                f"{escape(name)} ({unit})", total=total, status=""
+            )
         self.budget = {trial.agent: trial.budget for trial in trials}
         self.results: dict[str, list[dict[str, Any]]] = {}
 
@@ -103,7 +107,7 @@ def print_table(console, summary: dict[str, Any]) -> None:
                 else (f"not reached (0/{reach['of']})")
             )
         cells = [
-            name,
+            escape(name),
             f"{mean:.3f} ± {half:.3f}" if evaluation["n"] else "—",
             f"{entry['train_return_last_10pct']['mean']:.3f}" if evaluation["n"] else "—",
             reach_text,
@@ -116,6 +120,6 @@ def print_table(console, summary: dict[str, Any]) -> None:
     console.print(table)
     for failure in summary["failed"]:
         console.print(
-            f"[red]failed[/red]: agent {failure['agent']}, seed {failure['seed']}: "
+            f"[red]failed[/red]: agent {escape(failure['agent'])}, seed {failure['seed']}: "
             f"{failure['error']}"
         )

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from lecture_rl.runners.common import check_threads, write_file
 from lecture_rl.runners.compare.executor import make_executor
 from lecture_rl.runners.compare.report import Display, print_table, write_results_csv
@@ -114,6 +116,9 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
     workers = min(workers, len(trials))
 
     config = {"command": "compare", **{key: settings[key] for key in CONFIG_KEYS}}
+    config["agents"] = settings["agent_specs"]
+    if settings["grid"]:
+        config["grid"] = settings["grid"]
     config["out"] = str(out_dir)
     fresh = bool(getattr(args, "fresh", False))
     old_config_path = out_dir / "config.json"
@@ -170,7 +175,7 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
         write_results_csv(out_dir / "results.csv", settings, results)
         if result.get("error"):
             display.progress.console.print(
-                f"[red]trial failed[/red]: agent {result['agent']}, seed {result['seed']}: "
+                f"[red]trial failed[/red]: agent {escape(result['agent'])}, seed {result['seed']}: "
                 f"{result['error']}"
             )
 

@@ -21,6 +21,7 @@ from lecture_rl.runners.common import (
     resolve_budget,
 )
 from lecture_rl.runners.compare.trials import Trial
+from lecture_rl.runners.compare.variants import expand_grid, parse_agents, parse_grid
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.settings import (
     UsageError,
@@ -55,18 +56,6 @@ RESULT_KEYS = (
 )
 
 
-def _agent_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        value = value.split(",")
-    names = [str(name).strip() for name in value or [] if str(name).strip()]
-    if not names:
-        raise UsageError("--agents is empty; give names such as --agents q_learning,sarsa")
-    duplicates = {name for name in names if names.count(name) > 1}
-    if duplicates:
-        raise UsageError(f"--agents names {sorted(duplicates)} twice; give each agent once")
-    return names
-
-
 def _flatten_hyperparameters(value: Any) -> dict[str, Any]:
     """``{"ppo": {"lr": 1e-3}, "gamma": 0.9}`` (TOML tables) -> ``{"ppo.lr": 1e-3, ...}``."""
     flat: dict[str, Any] = {}
@@ -82,11 +71,13 @@ def _flatten_hyperparameters(value: Any) -> dict[str, Any]:
 def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     """Config file values, overridden by the flags given on the command line."""
     config: dict[str, Any] = load_config(args.config) if args.config else {}
-    unknown = [key for key in config if key not in (*CONFIG_KEYS, "out", "command", "version")]
+    unknown = [
+        key for key in config if key not in (*CONFIG_KEYS, "grid", "out", "command", "version")
+    ]
     if unknown:
         raise UsageError(
             f"config file {args.config}: unknown key '{unknown[0]}'; valid keys: "
-            f"{', '.join(CONFIG_KEYS)}, out"
+            f"{', '.join(CONFIG_KEYS)}, grid, out"
         )
     settings = {key: config.get(key) for key in CONFIG_KEYS}
     settings["out"] = config.get("out")
@@ -109,7 +100,12 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     for key, flag in (("env", "--env"), ("agents", "--agents"), ("out", "--out")):
         if not settings.get(key):
             raise UsageError(f"compare needs {flag} (or a --config file that sets '{key}')")
-    settings["agents"] = _agent_list(settings["agents"])
+    entries = parse_agents(settings["agents"])
+    settings["agent_specs"] = [entry.to_config() for entry in entries]
+    settings["grid"] = parse_grid(config.get("grid"))
+    settings["grid"].update(parse_grid(getattr(args, "grid", None)))
+    settings["variants"] = {v.label: v for v in expand_grid(entries, settings["grid"])}
+    settings["agents"] = list(settings["variants"])
     settings["seeds"] = int(settings["seeds"] if settings["seeds"] is not None else 5)
     settings["first_seed"] = int(settings["first_seed"] or 0)
     settings["eval_episodes"] = int(settings["eval_episodes"] or 100)
@@ -128,7 +124,9 @@ def plan_trials(
     """Validate every agent against the env (in this process, so misuse exits 2 before any
     work starts) and list the trials. Returns the trials and facts about the env."""
     check_device(settings["device"])
-    common, per_agent = split_agent_overrides(settings["hyperparameters"], settings["agents"])
+    variants = settings["variants"]
+    names = list(dict.fromkeys([*variants, *(v.agent for v in variants.values())]))
+    common, per_agent = split_agent_overrides(settings["hyperparameters"], names)
     env = make_env(settings["env"], settings["env_kwargs"])
     try:
         answers = answers_per_episode(env)
@@ -138,7 +136,7 @@ def plan_trials(
         if own is None:
             own = getattr(spec, "reward_threshold", None)
         threshold = 0.99 * answers if answers else own
-        classes = {name: agent_class(name) for name in settings["agents"]}
+        classes = {label: agent_class(v.agent) for label, v in variants.items()}
         for key, value in common.items():
             # A shared --set applies to the agents that take it; a name none of them takes is
             # misuse (validation raises with a did-you-mean for the first agent).
@@ -149,13 +147,20 @@ def plan_trials(
             cls = classes[name]
             budget = resolve_budget(cls, settings["episodes"], settings["steps"])
             shared = {key: value for key, value in common.items() if key in cls.defaults}
-            hp = {**shared, **per_agent[name]}
-            build_agent(name, env, seed=0, hyperparameters=hp, device=settings["device"])
-            target = f"{cls.__module__}:{cls.__qualname__}" if ":" not in name else None
+            variant = variants[name]
+            hp = {
+                **shared,
+                **per_agent[variant.agent],
+                **variant.hyperparameters,
+                **per_agent[name],
+            }
+            build_agent(variant.agent, env, seed=0, hyperparameters=hp, device=settings["device"])
+            target = f"{cls.__module__}:{cls.__qualname__}" if ":" not in variant.agent else None
             for seed in range(settings["first_seed"], settings["first_seed"] + settings["seeds"]):
                 trials.append(
                     Trial(
                         agent=name,
+                        algorithm=variant.agent,
                         agent_target=target,
                         seed=seed,
                         env_id=settings["env"],

@@ -100,6 +100,10 @@ def summarize(
             "of": len(ok),
             "median": float(np.median(reached)) if reached else None,
         }
+        variant = settings.get("variants", {}).get(name)
+        if variant is not None and not variant.plain:
+            entry["agent"] = variant.agent
+            entry["variant"] = variant.hyperparameters
         summary["agents"][name] = entry
     return summary
 

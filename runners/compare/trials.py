@@ -47,6 +47,12 @@ class Trial:
     eval_seed: int
     log_dir: str | None
     threads: int | None = None
+    #: the agent to build; ``agent`` is then the variant's label (None: ``agent`` itself)
+    algorithm: str | None = None
+
+    @property
+    def agent_name(self) -> str:
+        return self.algorithm or self.agent
 
     @property
     def key(self) -> tuple[str, int]:
@@ -65,6 +71,7 @@ def trial_identity(trial: Trial) -> dict[str, Any]:
         "env": trial.env_id,
         "env_kwargs": trial.env_kwargs,
         "agent": trial.agent,
+        "algorithm": trial.agent_name,
         "hyperparameters": trial.hyperparameters,
         "seed": trial.seed,
         "budget": trial.budget,
@@ -134,12 +141,12 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
 
     try:
         with TorchThreads(trial.threads) as threads:
-            if trial.agent_target and trial.agent not in agents.names():
-                agents.register(trial.agent, trial.agent_target)
+            if trial.agent_target and trial.agent_name not in agents.names():
+                agents.register(trial.agent_name, trial.agent_target)
             env = make_env(trial.env_id, trial.env_kwargs)
             try:
                 agent = build_agent(
-                    trial.agent,
+                    trial.agent_name,
                     env,
                     seed=trial.seed,
                     hyperparameters=trial.hyperparameters,
