@@ -55,3 +55,14 @@ def test_ray_options_are_checked_before_any_work(tmp_path, local_ray, capsys):
     assert main([*ARGV, "--trial-gpus", "1", "--out", str(tmp_path / "y")]) == 2
     assert "--executor ray" in capsys.readouterr().err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_ray_addresses_select_the_ray_executor_without_connecting():
+    from lecture_rl.runners.compare.executor import PoolExecutor, RayExecutor, make_executor
+
+    remote = make_executor("ray://head:10001", None, 2, None, None)
+    assert isinstance(remote, RayExecutor) and remote.address == "ray://head:10001"
+    joined = make_executor(None, "head:6379", 2, 2, 1)
+    assert isinstance(joined, RayExecutor) and joined.address == "head:6379"
+    assert (joined.trial_cpus, joined.trial_gpus, joined.num_cpus) == (2, 1, None)
+    assert isinstance(make_executor(None, None, 2, None, None), PoolExecutor)
