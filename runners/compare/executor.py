@@ -95,6 +95,16 @@ def _worker_context():
     return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS spawn
 
 
+def warm_up_pool() -> None:
+    """Start the fork server now, so its imports (torch, the agents, TensorBoard) overlap the
+    driver's own planning instead of delaying the first trial."""
+    context = _worker_context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _stop_pool(executor: cf.ProcessPoolExecutor, pending, interrupted: bool) -> None:
     """Shut the pool down; on Ctrl-C kill the workers and wait for them, so no process is left
     behind and the pool's manager thread does not print a traceback about cancelled futures."""

@@ -24,7 +24,7 @@ from typing import Any
 from rich.markup import escape
 
 from lecture_rl.runners.common import check_threads, write_file
-from lecture_rl.runners.compare.executor import make_executor
+from lecture_rl.runners.compare.executor import make_executor, warm_up_pool
 from lecture_rl.runners.compare.report import Display, print_table, write_results_csv
 from lecture_rl.runners.compare.settings import (
     CONFIG_KEYS,
@@ -109,10 +109,12 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
     check_out_dir(out_dir)
     threads = getattr(args, "threads", None)
     check_threads(threads)
-    trials, facts = plan_trials(settings, out_dir, threads)
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}")
+    if workers > 1 and not getattr(args, "executor", None) and not getattr(args, "address", None):
+        warm_up_pool()  # the workers' imports overlap the planning below
+    trials, facts = plan_trials(settings, out_dir, threads)
     workers = min(workers, len(trials))
 
     config = {"command": "compare", **{key: settings[key] for key in CONFIG_KEYS}}
