@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import ray  # the 'cluster' extra; the dev extra includes it
 
 from lecture_rl.runners.cli import main
-
-ray = pytest.importorskip("ray", reason="the 'cluster' extra (CI installs it)")
 
 ARGV = ["compare", "--env", "CliffWalking-v1", "--agents", "q_learning,sarsa", "--seeds", "2",
         "--episodes", "40", "--eval-episodes", "3"]  # fmt: skip
