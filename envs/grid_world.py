@@ -68,7 +68,7 @@ import numpy as np
 from gymnasium import spaces
 
 from lecture_rl.envs import grid_draw, streams
-from lecture_rl.envs.base import LectureEnv
+from lecture_rl.envs.base import EnvArgumentError, LectureEnv
 from lecture_rl.envs.grid_maps import CLIFF, GOAL, PIT, WALL, GridMap, load_map
 
 ACTION_NAMES: tuple[str, ...] = ("up", "right", "down", "left")
@@ -86,11 +86,13 @@ def check_grid_kwargs(
 ) -> None:
     """Reject nonsensical keyword values with a message naming the value and the valid range."""
     if obs_mode not in OBS_MODES:
-        raise ValueError(f"obs_mode={obs_mode!r} is not supported; use one of {list(OBS_MODES)}")
+        raise EnvArgumentError(
+            f"obs_mode={obs_mode!r} is not supported; use one of {list(OBS_MODES)}"
+        )
     if isinstance(slip, bool) or not isinstance(slip, (int, float, np.floating, np.integer)):
-        raise ValueError(f"slip must be a probability in [0, 1], got {slip!r}")
+        raise EnvArgumentError(f"slip must be a probability in [0, 1], got {slip!r}")
     if not 0.0 <= float(slip) <= 1.0:
-        raise ValueError(
+        raise EnvArgumentError(
             f"slip={slip!r} is outside [0, 1]; it is the probability that a move is replaced "
             "by a random direction"
         )
@@ -99,11 +101,11 @@ def check_grid_kwargs(
         or not isinstance(step_reward, (int, float, np.floating, np.integer))
         or not math.isfinite(float(step_reward))
     ):
-        raise ValueError(f"step_reward must be a finite number or None, got {step_reward!r}")
+        raise EnvArgumentError(f"step_reward must be a finite number or None, got {step_reward!r}")
     if max_steps is not None and (
         isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1
     ):
-        raise ValueError(
+        raise EnvArgumentError(
             f"max_steps must be an integer >= 1 (or None for no limit), got {max_steps!r}"
         )
 
@@ -169,7 +171,7 @@ class GridDynamics:
     def state_of(self, row: int, col: int) -> int:
         """State index of 1-indexed ``(row, col)``: ``s = (row - 1) * ncol + (col - 1)``."""
         if not (1 <= row <= self.nrow and 1 <= col <= self.ncol):
-            raise ValueError(
+            raise EnvArgumentError(
                 f"(row, col) = ({row}, {col}) is outside the {self.nrow}x{self.ncol} grid; "
                 f"rows are 1..{self.nrow}, columns 1..{self.ncol}"
             )
@@ -178,7 +180,7 @@ class GridDynamics:
     def coords_of(self, s: int) -> tuple[int, int]:
         """1-indexed ``(row, col)`` of state index ``s``."""
         if not 0 <= int(s) < self.nS:
-            raise ValueError(f"state {s} is outside 0..{self.nS - 1}")
+            raise EnvArgumentError(f"state {s} is outside 0..{self.nS - 1}")
         row, col = divmod(int(s), self.ncol)
         return row + 1, col + 1
 
@@ -427,7 +429,7 @@ def start_state_from(dynamics: GridDynamics, options: dict[str, Any]) -> int:
     ``options["start"]`` as 1-indexed ``(row, col)`` or a state index (a floor cell)."""
     unknown = set(options) - {"start"}
     if unknown:
-        raise ValueError(
+        raise EnvArgumentError(
             f"unknown reset option(s) {sorted(unknown)}; GridWorld accepts "
             "options={'start': (row, col)} or a state index"
         )
@@ -440,10 +442,12 @@ def start_state_from(dynamics: GridDynamics, options: dict[str, Any]) -> int:
         dynamics.coords_of(start)  # range check
         s = int(start)
     else:
-        raise ValueError(f"options['start'] must be (row, col) or a state index, got {start!r}")
+        raise EnvArgumentError(
+            f"options['start'] must be (row, col) or a state index, got {start!r}"
+        )
     if s in dynamics.wall_states | dynamics.cliff_states | dynamics.terminal_states:
         kind = dynamics.kinds.flat[s]
-        raise ValueError(
+        raise EnvArgumentError(
             f"cannot start at {dynamics.coords_of(s)}: it is a {kind!r} cell; start on a floor cell"
         )
     return s

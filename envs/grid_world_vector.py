@@ -57,6 +57,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from lecture_rl.envs import grid_draw, rendering, streams
+from lecture_rl.envs.base import EnvArgumentError
 from lecture_rl.envs.grid_maps import load_map
 from lecture_rl.envs.grid_world import (
     GridDynamics,
@@ -102,7 +103,7 @@ class GridWorldVectorEnv(VectorEnv):
     ) -> None:
         not_int = isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer))
         if not_int or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+            raise EnvArgumentError(f"num_envs must be an integer >= 1, got {num_envs!r}")
         check_grid_kwargs(obs_mode, slip, step_reward, max_steps)
         if render_mode is not None and render_mode not in VECTOR_RENDER_MODES:
             raise UnsupportedMode(
@@ -112,7 +113,7 @@ class GridWorldVectorEnv(VectorEnv):
         try:
             mode = AutoresetMode(autoreset_mode)
         except ValueError:
-            raise ValueError(
+            raise EnvArgumentError(
                 f"autoreset_mode={autoreset_mode!r} is not supported; use one of "
                 f"{[m.value for m in AutoresetMode]}"
             ) from None
@@ -197,7 +198,7 @@ class GridWorldVectorEnv(VectorEnv):
         else:
             reset_mask = np.asarray(reset_mask)
             if reset_mask.shape != (self.num_envs,) or reset_mask.dtype != np.bool_:
-                raise ValueError(
+                raise EnvArgumentError(
                     f"options['reset_mask'] must be a bool array of shape ({self.num_envs},), "
                     f"got {reset_mask.dtype} array of shape {reset_mask.shape}"
                 )
