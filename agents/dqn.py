@@ -154,7 +154,9 @@ class DQNAgent(DeepAgent):
         # θ̃: a frozen copy of the online network θ (backbone + Q head)
         self.target_backbone = copy.deepcopy(self.backbone).requires_grad_(False)
         self.target_q = copy.deepcopy(self.heads["q"]).requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=self.hp["lr"])
+        # the fused kernel updates every parameter in one call: per-update overhead matters on
+        # the small nets DQN is taught with (benchmarks/dqn_vs_sb3.py)
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=self.hp["lr"], fused=True)
         self.buffer: ReplayBuffer | None = None
         self.epsilon = float(self.hp["eps_start"])
         self._next_target_sync = int(self.hp["target_update"])
@@ -245,10 +247,15 @@ class DQNAgent(DeepAgent):
         rewards = torch.as_tensor(batch["rewards"], device=self.device)
         terminated = torch.as_tensor(batch["terminated"], device=self.device)
         next_mask = torch.as_tensor(batch["next_mask"], device=self.device)
-        q_sa = self.q_values(batch["obs"]).gather(1, actions[:, None]).squeeze(1)  # Q(s, a; θ)
+        if self.hp["double"]:  # one forward pass of θ over s and s' together
+            both = np.concatenate([batch["obs"], batch["next_obs"]])
+            q_both = self.q_values(both)
+            q_s, q_next_online = q_both[: len(actions)], q_both[len(actions) :].detach()
+        else:
+            q_s, q_next_online = self.q_values(batch["obs"]), None
+        q_sa = q_s.gather(1, actions[:, None]).squeeze(1)  # Q(s, a; θ)
         with torch.no_grad():
             q_next_target = self.target_q_values(batch["next_obs"])
-            q_next_online = self.q_values(batch["next_obs"]) if self.hp["double"] else None
             y = td_target(
                 rewards,
                 terminated,
@@ -319,6 +326,7 @@ class DQNAgent(DeepAgent):
         seeds = [int(s) for s in self.rng.integers(2**31, size=n)]
         obs, infos = envs.reset(seed=seeds)
         mask = _mask_of(infos, n, self.n_actions)
+        has_masks = "action_mask" in infos  # else every action is always available
         vector_steps = 0
         recurrent = self.is_recurrent
         state = self.backbone.initial_state(n, self.device)
@@ -340,9 +348,11 @@ class DQNAgent(DeepAgent):
                         scores = self.heads["q"](features)
                     else:
                         scores = self.q_values(obs)
-                    mask_t = torch.as_tensor(mask, device=self.device)
+                    mask_t = torch.as_tensor(mask, device=self.device) if has_masks else None
                     actions = self._sample_action(scores, mask_t).cpu().numpy()
                     if want_policy:
+                        if mask_t is None:
+                            mask_t = torch.ones(scores.shape, dtype=torch.bool, device=self.device)
                         run.emit(
                             self._policy_step(obs, scores, mask_t, actions, run.env_steps, state)
                         )

@@ -1,0 +1,175 @@
+"""What a deep agent does inside, episode by episode: the numbers the insides views draw.
+
+Description:
+    :func:`record_insides` plays greedy episodes with a deep agent (or takes the steps a
+    live run reported) and collects, per step: the observation, the task's hidden variable
+    (``info["hidden"]``: the running parity on Parity, the symbol to recall next on Copy), the
+    policy π(a|s) and value V(s) (PPO/REINFORCE: softmax of the actor and the critic; DQN: the
+    greedy one-hot and max_a Q), and the memory network's insides from
+    :func:`lecture_rl.nets.trace_backbone`:
+
+    - LSTM (notes 003, "Long Short-Term Memory"): the cell state C_t and the forget, input and
+      output gates f_t, i_t, o_t and the candidate C~_t of the last layer;
+    - GRU (notes 003, "GRU"): update and reset gates and the hidden state;
+    - RNN: the hidden state;
+    - Transformer: the attention weights of every layer and head over the steps so far.
+
+    :func:`pick_units` chooses the few most informative units: by the correlation ratio η
+    between a unit's value and the hidden variable (for a binary variable such as parity this
+    is |Pearson r|), or by variance when the env exposes no hidden variable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from lecture_rl.nets.introspection import trace_backbone
+
+#: the signal units are picked by, and the signals drawn per unit, per memory cell
+CELL_SIGNALS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lstm": ("cell", ("cell", "forget_gate", "input_gate", "candidate", "output_gate")),
+    "gru": ("hidden", ("hidden", "update_gate", "reset_gate", "candidate")),
+    "rnn": ("hidden", ("hidden",)),
+}
+
+
+@dataclass
+class Insides:
+    """One or more episodes of a deep agent seen from inside (time on axis 0)."""
+
+    net: str
+    obs: np.ndarray  # [T] (or [T, ...]) the observation read at each step
+    episode_starts: np.ndarray  # [T] True where an episode begins
+    hidden: np.ndarray | None  # [T] info["hidden"] for the observation of step t (or None)
+    probs: np.ndarray  # [T, nA] π(a|s)
+    values: np.ndarray  # [T] V(s) (or max_a Q)
+    actions: np.ndarray  # [T]
+    rewards: np.ndarray  # [T]
+    trace: dict[str, np.ndarray]  # trace_backbone's arrays, batch dim removed
+    units: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    unit_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    picked_by: str = ""  # "correlation with info['hidden']" or "variance"
+
+    @property
+    def steps(self) -> int:
+        return len(self.actions)
+
+    def signal(self, name: str) -> np.ndarray:
+        """``[T, H]``: a traced signal of the last layer (``cell``, ``forget_gate``, ...)."""
+        return self.trace[name][:, -1]
+
+    def attention(self) -> np.ndarray | None:
+        """``[layers, heads, T, T]``: query step (axis 2) on key step (axis 3), or ``None``."""
+        return self.trace.get("attention")
+
+
+def correlation_ratio(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """η per column of ``values [T, H]`` for the categorical ``labels [T]``.
+
+    η² = Σ_c n_c (ȳ_c − ȳ)² / Σ_t (y_t − ȳ)²: the share of a unit's variance the label
+    explains; for two classes η = |Pearson r| between the unit and the label.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    total = ((values - values.mean(0)) ** 2).sum(0)
+    between = np.zeros(values.shape[1])
+    for label in np.unique(labels):
+        rows = values[labels == label]
+        between += len(rows) * (rows.mean(0) - values.mean(0)) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eta = np.sqrt(np.where(total > 1e-12, between / total, 0.0))
+    return np.nan_to_num(eta)
+
+
+def pick_units(
+    signal: np.ndarray, hidden: np.ndarray | None, k: int = 3
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """The ``k`` units of ``signal [T, H]`` that tell most about ``hidden [T]``.
+
+    Steps where ``hidden`` is ``-1`` (not defined yet) are left out. Returns ``(units, scores,
+    how)``, the best first.
+    """
+    k = min(k, signal.shape[1])
+    if hidden is not None:
+        known = np.asarray(hidden) >= 0
+        if known.sum() >= 2 and len(np.unique(hidden[known])) >= 2:
+            scores = correlation_ratio(signal[known], np.asarray(hidden)[known])
+            order = np.argsort(-scores, kind="stable")[:k]
+            return order, scores[order], "correlation with info['hidden']"
+    scores = np.asarray(signal, dtype=np.float64).var(0)
+    order = np.argsort(-scores, kind="stable")[:k]
+    return order, scores[order], "variance"
+
+
+def _policy(agent: Any, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """π(a|s) and V(s) for ``features [T, D]`` (DQN: greedy one-hot and max_a Q)."""
+    scores = agent._action_scores(features)
+    if hasattr(agent, "value"):
+        probs = torch.softmax(scores, dim=-1)
+        values = agent.value(features)
+    else:  # a Q-network: the greedy policy and max_a Q(s, a)
+        probs = torch.nn.functional.one_hot(scores.argmax(-1), scores.shape[-1]).float()
+        values = scores.max(-1).values
+    return probs.cpu().numpy(), values.cpu().numpy()
+
+
+@torch.no_grad()
+def insides_from_steps(
+    agent: Any,
+    obs: np.ndarray,
+    episode_starts: np.ndarray,
+    hidden: np.ndarray | None,
+    actions: np.ndarray,
+    rewards: np.ndarray,
+    k: int = 3,
+) -> Insides:
+    """The insides of steps already taken (``obs [T, ...]`` with their episode starts)."""
+    backbone = agent.backbone
+    obs_t = agent.obs_tensor(np.asarray(obs)[:, None])  # [T, 1, ...]
+    starts = torch.as_tensor(np.asarray(episode_starts, dtype=bool)[:, None])
+    trace = trace_backbone(backbone, obs_t, starts)
+    trace = {key: value[:, 0] for key, value in trace.items()}  # batch of one: axis 1 dropped
+    features = torch.as_tensor(trace["features"], device=agent.device)
+    probs, values = _policy(agent, features)
+    net = str(agent.hp.get("net", "mlp"))
+    insides = Insides(
+        net, np.asarray(obs), np.asarray(episode_starts, dtype=bool),
+        None if hidden is None else np.asarray(hidden), probs, values,
+        np.asarray(actions), np.asarray(rewards, dtype=float), trace,
+    )  # fmt: skip
+    if net in CELL_SIGNALS:
+        by, _ = CELL_SIGNALS[net]
+        insides.units, insides.unit_scores, insides.picked_by = pick_units(
+            insides.signal(by), insides.hidden, k
+        )
+    return insides
+
+
+def record_insides(agent: Any, env: Any, episodes: int = 1, seed: int = 0, k: int = 3) -> Insides:
+    """Play ``episodes`` greedy episodes of ``agent`` on ``env`` and return their insides."""
+    obs_list, starts, hidden, actions, rewards = [], [], [], [], []
+    has_hidden = True
+    for episode in range(episodes):
+        obs, info = env.reset(seed=seed + episode)
+        agent.reset()
+        done, first = False, True
+        for _ in range(10_000):
+            obs_list.append(np.asarray(obs))
+            starts.append(first)
+            has_hidden = has_hidden and "hidden" in info
+            hidden.append(int(info.get("hidden", -1)))
+            action = agent.act(obs, info)
+            obs, reward, terminated, truncated, info = env.step(action)
+            actions.append(action)
+            rewards.append(float(reward))
+            first = False
+            done = terminated or truncated
+            if done:
+                break
+    return insides_from_steps(
+        agent, np.stack(obs_list), np.array(starts), np.array(hidden) if has_hidden else None,
+        np.array(actions), np.array(rewards), k,
+    )  # fmt: skip

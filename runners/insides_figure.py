@@ -1,0 +1,211 @@
+"""Matplotlib pictures of a deep agent's insides (:mod:`lecture_rl.runners.insides`).
+
+Description:
+    :func:`draw_insides` lays out, over the steps of one or more episodes (one column per step,
+    the same columns in every panel):
+
+    1. the tape: what the agent saw, the task's hidden variable, its answer (green right, red
+       wrong);
+    2. the policy π(a|s) as a heat strip (one row per action) with V(s) drawn over it;
+    3. the memory:
+
+       - LSTM / GRU / RNN: per picked unit (the most informative ones), a strip of its cell
+         state and gates, each row labelled with the notes' equation (notes 003);
+       - Transformer: per layer and head, the attention of each query step (row) on the steps
+         so far (columns), so a recall step's row lights up over the tape cell of its symbol.
+
+    Every drawn image carries a ``gid`` (``"policy"``, ``"lstm-unit-7-cell"``,
+    ``"attention-l0-h2"``) so tests can read back exactly what was drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lecture_rl.runners.insides import CELL_SIGNALS, Insides
+
+#: row labels: the notes' equations (notes 003, LSTM and GRU; torch's GRU convention)
+EQUATIONS = {
+    "cell": "C_t = f_t⊙C_{t−1} + i_t⊙C̃_t",
+    "forget_gate": "f_t = σ(W_f[h_{t−1},x_t]+b_f)",
+    "input_gate": "i_t = σ(W_i[h_{t−1},x_t]+b_i)",
+    "candidate_lstm": "C̃_t = tanh(W_c[h_{t−1},x_t]+b_c)",
+    "output_gate": "o_t = σ(W_o[h_{t−1},x_t]+b_o)",
+    "hidden_gru": "h_t = (1−z_t)⊙h̃_t + z_t⊙h_{t−1}",
+    "update_gate": "z_t = σ(W_z[h_{t−1},x_t]+b_z)  (≈1 keeps)",
+    "reset_gate": "r_t = σ(W_r[h_{t−1},x_t]+b_r)",
+    "candidate_gru": "h̃_t = tanh(W_h[r_t⊙h_{t−1},x_t]+b_h)",
+    "hidden_rnn": "h_t = tanh(W_hh h_{t−1} + W_xh x_t + b)",
+}
+GATES = ("forget_gate", "input_gate", "output_gate", "update_gate", "reset_gate")
+
+
+def equation(net: str, signal: str) -> str:
+    """The label of ``signal`` of a ``net`` cell."""
+    return EQUATIONS.get(f"{signal}_{net}", EQUATIONS.get(signal, signal))
+
+
+def tape_symbols(obs: np.ndarray) -> list[str]:
+    """One short text per observation (the id for Discrete observations)."""
+    flat = np.asarray(obs)
+    if flat.ndim == 1:
+        return [str(int(o)) for o in flat]
+    return [str(int(np.argmax(o))) if o.size > 1 else str(o) for o in flat]
+
+
+def _annotate(ax: Any, values: np.ndarray, row: float, fmt: str = "{:.2f}") -> None:
+    if len(values) > 40:
+        return
+    for t, v in enumerate(values):
+        ax.text(t, row, fmt.format(v), ha="center", va="center", fontsize=6.5, color="black")
+
+
+def _tape(ax: Any, ins: Insides, symbols: list[str] | None) -> None:
+    steps = ins.steps
+    symbols = symbols or tape_symbols(ins.obs)
+    rows = [("seen", symbols)]
+    if ins.hidden is not None:
+        rows.append(("hidden", ["" if h < 0 else str(int(h)) for h in ins.hidden]))
+    rows.append(("answer", [str(int(a)) for a in ins.actions]))
+    ax.set_xlim(-0.5, steps - 0.5)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    for r, (_, texts) in enumerate(rows):
+        for t, text in enumerate(texts):
+            color = "#f2f2f2"
+            if rows[r][0] == "answer":
+                color = "#b9e4b0" if ins.rewards[t] > 0 else "#f4b6b6"
+            ax.add_patch(_cell(t, r, color))
+            ax.text(t, r, text, ha="center", va="center", fontsize=9)
+    for t in np.flatnonzero(ins.episode_starts)[1:]:
+        ax.axvline(t - 0.5, color="black", lw=1.5)
+    ax.set_yticks(range(len(rows)), [name for name, _ in rows])
+    ax.set_xticks(range(steps), [str(t) for t in range(steps)], fontsize=7)
+    ax.tick_params(length=0)
+    ax.set_title("tape: what the agent saw, the hidden variable, its answers", fontsize=9)
+
+
+def _cell(t: int, r: int, color: str):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((t - 0.45, r - 0.45), 0.9, 0.9, facecolor=color, edgecolor="#999999")
+
+
+def _policy(ax: Any, ins: Insides) -> None:
+    probs = ins.probs.T  # [nA, T]
+    image = ax.imshow(probs, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="none")
+    image.set_gid("policy")
+    for a in range(probs.shape[0]):
+        _annotate(ax, probs[a], a)
+    ax.set_yticks(range(probs.shape[0]), [f"π(a={a}|s)" for a in range(probs.shape[0])])
+    twin = ax.twinx()
+    (line,) = twin.plot(range(ins.steps), ins.values, color="#d95f02", marker="o", ms=3, lw=1.2)
+    line.set_gid("value")
+    twin.set_ylabel("V(s)", color="#d95f02", fontsize=8)
+    twin.tick_params(labelsize=7, colors="#d95f02")
+    ax.set_xticks([])
+    ax.set_title("policy π(a|s) (blue) and value V(s) (orange)", fontsize=9)
+
+
+def _unit_strip(ax: Any, ins: Insides, unit: int, score: float) -> None:
+    _, signals = CELL_SIGNALS[ins.net]
+    ax.set_xlim(-0.5, ins.steps - 0.5)
+    ax.set_ylim(len(signals) - 0.5, -0.5)
+    for r, name in enumerate(signals):
+        values = ins.signal(name)[:, unit]
+        gate = name in GATES
+        bound = 1.0 if gate else max(1e-6, float(np.abs(values).max()))
+        image = ax.imshow(
+            values[None], aspect="auto", interpolation="none",
+            cmap="viridis" if gate else "coolwarm",
+            vmin=0.0 if gate else -bound, vmax=1.0 if gate else bound,
+            extent=(-0.5, ins.steps - 0.5, r + 0.5, r - 0.5),
+        )  # fmt: skip
+        image.set_gid(f"{ins.net}-unit-{unit}-{name}")
+        _annotate(ax, values, r)
+    ax.set_ylim(len(signals) - 0.5, -0.5)
+    ax.set_yticks(range(len(signals)), [equation(ins.net, s) for s in signals], fontsize=8)
+    ax.set_xticks([])
+    ax.set_title(f"unit {unit}  ({ins.picked_by}: {score:.2f})", fontsize=9, loc="left")
+
+
+def _attention(ax: Any, ins: Insides, layer: int, head: int, symbols: list[str]) -> None:
+    weights = ins.attention()[layer, head]  # [T, T]: query row on key column
+    steps = ins.steps
+    causal = np.tril(np.ones((steps, steps), dtype=bool))
+    shown = np.where(causal, weights, np.nan)
+    image = ax.imshow(shown, cmap="magma_r", vmin=0, vmax=1, interpolation="none", aspect="auto")
+    image.set_gid(f"attention-l{layer}-h{head}")
+    ax.set_xticks(range(steps), symbols, fontsize=7)
+    ax.set_yticks(range(steps), [f"{t}:{s}" for t, s in enumerate(symbols)], fontsize=6)
+    ax.set_title(f"layer {layer} head {head}", fontsize=8)
+    ax.set_xlabel("key step (tape cell)", fontsize=7)
+
+
+def draw_insides(ins: Insides, title: str = "", symbols: list[str] | None = None):
+    """A matplotlib ``Figure`` of ``ins`` (see the module docstring)."""
+    from matplotlib.figure import Figure
+
+    symbols = symbols or tape_symbols(ins.obs)
+    width = max(8.0, 0.55 * ins.steps + 4.0)
+    attention = ins.attention()
+    if attention is not None:
+        layers, heads = attention.shape[:2]
+        panel = max(2.2, 0.32 * ins.steps)
+        fig = Figure(figsize=(max(width, heads * panel + 1.5), 3.6 + layers * (panel + 0.6)))
+        grid = fig.add_gridspec(2 + layers, heads, height_ratios=[1.2, 1.0] + [panel] * layers)
+        _tape(fig.add_subplot(grid[0, :]), ins, symbols)
+        _policy(fig.add_subplot(grid[1, :]), ins)
+        for layer in range(layers):
+            for head in range(heads):
+                _attention(fig.add_subplot(grid[2 + layer, head]), ins, layer, head, symbols)
+    elif ins.net in CELL_SIGNALS:
+        units = list(ins.units)
+        n_signals = len(CELL_SIGNALS[ins.net][1])
+        fig = Figure(figsize=(width + 2.5, 3.4 + len(units) * (0.42 * n_signals + 0.5)))
+        ratios = [1.2, 1.0] + [0.42 * n_signals] * len(units)
+        grid = fig.add_gridspec(2 + len(units), 1, height_ratios=ratios)
+        _tape(fig.add_subplot(grid[0]), ins, symbols)
+        _policy(fig.add_subplot(grid[1]), ins)
+        for i, (unit, score) in enumerate(zip(units, ins.unit_scores)):
+            _unit_strip(fig.add_subplot(grid[2 + i]), ins, int(unit), float(score))
+    else:
+        fig = Figure(figsize=(width, 3.6))
+        grid = fig.add_gridspec(2, 1, height_ratios=[1.2, 1.0])
+        _tape(fig.add_subplot(grid[0]), ins, symbols)
+        _policy(fig.add_subplot(grid[1]), ins)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.set_layout_engine("constrained")
+    return fig
+
+
+def find_image(fig: Any, gid: str):
+    """The image drawn with ``gid`` in ``fig`` (for tests and the viewer), or ``None``."""
+    for ax in fig.axes:
+        for image in ax.get_images():
+            if image.get_gid() == gid:
+                return image
+    return None
+
+
+def save_figure(fig: Any, path: str) -> None:
+    """Write ``fig`` as a PNG atomically (temporary file + rename), honouring the umask."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".png.tmp")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

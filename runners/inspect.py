@@ -1,0 +1,47 @@
+"""``lecture-rl inspect``: a static figure of a deep agent's insides, from a checkpoint.
+
+Description:
+    Loads the checkpoint folder (``agent.json`` + ``weights.safetensors``: JSON and tensors,
+    nothing unpickled or executed), plays ``--episodes`` greedy episodes on the recorded env (or
+    a compatible ``--env`` / ``--env-set``), and writes :func:`draw_insides`'s figure to
+    ``--out`` (PNG, atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from lecture_rl.runners.evaluate import load_checkpoint
+from lecture_rl.runners.settings import UsageError, parse_assignments
+
+
+def run_inspect(args: argparse.Namespace, out=None) -> int:
+    """Carry out ``lecture-rl inspect``; returns the exit code."""
+    from lecture_rl.runners.insides import record_insides
+    from lecture_rl.runners.insides_figure import draw_insides, save_figure
+
+    if args.episodes < 1:
+        raise UsageError(f"--episodes must be at least 1, got {args.episodes}")
+    if args.units < 1:
+        raise UsageError(f"--units must be at least 1, got {args.units}")
+    if not str(args.out).lower().endswith(".png"):
+        raise UsageError(f"--out {args.out} must name a .png file, e.g. --out insides.png")
+    env_set = parse_assignments(args.env_set, "--env-set")
+    agent, env, env_id, kwargs = load_checkpoint(args.checkpoint, args.env, env_set)
+    try:
+        if not hasattr(agent, "backbone"):
+            raise UsageError(
+                f"inspect draws a deep agent's network; {args.checkpoint} holds a "
+                f"'{agent.name}' agent (tables): use 'lecture-rl watch' for it"
+            )
+        insides = record_insides(agent, env, args.episodes, seed=args.seed, k=args.units)
+    finally:
+        env.close()
+    title = f"{agent.name} + {insides.net} on {env_id} {kwargs or ''}".strip()
+    save_figure(draw_insides(insides, title), args.out)
+    text = f"wrote {args.out}: {insides.steps} steps of {args.episodes} episode(s)"
+    if insides.picked_by:
+        units = ", ".join(f"{u} ({s:.2f})" for u, s in zip(insides.units, insides.unit_scores))
+        text += f"; units by {insides.picked_by}: {units}"
+    print(text, file=out)
+    return 0
