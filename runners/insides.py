@@ -53,6 +53,7 @@ class Insides:
     units: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     unit_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     picked_by: str = ""  # "correlation with info['hidden']" or "variance"
+    tape: list[str] = field(default_factory=list)  # the observations as the env shows them
 
     @property
     def steps(self) -> int:
@@ -169,7 +170,22 @@ def record_insides(agent: Any, env: Any, episodes: int = 1, seed: int = 0, k: in
             done = terminated or truncated
             if done:
                 break
-    return insides_from_steps(
+    insides = insides_from_steps(
         agent, np.stack(obs_list), np.array(starts), np.array(hidden) if has_hidden else None,
         np.array(actions), np.array(rewards), k,
     )  # fmt: skip
+    insides.tape = tape_text(env, insides.obs)
+    return insides
+
+
+def tape_text(env: Any, obs: np.ndarray) -> list[str]:
+    """Each observation as short text: Copy's blank as ``·`` and its go marker as ``GO``; a
+    Discrete id as its number; a vector as the index of its largest entry."""
+    base = getattr(env, "unwrapped", env)
+    names = {}
+    if hasattr(base, "blank") and hasattr(base, "go"):
+        names = {int(base.blank): "·", int(base.go): "GO"}
+    obs = np.asarray(obs)
+    if obs.ndim == 1:
+        return [names.get(int(o), str(int(o))) for o in obs]
+    return [str(int(np.argmax(o))) for o in obs.reshape(len(obs), -1)]

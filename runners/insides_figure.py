@@ -24,20 +24,20 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.insides import CELL_SIGNALS, Insides
+from lecture_rl.runners.insides import CELL_SIGNALS, Insides, tape_text
 
 #: row labels: the notes' equations (notes 003, LSTM and GRU; torch's GRU convention)
 EQUATIONS = {
-    "cell": "C_t = f_t⊙C_{t−1} + i_t⊙C̃_t",
-    "forget_gate": "f_t = σ(W_f[h_{t−1},x_t]+b_f)",
-    "input_gate": "i_t = σ(W_i[h_{t−1},x_t]+b_i)",
-    "candidate_lstm": "C̃_t = tanh(W_c[h_{t−1},x_t]+b_c)",
-    "output_gate": "o_t = σ(W_o[h_{t−1},x_t]+b_o)",
-    "hidden_gru": "h_t = (1−z_t)⊙h̃_t + z_t⊙h_{t−1}",
-    "update_gate": "z_t = σ(W_z[h_{t−1},x_t]+b_z)  (≈1 keeps)",
-    "reset_gate": "r_t = σ(W_r[h_{t−1},x_t]+b_r)",
-    "candidate_gru": "h̃_t = tanh(W_h[r_t⊙h_{t−1},x_t]+b_h)",
-    "hidden_rnn": "h_t = tanh(W_hh h_{t−1} + W_xh x_t + b)",
+    "cell": r"cell $C_t = f_t \odot C_{t-1} + i_t \odot \tilde{C}_t$",
+    "forget_gate": r"forget $f_t = \sigma(W_f[h_{t-1}, x_t] + b_f)$",
+    "input_gate": r"input $i_t = \sigma(W_i[h_{t-1}, x_t] + b_i)$",
+    "candidate_lstm": r"candidate $\tilde{C}_t = \tanh(W_c[h_{t-1}, x_t] + b_c)$",
+    "output_gate": r"output $o_t = \sigma(W_o[h_{t-1}, x_t] + b_o)$",
+    "hidden_gru": r"hidden $h_t = (1 - z_t) \odot \tilde{h}_t + z_t \odot h_{t-1}$",
+    "update_gate": r"update $z_t = \sigma(W_z[h_{t-1}, x_t] + b_z)$",
+    "reset_gate": r"reset $r_t = \sigma(W_r[h_{t-1}, x_t] + b_r)$",
+    "candidate_gru": r"candidate $\tilde{h}_t = \tanh(W_h[r_t \odot h_{t-1}, x_t] + b_h)$",
+    "hidden_rnn": r"hidden $h_t = \tanh(W_{hh} h_{t-1} + W_{xh} x_t + b)$",
 }
 GATES = ("forget_gate", "input_gate", "output_gate", "update_gate", "reset_gate")
 
@@ -47,24 +47,25 @@ def equation(net: str, signal: str) -> str:
     return EQUATIONS.get(f"{signal}_{net}", EQUATIONS.get(signal, signal))
 
 
-def tape_symbols(obs: np.ndarray) -> list[str]:
-    """One short text per observation (the id for Discrete observations)."""
-    flat = np.asarray(obs)
-    if flat.ndim == 1:
-        return [str(int(o)) for o in flat]
-    return [str(int(np.argmax(o))) if o.size > 1 else str(o) for o in flat]
+def tape_symbols(ins: Insides) -> list[str]:
+    """One short text per step: the env's own (``ins.tape``) or the observation id."""
+    return list(ins.tape) if ins.tape else tape_text(None, ins.obs)
 
 
-def _annotate(ax: Any, values: np.ndarray, row: float, fmt: str = "{:.2f}") -> None:
+def _annotate(ax: Any, values: np.ndarray, row: float, image: Any, fmt: str = "{:.2f}") -> None:
+    """The numbers in the cells, white on dark colours and black on light ones."""
     if len(values) > 40:
         return
     for t, v in enumerate(values):
-        ax.text(t, row, fmt.format(v), ha="center", va="center", fontsize=6.5, color="black")
+        r, g, b, _ = image.cmap(image.norm(v))
+        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+        ax.text(t, row, fmt.format(v), ha="center", va="center", fontsize=7,
+                color="white" if dark else "black")  # fmt: skip
 
 
 def _tape(ax: Any, ins: Insides, symbols: list[str] | None) -> None:
     steps = ins.steps
-    symbols = symbols or tape_symbols(ins.obs)
+    symbols = symbols or tape_symbols(ins)
     rows = [("seen", symbols)]
     if ins.hidden is not None:
         rows.append(("hidden", ["" if h < 0 else str(int(h)) for h in ins.hidden]))
@@ -97,7 +98,7 @@ def _policy(ax: Any, ins: Insides) -> None:
     image = ax.imshow(probs, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="none")
     image.set_gid("policy")
     for a in range(probs.shape[0]):
-        _annotate(ax, probs[a], a)
+        _annotate(ax, probs[a], a, image)
     ax.set_yticks(range(probs.shape[0]), [f"π(a={a}|s)" for a in range(probs.shape[0])])
     twin = ax.twinx()
     (line,) = twin.plot(range(ins.steps), ins.values, color="#d95f02", marker="o", ms=3, lw=1.2)
@@ -123,11 +124,16 @@ def _unit_strip(ax: Any, ins: Insides, unit: int, score: float) -> None:
             extent=(-0.5, ins.steps - 0.5, r + 0.5, r - 0.5),
         )  # fmt: skip
         image.set_gid(f"{ins.net}-unit-{unit}-{name}")
-        _annotate(ax, values, r)
+        _annotate(ax, values, r, image)
     ax.set_ylim(len(signals) - 0.5, -0.5)
     ax.set_yticks(range(len(signals)), [equation(ins.net, s) for s in signals], fontsize=8)
     ax.set_xticks([])
-    ax.set_title(f"unit {unit}  ({ins.picked_by}: {score:.2f})", fontsize=9, loc="left")
+    ax.set_title(
+        f"unit {unit}  ({ins.picked_by}: {score:.2f})   gates: 0 dark → 1 yellow;"
+        "  states: blue −, red +",
+        fontsize=9,
+        loc="left",
+    )
 
 
 def _attention(ax: Any, ins: Insides, layer: int, head: int, symbols: list[str]) -> None:
@@ -147,7 +153,7 @@ def draw_insides(ins: Insides, title: str = "", symbols: list[str] | None = None
     """A matplotlib ``Figure`` of ``ins`` (see the module docstring)."""
     from matplotlib.figure import Figure
 
-    symbols = symbols or tape_symbols(ins.obs)
+    symbols = symbols or tape_symbols(ins)
     width = max(8.0, 0.55 * ins.steps + 4.0)
     attention = ins.attention()
     if attention is not None:

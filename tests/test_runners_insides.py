@@ -96,7 +96,8 @@ def test_transformer_attention_rows_sum_to_one_over_the_right_tape_cells():
             # a step of the second episode gives no weight to the first episode's cells
             assert np.allclose(drawn[first:, :first], 0.0)
             labels = [t.get_text() for t in image.axes.get_xticklabels()]
-            assert labels == tape_symbols(ins.obs)  # columns are the tape cells, in order
+            assert ins.tape[3] == "GO"  # length 3, no delay: the go marker at step 3
+            assert labels == tape_symbols(ins) == ins.tape  # columns are the tape cells, in order
 
 
 def test_inspect_writes_a_figure_from_a_checkpoint_without_running_code(tmp_path, monkeypatch):
