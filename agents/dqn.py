@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lecture_rl.agents.base import HyperparameterError, TrainingRun
+from lecture_rl.agents.base import CheckpointError, HyperparameterError, TrainingRun
 from lecture_rl.agents.deep import DeepAgent
 from lecture_rl.agents.events import PolicyStep
 from lecture_rl.agents.hyperparameters import (
@@ -233,7 +233,35 @@ class DQNAgent(DeepAgent):
 
     # ----- training ---------------------------------------------------------------------------
 
-    def _make_buffer(self, envs: gym.vector.VectorEnv) -> ReplayBuffer:
+    def _extra_training_arrays(self) -> dict[str, np.ndarray]:
+        if self.buffer is None:
+            return {}
+        return {f"replay.{k}": v for k, v in self.buffer.state_arrays().items()}
+
+    def _extra_training_json(self) -> dict[str, Any]:
+        return {
+            "epsilon": self.epsilon,
+            "next_target_sync": self._next_target_sync,
+            "replay_rng": None if self.buffer is None else self.buffer.rng.bit_generator.state,
+        }
+
+    def _restore_extra_training_state(
+        self, arrays: dict[str, np.ndarray], state: dict[str, Any]
+    ) -> None:
+        self.epsilon = float(state.get("epsilon", self.epsilon))
+        self._next_target_sync = int(state.get("next_target_sync", self._next_target_sync))
+        replay = {k[len("replay.") :]: v for k, v in arrays.items() if k.startswith("replay.")}
+        if replay:
+            self.buffer = self._make_buffer(None, rng=np.random.default_rng())  # state set below
+            try:
+                self.buffer.load_state_arrays(replay)
+                self.buffer.rng.bit_generator.state = state["replay_rng"]
+            except (KeyError, ValueError, TypeError) as exc:
+                raise CheckpointError(f"the saved replay memory does not fit: {exc}") from exc
+
+    def _make_buffer(
+        self, envs: gym.vector.VectorEnv | None, rng: np.random.Generator | None = None
+    ) -> ReplayBuffer:
         space = self.observation_space
         shape = () if isinstance(space, gym.spaces.Discrete) else tuple(space.shape)
         dtype = np.int64 if isinstance(space, gym.spaces.Discrete) else space.dtype
@@ -242,7 +270,7 @@ class DQNAgent(DeepAgent):
             shape,
             dtype,
             self.n_actions,
-            rng=np.random.default_rng(self.rng.integers(2**63)),
+            rng=rng if rng is not None else np.random.default_rng(self.rng.integers(2**63)),
         )
 
     def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:

@@ -24,6 +24,7 @@ from lecture_rl.runners.common import (
     check_device,
     eval_step_cap,
     resolve_budget,
+    train_agent,
 )
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.evaluate import load_checkpoint
@@ -103,7 +104,7 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
         )
         try:
             with TrainProgress(f"training {args.agent}", budget) as progress:
-                agent.train(train_env, callback=progress, **budget)
+                train_agent(agent, train_env, [progress], **budget)
         except KeyboardInterrupt:
             console.print("training interrupted; watching what was learned so far")
         finally:
