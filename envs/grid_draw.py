@@ -326,6 +326,8 @@ class GridPainter:
         self.height = self.top + layout.nrow * px + 10
         self.label_size = max(12, min(28, int(px * 0.2)))
         self.q_size, self.q_max_width = self._fit_q_font()
+        #: below this cell size four numbers do not fit: the triangles' colours carry Q alone
+        self.q_numbers = px >= 44
         self.v_size = max(11, min(40, int(px * 0.26)))
         self._numbers: dict[tuple[Any, ...], Any] = {}
         self._static = self._draw_static()
@@ -544,14 +546,16 @@ class GridPainter:
                 for a in range(layout.nA):
                     if not mask[s][a]:
                         continue
+                    if show_best and a in best:
+                        polygon(target, rendering.INK, triangles[s][a], max(2, px // 40))
+                    if not self.q_numbers:
+                        continue
                     image = self.number(
                         format_number(q[s, a]), self.q_size, table[row[a]], self.q_max_width
                     )
                     anchor, (nx, ny) = self._q_spots[s][a]
                     rect = image.get_rect(**{anchor: (int(nx + ox), int(ny + oy))})
                     blit(image, rect)
-                    if show_best and a in best:
-                        polygon(target, rendering.INK, triangles[s][a], max(2, px // 40))
             else:
                 if v_colors is not None and np.isfinite(values[s]):
                     image = self.number(
@@ -563,11 +567,18 @@ class GridPainter:
                     (cx, cy), arm = self.arrow_box(s)
                     for a in overlay.arrows(s, layout.mask[s]):
                         _arrow(target, (cx + ox, cy + oy), layout.directions[a], arm, rendering.INK)
+        if q is not None or values is not None:  # the start's letter stays on top of fills
+            size = self.label_size
+            for s in occupiable:
+                if layout.kind(s) == START and px >= 40:
+                    x, y, _, _ = self.rect_of(s)
+                    image = self.number("S", size, rendering.START, px)
+                    blit(image, (x + ox + 2, y + oy + 2))
         if flash is not None:
             s, a = flash
             if 0 <= s < layout.nS:
                 x, y, w, h = self.rect_of(s)
-                width = max(3, px // 16)
+                width = max(4, px // 10)
                 if a is not None and q is not None and 0 <= a < layout.nA:
                     polygon(target, rendering.HIGHLIGHT, triangles[s][a], width)
                 else:

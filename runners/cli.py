@@ -225,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--fps", type=float, default=None, help="frames per second")
     watch.add_argument("--episodes", type=int, default=5, help="episodes to show (5)")
     watch.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+    watch.add_argument(
+        "--agents", metavar="A,B", help="two agents learning side by side (same env and seeds)"
+    )
+    watch.add_argument(
+        "--no-live", action="store_true", help="train off-screen first, then replay greedily"
+    )
+    watch.add_argument("--record", metavar="FILE", help="write the frames shown to .gif or .mp4")
+    watch.add_argument("--zoom", type=float, default=None, help="scale the window (e.g. 1.5)")
 
     play = sub.add_parser(
         "play",

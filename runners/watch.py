@@ -77,6 +77,17 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
     from rich.console import Console
 
     console = Console(file=out) if out is not None else Console()
+    if not args.checkpoint and not getattr(args, "no_live", False) and args.env:
+        from lecture_rl.runners.viewer import session
+
+        names = session.agent_names(args)
+        if names:
+            reason = session.live_supported(args.env, parse_assignments(args.env_set, "--env-set"))
+            if reason is None:
+                return session.run_live(args, console)
+            if len(names) > 1 or getattr(args, "record", None):
+                raise UsageError(reason)
+            console.print(f"{reason.split(';')[0]}: training first, then replaying")
     env_set = parse_assignments(args.env_set, "--env-set")
     if args.checkpoint:
         if args.agent:
