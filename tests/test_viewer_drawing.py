@@ -119,7 +119,7 @@ def test_numbers_and_arrows_never_overlap_at_any_cell_size(cell):
     s = layout.state_of(2, 5)
     assert painter.q_numbers == (cell >= 44)  # too small for four numbers: colours only
     rects = []
-    for a, d in enumerate(layout.directions):
+    for d in layout.directions:
         image = painter.number("-88.8", painter.q_size, (255, 255, 255), painter.q_max_width)
         anchor, pos = painter.q_spot(s, d)
         rects.append(image.get_rect(**{anchor: (int(pos[0]), int(pos[1]))}))
