@@ -25,15 +25,10 @@ from typing import Any
 
 import gymnasium as gym
 
-from lecture_rl.agents.base import (
-    Agent,
-    CheckpointError,
-    HyperparameterError,
-    TrainingDiverged,
-    TrainResult,
-    check_spaces_fit,
-    read_metadata,
-)
+from lecture_rl.agents.base import Agent, TrainingDiverged, TrainResult
+from lecture_rl.agents.checkpoint_io import CheckpointError, check_spaces_fit, read_metadata
+from lecture_rl.agents.events import TrainingCallback
+from lecture_rl.agents.hyperparameters import HyperparameterError
 
 # name -> "module:Class" (imported on first use)
 _REGISTRY: dict[str, str] = {
@@ -57,6 +52,7 @@ __all__ = [
     "CheckpointError",
     "HyperparameterError",
     "TrainResult",
+    "TrainingCallback",
     "TrainingDiverged",
     "agent_class",
     "load",
@@ -126,17 +122,16 @@ def load(path: str | os.PathLike, env: gym.Env | None = None) -> Agent:
 
         env = gym.make(env_id, **meta.get("env_kwargs", {}))
     try:
-        if "observation_space" in meta and "action_space" in meta:
-            check_spaces_fit(
-                meta.get("env_id"), meta["observation_space"], meta["action_space"], env
-            )
+        # the one space check of a load: before any network or table is built
+        check_spaces_fit(
+            meta.get("env_id"), meta.get("observation_space"), meta.get("action_space"), env
+        )
         try:
             agent = cls.from_checkpoint(folder, meta, env)
         except (CheckpointError, HyperparameterError):
             raise
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise CheckpointError(f"checkpoint {folder} could not be loaded: {exc}") from exc
-        agent.check_env_fits(env)
     finally:
         if own_env:
             env.close()

@@ -1,30 +1,37 @@
-"""The agent protocol every lecture-rl agent follows.
+"""The agent protocol every lecture-rl agent follows, and the training contract the base enforces.
 
 Description:
     An agent is built with ``lecture_rl.agents.make(name, env, **hyperparameters)``. It learns
-    with ``train(env, episodes=None, steps=None)``, chooses actions with ``act(obs, info)``,
-    writes a checkpoint folder with ``save(path)`` and comes back with
-    ``lecture_rl.agents.load(path)``. Subclasses fill in ``train``, ``act`` and the two
-    checkpoint hooks ``_save_state`` / ``_load_state``; this base owns hyperparameter checking,
-    seeding, the checkpoint metadata and greedy evaluation.
+    with ``train(env, episodes=None, steps=None, callbacks=...)``, chooses actions with
+    ``act(obs, info)``, writes a checkpoint folder with ``save(path)`` and comes back with
+    ``lecture_rl.agents.load(path)``.
 
-Checkpoint folder:
-    ``agent.json``  JSON metadata: agent name, hyperparameters, seed, env id and keywords,
-                    observation and action spaces, lecture-rl version.
-    anything else   written by the subclass (``arrays.npz`` for tabular agents,
-                    ``weights.safetensors`` for deep ones). Nothing is ever unpickled.
+    The base owns the training loop's contract (as stable-baselines3's ``BaseAlgorithm`` owns
+    ``learn``); an algorithm implements only its own part in :meth:`Agent._learn`:
+
+    1. the budget is validated once by :class:`Budget` (the one rule, below);
+    2. the subscribers (``callbacks=`` plus the per-episode ``callback=`` function) form the
+       run's :class:`~lecture_rl.agents.events.EventStream`;
+    3. ``_learn(env, run)`` steps the env and learns, reporting through ``run``: env steps,
+       finished episodes (:meth:`TrainingRun.episode_end`), and events; it stops when
+       ``run.done`` (budget spent or a subscriber said stop);
+    4. the base fills in :class:`TrainResult` — ``stopped_early`` means a subscriber stopped
+       training before the budget was spent, for every agent alike.
+
+Budget rule:
+    ``episodes`` counts finished episodes, ``steps`` env steps (over all copies of a vector env);
+    each is a whole number >= 0 or ``None``. Given both, training ends at whichever comes first.
+    Given neither, the class's ``default_budget`` applies. ``0`` trains nothing (a planner still
+    plans). Agents that step several envs at once may overshoot ``steps`` by less than one
+    batch; episodes beyond ``episodes`` that end in the same batch are not recorded.
+
+Checkpoint folder: see :mod:`lecture_rl.agents.checkpoint_io`.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-import math
-import os
-import tempfile
 import time
-import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,23 +39,39 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-CHECKPOINT_FORMAT = 1
-METADATA_FILE = "agent.json"
+from lecture_rl.agents import checkpoint_io as ckpt
+from lecture_rl.agents.checkpoint_io import CheckpointError
+from lecture_rl.agents.events import (
+    EpisodeEnd,
+    EventStream,
+    TrainingCallback,
+    as_callbacks,
+)
+from lecture_rl.agents.hyperparameters import HyperparameterError, Param, validate
+from lecture_rl.agents.stats import evaluation_summary
+from lecture_rl.envs.protocols import graded_answers
 
-
-class HyperparameterError(ValueError):
-    """A hyperparameter name is unknown or its value is out of range."""
-
-
-class CheckpointError(ValueError):
-    """A checkpoint folder is missing, corrupt, or does not fit the env it is used on."""
+__all__ = [
+    "Agent",
+    "Budget",
+    "CheckpointError",
+    "EpisodeCallback",
+    "HyperparameterError",
+    "TrainResult",
+    "TrainingDiverged",
+    "TrainingRun",
+]
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the update and the last good checkpoint."""
 
 
-EpisodeCallback = Callable[[dict[str, Any]], None]
+class BudgetError(ValueError):
+    """A training budget that is not a whole number >= 0."""
+
+
+EpisodeCallback = Callable[[dict[str, Any]], Any]
 
 
 @dataclass
@@ -56,9 +79,10 @@ class TrainResult:
     """What ``Agent.train`` returns.
 
     ``episodes`` holds one dict per finished training episode with at least the keys
-    ``episode`` (0-based count), ``return``, ``length``, ``env_steps`` (cumulative env steps
-    when it ended) and ``wall_time`` (seconds since training began); ``accuracy`` is added on
-    envs that grade answers (see :func:`answers_per_episode`).
+    ``episode`` (0-based count), ``return``, ``length``, ``env_steps`` (cumulative env steps of
+    this call when it ended) and ``wall_time`` (seconds since training began); ``accuracy`` is
+    added on envs that grade answers. ``stopped_early`` is true when a subscriber stopped
+    training before the budget was spent.
     """
 
     episodes: list[dict[str, Any]] = field(default_factory=list)
@@ -67,139 +91,113 @@ class TrainResult:
     stopped_early: bool = False
 
 
-# --------------------------------------------------------------------------------------------
-# Small helpers shared by agents and runners
-# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Budget:
+    """How long one ``train`` call runs (see the module's budget rule)."""
+
+    episodes: int | None = None
+    steps: int | None = None
+
+    @classmethod
+    def resolve(cls, episodes: int | None, steps: int | None, default: Mapping[str, int]) -> Budget:
+        """The budget for ``train(episodes=, steps=)``; the class default when both are None."""
+        for label, value in (("episodes", episodes), ("steps", steps)):
+            if value is None:
+                continue
+            whole = isinstance(value, (int, np.integer)) or (
+                isinstance(value, float) and value.is_integer()
+            )
+            if isinstance(value, bool) or not whole or value < 0:
+                raise BudgetError(f"{label}={value!r} must be a whole number >= 0")
+        if episodes is None and steps is None:
+            episodes, steps = default.get("episodes"), default.get("steps")
+        return cls(
+            None if episodes is None else int(episodes), None if steps is None else int(steps)
+        )
+
+    def spent(self, episodes_done: int, steps_done: int) -> bool:
+        """Whether ``episodes_done`` finished episodes or ``steps_done`` env steps use it up."""
+        return (self.episodes is not None and episodes_done >= self.episodes) or (
+            self.steps is not None and steps_done >= self.steps
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        """``{"episodes": N}`` and/or ``{"steps": N}``."""
+        out = {}
+        if self.episodes is not None:
+            out["episodes"] = self.episodes
+        if self.steps is not None:
+            out["steps"] = self.steps
+        return out
 
 
-def answers_per_episode(env: gym.Env) -> int | None:
-    """Number of graded answers per episode on Parity/Copy-like envs, else ``None``.
+class TrainingRun:
+    """One ``train`` call as ``_learn`` sees it: the budget, the event stream, the counters.
 
-    Such envs give reward 1 per correct answer, so ``accuracy = return / answers_per_episode``.
+    ``env_steps`` is counted by the agent (``run.env_steps += n`` after each env step);
+    :meth:`episode_end` records a finished episode and tells the subscribers; ``done`` turns
+    true when the budget is spent or a subscriber stopped training.
     """
-    value = getattr(getattr(env, "unwrapped", env), "answers_per_episode", None)
-    return int(value) if value else None
 
+    def __init__(self, env: gym.Env, budget: Budget, stream: EventStream):
+        self.budget = budget
+        self.stream = stream
+        self.answers = graded_answers(env)
+        self.result = TrainResult()
+        self.started = time.perf_counter()
+        self.env_steps = 0
 
-def episode_record(
-    episode: int,
-    ret: float,
-    length: int,
-    env_steps: int,
-    started: float,
-    answers: int | None = None,
-) -> dict[str, Any]:
-    """One finished training episode as :class:`TrainResult` records it; ``started`` is the
-    ``time.perf_counter()`` of the start of training, ``answers`` the env's graded answers per
-    episode (adds ``accuracy = return / answers``)."""
-    record: dict[str, Any] = {
-        "episode": int(episode),
-        "return": float(ret),
-        "length": int(length),
-        "env_steps": int(env_steps),
-        "wall_time": time.perf_counter() - started,
-    }
-    if answers:
-        record["accuracy"] = record["return"] / answers
-    return record
+    @property
+    def episodes_done(self) -> int:
+        return len(self.result.episodes)
 
+    @property
+    def budget_spent(self) -> bool:
+        return self.budget.spent(len(self.result.episodes), self.env_steps)
 
-def space_to_json(space: gym.Space) -> dict[str, Any]:
-    """A JSON description of a space, precise enough to check that two spaces fit."""
-    if isinstance(space, gym.spaces.Discrete):
-        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
-    if isinstance(space, gym.spaces.Box):
-        low, high = np.asarray(space.low), np.asarray(space.high)
-        return {
-            "type": "Box",
-            "shape": list(space.shape),
-            "dtype": str(space.dtype),
-            "low": float(low.min()) if low.size else 0.0,
-            "high": float(high.max()) if high.size else 0.0,
+    @property
+    def done(self) -> bool:
+        """Budget spent, or a subscriber asked to stop."""
+        return self.stream.stopped or self.budget_spent
+
+    def wants(self, kind: type) -> bool:
+        """Whether a subscriber listens to events of type ``kind`` (build them only then)."""
+        return self.stream.wants(kind)
+
+    def emit(self, event: Any) -> bool:
+        """Send an event; ``False`` once a subscriber has stopped training."""
+        return self.stream.emit(event)
+
+    def episode_end(self, ret: float, length: int, number: int | None = None) -> None:
+        """Record a finished episode (dropped once the episode budget is full) and emit it."""
+        episodes = self.result.episodes
+        if self.budget.episodes is not None and len(episodes) >= self.budget.episodes:
+            return
+        record: dict[str, Any] = {
+            "episode": len(episodes) if number is None else int(number),
+            "return": float(ret),
+            "length": int(length),
+            "env_steps": int(self.env_steps),
+            "wall_time": time.perf_counter() - self.started,
         }
-    if isinstance(space, gym.spaces.MultiDiscrete):
-        return {"type": "MultiDiscrete", "nvec": np.asarray(space.nvec).tolist()}
-    if isinstance(space, gym.spaces.MultiBinary):
-        return {"type": "MultiBinary", "n": np.asarray(space.n).tolist()}
-    return {"type": type(space).__name__, "repr": repr(space)}
+        if self.answers:
+            record["accuracy"] = record["return"] / self.answers
+        episodes.append(record)
+        self.stream.emit(EpisodeEnd(record))
 
+    def recent_return(self, count: int = 100) -> float | None:
+        """Mean return of the last ``count`` finished episodes (``None`` before the first)."""
+        episodes = self.result.episodes
+        if not episodes:
+            return None
+        return float(np.mean([r["return"] for r in episodes[-count:]]))
 
-def env_identity(env: gym.Env) -> tuple[str | None, dict[str, Any]]:
-    """The registered id and JSON-serialisable keywords an env was made with (no render mode)."""
-    spec = getattr(env, "spec", None) or getattr(getattr(env, "unwrapped", env), "spec", None)
-    if spec is None:
-        return None, {}
-    kwargs = {}
-    for key, value in (spec.kwargs or {}).items():
-        if key == "render_mode":
-            continue
-        try:
-            json.dumps(value)
-        except TypeError:
-            continue
-        kwargs[key] = value
-    return spec.id, kwargs
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
-    """``np.savez`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load arrays saved by :func:`atomic_save_npz` without ever unpickling."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except FileNotFoundError as exc:
-        raise CheckpointError(f"checkpoint file {path} is missing") from exc
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise CheckpointError(f"checkpoint file {path} is corrupt: {exc}") from exc
-
-
-def mean_ci95(values: list[float] | np.ndarray) -> tuple[float, float, tuple[float, float]]:
-    """Mean, sample standard deviation and the Student-t 95% confidence interval of the mean."""
-    x = np.asarray(values, dtype=float)
-    n = x.size
-    if n == 0:
-        return math.nan, math.nan, (math.nan, math.nan)
-    mean = float(x.mean())
-    if n == 1:
-        return mean, 0.0, (mean, mean)
-    from scipy import stats
-
-    std = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))
-    return mean, std, (mean - half, mean + half)
-
-
-# --------------------------------------------------------------------------------------------
-# The base class
-# --------------------------------------------------------------------------------------------
+    def finish(self) -> TrainResult:
+        result = self.result
+        result.env_steps = int(self.env_steps)
+        result.wall_time = time.perf_counter() - self.started
+        result.stopped_early = self.stream.stopped and not self.budget_spent
+        return result
 
 
 class Agent:
@@ -208,24 +206,34 @@ class Agent:
     Arguments:
         env: the env the agent will act in; its spaces fix the agent's shape.
         seed: seeds every random draw the agent makes (``self.rng``, torch for deep agents).
-        **hyperparameters: names from ``cls.defaults``; unknown names and out-of-range values
+        **hyperparameters: names from ``cls.params``; unknown names and out-of-range values
             raise :class:`HyperparameterError`.
 
-    Subclasses set ``name`` and ``defaults`` and override :meth:`check_hyperparameters`,
-    :meth:`train`, :meth:`act`, :meth:`_save_state` and :meth:`_load_state`. Recurrent agents
-    also override :meth:`reset`, which callers invoke at the start of every episode.
+    Subclasses set ``name`` and ``params`` (each hyperparameter's default, range and doc) and
+    implement :meth:`_learn`, :meth:`act`, :meth:`_save_state` and :meth:`_load_state`.
+    Recurrent agents also override :meth:`reset`, which callers invoke at each episode start.
     """
 
     name: ClassVar[str] = ""
+    #: every hyperparameter with its default, accepted values and one-line doc
+    params: ClassVar[dict[str, Param]] = {}
+    #: ``{name: default}``, derived from ``params``
     defaults: ClassVar[dict[str, Any]] = {}
-    #: training budget the runner uses when the user gives neither --episodes nor --steps
+    #: training budget when the user gives neither episodes nor steps
     default_budget: ClassVar[dict[str, int]] = {"episodes": 500}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "params" in cls.__dict__:
+            cls.defaults = {key: param.default for key, param in cls.params.items()}
+        elif "defaults" in cls.__dict__:  # a user's agent written before params: any values
+            cls.params = {key: Param(value, "", kind="any") for key, value in cls.defaults.items()}
 
     def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
         self.hp: dict[str, Any] = self.validate_hyperparameters(hyperparameters)
         self.observation_space: gym.Space = env.observation_space
         self.action_space: gym.Space = env.action_space
-        self.env_id, self.env_kwargs = env_identity(env)
+        self.env_id, self.env_kwargs = ckpt.env_identity(env)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         #: set by runners before ``train``: deep agents write TensorBoard scalars and their
@@ -236,25 +244,17 @@ class Agent:
 
     @classmethod
     def validate_hyperparameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults merged with ``given``; unknown names raise with a did-you-mean hint."""
-        unknown = [key for key in given if key not in cls.defaults]
-        if unknown:
-            key = unknown[0]
-            close = difflib.get_close_matches(key, list(cls.defaults), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            valid = ", ".join(sorted(cls.defaults)) or "none"
-            raise HyperparameterError(
-                f"unknown hyperparameter '{key}' for agent '{cls.name}'{hint}; valid names: {valid}"
-            )
-        merged = {**cls.defaults, **given}
+        """Defaults merged with ``given``, each checked against ``params``; then the agent's own
+        rules between values (:meth:`check_hyperparameters`)."""
+        merged = validate(cls.params, given, cls.name)
         cls.check_hyperparameters(merged)
         return merged
 
     @classmethod
     def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
-        """Raise :class:`HyperparameterError` for out-of-range values (override to add rules)."""
+        """Rules that involve several values (override); single values are checked by params."""
 
-    # ----- the protocol ---------------------------------------------------------------------
+    # ----- the training contract ------------------------------------------------------------
 
     def train(
         self,
@@ -262,14 +262,37 @@ class Agent:
         episodes: int | None = None,
         steps: int | None = None,
         *,
+        callbacks: TrainingCallback | Iterable[TrainingCallback] | None = None,
         callback: EpisodeCallback | None = None,
     ) -> TrainResult:
-        """Learn on ``env`` for ``episodes`` episodes or ``steps`` env steps.
+        """Learn on ``env`` for ``episodes`` episodes and/or ``steps`` env steps.
 
-        ``callback(record)`` is called with each finished episode's record (see TrainResult);
-        returning ``False`` stops training early (as SB3's callbacks do), anything else goes on.
+        ``callbacks`` subscribe to the event stream (:mod:`lecture_rl.agents.events`);
+        ``callback(record)`` is called with each finished episode's record. Either stops
+        training by returning ``False`` (``TrainResult.stopped_early``).
         """
+        budget = Budget.resolve(episodes, steps, self.default_budget)
+        self.check_train_env(env)
+        stream = EventStream([*self.standing_callbacks(), *as_callbacks(callbacks, callback)])
+        run = TrainingRun(env, budget, stream)
+        stream.start(self, budget.as_dict())
+        try:
+            self._learn(env, run)
+        finally:
+            run.finish()
+            stream.end(run.result)
+        return run.result
+
+    def _learn(self, env: gym.Env, run: TrainingRun) -> None:
+        """The algorithm's part of training: step ``env`` and learn until ``run.done``."""
         raise NotImplementedError
+
+    def standing_callbacks(self) -> list[TrainingCallback]:
+        """Subscribers every training run of this agent gets (hooks, logging, guards)."""
+        return []
+
+    def check_train_env(self, env: gym.Env) -> None:
+        """Raise when ``env`` does not fit the agent (default: the spaces must be the same)."""
 
     def act(self, obs: Any, info: Mapping[str, Any] | None = None, *, greedy: bool = True) -> Any:
         """The action for ``obs``: greedy by default, exploring when ``greedy=False``.
@@ -310,19 +333,7 @@ class Agent:
                 done = terminated or truncated
             returns.append(total)
             lengths.append(length)
-        mean, std, ci = mean_ci95(returns)
-        result: dict[str, Any] = {
-            "return_mean": mean,
-            "return_std": std,
-            "ci95": [ci[0], ci[1]],
-            "n": episodes,
-            "episodes": episodes,
-            "length_mean": float(np.mean(lengths)) if lengths else math.nan,
-        }
-        answers = answers_per_episode(env)
-        if answers:
-            result["accuracy"] = float(np.sum(returns) / (answers * max(episodes, 1)))
-        return result
+        return evaluation_summary(returns, lengths, graded_answers(env))
 
     # ----- checkpoints ----------------------------------------------------------------------
 
@@ -335,25 +346,24 @@ class Agent:
         except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
             lecture_rl_version = "unknown"
         return {
-            "format": CHECKPOINT_FORMAT,
+            "format": ckpt.CHECKPOINT_FORMAT,
             "agent": self.name,
             "hyperparameters": self.hp,
             "seed": self.seed,
             "env_id": self.env_id,
             "env_kwargs": self.env_kwargs,
-            "observation_space": space_to_json(self.observation_space),
-            "action_space": space_to_json(self.action_space),
+            "observation_space": ckpt.space_to_json(self.observation_space),
+            "action_space": ckpt.space_to_json(self.action_space),
             "lecture_rl_version": lecture_rl_version,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, path: str | Path) -> Path:
         """Write a checkpoint folder at ``path`` (created if needed) and return it."""
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         extra = self._save_state(folder) or {}
-        meta = {**self.metadata(), **extra}
-        atomic_write_text(folder / METADATA_FILE, json.dumps(meta, indent=2, default=_json_default))
+        ckpt.write_metadata(folder, {**self.metadata(), **extra})
         return folder
 
     def _save_state(self, folder: Path) -> dict[str, Any] | None:
@@ -366,72 +376,12 @@ class Agent:
 
     @classmethod
     def from_checkpoint(cls, folder: Path, meta: dict[str, Any], env: gym.Env) -> Agent:
-        """Rebuild the agent for ``env`` from a checkpoint's metadata, then load its state."""
+        """Rebuild the agent for ``env`` from a checkpoint's metadata, then load its state.
+
+        The spaces were checked once by :func:`lecture_rl.agents.load` before this is called.
+        """
         agent = cls(env, seed=meta.get("seed"), **meta.get("hyperparameters", {}))
         agent.env_id = meta.get("env_id")
         agent.env_kwargs = meta.get("env_kwargs", {})
         agent._load_state(folder, meta)
         return agent
-
-    def check_env_fits(self, env: gym.Env) -> None:
-        """Raise :class:`CheckpointError` when ``env``'s spaces differ from the agent's."""
-        check_spaces_fit(
-            self.env_id,
-            space_to_json(self.observation_space),
-            space_to_json(self.action_space),
-            env,
-        )
-
-
-def check_spaces_fit(
-    trained_on: str | None, observation: dict[str, Any], action: dict[str, Any], env: gym.Env
-) -> None:
-    """Raise :class:`CheckpointError` when ``env``'s spaces differ from the recorded ones."""
-    for label, mine, theirs in (
-        ("observation", observation, env.observation_space),
-        ("action", action, env.action_space),
-    ):
-        if mine != space_to_json(theirs):
-            raise CheckpointError(
-                f"the agent was trained on {trained_on or 'another env'} with {label} space "
-                f"{_describe(mine)}, but this env has {theirs}; evaluate on an env with the "
-                "same spaces"
-            )
-
-
-def _describe(space_json: dict[str, Any]) -> str:
-    kind = space_json.get("type", "?")
-    if kind == "Discrete":
-        return f"Discrete({space_json['n']})"
-    if kind == "Box":
-        return f"Box(shape={tuple(space_json['shape'])}, dtype={space_json['dtype']})"
-    return kind
-
-
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and sanity-check ``agent.json`` of a checkpoint folder."""
-    folder = Path(path)
-    meta_path = folder / METADATA_FILE
-    if not folder.exists():
-        raise CheckpointError(f"checkpoint {folder} does not exist")
-    if not meta_path.is_file():
-        raise CheckpointError(
-            f"checkpoint {folder} has no {METADATA_FILE}; is it a checkpoint folder?"
-        )
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"checkpoint {meta_path} is corrupt: {exc}") from exc
-    if not isinstance(meta, dict) or "agent" not in meta:
-        raise CheckpointError(f"checkpoint {meta_path} is corrupt: no 'agent' entry")
-    return meta
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -5,27 +5,24 @@ Description:
     ``rnn``, ``lstm``, ``gru``, ``transformer``) plus small heads that a subclass builds. This
     base owns what every deep agent needs and no algorithm:
 
-    * the device (``device="auto"`` uses CUDA when there is one) and torch seeding;
-    * building the native batched training envs in ``SAME_STEP`` autoreset mode;
+    * the device (:mod:`~lecture_rl.agents.device`) and torch seeding;
     * acting one step at a time while keeping the recurrent state between calls;
-    * a batched greedy :meth:`DeepAgent.evaluate` on a vector env;
+    * a batched greedy :meth:`DeepAgent.evaluate` on a vector env
+      (:mod:`~lecture_rl.agents.vector_envs`);
+    * :meth:`DeepAgent.gradient_step`: backward, clip, report a ``NetworkUpdate`` (the
+      divergence guard of :mod:`~lecture_rl.agents.monitors` stops a NaN here), step;
     * checkpoints as ``weights.safetensors`` plus JSON metadata (never a pickle);
-    * TensorBoard scalars under ``log_dir`` and a divergence guard that stops training on a
-      NaN or infinite loss, naming the update and the last good checkpoint.
+    * TensorBoard scalars under ``log_dir`` (a subscriber of the event stream).
 
 Subclasses implement:
     ``_build_heads()`` -> dict of extra modules (``{"actor": ..., "critic": ...}``),
     ``_action_scores(features)`` -> ``[B, nA]`` scores whose argmax is the greedy action,
-    ``_sample_action(scores, mask)`` for exploring actions, and ``train``.
+    ``_sample_action(scores, mask)`` for exploring actions, and ``_learn`` (collect, update).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -35,202 +32,24 @@ import numpy as np
 import torch
 from torch import nn
 
-from lecture_rl.agents.base import (
-    Agent,
-    CheckpointError,
-    EpisodeCallback,
-    HyperparameterError,
-    TrainingDiverged,
-    answers_per_episode,
-    episode_record,
-    mean_ci95,
+from lecture_rl.agents.base import Agent, CheckpointError, HyperparameterError, TrainingRun
+from lecture_rl.agents.checkpoint_io import (
+    WEIGHTS_FILE,
+    check_spaces_fit,
+    load_tensors,
+    save_tensors,
     space_to_json,
 )
+from lecture_rl.agents.device import resolve_device
+from lecture_rl.agents.events import NetworkUpdate, TrainingCallback
+from lecture_rl.agents.hyperparameters import Param, positive, positive_int, unit_interval
+from lecture_rl.agents.monitors import DivergenceGuard, TensorBoardScalars
+from lecture_rl.agents.stats import evaluation_summary
+from lecture_rl.agents.vector_envs import make_train_envs
+from lecture_rl.envs.protocols import graded_answers
+from lecture_rl.nets.backbone import BACKBONE_NAMES
 
-VALID_DEVICES = ("auto", "cpu", "cuda")
-VALID_NETS = ("mlp", "cnn", "rnn", "lstm", "gru", "transformer")
-WEIGHTS_FILE = "weights.safetensors"
 State = tuple[torch.Tensor, ...]
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` (or ``"cuda:N"``)."""
-    if isinstance(device, torch.device):
-        device = str(device)
-    if not isinstance(device, str):
-        raise HyperparameterError(
-            f"device={device!r} is not valid; use one of: {', '.join(VALID_DEVICES)}"
-        )
-    name = device.strip().lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name == "cuda" or name.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise HyperparameterError(
-                "CUDA is not available on this machine; use device=cpu or auto"
-            )
-        try:
-            return torch.device(name)
-        except RuntimeError as exc:
-            raise HyperparameterError(f"device={device!r} is not valid: {exc}") from exc
-    raise HyperparameterError(
-        f"device={device!r} is not valid; use one of: {', '.join(VALID_DEVICES)}"
-    )
-
-
-def check_range(
-    hp: Mapping[str, Any],
-    key: str,
-    low: float,
-    high: float,
-    *,
-    integer: bool = False,
-    low_open: bool = False,
-) -> None:
-    """Raise :class:`HyperparameterError` unless ``low <= hp[key] <= high`` (``<`` if open)."""
-    value = hp[key]
-    kind = "an integer" if integer else "a number"
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or (not integer and not math.isfinite(value)):
-        raise HyperparameterError(
-            f"{key}={value!r} must be {kind} in {_interval(low, high, low_open)}"
-        )
-    if value < low or value > high or (low_open and value == low):
-        raise HyperparameterError(
-            f"{key}={value!r} is out of range; valid: {_interval(low, high, low_open)}"
-        )
-
-
-def _interval(low: float, high: float, low_open: bool) -> str:
-    high_text = "inf" if math.isinf(high) else f"{high:g}"
-    return f"{'(' if low_open else '['}{low:g}, {high_text}]"
-
-
-def make_train_envs(env: gym.Env, num_envs: int) -> gym.vector.VectorEnv:
-    """``num_envs`` copies of ``env`` as one vector env in ``SAME_STEP`` autoreset mode.
-
-    Uses the env's native batched implementation (its spec's vector entry point) when it has
-    one, else Gymnasium's ``SyncVectorEnv``. In ``SAME_STEP`` mode a finished env is reset in
-    the same ``step`` call and its last observation is in ``infos["final_obs"]``.
-    """
-    same_step = gym.vector.AutoresetMode.SAME_STEP
-    spec = getattr(env, "spec", None) or getattr(env.unwrapped, "spec", None)
-    if spec is None:
-        if num_envs != 1:
-            raise ValueError(
-                "deep agents build their training envs from env.spec; make the env with "
-                "gym.make(...) or train with num_envs=1"
-            )
-        return gym.vector.SyncVectorEnv([lambda: env], autoreset_mode=same_step)
-    kwargs = {k: v for k, v in (spec.kwargs or {}).items() if k != "render_mode"}
-    if spec.vector_entry_point is not None:
-        try:
-            envs = gym.make_vec(
-                spec.id,
-                num_envs=num_envs,
-                vectorization_mode="vector_entry_point",
-                autoreset_mode=same_step,
-                **kwargs,
-            )
-        except (TypeError, ImportError, AttributeError):
-            # a native vector env that does not take autoreset_mode, or cannot be imported
-            envs = None
-        if envs is not None:
-            if envs.metadata.get("autoreset_mode") == same_step:
-                return envs
-            envs.close()
-    return gym.make_vec(
-        spec.id,
-        num_envs=num_envs,
-        vectorization_mode="sync",
-        vector_kwargs={"autoreset_mode": same_step},
-        **kwargs,
-    )
-
-
-def stack_final_obs(final_obs: Any, rows: np.ndarray) -> np.ndarray:
-    """The final observations of ``rows`` from ``infos["final_obs"]`` as one array."""
-    return np.stack([np.asarray(final_obs[i]) for i in rows])
-
-
-class ScalarLogger:
-    """TensorBoard scalars under ``folder`` (``torch.utils.tensorboard`` imported lazily)."""
-
-    def __init__(self, folder: Path | None):
-        self.folder = folder
-        self._writer = None
-
-    def log(self, scalars: Mapping[str, float], step: int) -> None:
-        """Write ``{tag: value}`` at x = ``step`` (env steps); a no-op without a folder."""
-        if self.folder is None:
-            return
-        if self._writer is None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._writer = SummaryWriter(log_dir=str(self.folder))
-        for tag, value in scalars.items():
-            if value is not None and math.isfinite(float(value)):
-                self._writer.add_scalar(tag, float(value), step)
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.flush()
-            self._writer.close()
-            self._writer = None
-
-
-class EpisodeTracker:
-    """Running return and length of every env in a vector env; emits the episode records.
-
-    ``step(rewards, dones, env_steps)`` after each vector step sends a record for each finished
-    episode to ``callback`` and into ``records``; at most ``max_episodes`` records are made.
-    ``stop`` turns true when the callback returns ``False`` or ``max_episodes`` is reached.
-    """
-
-    def __init__(
-        self,
-        num_envs: int,
-        answers: int | None,
-        callback: EpisodeCallback | None,
-        max_episodes: int | None = None,
-        first_episode: int = 0,
-    ):
-        self.returns = np.zeros(num_envs)
-        self.lengths = np.zeros(num_envs, dtype=np.int64)
-        self.answers, self.callback, self.max_episodes = answers, callback, max_episodes
-        self.records: list[dict[str, Any]] = []
-        self.first_episode = first_episode
-        self.stop = False
-        self.t0 = time.perf_counter()
-
-    def step(self, rewards: np.ndarray, dones: np.ndarray, env_steps: int) -> None:
-        self.returns += rewards
-        self.lengths += 1
-        for i in np.flatnonzero(dones):
-            if self.max_episodes is None or len(self.records) < self.max_episodes:
-                record = episode_record(
-                    self.first_episode + len(self.records),
-                    self.returns[i],
-                    self.lengths[i],
-                    env_steps,
-                    self.t0,
-                    self.answers,
-                )
-                self.records.append(record)
-                if self.callback is not None and self.callback(record) is False:
-                    self.stop = True
-            self.returns[i] = 0.0
-            self.lengths[i] = 0
-        if self.max_episodes is not None and len(self.records) >= self.max_episodes:
-            self.stop = True
-
-    def recent_return(self, count: int = 100) -> float | None:
-        """Mean return of the last ``count`` finished episodes (``None`` before the first)."""
-        if not self.records:
-            return None
-        return float(np.mean([r["return"] for r in self.records[-count:]]))
 
 
 class DeepAgent(Agent):
@@ -249,35 +68,24 @@ class DeepAgent(Agent):
             updates (used by the divergence guard's message).
     """
 
-    defaults: ClassVar[dict[str, Any]] = {
-        "net": "mlp",
-        "hidden_size": 64,
-        "net_kwargs": {},
-        "lr": 3e-4,
-        "gamma": 0.99,
-        "num_envs": 16,
-        "max_grad_norm": 0.5,
-        "device": "auto",
-        "checkpoint_every": 20,
-    }
+    params: ClassVar[dict[str, Param]] = {
+        "net": Param("mlp", "the backbone (lecture_rl.nets)", choices=BACKBONE_NAMES),
+        "hidden_size": positive_int(64, "width of the backbone", high=65536),
+        "net_kwargs": Param({}, 'extra keywords for make_backbone, e.g. {"layers": 2}',
+                            kind="dict"),
+        "lr": positive(3e-4, "Adam learning rate (notes 004, Adam)"),
+        "gamma": unit_interval(0.99, "discount factor γ"),
+        "num_envs": positive_int(16, "envs stepped together while training", high=65536),
+        "max_grad_norm": positive(0.5, "gradients are clipped to this global norm"),
+        "device": Param("auto", "auto (CUDA when present), cpu or cuda[:N]", kind="any"),
+        "checkpoint_every": positive_int(
+            20, "with log_dir set, save log_dir/last_good every this many updates", high=10**9
+        ),
+    }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
 
     @classmethod
     def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
-        if hp["net"] not in VALID_NETS:
-            raise HyperparameterError(
-                f"net={hp['net']!r} is not a backbone; use one of: {', '.join(VALID_NETS)}"
-            )
-        if not isinstance(hp["net_kwargs"], dict):
-            raise HyperparameterError(
-                f'net_kwargs={hp["net_kwargs"]!r} must be a JSON object such as {{"layers": 2}}'
-            )
-        check_range(hp, "hidden_size", 1, 65536, integer=True)
-        check_range(hp, "lr", 0.0, math.inf, low_open=True)
-        check_range(hp, "gamma", 0.0, 1.0)
-        check_range(hp, "num_envs", 1, 65536, integer=True)
-        check_range(hp, "max_grad_norm", 0.0, math.inf, low_open=True)
-        check_range(hp, "checkpoint_every", 1, 10**9, integer=True)
         resolve_device(hp["device"])  # raises a clear error early
 
     def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
@@ -299,7 +107,7 @@ class DeepAgent(Agent):
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(torch_seed + 1)
         self.cpu_generator = torch.Generator().manual_seed(torch_seed + 2)  # minibatch order
-        self.logger = ScalarLogger(None)
+        self._run: TrainingRun | None = None
         self.updates = 0
         self.env_steps = 0
         self.last_good_checkpoint: Path | None = None
@@ -420,19 +228,7 @@ class DeepAgent(Agent):
                 start += count
         finally:
             venv.close()
-        mean, std, ci = mean_ci95(returns)
-        result: dict[str, Any] = {
-            "return_mean": mean,
-            "return_std": std,
-            "ci95": [ci[0], ci[1]],
-            "n": episodes,
-            "episodes": episodes,
-            "length_mean": float(np.mean(lengths)),
-        }
-        answers = answers_per_episode(env)
-        if answers:
-            result["accuracy"] = float(np.sum(returns) / (answers * episodes))
-        return result
+        return evaluation_summary(returns, lengths, graded_answers(env))
 
     def _run_wave(
         self,
@@ -467,40 +263,56 @@ class DeepAgent(Agent):
 
     # ----- training helpers -----------------------------------------------------------------
 
-    def _start_training(self) -> None:
-        """Point the logger at ``log_dir`` (called at the start of ``train``)."""
-        self.logger.close()
-        folder = None if self.log_dir is None else Path(self.log_dir) / "tensorboard"
-        self.logger = ScalarLogger(folder)
+    def standing_callbacks(self) -> list[TrainingCallback]:
+        """The divergence guard always; TensorBoard scalars when ``log_dir`` is set."""
+        found: list[TrainingCallback] = [DivergenceGuard(self)]
+        if self.log_dir is not None:
+            found.append(TensorBoardScalars(Path(self.log_dir) / "tensorboard"))
+        return found
 
-    def _finish_training(self) -> None:
-        self.logger.close()
+    def check_train_env(self, env: gym.Env) -> None:
+        check_spaces_fit(
+            self.env_id, space_to_json(self.observation_space), space_to_json(self.action_space),
+            env,
+        )  # fmt: skip
 
-    def training_budget(
-        self, episodes: int | None, steps: int | None
-    ) -> tuple[int | None, int | None]:
-        """``(episodes, steps)`` to train for; the class's ``default_budget`` when both are None."""
-        for label, value in (("episodes", episodes), ("steps", steps)):
-            if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
-                raise ValueError(f"{label}={value!r} must be a positive integer")
-        if episodes is None and steps is None:
-            episodes = self.default_budget.get("episodes")
-            steps = self.default_budget.get("steps")
-        return episodes, steps
+    def _learn(self, env: gym.Env, run: TrainingRun) -> None:
+        self._run = run
+        try:
+            self._collect_and_update(env, run)
+        finally:
+            self._run = None
 
-    def guard(self, loss: torch.Tensor, what: str = "loss") -> None:
-        """Divergence guard: raise :class:`TrainingDiverged` when ``loss`` is NaN or infinite."""
-        value = float(loss.detach())
-        if math.isfinite(value):
-            return
-        if self.last_good_checkpoint is not None:
-            where = f"the last good checkpoint is {self.last_good_checkpoint}"
-        else:
-            where = "no good checkpoint was saved (set log_dir / --out to keep one)"
-        raise TrainingDiverged(
-            f"training diverged at update {self.updates + 1}: the {what} became {value}; "
-            f"{where}. Lower lr (now {self.hp['lr']:g}) or max_grad_norm and train again"
+    def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
+        """The algorithm: collect experience and update the networks until ``run.done``."""
+        raise NotImplementedError
+
+    def gradient_step(
+        self,
+        loss: torch.Tensor,
+        losses: dict[str, torch.Tensor],
+        scalars: dict[str, float] | None = None,
+    ) -> float:
+        """∇ of ``loss``, clipped to ``max_grad_norm``, reported, then one optimizer step.
+
+        The :class:`NetworkUpdate` (``loss`` and the named ``losses`` as floats, the gradient
+        norm before clipping) goes to the subscribers *before* the optimizer step, so the
+        divergence guard stops a NaN before it reaches the weights. Returns the loss.
+        """
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = nn.utils.clip_grad_norm_(self.parameters(), self.hp["max_grad_norm"])
+        values = {"loss": float(loss.detach())}
+        values.update({key: float(value.detach()) for key, value in losses.items()})
+        event = NetworkUpdate(
+            self.updates + 1, self.env_steps, values, float(grad_norm), scalars or {}
         )
+        if self._run is not None:
+            self._run.emit(event)
+        else:  # an update outside train(): the guard still applies
+            DivergenceGuard(self).on_event(event)
+        self.optimizer.step()
+        return values["loss"]
 
     def _after_update(self) -> None:
         """Count the update; every ``checkpoint_every`` updates save ``log_dir/last_good``."""
@@ -511,21 +323,13 @@ class DeepAgent(Agent):
     # ----- checkpoints ----------------------------------------------------------------------
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
-        from safetensors.torch import save_file
 
         tensors = {
             f"{module_name}.{key}": value.detach().to("cpu").contiguous().clone()
             for module_name, module in self.modules_to_save().items()
             for key, value in module.state_dict().items()
         }
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{WEIGHTS_FILE}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file(tensors, tmp, metadata={"agent": self.name, "net": self.hp["net"]})
-            os.replace(tmp, folder / WEIGHTS_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        save_tensors(folder / WEIGHTS_FILE, tensors, {"agent": self.name, "net": self.hp["net"]})
         return {
             "weights": WEIGHTS_FILE,
             "backbone": self.hp["net"],
@@ -536,33 +340,15 @@ class DeepAgent(Agent):
 
     @classmethod
     def from_checkpoint(cls, folder: Path, meta: dict[str, Any], env: gym.Env) -> Agent:
-        """As the base, but the spaces are checked before the networks are built (so a wrong
-        env gets the spaces message, not a weight-shape one), and a checkpoint trained on a GPU
-        also loads on a machine without one."""
-        for label, space in (("observation", env.observation_space), ("action", env.action_space)):
-            saved = meta.get(f"{label}_space")
-            if saved is not None and saved != space_to_json(space):
-                raise CheckpointError(
-                    f"the agent was trained on {meta.get('env_id') or 'another env'} with "
-                    f"{label} space {_space_text(saved)}, but this env has {space}; evaluate on "
-                    "an env with the same spaces"
-                )
+        """As the base, but a checkpoint trained on a GPU also loads on a machine without one."""
         hp = dict(meta.get("hyperparameters", {}))
         if str(hp.get("device", "auto")).startswith("cuda") and not torch.cuda.is_available():
             meta = {**meta, "hyperparameters": {**hp, "device": "cpu"}}
         return super().from_checkpoint(folder, meta, env)
 
     def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         path = folder / meta.get("weights", WEIGHTS_FILE)
-        if not path.is_file():
-            raise CheckpointError(f"checkpoint {folder} has no {path.name}")
-        try:
-            tensors = load_file(str(path), device="cpu")
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint file {path} is corrupt: {exc}") from exc
+        tensors = load_tensors(path)
         for module_name, module in self.modules_to_save().items():
             prefix = f"{module_name}."
             part = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -575,17 +361,6 @@ class DeepAgent(Agent):
                 ) from exc
         self.updates = int(meta.get("updates", 0))
         self.env_steps = int(meta.get("env_steps", 0))
-
-
-def _space_text(saved: dict[str, Any]) -> str:
-    """A short text for a space saved by ``space_to_json`` (``Discrete(2)``, ``Box(...)``)."""
-    if saved.get("type") == "Discrete":
-        start = saved.get("start", 0)
-        return f"Discrete({saved['n']})" if not start else f"Discrete({saved['n']}, start={start})"
-    if saved.get("type") == "Box":
-        shape = tuple(saved.get("shape", ()))
-        return f"Box({saved.get('low')}, {saved.get('high')}, {shape}, {saved.get('dtype')})"
-    return json.dumps(saved)
 
 
 def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

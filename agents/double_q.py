@@ -20,14 +20,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from lecture_rl.agents.tabular import TabularAgent
+from lecture_rl.agents.tabular import QTableAgent, Step, argmax_ties, pick
 
 
-class DoubleQAgent(TabularAgent):
+class DoubleQAgent(QTableAgent):
     """Double Q-learning: two tables, one picks argmax a*, the other values it."""
 
     name = "double_q"
-    defaults = dict(TabularAgent.defaults)
     table_names = ("q1", "q2")
 
     def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
@@ -45,31 +44,24 @@ class DoubleQAgent(TabularAgent):
         self.q1, self.q2 = value.copy(), value.copy()
         self._sum = self.q1 + self.q2  # the acting table Q1 + Q2, kept in step with updates
 
-    def greedy_action(self, s: int, actions: list[int] | None = None) -> int:
-        row = self._sum[s].tolist()  # act on Q1 + Q2
-        candidates = range(self.nA) if actions is None else actions
-        best = max(row[a] for a in candidates)
-        ties = [a for a in candidates if row[a] == best]
-        return ties[0] if len(ties) == 1 else ties[int(self.rng.random() * len(ties))]
+    def greedy_actions(self, s: int, actions: list[int] | None = None) -> list[int]:
+        """The greedy set of Q1 + Q2 (the acting table)."""
+        return argmax_ties(self._sum[s].tolist(), self._all_actions if actions is None else actions)
 
-    def _update(self, s, a, r, s2, terminated, actions2, a2) -> None:
+    def _update(self, t: Step) -> None:
         if self.rng.random() < 0.5:  # a fair coin picks the table to update
             table, other, label = self.q1, self.q2, "q1"
         else:
             table, other, label = self.q2, self.q1, "q2"
-        if terminated:
+        if t.terminated:
             q_next = 0.0
         else:
-            row = table[s2].tolist()
-            best = max(row[b] for b in actions2)
-            ties = [b for b in actions2 if row[b] == best]
-            a_star = ties[0] if len(ties) == 1 else ties[int(self.rng.random() * len(ties))]
-            q_next = float(other[s2, a_star])  # Q2(s', argmax_a Q1(s', a))
-        target = r + self.gamma * q_next  # r + γ Q2(s', a*)
-        self._move_toward(  # Q1(s, a) ← Q1(s, a) + α δ (or Q2, by the coin)
-            table, s, a, target, r=r, s2=s2, a_next=None, terminated=terminated, label=label
-        )
-        self._sum[s, a] = self.q1[s, a] + self.q2[s, a]
+            a_star = pick(argmax_ties(table[t.s2].tolist(), t.actions2), self.rng)  # argmax Q1
+            q_next = float(other[t.s2, a_star])  # Q2(s', argmax_a Q1(s', a))
+        target = t.r + self.gamma * q_next  # r + γ Q2(s', a*)
+        terms = {"r": t.r, "gamma": self.gamma, "other_q_next": q_next}
+        self._move_toward(table, t, target, label=label, terms=terms)  # Q1 ← Q1 + α δ (or Q2)
+        self._sum[t.s, t.a] = self.q1[t.s, t.a] + self.q2[t.s, t.a]
 
     def _load_state(self, folder, meta) -> None:
         super()._load_state(folder, meta)

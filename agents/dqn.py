@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -46,20 +45,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from lecture_rl.agents.base import (
-    EpisodeCallback,
-    HyperparameterError,
-    TrainResult,
-    answers_per_episode,
-)
-from lecture_rl.agents.deep import (
-    DeepAgent,
-    EpisodeTracker,
-    check_range,
-    make_train_envs,
-    stack_final_obs,
+from lecture_rl.agents.base import HyperparameterError, TrainingRun
+from lecture_rl.agents.deep import DeepAgent
+from lecture_rl.agents.events import PolicyStep
+from lecture_rl.agents.hyperparameters import (
+    Param,
+    positive_int,
+    unit_interval,
+    with_defaults,
 )
 from lecture_rl.agents.replay import ReplayBuffer
+from lecture_rl.agents.vector_envs import EpisodeCounter, make_train_envs, stack_final_obs
 
 RECURRENT_NETS = ("rnn", "lstm", "gru", "transformer")
 
@@ -106,27 +102,27 @@ class DQNAgent(DeepAgent):
     """Deep Q-network agent (notes 004) with replay, target network and optional Double DQN."""
 
     name: ClassVar[str] = "dqn"
-    defaults: ClassVar[dict[str, Any]] = {
-        **DeepAgent.defaults,
-        "hidden_size": 64,
-        "lr": 5e-4,
-        "gamma": 0.99,
-        "num_envs": 4,
-        "max_grad_norm": 10.0,
-        "buffer_size": 20_000,
-        "batch_size": 64,
-        "learning_starts": 1_000,
-        "train_freq": 1,
-        "gradient_steps": 1,
-        "target_update": 1_000,
-        "tau": 1.0,
-        "eps_start": 1.0,
-        "eps_end": 0.05,
-        "eps_decay_steps": 10_000,
-        "double": True,
-        "loss": "huber",
-        "checkpoint_every": 2_000,  # one DQN update per vector step: save less often than PPO
-    }
+    params: ClassVar[dict[str, Param]] = {
+        **with_defaults(
+            DeepAgent.params,
+            hidden_size=64, lr=5e-4, gamma=0.99, num_envs=4, max_grad_norm=10.0,
+            checkpoint_every=2_000,  # one DQN update per vector step: save less often than PPO
+        ),
+        "buffer_size": positive_int(20_000, "replay memory capacity (transitions)", high=10**9),
+        "batch_size": positive_int(64, "minibatch size of each update", high=10**6),
+        "learning_starts": positive_int(1_000, "env steps before the first update", low=0),
+        "train_freq": positive_int(1, "vector steps between updates", high=10**9),
+        "gradient_steps": positive_int(1, "gradient steps per update", high=10**6),
+        "target_update": positive_int(1_000, "env steps between θ̃ ← θ copies (tau = 1)"),
+        "tau": unit_interval(1.0, "1: hard copy every target_update; < 1: θ̃ ← τθ + (1−τ)θ̃",
+                             low_open=True),
+        "eps_start": unit_interval(1.0, "ε at the start of training"),
+        "eps_end": unit_interval(0.05, "ε after eps_decay_steps"),
+        "eps_decay_steps": positive_int(10_000, "env steps of the linear ε decay", low=0),
+        "double": Param(True, "Double DQN target (argmax by θ, value by θ̃)", kind="bool"),
+        "loss": Param("huber", "huber (δ = 1) or mse, notes 004's squared error",
+                      choices=("huber", "mse")),
+    }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 50_000}
 
     @classmethod
@@ -137,20 +133,6 @@ class DQNAgent(DeepAgent):
                 "recurrent nets (rnn, lstm, gru, transformer) are supported by ppo and reinforce"
             )
         super().check_hyperparameters(hp)
-        check_range(hp, "buffer_size", 1, 10**9, integer=True)
-        check_range(hp, "batch_size", 1, 10**6, integer=True)
-        check_range(hp, "learning_starts", 0, 10**12, integer=True)
-        check_range(hp, "train_freq", 1, 10**9, integer=True)
-        check_range(hp, "gradient_steps", 1, 10**6, integer=True)
-        check_range(hp, "target_update", 1, 10**12, integer=True)
-        check_range(hp, "tau", 0.0, 1.0, low_open=True)
-        check_range(hp, "eps_start", 0.0, 1.0)
-        check_range(hp, "eps_end", 0.0, 1.0)
-        check_range(hp, "eps_decay_steps", 0, 10**12, integer=True)
-        if not isinstance(hp["double"], bool):
-            raise HyperparameterError(f"double={hp['double']!r} must be true or false")
-        if hp["loss"] not in ("huber", "mse"):
-            raise HyperparameterError(f"loss={hp['loss']!r} is not valid; use huber or mse")
 
     def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
         super().__init__(env, seed=seed, **hyperparameters)
@@ -230,15 +212,11 @@ class DQNAgent(DeepAgent):
         assert self.buffer is not None
         batch = self.buffer.sample(self.hp["batch_size"])
         loss = self.loss_on(batch)
-        self.guard(loss)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.parameters(), self.hp["max_grad_norm"])
-        self.optimizer.step()
+        value = self.gradient_step(loss, {}, {"epsilon": self.epsilon})
         if self.hp["tau"] < 1.0:
             self.soft_update(self.hp["tau"])
         self._after_update()
-        return float(loss.detach())
+        return value
 
     @torch.no_grad()
     def soft_update(self, tau: float) -> None:
@@ -267,42 +245,23 @@ class DQNAgent(DeepAgent):
             rng=np.random.default_rng(self.rng.integers(2**63)),
         )
 
-    def train(
-        self,
-        env: gym.Env,
-        episodes: int | None = None,
-        steps: int | None = None,
-        *,
-        callback: EpisodeCallback | None = None,
-    ) -> TrainResult:
+    def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
         """Collect with ε-greedy on ``num_envs`` envs, store, replay, update; see the module."""
-        try:
-            episodes, steps = self.training_budget(episodes, steps)
-        except ValueError as exc:
-            raise HyperparameterError(str(exc)) from exc
-        self.check_env_fits(env)
         hp = self.hp
         n = hp["num_envs"]
         envs = make_train_envs(env, n)
         if self.buffer is None:
             self.buffer = self._make_buffer(envs)
-        answers = answers_per_episode(env)
-        self._start_training()
-        t0 = time.perf_counter()
         steps_at_start = self.env_steps
-        tracker = EpisodeTracker(n, answers, callback, max_episodes=episodes)
+        counter = EpisodeCounter(n, run)
+        want_policy = run.wants(PolicyStep)
         seeds = [int(s) for s in self.rng.integers(2**31, size=n)]
         obs, infos = envs.reset(seed=seeds)
         mask = _mask_of(infos, n, self.n_actions)
         vector_steps = 0
-        losses: list[float] = []
         try:
-            while True:
-                done_steps = self.env_steps - steps_at_start
-                if steps is not None and done_steps >= steps:
-                    break
-                if tracker.stop:
-                    break
+            while not run.done:
+                # ε_t decays linearly from eps_start to eps_end
                 self.epsilon = linear_schedule(
                     hp["eps_start"], hp["eps_end"], hp["eps_decay_steps"], self.env_steps
                 )
@@ -310,6 +269,8 @@ class DQNAgent(DeepAgent):
                     scores = self.q_values(obs)
                     mask_t = torch.as_tensor(mask, device=self.device)
                     actions = self._sample_action(scores, mask_t).cpu().numpy()
+                    if want_policy:
+                        run.emit(self._policy_step(obs, scores, mask_t, actions, run.env_steps))
                 actions = actions + self.action_start
                 next_obs, rewards, terminated, truncated, infos = envs.step(actions)
                 done = terminated | truncated
@@ -323,35 +284,27 @@ class DQNAgent(DeepAgent):
                 self.buffer.add(obs, actions, rewards, real_next, terminated, next_mask)
                 self.env_steps += n
                 vector_steps += 1
-                tracker.step(rewards, done, self.env_steps - steps_at_start)
+                counter.step(rewards, done, self.env_steps - steps_at_start)
                 obs, mask = next_obs, acting_mask
                 if self.env_steps >= hp["learning_starts"] and vector_steps % hp["train_freq"] == 0:
                     for _ in range(hp["gradient_steps"]):
-                        losses.append(self.update())
+                        self.update()
                 if hp["tau"] >= 1.0 and self.env_steps >= self._next_target_sync:
                     self.soft_update(1.0)  # θ̃ ← θ
                     self._next_target_sync = self.env_steps + hp["target_update"]
-                if losses and vector_steps % 100 == 0:
-                    elapsed = time.perf_counter() - t0
-                    self.logger.log(
-                        {
-                            "losses/td_loss": float(np.mean(losses)),
-                            "charts/epsilon": self.epsilon,
-                            "charts/env_steps_per_s": (self.env_steps - steps_at_start)
-                            / max(elapsed, 1e-9),
-                            "charts/return": tracker.recent_return(20),
-                        },
-                        self.env_steps,
-                    )
-                    losses.clear()
         finally:
             envs.close()
-            self._finish_training()
-        return TrainResult(
-            episodes=tracker.records,
-            env_steps=self.env_steps - steps_at_start,
-            wall_time=time.perf_counter() - t0,
-        )
+
+    def _policy_step(
+        self, obs: Any, scores: torch.Tensor, mask: torch.Tensor, actions: Any, env_steps: int
+    ) -> PolicyStep:
+        """The ε-greedy distribution π(a|s) = ε/|A(s)| + (1 − ε)·[a = argmax Q] and max_a Q."""
+        allowed = mask | ~mask.any(dim=-1, keepdim=True)
+        masked = scores.masked_fill(~allowed, -math.inf)
+        greedy = masked.argmax(dim=-1)
+        probs = allowed.float() * (self.epsilon / allowed.sum(-1, keepdim=True))
+        probs[torch.arange(len(greedy)), greedy] += 1.0 - self.epsilon
+        return PolicyStep(obs, probs, masked.max(dim=-1).values, actions, (), env_steps)
 
 
 def _mask_of(infos: dict[str, Any], n: int, n_actions: int) -> np.ndarray:

@@ -34,13 +34,9 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from lecture_rl.agents.base import EpisodeCallback, TrainResult
-from lecture_rl.agents.tabular import (
-    TabularAgent,
-    check_int,
-    check_range,
-    env_model,
-)
+from lecture_rl.agents.base import TrainingRun
+from lecture_rl.agents.hyperparameters import Param, positive, positive_int, unit_interval
+from lecture_rl.agents.tabular import QTableAgent, Step, env_model, pick
 
 Model = Mapping[int, Mapping[int, Sequence[tuple[float, int, float, bool]]]] | Sequence[Any]
 
@@ -240,10 +236,14 @@ def policy_iteration(
     raise NotConverged(f"policy iteration did not settle in {max_iterations} iterations")
 
 
-class _PlanningAgent(TabularAgent):
+class _PlanningAgent(QTableAgent):
     """Shared part of the DP agents: plan in ``train``, then act greedily on the plan."""
 
-    defaults: ClassVar[dict[str, Any]] = {"gamma": 0.99, "theta": 1e-8, "max_sweeps": 100_000}
+    params: ClassVar[dict[str, Param]] = {
+        "gamma": unit_interval(0.99, "discount γ ∈ [0, 1]"),
+        "theta": positive(1e-8, "sweeps stop when no value changes by more than θ"),
+        "max_sweeps": positive_int(100_000, "give up (NotConverged) after this many sweeps"),
+    }
     table_names = ("q", "v_table", "policy")
     max_episode_steps = 10_000
     default_budget: ClassVar[dict[str, int]] = {"episodes": 100}
@@ -257,19 +257,24 @@ class _PlanningAgent(TabularAgent):
         self.sweeps = 0
         self.planned = False
 
-    @classmethod
-    def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
-        check_range(hp, "gamma", cls.name, 0.0, 1.0)
-        check_range(hp, "theta", cls.name, 0.0, np.inf, low_open=True)
-        check_int(hp, "max_sweeps", cls.name, 1)
-
     @property
     def v(self) -> np.ndarray:
         """V(s) of the planned policy."""
         return self.v_table
 
+    #: ``value_iteration`` or ``policy_iteration`` (set by the subclass)
+    planner: ClassVar[Any] = None
+
     def _plan(self) -> DPResult:
-        raise NotImplementedError
+        return self.planner(
+            self.P,
+            self.nS,
+            self.nA,
+            gamma=self.gamma,
+            theta=float(self.hp["theta"]),
+            max_sweeps=int(self.hp["max_sweeps"]),
+            available=self.available_actions,
+        )
 
     def plan(self) -> DPResult:
         """Run the DP sweeps now and store ``q``, ``v`` and ``policy``."""
@@ -286,31 +291,24 @@ class _PlanningAgent(TabularAgent):
         best = [a for a in candidates if row[a] > 0.0]
         if not best:
             return super().greedy_action(s, actions)
-        return best[0] if len(best) == 1 else best[int(self.rng.random() * len(best))]
+        return pick(best, self.rng)
 
     def _choose(self, s: int, actions: list[int]) -> int:
+        self._explored = False
         return self.greedy_action(s, actions)
 
-    def _update(self, s, a, r, s2, terminated, actions2, a2) -> None:
+    def _update(self, t: Step) -> None:
         """Planning agents do not learn from transitions."""
 
-    def train(
-        self,
-        env: gym.Env,
-        episodes: int | None = None,
-        steps: int | None = None,
-        *,
-        callback: EpisodeCallback | None = None,
-        hooks: Any = (),
-    ) -> TrainResult:
-        """Plan from ``env.unwrapped.P``, then play ``episodes`` (or ``steps``) greedily.
+    def _learn(self, env: gym.Env, run: TrainingRun) -> None:
+        """Plan from ``env.unwrapped.P``, then play the budget's episodes greedily.
 
         The played episodes produce the usual records, so a comparison shows the planned
         optimum beside the learners; ``episodes=0`` only plans.
         """
         if not self.planned:
             self.plan()
-        return super().train(env, episodes, steps, callback=callback, hooks=hooks)
+        super()._learn(env, run)
 
     def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
         super()._load_state(folder, meta)
@@ -321,31 +319,11 @@ class ValueIterationAgent(_PlanningAgent):
     """Value iteration from the env's model P: the optimal Q*, V* and greedy policy."""
 
     name = "value_iteration"
-
-    def _plan(self) -> DPResult:
-        return value_iteration(
-            self.P,
-            self.nS,
-            self.nA,
-            gamma=self.gamma,
-            theta=float(self.hp["theta"]),
-            max_sweeps=int(self.hp["max_sweeps"]),
-            available=self.available_actions,
-        )
+    planner = staticmethod(value_iteration)
 
 
 class PolicyIterationAgent(_PlanningAgent):
     """Policy iteration from the env's model P: evaluate, improve, repeat until stable."""
 
     name = "policy_iteration"
-
-    def _plan(self) -> DPResult:
-        return policy_iteration(
-            self.P,
-            self.nS,
-            self.nA,
-            gamma=self.gamma,
-            theta=float(self.hp["theta"]),
-            max_sweeps=int(self.hp["max_sweeps"]),
-            available=self.available_actions,
-        )
+    planner = staticmethod(policy_iteration)

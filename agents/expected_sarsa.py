@@ -15,14 +15,13 @@ Description:
 
 from __future__ import annotations
 
-from lecture_rl.agents.tabular import TabularAgent
+from lecture_rl.agents.tabular import QTableAgent, Step
 
 
-class ExpectedSarsaAgent(TabularAgent):
+class ExpectedSarsaAgent(QTableAgent):
     """Expected SARSA: bootstraps from Σ_a π(a|s') Q(s', a) under the ε-greedy policy."""
 
     name = "expected_sarsa"
-    defaults = dict(TabularAgent.defaults)
 
     def expected_q(self, s: int, actions: list[int]) -> float:
         """Σ_a π(a | s) Q(s, a) for the ε-greedy policy π over ``actions``."""
@@ -33,7 +32,8 @@ class ExpectedSarsaAgent(TabularAgent):
         # the tied greedy actions share 1 − ε and all have value max, so together (1 − ε)·max
         return eps * mean + (1.0 - eps) * max(values)  # ε·mean_a Q + (1 − ε)·max_a Q
 
-    def _update(self, s, a, r, s2, terminated, actions2, a2) -> None:
-        q_next = 0.0 if terminated else self.expected_q(s2, actions2)  # E_π[Q(s', ·)]
-        target = r + self.gamma * q_next  # r_{t+1} + γ Σ_a π(a|s_{t+1}) Q(s_{t+1}, a)
-        self._move_toward(self.q, s, a, target, r=r, s2=s2, a_next=None, terminated=terminated)
+    def _update(self, t: Step) -> None:
+        q_next = 0.0 if t.terminated else self.expected_q(t.s2, t.actions2)  # E_π[Q(s', ·)]
+        target = t.r + self.gamma * q_next  # r_{t+1} + γ Σ_a π(a|s_{t+1}) Q(s_{t+1}, a)
+        terms = {"r": t.r, "gamma": self.gamma, "expected_q_next": q_next}
+        self._move_toward(self.q, t, target, label="q", terms=terms)

@@ -37,8 +37,6 @@ Usage::
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -47,21 +45,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lecture_rl.agents.base import (
-    EpisodeCallback,
-    HyperparameterError,
-    TrainResult,
-    answers_per_episode,
-)
-from lecture_rl.agents.deep import (
-    DeepAgent,
-    EpisodeTracker,
-    check_range,
-    make_train_envs,
-    sample_categorical,
-    stack_final_obs,
+from lecture_rl.agents.base import HyperparameterError, TrainingRun
+from lecture_rl.agents.deep import DeepAgent, sample_categorical
+from lecture_rl.agents.events import PolicyStep
+from lecture_rl.agents.hyperparameters import (
+    Param,
+    non_negative,
+    positive,
+    positive_int,
+    with_defaults,
 )
 from lecture_rl.agents.rollout import Rollout, detach_state, index_state
+from lecture_rl.agents.vector_envs import EpisodeCounter, make_train_envs, stack_final_obs
 
 
 def layer_init(layer: nn.Linear, std: float) -> nn.Linear:
@@ -75,34 +70,29 @@ class PPOAgent(DeepAgent):
     """PPO with GAE on a shared backbone with actor and critic heads."""
 
     name: ClassVar[str] = "ppo"
-    defaults: ClassVar[dict[str, Any]] = {
-        **DeepAgent.defaults,
-        "hidden_size": 128,
-        "lr": 5e-3,
-        "num_envs": 128,
-        "n_steps": 32,
-        "num_minibatches": 4,
-        "update_epochs": 4,
-        "gae_lambda": 0.8,
-        "clip_coef": 0.2,
-        "ent_coef": 0.01,
-        "vf_coef": 0.5,
-        "anneal_lr": True,
-    }
+    params: ClassVar[dict[str, Param]] = {
+        **with_defaults(DeepAgent.params, hidden_size=128, lr=5e-3, num_envs=128),
+        "n_steps": positive_int(32, "steps per env per rollout (the sequence length T)",
+                                high=100_000),
+        "num_minibatches": positive_int(4, "minibatches per epoch (envs split into groups)"),
+        "update_epochs": positive_int(4, "passes over each rollout", high=1000),
+        "gae_lambda": Param(0.8, "λ of GAE(λ)", low=0.0, high=1.0),
+        "clip_coef": positive(0.2, "ε of the clipped surrogate objective"),
+        "ent_coef": non_negative(0.01, "weight of the entropy bonus"),
+        "vf_coef": non_negative(0.5, "weight of the value loss"),
+        "anneal_lr": Param(True, "decay the learning rate linearly over the budget",
+                           kind="bool"),
+    }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 500_000}
 
     @classmethod
     def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
         super().check_hyperparameters(hp)
-        check_range(hp, "n_steps", 1, 100_000, integer=True)
-        check_range(hp, "num_minibatches", 1, hp["num_envs"], integer=True)
-        check_range(hp, "update_epochs", 1, 1000, integer=True)
-        check_range(hp, "gae_lambda", 0.0, 1.0)
-        check_range(hp, "clip_coef", 0.0, math.inf, low_open=True)
-        check_range(hp, "ent_coef", 0.0, math.inf)
-        check_range(hp, "vf_coef", 0.0, math.inf)
-        if not isinstance(hp["anneal_lr"], bool):
-            raise HyperparameterError(f"anneal_lr={hp['anneal_lr']!r} must be true or false")
+        if hp["num_minibatches"] > hp["num_envs"]:
+            raise HyperparameterError(
+                f"ppo: num_minibatches={hp['num_minibatches']} is out of range; minibatches "
+                f"split the envs, so num_minibatches must be <= num_envs ({hp['num_envs']})"
+            )
 
     def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
         super().__init__(env, seed=seed, **hyperparameters)
@@ -124,37 +114,25 @@ class PPOAgent(DeepAgent):
 
     # ----- training -------------------------------------------------------------------------
 
-    def train(
-        self,
-        env: gym.Env,
-        episodes: int | None = None,
-        steps: int | None = None,
-        *,
-        callback: EpisodeCallback | None = None,
-    ) -> TrainResult:
-        """Collect and update until ``steps`` env steps or ``episodes`` episodes are done.
-
-        ``callback(record)`` gets every finished episode; returning ``False`` stops training
-        after the current rollout.
-        """
-        max_episodes, max_steps = self.training_budget(episodes, steps)
+    def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
+        """Rollouts of ``n_steps`` × ``num_envs`` steps, each followed by the PPO update."""
         hp = self.hp
         num_envs, n_steps, gamma = hp["num_envs"], hp["n_steps"], hp["gamma"]
         envs = make_train_envs(env, num_envs)
-        self._start_training()
-        tracker = EpisodeTracker(num_envs, answers_per_episode(env), callback, max_episodes)
+        counter = EpisodeCounter(num_envs, run)
+        want_policy = run.wants(PolicyStep)
         obs, infos = envs.reset(seed=int(self.rng.integers(2**31)))
         first = self.obs_tensor(obs)
         rollout = Rollout(n_steps, num_envs, tuple(first.shape[1:]), first.dtype, self.device)
         state = self.backbone.initial_state(num_envs, self.device)
         episode_start = torch.ones(num_envs, dtype=torch.bool, device=self.device)
-        steps_done, t0 = 0, time.perf_counter()
+        steps_done = 0
         try:
-            while True:
+            while not run.done:
                 if hp["anneal_lr"]:
-                    self._anneal(steps_done, max_steps, len(tracker.records), max_episodes)
+                    self._anneal(steps_done, run)
                 rollout.initial_state = detach_state(state)
-                with torch.no_grad():
+                with torch.no_grad():  # 1. collect
                     for t in range(n_steps):
                         obs_t = self.obs_tensor(obs)
                         rollout.obs[t] = obs_t
@@ -163,6 +141,10 @@ class PPOAgent(DeepAgent):
                         logits = self._masked(self._action_scores(features), infos, rollout, t)
                         action = sample_categorical(logits, self.generator)
                         logp = F.log_softmax(logits, dim=-1).gather(-1, action[:, None])[:, 0]
+                        rollout.values[t] = self.value(features)
+                        if want_policy:
+                            run.emit(PolicyStep(obs, logits.softmax(-1), rollout.values[t],
+                                                action, state, steps_done))  # fmt: skip
                         obs, reward, terminated, truncated, infos = envs.step(
                             action.cpu().numpy() + self.action_start
                         )
@@ -173,31 +155,19 @@ class PPOAgent(DeepAgent):
                         done = np.logical_or(terminated, truncated)
                         rollout.actions[t] = action
                         rollout.logprobs[t] = logp
-                        rollout.values[t] = self.value(features)
                         rollout.rewards[t] = reward_t
                         rollout.dones[t] = torch.as_tensor(done, device=self.device)
                         episode_start = rollout.dones[t].clone()
                         steps_done += num_envs
-                        tracker.step(np.asarray(reward, dtype=float), done, steps_done)
+                        counter.step(np.asarray(reward, dtype=float), done, steps_done)
                     features, _ = self.backbone.step(self.obs_tensor(obs), state, episode_start)
                     last_value = self.value(features)
                 advantages, returns = rollout.advantages_gae(last_value, gamma, hp["gae_lambda"])
-                losses = self._update(rollout, advantages, returns)
+                self._update(rollout, advantages, returns)  # 2. update
                 self.env_steps += n_steps * num_envs
-                self._log(losses, tracker, steps_done, t0)
                 self._after_update()
-                if tracker.stop or (max_steps is not None and steps_done >= max_steps):
-                    break
         finally:
             envs.close()
-            self._finish_training()
-        return TrainResult(
-            episodes=tracker.records,
-            env_steps=steps_done,
-            wall_time=time.perf_counter() - t0,
-            stopped_early=tracker.stop
-            and (max_episodes is None or len(tracker.records) < max_episodes),
-        )
 
     def _masked(
         self, logits: torch.Tensor, infos: dict[str, Any], rollout: Rollout, t: int
@@ -225,14 +195,13 @@ class PPOAgent(DeepAgent):
         features, _ = self.backbone.step(final, index_state(state, rows_t), None)
         return self.value(features)
 
-    def _anneal(
-        self, steps_done: int, max_steps: int | None, episodes_done: int, max_episodes: int | None
-    ) -> None:
+    def _anneal(self, steps_done: int, run: TrainingRun) -> None:
+        """lr ← lr₀ · max(1 − fraction of the budget spent, 0.05)."""
         fractions = [0.0]
-        if max_steps:
-            fractions.append(steps_done / max_steps)
-        if max_episodes:
-            fractions.append(episodes_done / max_episodes)
+        if run.budget.steps:
+            fractions.append(steps_done / run.budget.steps)
+        if run.budget.episodes:
+            fractions.append(run.episodes_done / run.budget.episodes)
         lr = self.hp["lr"] * max(1.0 - max(fractions), 0.05)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -267,11 +236,12 @@ class PPOAgent(DeepAgent):
                 # L^VF = ½ E[(V_θ(s_t) − V_t^target)²]
                 value_loss = 0.5 * (self.value(features) - returns[:, envs_idx]).pow(2).mean()
                 loss = policy_loss + hp["vf_coef"] * value_loss - hp["ent_coef"] * entropy
-                self.guard(loss)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.parameters(), hp["max_grad_norm"])
-                self.optimizer.step()
+                lr = self.optimizer.param_groups[0]["lr"]
+                self.gradient_step(
+                    loss,
+                    {"policy": policy_loss, "value": value_loss, "entropy": entropy},
+                    {"learning_rate": lr},
+                )
                 stats["policy"] += float(policy_loss.detach())
                 stats["value"] += float(value_loss.detach())
                 stats["entropy"] += float(entropy.detach())
@@ -280,14 +250,3 @@ class PPOAgent(DeepAgent):
                 )
                 count += 1
         return {key: value / count for key, value in stats.items()}
-
-    def _log(
-        self, losses: dict[str, float], tracker: EpisodeTracker, steps_done: int, t0: float
-    ) -> None:
-        if self.logger.folder is None:
-            return
-        scalars = {f"losses/{key}": value for key, value in losses.items()}
-        scalars["charts/episodic_return"] = tracker.recent_return()
-        scalars["charts/env_steps_per_s"] = steps_done / max(time.perf_counter() - t0, 1e-9)
-        scalars["charts/learning_rate"] = self.optimizer.param_groups[0]["lr"]
-        self.logger.log(scalars, self.env_steps)

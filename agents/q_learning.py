@@ -15,16 +15,16 @@ Example:
 
 from __future__ import annotations
 
-from lecture_rl.agents.tabular import TabularAgent
+from lecture_rl.agents.tabular import QTableAgent, Step
 
 
-class QLearningAgent(TabularAgent):
+class QLearningAgent(QTableAgent):
     """Q-learning (off-policy TD control): bootstraps from max_a Q(s', a)."""
 
     name = "q_learning"
-    defaults = dict(TabularAgent.defaults)
 
-    def _update(self, s, a, r, s2, terminated, actions2, a2) -> None:
-        q_next = 0.0 if terminated else self.max_q(s2, actions2)  # max_a Q(s', a); 0 if terminal
-        target = r + self.gamma * q_next  # r_{t+1} + γ max_a Q(s_{t+1}, a)
-        self._move_toward(self.q, s, a, target, r=r, s2=s2, a_next=None, terminated=terminated)
+    def _update(self, t: Step) -> None:
+        q_next = 0.0 if t.terminated else self.max_q(t.s2, t.actions2)  # max_a Q(s', a)
+        target = t.r + self.gamma * q_next  # r_{t+1} + γ max_a Q(s_{t+1}, a)
+        terms = {"r": t.r, "gamma": self.gamma, "max_q_next": q_next}
+        self._move_toward(self.q, t, target, label="q", terms=terms)

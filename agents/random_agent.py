@@ -10,8 +10,6 @@ Description:
 from __future__ import annotations
 
 import copy
-import math
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,20 +17,16 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from lecture_rl.agents.base import (
-    Agent,
-    EpisodeCallback,
-    TrainResult,
-    answers_per_episode,
-    episode_record,
-)
+from lecture_rl.agents.base import Agent, TrainingRun
+from lecture_rl.agents.events import Transition
+from lecture_rl.agents.hyperparameters import Param
 
 
 class RandomAgent(Agent):
     """Uniformly random actions (masks honoured): the baseline."""
 
     name = "random"
-    defaults: ClassVar[dict[str, Any]] = {}
+    params: ClassVar[dict[str, Param]] = {}
     #: a random walk on an env without a time limit is cut at this many steps per episode
     max_episode_steps: ClassVar[int] = 10_000
 
@@ -57,45 +51,37 @@ class RandomAgent(Agent):
                 return int(actions[int(self.rng.random() * actions.size)]) + int(space.start)
         return int(self.rng.random() * int(space.n)) + int(space.start)
 
-    def train(
-        self,
-        env: gym.Env,
-        episodes: int | None = None,
-        steps: int | None = None,
-        *,
-        callback: EpisodeCallback | None = None,
-    ) -> TrainResult:
-        """Play ``episodes`` episodes (or ``steps`` env steps) at random, recording each one."""
-        if episodes is None and steps is None:
-            episodes = self.default_budget.get("episodes")
-        max_episodes = math.inf if episodes is None else int(episodes)
-        max_steps = math.inf if steps is None else int(steps)
-        answers = answers_per_episode(env)
-        result = TrainResult()
-        start = time.perf_counter()
-        env_steps = 0
-        while len(result.episodes) < max_episodes and env_steps < max_steps:
+    def _learn(self, env: gym.Env, run: TrainingRun) -> None:
+        """Play episodes at random, recording each one (nothing is learned)."""
+        want_transitions = run.wants(Transition)
+        budget_steps = run.budget.steps
+        while not run.done:
             seed = None if self._env_seeded else self.seed
             self._env_seeded = True
             obs, info = env.reset(seed=seed)
             total, length, done = 0.0, 0, False
-            while not done and env_steps < max_steps:
-                obs, reward, terminated, truncated, info = env.step(self.act(obs, info))
+            while not done and (budget_steps is None or run.env_steps < budget_steps):
+                action = self.act(obs, info)
+                next_obs, reward, terminated, truncated, info = env.step(action)
                 total += float(reward)
                 length += 1
-                env_steps += 1
+                run.env_steps += 1
                 done = terminated or truncated or length >= self.max_episode_steps
+                if want_transitions:
+                    run.emit(
+                        Transition(
+                            obs, action, float(reward), next_obs, bool(terminated),
+                            bool(truncated), True, self.episodes_done, length - 1,
+                            run.env_steps, 0, info,
+                        )
+                    )  # fmt: skip
+                obs = next_obs
+                if run.stream.stopped:
+                    break
             if not done:
                 break
-            record = episode_record(self.episodes_done, total, length, env_steps, start, answers)
+            run.episode_end(total, length, self.episodes_done)
             self.episodes_done += 1
-            result.episodes.append(record)
-            if callback is not None and callback(record) is False:
-                result.stopped_early = True
-                break
-        result.env_steps = env_steps
-        result.wall_time = time.perf_counter() - start
-        return result
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
         return {"state": {"episodes_done": self.episodes_done}}

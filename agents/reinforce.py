@@ -22,8 +22,6 @@ Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAg
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -32,48 +30,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lecture_rl.agents.base import (
-    EpisodeCallback,
-    HyperparameterError,
-    TrainResult,
-    answers_per_episode,
-)
-from lecture_rl.agents.deep import (
-    DeepAgent,
-    EpisodeTracker,
-    check_range,
-    make_train_envs,
-    sample_categorical,
-)
+from lecture_rl.agents.base import TrainingRun
+from lecture_rl.agents.deep import DeepAgent, sample_categorical
+from lecture_rl.agents.hyperparameters import Param, non_negative, positive_int, with_defaults
 from lecture_rl.agents.ppo import layer_init
+from lecture_rl.agents.vector_envs import EpisodeCounter, make_train_envs
 
 
 class ReinforceAgent(DeepAgent):
     """REINFORCE with a learned value baseline (actor and critic heads on one backbone)."""
 
     name: ClassVar[str] = "reinforce"
-    defaults: ClassVar[dict[str, Any]] = {
-        **DeepAgent.defaults,
-        "hidden_size": 64,
-        "lr": 1e-2,
-        "num_envs": 64,
-        "ent_coef": 0.05,
-        "vf_coef": 0.5,
-        "max_episode_steps": 1000,
-        "normalize_advantages": True,
-    }
+    params: ClassVar[dict[str, Param]] = {
+        **with_defaults(DeepAgent.params, hidden_size=64, lr=1e-2, num_envs=64),
+        "ent_coef": non_negative(0.05, "weight of the entropy bonus"),
+        "vf_coef": non_negative(0.5, "weight of the baseline's regression loss"),
+        "max_episode_steps": positive_int(1000, "episodes are cut here while training",
+                                          high=10**7),
+        "normalize_advantages": Param(True, "normalise G − b over each batch", kind="bool"),
+    }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
-
-    @classmethod
-    def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
-        super().check_hyperparameters(hp)
-        check_range(hp, "ent_coef", 0.0, math.inf)
-        check_range(hp, "vf_coef", 0.0, math.inf)
-        check_range(hp, "max_episode_steps", 1, 10**7, integer=True)
-        if not isinstance(hp["normalize_advantages"], bool):
-            raise HyperparameterError(
-                f"normalize_advantages={hp['normalize_advantages']!r} must be true or false"
-            )
 
     def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
         super().__init__(env, seed=seed, **hyperparameters)
@@ -91,63 +67,29 @@ class ReinforceAgent(DeepAgent):
 
     # ----- training -------------------------------------------------------------------------
 
-    def train(
-        self,
-        env: gym.Env,
-        episodes: int | None = None,
-        steps: int | None = None,
-        *,
-        callback: EpisodeCallback | None = None,
-    ) -> TrainResult:
-        """Batches of whole episodes until ``steps`` env steps or ``episodes`` episodes.
-
-        ``callback(record)`` gets every finished episode; returning ``False`` stops training
-        after the current batch.
-        """
-        max_episodes, max_steps = self.training_budget(episodes, steps)
-        num_envs = self.hp["num_envs"]
-        envs = make_train_envs(env, num_envs)
-        self._start_training()
-        tracker = EpisodeTracker(num_envs, answers_per_episode(env), callback, max_episodes)
-        steps_done, t0 = 0, time.perf_counter()
+    def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
+        """Batches of whole episodes (one per env), each followed by one gradient step."""
+        envs = make_train_envs(env, self.hp["num_envs"])
+        counter = EpisodeCounter(self.hp["num_envs"], run)
+        steps_done = 0
         seed = int(self.rng.integers(2**31))
         try:
-            while True:
-                batch = self._collect(envs, seed, tracker, steps_done)
+            while not run.done:
+                batch = self._collect(envs, seed, counter, steps_done)
                 seed = None  # later resets continue the envs' own generators
                 steps_done += batch["steps"]
-                losses = self._update(batch)
+                self._update(batch)
                 self.env_steps += batch["steps"]
                 self._after_update()
-                if self.logger.folder is not None:
-                    self.logger.log(
-                        {
-                            **{f"losses/{k}": v for k, v in losses.items()},
-                            "charts/episodic_return": tracker.recent_return(),
-                            "charts/env_steps_per_s": steps_done
-                            / max(time.perf_counter() - t0, 1e-9),
-                        },
-                        self.env_steps,
-                    )
-                if tracker.stop or (max_steps is not None and steps_done >= max_steps):
-                    break
         finally:
             envs.close()
-            self._finish_training()
-        return TrainResult(
-            episodes=tracker.records,
-            env_steps=steps_done,
-            wall_time=time.perf_counter() - t0,
-            stopped_early=tracker.stop
-            and (max_episodes is None or len(tracker.records) < max_episodes),
-        )
 
     @torch.no_grad()
     def _collect(
         self,
         envs: gym.vector.VectorEnv,
         seed: int | None,
-        tracker: EpisodeTracker,
+        tracker: EpisodeCounter,
         steps_done: int,
     ) -> dict[str, Any]:
         """One episode per env, sampled from π; returns the tensors ``[T, N, ...]``."""
@@ -225,11 +167,9 @@ class ReinforceAgent(DeepAgent):
         baseline_loss = 0.5 * ((batch["returns"] - baseline) ** 2 * valid).sum() / count
         entropy_mean = (entropy * valid).sum() / count
         loss = policy_loss + self.hp["vf_coef"] * baseline_loss - self.hp["ent_coef"] * entropy_mean
-        self.guard(loss)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.parameters(), self.hp["max_grad_norm"])
-        self.optimizer.step()
+        self.gradient_step(
+            loss, {"policy": policy_loss, "baseline": baseline_loss, "entropy": entropy_mean}
+        )
         return {
             "policy": float(policy_loss.detach()),
             "baseline": float(baseline_loss.detach()),

@@ -14,26 +14,18 @@ Description:
 
 from __future__ import annotations
 
-from lecture_rl.agents.tabular import TabularAgent
+from lecture_rl.agents.tabular import QTableAgent, Step
 
 
-class SarsaAgent(TabularAgent):
+class SarsaAgent(QTableAgent):
     """SARSA (on-policy TD control): bootstraps from Q(s', a') of the next action taken."""
 
     name = "sarsa"
-    defaults = dict(TabularAgent.defaults)
     on_policy = True
 
-    def _update(self, s, a, r, s2, terminated, actions2, a2) -> None:
-        q_next = 0.0 if terminated else float(self.q[s2, a2])  # Q(s', a'); 0 if terminal
-        target = r + self.gamma * q_next  # r_{t+1} + γ Q(s_{t+1}, a_{t+1})
-        self._move_toward(
-            self.q,
-            s,
-            a,
-            target,
-            r=r,
-            s2=s2,
-            a_next=None if terminated else a2,
-            terminated=terminated,
-        )
+    def _update(self, t: Step) -> None:
+        q_next = 0.0 if t.terminated else float(self.q[t.s2, t.a2])  # Q(s', a'); 0 if terminal
+        target = t.r + self.gamma * q_next  # r_{t+1} + γ Q(s_{t+1}, a_{t+1})
+        terms = {"r": t.r, "gamma": self.gamma, "q_next": q_next}
+        a_next = None if t.terminated else t.a2
+        self._move_toward(self.q, t, target, label="q", a_next=a_next, terms=terms)

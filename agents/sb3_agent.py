@@ -26,22 +26,15 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
-from lecture_rl.agents.base import (
-    Agent,
-    CheckpointError,
-    EpisodeCallback,
-    HyperparameterError,
-    TrainResult,
-    answers_per_episode,
-    episode_record,
-)
+from lecture_rl.agents.base import Agent, CheckpointError, HyperparameterError, TrainingRun
+from lecture_rl.agents.events import Transition
+from lecture_rl.agents.hyperparameters import Param
 
 PACKAGES = {"sb3": "stable_baselines3", "sb3-contrib": "sb3_contrib"}
 WEIGHTS_FILE = "weights.safetensors"
@@ -161,7 +154,10 @@ class SB3Agent(Agent):
                 {
                     "name": name,
                     "algorithm": algo_class,
-                    "defaults": _json_defaults(algo_class),
+                    "params": {
+                        key: Param(value, f"{algo_class.__name__} argument", kind="any")
+                        for key, value in _json_defaults(algo_class).items()
+                    },
                     "__doc__": f"stable-baselines3 ``{algo_class.__name__}`` as agent '{name}'.",
                 },
             )
@@ -295,24 +291,10 @@ class SB3Agent(Agent):
             vec_env = make_vec_env(make_one, n_envs=self.hp["num_envs"], seed=self.seed)
         return vec_env
 
-    def train(
-        self,
-        env: gym.Env,
-        episodes: int | None = None,
-        steps: int | None = None,
-        *,
-        callback: EpisodeCallback | None = None,
-    ) -> TrainResult:
-        """Run ``model.learn`` for ``steps`` env steps, or until ``episodes`` episodes finished."""
+    def _learn(self, env: gym.Env, run: TrainingRun) -> None:
+        """Run ``model.learn`` until ``run.done``: SB3's callback reports our events."""
         from stable_baselines3.common.callbacks import BaseCallback
 
-        if (episodes is None) == (steps is None):
-            raise HyperparameterError("give exactly one of episodes= or steps= to train")
-        budget = episodes if episodes is not None else steps
-        if not isinstance(budget, int) or budget < 1:
-            raise HyperparameterError(
-                f"the training budget must be a positive integer, not {budget!r}"
-            )
         key = (id(env), getattr(env.spec, "id", None))
         if self._train_vec_env is None or self._train_env_key != key:
             if self._train_vec_env is not None:
@@ -322,49 +304,55 @@ class SB3Agent(Agent):
             self.model.set_env(self._train_vec_env)  # forces a reset of the new envs
         if self.log_dir is not None:
             self.model.tensorboard_log = str(Path(self.log_dir) / "tensorboard")
-        answers = answers_per_episode(env)
-        result = TrainResult()
-        start = time.perf_counter()
         steps_before = self.model.num_timesteps
+        want_transitions = run.wants(Transition)
+        budget = run.budget
+        if budget.episodes == 0 or budget.steps == 0:
+            return
 
-        class _Recorder(BaseCallback):
-            """Turns SB3's Monitor episode infos into our episode records."""
+        class _Reporter(BaseCallback):
+            """Turns SB3's steps and Monitor episode infos into our events."""
 
             def _on_step(self) -> bool:
-                for info in self.locals.get("infos", ()):
+                run.env_steps = int(self.num_timesteps - steps_before)
+                infos = self.locals.get("infos", ())
+                if want_transitions:
+                    self._transitions(infos)
+                for info in infos:
                     episode = info.get("episode")
-                    if episode is None:
-                        continue
-                    record = episode_record(
-                        len(result.episodes),
-                        episode["r"],
-                        episode["l"],
-                        self.num_timesteps - steps_before,
-                        start,
-                        answers,
-                    )
-                    result.episodes.append(record)
-                    if callback is not None and callback(record) is False:
-                        return False  # the protocol: a callback returning False stops training
-                    if episodes is not None and len(result.episodes) >= episodes:
-                        return False
-                return True
+                    if episode is not None:
+                        run.episode_end(episode["r"], episode["l"])
+                return not run.done
 
-        if steps is not None:
-            total = steps
+            def _transitions(self, infos: Any) -> None:
+                actions = np.asarray(self.locals.get("actions", ()))
+                rewards = np.asarray(self.locals.get("rewards", ()))
+                dones = np.asarray(self.locals.get("dones", ()))
+                new_obs = self.locals.get("new_obs")
+                for i, info in enumerate(infos):
+                    run.emit(
+                        Transition(
+                            None, actions[i], float(rewards[i]),
+                            None if new_obs is None else np.asarray(new_obs)[i],
+                            bool(dones[i]) and not info.get("TimeLimit.truncated", False),
+                            bool(info.get("TimeLimit.truncated", False)), None,
+                            run.episodes_done, 0, run.env_steps, i, info,
+                        )
+                    )  # fmt: skip
+
+        if budget.steps is not None:
+            total = budget.steps
         else:
             # schedules (ε, learning rate) are spread over total_timesteps: estimate it
-            per_episode = (env.spec.max_episode_steps if env.spec else None) or answers or 200
-            total = episodes * int(per_episode)
+            per_episode = (env.spec.max_episode_steps if env.spec else None) or run.answers or 200
+            total = budget.episodes * int(per_episode)
         self.model.learn(
             total_timesteps=total,
-            callback=_Recorder(),
+            callback=_Reporter(),
             reset_num_timesteps=False,  # a second train() call continues the first
             tb_log_name=self.name.replace(":", "_"),
         )
-        result.env_steps = int(self.model.num_timesteps - steps_before)
-        result.wall_time = time.perf_counter() - start
-        return result
+        run.env_steps = int(self.model.num_timesteps - steps_before)
 
     # ----- acting ---------------------------------------------------------------------------
 

@@ -38,30 +38,32 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from lecture_rl.agents.base import HyperparameterError
-from lecture_rl.agents.tabular import TabularAgent, check_range
+from lecture_rl.agents.hyperparameters import HyperparameterError, Param
+from lecture_rl.agents.tabular import SCHEDULE_PARAMS, STEP_SIZE_PARAMS, Step, TableAgent
+from lecture_rl.envs.protocols import terminal_states
 
 
-class TD0Agent(TabularAgent):
+class TD0Agent(TableAgent):
     """TD(0) policy evaluation: V(S) ← V(S) + α[R + γV(S') − V(S)] under a fixed policy π."""
 
     name = "td0"
-    defaults: ClassVar[dict[str, Any]] = {
-        "alpha": 0.1,
-        "gamma": 0.99,
-        "alpha_power": 0.0,
-        "alpha_delay": 1.0,
-        "initial_v": 0.0,
-        "policy": None,
-    }
+    params: ClassVar[dict[str, Param]] = {
+        **STEP_SIZE_PARAMS,
+        **SCHEDULE_PARAMS,
+        "initial_v": Param(0.0, "the arbitrary initial V(s) of non-terminal states", kind="number"),
+        "policy": Param(
+            None, "None: uniform random π; or an (nS, nA) array of probabilities π(a|s)",
+            kind="any",
+        ),
+    }  # fmt: skip
     table_names = ("v", "policy")
 
     def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
         super().__init__(env, seed=seed, **hyperparameters)
         self.v = np.full(self.nS, float(self.hp["initial_v"]))
-        terminals = getattr(getattr(env, "unwrapped", env), "terminal_states", None)
+        terminals = terminal_states(env)
         if terminals:
-            self.v[[int(t) for t in terminals]] = 0.0  # V(terminal) = 0
+            self.v[sorted(terminals)] = 0.0  # V(terminal) = 0
         self.visits = np.zeros(self.nS, dtype=np.int64)
         given = self.hp["policy"]
         if given is None:
@@ -84,11 +86,6 @@ class TD0Agent(TabularAgent):
 
     @classmethod
     def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
-        check_range(hp, "alpha", cls.name, 0.0, 1.0, low_open=True)
-        check_range(hp, "gamma", cls.name, 0.0, 1.0)
-        check_range(hp, "alpha_power", cls.name, 0.0, 1.0)
-        check_range(hp, "alpha_delay", cls.name, 1.0, np.inf)
-        check_range(hp, "initial_v", cls.name, -np.inf, np.inf)
         policy = hp["policy"]
         if policy is not None and not isinstance(policy, (list, tuple, np.ndarray)):
             raise HyperparameterError(
@@ -105,30 +102,27 @@ class TD0Agent(TabularAgent):
     def v(self, value: np.ndarray) -> None:
         self._v = np.asarray(value, dtype=float)
 
-    @property
-    def q(self) -> np.ndarray:
-        raise AttributeError("td0 evaluates state values only: use agent.v")
-
-    @q.setter
-    def q(self, value: np.ndarray) -> None:
-        pass  # the base class's Q table is not used
-
     # ----- acting: follow π -----------------------------------------------------------------
 
     def _choose(self, s: int, actions: list[int]) -> int:
         """A ← action given by π for S (sampled with the seeded generator)."""
+        self._explored = False
         if self._uniform:
-            return actions[int(self.rng.random() * len(actions))]
+            return self._draw(actions)
         probs = [float(self.policy[s, a]) for a in actions]
         total = sum(probs)
         if total <= 0.0:  # π puts no mass on an available action: fall back to uniform
-            return actions[int(self.rng.random() * len(actions))]
+            return self._draw(actions)
         u = self.rng.random() * total
         for a, p in zip(actions, probs):
             u -= p
             if u < 0.0:
                 return a
         return actions[-1]
+
+    def _draw(self, actions: list[int]) -> int:
+        """A uniformly random available action (always one draw, even with one action)."""
+        return actions[int(self.rng.random() * len(actions))]
 
     def act(self, obs: Any, info: dict | None = None, *, greedy: bool = True) -> int:
         """An action drawn from the evaluated policy π (``greedy`` is ignored: TD(0) only
@@ -139,35 +133,12 @@ class TD0Agent(TabularAgent):
 
     # ----- learning -------------------------------------------------------------------------
 
-    def _update(self, s, a, r, s2, terminated, actions2, a2) -> None:
-        v = self.v
-        v_next = 0.0 if terminated else float(v[s2])  # V(S'), 0 when S' is terminal
-        target = r + self.gamma * v_next  # R + γ V(S')
-        old = float(v[s])
-        td_error = target - old  # δ = R + γ V(S') − V(S)
-        counts = self._counts
-        n = counts[s] + 1
-        counts[s] = n
-        alpha = self.alpha
-        if self._alpha_power:
-            tau = self._alpha_delay
-            alpha *= (tau / (tau + n - 1)) ** self._alpha_power  # α_n = α (τ/(τ+n−1))^ω
-        new = old + alpha * td_error  # V(S) ← V(S) + α [R + γ V(S') − V(S)]
-        v[s] = new
-        if self._hooks:
-            self._emit(
-                s=s,
-                a=a,
-                r=r,
-                s_next=s2,
-                a_next=None,
-                terminated=terminated,
-                target=target,
-                td_error=td_error,
-                old_value=old,
-                new_value=new,
-                table="v",
-            )
+    def _update(self, t: Step) -> None:
+        v_next = 0.0 if t.terminated else float(self.v[t.s2])  # V(S'), 0 when S' is terminal
+        target = t.r + self.gamma * v_next  # R + γ V(S')
+        self._move_toward(  # V(S) ← V(S) + α [R + γ V(S') − V(S)]
+            self.v, t, target, label="v", terms={"r": t.r, "gamma": self.gamma, "v_next": v_next}
+        )
 
     def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
         super()._load_state(folder, meta)

@@ -392,7 +392,7 @@ def cmd_vanishing_gradient(args: argparse.Namespace, out) -> int:
 
 def main(argv: Sequence[str] | None = None, out=None) -> int:
     """Run ``lecture-rl`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
-    from lecture_rl.agents.base import CheckpointError, HyperparameterError, TrainingDiverged
+    from lecture_rl.agents import CheckpointError, HyperparameterError, TrainingDiverged
 
     parser = build_parser()
     try:

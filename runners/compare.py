@@ -40,7 +40,9 @@ from typing import Any
 import numpy as np
 
 from lecture_rl import agents
-from lecture_rl.agents.base import answers_per_episode, atomic_write_text, mean_ci95
+from lecture_rl.agents.checkpoint_io import atomic_write_text
+from lecture_rl.agents.stats import mean_ci95
+from lecture_rl.envs.protocols import graded_answers as answers_per_episode
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.plots import plot_curves, smooth
 from lecture_rl.runners.progress import budget_unit, make_progress

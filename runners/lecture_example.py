@@ -27,7 +27,7 @@ import numpy as np
 
 import lecture_rl.envs  # noqa: F401  (registers LectureRL/GridWorld-v0)
 from lecture_rl import agents
-from lecture_rl.agents.tabular import Update
+from lecture_rl.agents.events import TableUpdate as Update
 
 ENV_ID = "LectureRL/GridWorld-v0"
 MAP_NAME = "lecture"

@@ -28,12 +28,8 @@ import gymnasium as gym
 import numpy as np
 
 from lecture_rl import agents
-from lecture_rl.agents.base import (
-    METADATA_FILE,
-    Agent,
-    atomic_write_text,
-    read_metadata,
-)
+from lecture_rl.agents.base import Agent
+from lecture_rl.agents.checkpoint_io import METADATA_FILE, atomic_write_text, read_metadata
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.progress import TrainProgress
 from lecture_rl.runners.settings import (

@@ -12,7 +12,8 @@ import torch
 import lecture_rl.envs  # noqa: F401  (registers the ids)
 from lecture_rl import agents
 from lecture_rl.agents import CheckpointError, HyperparameterError, TrainingDiverged
-from lecture_rl.agents.deep import make_train_envs, resolve_device
+from lecture_rl.agents.device import resolve_device
+from lecture_rl.agents.vector_envs import make_train_envs
 
 PARITY = "LectureRL/Parity-v0"
 TINY = {"hidden_size": 16, "num_envs": 8, "n_steps": 8, "num_minibatches": 2}
@@ -49,9 +50,10 @@ def test_cnn_on_non_image_observation_is_a_clear_error():
 @pytest.mark.parametrize(
     ("hp", "pattern"),
     [
-        ({"net": "lstmm"}, "net='lstmm' is not a backbone"),
-        ({"lr": -1.0}, r"lr=-1.0 is out of range; valid: \(0, inf\]"),
-        ({"gamma": 1.5}, r"gamma=1.5 is out of range; valid: \[0, 1\]"),
+        ({"net": "lstmm"}, r"net='lstmm' is not valid \(did you mean 'lstm'\?\)"),
+        ({"net": "LSTM"}, "did you mean 'lstm'"),
+        ({"lr": -1.0}, r"lr=-1 is out of range; lr must be in \(0, ∞\)"),
+        ({"gamma": 1.5}, r"gamma=1.5 is out of range; gamma must be in \[0, 1\]"),
         ({"num_envs": 0}, "num_envs=0 is out of range"),
         ({"hiden_size": 8}, "did you mean 'hidden_size'"),
     ],

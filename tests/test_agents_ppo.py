@@ -57,7 +57,7 @@ def test_callback_returning_false_stops_training_early():
     ("hp", "pattern"),
     [
         ({"num_minibatches": 64, "num_envs": 32}, r"num_minibatches=64 is out of range"),
-        ({"clip_coef": 0}, r"clip_coef=0 is out of range; valid: \(0, inf\]"),
+        ({"clip_coef": 0}, r"clip_coef=0 is out of range; clip_coef must be in \(0, ∞\)"),
         ({"gae_lambda": 2}, r"gae_lambda=2 is out of range"),
         ({"anneal_lr": "yes"}, "anneal_lr='yes' must be true or false"),
     ],

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from lecture_rl import agents
-from lecture_rl.agents.base import Agent, TrainResult, atomic_save_npz, load_npz
+from lecture_rl.agents.base import Agent, TrainResult
+from lecture_rl.agents.checkpoint_io import atomic_save_npz, load_npz
 from lecture_rl.runners.cli import main
 
 PARITY = ["--env", "LectureRL/Parity-v0", "--env-set", "length=4"]

@@ -1,0 +1,218 @@
+"""Checkpoint files: atomic writes, arrays (npz), weights (safetensors), JSON metadata.
+
+Description:
+    Everything an agent writes to disk goes through :func:`atomic_write`: a temporary file in
+    the same folder, then ``os.replace``, so a reader (or a crash) sees the old file or the new
+    one, never half of one. Files get the permissions of an ordinary ``open()`` (0666 less the
+    user's umask), so a teaching assistant can read a student's ``runs/``.
+
+    Nothing is ever unpickled: metadata is JSON, arrays load with ``allow_pickle=False`` and
+    weights with safetensors.
+
+Checkpoint folder:
+    ``agent.json``           metadata: agent name, hyperparameters, seed, env id and keywords,
+                             observation and action spaces, lecture-rl version.
+    ``arrays.npz``           tabular agents' tables.
+    ``weights.safetensors``  deep agents' weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import gymnasium as gym
+import numpy as np
+
+CHECKPOINT_FORMAT = 1
+METADATA_FILE = "agent.json"
+ARRAYS_FILE = "arrays.npz"
+WEIGHTS_FILE = "weights.safetensors"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder is missing, corrupt, or does not fit the env it is used on."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write ``path`` through ``write(handle)`` on a temporary file and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; honour the user's umask
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) so that readers see the old file or the new one, never half."""
+    data = text.encode("utf-8")
+    return atomic_write(path, lambda handle: handle.write(data))
+
+
+def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
+    """``np.savez`` through a temporary file and an atomic rename."""
+    return atomic_write(path, lambda handle: np.savez(handle, **arrays))
+
+
+def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Load arrays saved by :func:`atomic_save_npz` without ever unpickling."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except FileNotFoundError as exc:
+        raise CheckpointError(f"checkpoint file {path} is missing") from exc
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise CheckpointError(f"checkpoint file {path} is corrupt: {exc}") from exc
+
+
+def save_tensors(
+    path: str | os.PathLike, tensors: dict[str, Any], metadata: dict[str, str]
+) -> Path:
+    """Write ``{name: tensor}`` as safetensors, atomically."""
+    from safetensors.torch import save
+
+    data = save(tensors, metadata=metadata)
+    return atomic_write(path, lambda handle: handle.write(data))
+
+
+def load_tensors(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a safetensors file onto the CPU; a missing or corrupt file is a CheckpointError."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path.parent} has no {path.name}")
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint file {path} is corrupt: {exc}") from exc
+
+
+# ----- spaces and env identity --------------------------------------------------------------
+
+
+def space_to_json(space: gym.Space) -> dict[str, Any]:
+    """A JSON description of a space, precise enough to check that two spaces fit."""
+    if isinstance(space, gym.spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, gym.spaces.Box):
+        low, high = np.asarray(space.low), np.asarray(space.high)
+        return {
+            "type": "Box",
+            "shape": list(space.shape),
+            "dtype": str(space.dtype),
+            "low": float(low.min()) if low.size else 0.0,
+            "high": float(high.max()) if high.size else 0.0,
+        }
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return {"type": "MultiDiscrete", "nvec": np.asarray(space.nvec).tolist()}
+    if isinstance(space, gym.spaces.MultiBinary):
+        return {"type": "MultiBinary", "n": np.asarray(space.n).tolist()}
+    return {"type": type(space).__name__, "repr": repr(space)}
+
+
+def describe_space(saved: dict[str, Any]) -> str:
+    """A short text for a space saved by :func:`space_to_json` (``Discrete(2)``, ``Box(...)``)."""
+    kind = saved.get("type", "?")
+    if kind == "Discrete":
+        start = saved.get("start", 0)
+        return f"Discrete({saved['n']})" if not start else f"Discrete({saved['n']}, start={start})"
+    if kind == "Box":
+        return f"Box(shape={tuple(saved['shape'])}, dtype={saved['dtype']})"
+    return json.dumps(saved)
+
+
+def check_spaces_fit(
+    trained_on: str | None,
+    observation: dict[str, Any] | None,
+    action: dict[str, Any] | None,
+    env: gym.Env,
+) -> None:
+    """Raise :class:`CheckpointError` when ``env``'s spaces differ from the recorded ones
+    (a space not recorded, ``None``, is not checked)."""
+    for label, mine, theirs in (
+        ("observation", observation, env.observation_space),
+        ("action", action, env.action_space),
+    ):
+        if mine is not None and mine != space_to_json(theirs):
+            raise CheckpointError(
+                f"the agent was trained on {trained_on or 'another env'} with {label} space "
+                f"{describe_space(mine)}, but this env has {theirs}; evaluate on an env with the "
+                "same spaces"
+            )
+
+
+def env_identity(env: gym.Env) -> tuple[str | None, dict[str, Any]]:
+    """The registered id and JSON-serialisable keywords an env was made with (no render mode)."""
+    spec = getattr(env, "spec", None) or getattr(getattr(env, "unwrapped", env), "spec", None)
+    if spec is None:
+        return None, {}
+    kwargs = {}
+    for key, value in (spec.kwargs or {}).items():
+        if key == "render_mode":
+            continue
+        try:
+            json.dumps(value)
+        except TypeError:
+            continue
+        kwargs[key] = value
+    return spec.id, kwargs
+
+
+# ----- metadata -----------------------------------------------------------------------------
+
+
+def write_metadata(folder: Path, meta: dict[str, Any]) -> Path:
+    """Write ``agent.json`` atomically."""
+    return atomic_write_text(
+        folder / METADATA_FILE, json.dumps(meta, indent=2, default=json_default)
+    )
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and sanity-check ``agent.json`` of a checkpoint folder."""
+    folder = Path(path)
+    meta_path = folder / METADATA_FILE
+    if not folder.exists():
+        raise CheckpointError(f"checkpoint {folder} does not exist")
+    if not meta_path.is_file():
+        raise CheckpointError(
+            f"checkpoint {folder} has no {METADATA_FILE}; is it a checkpoint folder?"
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"checkpoint {meta_path} is corrupt: {exc}") from exc
+    if not isinstance(meta, dict) or "agent" not in meta:
+        raise CheckpointError(f"checkpoint {meta_path} is corrupt: no 'agent' entry")
+    return meta
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps(default=...)`` for numpy scalars and arrays and paths."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

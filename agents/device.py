@@ -1,0 +1,36 @@
+"""Where deep agents run: ``device="auto"`` picks CUDA when there is one."""
+
+from __future__ import annotations
+
+import torch
+
+from lecture_rl.agents.hyperparameters import HyperparameterError
+
+VALID_DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` (or ``"cuda:N"``)."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise HyperparameterError(
+            f"device={device!r} is not valid; use one of: {', '.join(VALID_DEVICES)}"
+        )
+    name = device.strip().lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise HyperparameterError(
+                "CUDA is not available on this machine; use device=cpu or auto"
+            )
+        try:
+            return torch.device(name)
+        except RuntimeError as exc:
+            raise HyperparameterError(f"device={device!r} is not valid: {exc}") from exc
+    raise HyperparameterError(
+        f"device={device!r} is not valid; use one of: {', '.join(VALID_DEVICES)}"
+    )

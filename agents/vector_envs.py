@@ -1,0 +1,80 @@
+"""The batched training envs of the deep agents and the per-env episode bookkeeping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from lecture_rl.agents.base import TrainingRun
+
+
+def make_train_envs(env: gym.Env, num_envs: int) -> gym.vector.VectorEnv:
+    """``num_envs`` copies of ``env`` as one vector env in ``SAME_STEP`` autoreset mode.
+
+    Uses the env's native batched implementation (its spec's vector entry point) when it has
+    one, else Gymnasium's ``SyncVectorEnv``. In ``SAME_STEP`` mode a finished env is reset in
+    the same ``step`` call and its last observation is in ``infos["final_obs"]``.
+    """
+    same_step = gym.vector.AutoresetMode.SAME_STEP
+    spec = getattr(env, "spec", None) or getattr(env.unwrapped, "spec", None)
+    if spec is None:
+        if num_envs != 1:
+            raise ValueError(
+                "deep agents build their training envs from env.spec; make the env with "
+                "gym.make(...) or train with num_envs=1"
+            )
+        return gym.vector.SyncVectorEnv([lambda: env], autoreset_mode=same_step)
+    kwargs = {k: v for k, v in (spec.kwargs or {}).items() if k != "render_mode"}
+    if spec.vector_entry_point is not None:
+        try:
+            envs = gym.make_vec(
+                spec.id,
+                num_envs=num_envs,
+                vectorization_mode="vector_entry_point",
+                autoreset_mode=same_step,
+                **kwargs,
+            )
+        except (TypeError, ImportError, AttributeError):
+            # a native vector env that does not take autoreset_mode, or cannot be imported
+            envs = None
+        if envs is not None:
+            if envs.metadata.get("autoreset_mode") == same_step:
+                return envs
+            envs.close()
+    return gym.make_vec(
+        spec.id,
+        num_envs=num_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": same_step},
+        **kwargs,
+    )
+
+
+def stack_final_obs(final_obs: Any, rows: np.ndarray) -> np.ndarray:
+    """The final observations of ``rows`` from ``infos["final_obs"]`` as one array."""
+    return np.stack([np.asarray(final_obs[i]) for i in rows])
+
+
+class EpisodeCounter:
+    """Running return and length of every env in a vector env; reports finished episodes.
+
+    ``step(rewards, dones, env_steps)`` after each vector step sets ``run.env_steps`` and
+    reports each finished episode with :meth:`TrainingRun.episode_end` (which drops episodes
+    past the budget and tells the subscribers).
+    """
+
+    def __init__(self, num_envs: int, run: TrainingRun):
+        self.returns = np.zeros(num_envs)
+        self.lengths = np.zeros(num_envs, dtype=np.int64)
+        self.run = run
+
+    def step(self, rewards: np.ndarray, dones: np.ndarray, env_steps: int) -> None:
+        self.returns += rewards
+        self.lengths += 1
+        self.run.env_steps = int(env_steps)
+        for i in np.flatnonzero(dones):
+            self.run.episode_end(self.returns[i], self.lengths[i])
+            self.returns[i] = 0.0
+            self.lengths[i] = 0

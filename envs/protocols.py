@@ -1,0 +1,101 @@
+"""The teaching protocol: what an env may offer beyond Gymnasium's API, as explicit Protocols.
+
+Description:
+    Agents and runners use these instead of probing ``env.unwrapped`` attribute by attribute.
+    Our envs implement them; Gymnasium's own grids (FrozenLake, CliffWalking, Taxi) fit
+    :class:`TabularModel` through their ``P``.
+
+    * :class:`TabularModel` — a known transition model (dynamic programming, TD(0) ground truth):
+      ``P[s][a] = [(prob, next_s, reward, terminated), ...]`` as in FrozenLake; optionally
+      ``terminal_states`` and ``action_mask(s)``.
+    * :class:`GradedTask` — an env that grades answers (Parity, Copy): reward 1 per correct
+      answer, ``answers_per_episode`` answers per episode, so ``accuracy = return / answers``.
+    * :class:`Overlayable` — an env whose frame can show an agent's values
+      (``set_overlay(values=..., q=..., ...)``).
+
+Usage::
+
+    from lecture_rl.envs.protocols import graded_answers, tabular_model
+    model = tabular_model(env)        # None when the env has no P
+    answers = graded_answers(env)     # None when the env does not grade answers
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import gymnasium as gym
+import numpy as np
+
+Transitions = Sequence[tuple[float, int, float, bool]]
+
+
+@runtime_checkable
+class TabularModel(Protocol):
+    """An env with a known model ``P[s][a] = [(prob, next_s, reward, terminated), ...]``."""
+
+    P: Any
+
+
+@runtime_checkable
+class GradedTask(Protocol):
+    """An env that gives reward 1 per correct answer, ``answers_per_episode`` per episode."""
+
+    answers_per_episode: int
+
+
+@runtime_checkable
+class Overlayable(Protocol):
+    """An env whose frame draws an agent's values on top of the task."""
+
+    def set_overlay(self, **overlay: Any) -> None: ...
+
+
+def _inner(env: gym.Env) -> Any:
+    return getattr(env, "unwrapped", env)
+
+
+def tabular_model(env: gym.Env) -> TabularModel | None:
+    """The env (unwrapped) when it has a transition model ``P``, else ``None``."""
+    inner = _inner(env)
+    return inner if getattr(inner, "P", None) is not None else None
+
+
+def graded_answers(env: gym.Env) -> int | None:
+    """Graded answers per episode on Parity/Copy-like envs, else ``None``."""
+    inner = _inner(env)
+    if isinstance(inner, GradedTask) and inner.answers_per_episode:
+        return int(inner.answers_per_episode)
+    return None
+
+
+def overlayable(env: gym.Env) -> Overlayable | None:
+    """The env (unwrapped) when it can draw an overlay, else ``None``."""
+    inner = _inner(env)
+    return inner if isinstance(inner, Overlayable) else None
+
+
+def terminal_states(env: gym.Env) -> frozenset[int]:
+    """The env's absorbing states when it declares them (empty set otherwise)."""
+    found: Iterable[int] | None = getattr(_inner(env), "terminal_states", None)
+    return frozenset(int(s) for s in found) if found else frozenset()
+
+
+def state_action_mask(env: gym.Env, n_states: int, n_actions: int) -> np.ndarray | None:
+    """``(nS, nA)`` booleans from ``env.unwrapped.action_mask(s)`` when the env has it.
+
+    Our GridWorld and Gymnasium's Taxi expose ``action_mask(state)``; other envs allow every
+    action everywhere (``None``).
+    """
+    mask_of = getattr(_inner(env), "action_mask", None)
+    if not callable(mask_of):
+        return None
+    try:
+        rows = [np.asarray(mask_of(s), dtype=bool) for s in range(n_states)]
+    except Exception:  # noqa: BLE001 - an env whose action_mask needs other arguments
+        return None
+    available = np.stack(rows)
+    if available.shape != (n_states, n_actions):
+        return None
+    return available
