@@ -15,6 +15,7 @@ Description:
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -363,10 +364,13 @@ class LiveViewer:
         """Process window and key events; returns whether anything changed the view."""
         import pygame
 
-        changed = False
+        c = self.controls
+        before = (c.paused, c.speed, c.legend, dataclasses.astuple(c.options))
         for event in self.window.events():
             if event.type == pygame.KEYDOWN:
-                changed |= self.controls.handle_key(event.key, getattr(event, "unicode", ""))
+                c.handle_key(event.key, getattr(event, "unicode", ""))
+        # steps and requests need no redraw of their own; view changes do
+        changed = before != (c.paused, c.speed, c.legend, dataclasses.astuple(c.options))
         if self.window.closed:
             self.controls.quit = True
         if self.window.resized:

@@ -54,6 +54,8 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
     budget = resolve_budget(agent_class(names[0]), args.train_episodes, None)
     if args.max_frames is not None and args.max_frames < 1:
         raise UsageError(f"--max-frames must be at least 1, got {args.max_frames}")
+    if args.zoom is not None and args.zoom <= 0:
+        raise UsageError(f"--zoom must be positive, got {args.zoom}")
     if args.fps is not None and args.fps <= 0:
         raise UsageError(f"--fps must be positive, got {args.fps}")
     recorder = None
