@@ -92,9 +92,22 @@ def font(size: int) -> Any:
         # pygame.quit() (a closed human window) invalidates every font made before it
         _FONTS.clear()
         pygame.font.init()
+    elif _FONTS and not font_alive(next(iter(_FONTS.values()))):
+        _FONTS.clear()  # the font module was quit and started again by someone else
     if size not in _FONTS:
         _FONTS[size] = pygame.font.Font(None, size)
     return _FONTS[size]
+
+
+def font_alive(f: Any) -> bool:
+    """Whether a pygame font still works (fonts die when the font module is quit)."""
+    pygame = import_pygame()
+    try:
+        f.get_height()
+        f.size("0")
+    except pygame.error:
+        return False
+    return True
 
 
 def draw_text(

@@ -68,7 +68,7 @@ class Lane(TrainingCallback):
         layout: the grid's :class:`GridLayout` (for positions and "blocked").
     """
 
-    events = (TableUpdate, Transition, EpisodeEnd)
+    events = (Transition, EpisodeEnd)
 
     def __init__(
         self,
@@ -98,13 +98,35 @@ class Lane(TrainingCallback):
         self._thread: threading.Thread | None = None
         self._episode_of_trail = -1
         self._new_episode = True
+        self.tap = _UpdateTap(self)
+        self._stream: Any = None
+        self._tap_on = True
+        self._post_next = False
 
     # ----- worker side ------------------------------------------------------------------
+    def on_training_start(self, agent: Any, budget: Any) -> None:
+        # The run's event stream, when the agent exposes it: in turbo the update tap is
+        # switched off between frames, so the agent does not build TableUpdates nobody draws.
+        self._stream = None
+        self._tap_on = True
+
+    def _set_tap(self, on: bool) -> None:
+        if on == self._tap_on:
+            return
+        stream = self._stream
+        if stream is None:  # found on the first step: the agent holds its run while learning
+            stream = self._stream = getattr(getattr(self.agent, "_run", None), "stream", None)
+            if stream is None or self.tap not in stream.callbacks:
+                self._stream = None
+                return
+        if on:
+            stream.subscribe(self.tap)
+        else:
+            stream.unsubscribe(self.tap)
+        self._tap_on = on
+
     def on_event(self, event: Any) -> bool | None:
         kind = type(event)
-        if kind is TableUpdate:
-            self.state.update = event
-            return None
         if kind is EpisodeEnd:
             self.returns.append(float(event.record["return"]))
             return None
@@ -112,30 +134,38 @@ class Lane(TrainingCallback):
             return None
         st = self.state
         self.env_steps += 1
-        s, s2 = _index(event.obs), _index(event.next_obs)
+        next_obs = event.next_obs
+        s2 = next_obs if type(next_obs) is int else _index(next_obs)  # noqa: E721
         if self._new_episode or event.episode != self._episode_of_trail:
-            st.trail = [s]
+            st.trail = [_index(event.obs)]
             st.episode_return, st.episode_steps = 0.0, 0
             self._episode_of_trail = event.episode
         st.trail.append(s2)
-        st.episode_return += float(event.reward)
+        st.episode_return += event.reward
         st.episode_steps += 1
-        st.episode = event.episode
-        st.pos, st.last_action = s2, _index(event.action)
+        self._new_episode = event.terminated or event.truncated
+        self._last = event
+        if self.free_until and not self.stop:
+            if time.perf_counter() < self.free_until:
+                self._set_tap(False)
+                return None  # turbo: run free until the next frame is due
+            if not self._tap_on:  # due: hear the next step's update, then draw that step
+                self._set_tap(True)
+                return None
+        # the rest only for a step that is drawn
+        st.episode, st.pos, st.last_action = event.episode, s2, _index(event.action)
         st.last_reward, st.explored = float(event.reward), event.explored
-        self._new_episode = bool(event.terminated or event.truncated)
+        s = _index(event.obs)
+        st.blocked = _blocked(self.layout, s, st.last_action, s2, event.terminated)
         if self.stop:
             return False
-        if self.free_until and time.perf_counter() < self.free_until:
-            return None
-        st.blocked = _blocked(self.layout, s, st.last_action, s2, event.terminated)
         self._posted.release()  # the viewer may draw now
         self._go.acquire()  # ... and lets us go on
         return False if self.stop else None
 
     def _run(self) -> None:
         try:
-            self.agent.train(self.env, callbacks=[self], **self.budget)
+            self.agent.train(self.env, callbacks=[self, self.tap], **self.budget)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self.error = exc
         finally:
@@ -176,7 +206,23 @@ class Lane(TrainingCallback):
         return Overlay(values=values, q=q)
 
 
+class _UpdateTap(TrainingCallback):
+    """The lane's ear for :class:`TableUpdate` events (subscribed apart, so turbo can mute it)."""
+
+    events = (TableUpdate,)
+
+    def __init__(self, lane: Lane):
+        self.lane = lane
+
+    def on_event(self, event: Any) -> bool | None:
+        self.lane.state.update = event
+        return None
+
+
 def _index(x: Any) -> int:
+    """A discrete observation or action as a plain int."""
+    if isinstance(x, (int, np.integer)):
+        return int(x)
     return int(np.asarray(x).reshape(-1)[0])
 
 

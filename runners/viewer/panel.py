@@ -105,6 +105,7 @@ def update_lines(
 
 
 _FONTS: dict[int, Any] = {}
+_TEXT: dict[tuple[str, int, tuple[int, int, int]], Any] = {}
 
 
 def text_font(size: int) -> Any:
@@ -114,7 +115,11 @@ def text_font(size: int) -> Any:
 
     if not pygame.font.get_init():
         _FONTS.clear()
+        _TEXT.clear()
         pygame.font.init()
+    elif _FONTS and not rendering.font_alive(next(iter(_FONTS.values()))):
+        _FONTS.clear()
+        _TEXT.clear()
     found = _FONTS.get(size)
     if found is None:
         path = None
@@ -140,7 +145,13 @@ def draw_text(
     anchor: str = "topleft",
 ) -> Any:
     """Like :func:`lecture_rl.envs.rendering.draw_text` in the panel's font."""
-    image = text_font(size).render(str(text), True, color)
+    key = (str(text), size, tuple(color))
+    image = _TEXT.get(key)
+    if image is None:  # rendered text is cached: most lines repeat from frame to frame
+        image = text_font(size).render(str(text), True, color)
+        if len(_TEXT) > 4000:
+            _TEXT.clear()
+        _TEXT[key] = image
     rect = image.get_rect(**{anchor: (int(pos[0]), int(pos[1]))})
     surface.blit(image, rect)
     return rect
