@@ -332,7 +332,9 @@ class GridPainter:
         self._numbers: dict[tuple[Any, ...], Any] = {}
         self._static = self._draw_static()
         self._occupiable = [s for s in range(layout.nS) if layout.occupiable(s)]
-        self._mask = np.asarray(layout.mask, dtype=bool).tolist()
+        self._mask_array = np.asarray(layout.mask, dtype=bool)
+        self._mask = self._mask_array.tolist()
+        self._colorbar_bar: Any = None
         self._n_available = [int(sum(row)) for row in self._mask]
         self._q_spots = [[self.q_spot(s, d) for d in layout.directions] for s in range(layout.nS)]
         self._geometry: dict[tuple[int, int], tuple[list[Any], list[Any]]] = {}
@@ -521,6 +523,10 @@ class GridPainter:
             v_idx = np.rint((np.clip(np.nan_to_num(values) * inv, -1, 1) + 1) * (levels / 2))
             v_colors = v_idx.astype(np.int64).tolist()
         mask = self._mask
+        best_table = None
+        if q is not None and options.policy:  # greedy sets of every state at once
+            masked = np.where(self._mask_array, q, -np.inf)
+            best_table = (masked >= masked.max(axis=1, keepdims=True) - 1e-9).tolist()
         for s in occupiable:
             if q_colors is not None:
                 row = q_colors[s]
@@ -541,12 +547,13 @@ class GridPainter:
         for s in occupiable:
             if q_colors is not None:
                 row = q_colors[s]
-                best = greedy_actions(q[s], mask[s]) if options.policy else ()
-                show_best = len(best) < self._n_available[s]
+                best_row = best_table[s] if best_table is not None else None
+                n_best = sum(best_row) if best_row is not None else 0
+                show_best = 0 < n_best < self._n_available[s]
                 for a in range(layout.nA):
                     if not mask[s][a]:
                         continue
-                    if show_best and a in best:
+                    if show_best and best_row[a]:
                         polygon(target, rendering.INK, triangles[s][a], max(2, px // 40))
                     if not self.q_numbers:
                         continue
@@ -578,7 +585,7 @@ class GridPainter:
             s, a = flash
             if 0 <= s < layout.nS:
                 x, y, w, h = self.rect_of(s)
-                width = max(4, px // 10)
+                width = max(4, px // 14)
                 if a is not None and q is not None and 0 <= a < layout.nA:
                     polygon(target, rendering.HIGHLIGHT, triangles[s][a], width)
                 else:
@@ -599,16 +606,14 @@ class GridPainter:
         height = max(60, min(self.layout.nrow * self.px - 20, 320))
         y0 = oy + self.top + 10
         bar_w = 14
-        steps = 40
-        for i in range(steps):
-            t = 1.0 - 2.0 * (i + 0.5) / steps
-            y = y0 + i * height / steps
-            pygame.draw.rect(
-                target,
-                rendering.diverging_color(t),
-                (x, int(y), bar_w, int(height / steps) + 1),
-            )
-        pygame.draw.rect(target, rendering.GRID_LINE, (x, y0, bar_w, height), 1)
+        if self._colorbar_bar is None:  # the gradient is static: drawn once
+            bar = pygame.Surface((bar_w, height))
+            for i in range(height):
+                t = 1.0 - 2.0 * (i + 0.5) / height
+                pygame.draw.line(bar, rendering.diverging_color(t), (0, i), (bar_w, i))
+            pygame.draw.rect(bar, rendering.GRID_LINE, (0, 0, bar_w, height), 1)
+            self._colorbar_bar = bar
+        target.blit(self._colorbar_bar, (x, y0))
         size = max(12, min(18, self.label_size))
         for t, text in ((1, f"{bound:+.3g}"), (0, "0"), (-1, f"{-bound:+.3g}")):
             y = y0 + (1 - t) / 2 * height

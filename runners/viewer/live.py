@@ -337,8 +337,10 @@ class LiveViewer:
         """The status lines of one pane (env, agent, episode, step, return, α γ ε, mode...)."""
         st, agent = lane.state, lane.agent
         total = lane.budget.get("episodes")
-        episode = f"{len(lane.returns) + (0 if st.mode != 'learning' else 1)}"
-        episode += f"/{total}" if total else ""
+        shown = len(lane.returns) + (1 if st.mode == "learning" and not lane.finished else 0)
+        if total:
+            shown = min(max(shown, 1), total)
+        episode = f"{shown}/{total}" if total else str(shown)
         mode = "paused" if self.controls.paused else st.mode
         params = []
         for name, symbol in (("alpha", "α"), ("gamma", "γ"), ("epsilon", "ε")):

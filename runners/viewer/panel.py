@@ -37,7 +37,10 @@ BOOTSTRAP: dict[str, tuple[str, str]] = {
 
 def num(x: float) -> str:
     """A number as the panel prints it: 4 significant digits, no ``-0``."""
-    text = f"{float(x):.4g}"
+    x = float(x)
+    if abs(x) < 1e-9:  # rounding noise such as 1.1e-16 reads as the 0 it is
+        x = 0.0
+    text = f"{x:.4g}"
     return "0" if text == "-0" else text
 
 
