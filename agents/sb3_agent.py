@@ -1,10 +1,12 @@
 """stable-baselines3 algorithms as lecture-rl agents, so ``compare`` can put them beside ours.
 
 Description:
-    ``agent_class("sb3:PPO")`` (or ``sb3:DQN``, ``sb3:A2C``, ``sb3-contrib:RecurrentPPO``, or any
-    other algorithm class of those two packages by its name) returns a subclass of
+    ``agent_class("sb3:PPO")`` (or ``sb3:DQN``, ``sb3:A2C``, ``sb3-contrib:RecurrentPPO``,
+    ``sb3-contrib:MaskablePPO``, or any other algorithm class of those two packages by its name)
+    returns a subclass of
     :class:`SB3Agent`. It trains with the algorithm's own ``model.learn``, reports each finished
-    episode to our callback, acts with ``model.predict`` (keeping an LSTM's state between steps)
+    episode to our callback, acts with ``model.predict`` (keeping an LSTM's state between steps;
+    ``MaskablePPO`` trains on the env's ``action_masks()`` and acts on ``info["action_mask"]``)
     and is evaluated greedily by the same code as every other agent.
 
 Hyperparameters:
@@ -210,6 +212,12 @@ class SB3Agent(Agent):
         self._episode_start = np.ones((1,), dtype=bool)
 
     @property
+    def is_maskable(self) -> bool:
+        """``MaskablePPO``: acting honours ``info["action_mask"]``; training reads the env's
+        ``action_masks()`` (sb3-contrib's convention)."""
+        return "action_masks" in inspect.signature(self.model.predict).parameters
+
+    @property
     def is_recurrent(self) -> bool:
         return "Lstm" in self.policy_name
 
@@ -372,7 +380,10 @@ class SB3Agent(Agent):
             )
             self._episode_start = np.zeros((1,), dtype=bool)
         else:
-            action, _ = self.model.predict(obs, deterministic=greedy)
+            masks = {}
+            if self.is_maskable and isinstance(info, dict) and info.get("action_mask") is not None:
+                masks["action_masks"] = np.asarray(info["action_mask"], dtype=bool)  # the env's
+            action, _ = self.model.predict(obs, deterministic=greedy, **masks)
         if isinstance(self.action_space, gym.spaces.Discrete):
             return int(np.asarray(action).reshape(-1)[0])
         return action

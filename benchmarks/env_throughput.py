@@ -25,6 +25,7 @@ import lecture_rl.envs  # noqa: F401
 
 CASES: list[tuple[str, dict, float]] = [
     ("LectureRL/GridWorld-v0", {"map_name": "maze"}, 20.0),
+    ("LectureRL/GridWorld-v0", {"map_name": "maze", "slip": 0.1}, 20.0),
     ("LectureRL/Parity-v0", {}, 50.0),
     ("LectureRL/Copy-v0", {}, 50.0),
 ]
@@ -84,8 +85,9 @@ def main() -> None:
         native = vector_env(env_id, kw, "vector_entry_point", args.num_envs, args.seconds)
         ratio = native / sync
         verdict = "ok" if ratio >= target else "MISSED"
+        name = env_id.split("/")[1] + (f" slip={kw['slip']}" if "slip" in kw else "")
         print(
-            f"{env_id.split('/')[1]:<24}{single:>14,.0f}{sync:>16,.0f}{native:>18,.0f}"
+            f"{name:<24}{single:>14,.0f}{sync:>16,.0f}{native:>18,.0f}"
             f"{ratio:>12.1f}x{f'>={target:.0f}x':>9} {verdict}"
         )
     print("(env steps per second; sync = gymnasium SyncVectorEnv of the single env)")

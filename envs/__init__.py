@@ -31,6 +31,10 @@ ENV_IDS: dict[str, str] = {
     "(optionally reversed)",
 }
 
+#: the optimal return of each id's default settings (GridWorld: the ``lecture`` map, 10); a
+#: GridWorld made with another map reports its own as ``env.unwrapped.reward_threshold``
+REWARD_THRESHOLDS: dict[str, float] = {"LectureRL/GridWorld-v0": 10.0}
+
 _ENTRY_POINTS: dict[str, tuple[str, str]] = {
     "LectureRL/GridWorld-v0": (
         "lecture_rl.envs.grid_world:GridWorldEnv",
@@ -56,6 +60,7 @@ def register_envs() -> None:
             id=env_id,
             entry_point=entry_point,
             vector_entry_point=vector_entry_point,
+            reward_threshold=REWARD_THRESHOLDS.get(env_id),
         )
 
 

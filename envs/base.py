@@ -3,7 +3,10 @@
 :class:`LectureEnv` owns what every environment repeats, so a concrete environment holds only
 its dynamics and its pictures:
 
-- seeding: ``reset(seed=...)`` seeds ``self.np_random`` through ``gymnasium.Env.reset``;
+- seeding: ``reset(seed=...)`` seeds ``self.np_random`` through ``gymnasium.Env.reset`` and
+  sets ``self.episode_key``, the key of this episode's counter-based random numbers
+  (:mod:`lecture_rl.envs.streams`): draw with ``streams.integers(self.episode_key, t, n)`` /
+  ``streams.uniforms(self.episode_key, t)`` so the native vector env can draw the same numbers;
 - step order: ``step`` before the first ``reset`` or after the episode ended raises
   ``gymnasium.error.ResetNeeded`` (the message says to call ``reset()``);
 - action checks: an action outside ``action_space`` raises ``gymnasium.error.InvalidAction``
@@ -55,6 +58,7 @@ from gymnasium import spaces
 from gymnasium.error import InvalidAction, ResetNeeded, UnsupportedMode
 
 from lecture_rl.envs import rendering
+from lecture_rl.envs.streams import EpisodeStreams
 
 ObsType = TypeVar("ObsType")
 ActType = TypeVar("ActType")
@@ -87,21 +91,6 @@ def check_options(options: dict[str, Any], allowed: tuple[str, ...]) -> None:
         )
 
 
-def vector_seed(seed: Any) -> int | None:
-    """One integer seed for a native vector env from what ``VectorEnv.reset`` may be given.
-
-    Gymnasium lets ``reset(seed=...)`` take one seed or a list with a seed per copy. The native
-    vector envs draw every copy from one generator, so a list is folded (deterministically,
-    through ``numpy.random.SeedSequence``) into one seed; a list of ``None`` means no seed.
-    """
-    if seed is None or isinstance(seed, (int, np.integer)):
-        return None if seed is None else int(seed)
-    seeds = [int(s) for s in seed if s is not None]
-    if not seeds:
-        return None
-    return int(np.random.SeedSequence(seeds).generate_state(1, np.uint64)[0] >> 1)
-
-
 class LectureEnv(gym.Env, Generic[ObsType, ActType]):
     """Base class of the lecture-rl environments; see the module docstring for how to use it."""
 
@@ -118,6 +107,8 @@ class LectureEnv(gym.Env, Generic[ObsType, ActType]):
         self._needs_reset = True
         self._episode_over = False
         self._window: rendering.HumanWindow | None = None
+        self._streams = EpisodeStreams(1)
+        self.episode_key = self._streams.keys[:1]
 
     # ----------------------------------------------------------------- subclass hooks
     def _reset(self, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -144,6 +135,8 @@ class LectureEnv(gym.Env, Generic[ObsType, ActType]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[ObsType, dict[str, Any]]:
         super().reset(seed=seed)
+        # episode e of seed s: e counts the resets since the seeded one (lecture_rl.envs.streams)
+        self.episode_key = self._streams.start(slice(None), [seed], self.np_random)
         obs, info = self._reset(dict(options) if options else {})
         self._needs_reset = False
         self._episode_over = False

@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from lecture_rl.envs import rendering
+from lecture_rl.envs import rendering, streams
 from lecture_rl.envs.base import EnvArgumentError, LectureEnv, check_int, check_options
+
+KEY_NAMES = "0123456789abcdefghijklmnopqrstuvwxyz"  # play keys of symbols 0, 1, 2, ...
 
 
 def check_copy_arguments(length: Any, symbols: Any, delay: Any, reverse: Any) -> tuple:
@@ -81,7 +83,8 @@ class CopyEnv(LectureEnv):
     +1 per correct recall, 0 otherwise; accuracy = return / ``answers_per_episode``.
 
     ## Starting State
-    A sequence of ``length`` symbols drawn uniformly from ``self.np_random`` (or given with
+    A sequence of ``length`` symbols drawn uniformly (``lecture_rl.envs.streams``: a pure
+    function of seed, episode and step) (or given with
     ``reset(options={"sequence": [...]})``); the first observation is its first symbol.
 
     ## Episode End
@@ -147,7 +150,8 @@ class CopyEnv(LectureEnv):
         if options.get("sequence") is not None:
             self.sequence = parse_sequences(options["sequence"], 1, self.length, self.symbols)[0]
         else:
-            self.sequence = self.np_random.integers(0, self.symbols, self.length, dtype=np.int64)
+            # symbol t of episode e: streams.integers(key(seed, e), t, symbols), as batched
+            self.sequence = streams.integers(self.episode_key, np.arange(self.length), self.symbols)
         obs_tape, target_tape = copy_tapes(
             self.sequence[None], self.symbols, self.delay, self.reverse
         )
@@ -168,6 +172,11 @@ class CopyEnv(LectureEnv):
         self.t += 1
         terminated = self.t == self.episode_steps
         return int(self.obs_tape[self.t]), reward, terminated, False, info
+
+    def get_keys_to_action(self) -> dict[tuple[str, ...], int]:
+        """Symbol ``i`` on key ``KEY_NAMES[i]`` (digits, then letters; the first 36 symbols),
+        for ``gymnasium.utils.play.play(env)``."""
+        return {(key,): i for i, key in enumerate(KEY_NAMES[: self.symbols])}
 
     # ----------------------------------------------------------------- pictures
     def _symbol_text(self, obs: int) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from lecture_rl.envs import streams
 from lecture_rl.envs.base import EnvArgumentError
 from lecture_rl.envs.copy_task import check_copy_arguments, copy_tapes, parse_sequences
 from lecture_rl.envs.tape_vector import TapeVectorEnv
@@ -57,8 +58,8 @@ class CopyVectorEnv(TapeVectorEnv):
         self.single_action_space = spaces.Discrete(self.symbols)
         self._setup()
 
-    def _draw_tapes(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        sequences = self.np_random.integers(0, self.symbols, (k, self.length), dtype=np.int64)
+    def _draw_tapes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sequences = streams.integers(keys[:, None], np.arange(self.length), self.symbols)
         return copy_tapes(sequences, self.symbols, self.delay, self.reverse)
 
     def _tapes_from_options(self, options: dict[str, Any], k: int) -> tuple[np.ndarray, ...] | None:

@@ -51,7 +51,8 @@ Arguments:
 Teaching helpers (on ``env.unwrapped``):
     ``P[s][a] = [(prob, next_s, reward, terminated), ...]`` as in Gymnasium's FrozenLake (slip
     included, probabilities summing to 1; terminal states self-loop with reward 0);
-    ``state_of(row, col)``, ``coords_of(s)``, ``action_mask(s)``, ``greedy_actions(q, s)``,
+    ``state_of(row, col)``, ``coords_of(s)``, ``action_mask(s)``, ``action_masks()`` (the
+    current state's, as ``bool``, for sb3-contrib's ``MaskablePPO``), ``greedy_actions(q, s)``,
     ``nrow``, ``ncol``, ``nS``, ``nA``, ``start_state``, ``terminal_states``;
     ``set_overlay(values=, q=, policy=)`` / ``clear_overlay()`` draw a value heat map,
     per-action numbers and greedy arrows on the rendered frame.
@@ -66,15 +67,18 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from lecture_rl.envs import grid_draw
-from lecture_rl.envs.base import LectureEnv
+from lecture_rl.envs import grid_draw, streams
+from lecture_rl.envs.base import EnvArgumentError, LectureEnv
 from lecture_rl.envs.grid_maps import CLIFF, GOAL, PIT, WALL, GridMap, load_map
 
 ACTION_NAMES: tuple[str, ...] = ("up", "right", "down", "left")
 ACTION_ARROWS = "↑→↓←"
 MOVES: tuple[tuple[int, int], ...] = ((-1, 0), (0, 1), (1, 0), (0, -1))  # (d_row, d_col)
 UP, RIGHT, DOWN, LEFT = range(4)
+# pygame key codes of the arrow keys (the same in pygame and pygame-ce)
+KEY_UP, KEY_DOWN, KEY_RIGHT, KEY_LEFT = 1073741906, 1073741905, 1073741903, 1073741904
 OBS_MODES = ("index", "onehot", "coords", "image")
+_UNSET = object()
 
 
 def check_grid_kwargs(
@@ -82,11 +86,13 @@ def check_grid_kwargs(
 ) -> None:
     """Reject nonsensical keyword values with a message naming the value and the valid range."""
     if obs_mode not in OBS_MODES:
-        raise ValueError(f"obs_mode={obs_mode!r} is not supported; use one of {list(OBS_MODES)}")
+        raise EnvArgumentError(
+            f"obs_mode={obs_mode!r} is not supported; use one of {list(OBS_MODES)}"
+        )
     if isinstance(slip, bool) or not isinstance(slip, (int, float, np.floating, np.integer)):
-        raise ValueError(f"slip must be a probability in [0, 1], got {slip!r}")
+        raise EnvArgumentError(f"slip must be a probability in [0, 1], got {slip!r}")
     if not 0.0 <= float(slip) <= 1.0:
-        raise ValueError(
+        raise EnvArgumentError(
             f"slip={slip!r} is outside [0, 1]; it is the probability that a move is replaced "
             "by a random direction"
         )
@@ -95,11 +101,11 @@ def check_grid_kwargs(
         or not isinstance(step_reward, (int, float, np.floating, np.integer))
         or not math.isfinite(float(step_reward))
     ):
-        raise ValueError(f"step_reward must be a finite number or None, got {step_reward!r}")
+        raise EnvArgumentError(f"step_reward must be a finite number or None, got {step_reward!r}")
     if max_steps is not None and (
         isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1
     ):
-        raise ValueError(
+        raise EnvArgumentError(
             f"max_steps must be an integer >= 1 (or None for no limit), got {max_steps!r}"
         )
 
@@ -165,7 +171,7 @@ class GridDynamics:
     def state_of(self, row: int, col: int) -> int:
         """State index of 1-indexed ``(row, col)``: ``s = (row - 1) * ncol + (col - 1)``."""
         if not (1 <= row <= self.nrow and 1 <= col <= self.ncol):
-            raise ValueError(
+            raise EnvArgumentError(
                 f"(row, col) = ({row}, {col}) is outside the {self.nrow}x{self.ncol} grid; "
                 f"rows are 1..{self.nrow}, columns 1..{self.ncol}"
             )
@@ -174,7 +180,7 @@ class GridDynamics:
     def coords_of(self, s: int) -> tuple[int, int]:
         """1-indexed ``(row, col)`` of state index ``s``."""
         if not 0 <= int(s) < self.nS:
-            raise ValueError(f"state {s} is outside 0..{self.nS - 1}")
+            raise EnvArgumentError(f"state {s} is outside 0..{self.nS - 1}")
         row, col = divmod(int(s), self.ncol)
         return row + 1, col + 1
 
@@ -205,6 +211,30 @@ class GridDynamics:
                     outcomes = {key: [1.0] for key in outcomes}
                 P[s][a] = [(math.fsum(ps), n, r, t) for (n, r, t), ps in outcomes.items()]
         return P
+
+    def optimal_return(self, tol: float = 1e-10, max_sweeps: int = 20_000) -> float | None:
+        """The best expected undiscounted return from the start state (slip included), by value
+        iteration with γ = 1: V(s) ← max_a Σ_d p(d|a) [r(s,d) + (1 − done(s,d)) V(s'(s,d))]
+        (S&B eq. 4.10). ``None`` if it does not converge (e.g. a positive ``step_reward`` makes
+        it infinite). ``max_steps`` is not taken into account."""
+        probs = np.stack([self.direction_probs(a) for a in range(self.nA)])  # [a, d]
+        alive = 1.0 - self.terminated
+        v = np.zeros(self.nS)
+        for _ in range(max_sweeps):
+            backup = self.reward + alive * v[self.next_state]  # [s, d]
+            new_v = (backup @ probs.T).max(axis=1)  # max over a of Σ_d p(d|a) backup[s, d]
+            if not np.all(np.isfinite(new_v)) or np.abs(new_v).max() > 1e12:
+                return None
+            if np.abs(new_v - v).max() < tol:
+                return round(float(new_v[self.start_state]), 8)
+            v = new_v
+        return None
+
+    def direction(self, action: int, u: float) -> int:
+        """:meth:`directions` for one action and one draw, in plain Python (same arithmetic)."""
+        if u >= self.slip:
+            return action
+        return min(int(u / self.slip * self.nA), self.nA - 1)
 
     def directions(self, actions: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Actual directions for chosen ``actions`` given uniform draws ``u`` (slip)."""
@@ -252,6 +282,7 @@ class GridWorldEnv(LectureEnv[Any, int]):
         self.last_reward: float | None = None
         self.trail: list[int] = []
         self.overlay = grid_draw.Overlay()
+        self._reward_threshold: object = _UNSET
 
     # -------------------------------------------------------------- teaching helpers
     def state_of(self, row: int, col: int) -> int:
@@ -265,6 +296,17 @@ class GridWorldEnv(LectureEnv[Any, int]):
     def action_mask(self, s: int | None = None) -> np.ndarray:
         """``int8`` array ``(nA,)``, 1 where the move from ``s`` (default: current) is open."""
         return self.dynamics.mask[self.s if s is None else int(s)].copy()
+
+    def action_masks(self) -> np.ndarray:
+        """``bool`` array ``(nA,)``, True where the move from the current state is open.
+
+        The method sb3-contrib's ``MaskablePPO`` looks for, so it needs no ``ActionMasker``.
+        """
+        return self.dynamics.mask[self.s].astype(bool)
+
+    def get_keys_to_action(self) -> dict[tuple[int | str, ...], int]:
+        """Arrow keys (or W A S D) to moves, for ``gymnasium.utils.play.play(env)``."""
+        return grid_keys_to_action()
 
     def greedy_actions(self, q: np.ndarray, s: int, atol: float = 1e-9) -> list[int]:
         """All actions tied for the maximum of ``q[s]`` among the available ones at ``s``."""
@@ -290,6 +332,15 @@ class GridWorldEnv(LectureEnv[Any, int]):
     def clear_overlay(self) -> None:
         """Remove the overlay."""
         self.overlay = grid_draw.Overlay()
+
+    @property
+    def reward_threshold(self) -> float | None:
+        """The optimal return of this map from its start (:meth:`GridDynamics.optimal_return`,
+        slip included): ``lecture`` 10, ``cliff`` −13, ``maze`` 0.89 without slip. ``compare``
+        reports the episodes an agent needs to reach it."""
+        if self._reward_threshold is _UNSET:
+            self._reward_threshold = self.dynamics.optimal_return()
+        return self._reward_threshold  # type: ignore[return-value]
 
     # -------------------------------------------------------------- env hooks
     def _observation(self, s: int) -> Any:
@@ -324,8 +375,10 @@ class GridWorldEnv(LectureEnv[Any, int]):
     def _step(self, action: int) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         d = self.dynamics
         direction = action
-        if d.slip > 0.0:  # one uniform draw per step, the same rule as the vector env
-            direction = int(d.directions(np.array(action), np.array(self.np_random.random())))
+        if d.slip > 0.0:  # u = streams.uniforms(key(seed, e), t): the vector env's draw
+            direction = d.direction(
+                action, streams.uniform_at(int(self.episode_key[0]), self.steps)
+            )
         s = self.s
         self.s = int(d.next_state[s, direction])
         reward = float(d.reward[s, direction])
@@ -357,12 +410,26 @@ class GridWorldEnv(LectureEnv[Any, int]):
         return grid_draw.grid_text(self.dynamics, self.s) + self._caption(", ", arrows=True) + "\n"
 
 
+def grid_keys_to_action() -> dict[tuple[int | str, ...], int]:
+    """Arrows and W A S D to ``up, right, down, left``."""
+    return {
+        (KEY_UP,): UP,
+        (KEY_RIGHT,): RIGHT,
+        (KEY_DOWN,): DOWN,
+        (KEY_LEFT,): LEFT,
+        ("w",): UP,
+        ("d",): RIGHT,
+        ("s",): DOWN,
+        ("a",): LEFT,
+    }
+
+
 def start_state_from(dynamics: GridDynamics, options: dict[str, Any]) -> int:
     """The start state a reset with ``options`` asks for: the map's ``S`` cell, or
     ``options["start"]`` as 1-indexed ``(row, col)`` or a state index (a floor cell)."""
     unknown = set(options) - {"start"}
     if unknown:
-        raise ValueError(
+        raise EnvArgumentError(
             f"unknown reset option(s) {sorted(unknown)}; GridWorld accepts "
             "options={'start': (row, col)} or a state index"
         )
@@ -375,10 +442,12 @@ def start_state_from(dynamics: GridDynamics, options: dict[str, Any]) -> int:
         dynamics.coords_of(start)  # range check
         s = int(start)
     else:
-        raise ValueError(f"options['start'] must be (row, col) or a state index, got {start!r}")
+        raise EnvArgumentError(
+            f"options['start'] must be (row, col) or a state index, got {start!r}"
+        )
     if s in dynamics.wall_states | dynamics.cliff_states | dynamics.terminal_states:
         kind = dynamics.kinds.flat[s]
-        raise ValueError(
+        raise EnvArgumentError(
             f"cannot start at {dynamics.coords_of(s)}: it is a {kind!r} cell; start on a floor cell"
         )
     return s

@@ -13,10 +13,11 @@ Description:
     Observations are looked up in a per-state table (``index``, ``onehot``, ``coords`` and the
     ``image`` pictures), so every observation mode costs the same.
 
-    Slip draws one uniform number per copy and step from the vector env's own generator (seeded
-    by ``reset(seed=...)``), with the same rule as the single env (:meth:`GridDynamics.directions`).
-    With ``slip=0`` the vector env and ``num_envs`` single envs give identical episodes for the
-    same actions; with ``slip>0`` they follow the same transition model ``P``.
+    Slip draws one uniform number per copy and step, ``streams.uniforms(key(seed, e), t)``, a
+    pure function of the copy's seed, episode and step (:mod:`lecture_rl.envs.streams`), with
+    the same rule as the single env (:meth:`GridDynamics.directions`). ``reset(seed=s)`` gives
+    copy ``i`` the seed ``s + i``, so copy ``i`` runs exactly the episodes of a single env reset
+    with ``seed=s + i`` for the same actions, slip and autoresets included.
 
 Spaces:
     ``single_observation_space`` / ``single_action_space`` are the single env's; the batched
@@ -55,8 +56,8 @@ from gymnasium.error import InvalidAction, ResetNeeded, UnsupportedMode
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from lecture_rl.envs import grid_draw, rendering
-from lecture_rl.envs.base import vector_seed
+from lecture_rl.envs import grid_draw, rendering, streams
+from lecture_rl.envs.base import EnvArgumentError
 from lecture_rl.envs.grid_maps import load_map
 from lecture_rl.envs.grid_world import (
     GridDynamics,
@@ -102,7 +103,7 @@ class GridWorldVectorEnv(VectorEnv):
     ) -> None:
         not_int = isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer))
         if not_int or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+            raise EnvArgumentError(f"num_envs must be an integer >= 1, got {num_envs!r}")
         check_grid_kwargs(obs_mode, slip, step_reward, max_steps)
         if render_mode is not None and render_mode not in VECTOR_RENDER_MODES:
             raise UnsupportedMode(
@@ -112,7 +113,7 @@ class GridWorldVectorEnv(VectorEnv):
         try:
             mode = AutoresetMode(autoreset_mode)
         except ValueError:
-            raise ValueError(
+            raise EnvArgumentError(
                 f"autoreset_mode={autoreset_mode!r} is not supported; use one of "
                 f"{[m.value for m in AutoresetMode]}"
             ) from None
@@ -140,6 +141,7 @@ class GridWorldVectorEnv(VectorEnv):
         self.s = np.full(self.num_envs, d.start_state, dtype=np.int64)
         self.steps = np.zeros(self.num_envs, dtype=np.int64)
         self._done = np.zeros(self.num_envs, dtype=bool)  # the copy's episode has ended
+        self._streams = streams.EpisodeStreams(self.num_envs)  # per-copy seed and episode
         self._needs_reset = True
 
     # -------------------------------------------------------------- helpers
@@ -182,7 +184,7 @@ class GridWorldVectorEnv(VectorEnv):
 
         ``options["start"]`` (``(row, col)`` or a state index) starts the reset copies there.
         """
-        super().reset(seed=vector_seed(seed))
+        seeds = streams.vector_seeds(seed, self.num_envs)  # copy i: seed + i, as SyncVectorEnv
         options = dict(options) if options else {}
         reset_mask = options.pop("reset_mask", None)
         start = start_state_from(self.dynamics, options)
@@ -196,10 +198,12 @@ class GridWorldVectorEnv(VectorEnv):
         else:
             reset_mask = np.asarray(reset_mask)
             if reset_mask.shape != (self.num_envs,) or reset_mask.dtype != np.bool_:
-                raise ValueError(
+                raise EnvArgumentError(
                     f"options['reset_mask'] must be a bool array of shape ({self.num_envs},), "
                     f"got {reset_mask.dtype} array of shape {reset_mask.shape}"
                 )
+        index = np.flatnonzero(reset_mask)
+        self._streams.start(index, [seeds[i] for i in index], self.np_random)
         self.s[reset_mask] = start
         self.steps[reset_mask] = 0
         self._done[reset_mask] = False
@@ -219,8 +223,8 @@ class GridWorldVectorEnv(VectorEnv):
                 f"copies {np.flatnonzero(was_done).tolist()} ended their episode; with "
                 "autoreset_mode=DISABLED reset them with reset(options={'reset_mask': mask})"
             )
-        if d.slip > 0.0:  # one uniform draw per copy, the single env's rule
-            a = d.directions(a, self.np_random.random(self.num_envs))
+        if d.slip > 0.0:  # u = uniforms(key(seed, e), t) per copy: the single env's draw
+            a = d.directions(a, streams.uniforms(self._streams.keys, self.steps))
         s = self.s
         next_s = d.next_state[s, a]
         reward = d.reward[s, a]
@@ -235,6 +239,8 @@ class GridWorldVectorEnv(VectorEnv):
             terminated[was_done] = False
             truncated[was_done] = False
             self.steps[was_done] = 0
+            if d.slip > 0.0:  # without slip nothing is random: no keys to advance
+                self._streams.next_episode(was_done)
 
         done = terminated | truncated
         infos: dict[str, Any]
@@ -247,6 +253,8 @@ class GridWorldVectorEnv(VectorEnv):
             final_info["state"][~done] = 0
             next_s[done] = d.start_state
             self.steps[done] = 0
+            if d.slip > 0.0:
+                self._streams.next_episode(done)
             infos = self._infos(next_s)
             infos.update(
                 final_obs=final_obs,
@@ -260,6 +268,10 @@ class GridWorldVectorEnv(VectorEnv):
             self._done = done
         self.s = next_s
         return self._obs(next_s), reward, terminated, truncated, infos
+
+    def action_masks(self) -> np.ndarray:
+        """``bool (num_envs, nA)``: True where each copy's move from its current state is open."""
+        return self.dynamics.mask[self.s].astype(bool)
 
     # -------------------------------------------------------------- rendering
     def render(self) -> tuple[Any, ...] | None:

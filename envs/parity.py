@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from lecture_rl.envs import rendering
+from lecture_rl.envs import rendering, streams
 from lecture_rl.envs.base import EnvArgumentError, LectureEnv, check_int, check_options
 
 
@@ -44,7 +44,8 @@ class ParityEnv(LectureEnv):
     answers, so accuracy = return / ``answers_per_episode``.
 
     ## Starting State
-    A tape of ``length`` bits drawn uniformly from ``self.np_random`` (or given with
+    A tape of ``length`` bits drawn uniformly (``lecture_rl.envs.streams``: a pure function of
+    seed, episode and step) (or given with
     ``reset(options={"bits": [...]})``); the first observation is the first bit.
 
     ## Episode End
@@ -86,7 +87,8 @@ class ParityEnv(LectureEnv):
         if options.get("bits") is not None:
             self.bits = parse_bits(options["bits"], self.length)
         else:
-            self.bits = self.np_random.integers(0, 2, size=self.length, dtype=np.int64)
+            # bit t of episode e: streams.integers(key(seed, e), t, 2), as in the vector env
+            self.bits = streams.integers(self.episode_key, np.arange(self.length), 2)
         self.parity = np.bitwise_xor.accumulate(self.bits)  # y_t = x_1 ⊕ ... ⊕ x_t
         self.t = 0
         self.answers = []
@@ -101,6 +103,10 @@ class ParityEnv(LectureEnv):
         terminated = self.t == self.length
         obs = 0 if terminated else int(self.bits[self.t])  # the next bit, never the answer
         return obs, reward, terminated, False, {"parity": parity, "correct": correct}
+
+    def get_keys_to_action(self) -> dict[tuple[str, ...], int]:
+        """Keys 0 and 1 claim even or odd parity, for ``gymnasium.utils.play.play(env)``."""
+        return {("0",): 0, ("1",): 1}
 
     # ----------------------------------------------------------------- pictures
     def _tape_rows(self) -> list[tuple[str, list[rendering.TapeCell]]]:

@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from lecture_rl.envs import streams
 from lecture_rl.envs.base import EnvArgumentError, check_int
 from lecture_rl.envs.tape_vector import TapeVectorEnv, batch_rows
 
@@ -72,8 +73,8 @@ class ParityVectorEnv(TapeVectorEnv):
         self.single_action_space = spaces.Discrete(2)
         self._setup()
 
-    def _draw_tapes(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return parity_tapes(self.np_random.integers(0, 2, size=(k, self.length), dtype=np.int64))
+    def _draw_tapes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return parity_tapes(streams.integers(keys[:, None], np.arange(self.length), 2))
 
     def _tapes_from_options(self, options: dict[str, Any], k: int) -> tuple[np.ndarray, ...] | None:
         if options.get("bits") is None:

@@ -9,7 +9,8 @@ A sequence task is fully described by two tapes per episode, drawn when the epis
 
 :class:`TapeVectorEnv` keeps both tapes for every copy as ``[num_envs, ...]`` arrays and steps
 all copies with a few numpy operations (no Python loop over copies). A subclass only says how to
-draw ``k`` new tapes (:meth:`TapeVectorEnv._draw_tapes`) and how to read user-given ones from
+draw new tapes from per-copy episode keys (:meth:`TapeVectorEnv._draw_tapes`; the same draws as
+the single env, :mod:`lecture_rl.envs.streams`) and how to read user-given ones from
 ``reset(options=...)`` (:meth:`TapeVectorEnv._tapes_from_options`).
 
 Autoreset follows Gymnasium's :class:`~gymnasium.vector.AutoresetMode`:
@@ -28,10 +29,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.error import InvalidAction, ResetNeeded
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 
-from lecture_rl.envs.base import EnvArgumentError, check_int, vector_seed
+from lecture_rl.envs.base import EnvArgumentError, check_int
+from lecture_rl.envs.streams import EpisodeStreams, vector_seeds
 
 
 def parse_autoreset_mode(mode: Any) -> AutoresetMode:
@@ -68,8 +69,9 @@ class TapeVectorEnv(gym.vector.VectorEnv):
         self.render_mode = None
 
     # ----------------------------------------------------------------- subclass hooks
-    def _draw_tapes(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``k`` fresh episodes from ``self.np_random``: ``(obs_tape [k, T+1], target [k, T])``."""
+    def _draw_tapes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fresh episodes, one per episode key (``lecture_rl.envs.streams``), exactly the single
+        env's draws for those keys: ``(obs_tape [k, T+1], target [k, T])``."""
         raise NotImplementedError
 
     def _tapes_from_options(self, options: dict[str, Any], k: int) -> tuple[np.ndarray, ...] | None:
@@ -89,6 +91,7 @@ class TapeVectorEnv(gym.vector.VectorEnv):
         self._target_tape = np.full((n, steps + 1), -1, dtype=np.int64)
         self._t = np.zeros(n, dtype=np.int64)
         self._autoreset = np.zeros(n, dtype=bool)
+        self._streams = EpisodeStreams(n)  # per-copy seed and episode counter
         self._needs_reset = True
 
     def _start_episodes(self, rows: np.ndarray | slice, tapes: tuple[np.ndarray, ...]) -> None:
@@ -104,12 +107,11 @@ class TapeVectorEnv(gym.vector.VectorEnv):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start new episodes in every copy (or in ``options["reset_mask"]``'s copies).
 
-        ``seed`` seeds the one generator all copies draw from. ``options`` may fix the tapes
-        (see the subclass) for every copy, either one tape for all or one row per copy.
+        ``seed=s`` gives copy ``i`` the seed ``s + i`` (a list: one seed per copy), so copy ``i``
+        runs the single env's episodes for that seed. ``options`` may fix the tapes (see the
+        subclass) for every copy, either one tape for all or one row per copy.
         """
-        seed = vector_seed(seed)
-        if seed is not None:
-            self._np_random, self._np_random_seed = seeding.np_random(seed)
+        seeds = vector_seeds(seed, self.num_envs)
         options = dict(options) if options else {}
         mask = options.pop("reset_mask", None)
         unknown = sorted(set(options) - set(self.reset_option_keys))
@@ -131,8 +133,10 @@ class TapeVectorEnv(gym.vector.VectorEnv):
             if self._needs_reset and not mask.all():
                 raise ResetNeeded("the first reset() must reset every copy; drop 'reset_mask'")
             rows, k = mask, int(mask.sum())
+        index = np.arange(self.num_envs)[rows]
+        keys = self._streams.start(index, [seeds[i] for i in index], self.np_random)
         tapes = self._tapes_from_options(options, k)
-        self._start_episodes(rows, tapes if tapes is not None else self._draw_tapes(k))
+        self._start_episodes(rows, tapes if tapes is not None else self._draw_tapes(keys))
         self._autoreset[rows] = False
         self._needs_reset = False
         return self._obs_tape[:, 0].copy() if mask is None else self._current_obs(), {}
@@ -175,8 +179,7 @@ class TapeVectorEnv(gym.vector.VectorEnv):
             restart = self._autoreset
             if restart.any():  # these copies ended last step: this step only resets them
                 self._t = t
-                k = int(restart.sum())
-                self._start_episodes(restart, self._draw_tapes(k))
+                self._start_episodes(restart, self._draw_tapes(self._streams.next_episode(restart)))
                 t = self._t
                 obs[restart] = self._obs_tape[restart, 0]
                 reward[restart] = 0.0
@@ -188,7 +191,8 @@ class TapeVectorEnv(gym.vector.VectorEnv):
             infos["final_info"] = {self.info_key: target, "_" + self.info_key: terminated}
             infos["_final_info"] = terminated.copy()
             self._t = t
-            self._start_episodes(terminated, self._draw_tapes(int(terminated.sum())))
+            keys = self._streams.next_episode(terminated)
+            self._start_episodes(terminated, self._draw_tapes(keys))
             t = self._t
             obs[terminated] = self._obs_tape[terminated, 0]
         self._t = t

@@ -263,7 +263,11 @@ def plan_trials(settings: dict[str, Any], out_dir: Path) -> tuple[list[Trial], d
     try:
         answers = answers_per_episode(env)
         spec = env.spec
-        threshold = 0.99 * answers if answers else getattr(spec, "reward_threshold", None)
+        # the env's own threshold first (GridWorld: its map's optimal return), then the spec's
+        own = getattr(env.unwrapped, "reward_threshold", None)
+        if own is None:
+            own = getattr(spec, "reward_threshold", None)
+        threshold = 0.99 * answers if answers else own
         classes = {name: agent_class(name) for name in settings["agents"]}
         for key, value in common.items():
             # A shared --set applies to the agents that take it; a name none of them takes is

@@ -68,6 +68,8 @@ def key_map_for(env: gym.Env) -> tuple[dict[Any, Any] | None, str]:
     if name in KEY_MAPS:
         return KEY_MAPS[name]
     if env.has_wrapper_attr("get_keys_to_action"):
+        if spec is not None and spec.namespace == "LectureRL":  # ours are turn-based
+            return env.get_wrapper_attr("get_keys_to_action")(), "the env's own key map"
         return None, "the env's own key map"
     space = env.action_space
     if isinstance(space, gym.spaces.Discrete) and space.n <= 10:

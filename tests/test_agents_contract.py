@@ -113,7 +113,8 @@ def test_events_arrive_in_order_and_complete(name):
     if name in TABULAR | PLANNERS | {"random"} or name.startswith("sb3"):
         # one transition per env step, numbered 1, 2, ... in env steps
         assert len(transitions) >= sum(r["length"] for r in result.episodes)
-        assert [t.env_steps for t in transitions][:5] == sorted(t.env_steps for t in transitions)[:5]
+        counts = [t.env_steps for t in transitions]
+        assert counts == sorted(counts) and counts[0] >= 1
     if name in TABULAR:
         updates = recorder.of(TableUpdate)
         assert len(updates) == len(transitions)

@@ -313,3 +313,21 @@ def test_sb3_ppo_with_default_settings_learns_the_lecture_map():
         total += reward
         done = terminated or truncated
     assert total == 10.0
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs"),
+    [
+        ("LectureRL/GridWorld-v0", {"slip": 2.0}),
+        ("LectureRL/GridWorld-v0", {"obs_mode": "pixels"}),
+        ("LectureRL/Parity-v0", {"length": 0}),
+        ("LectureRL/Copy-v0", {"reverse": "yes"}),
+    ],
+)
+def test_every_env_raises_the_same_error_type_for_a_bad_keyword(env_id, kwargs):
+    from lecture_rl.envs.base import EnvArgumentError
+
+    with pytest.raises(EnvArgumentError):
+        gym.make(env_id, **kwargs)
+    with pytest.raises(EnvArgumentError):
+        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", **kwargs)
