@@ -81,6 +81,20 @@ def key_map_for(env: gym.Env) -> tuple[dict[Any, Any] | None, str]:
     )
 
 
+def _gym_play():
+    """Import :mod:`gymnasium.utils.play` without letting it switch matplotlib to TkAgg
+    (for scripts that want Gymnasium's own hold-to-act loop)."""
+    import matplotlib
+
+    use = matplotlib.use
+    matplotlib.use = lambda *args, **kwargs: None
+    try:
+        from gymnasium.utils import play
+    finally:
+        matplotlib.use = use
+    return play.play
+
+
 def run_play(args: argparse.Namespace, out=None) -> int:
     """Carry out ``lecture-rl play``; returns the exit code."""
     from rich.console import Console

@@ -33,6 +33,8 @@ def action_for(keys: dict[Any, Any], key: int, unicode: str = "") -> Any:
     char = (unicode or "").lower()
     if char and char in keys:
         return keys[char]
+    if char and (char,) in keys:  # get_keys_to_action's form: a tuple of characters
+        return keys[(char,)]
     if char and (ord(char),) in keys:
         return keys[(ord(char),)]
     return None
