@@ -257,3 +257,18 @@ def test_recorded_gif_has_one_frame_per_frame_shown_and_they_change(tmp_path):
     assert frames.shape[1:3] == viewer.canvas.get_size()[::-1]
     for a, b in zip(frames, frames[1:]):
         assert not np.array_equal(a, b)  # the agent moved, a value changed
+
+
+def test_recorded_mp4_holds_the_frames_shown(tmp_path):
+    import imageio.v3 as iio
+
+    path = tmp_path / "lesson.mp4"
+    controls = Controls(speed=SPEEDS.index(120.0))
+    viewer, _ = viewer_for(
+        ["q_learning"], {}, controls=controls, recorder=Recorder(path, fps=10), max_frames=5
+    )
+    viewer.run()
+    frames = iio.imread(path, index=None)
+    width, height = viewer.canvas.get_size()
+    assert frames.shape[0] == 5
+    assert frames.shape[1] >= height and frames.shape[2] >= width  # padded to 16, not scaled

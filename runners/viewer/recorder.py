@@ -81,9 +81,18 @@ class Recorder:
 
 
 def _even(frame: np.ndarray) -> np.ndarray:
-    """H.264 needs even sides: drop a last row / column where needed."""
+    """Pad to sides that are multiples of 16 (H.264's macro blocks) with the background
+    colour, so the video shows the frame unscaled."""
+    from lecture_rl.envs.rendering import BACKGROUND
+
     h, w = frame.shape[:2]
-    return frame[: h - h % 2, : w - w % 2]
+    ph, pw = -h % 16, -w % 16
+    if not ph and not pw:
+        return frame
+    out = np.empty((h + ph, w + pw, 3), dtype=np.uint8)
+    out[:] = BACKGROUND
+    out[:h, :w] = frame
+    return out
 
 
 def _resize(frame: np.ndarray, size: tuple[int, int]) -> Any:

@@ -19,7 +19,7 @@ from lecture_rl.runners.train import (
 from lecture_rl.runners.viewer.controls import Controls, speed_level_for
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory
 from lecture_rl.runners.viewer.recorder import Recorder, RecorderError
-from lecture_rl.runners.viewer.window import Window
+from lecture_rl.runners.viewer.window import Window, no_display
 
 
 def agent_names(args: argparse.Namespace) -> list[str]:
@@ -58,6 +58,11 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
         raise UsageError(f"--zoom must be positive, got {args.zoom}")
     if args.fps is not None and args.fps <= 0:
         raise UsageError(f"--fps must be positive, got {args.fps}")
+    if no_display() and not args.record and not args.max_frames:
+        raise UsageError(
+            "watch needs a display for its window; on a machine without one record the lesson "
+            "instead: --record FILE.gif (or .mp4) with --max-frames N"
+        )
     recorder = None
     if args.record:
         try:

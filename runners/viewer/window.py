@@ -16,17 +16,23 @@ from lecture_rl.envs import rendering
 from lecture_rl.runners.viewer.recorder import Recorder
 
 
+def no_display() -> bool:
+    """Whether this is a Linux/BSD machine without X or Wayland and no SDL driver chosen."""
+    import sys
+
+    return (
+        not os.environ.get("SDL_VIDEODRIVER")
+        and os.name == "posix"
+        and sys.platform != "darwin"
+        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    )
+
+
 def use_dummy_display_if_headless() -> bool:
     """Select SDL's dummy video driver when there is no display; returns whether headless."""
-    if os.environ.get("SDL_VIDEODRIVER"):
-        return os.environ["SDL_VIDEODRIVER"] in ("dummy", "offscreen")
-    if os.name == "posix" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        import sys
-
-        if sys.platform != "darwin":
-            os.environ["SDL_VIDEODRIVER"] = "dummy"
-            return True
-    return False
+    if no_display():
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+    return os.environ.get("SDL_VIDEODRIVER", "") in ("dummy", "offscreen")
 
 
 class Window:
