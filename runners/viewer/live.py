@@ -220,10 +220,13 @@ class _UpdateTap(TrainingCallback):
 
 
 def _index(x: Any) -> int:
-    """A discrete observation or action as a plain int."""
+    """A discrete observation or action as a plain int (a one-hot vector: its hot index)."""
     if isinstance(x, (int, np.integer)):
         return int(x)
-    return int(np.asarray(x).reshape(-1)[0])
+    arr = np.asarray(x).reshape(-1)
+    if arr.size > 1:
+        return int(arr.argmax())
+    return int(arr[0])
 
 
 def _blocked(layout: GridLayout, s: int, a: int | None, s2: int, terminated: bool) -> bool:

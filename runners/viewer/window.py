@@ -80,6 +80,8 @@ class Window:
     def show(self, canvas: Any) -> None:
         """Put ``canvas`` on the screen (scaled to fit, centred) and record it."""
         pygame = rendering.import_pygame()
+        if self.max_frames and self.frames >= self.max_frames:
+            return  # --max-frames: nothing more is shown or recorded
         if self.screen is None:
             self.open(canvas.get_size())
         cw, ch = canvas.get_size()
