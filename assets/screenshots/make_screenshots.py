@@ -34,24 +34,33 @@ HERE = Path(__file__).resolve().parent
 
 
 def live_view(names, env_id, env_kwargs, episodes, hp, out, options=None):
+    """Train ``episodes - 1`` episodes headless, then draw the last one live, step by step
+    (every step drawn, so the picture is the same on every run)."""
+    pretrained = {}
+
     def build(name):
         env = gym.make(env_id, **env_kwargs)
-        return agents.make(name, env, seed=0, **hp), env, gym.make(env_id, **env_kwargs)
+        agent = agents.make(name, env, seed=0, **hp)
+        result = agent.train(env, episodes=episodes - 1)
+        pretrained[name] = [record["return"] for record in result.episodes]
+        return agent, env, gym.make(env_id, **env_kwargs)
 
-    controls = Controls(speed=len(SPEEDS) - 1)
+    controls = Controls(speed=SPEEDS.index(120.0))
     if options:
         for key, value in options.items():
             setattr(controls.options, key, value)
     viewer = LiveViewer(
-        make_lane_factory(names, build, {"episodes": episodes}),
+        make_lane_factory(names, build, {"episodes": 1}),
         env_label=env_id + (f" ({env_kwargs['map_name']})" if "map_name" in env_kwargs else ""),
         window=Window("screenshot"),
         controls=controls,
         greedy_episodes=0,
         hold=False,
     )
+    for lane in viewer.lanes:
+        lane.returns = list(pretrained[lane.name])
+        lane.display_total = episodes  # the HUD counts all of them
     viewer.run()
-    viewer.controls.paused = False
     pygame.image.save(viewer.render(), str(HERE / out))
     print(f"wrote {out}")
 

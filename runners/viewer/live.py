@@ -84,6 +84,8 @@ class Lane(TrainingCallback):
         self.env = env
         self.eval_env = eval_env if eval_env is not None else env
         self.budget = {k: v for k, v in budget.items() if v is not None}
+        #: the episode count the HUD shows as N in "episode k/N" (default: the budget's)
+        self.display_total: int | None = self.budget.get("episodes")
         self.layout = layout
         self.state = LaneState()
         self.returns: list[float] = []
@@ -169,6 +171,11 @@ class Lane(TrainingCallback):
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread
             self.error = exc
         finally:
+            last = getattr(self, "_last", None)
+            if last is not None:  # the state after the last step (turbo may not have drawn it)
+                st = self.state
+                st.pos, st.last_action = _index(last.next_obs), _index(last.action)
+                st.last_reward, st.explored = float(last.reward), last.explored
             self.finished = True
             self._posted.release()
 
@@ -339,7 +346,7 @@ class LiveViewer:
     def hud_lines(self, lane: Lane) -> list[str | tuple[str, rendering.Color]]:
         """The status lines of one pane (env, agent, episode, step, return, α γ ε, mode...)."""
         st, agent = lane.state, lane.agent
-        total = lane.budget.get("episodes")
+        total = lane.display_total
         shown = len(lane.returns) + (1 if st.mode == "learning" and not lane.finished else 0)
         if total:
             shown = min(max(shown, 1), total)
