@@ -330,7 +330,8 @@ def show_window(
     window = Window("lecture-rl: notes 000 §7.f, one update at a time")
     stepper = Stepper(example, layout)
     try:
-        return stepper.run(window, hold=hold is None or hold > 0)
+        # without a display nobody can press a key: show every frame once
+        return stepper.run(window, hold=(hold is None or hold > 0) and not window.headless)
     finally:
         window.close()
 

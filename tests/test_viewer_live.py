@@ -272,3 +272,18 @@ def test_recorded_mp4_holds_the_frames_shown(tmp_path):
     width, height = viewer.canvas.get_size()
     assert frames.shape[0] == 5
     assert frames.shape[1] >= height and frames.shape[2] >= width  # padded to 16, not scaled
+
+
+def test_zoom_scales_the_window_and_the_canvas_is_what_is_recorded(tmp_path):
+    import imageio.v3 as iio
+
+    path = tmp_path / "zoom.gif"
+    controls = Controls(speed=TURBO)
+    viewer, _ = viewer_for(
+        ["q_learning"], {}, controls=controls, recorder=Recorder(path), max_frames=2
+    )
+    viewer.window.zoom = 1.5
+    viewer.run()
+    width, height = viewer.canvas.get_size()
+    assert viewer.window.size == (int(width * 1.5), int(height * 1.5))
+    assert iio.imread(path, index=None).shape[1:3] == (height, width)
