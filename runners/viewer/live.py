@@ -31,6 +31,7 @@ from lecture_rl.runners.viewer import panel
 from lecture_rl.runners.viewer.controls import LEGEND, TURBO_FPS, Controls, speed_text
 from lecture_rl.runners.viewer.window import Window
 
+_now = time.perf_counter
 PANEL_WIDTH = 420
 PANEL_HEIGHT = 392
 LEGEND_HEIGHT = 66
@@ -147,9 +148,11 @@ class Lane(TrainingCallback):
         st.episode_steps += 1
         self._new_episode = event.terminated or event.truncated
         self._last = event
-        if self.free_until and not self.stop:
-            if time.perf_counter() < self.free_until:
-                self._set_tap(False)
+        free_until = self.free_until
+        if free_until and not self.stop:
+            if _now() < free_until:
+                if self._tap_on:
+                    self._set_tap(False)
                 return None  # turbo: run free until the next frame is due
             if not self._tap_on:  # due: hear the next step's update, then draw that step
                 self._set_tap(True)
