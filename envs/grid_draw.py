@@ -540,10 +540,26 @@ class GridPainter:
                 x, y, w, h = self.rect_of(s)
                 pygame.draw.rect(target, table[v_colors[s]], (x + ox + 1, y + oy + 1, w - 1, h - 1))
         if options.trail and trail and len(trail) > 1:
-            points = [(cx + ox, cy + oy) for cx, cy in (self.center_of(s) for s in trail)]
-            pygame.draw.lines(target, rendering.TRAIL, False, points, max(2, px // 24))
-            for p in points[:-1]:
-                pygame.draw.circle(target, rendering.TRAIL, p, max(3, px // 16))
+            width, dot = max(2, px // 24), max(3, px // 16)
+            ncol = layout.ncol
+            segment = [trail[0]]
+            for s in [*trail[1:], None]:
+                prev = segment[-1]
+                # a jump (the cliff sends the agent back to the start) breaks the line, so it
+                # never runs through cells the agent cannot occupy
+                if (
+                    s is not None
+                    and abs(s // ncol - prev // ncol) + abs(s % ncol - prev % ncol) <= 1
+                ):
+                    segment.append(s)
+                    continue
+                points = [(cx + ox, cy + oy) for cx, cy in (self.center_of(t) for t in segment)]
+                if len(points) > 1:
+                    pygame.draw.lines(target, rendering.TRAIL, False, points, width)
+                for p in points[:-1] if s is None else points:
+                    pygame.draw.circle(target, rendering.TRAIL, p, dot)
+                if s is not None:
+                    segment = [s]
         for s in occupiable:
             if q_colors is not None:
                 row = q_colors[s]

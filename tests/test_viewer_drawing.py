@@ -194,3 +194,23 @@ def test_env_frames_use_the_painter_and_keep_their_caption():
     frame = env.render()
     assert frame.ndim == 3 and frame.shape[2] == 3
     env.close()
+
+
+def test_the_trail_breaks_where_the_cliff_sends_the_agent_back():
+    layout = cliff_layout()
+    painter = GridPainter(layout)
+    start = layout.state_of(4, 1)
+    # along row 3, a fall from (3,6) back to the start, then up again
+    trail = [
+        start,
+        layout.state_of(3, 1),
+        *[layout.state_of(3, c) for c in range(2, 7)],
+        start,
+        layout.state_of(3, 1),
+    ]
+    surface = painter.draw(None, agent=start, trail=trail)
+    pixels = pygame.surfarray.array3d(surface)
+    for c in range(2, 12):
+        x, y, w, h = painter.rect_of(layout.state_of(4, c))
+        block = pixels[x + 2 : x + w - 2, y + h // 4 : y + h - 2]
+        assert not (block == np.array(rendering.TRAIL)).all(axis=-1).any(), c

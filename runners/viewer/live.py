@@ -198,11 +198,16 @@ class Lane(TrainingCallback):
             self._go.release()
 
     def halt(self) -> None:
-        """Stop training and join the worker."""
+        """Stop training, join the worker and close the lane's envs."""
         self.stop = True
         if self._thread is not None and self._thread.is_alive():
             self._go.release()
             self._thread.join(timeout=10)
+        for env in {id(self.env): self.env, id(self.eval_env): self.eval_env}.values():
+            try:
+                env.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
 
     def overlay(self) -> Overlay:
         q = getattr(self.agent, "q", None)
