@@ -327,7 +327,7 @@ class GridPainter:
         self.label_size = max(12, min(28, int(px * 0.2)))
         self.q_size, self.q_max_width = self._fit_q_font()
         #: below this cell size four numbers do not fit: the triangles' colours carry Q alone
-        self.q_numbers = px >= 44
+        self.q_numbers = px >= 56
         self.v_size = max(11, min(40, int(px * 0.26)))
         self._numbers: dict[tuple[Any, ...], Any] = {}
         self._static = self._draw_static()
@@ -572,13 +572,21 @@ class GridPainter:
                     if show_best and best_row[a]:
                         polygon(target, rendering.INK, triangles[s][a], max(2, px // 40))
                     if not self.q_numbers:
-                        continue
+                        continue  # the cell's V number is written below instead
                     image = self.number(
                         format_number(q[s, a]), self.q_size, table[row[a]], self.q_max_width
                     )
                     anchor, (nx, ny) = self._q_spots[s][a]
                     rect = image.get_rect(**{anchor: (int(nx + ox), int(ny + oy))})
                     blit(image, rect)
+                if not self.q_numbers:  # small cells: one number, V(s) = max_a Q(s, a)
+                    masked_row = [q[s, a] for a in range(layout.nA) if mask[s][a]]
+                    if masked_row:
+                        v = max(masked_row)
+                        index = int(round((max(-1.0, min(1.0, v * inv)) + 1) * (levels / 2)))
+                        image = self.number(format_number(v), self.v_size, table[index], px - 4)
+                        vx, vy = self.v_spot(s)  # the lower third: clear of the agent's disc
+                        blit(image, image.get_rect(midbottom=(int(vx + ox), int(vy + oy))))
             else:
                 if v_colors is not None and np.isfinite(values[s]):
                     image = self.number(

@@ -117,7 +117,7 @@ def test_numbers_and_arrows_never_overlap_at_any_cell_size(cell):
     layout = cliff_layout()
     painter = GridPainter(layout, cell)
     s = layout.state_of(2, 5)
-    assert painter.q_numbers == (cell >= 44)  # too small for four numbers: colours only
+    assert painter.q_numbers == (cell >= 56)  # too small for four numbers: V in the middle
     rects = []
     for d in layout.directions:
         image = painter.number("-88.8", painter.q_size, (255, 255, 255), painter.q_max_width)
