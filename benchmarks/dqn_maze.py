@@ -99,7 +99,12 @@ def main() -> None:
     parser.add_argument("--cap-steps", type=int, default=100_000)
     parser.add_argument("--eval-every", type=int, default=5_000)
     parser.add_argument("--only", choices=["ours", "sb3"], default=None)
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny budget (seconds): checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds, args.cap_steps, args.eval_every = [0], 200, 100
     target = optimal_return(gym.make("LectureRL/GridWorld-v0", **ENV_KW))
     print(f"maze, image observations; optimal greedy return {target:.2f}")
     names = [args.only] if args.only else ["ours", "sb3"]

@@ -74,7 +74,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--num-envs", type=int, default=256, help="copies in the vector envs")
     parser.add_argument("--seconds", type=float, default=2.0, help="timing per figure")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny budget (seconds): checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.num_envs, args.seconds = 8, 0.05
 
     header = f"{'env':<24}{'single':>14}{'sync x' + str(args.num_envs):>16}"
     header += f"{'native x' + str(args.num_envs):>18}{'native/sync':>13}{'target':>9}"

@@ -54,8 +54,14 @@ def main() -> None:
     parser.add_argument("--map", default="maze")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=30_000)
+    parser.add_argument("--n-steps", type=int, default=256, help="PPO rollout length (256)")
     parser.add_argument("--optimal", type=float, default=None, help="optimal greedy return")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny budget (seconds): checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds, args.steps, args.n_steps = 1, 64, 64
     make = lambda: gym.make("LectureRL/GridWorld-v0", map_name=args.map, obs_mode="image")  # noqa: E731
     optimal = args.optimal
     if optimal is None:  # shortest path: 12 moves on maze -> 1 - 11 * 0.01
@@ -74,11 +80,11 @@ def main() -> None:
                 make(),
                 seed=seed,
                 device="cpu",
-                n_steps=256,
-                batch_size=64,
+                n_steps=args.n_steps,
+                batch_size=min(64, args.n_steps),
                 policy_kwargs=policy_kwargs,
             )
-            callback = SolvedAt(make(), optimal, every=256)
+            callback = SolvedAt(make(), optimal, every=args.n_steps)
             start = time.perf_counter()
             model.learn(args.steps, callback=callback)
             speeds.append(model.num_timesteps / (time.perf_counter() - start))

@@ -63,7 +63,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lengths", type=int, nargs="+", default=[16, 64, 128])
     parser.add_argument("--batches", type=int, nargs="+", default=[8, 64, 256])
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny budget (seconds): checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.hidden, args.repeats, args.lengths, args.batches = 16, 1, [8], [4]
 
     from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 

@@ -86,11 +86,13 @@ def run_ours(args: argparse.Namespace, seed: int) -> Run:
     clock = Clock()
     next_eval = args.eval_every
 
-    def callback(record: dict) -> bool:
+    def callback(record: dict) -> bool | None:
+        """Evaluate every ``eval_every`` steps; ``False`` (stop) at the target or the time cap,
+        ``None`` (go on) otherwise."""
         nonlocal next_eval
         steps = record["env_steps"]
         if steps < next_eval:
-            return clock.elapsed() > args.cap_seconds
+            return False if clock.elapsed() > args.cap_seconds else None
         next_eval = steps + args.eval_every
         with clock.pause():
             acc = agent.evaluate(env, episodes=args.eval_episodes, seed=10_000)["accuracy"]
@@ -99,8 +101,8 @@ def run_ours(args: argparse.Namespace, seed: int) -> Run:
         print(f"  ours   steps {steps:>9,}  {seconds:6.1f}s  greedy accuracy {acc:.3f}", flush=True)
         if acc >= args.target and run.steps_to_target is None:
             run.steps_to_target, run.seconds_to_target = steps, seconds
-            return True
-        return seconds > args.cap_seconds
+            return False
+        return False if seconds > args.cap_seconds else None
 
     result = agent.train(env, steps=args.max_steps, callback=callback)
     run.train_steps, run.train_seconds = result.env_steps, clock.elapsed()
@@ -213,7 +215,13 @@ def main() -> None:
     )
     parser.add_argument("--only", choices=("ours", "sb3"), help="run one side only (default: both)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny budget (seconds): checks the script runs (CI)"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.max_steps, args.eval_every, args.eval_episodes, args.length = 4096, 1024, 16, 4
+        args.cap_seconds = min(args.cap_seconds, 30.0)
     torch.set_num_threads(args.threads)
 
     runs: dict[str, list[Run]] = {"ours": [], "sb3": []}
@@ -242,6 +250,14 @@ def main() -> None:
                 f"  seed {ours.seed}: wall-clock to {args.target:.2f} ratio sb3 / ours: "
                 f"{peer_time / ours.seconds_to_target:.1f}x{qualifier}"
             )
+    if args.smoke:
+        for run in runs["ours"]:  # a callback that stops training by mistake shows up here
+            reached = run.steps_to_target is not None
+            if not reached and run.train_steps < args.max_steps:
+                raise SystemExit(
+                    f"smoke: ours stopped after {run.train_steps} of {args.max_steps} steps "
+                    "without reaching the target or the time cap"
+                )
     if args.json:
         payload = {
             key: [{**asdict(r), "best": r.best} for r in group] for key, group in runs.items()

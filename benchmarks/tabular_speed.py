@@ -61,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny budget (seconds): checks the script runs (CI)"
+    )
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.episodes, args.repeats = 20, 1
 
     env = gym.make(ENV_ID)
     runs: dict[str, list[tuple[float, int, float]]] = {"ours": [], "minimal": []}

@@ -18,9 +18,9 @@ from typing import Any
 
 from lecture_rl import agents
 from lecture_rl.agents.checkpoint_io import CheckpointError, read_metadata, space_to_json
+from lecture_rl.runners.common import EVAL_SEED_BASE, eval_step_cap
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.settings import UsageError, parse_assignments
-from lecture_rl.runners.train import EVAL_SEED_BASE, eval_step_cap
 
 
 def checkpoint_env(meta: dict[str, Any], env_id: str | None, env_set: dict[str, Any]):

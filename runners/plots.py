@@ -7,13 +7,15 @@ Description:
 
 from __future__ import annotations
 
+import io
 import math
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from lecture_rl.runners.common import write_file
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -90,12 +92,7 @@ def plot_curves(
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        figure.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    write_file(path, buffer.getvalue())
     return path

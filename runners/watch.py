@@ -19,11 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.env_factory import make_env
-from lecture_rl.runners.evaluate import load_checkpoint
-from lecture_rl.runners.progress import TrainProgress
-from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
-from lecture_rl.runners.train import (
+from lecture_rl.runners.common import (
     EVAL_SEED_BASE,
     agent_class,
     build_agent,
@@ -31,6 +27,10 @@ from lecture_rl.runners.train import (
     eval_step_cap,
     resolve_budget,
 )
+from lecture_rl.runners.env_factory import make_env
+from lecture_rl.runners.evaluate import load_checkpoint
+from lecture_rl.runners.progress import TrainProgress
+from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no pygame banner in our output
 

@@ -6,16 +6,18 @@ import argparse
 from typing import Any
 
 from lecture_rl.envs.grid_draw import GridLayout
-from lecture_rl.runners.env_factory import make_env
-from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
-from lecture_rl.runners.train import (
+from lecture_rl.runners.common import (
     EVAL_SEED_BASE,
+    TorchThreads,
     agent_class,
     build_agent,
     check_device,
+    check_threads,
     eval_step_cap,
     resolve_budget,
 )
+from lecture_rl.runners.env_factory import make_env
+from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
 from lecture_rl.runners.viewer.controls import Controls, speed_level_for
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory
 from lecture_rl.runners.viewer.recorder import Recorder, RecorderError
@@ -51,6 +53,7 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
     env_set = parse_assignments(args.env_set, "--env-set")
     common, per_agent = split_agent_overrides(parse_assignments(args.set, "--set"), names)
     check_device(args.device)
+    check_threads(getattr(args, "threads", None))
     budget = resolve_budget(agent_class(names[0]), args.train_episodes, None)
     if args.max_frames is not None and args.max_frames < 1:
         raise UsageError(f"--max-frames must be at least 1, got {args.max_frames}")
@@ -108,7 +111,9 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
         "change the speed, h shows all keys, Esc quits"
     )
     try:
-        viewer.run()
+        with TorchThreads(getattr(args, "threads", None)) as threads:
+            threads.apply(viewer.lanes[0].agent)
+            viewer.run()
     except KeyboardInterrupt:
         console.print("stopped")
     for lane in viewer.lanes:

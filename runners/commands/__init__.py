@@ -1,0 +1,30 @@
+"""The ``lecture-rl`` commands: one module each, with ``NAME``, ``add_parser(subparsers)``
+(registers the command's options, help and examples) and ``run(args, out)`` (returns the exit
+code). A new command is a new module here, listed in :data:`COMMANDS`; copy ``envs.py``."""
+
+from __future__ import annotations
+
+from lecture_rl.runners.commands import (
+    agents,
+    compare,
+    envs,
+    evaluate,
+    lecture_example,
+    play,
+    train,
+    vanishing_gradient,
+    watch,
+)
+
+#: in the order ``lecture-rl --help`` lists them
+COMMANDS = (
+    envs,
+    agents,
+    train,
+    evaluate,
+    compare,
+    watch,
+    play,
+    lecture_example,
+    vanishing_gradient,
+)

@@ -1,0 +1,65 @@
+"""``lecture-rl agents [NAME]``: list agents, or one agent's hyperparameters."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+
+from lecture_rl.runners.commands.options import formatter, wrap
+
+NAME = "agents"
+SB3_NAMES = ("sb3:PPO", "sb3:DQN", "sb3:A2C", "sb3-contrib:RecurrentPPO")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        NAME,
+        help="list agent names (or show one agent's hyperparameters)",
+        description=wrap(
+            "List agent names with a one-line description; with a NAME, show its "
+            "hyperparameters and their defaults."
+        ),
+        epilog="examples:\n  lecture-rl agents\n  lecture-rl agents q_learning",
+        formatter_class=formatter,
+    )
+    parser.add_argument("name", nargs="?", help="an agent name, e.g. q_learning")
+    return parser
+
+
+def _first_doc_line(obj: object) -> str:
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def run(args: argparse.Namespace, out) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from lecture_rl import agents
+
+    console = Console(file=out)
+    if args.name:
+        from lecture_rl.runners.common import agent_class
+
+        cls = agent_class(args.name)
+        table = Table(title=f"{args.name}: {_first_doc_line(cls)}")
+        table.add_column("hyperparameter")
+        table.add_column("default", justify="right")
+        for key, value in cls.defaults.items():
+            table.add_row(key, repr(value))
+        console.print(table)
+        console.print(f"default budget: {getattr(cls, 'default_budget', {})}")
+        return 0
+    table = Table(title="lecture-rl agents")
+    table.add_column("name")
+    table.add_column("what")
+    for agent in [*agents.names(), *SB3_NAMES]:
+        try:
+            text = _first_doc_line(agents.agent_class(agent)) or "(no description)"
+        except Exception as exc:  # noqa: BLE001 - one broken agent must not hide the others
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            text = f"[dim]unavailable ({type(exc).__name__}: {reason})[/dim]"
+        table.add_row(agent, text)
+    console.print(table)
+    console.print("'lecture-rl agents NAME' shows an agent's hyperparameters.")
+    return 0

@@ -1,0 +1,104 @@
+"""``lecture-rl compare``: the parser; the work is in :mod:`lecture_rl.runners.compare`."""
+
+from __future__ import annotations
+
+import argparse
+
+from lecture_rl.runners.commands.options import (
+    add_agent_options,
+    add_budget,
+    add_env_options,
+    add_threads,
+    formatter,
+    wrap,
+)
+
+NAME = "compare"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        NAME,
+        help="agents x seeds: a table, results.csv, summary.json, curves.png",
+        description=wrap(
+            "Train every agent with every seed (in worker processes), evaluate the "
+            "greedy policies on fresh seeds, print a summary table and write results.csv, "
+            "summary.json, curves.png and config.json to --out."
+        ),
+        epilog="examples:\n"
+        "  lecture-rl compare --env CliffWalking-v1 --agents q_learning,sarsa --seeds 10 \\\n"
+        "      --episodes 500 --set epsilon=0.1 --set alpha=0.5 --set gamma=1 --out runs/cliff\n"
+        "  lecture-rl compare --env LectureRL/Parity-v0 --agents ppo,sb3-contrib:RecurrentPPO \\\n"
+        "      --set ppo.net=lstm --steps 100000 --seeds 3 --out runs/parity\n"
+        "  lecture-rl compare --env LectureRL/Parity-v0 \\\n"
+        "      --agents 'mlp=ppo(net=mlp),lstm=ppo(net=lstm)' --steps 100000 --out runs/memory\n"
+        "      (variants of one agent, labelled mlp and lstm)\n"
+        "  lecture-rl compare --env LectureRL/Parity-v0 --agents ppo --grid net=mlp,gru,lstm \\\n"
+        "      --out runs/grid                           (labels ppo[net=mlp], ...)\n"
+        "  lecture-rl compare --config runs/cliff/config.json --out runs/cliff-again\n"
+        "      (rerun exactly, into a new folder)\n"
+        "  lecture-rl compare ... --executor ray --trial-cpus 1   (on a local Ray)\n\n"
+        "--set NAME=VALUE applies to every agent, --set AGENT.NAME=VALUE to one.\n"
+        "Rerunning into the same --out runs only the trials not finished there "
+        "(--fresh starts over).\n"
+        "Exit code 1 when some trials failed (reported; the others are kept); Ctrl-C keeps "
+        "the finished trials and writes the summary from them (exit 130).",
+        formatter_class=formatter,
+    )
+    add_env_options(parser, required=False)
+    parser.add_argument(
+        "--agents",
+        metavar="A,B,...",
+        help="agent names, comma separated, no spaces (sb3:PPO etc. too); variants of one "
+        "agent: 'mlp=ppo(net=mlp),lstm=ppo(net=lstm)' (LABEL=AGENT(KEY=VALUE,...))",
+    )
+    parser.add_argument(
+        "--grid",
+        action="append",
+        metavar="KEY=V1,V2",
+        help="one variant per value (repeatable: every combination), e.g. --grid net=mlp,lstm",
+    )
+    parser.add_argument("--seeds", type=int, metavar="N", help="seeds per agent (default 5)")
+    parser.add_argument(
+        "--first-seed", type=int, metavar="S", help="seeds are S, S+1, ... (default 0)"
+    )
+    add_budget(parser)
+    add_agent_options(parser)
+    parser.add_argument(
+        "--workers", type=int, metavar="K", help="worker processes (default: CPU count)"
+    )
+    add_threads(parser, "each trial")
+    parser.add_argument("--out", metavar="DIR", help="output folder (required)")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over in --out (default: resume, running only unfinished trials)",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="config.json from an earlier run, or TOML, same keys"
+    )
+    parser.add_argument(
+        "--eval-episodes", type=int, metavar="N", help="greedy episodes per seed (default 100)"
+    )
+    parser.add_argument(
+        "--executor",
+        metavar="local|ray|ray://HOST:PORT",
+        help="where trials run: local processes (default), a local Ray, or a Ray cluster "
+        '(needs the extra: pip install "lecture-rl[cluster]")',
+    )
+    parser.add_argument(
+        "--address", metavar="HOST:PORT", help="join this Ray cluster (implies --executor ray)"
+    )
+    parser.add_argument(
+        "--trial-cpus", type=float, metavar="N", help="CPUs per Ray trial (default 1)"
+    )
+    parser.add_argument(
+        "--trial-gpus", type=float, metavar="N", help="GPUs per Ray trial (default 0)"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace, out) -> int:
+    from lecture_rl.runners.compare import run_compare
+
+    return run_compare(args, out)

@@ -1,0 +1,59 @@
+"""Option groups shared by several commands, and the help formatting."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+
+def wrap(text: str) -> str:
+    return textwrap.fill(text, width=88)
+
+
+def formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def add_env_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument(
+        "--env",
+        required=required,
+        metavar="ID",
+        help="a Gymnasium id: ours (LectureRL/GridWorld-v0), Gymnasium's (CliffWalking-v1) "
+        "or module:Id",
+    )
+    parser.add_argument(
+        "--env-set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="env keyword, e.g. --env-set map_name=cliff (repeatable; values parse as JSON)",
+    )
+
+
+def add_agent_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="hyperparameter, e.g. --set alpha=0.5 --set net=lstm (repeatable; JSON values)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        help="where deep agents run (default: auto = cuda if available)",
+    )
+
+
+def add_budget(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--episodes", type=int, metavar="N", help="train for N episodes")
+    group.add_argument("--steps", type=int, metavar="N", help="train for N env steps")
+
+
+def add_threads(parser: argparse.ArgumentParser, what: str = "training") -> None:
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help=f"torch threads for {what} (default: 1 for small nets, the fastest for them)",
+    )

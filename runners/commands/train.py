@@ -1,0 +1,52 @@
+"""``lecture-rl train``: the parser; the work is in :mod:`lecture_rl.runners.train`."""
+
+from __future__ import annotations
+
+import argparse
+
+from lecture_rl.runners.commands.options import (
+    add_agent_options,
+    add_budget,
+    add_env_options,
+    add_threads,
+    formatter,
+    wrap,
+)
+
+NAME = "train"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        NAME,
+        help="train one agent and save a checkpoint",
+        description=wrap(
+            "Train one agent on one env; write the checkpoint, train_log.csv and "
+            "TensorBoard scalars (deep agents) to --out, and print a greedy evaluation."
+        ),
+        epilog="examples:\n"
+        "  lecture-rl train --env LectureRL/GridWorld-v0 --agent q_learning --episodes 300\n"
+        "  lecture-rl train --env CliffWalking-v1 --agent sarsa --set epsilon=0.1 --out runs/s\n"
+        "  lecture-rl train --env LectureRL/Parity-v0 --agent ppo --set net=lstm --steps 200000"
+        "\n\nCtrl-C saves what was learned so far (marked interrupted) and exits 130.",
+        formatter_class=formatter,
+    )
+    add_env_options(parser)
+    parser.add_argument("--agent", required=True, metavar="NAME", help="see 'lecture-rl agents'")
+    add_budget(parser)
+    parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    add_agent_options(parser)
+    add_threads(parser)
+    parser.add_argument(
+        "--out", metavar="DIR", help="checkpoint folder (default runs/<env>-<agent>-<seed>)"
+    )
+    parser.add_argument(
+        "--eval-episodes", type=int, default=100, metavar="N", help="greedy episodes (100)"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace, out) -> int:
+    from lecture_rl.runners.train import run_train
+
+    return run_train(args, out)

@@ -1,0 +1,62 @@
+"""``lecture-rl watch``: the parser; the work is in :mod:`lecture_rl.runners.watch`."""
+
+from __future__ import annotations
+
+import argparse
+
+from lecture_rl.runners.commands.options import (
+    add_agent_options,
+    add_env_options,
+    add_threads,
+    formatter,
+    wrap,
+)
+
+NAME = "watch"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        NAME,
+        help="watch an agent learn live in a window (or load one and watch it play)",
+        description=wrap(
+            "Train an agent (--agent, or two side by side with --agents A,B) live in a pygame "
+            "window: every step is drawn after the agent learned from it, with Q triangles, "
+            "the update in the notes' notation and the return per episode; then greedy "
+            "episodes. Keys: Space pause, → step, +/− speed, g greedy, r restart, h help, "
+            "Esc quit. --no-live trains first and replays; --checkpoint loads an agent."
+        ),
+        epilog="examples:\n"
+        "  lecture-rl watch --env LectureRL/GridWorld-v0 --agent q_learning --train-episodes 60\n"
+        "  lecture-rl watch --env CliffWalking-v1 --agents sarsa,q_learning "
+        "--set epsilon=0.1 --set alpha=0.5 --set gamma=1\n"
+        "  lecture-rl watch --env CliffWalking-v1 --agent q_learning --record cliff.gif "
+        "--max-frames 300\n"
+        "  lecture-rl watch --checkpoint runs/q --fps 2",
+        formatter_class=formatter,
+    )
+    add_env_options(parser, required=False)
+    parser.add_argument("--agent", metavar="NAME", help="train this agent first (see 'agents')")
+    parser.add_argument("--checkpoint", metavar="PATH", help="or load a folder written by 'train'")
+    parser.add_argument("--train-episodes", type=int, metavar="N", help="default: agent's budget")
+    parser.add_argument("--seed", type=int, default=0, help="training and episode seed (0)")
+    add_agent_options(parser)
+    add_threads(parser)
+    parser.add_argument("--fps", type=float, default=None, help="frames per second")
+    parser.add_argument("--episodes", type=int, default=5, help="episodes to show (5)")
+    parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+    parser.add_argument(
+        "--agents", metavar="A,B", help="two agents learning side by side (same env and seeds)"
+    )
+    parser.add_argument(
+        "--no-live", action="store_true", help="train off-screen first, then replay greedily"
+    )
+    parser.add_argument("--record", metavar="FILE", help="write the frames shown to .gif or .mp4")
+    parser.add_argument("--zoom", type=float, default=None, help="scale the window (e.g. 1.5)")
+    return parser
+
+
+def run(args: argparse.Namespace, out) -> int:
+    from lecture_rl.runners.watch import run_watch
+
+    return run_watch(args, out)

@@ -1,0 +1,261 @@
+"""Where ``compare``'s trials run: this process, a local process pool, or Ray.
+
+Description:
+    An executor takes the trials, reports progress as ``(agent, seed, done)`` and hands each
+    finished trial's result to ``on_result`` in the driver, which writes every file; so resume
+    and the output files are the same whichever executor ran the trials. ``run`` returns True
+    when Ctrl-C stopped the run (finished results are kept).
+
+    ``InlineExecutor``   one trial after another in this process (``--workers 1``)
+    ``PoolExecutor``     ``--workers K`` spawned processes, one torch thread each by default
+    ``RayExecutor``      one Ray task per trial (``--executor ray`` or ``ray://HOST:PORT``);
+                         Ray is the optional extra ``cluster``
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import queue as queue_module
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from lecture_rl.runners.compare.trials import Trial, failed_result, init_worker, run_trial
+from lecture_rl.runners.settings import UsageError
+
+Report = Callable[[str, int, int], None]
+OnResult = Callable[[dict[str, Any]], None]
+
+
+class Executor(Protocol):
+    """Runs trials; returns True when interrupted with Ctrl-C."""
+
+    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool: ...
+
+
+class InlineExecutor:
+    """Every trial in this process, one after another."""
+
+    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
+        for trial in trials:
+            try:
+                on_result(run_trial(trial, report=report))
+            except KeyboardInterrupt:
+                return True
+        return False
+
+
+class PoolExecutor:
+    """``workers`` spawned processes; progress comes back through a queue."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
+        context = _worker_context()
+        progress_queue = context.Queue()
+        executor = cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=init_worker,
+            initargs=(progress_queue,),
+        )
+        futures = {executor.submit(run_trial, trial): trial for trial in trials}
+        pending = set(futures)
+        interrupted = False
+        try:
+            while pending:
+                finished, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_COMPLETED)
+                _drain(progress_queue, report)
+                for future in finished:
+                    trial = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # noqa: BLE001 - a crashed worker process
+                        result = failed_result(trial, f"{type(exc).__name__}: {exc}")
+                    on_result(result)
+            _drain(progress_queue, report)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            _stop_pool(executor, pending, interrupted)
+            progress_queue.close()
+            progress_queue.join_thread()
+        return interrupted
+
+
+def _worker_context():
+    """A fork server that has imported torch and the agents once (workers fork from it, so
+    none pays the imports again), where the platform has one; else fresh spawned processes."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["lecture_rl.runners.compare.warm"])
+        return context
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS spawn
+
+
+def warm_up_pool() -> None:
+    """Start the fork server now, so its imports (torch, the agents, TensorBoard) overlap the
+    driver's own planning instead of delaying the first trial."""
+    context = _worker_context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _stop_pool(executor: cf.ProcessPoolExecutor, pending, interrupted: bool) -> None:
+    """Shut the pool down; on Ctrl-C kill the workers and wait for them, so no process is left
+    behind and the pool's manager thread does not print a traceback about cancelled futures."""
+    if not interrupted:
+        executor.shutdown(wait=True)
+        return
+    for future in pending:
+        future.cancel()
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    hook = threading.excepthook
+
+    def quiet(args: threading.ExceptHookArgs) -> None:
+        if not isinstance(args.exc_value, cf.InvalidStateError):
+            hook(args)
+
+    threading.excepthook = quiet
+    try:
+        for process in processes:
+            process.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
+        for process in processes:
+            process.join(timeout=5)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, the caller writes the summary
+        for process in processes:
+            process.kill()
+    finally:
+        threading.excepthook = hook
+
+
+def _drain(progress_queue, report: Report) -> None:
+    while True:
+        try:
+            report(*progress_queue.get_nowait())
+        except queue_module.Empty:
+            return
+        except (OSError, ValueError, EOFError):
+            return
+
+
+def import_ray():
+    """``import ray``, or a UsageError naming the extra that installs it."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise UsageError(
+            "--executor ray needs Ray, which is not installed; install the extra with "
+            'pip install "lecture-rl[cluster]" (or use the default local pool)'
+        ) from exc
+    return ray
+
+
+class RayExecutor:
+    """One Ray task per trial. ``address`` None starts a local Ray (``num_cpus`` CPUs, no
+    dashboard); ``ray://HOST:PORT`` or ``HOST:PORT`` joins a running cluster."""
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        trial_cpus: float = 1,
+        trial_gpus: float = 0,
+        num_cpus: int | None = None,
+    ):
+        self.ray = import_ray()
+        self.address = address
+        self.trial_cpus = trial_cpus
+        self.trial_gpus = trial_gpus
+        self.num_cpus = num_cpus
+
+    def _start(self) -> bool:
+        """Connect (or start a local Ray); True if this call started it (and must stop it)."""
+        ray = self.ray
+        if ray.is_initialized():
+            return False
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        if self.address:
+            options = {"address": self.address, "log_to_driver": False}
+        elif self.num_cpus is not None:
+            options["num_cpus"] = self.num_cpus
+        try:
+            ray.init(**options)
+        except ConnectionError as exc:
+            raise UsageError(f"cannot reach the Ray cluster at {self.address}: {exc}") from exc
+        return True
+
+    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
+        ray = self.ray
+        started = self._start()
+        remote = ray.remote(num_cpus=self.trial_cpus, num_gpus=self.trial_gpus)(_ray_trial)
+        refs = {remote.remote(trial): trial for trial in trials}
+        pending = list(refs)
+        interrupted = False
+        try:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1, timeout=0.2)
+                for ref in done:
+                    trial = refs[ref]
+                    try:
+                        result = ray.get(ref)
+                    except Exception as exc:  # noqa: BLE001 - a lost worker or node
+                        result = failed_result(trial, f"{type(exc).__name__}: {exc}")
+                    report(trial.agent, trial.seed, _budget_total(trial))
+                    on_result(result)
+        except KeyboardInterrupt:
+            interrupted = True
+            for ref in pending:
+                ray.cancel(ref, force=True)
+        finally:
+            if started:
+                ray.shutdown()
+        return interrupted
+
+
+def _budget_total(trial: Trial) -> int:
+    return int(next(iter(trial.budget.values())))
+
+
+def _ray_trial(trial: Trial) -> dict[str, Any]:
+    """A Ray task: one torch thread unless the trial says otherwise, no progress queue."""
+    import os
+
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return run_trial(trial, report=lambda *_: None)
+
+
+def make_executor(
+    name: str | None,
+    address: str | None,
+    workers: int,
+    trial_cpus: float | None,
+    trial_gpus: float | None,
+) -> Executor:
+    """The executor the flags ask for (validated before any work starts)."""
+    name = name or "local"
+    if name.startswith("ray://"):
+        name, address = "ray", address or name
+    if address and name == "local":
+        name = "ray"
+    if name == "ray":
+        if trial_cpus is not None and trial_cpus <= 0:
+            raise UsageError(f"--trial-cpus must be positive, got {trial_cpus}")
+        if trial_gpus is not None and trial_gpus < 0:
+            raise UsageError(f"--trial-gpus must be 0 or more, got {trial_gpus}")
+        return RayExecutor(
+            address,
+            trial_cpus=trial_cpus if trial_cpus is not None else 1,
+            trial_gpus=trial_gpus or 0,
+            num_cpus=workers if not address else None,
+        )
+    if name != "local":
+        raise UsageError(f"--executor '{name}' is not one of local, ray, ray://HOST:PORT")
+    if trial_cpus is not None or trial_gpus is not None:
+        raise UsageError("--trial-cpus and --trial-gpus apply to --executor ray")
+    return InlineExecutor() if workers == 1 else PoolExecutor(workers)

@@ -1,0 +1,244 @@
+"""``lecture-rl compare``: plan, resume, run, summarize.
+
+Description:
+    The driver validates everything (settings, agents, ``--out``, executor) before any work,
+    then runs only the trials that ``--out`` does not already hold finished (resume is the
+    default; ``--fresh`` starts over). Every finished trial is written to ``trials/`` as it
+    arrives; ``results.csv``, ``summary.json``, ``timing.json`` and ``curves.png`` are written
+    from all finished trials, so an interrupted and resumed run ends with the same
+    ``results.csv`` and ``summary.json`` as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+
+from lecture_rl.runners.common import check_threads, write_file
+from lecture_rl.runners.compare.executor import make_executor, warm_up_pool
+from lecture_rl.runners.compare.report import Display, print_table, write_results_csv
+from lecture_rl.runners.compare.settings import (
+    CONFIG_KEYS,
+    RESULT_KEYS,
+    plan_trials,
+    resolve_settings,
+)
+from lecture_rl.runners.compare.summary import curve_data, finite, summarize, timing
+from lecture_rl.runners.compare.trials import Trial, trial_hash
+from lecture_rl.runners.plots import plot_curves
+from lecture_rl.runners.settings import UsageError
+
+OUTPUT_FILES = ("results.csv", "summary.json", "timing.json", "curves.png", "config.json")
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """``--out`` must be a folder we can create and write: one line, exit 2, otherwise."""
+    for parent in (out_dir, *out_dir.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                where = "is" if parent == out_dir else f"lies under {parent}, which is"
+                raise UsageError(
+                    f"--out {out_dir} {where} a file, not a folder; choose another --out"
+                )
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise UsageError(
+                    f"--out {out_dir}: cannot write in {parent} (permission denied); "
+                    "choose another --out"
+                )
+            return
+
+
+def first_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """``"hyperparameters: {...} there, {...} here"`` for the first result-determining key that
+    differs between two configs, else None."""
+    for key in RESULT_KEYS:
+        if old.get(key) != new.get(key):
+            return f"{key}: {json.dumps(old.get(key))} there, {json.dumps(new.get(key))} here"
+    return None
+
+
+def load_finished(out_dir: Path, trials: list[Trial]) -> dict[tuple[str, int], dict[str, Any]]:
+    """The trials ``out_dir/trials/`` already holds finished, with the same hash; unreadable,
+    truncated, failed or different trial files are run again (never executed: plain JSON)."""
+    finished = {}
+    for trial in trials:
+        path = out_dir / "trials" / trial.file_name
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (
+            isinstance(result, dict)
+            and result.get("trial_hash") == trial_hash(trial)
+            and not result.get("error")
+            and isinstance(result.get("records"), list)
+            and isinstance(result.get("eval"), dict)
+        ):
+            finished[trial.key] = result
+    return finished
+
+
+def _remove_stale(out_dir: Path, trials: list[Trial]) -> list[str]:
+    """Delete trial files (and their TensorBoard folders) that are not part of this run."""
+    keep = {trial.file_name for trial in trials}
+    removed = []
+    for path in sorted((out_dir / "trials").glob("*.json")):
+        if path.name not in keep:
+            path.unlink()
+            shutil.rmtree(out_dir / "tb" / path.stem, ignore_errors=True)
+            removed.append(path.stem)
+    return removed
+
+
+def run_compare(args: argparse.Namespace, out=None) -> int:
+    """Carry out ``lecture-rl compare``; returns 0, 1 if some trial failed, 130 on Ctrl-C."""
+    from rich.console import Console
+
+    console = Console(file=out) if out is not None else Console()
+    settings = resolve_settings(args)
+    out_dir = Path(settings["out"])
+    check_out_dir(out_dir)
+    threads = getattr(args, "threads", None)
+    check_threads(threads)
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}")
+    if workers > 1 and not getattr(args, "executor", None) and not getattr(args, "address", None):
+        warm_up_pool()  # the workers' imports overlap the planning below
+    trials, facts = plan_trials(settings, out_dir, threads)
+    workers = min(workers, len(trials))
+
+    config = {"command": "compare", **{key: settings[key] for key in CONFIG_KEYS}}
+    config["agents"] = settings["agent_specs"]
+    if settings["grid"]:
+        config["grid"] = settings["grid"]
+    config["out"] = str(out_dir)
+    fresh = bool(getattr(args, "fresh", False))
+    old_config_path = out_dir / "config.json"
+    if old_config_path.is_file() and not fresh:
+        try:
+            old = json.loads(old_config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        difference = first_difference(old, config) if isinstance(old, dict) else "config.json"
+        if difference:
+            raise UsageError(
+                f"--out {out_dir} holds a run with another configuration ({difference}); "
+                "add --fresh to start over there, or choose another --out"
+            )
+    finished = {} if fresh else load_finished(out_dir, trials)
+    todo = [trial for trial in trials if trial.key not in finished]
+    executor = make_executor(
+        getattr(args, "executor", None),
+        getattr(args, "address", None),
+        min(workers, max(1, len(todo))),
+        getattr(args, "trial_cpus", None),
+        getattr(args, "trial_gpus", None),
+    )
+
+    if fresh:
+        for name in ("trials", "tb"):
+            shutil.rmtree(out_dir / name, ignore_errors=True)
+        for name in OUTPUT_FILES:
+            (out_dir / name).unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    removed = _remove_stale(out_dir, trials)
+    write_file(out_dir / "config.json", json.dumps(config, indent=2))
+    if removed:
+        console.print(f"removed {len(removed)} trial files not part of this run", soft_wrap=True)
+    if finished:
+        console.print(
+            f"{len(finished)} of {len(trials)} trials already done, running {len(todo)} "
+            f"(in {out_dir}; --fresh starts over)",
+            soft_wrap=True,
+        )
+
+    results: dict[tuple[str, int], dict[str, Any]] = dict(finished)
+    display = Display(trials)
+    for key, result in sorted(finished.items()):
+        trial = next(t for t in trials if t.key == key)
+        display.update(*key, int(next(iter(trial.budget.values()))))
+        display.finished(result)
+
+    def on_result(result: dict[str, Any]) -> None:
+        trial = next(t for t in trials if t.key == (result["agent"], result["seed"]))
+        results[trial.key] = result
+        display.finished(result)
+        write_file(out_dir / "trials" / trial.file_name, json.dumps(finite(result)))
+        write_results_csv(out_dir / "results.csv", settings, results)
+        if result.get("error"):
+            display.progress.console.print(
+                f"[red]trial failed[/red]: agent {escape(result['agent'])}, seed {result['seed']}: "
+                f"{result['error']}"
+            )
+
+    start = time.perf_counter()
+    interrupted = False
+    try:
+        with display.progress:
+            interrupted = executor.run(todo, display.update, on_result)
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping: still write the summary
+        interrupted = True
+    wall = time.perf_counter() - start
+    with _no_interrupts():  # a further Ctrl-C must not leave half the files behind
+        _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall)
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    print_table(console, summary)
+    console.print(
+        f"wrote {out_dir}/results.csv, summary.json, curves.png, config.json "
+        f"({len(results)} of {len(trials)} trials finished)"
+    )
+    if interrupted:
+        console.print(
+            "interrupted: the summary covers the trials that finished; "
+            "run the same command again to run the rest"
+        )
+        return 130
+    return 1 if summary["failed"] else 0
+
+
+@contextlib.contextmanager
+def _no_interrupts():
+    """Ignore Ctrl-C for the block (in the main thread; elsewhere signals cannot be set)."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall) -> None:
+    """results.csv, summary.json, timing.json, curves.png from the finished trials."""
+    write_results_csv(out_dir / "results.csv", settings, results)
+    summary = summarize(settings, facts, results, interrupted)
+    write_file(out_dir / "summary.json", json.dumps(finite(summary), indent=2))
+    write_file(
+        out_dir / "timing.json", json.dumps(finite(timing(settings, results, wall)), indent=2)
+    )
+    step_axis = any("steps" in trial.budget for trial in trials)
+    use_accuracy = bool(facts["answers_per_episode"])
+    plot_curves(
+        curve_data(settings, results, step_axis, use_accuracy),
+        out_dir / "curves.png",
+        x_label="env steps" if step_axis else "episode",
+        y_label=(
+            "training accuracy (moving average)"
+            if use_accuracy
+            else "training return (moving average)"
+        ),
+        title=f"{settings['env']} — mean and 95% band over seeds",
+        threshold=0.99 if use_accuracy else facts["threshold"],
+    )

@@ -1,0 +1,172 @@
+"""One trial of ``compare``: train and evaluate one (agent, seed), in whatever process runs it.
+
+Description:
+    A :class:`Trial` is plain data, so it crosses process and machine boundaries (local worker
+    processes, Ray tasks). :func:`trial_hash` identifies a trial by everything that determines
+    its result (env and keywords, agent and hyperparameters, seed, budget, evaluation settings,
+    device), so a rerun into the same ``--out`` can reuse finished trials. :func:`run_trial`
+    never raises for a failing trial: the error is part of the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lecture_rl import agents
+from lecture_rl.runners.common import TorchThreads, build_agent, greedy_evaluation
+from lecture_rl.runners.env_factory import make_env
+from lecture_rl.runners.progress import budget_unit
+from lecture_rl.runners.settings import safe_name
+
+#: bump when a change to the code makes old trial files mean something else
+TRIAL_FORMAT = 1
+
+
+@dataclass
+class Trial:
+    """Everything one (agent, seed) run needs; plain data, so it crosses process boundaries."""
+
+    agent: str
+    agent_target: str | None
+    seed: int
+    env_id: str
+    env_kwargs: dict[str, Any]
+    hyperparameters: dict[str, Any]
+    device: str | None
+    budget: dict[str, int]
+    eval_episodes: int
+    eval_seed: int
+    log_dir: str | None
+    threads: int | None = None
+    #: the agent to build; ``agent`` is then the variant's label (None: ``agent`` itself)
+    algorithm: str | None = None
+
+    @property
+    def agent_name(self) -> str:
+        return self.algorithm or self.agent
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.agent, self.seed)
+
+    @property
+    def file_name(self) -> str:
+        """``trials/<file_name>``: where the finished trial is kept."""
+        return safe_name(f"{self.agent}-seed{self.seed}") + ".json"
+
+
+def trial_identity(trial: Trial) -> dict[str, Any]:
+    """What determines a trial's result (not where it logs nor how many threads it uses)."""
+    return {
+        "format": TRIAL_FORMAT,
+        "env": trial.env_id,
+        "env_kwargs": trial.env_kwargs,
+        "agent": trial.agent,
+        "algorithm": trial.agent_name,
+        "hyperparameters": trial.hyperparameters,
+        "seed": trial.seed,
+        "budget": trial.budget,
+        "eval_episodes": trial.eval_episodes,
+        "eval_seed": trial.eval_seed,
+        "device": trial.device,
+    }
+
+
+def trial_hash(trial: Trial) -> str:
+    """A stable hash of :func:`trial_identity` (canonical JSON, SHA-256, 16 hex digits)."""
+    text = json.dumps(trial_identity(trial), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+_progress_queue: Any = None
+
+
+def init_worker(progress_queue: Any) -> None:
+    """Worker set-up: Ctrl-C is the parent's business; progress goes to ``progress_queue``."""
+    global _progress_queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["MKL_NUM_THREADS"] = "1"
+    _progress_queue = progress_queue
+
+
+def _queue_report(agent: str, seed: int, done: int) -> None:
+    if _progress_queue is not None:
+        _progress_queue.put((agent, seed, done))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def failed_result(trial: Trial, error: str) -> dict[str, Any]:
+    """The result of a trial whose process died before it could report."""
+    return {
+        "agent": trial.agent,
+        "seed": trial.seed,
+        "error": error,
+        "records": [],
+        "wall_time": 0.0,
+        "env_steps": 0,
+    }
+
+
+def run_trial(trial: Trial, report=None) -> dict[str, Any]:
+    """Train and evaluate one (agent, seed); errors are returned, never raised."""
+    report = report or _queue_report
+    start = time.perf_counter()
+    records: list[dict[str, Any]] = []
+    result: dict[str, Any] = {"agent": trial.agent, "seed": trial.seed, "error": None}
+    unit = budget_unit(trial.budget)
+    last_report = [0.0]
+
+    def on_episode(record: dict[str, Any]) -> None:
+        records.append({key: _plain(value) for key, value in record.items()})
+        now = time.perf_counter()
+        if now - last_report[0] > 0.2:
+            last_report[0] = now
+            done = record.get("env_steps", 0) if unit == "steps" else len(records)
+            report(trial.agent, trial.seed, int(done))
+
+    try:
+        with TorchThreads(trial.threads) as threads:
+            if trial.agent_target and trial.agent_name not in agents.names():
+                agents.register(trial.agent_name, trial.agent_target)
+            env = make_env(trial.env_id, trial.env_kwargs)
+            try:
+                agent = build_agent(
+                    trial.agent_name,
+                    env,
+                    seed=trial.seed,
+                    hyperparameters=trial.hyperparameters,
+                    device=trial.device,
+                )
+                threads.apply(agent)
+                agent.log_dir = Path(trial.log_dir) if trial.log_dir else None
+                agent.train(env, callback=on_episode, **trial.budget)
+            finally:
+                env.close()
+            result["eval"] = greedy_evaluation(
+                agent, trial.env_id, trial.env_kwargs, trial.eval_episodes, trial.eval_seed
+            )
+    except Exception as exc:  # noqa: BLE001 - one failing trial must not stop the others
+        text = str(exc).strip().splitlines()
+        result["error"] = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    done = records[-1].get("env_steps", 0) if (unit == "steps" and records) else len(records)
+    report(trial.agent, trial.seed, int(done))
+    result["records"] = records
+    result["wall_time"] = time.perf_counter() - start
+    result["env_steps"] = int(records[-1].get("env_steps", 0)) if records else 0
+    result["trial_hash"] = trial_hash(trial)
+    return result

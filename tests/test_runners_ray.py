@@ -1,0 +1,68 @@
+"""``compare --executor ray``: the same files as the local pool (a local Ray, 2 CPUs)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lecture_rl.runners.cli import main
+
+ray = pytest.importorskip("ray", reason="the 'cluster' extra (CI installs it)")
+
+ARGV = ["compare", "--env", "CliffWalking-v1", "--agents", "q_learning,sarsa", "--seeds", "2",
+        "--episodes", "40", "--eval-episodes", "3"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_executor_writes_the_same_files_as_the_local_pool(tmp_path, local_ray, capsys):
+    assert main([*ARGV, "--workers", "2", "--out", str(tmp_path / "pool")]) == 0
+    assert main([*ARGV, "--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
+    for name in ("results.csv", "summary.json", "config.json"):
+        pool, on_ray = tmp_path / "pool" / name, tmp_path / "ray" / name
+        if name == "config.json":  # the only difference is where it was written
+            assert {**json.loads(pool.read_text()), "out": ""} == {
+                **json.loads(on_ray.read_text()),
+                "out": "",
+            }
+        else:
+            assert pool.read_bytes() == on_ray.read_bytes(), name
+    assert sorted(p.name for p in (tmp_path / "ray" / "trials").glob("*.json")) == sorted(
+        p.name for p in (tmp_path / "pool" / "trials").glob("*.json")
+    )
+
+
+def test_ray_resumes_like_the_pool(tmp_path, local_ray, capsys):
+    out = tmp_path / "run"
+    assert main([*ARGV, "--workers", "1", "--out", str(out)]) == 0
+    (out / "trials" / "sarsa-seed1.json").unlink()
+    capsys.readouterr()
+    assert main([*ARGV, "--executor", "ray", "--trial-cpus", "1", "--out", str(out)]) == 0
+    assert "3 of 4 trials already done, running 1" in capsys.readouterr().out
+    assert (out / "trials" / "sarsa-seed1.json").is_file()
+
+
+def test_ray_options_are_checked_before_any_work(tmp_path, local_ray, capsys):
+    argv = [*ARGV, "--executor", "ray", "--trial-cpus", "0", "--out", str(tmp_path / "x")]
+    assert main(argv) == 2
+    assert "--trial-cpus" in capsys.readouterr().err
+    assert main([*ARGV, "--trial-gpus", "1", "--out", str(tmp_path / "y")]) == 2
+    assert "--executor ray" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_ray_addresses_select_the_ray_executor_without_connecting():
+    from lecture_rl.runners.compare.executor import PoolExecutor, RayExecutor, make_executor
+
+    remote = make_executor("ray://head:10001", None, 2, None, None)
+    assert isinstance(remote, RayExecutor) and remote.address == "ray://head:10001"
+    joined = make_executor(None, "head:6379", 2, 2, 1)
+    assert isinstance(joined, RayExecutor) and joined.address == "head:6379"
+    assert (joined.trial_cpus, joined.trial_gpus, joined.num_cpus) == (2, 1, None)
+    assert isinstance(make_executor(None, None, 2, None, None), PoolExecutor)

@@ -1,0 +1,233 @@
+"""``compare`` never loses a finished trial: resume after a failure or a kill, refuse another
+configuration, clean Ctrl-C, clean ``--out`` errors, umask-honouring files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lecture_rl import agents
+from lecture_rl.runners.cli import main
+
+CLIFF = ["--env", "CliffWalking-v1", "--agents", "q_learning,sarsa", "--eval-episodes", "3"]
+
+
+def compare(out, *extra, seeds=2, episodes=40):
+    argv = ["compare", *CLIFF, "--seeds", str(seeds), "--episodes", str(episodes)]
+    return main([*argv, "--workers", "1", "--out", str(out), *extra])
+
+
+def trial_files(folder: Path) -> dict[str, tuple[int, bytes]]:
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (folder / "trials").glob("*")}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run: the files every resumed run must end with."""
+    folder = tmp_path_factory.mktemp("reference") / "run"
+    assert compare(folder) == 0
+    return folder
+
+
+def assert_same_results(folder: Path, reference: Path) -> None:
+    for name in ("results.csv", "summary.json"):
+        assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def test_a_trial_that_raised_is_the_only_one_rerun(tmp_path, reference, monkeypatch, capsys):
+    cls = agents.agent_class("q_learning")
+    original = cls.train
+
+    def failing(self, env, *args, **kwargs):
+        if self.seed == 1:
+            raise RuntimeError("simulated crash")
+        return original(self, env, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "train", failing)
+    assert compare(tmp_path) == 1
+    monkeypatch.setattr(cls, "train", original)
+    before = trial_files(tmp_path)
+    capsys.readouterr()
+
+    assert compare(tmp_path) == 0
+    assert "3 of 4 trials already done" in capsys.readouterr().out
+    after = trial_files(tmp_path)
+    for name, stamp in before.items():
+        if name != "q_learning-seed1.json":
+            assert after[name] == stamp, name  # finished trial files are untouched
+    assert after["q_learning-seed1.json"] != before["q_learning-seed1.json"]
+    assert_same_results(tmp_path, reference)
+
+
+def test_resume_after_kill_9_loses_only_running_trials(tmp_path, reference):
+    script = Path(sys.executable).with_name("lecture-rl")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    argv = [*command, "compare", *CLIFF, "--seeds", "2", "--episodes", "40", "--workers", "1"]
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [*argv, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if len(list((out / "trials").glob("*.json"))) >= 1:
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = trial_files(out)
+    assert 1 <= len(done) < 4, "the run finished before the kill; make trials longer"
+    rerun = subprocess.run([*argv, "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(done)} of 4 trials already done, running {4 - len(done)}" in rerun.stdout
+    after = trial_files(out)
+    assert all(after[name] == stamp for name, stamp in done.items())
+    assert_same_results(out, reference)
+
+
+def test_another_configuration_in_the_same_folder_is_refused(tmp_path, reference, capsys):
+    assert compare(tmp_path, "--set", "alpha=0.3") == 0
+    before = trial_files(tmp_path)
+    capsys.readouterr()
+    assert compare(tmp_path, "--set", "alpha=0.4") == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "hyperparameters" in err and "0.3" in err and "0.4" in err
+    assert "--fresh" in err and "another --out" in err
+    assert trial_files(tmp_path) == before
+    assert compare(tmp_path, "--fresh") == 0  # the default alpha, started over
+    assert_same_results(tmp_path, reference)
+
+
+def test_corrupt_or_truncated_trial_files_are_rerun_never_trusted(tmp_path, reference, capsys):
+    assert compare(tmp_path) == 0
+    (tmp_path / "trials" / "sarsa-seed0.json").write_text('{"agent": "sarsa", "rec')
+    (tmp_path / "trials" / "sarsa-seed1.json").write_text('__import__("os").system("false")')
+    capsys.readouterr()
+    assert compare(tmp_path) == 0
+    assert "2 of 4 trials already done, running 2" in capsys.readouterr().out
+    assert_same_results(tmp_path, reference)
+
+
+def test_fewer_seeds_leave_no_stale_trial_files(tmp_path, capsys):
+    assert compare(tmp_path, seeds=3) == 0
+    capsys.readouterr()
+    assert compare(tmp_path, seeds=2) == 0
+    assert "4 of 4 trials already done, running 0" in capsys.readouterr().out
+    names = sorted(p.name for p in (tmp_path / "trials").glob("*"))
+    assert names == [f"{a}-seed{s}.json" for a in ("q_learning", "sarsa") for s in (0, 1)]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["seeds"] == [0, 1]
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077])
+def test_output_files_honour_the_umask(tmp_path, mask):
+    old = os.umask(mask)
+    try:
+        assert compare(tmp_path / "run", seeds=1, episodes=5) == 0
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"results.csv", "summary.json", "curves.png", "config.json"}
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
+
+
+def _misuse(argv, capsys) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+def test_out_that_is_a_file_or_under_a_file_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    argv = ["compare", *CLIFF, "--seeds", "1", "--episodes", "5", "--out"]
+    assert "is a file" in _misuse([*argv, str(blocker)], capsys)
+    assert "lies under" in _misuse([*argv, str(blocker / "sub" / "run")], capsys)
+    assert blocker.read_text() == "not a folder"
+
+
+def test_out_that_is_not_writable_is_one_line_before_any_work(tmp_path, capsys, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: False if Path(path) == locked else real_access(path, mode)
+    )
+    argv = ["compare", *CLIFF, "--seeds", "1", "--episodes", "5", "--out", str(locked / "run")]
+    assert "permission denied" in _misuse(argv, capsys)
+    assert not (locked / "run").exists()
+
+
+def test_missing_ray_is_one_line_naming_the_extra(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    argv = ["compare", *CLIFF, "--seeds", "1", "--episodes", "5", "--executor", "ray"]
+    assert "lecture-rl[cluster]" in _misuse([*argv, "--out", str(tmp_path / "r")], capsys)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_in_a_real_process_keeps_finished_trials_without_traceback(tmp_path, presses):
+    script = Path(sys.executable).with_name("lecture-rl")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    out = tmp_path / "run"
+    argv = [*command, "compare", *CLIFF, "--seeds", "4", "--episodes", "3000", "--workers", "2"]
+    process = subprocess.Popen(
+        [*argv, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "trials").glob("*.json")):
+        time.sleep(0.02)
+    for _ in range(presses):
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.1)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+    summary = json.loads((out / "summary.json").read_text())
+    finished = len(list((out / "trials").glob("*.json")))
+    assert summary["interrupted"] is True
+    assert sum(entry["eval"]["n"] for entry in summary["agents"].values()) == finished
+    assert (out / "curves.png").stat().st_size > 0 and (out / "results.csv").is_file()
+    assert "interrupted" in stdout
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups in /proc")
+def test_compare_leaves_no_process_behind_in_its_group(tmp_path):
+    script = Path(sys.executable).with_name("lecture-rl")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    argv = [*command, "compare", *CLIFF, "--seeds", "2", "--episodes", "20", "--workers", "2"]
+    process = subprocess.Popen(
+        [*argv, "--out", str(tmp_path / "run")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert process.wait(timeout=300) == 0
+    deadline = time.monotonic() + 5  # the pool's helpers exit as the driver's pipes close
+    while _group_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _group_members(process.pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
