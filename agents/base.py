@@ -358,13 +358,32 @@ class Agent:
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
-    def save(self, path: str | Path) -> Path:
-        """Write a checkpoint folder at ``path`` (created if needed) and return it."""
+    def save(self, path: str | Path, *, training_state: bool = False) -> Path:
+        """Write a checkpoint folder at ``path`` (created if needed) and return it.
+
+        With ``training_state=True`` it also holds what training needs to go on exactly where
+        it stopped (optimizer state, random generators, counters, DQN's replay memory), so
+        ``lecture_rl.agents.load(path)`` gives an agent whose next ``train`` continues the run.
+        """
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         extra = self._save_state(folder) or {}
+        if training_state:
+            extra["training_state"] = self._save_training_state(folder)
         ckpt.write_metadata(folder, {**self.metadata(), **extra})
         return folder
+
+    def _save_training_state(self, folder: Path) -> dict[str, Any]:
+        """Write what resuming training needs beyond the learned state; returns JSON metadata."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def _load_training_state(self, folder: Path, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_save_training_state` wrote."""
+        if isinstance(state.get("rng"), dict):
+            try:
+                self.rng.bit_generator.state = state["rng"]
+            except (TypeError, ValueError, KeyError) as exc:
+                raise CheckpointError(f"checkpoint {folder}: bad generator state: {exc}") from exc
 
     def _save_state(self, folder: Path) -> dict[str, Any] | None:
         """Write the learned state (arrays, weights) into ``folder``; may return extra metadata."""
@@ -384,4 +403,6 @@ class Agent:
         agent.env_id = meta.get("env_id")
         agent.env_kwargs = meta.get("env_kwargs", {})
         agent._load_state(folder, meta)
+        if isinstance(meta.get("training_state"), dict):
+            agent._load_training_state(folder, meta["training_state"])
         return agent

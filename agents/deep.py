@@ -50,6 +50,7 @@ from lecture_rl.envs.protocols import graded_answers
 from lecture_rl.nets.backbone import BACKBONE_NAMES
 
 State = tuple[torch.Tensor, ...]
+TRAINING_STATE_FILE = "training_state.safetensors"
 
 
 class DeepAgent(Agent):
@@ -347,6 +348,68 @@ class DeepAgent(Agent):
             "updates": self.updates,
             "env_steps": self.env_steps,
         }
+
+    def _save_training_state(self, folder: Path) -> dict[str, Any]:
+        """Adam's moments and step counts, the torch generators, extra arrays (DQN's replay
+        memory) as ``training_state.safetensors``; the rest as JSON."""
+        optimizer = self.optimizer.state_dict()
+        tensors: dict[str, torch.Tensor] = {
+            "generator": self.generator.get_state(),
+            "cpu_generator": self.cpu_generator.get_state(),
+        }
+        scalars: dict[str, dict[str, float]] = {}
+        for index, slots in optimizer["state"].items():
+            for name, value in slots.items():
+                if torch.is_tensor(value):
+                    tensors[f"optimizer.{index}.{name}"] = value.detach().to("cpu").contiguous()
+                else:
+                    scalars.setdefault(str(index), {})[name] = value
+        for name, array in self._extra_training_arrays().items():
+            tensors[f"extra.{name}"] = torch.from_numpy(np.ascontiguousarray(array))
+        save_tensors(folder / TRAINING_STATE_FILE, tensors, {"agent": self.name})
+        return {
+            **super()._save_training_state(folder),
+            "file": TRAINING_STATE_FILE,
+            "param_groups": optimizer["param_groups"],
+            "optimizer_scalars": scalars,
+            **self._extra_training_json(),
+        }
+
+    def _load_training_state(self, folder: Path, state: dict[str, Any]) -> None:
+        super()._load_training_state(folder, state)
+        tensors = load_tensors(folder / state.get("file", TRAINING_STATE_FILE))
+        try:
+            self.generator.set_state(tensors["generator"])
+            self.cpu_generator.set_state(tensors["cpu_generator"])
+            slots: dict[int, dict[str, Any]] = {}
+            for key, value in tensors.items():
+                if key.startswith("optimizer."):
+                    _, index, name = key.split(".", 2)
+                    slots.setdefault(int(index), {})[name] = value.to(self.device)
+            for index, values in state.get("optimizer_scalars", {}).items():
+                slots.setdefault(int(index), {}).update(values)
+            self.optimizer.load_state_dict({"state": slots, "param_groups": state["param_groups"]})
+        except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+            raise CheckpointError(
+                f"checkpoint {folder}: the training state does not fit this agent: {exc}"
+            ) from exc
+        arrays = {
+            k[len("extra.") :]: v.numpy() for k, v in tensors.items() if k.startswith("extra.")
+        }
+        self._restore_extra_training_state(arrays, state)
+
+    def _extra_training_arrays(self) -> dict[str, np.ndarray]:
+        """Arrays an algorithm adds to the training state (DQN: its replay memory)."""
+        return {}
+
+    def _extra_training_json(self) -> dict[str, Any]:
+        """JSON values an algorithm adds to the training state (DQN: ε, the next θ̃ copy)."""
+        return {}
+
+    def _restore_extra_training_state(
+        self, arrays: dict[str, np.ndarray], state: dict[str, Any]
+    ) -> None:
+        """Restore what the two methods above added."""
 
     @classmethod
     def from_checkpoint(cls, folder: Path, meta: dict[str, Any], env: gym.Env) -> Agent:

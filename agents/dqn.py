@@ -55,7 +55,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lecture_rl.agents.base import HyperparameterError, TrainingRun
+from lecture_rl.agents.base import CheckpointError, HyperparameterError, TrainingRun
 from lecture_rl.agents.deep import DeepAgent
 from lecture_rl.agents.events import PolicyStep
 from lecture_rl.agents.hyperparameters import (
@@ -294,7 +294,35 @@ class DQNAgent(DeepAgent):
 
     # ----- training ---------------------------------------------------------------------------
 
-    def _make_buffer(self, envs: gym.vector.VectorEnv) -> ReplayBuffer | SequenceReplay:
+    def _extra_training_arrays(self) -> dict[str, np.ndarray]:
+        if not isinstance(self.buffer, ReplayBuffer):  # a sequence replay starts afresh
+            return {}
+        return {f"replay.{k}": v for k, v in self.buffer.state_arrays().items()}
+
+    def _extra_training_json(self) -> dict[str, Any]:
+        return {
+            "epsilon": self.epsilon,
+            "next_target_sync": self._next_target_sync,
+            "replay_rng": None if self.buffer is None else self.buffer.rng.bit_generator.state,
+        }
+
+    def _restore_extra_training_state(
+        self, arrays: dict[str, np.ndarray], state: dict[str, Any]
+    ) -> None:
+        self.epsilon = float(state.get("epsilon", self.epsilon))
+        self._next_target_sync = int(state.get("next_target_sync", self._next_target_sync))
+        replay = {k[len("replay.") :]: v for k, v in arrays.items() if k.startswith("replay.")}
+        if replay:
+            self.buffer = self._make_buffer(None, rng=np.random.default_rng())  # state set below
+            try:
+                self.buffer.load_state_arrays(replay)
+                self.buffer.rng.bit_generator.state = state["replay_rng"]
+            except (KeyError, ValueError, TypeError) as exc:
+                raise CheckpointError(f"the saved replay memory does not fit: {exc}") from exc
+
+    def _make_buffer(
+        self, envs: gym.vector.VectorEnv | None, rng: np.random.Generator | None = None
+    ) -> ReplayBuffer | SequenceReplay:
         space = self.observation_space
         shape = () if isinstance(space, gym.spaces.Discrete) else tuple(space.shape)
         dtype = np.int64 if isinstance(space, gym.spaces.Discrete) else space.dtype
@@ -303,14 +331,15 @@ class DQNAgent(DeepAgent):
             capacity = max(self.hp["buffer_size"] // self.hp["seq_len"], n)
             return SequenceReplay(
                 capacity, n, self.hp["seq_len"], self.hp["burn_in"], shape, dtype,
-                self.n_actions, rng=np.random.default_rng(self.rng.integers(2**63)),
+                self.n_actions,
+                rng=rng if rng is not None else np.random.default_rng(self.rng.integers(2**63)),
             )  # fmt: skip
         return ReplayBuffer(
             self.hp["buffer_size"],
             shape,
             dtype,
             self.n_actions,
-            rng=np.random.default_rng(self.rng.integers(2**63)),
+            rng=rng if rng is not None else np.random.default_rng(self.rng.integers(2**63)),
         )
 
     def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:

@@ -139,6 +139,9 @@ class TrainingCallback:
     """
 
     events: ClassVar[tuple[type, ...]] = (EpisodeEnd,)
+    #: the run's :class:`EventStream` while training (set before ``on_training_start``), so a
+    #: subscriber can change what it listens to mid-run (``stream.unsubscribe(self)``, ...)
+    stream: EventStream | None = None
 
     def on_training_start(self, agent: Any, budget: Mapping[str, int | None]) -> None:
         """Called once before the first env step with the resolved budget."""
@@ -218,10 +221,12 @@ class EventStream:
 
     def start(self, agent: Any, budget: Mapping[str, int | None]) -> None:
         for callback in self.callbacks:
+            callback.stream = self
+        for callback in list(self.callbacks):
             callback.on_training_start(agent, budget)
 
     def end(self, result: Any) -> None:
-        for callback in self.callbacks:
+        for callback in list(self.callbacks):
             callback.on_training_end(result)
 
 

@@ -69,6 +69,8 @@ class Param:
             return "true or false"
         if kind == "dict":
             return "a JSON object"
+        if kind == "number" and self.low is None and self.high is None:
+            return "any finite number"
         if kind in ("number", "int"):
             low = -math.inf if self.low is None else self.low
             high = math.inf if self.high is None else self.high
@@ -140,6 +142,8 @@ class Param:
 def _num(value: float) -> str:
     if isinstance(value, float) and math.isinf(value):
         return "∞" if value > 0 else "−∞"
+    if float(value).is_integer() and abs(value) >= 10_000:
+        return f"{int(value):,}"
     return f"{value:g}"
 
 

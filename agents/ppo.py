@@ -79,7 +79,9 @@ class PPOAgent(DeepAgent):
         "lr": positive(5e-3, "Adam learning rate (notes 004, Adam); 1e-3 with net=transformer"),
         "n_steps": positive_int(32, "steps per env per rollout (the sequence length T)",
                                 high=100_000),
-        "num_minibatches": positive_int(4, "minibatches per epoch (envs split into groups)"),
+        "num_minibatches": positive_int(
+            4, "minibatches per epoch (the envs split into groups; <= num_envs)"
+        ),
         "update_epochs": positive_int(4, "passes over each rollout", high=1000),
         "gae_lambda": Param(0.8, "λ of GAE(λ)", low=0.0, high=1.0),
         "clip_coef": positive(0.2, "ε of the clipped surrogate objective"),

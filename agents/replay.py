@@ -93,3 +93,32 @@ class ReplayBuffer:
             "terminated": self.terminated[idx],
             "next_mask": self.next_mask[idx],
         }
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The filled rows and the write position, for a resumable checkpoint."""
+        rows = slice(0, self.size)
+        return {
+            "obs": self.obs[rows],
+            "next_obs": self.next_obs[rows],
+            "actions": self.actions[rows],
+            "rewards": self.rewards[rows],
+            "terminated": self.terminated[rows],
+            "next_mask": self.next_mask[rows],
+            "pos": np.array([self.pos], dtype=np.int64),
+        }
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Put back what :meth:`state_arrays` returned (shapes are checked)."""
+        size = int(arrays["actions"].shape[0])
+        if size > self.capacity:
+            raise ValueError(f"{size} stored transitions do not fit a buffer of {self.capacity}")
+        for name in ("obs", "next_obs", "actions", "rewards", "terminated", "next_mask"):
+            value = np.asarray(arrays[name])
+            target = getattr(self, name)
+            if value.shape[1:] != target.shape[1:]:
+                raise ValueError(
+                    f"replay {name} has shape {value.shape[1:]}, needs {target.shape[1:]}"
+                )
+            target[:size] = value
+        self.size = size
+        self.pos = int(arrays["pos"][0]) % self.capacity

@@ -151,6 +151,7 @@ class TableAgent(Agent):
         self._hooks: list[UpdateHook] = []
         self._run: TrainingRun | None = None
         self._env_seeded = False
+        self._env_seed: int | None = seed
         self._explored = False
         self._all_actions = list(range(self.nA))
         self._avail_cache: dict[bytes, list[int]] = {}
@@ -346,8 +347,8 @@ class TableAgent(Agent):
         try:
             while not run.done:
                 seed = None
-                if not self._env_seeded:
-                    seed, self._env_seeded = self.seed, True
+                if not self._env_seeded:  # the agent's seed; after a resume, the saved one
+                    seed, self._env_seeded = self._env_seed, True
                 obs, info = env.reset(seed=seed)
                 self.reset()
                 s = int(obs) - o0
@@ -388,9 +389,10 @@ class TableAgent(Agent):
                 self.steps_done += length
                 if not complete:
                     break
-                run.episode_end(total, length, self.episodes_done)
+                number = self.episodes_done
                 self.episodes_done += 1
-                self._end_episode()
+                self._end_episode()  # the agent is whole again before anyone hears of it
+                run.episode_end(total, length, number)
         finally:
             self._run = None
 
@@ -416,6 +418,19 @@ class TableAgent(Agent):
     @visits.setter
     def visits(self, value: np.ndarray) -> None:
         self._counts = np.asarray(value, dtype=np.int64).tolist()
+
+    def _save_training_state(self, folder: Path) -> dict[str, Any]:
+        # the env's generator cannot be read back: the resumed run reseeds it from our rng
+        return {**super()._save_training_state(folder), "env_seed": self._resume_seed()}
+
+    def _resume_seed(self) -> int:
+        generator = np.random.default_rng([self.seed or 0, self.episodes_done, self.steps_done])
+        return int(generator.integers(2**31))
+
+    def _load_training_state(self, folder: Path, state: dict[str, Any]) -> None:
+        super()._load_training_state(folder, state)
+        self._env_seeded = False
+        self._env_seed = int(state.get("env_seed", self._resume_seed()))
 
     def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
         arrays = load_npz(folder / ARRAYS_FILE)

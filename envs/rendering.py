@@ -92,9 +92,22 @@ def font(size: int) -> Any:
         # pygame.quit() (a closed human window) invalidates every font made before it
         _FONTS.clear()
         pygame.font.init()
+    elif _FONTS and not font_alive(next(iter(_FONTS.values()))):
+        _FONTS.clear()  # the font module was quit and started again by someone else
     if size not in _FONTS:
         _FONTS[size] = pygame.font.Font(None, size)
     return _FONTS[size]
+
+
+def font_alive(f: Any) -> bool:
+    """Whether a pygame font still works (fonts die when the font module is quit)."""
+    pygame = import_pygame()
+    try:
+        f.get_height()
+        f.size("0")
+    except pygame.error:
+        return False
+    return True
 
 
 def draw_text(
@@ -130,6 +143,65 @@ def draw_cell(
         pygame.draw.rect(surface, border, rect, width=border_width, border_radius=radius)
 
 
+#: ends of the diverging value scale (ColorBrewer PiYG): magenta below 0, green above 0; both
+#: differ from the pit's red and the agent's blue, so a value never looks like a cell kind
+NEGATIVE: Color = (197, 27, 125)
+POSITIVE: Color = (77, 146, 33)
+#: how far from white the scale goes at its ends (light fills keep dark text readable)
+SCALE_DEPTH = 0.8
+#: dark text for labels: 4.5:1 or more on every light fill of the palette
+LABEL: Color = (73, 80, 87)
+BLACK: Color = (0, 0, 0)
+WHITE: Color = (255, 255, 255)
+#: the WCAG 2 minimum contrast ratio for normal text
+MIN_CONTRAST = 4.5
+
+
+def relative_luminance(color: Color) -> float:
+    """WCAG 2 relative luminance of an sRGB colour: 0 for black, 1 for white."""
+
+    def channel(c: float) -> float:
+        c = c / 255.0
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(float(c)) for c in color[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: Color, b: Color) -> float:
+    """WCAG 2 contrast ratio ``(L1 + 0.05) / (L2 + 0.05)`` of two colours, 1 to 21."""
+    la, lb = relative_luminance(a), relative_luminance(b)
+    hi, lo = max(la, lb), min(la, lb)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def readable_on(fill: Color, preferred: Color = INK) -> Color:
+    """Text colour for ``fill``: ``preferred`` if it reaches 4.5:1, else black or white,
+    whichever contrasts more (one of them always reaches 4.58:1)."""
+    if contrast_ratio(preferred, fill) >= MIN_CONTRAST:
+        return preferred
+    return BLACK if contrast_ratio(BLACK, fill) >= contrast_ratio(WHITE, fill) else WHITE
+
+
+def diverging_color(x: float) -> Color:
+    """A point ``x`` in [-1, 1] of the diverging scale: white at 0, magenta at -1, green at +1."""
+    x = float(np.clip(x, -1.0, 1.0)) * SCALE_DEPTH
+    end = POSITIVE if x > 0 else NEGATIVE
+    t = abs(x)
+    return (
+        int(round(255 + t * (end[0] - 255))),
+        int(round(255 + t * (end[1] - 255))),
+        int(round(255 + t * (end[2] - 255))),
+    )
+
+
+def scale_bound(values: Any) -> float:
+    """The half-width of a diverging scale centred on 0 that holds every finite value."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    return float(np.abs(arr).max()) if arr.size else 0.0
+
+
 def heat_color(value: float, vmin: float, vmax: float) -> Color:
     """Map ``value`` to a diverging colour: red below 0, white at 0, green above 0.
 
@@ -137,12 +209,7 @@ def heat_color(value: float, vmin: float, vmax: float) -> Color:
     always a change of hue (what a value heat map in the lecture needs to show).
     """
     bound = max(abs(float(vmin)), abs(float(vmax)), 1e-12)
-    x = float(np.clip(value / bound, -1.0, 1.0)) * 0.75  # at most 75%: text stays readable
-    # good states take the goal's green, bad ones the pit's red (the agent stays blue)
-    good, bad, white = np.array(GOAL), np.array(PIT), np.array((255, 255, 255))
-    end = good if x > 0 else bad
-    rgb = white + abs(x) * (end - white)
-    return (int(rgb[0]), int(rgb[1]), int(rgb[2]))
+    return diverging_color(float(value) / bound)
 
 
 def surface_to_rgb(surface: Any) -> np.ndarray:
@@ -203,9 +270,8 @@ TapeCell = tuple[str, Color] | None
 
 
 def text_color_on(fill: Color) -> Color:
-    """Black or white, whichever reads better on ``fill``."""
-    luminance = 0.299 * fill[0] + 0.587 * fill[1] + 0.114 * fill[2]
-    return INK if luminance > 140 else (255, 255, 255)
+    """Dark ink or white, whichever reads at 4.5:1 or more on ``fill``."""
+    return readable_on(fill)
 
 
 def tape_cell_size(columns: int) -> int:

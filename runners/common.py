@@ -258,3 +258,26 @@ def write_file(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def train_agent(agent: Agent, env: gym.Env, callbacks: list, **budget: int) -> Any:
+    """``agent.train(env, callbacks=..., **budget)``; an agent written before the event stream
+    (its ``train`` takes only the per-episode ``callback=``) gets the episode ends through it."""
+    import inspect
+
+    from lecture_rl.agents.events import EpisodeEnd, EventStream
+
+    parameters = inspect.signature(agent.train).parameters
+    takes_callbacks = "callbacks" in parameters or any(
+        p.kind is p.VAR_KEYWORD for p in parameters.values()
+    )
+    if takes_callbacks:
+        return agent.train(env, callbacks=callbacks, **budget)
+    stream = EventStream([c for c in callbacks if EpisodeEnd in c.events])
+    stream.start(agent, budget)
+    result = None
+    try:
+        result = agent.train(env, callback=lambda record: stream.emit(EpisodeEnd(record)), **budget)
+    finally:
+        stream.end(result)
+    return result

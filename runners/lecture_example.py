@@ -12,14 +12,13 @@ Description:
     entering the pit gives −10 and a terminal state bootstraps with 0. The greedy policy at
     (3,2) goes from "↑ or →" to "↑"; nothing else changes.
 
-    ``lecture-rl lecture-example`` prints it; ``--window`` also shows the before / after on the
-    pygame grid (values as a heat map, greedy arrows).
+    ``lecture-rl lecture-example`` prints it; ``--window`` also steps through it in the viewer
+    (Q triangles, the changed value outlined, target and δ beside the grid, → / ← to step).
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -310,47 +309,31 @@ def print_lecture_example(example: LectureExample, out: TextIO | None = None) ->
 # ------------------------------------------------------------------------------------------
 
 
-def _wait(env: gym.Env, seconds: float | None) -> bool:
-    """Keep the window showing for ``seconds`` (None: until a key or close); False if closed."""
-    import pygame
-
-    deadline = None if seconds is None else time.monotonic() + seconds
-    while deadline is None or time.monotonic() < deadline:
-        for event in pygame.event.get():
-            if event.type == pygame.QUIT:
-                return False
-            if event.type == pygame.KEYDOWN:
-                return True
-        env.render()
-    return True
-
-
 def show_window(
-    example: LectureExample, seconds_per_step: float = 1.0, hold: float | None = None
-) -> None:
-    """Show the example on the pygame grid: values and arrows before, the walk, then after.
+    example: LectureExample, seconds_per_step: float | None = None, hold: float | None = None
+) -> int:
+    """Show the example stepped in the viewer: → next update, ← back, Esc closes.
 
-    The "before" frame and each step stay ``seconds_per_step`` (a key skips ahead); the "after"
-    frame stays until the window is closed or a key is pressed, or ``hold`` seconds.
+    Each frame shows the table after one more update, the changed value outlined, and the
+    target and δ beside the grid; the last frame waits for a key and says so. With ``hold=0``
+    (headless) every frame is shown once and the window closes. Returns the frames shown.
     """
-    env = gym.make(ENV_ID, map_name=MAP_NAME, render_mode="human")
+    from lecture_rl.envs.grid_draw import GridLayout
+    from lecture_rl.runners.viewer.stepper import Stepper
+    from lecture_rl.runners.viewer.window import Window
+
+    env = gym.make(ENV_ID, map_name=MAP_NAME)
     try:
-        u = env.unwrapped
-        u.set_overlay(values=example.q_before.max(axis=1), q=example.q_before)
-        env.reset(options={"start": PATH[0]})
-        if not _wait(env, seconds_per_step):
-            return
-        q = example.q_before.copy()
-        for (_, a, _, _), update in zip(example.visited, example.updates):
-            q[update.s, update.a] = update.new_value
-            u.set_overlay(values=_values(example, q), q=q)
-            env.step(a)
-            if not _wait(env, seconds_per_step):
-                return
-        u.set_overlay(values=_values(example, example.q_after), q=example.q_after)
-        _wait(env, hold)
+        layout = GridLayout.from_env(env)
     finally:
         env.close()
+    window = Window("lecture-rl: notes 000 §7.f, one update at a time")
+    stepper = Stepper(example, layout)
+    try:
+        # without a display nobody can press a key: show every frame once
+        return stepper.run(window, hold=(hold is None or hold > 0) and not window.headless)
+    finally:
+        window.close()
 
 
 def _values(example: LectureExample, q: np.ndarray) -> np.ndarray:

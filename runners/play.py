@@ -1,10 +1,11 @@
 """``lecture-rl play``: play an env yourself from the keyboard.
 
 Description:
-    Runs Gymnasium's :func:`gymnasium.utils.play.play` loop on the env's ``rgb_array`` frames
-    with a key map that fits the env, and prints each episode's return. Turn-based envs (the
-    grid world, Parity, Copy, the toy-text envs) wait for a key before stepping. Escape or
-    closing the window ends the session; ``--max-frames`` ends it after that many frames.
+    One action per key press (:mod:`lecture_rl.runners.viewer.keyboard`): every ``KEYDOWN``
+    that the env's key map knows is exactly one ``env.step``, nothing happens between presses.
+    The window shows the env, the keys, the step, return, last reward and "blocked" when a
+    move hits a wall or the edge, and prints each episode's return. Escape or closing the
+    window ends the session; ``--max-frames`` ends it after that many frames.
 
 Key maps:
     GridWorld and CliffWalking  arrows (or W A S D): up, right, down, left
@@ -80,27 +81,9 @@ def key_map_for(env: gym.Env) -> tuple[dict[Any, Any] | None, str]:
     )
 
 
-class FrameLimit(gym.Wrapper):
-    """Ends the play session (a window-close event) after ``max_frames`` rendered frames."""
-
-    def __init__(self, env: gym.Env, max_frames: int | None):
-        super().__init__(env)
-        self.max_frames = max_frames
-        self.frames = 0
-
-    def render(self) -> Any:
-        frame = self.env.render()
-        self.frames += 1
-        if self.max_frames and self.frames >= self.max_frames:
-            import pygame
-
-            if pygame.display.get_init():
-                pygame.event.post(pygame.event.Event(pygame.QUIT))
-        return frame
-
-
 def _gym_play():
-    """Import :mod:`gymnasium.utils.play` without letting it switch matplotlib to TkAgg."""
+    """Import :mod:`gymnasium.utils.play` without letting it switch matplotlib to TkAgg
+    (for scripts that want Gymnasium's own hold-to-act loop)."""
     import matplotlib
 
     use = matplotlib.use
@@ -116,41 +99,34 @@ def run_play(args: argparse.Namespace, out=None) -> int:
     """Carry out ``lecture-rl play``; returns the exit code."""
     from rich.console import Console
 
+    from lecture_rl.runners.viewer.keyboard import KeyboardPlay
+    from lecture_rl.runners.viewer.window import Window
+
     console = Console(file=out) if out is not None else Console()
     env_set = parse_assignments(args.env_set, "--env-set")
     env = make_env(args.env, env_set, render_mode="rgb_array")
     if "rgb_array" not in (env.metadata.get("render_modes") or []):
         env.close()
         raise UsageError(f"env '{args.env}' cannot render frames (render mode 'rgb_array')")
+    if args.zoom is not None and args.zoom <= 0:
+        env.close()
+        raise UsageError(f"--zoom must be positive, got {args.zoom}")
+    window = Window(
+        f"lecture-rl play: {args.env}", zoom=args.zoom or 1.0, max_frames=args.max_frames
+    )
     try:
         keys, help_text = key_map_for(env)
-        console.print(f"playing {args.env}: {help_text}; Escape or closing the window quits")
-        episode = {"return": 0.0, "steps": 0, "count": 0}
+        if keys is None:
+            keys = {tuple(k): v for k, v in env.get_wrapper_attr("get_keys_to_action")().items()}
+        console.print(f"playing {args.env}: {help_text}; one action per key press; Esc quits")
 
-        def on_step(obs_t, obs_tp1, action, reward, terminated, truncated, info) -> None:
-            episode["return"] += float(reward)
-            episode["steps"] += 1
-            if terminated or truncated:
-                episode["count"] += 1
-                console.print(
-                    f"episode {episode['count']}: return {episode['return']:g} "
-                    f"in {episode['steps']} steps"
-                )
-                episode["return"], episode["steps"] = 0.0, 0
+        def on_episode(count: int, total: float, steps: int) -> None:
+            console.print(f"episode {count}: return {total:g} in {steps} steps")
 
-        turn_based = keys is not None
-        play = _gym_play()
-        play(
-            FrameLimit(env, args.max_frames),
-            fps=args.fps,
-            zoom=args.zoom,
-            keys_to_action=keys,
-            seed=args.seed,
-            callback=on_step,
-            wait_on_player=turn_based,
-        )
+        KeyboardPlay(env, keys, help_text, window, seed=args.seed, on_episode=on_episode).run()
     except KeyboardInterrupt:
         console.print("stopped")
     finally:
+        window.close()
         env.close()
     return 0

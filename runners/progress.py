@@ -19,6 +19,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
+
 stderr_console = Console(stderr=True)
 
 
@@ -41,14 +43,16 @@ def budget_unit(budget: dict[str, int]) -> str:
     return "steps" if "steps" in budget else "episodes"
 
 
-class TrainProgress:
-    """One bar for one training run; call the instance with each episode record.
+class TrainProgress(TrainingCallback):
+    """One bar for one training run: a subscriber to the episode ends of the event stream.
 
     Usage::
 
         with TrainProgress("q_learning", {"episodes": 500}) as progress:
-            agent.train(env, episodes=500, callback=progress)
+            agent.train(env, episodes=500, callbacks=[progress])
     """
+
+    events = (EpisodeEnd,)
 
     def __init__(self, label: str, budget: dict[str, int], console: Console | None = None):
         self.unit = budget_unit(budget)
@@ -63,6 +67,9 @@ class TrainProgress:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
+
+    def on_event(self, event: EpisodeEnd) -> None:
+        self(dict(event.record))
 
     def __call__(self, record: dict[str, Any]) -> None:
         self.records.append(record)

@@ -1,12 +1,14 @@
-"""``lecture-rl watch``: see an agent play in the pygame window.
+"""``lecture-rl watch``: see an agent learn, live, and play in the pygame window.
 
 Description:
-    Trains an agent (``--agent NAME --train-episodes N``, with a progress bar) or loads one
-    (``--checkpoint PATH``), then plays ``--episodes`` greedy episodes in the env's ``human``
-    render mode at ``--fps`` frames per second. On the grid world, tabular agents get their
-    state values as a heat map and their greedy arrows drawn on the grid
-    (``env.unwrapped.set_overlay``). ``--max-frames`` stops after that many frames; closing the
-    window or Ctrl-C ends cleanly.
+    By default the agent (``--agent NAME``, or two with ``--agents A,B``) trains *in the
+    window* on grids (our GridWorld, FrozenLake-v1, CliffWalking-v1): see
+    :mod:`lecture_rl.runners.viewer`. ``--no-live`` (and any env the grid viewer cannot draw)
+    trains off-screen with a progress bar first; ``--checkpoint PATH`` loads an agent. Then
+    ``--episodes`` greedy episodes play in the env's ``human`` render mode at ``--fps``; on
+    the grid world tabular agents get their values and greedy arrows drawn
+    (``env.unwrapped.set_overlay``). ``--max-frames`` stops after that many frames; closing
+    the window or Ctrl-C ends cleanly.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from lecture_rl.runners.common import (
     check_device,
     eval_step_cap,
     resolve_budget,
+    train_agent,
 )
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.evaluate import load_checkpoint
@@ -77,6 +80,17 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
     from rich.console import Console
 
     console = Console(file=out) if out is not None else Console()
+    if not args.checkpoint and not getattr(args, "no_live", False) and args.env:
+        from lecture_rl.runners.viewer import session
+
+        names = session.agent_names(args)
+        if names:
+            reason = session.live_supported(args.env, parse_assignments(args.env_set, "--env-set"))
+            if reason is None:
+                return session.run_live(args, console)
+            if len(names) > 1 or getattr(args, "record", None):
+                raise UsageError(reason)
+            console.print(f"{reason.split(';')[0]}: training first, then replaying")
     env_set = parse_assignments(args.env_set, "--env-set")
     if args.checkpoint:
         if args.agent:
@@ -103,7 +117,7 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
         )
         try:
             with TrainProgress(f"training {args.agent}", budget) as progress:
-                agent.train(train_env, callback=progress, **budget)
+                train_agent(agent, train_env, [progress], **budget)
         except KeyboardInterrupt:
             console.print("training interrupted; watching what was learned so far")
         finally:

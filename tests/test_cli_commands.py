@@ -180,6 +180,7 @@ def test_watch_trains_then_shows_the_grid_with_the_overlay(monkeypatch):
             "500",
             "--max-frames",
             "3",
+            "--no-live",
         ]
     )
     assert code == 0
@@ -197,23 +198,21 @@ def test_watch_a_checkpoint_plays_whole_episodes(grid_checkpoint):
 
 
 def test_play_from_the_keyboard_reaches_the_goal(monkeypatch):
-    """Synthetic key presses: right, up, right from the start (2,1) reach the goal (1,3)."""
-    presses = [pygame.K_RIGHT, pygame.K_UP, pygame.K_RIGHT]
-    script = {}
-    for i, key in enumerate(presses):
-        script[3 + 2 * i] = (pygame.KEYDOWN, key)
-        script[4 + 2 * i] = (pygame.KEYUP, key)
-    original = play_module.FrameLimit.render
+    """Key presses right, up, right from the start (2,1) reach the goal (1,3): one step each."""
+    from lecture_rl.runners.viewer.window import Window
 
-    def render(self):
-        frame = original(self)
-        if self.frames in script:
-            kind, key = script[self.frames]
-            pygame.event.post(pygame.event.Event(kind, key=key))
-        return frame
+    presses = [pygame.K_RIGHT, pygame.K_UP, pygame.K_RIGHT, pygame.K_ESCAPE]
+    original = Window.show
 
-    monkeypatch.setattr(play_module.FrameLimit, "render", render)
-    code, text = run(["play", *GRID, "--fps", "500", "--max-frames", "12"])
+    def show(self, canvas):
+        original(self, canvas)
+        if self.frames == 1:  # the window is open: press the keys (down and up) once each
+            for key in presses:
+                pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=""))
+                pygame.event.post(pygame.event.Event(pygame.KEYUP, key=key, unicode=""))
+
+    monkeypatch.setattr(Window, "show", show)
+    code, text = run(["play", *GRID, "--max-frames", "50"])
     assert code == 0
     assert "episode 1: return 10 in 3 steps" in text
 

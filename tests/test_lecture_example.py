@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 import pytest
 
-from lecture_rl.envs.grid_world import GridWorldEnv
 from lecture_rl.runners.lecture_example import (
     ALPHA,
     GAMMA,
@@ -48,19 +46,47 @@ def test_printout_shows_every_update_and_the_policy_change():
     assert "Greedy policy before" in text and "Greedy policy after" in text
 
 
-def test_window_shows_before_and_after_on_the_grid(monkeypatch):
-    overlays = []
-    original = GridWorldEnv.set_overlay
-
-    def record(self, values=None, q=None, policy=None):
-        overlays.append((None if values is None else np.array(values), np.array(q)))
-        original(self, values=values, q=q, policy=policy)
-
-    monkeypatch.setattr(GridWorldEnv, "set_overlay", record)
+def test_window_shows_every_update_headless():
     assert run_lecture_example(window=True, out=io.StringIO(), seconds_per_step=0, hold=0) == 0
+
+
+def test_stepper_steps_back_and_forth_and_shows_the_changed_value():
+    import gymnasium as gym
+    import pygame
+
+    from lecture_rl.envs import rendering
+    from lecture_rl.envs.grid_draw import GridLayout
+    from lecture_rl.runners.viewer import panel
+    from lecture_rl.runners.viewer.stepper import Stepper
+    from lecture_rl.runners.viewer.window import Window
+
     ex = replay_lecture_episode()
+    env = gym.make("LectureRL/GridWorld-v0", map_name="lecture")
+    stepper = Stepper(ex, GridLayout.from_env(env))
+    env.close()
+    keys = [pygame.K_RIGHT, pygame.K_RIGHT, pygame.K_LEFT, pygame.K_RIGHT, pygame.K_SPACE]
+    seen = []
+
+    class Scripted(Window):
+        def show(self, canvas):
+            super().show(canvas)
+            seen.append(stepper.k)
+            if self.frames == 1:
+                for key in [*keys, pygame.K_RIGHT]:  # the last one, on the last frame, closes
+                    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key))
+
+    window = Scripted("test")
+    stepper.run(window, hold=True)
+    window.close()
+    assert seen == [0, 1, 2, 1, 2, 3]
     s32 = ex.state_of(3, 2)
-    assert len(overlays) == 5  # before, after each of the three steps, after
-    assert np.array_equal(overlays[0][1], ex.q_before)
-    assert np.array_equal(overlays[-1][1], ex.q_after) and overlays[-1][1][s32, RIGHT] == -5
-    assert overlays[-1][0][s32] == 0.0  # V(3,2) = max(up 0, right −5)
+    assert stepper.changed(3) == [(s32, RIGHT)] and stepper.changed(1) == []
+    assert stepper.tables[3][s32, RIGHT] == -5
+    # the changed triangle is outlined, the last frame says how to close
+    stepper.k = 3
+    canvas = stepper.render()
+    x, y, w, h = stepper.painter.rect_of(s32)
+    assert tuple(canvas.get_at((x + w - 1, y + h // 3)))[:3] == rendering.HIGHLIGHT
+    lines = panel.update_lines(ex.updates[2], rule="q_learning")
+    assert lines[2] == "target = r + γ·0   (s' is terminal)"
+    assert lines[3].endswith("= -10") and lines[-1].endswith("= -5")

@@ -17,12 +17,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="list agent names (or show one agent's hyperparameters)",
         description=wrap(
             "List agent names with a one-line description; with a NAME, show its "
-            "hyperparameters and their defaults."
+            "hyperparameters: default, accepted values and what each does (one table per agent, "
+            "the same one that validates --set)."
         ),
-        epilog="examples:\n  lecture-rl agents\n  lecture-rl agents q_learning",
+        epilog=(
+            "examples:\n  lecture-rl agents\n  lecture-rl agents q_learning\n"
+            "  lecture-rl agents ppo --markdown"
+        ),
         formatter_class=formatter,
     )
     parser.add_argument("name", nargs="?", help="an agent name, e.g. q_learning")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="with NAME: print the hyperparameter table as Markdown (the README's tables)",
+    )
     return parser
 
 
@@ -42,11 +51,21 @@ def run(args: argparse.Namespace, out) -> int:
         from lecture_rl.runners.common import agent_class
 
         cls = agent_class(args.name)
+        from lecture_rl.agents.hyperparameters import describe
+
+        if args.markdown:
+            out.write("| hyperparameter | default | accepts | what it does |\n|---|---|---|---|\n")
+            for key, default, accepts, doc in describe(cls.params):
+                out.write(f"| `{key}` | `{default!r}` | {accepts} | {doc} |\n")
+            return 0
+
         table = Table(title=f"{args.name}: {_first_doc_line(cls)}")
         table.add_column("hyperparameter")
         table.add_column("default", justify="right")
-        for key, value in cls.defaults.items():
-            table.add_row(key, repr(value))
+        table.add_column("accepts")
+        table.add_column("what it does")
+        for key, default, accepts, doc in describe(cls.params):
+            table.add_row(key, repr(default), accepts, doc)
         console.print(table)
         console.print(f"default budget: {getattr(cls, 'default_budget', {})}")
         return 0

@@ -21,7 +21,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog="examples:\n  lecture-rl lecture-example\n  lecture-rl lecture-example --window",
         formatter_class=formatter,
     )
-    parser.add_argument("--window", action="store_true", help="also show it on the grid")
+    parser.add_argument(
+        "--window", action="store_true", help="also step through it on the grid (→ next, ← back)"
+    )
     return parser
 
 

@@ -14,8 +14,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         NAME,
         help="play an env yourself from the keyboard",
         description=wrap(
-            "Play an env from the keyboard (arrows on grids, 0/1 on Parity, digits "
-            "on Copy). Escape or closing the window quits."
+            "Play an env from the keyboard, one action per key press (arrows on grids, "
+            "0/1 on Parity, digits on Copy); the window shows the keys and when a move is "
+            "blocked. Escape or closing the window quits."
         ),
         epilog="examples:\n  lecture-rl play --env LectureRL/GridWorld-v0 --env-set map_name=maze"
         "\n  lecture-rl play --env LectureRL/Parity-v0 --env-set length=8",

@@ -28,11 +28,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "  lecture-rl train --env LectureRL/GridWorld-v0 --agent q_learning --episodes 300\n"
         "  lecture-rl train --env CliffWalking-v1 --agent sarsa --set epsilon=0.1 --out runs/s\n"
         "  lecture-rl train --env LectureRL/Parity-v0 --agent ppo --set net=lstm --steps 200000"
-        "\n\nCtrl-C saves what was learned so far (marked interrupted) and exits 130.",
+        "\n  lecture-rl train --resume runs/s   # continue an interrupted run"
+        "\n\nCtrl-C saves what was learned so far (marked interrupted, resumable) and exits 130.",
         formatter_class=formatter,
     )
-    add_env_options(parser)
-    parser.add_argument("--agent", required=True, metavar="NAME", help="see 'lecture-rl agents'")
+    add_env_options(parser, required=False)
+    parser.add_argument(
+        "--agent", metavar="NAME", help="see 'lecture-rl agents' (required unless --resume)"
+    )
     add_budget(parser)
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     add_agent_options(parser)
@@ -42,6 +45,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--eval-episodes", type=int, default=100, metavar="N", help="greedy episodes (100)"
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="save a resumable checkpoint (optimizer, random generators, counters, DQN's "
+        "replay memory) to --out this often while training (default 60; 0 = after every "
+        "episode)",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the interrupted training run in DIR to its original budget (every "
+        "other setting comes from DIR)",
     )
     return parser
 

@@ -18,16 +18,20 @@ NAME = "watch"
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         NAME,
-        help="train (or load) an agent and watch it play in a window",
+        help="watch an agent learn live in a window (or load one and watch it play)",
         description=wrap(
-            "Train an agent (--agent) or load a checkpoint (--checkpoint), then "
-            "watch greedy episodes in a pygame window; tabular agents on the grid world show "
-            "their value heat map and greedy arrows."
+            "Train an agent (--agent, or two side by side with --agents A,B) live in a pygame "
+            "window: every step is drawn after the agent learned from it, with Q triangles, "
+            "the update in the notes' notation and the return per episode; then greedy "
+            "episodes. Keys: Space pause, → step, +/− speed, g greedy, r restart, h help, "
+            "Esc quit. --no-live trains first and replays; --checkpoint loads an agent."
         ),
         epilog="examples:\n"
-        "  lecture-rl watch --env LectureRL/GridWorld-v0 --agent q_learning --train-episodes 300\n"
-        "  lecture-rl watch --env LectureRL/GridWorld-v0 --env-set map_name=cliff "
-        "--agent sarsa --set epsilon=0.1\n"
+        "  lecture-rl watch --env LectureRL/GridWorld-v0 --agent q_learning --train-episodes 60\n"
+        "  lecture-rl watch --env CliffWalking-v1 --agents sarsa,q_learning "
+        "--set epsilon=0.1 --set alpha=0.5 --set gamma=1\n"
+        "  lecture-rl watch --env CliffWalking-v1 --agent q_learning --record cliff.gif "
+        "--max-frames 300\n"
         "  lecture-rl watch --checkpoint runs/q --fps 2",
         formatter_class=formatter,
     )
@@ -41,6 +45,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--fps", type=float, default=None, help="frames per second")
     parser.add_argument("--episodes", type=int, default=5, help="episodes to show (5)")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+    parser.add_argument(
+        "--agents", metavar="A,B", help="two agents learning side by side (same env and seeds)"
+    )
+    parser.add_argument(
+        "--no-live", action="store_true", help="train off-screen first, then replay greedily"
+    )
+    parser.add_argument("--record", metavar="FILE", help="write the frames shown to .gif or .mp4")
+    parser.add_argument("--zoom", type=float, default=None, help="scale the window (e.g. 1.5)")
     return parser
 
 

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from lecture_rl import agents
-from lecture_rl.runners.common import TorchThreads, build_agent, greedy_evaluation
+from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
+from lecture_rl.runners.common import TorchThreads, build_agent, greedy_evaluation, train_agent
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.progress import budget_unit
 from lecture_rl.runners.settings import safe_name
@@ -131,13 +132,19 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
     unit = budget_unit(trial.budget)
     last_report = [0.0]
 
-    def on_episode(record: dict[str, Any]) -> None:
-        records.append({key: _plain(value) for key, value in record.items()})
-        now = time.perf_counter()
-        if now - last_report[0] > 0.2:
-            last_report[0] = now
-            done = record.get("env_steps", 0) if unit == "steps" else len(records)
-            report(trial.agent, trial.seed, int(done))
+    class TrialRecords(TrainingCallback):
+        """The trial's per-episode records, and its progress to the driver every 0.2 s."""
+
+        events = (EpisodeEnd,)
+
+        def on_event(self, event: EpisodeEnd) -> None:
+            record = event.record
+            records.append({key: _plain(value) for key, value in record.items()})
+            now = time.perf_counter()
+            if now - last_report[0] > 0.2:
+                last_report[0] = now
+                done = record.get("env_steps", 0) if unit == "steps" else len(records)
+                report(trial.agent, trial.seed, int(done))
 
     try:
         with TorchThreads(trial.threads) as threads:
@@ -154,7 +161,7 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
                 )
                 threads.apply(agent)
                 agent.log_dir = Path(trial.log_dir) if trial.log_dir else None
-                agent.train(env, callback=on_episode, **trial.budget)
+                train_agent(agent, env, [TrialRecords()], **trial.budget)
             finally:
                 env.close()
             result["eval"] = greedy_evaluation(

@@ -1,0 +1,104 @@
+"""Recording the viewer: exactly the frames the window shows, as a GIF or an MP4 (imageio)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SUFFIXES = (".gif", ".mp4")
+
+
+class RecorderError(ValueError):
+    """A recording path the recorder cannot write (wrong suffix, missing folder)."""
+
+
+def check_record_path(path: str | os.PathLike[str]) -> Path:
+    """The path checked: a ``.gif`` or ``.mp4`` in an existing folder."""
+    p = Path(path)
+    if p.suffix.lower() not in SUFFIXES:
+        raise RecorderError(f"--record needs a .gif or .mp4 file name, got '{p.name}'")
+    if not p.parent.exists() and str(p.parent) not in ("", "."):
+        raise RecorderError(f"--record: folder '{p.parent}' does not exist; create it first")
+    return p
+
+
+class Recorder:
+    """Collects frames (``(H, W, 3)`` ``uint8``) and writes them on :meth:`close`.
+
+    Frames of another size than the first (the window was resized) are scaled to the first
+    size, so the file has one size. The file is written to a temporary name and moved into
+    place, so a half-written file never appears under the final name.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fps: float = 10.0):
+        self.path = check_record_path(path)
+        self.fps = float(fps) if fps and fps > 0 else 10.0
+        self.frames: list[np.ndarray] = []
+        self._size: tuple[int, int] | None = None
+
+    def add(self, frame: np.ndarray) -> None:
+        frame = np.asarray(frame, dtype=np.uint8)
+        if self._size is None:
+            self._size = frame.shape[:2]
+        elif frame.shape[:2] != self._size:
+            frame = _resize(frame, self._size)
+        self.frames.append(frame)
+
+    def close(self) -> Path | None:
+        """Write the file (nothing when no frame was shown); returns its path."""
+        if not self.frames:
+            return None
+        import imageio.v3 as iio
+
+        suffix = self.path.suffix.lower()
+        fd, tmp = tempfile.mkstemp(suffix=suffix, dir=self.path.parent or ".")
+        os.close(fd)
+        try:
+            if suffix == ".gif":
+                iio.imwrite(
+                    tmp,
+                    np.stack(self.frames),
+                    extension=".gif",
+                    duration=1000.0 / self.fps,
+                    loop=0,
+                )
+            else:
+                frames = [_even(f) for f in self.frames]
+                iio.imwrite(tmp, np.stack(frames), extension=".mp4", fps=self.fps)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self.frames = []
+        return self.path
+
+
+def _even(frame: np.ndarray) -> np.ndarray:
+    """Pad to sides that are multiples of 16 (H.264's macro blocks) with the background
+    colour, so the video shows the frame unscaled."""
+    from lecture_rl.envs.rendering import BACKGROUND
+
+    h, w = frame.shape[:2]
+    ph, pw = -h % 16, -w % 16
+    if not ph and not pw:
+        return frame
+    out = np.empty((h + ph, w + pw, 3), dtype=np.uint8)
+    out[:] = BACKGROUND
+    out[:h, :w] = frame
+    return out
+
+
+def _resize(frame: np.ndarray, size: tuple[int, int]) -> Any:
+    from lecture_rl.envs import rendering
+
+    pygame = rendering.import_pygame()
+    surface = rendering.rgb_to_surface(frame)
+    scaled = pygame.transform.smoothscale(surface, (size[1], size[0]))
+    return rendering.surface_to_rgb(scaled)

@@ -1,0 +1,289 @@
+"""The live viewer driven headless by key events: pause, step, speed, toggles, greedy, quit."""
+
+import gymnasium as gym
+import numpy as np
+import pygame
+import pytest
+
+import lecture_rl.envs  # noqa: F401
+from lecture_rl import agents
+from lecture_rl.envs import rendering
+from lecture_rl.envs.grid_draw import CLIFF_COLOR
+from lecture_rl.runners.viewer import panel
+from lecture_rl.runners.viewer.controls import SPEEDS, Controls
+from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory
+from lecture_rl.runners.viewer.recorder import Recorder
+from lecture_rl.runners.viewer.window import Window
+
+CLIFF = {"map_name": "cliff"}
+TURBO = len(SPEEDS) - 1
+
+
+class ScriptedWindow(Window):
+    """Posts the scripted key events right after frame ``n`` is shown, and notes each frame."""
+
+    def __init__(self, script, on_frame=None, **kwargs):
+        super().__init__("test", **kwargs)
+        self.script = script
+        self.on_frame = on_frame
+
+    def show(self, canvas):
+        super().show(canvas)
+        if self.on_frame is not None:
+            self.on_frame(self.frames, canvas)
+        for key in self.script.get(self.frames, ()):
+            if isinstance(key, pygame.event.Event):
+                pygame.event.post(key)
+            else:
+                char = chr(key) if key < 0x110000 and chr(key).isprintable() else ""
+                pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=char))
+
+
+def viewer_for(
+    names,
+    script,
+    *,
+    episodes=50,
+    controls=None,
+    on_frame=None,
+    env_kwargs=CLIFF,
+    env_id="LectureRL/GridWorld-v0",
+    recorder=None,
+    max_frames=None,
+    greedy=0,
+    step_cap=200,
+):
+    built = []
+
+    def build(name):
+        env = gym.make(env_id, **env_kwargs)
+        agent = agents.make(name, env, seed=3, alpha=0.5, gamma=0.9, epsilon=0.1)
+        built.append(agent)
+        return agent, env, gym.make(env_id, **env_kwargs)
+
+    window = ScriptedWindow(script, on_frame, recorder=recorder, max_frames=max_frames)
+    viewer = LiveViewer(
+        make_lane_factory(names, build, {"episodes": episodes}),
+        env_label="test",
+        window=window,
+        controls=controls or Controls(paused=True),
+        greedy_episodes=greedy,
+        hold=False,
+        step_cap=step_cap,
+    )
+    return viewer, built
+
+
+def test_paused_viewer_steps_once_per_key_and_quits_on_escape():
+    viewer, _ = viewer_for(
+        ["q_learning"], {1: [pygame.K_RIGHT], 2: [pygame.K_PERIOD], 3: [pygame.K_ESCAPE]}
+    )
+    viewer.run()
+    lane = viewer.lanes[0]
+    assert lane.env_steps == 3  # the first step, then one per key press
+    assert viewer.window.frames == 3
+    assert viewer.controls.paused and viewer.controls.quit
+    assert len(lane.returns) < 50  # quitting stopped training
+
+
+def test_space_resumes_q_quits_and_speed_keys_change_the_speed():
+    controls = Controls(paused=True, speed=3)
+    script = {1: [ord("+"), ord("+"), ord("-")], 2: [pygame.K_SPACE], 5: [pygame.K_q]}
+    viewer, _ = viewer_for(["q_learning"], script, controls=controls)
+    viewer.run()
+    assert controls.speed == 4 and not controls.paused and controls.quit
+    assert viewer.lanes[0].env_steps >= 3
+
+
+def test_panel_numbers_equal_the_agents_update_and_the_updated_cell_flashes():
+    records = []
+    seen = {}
+
+    def on_frame(n, canvas):
+        if n == 2:
+            lane = viewer.lanes[0]
+            seen["update"] = lane.state.update
+            seen["lines"] = (
+                viewer.hud_lines(lane),
+                panel.update_lines(lane.state.update, viewer._cell(lane.layout), rule="q_learning"),
+            )
+            seen["q"] = lane.agent.q.copy()
+            seen["canvas"] = pygame.surfarray.array3d(canvas).copy()
+
+    viewer, built = viewer_for(
+        ["q_learning"], {1: [pygame.K_RIGHT], 2: [pygame.K_ESCAPE]}, on_frame=on_frame
+    )
+    built[0].add_update_hook(records.append)
+    viewer.run()
+    update = seen["update"]
+    assert update == records[1]  # the second update, shown on the second frame
+    assert seen["q"][update.s, update.a] == update.new_value  # drawn after learning
+    _, lines = seen["lines"]
+    text = "\n".join(lines)
+    assert f"= {panel.num(update.target)}" in text
+    assert f"= {panel.num(update.td_error)}" in text
+    assert text.endswith(f"= {panel.num(update.new_value)}")
+    assert "max_a' Q(s',a')" in text
+    # the updated triangle is outlined in the highlight colour
+    painter = viewer.painters[0]
+    x, y, w, h = painter.rect_of(update.s)
+    d = painter.layout.directions[update.a]
+    edge = [
+        (x + w // 2, y + 1),
+        (x + w - 1, y + h // 2),
+        (x + w // 2, y + h - 1),
+        (x + 1, y + h // 2),
+    ][d]
+    assert tuple(seen["canvas"][edge]) == rendering.HIGHLIGHT
+
+
+def test_toggles_remove_the_q_triangles_and_cliff_cells_stay_empty():
+    frames = {}
+
+    def on_frame(n, canvas):
+        frames[n] = pygame.surfarray.array3d(canvas).copy()
+
+    script = {3: [pygame.K_n, pygame.K_v], 4: [pygame.K_ESCAPE]}
+    controls = Controls(speed=TURBO)
+    viewer, _ = viewer_for(
+        ["q_learning"], script, controls=controls, on_frame=on_frame, episodes=400
+    )
+    viewer.run()
+    assert not controls.options.q and not controls.options.values
+    painter = viewer.painters[0]
+    layout = painter.layout
+    s = layout.state_of(3, 3)
+    x, y, w, h = painter.rect_of(s)
+    spot = (x + w // 2, y + int(h * 0.7))  # the down triangle: towards the cliff
+    assert tuple(frames[3][spot]) != rendering.CELL  # Q triangle (learned by now)
+    assert tuple(frames[4][spot]) == rendering.CELL  # toggled off: plain floor
+    for n in (3, 4):
+        for c in range(2, 12):
+            x, y, w, h = painter.rect_of(layout.state_of(4, c))
+            block = frames[n][x + w // 4 : x + 3 * w // 4, y + h // 4 : y + 3 * h // 4]
+            assert (block == np.array(CLIFF_COLOR)).all()
+
+
+def test_greedy_key_plays_a_greedy_episode_and_training_goes_on():
+    modes = []
+
+    def on_frame(n, canvas):
+        modes.append(viewer.lanes[0].state.mode)
+
+    controls = Controls(speed=SPEEDS.index(120.0))
+    viewer, _ = viewer_for(
+        ["q_learning"],
+        {2: [pygame.K_g]},
+        controls=controls,
+        on_frame=on_frame,
+        episodes=100,
+        max_frames=40,
+        step_cap=8,
+    )
+    viewer.run()
+    assert viewer.greedy_runs == 1
+    first_greedy = modes.index("greedy")
+    assert first_greedy <= 3
+    assert "learning" in modes[first_greedy:]  # back to learning after the key's run
+    assert viewer.lanes[0].env_steps >= 3
+
+
+def test_greedy_episodes_follow_training():
+    controls = Controls(speed=TURBO)
+    viewer, _ = viewer_for(["q_learning"], {}, controls=controls, episodes=30, greedy=2)
+    viewer.run()
+    assert viewer.greedy_runs == 2 and len(viewer.lanes[0].returns) == 30
+    assert viewer.lanes[0].state.mode == "greedy"
+
+
+def test_restart_key_starts_learning_again_and_resize_rescales_cells():
+    controls = Controls(paused=True)
+    script = {
+        1: [pygame.K_RIGHT],
+        2: [pygame.K_r],
+        3: [pygame.event.Event(pygame.VIDEORESIZE, size=(2000, 1000), w=2000, h=1000)],
+        4: [pygame.K_ESCAPE],
+    }
+    viewer, built = viewer_for(["q_learning"], script, controls=controls)
+    px_before = viewer.painters[0].px
+    viewer.run()
+    assert viewer.restarts == 1 and len(built) == 2
+    assert viewer.painters[0].px > px_before
+
+
+def test_side_by_side_learns_both_agents_on_the_same_seeds():
+    firsts = {}
+
+    def on_frame(n, canvas):
+        if n == 1:
+            firsts["pos"] = [lane.state.trail[:] for lane in viewer.lanes]
+
+    controls = Controls(speed=TURBO)
+    viewer, built = viewer_for(
+        ["sarsa", "q_learning"], {}, controls=controls, on_frame=on_frame, episodes=30
+    )
+    single_height = viewer_for(["sarsa"], {})[0].canvas.get_height()
+    viewer.run()
+    assert [len(lane.returns) for lane in viewer.lanes] == [30, 30]
+    assert firsts["pos"][0] == firsts["pos"][1]  # same seed: the same first step
+    assert viewer.canvas.get_height() > 1.5 * single_height - 100
+    assert [lane.name for lane in viewer.lanes] == ["sarsa", "q_learning"]
+
+
+@pytest.mark.parametrize(
+    "env_id, kwargs", [("FrozenLake-v1", {"map_name": "4x4"}), ("CliffWalking-v1", {})]
+)
+def test_gymnasium_grids_learn_live(env_id, kwargs):
+    controls = Controls(speed=TURBO)
+    viewer, _ = viewer_for(
+        ["q_learning"], {}, controls=controls, env_id=env_id, env_kwargs=kwargs, episodes=20
+    )
+    viewer.run()
+    assert len(viewer.lanes[0].returns) == 20
+    assert viewer.window.frames >= 1
+
+
+def test_recorded_gif_has_one_frame_per_frame_shown_and_they_change(tmp_path):
+    import imageio.v3 as iio
+
+    path = tmp_path / "lesson.gif"
+    controls = Controls(speed=SPEEDS.index(120.0))
+    viewer, _ = viewer_for(
+        ["q_learning"], {}, controls=controls, recorder=Recorder(path, fps=10), max_frames=6
+    )
+    viewer.run()
+    frames = iio.imread(path, index=None)
+    assert frames.shape[0] == 6 == viewer.window.frames
+    assert frames.shape[1:3] == viewer.canvas.get_size()[::-1]
+    for a, b in zip(frames, frames[1:]):
+        assert not np.array_equal(a, b)  # the agent moved, a value changed
+
+
+def test_recorded_mp4_holds_the_frames_shown(tmp_path):
+    import imageio.v3 as iio
+
+    path = tmp_path / "lesson.mp4"
+    controls = Controls(speed=SPEEDS.index(120.0))
+    viewer, _ = viewer_for(
+        ["q_learning"], {}, controls=controls, recorder=Recorder(path, fps=10), max_frames=5
+    )
+    viewer.run()
+    frames = iio.imread(path, index=None)
+    width, height = viewer.canvas.get_size()
+    assert frames.shape[0] == 5
+    assert frames.shape[1] >= height and frames.shape[2] >= width  # padded to 16, not scaled
+
+
+def test_zoom_scales_the_window_and_the_canvas_is_what_is_recorded(tmp_path):
+    import imageio.v3 as iio
+
+    path = tmp_path / "zoom.gif"
+    controls = Controls(speed=TURBO)
+    viewer, _ = viewer_for(
+        ["q_learning"], {}, controls=controls, recorder=Recorder(path), max_frames=2
+    )
+    viewer.window.zoom = 1.5
+    viewer.run()
+    width, height = viewer.canvas.get_size()
+    assert viewer.window.size == (int(width * 1.5), int(height * 1.5))
+    assert iio.imread(path, index=None).shape[1:3] == (height, width)
