@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -382,9 +383,10 @@ class DQNAgent(DeepAgent):
                     if want_policy:
                         if mask_t is None:
                             mask_t = torch.ones(scores.shape, dtype=torch.bool, device=self.device)
-                        run.emit(
-                            self._policy_step(obs, scores, mask_t, actions, run.env_steps, state)
+                        event = self._policy_step(
+                            obs, scores, mask_t, actions, run.env_steps, state
                         )
+                        run.emit(replace(event, episode_starts=starts, hidden=infos.get("hidden")))
                 actions = actions + self.action_start
                 next_obs, rewards, terminated, truncated, infos = envs.step(actions)
                 done = terminated | truncated
@@ -397,9 +399,9 @@ class DQNAgent(DeepAgent):
                     next_mask[rows] = _final_masks(infos, rows, self.n_actions)
                 if recurrent:
                     self.buffer.add_step(obs, starts, mask, state_before, actions, rewards, done)
-                    starts = done
                 else:
                     self.buffer.add(obs, actions, rewards, real_next, terminated, next_mask)
+                starts = done
                 self.env_steps += n
                 vector_steps += 1
                 counter.step(rewards, done, self.env_steps - steps_at_start)

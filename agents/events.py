@@ -110,6 +110,9 @@ class PolicyStep:
     ``probs`` is π(a|s) (or the ε-greedy distribution for DQN) as ``[N, nA]``, ``values`` V(s)
     as ``[N]`` (``max_a Q`` for DQN), ``actions`` the actions taken and ``state`` a handle on
     the recurrent state after the step (a tuple of tensors; empty for feed-forward nets).
+    ``episode_starts`` ``[N]`` marks the observations that begin an episode (the memory
+    restarts there) and ``hidden`` ``[N]`` is the env's ``info["hidden"]`` for them, the task's
+    hidden variable (``None`` when the env has none): what the insides panel correlates with.
     """
 
     obs: Any
@@ -118,6 +121,8 @@ class PolicyStep:
     actions: Any
     state: tuple[Any, ...]
     env_steps: int
+    episode_starts: Any = None
+    hidden: Any = None
 
 
 @dataclass(frozen=True)

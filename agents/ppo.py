@@ -156,7 +156,8 @@ class PPOAgent(DeepAgent):
                         rollout.values[t] = self.value(features)
                         if want_policy:
                             run.emit(PolicyStep(obs, logits.softmax(-1), rollout.values[t],
-                                                action, state, steps_done))  # fmt: skip
+                                                action, state, steps_done, episode_start,
+                                                infos.get("hidden")))  # fmt: skip
                         obs, reward, terminated, truncated, infos = envs.step(
                             action.cpu().numpy() + self.action_start
                         )

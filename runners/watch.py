@@ -75,6 +75,15 @@ def _window_closed() -> bool:
     return bool(pygame.event.get(pygame.QUIT))
 
 
+def _is_deep(name: str) -> bool:
+    from lecture_rl.agents.deep import DeepAgent
+
+    try:
+        return issubclass(agent_class(name), DeepAgent)
+    except UsageError:
+        return False
+
+
 def run_watch(args: argparse.Namespace, out=None) -> int:
     """Carry out ``lecture-rl watch``; returns the exit code."""
     from rich.console import Console
@@ -88,6 +97,10 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
             reason = session.live_supported(args.env, parse_assignments(args.env_set, "--env-set"))
             if reason is None:
                 return session.run_live(args, console)
+            if len(names) == 1 and _is_deep(names[0]):  # no grid: the network's insides
+                from lecture_rl.runners.viewer.insides_panel import watch_insides
+
+                return watch_insides(args, console)
             if len(names) > 1 or getattr(args, "record", None):
                 raise UsageError(reason)
             console.print(f"{reason.split(';')[0]}: training first, then replaying")
@@ -95,9 +108,14 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
     if args.checkpoint:
         if args.agent:
             raise UsageError("give either --agent (train then watch) or --checkpoint, not both")
-        agent, env, env_id, _ = load_checkpoint(
+        agent, env, env_id, kwargs = load_checkpoint(
             args.checkpoint, args.env, env_set, render_mode="human"
         )
+        if hasattr(agent, "backbone"):  # a deep agent: its insides, step by step
+            from lecture_rl.runners.viewer.insides_panel import watch_insides
+
+            env.close()
+            return watch_insides(args, console, agent, make_env(env_id, kwargs))
     else:
         if not args.agent or not args.env:
             raise UsageError("watch needs --env ID with --agent NAME, or --checkpoint PATH")

@@ -125,3 +125,45 @@ def test_inspect_misuse_is_one_line_and_exit_2(tmp_path):
     out = io.StringIO()
     code = main(["inspect", "--checkpoint", str(tmp_path / "none"), "--out", "x.png"], out=out)
     assert code == 2
+
+
+# ---------------------------------------------------------------- the live panel and watch
+
+
+def test_tap_keeps_env_zero_episode_with_its_hidden_variable():
+    from lecture_rl.runners.viewer.insides_panel import InsidesTap
+
+    env = gym.make("LectureRL/Parity-v0", length=6)
+    agent = small("lstm", env)
+    tap = InsidesTap()
+    agent.train(env, steps=8 * 40, callbacks=[tap])
+    ins = tap.insides(agent)
+    assert ins is not None and 1 <= ins.steps <= 6 and ins.episode_starts[0]
+    # the hidden variable the events carried is the running parity of the bits env 0 showed
+    np.testing.assert_array_equal(ins.hidden, np.bitwise_xor.accumulate(ins.obs))
+    trace = independent_trace(agent, ins)
+    np.testing.assert_allclose(ins.signal("cell"), trace["cell"][:, 0, -1], atol=1e-6)
+
+
+def test_watch_shows_a_checkpoints_insides_headless(tmp_path):
+    env = gym.make("LectureRL/Copy-v0", length=2, symbols=2)
+    agent = small("transformer", env, net_kwargs={"num_heads": 2, "num_layers": 1})
+    agent.train(env, steps=256)
+    agent.save(tmp_path / "ck")
+    gif = tmp_path / "insides.gif"
+    out = io.StringIO()
+    code = main(["watch", "--checkpoint", str(tmp_path / "ck"), "--episodes", "1",
+                 "--max-frames", "3", "--record", str(gif), "--fps", "50"], out=out)  # fmt: skip
+    assert code == 0, out.getvalue()
+    assert gif.read_bytes()[:3] == b"GIF"
+
+
+def test_watch_draws_the_insides_live_while_learning(tmp_path):
+    gif = tmp_path / "live.gif"
+    out = io.StringIO()
+    code = main(["watch", "--env", "LectureRL/Parity-v0", "--env-set", "length=4",
+                 "--agent", "ppo", "--set", "net=gru", "--set", "num_envs=8",
+                 "--set", "hidden_size=16", "--max-frames", "2", "--record", str(gif),
+                 "--fps", "20"], out=out)  # fmt: skip
+    assert code == 0, out.getvalue()
+    assert gif.read_bytes()[:3] == b"GIF"
