@@ -54,6 +54,7 @@ class Insides:
     unit_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
     picked_by: str = ""  # "correlation with info['hidden']" or "variance"
     tape: list[str] = field(default_factory=list)  # the observations as the env shows them
+    graded: np.ndarray | None = None  # [T] True where the action was graded (None: all)
 
     @property
     def steps(self) -> int:
@@ -151,7 +152,7 @@ def insides_from_steps(
 
 def record_insides(agent: Any, env: Any, episodes: int = 1, seed: int = 0, k: int = 3) -> Insides:
     """Play ``episodes`` greedy episodes of ``agent`` on ``env`` and return their insides."""
-    obs_list, starts, hidden, actions, rewards = [], [], [], [], []
+    obs_list, starts, hidden, actions, rewards, graded = [], [], [], [], [], []
     has_hidden = True
     for episode in range(episodes):
         obs, info = env.reset(seed=seed + episode)
@@ -166,6 +167,7 @@ def record_insides(agent: Any, env: Any, episodes: int = 1, seed: int = 0, k: in
             obs, reward, terminated, truncated, info = env.step(action)
             actions.append(action)
             rewards.append(float(reward))
+            graded.append("correct" in info or "correct" not in info and "phase" not in info)
             first = False
             done = terminated or truncated
             if done:
@@ -175,6 +177,7 @@ def record_insides(agent: Any, env: Any, episodes: int = 1, seed: int = 0, k: in
         np.array(actions), np.array(rewards), k,
     )  # fmt: skip
     insides.tape = tape_text(env, insides.obs)
+    insides.graded = np.array(graded)
     return insides
 
 

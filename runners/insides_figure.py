@@ -76,7 +76,9 @@ def _tape(ax: Any, ins: Insides, symbols: list[str] | None) -> None:
         for t, text in enumerate(texts):
             color = "#f2f2f2"
             if rows[r][0] == "answer":
-                color = "#b9e4b0" if ins.rewards[t] > 0 else "#f4b6b6"
+                ungraded = ins.graded is not None and not ins.graded[t]
+                color = "#f2f2f2" if ungraded else "#b9e4b0" if ins.rewards[t] > 0 else "#f4b6b6"
+                text = "" if ungraded else text
             ax.add_patch(_cell(t, r, color))
             ax.text(t, r, text, ha="center", va="center", fontsize=9)
     for t in np.flatnonzero(ins.episode_starts)[1:]:
@@ -84,7 +86,10 @@ def _tape(ax: Any, ins: Insides, symbols: list[str] | None) -> None:
     ax.set_yticks(range(len(rows)), [name for name, _ in rows])
     ax.set_xticks(range(steps), [str(t) for t in range(steps)], fontsize=7)
     ax.tick_params(length=0)
-    ax.set_title("tape: what the agent saw, the hidden variable, its answers", fontsize=9)
+    ax.set_title(
+        "tape: what the agent saw, the hidden variable (info['hidden']), its graded answers",
+        fontsize=9,
+    )
 
 
 def _cell(t: int, r: int, color: str):
@@ -145,7 +150,7 @@ def _attention(ax: Any, ins: Insides, layer: int, head: int, symbols: list[str])
     image.set_gid(f"attention-l{layer}-h{head}")
     ax.set_xticks(range(steps), symbols, fontsize=7)
     ax.set_yticks(range(steps), [f"{t}:{s}" for t, s in enumerate(symbols)], fontsize=6)
-    ax.set_title(f"layer {layer} head {head}", fontsize=8)
+    ax.set_title(f"layer {layer} head {head}: query step (row) → key step", fontsize=8)
     ax.set_xlabel("key step (tape cell)", fontsize=7)
 
 
@@ -164,8 +169,11 @@ def draw_insides(ins: Insides, title: str = "", symbols: list[str] | None = None
         _tape(fig.add_subplot(grid[0, :]), ins, symbols)
         _policy(fig.add_subplot(grid[1, :]), ins)
         for layer in range(layers):
-            for head in range(heads):
-                _attention(fig.add_subplot(grid[2 + layer, head]), ins, layer, head, symbols)
+            axes = [fig.add_subplot(grid[2 + layer, head]) for head in range(heads)]
+            for head, ax in enumerate(axes):
+                _attention(ax, ins, layer, head, symbols)
+            bar = fig.colorbar(axes[-1].get_images()[0], ax=axes, shrink=0.8, pad=0.01)
+            bar.set_label("attention weight", fontsize=8)
     elif ins.net in CELL_SIGNALS:
         units = list(ins.units)
         n_signals = len(CELL_SIGNALS[ins.net][1])
