@@ -37,7 +37,8 @@ def interrupt_after(monkeypatch, episodes: int) -> None:
 def test_a_tabular_run_interrupted_and_resumed_reaches_its_budget(tmp_path, monkeypatch, capsys):
     out = tmp_path / "q"
     argv = ["train", "--env", "CliffWalking-v1", "--agent", "q_learning", "--episodes", "60",
-            "--set", "alpha=0.5", "--set", "epsilon=0.1", "--eval-episodes", "2", "--out", str(out)]  # fmt: skip
+            "--set", "alpha=0.5", "--set", "epsilon=0.1", "--eval-episodes", "2",
+            "--out", str(out)]  # fmt: skip
     with monkeypatch.context() as patch:
         interrupt_after(patch, 25)
         assert main(argv) == 130
