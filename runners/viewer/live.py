@@ -108,20 +108,17 @@ class Lane(TrainingCallback):
 
     # ----- worker side ------------------------------------------------------------------
     def on_training_start(self, agent: Any, budget: Any) -> None:
-        # The run's event stream, when the agent exposes it: in turbo the update tap is
+        # The run's event stream (set on every subscriber): in turbo the update tap is
         # switched off between frames, so the agent does not build TableUpdates nobody draws.
-        self._stream = None
+        self._stream = self.stream
         self._tap_on = True
 
     def _set_tap(self, on: bool) -> None:
         if on == self._tap_on:
             return
         stream = self._stream
-        if stream is None:  # found on the first step: the agent holds its run while learning
-            stream = self._stream = getattr(getattr(self.agent, "_run", None), "stream", None)
-            if stream is None or self.tap not in stream.callbacks:
-                self._stream = None
-                return
+        if stream is None or (on is False and self.tap not in stream.callbacks):
+            return
         if on:
             stream.subscribe(self.tap)
         else:
