@@ -158,6 +158,13 @@ class DeepAgent(Agent):
         """All trainable parameters (backbone and heads)."""
         return list(self.backbone.parameters()) + list(self.heads.parameters())
 
+    def _trainable(self) -> list[nn.Parameter]:
+        """:meth:`parameters`, listed once (walking the modules each update costs ~0.1 ms)."""
+        cached = getattr(self, "_trainable_cache", None)
+        if cached is None:
+            cached = self._trainable_cache = self.parameters()
+        return cached
+
     def obs_tensor(self, obs: Any) -> torch.Tensor:
         """Observations as the backbone takes them: integer ids for Discrete, raw arrays else."""
         if isinstance(self.observation_space, gym.spaces.Discrete):
@@ -312,7 +319,7 @@ class DeepAgent(Agent):
         """
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(self.parameters(), self.hp["max_grad_norm"])
+        grad_norm = nn.utils.clip_grad_norm_(self._trainable(), self.hp["max_grad_norm"])
         values = {"loss": float(loss.detach())}
         values.update({key: float(value.detach()) for key, value in losses.items()})
         event = NetworkUpdate(
