@@ -72,7 +72,9 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     """Config file values, overridden by the flags given on the command line."""
     config: dict[str, Any] = load_config(args.config) if args.config else {}
     unknown = [
-        key for key in config if key not in (*CONFIG_KEYS, "grid", "out", "command", "version", "probe")
+        key
+        for key in config
+        if key not in (*CONFIG_KEYS, "grid", "out", "command", "version", "probe")
     ]
     if unknown:
         raise UsageError(

@@ -10,8 +10,10 @@ from lecture_rl.runners.experiments.engine import Context, compare, per_label
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
 
 NAME = "cliff"
-CLAIM = ("with ε-greedy exploration SARSA is safer online than Q-learning: a higher return "
-         "while learning (the safe path), while Q-learning learns the optimal edge path")  # fmt: skip
+CLAIM = (
+    "with ε-greedy exploration SARSA is safer online than Q-learning: a higher return "
+    "while learning (the safe path), while Q-learning learns the optimal edge path"
+)
 CITES = "notes 000 §7.e (Q-learning and SARSA updates); Sutton & Barto 2018, Example 6.6"
 ENV = "LectureRL/GridWorld-v0"
 ENV_KWARGS = {"map_name": "cliff", "max_steps": None}
@@ -23,21 +25,36 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     sarsa, q = numbers["online"]["sarsa"], numbers["online"]["q_learning"]
     held = sarsa > q
     paths = numbers["greedy_length"]
-    return Verdict(held, f"online return over the last half: SARSA {sarsa:.1f} "
-                   f"{'>' if held else '<='} Q-learning {q:.1f}; greedy path length: SARSA "
-                   f"{paths['sarsa']:.1f}, Q-learning {paths['q_learning']:.1f} (edge: 13)")  # fmt: skip
+    return Verdict(
+        held,
+        f"online return over the last half: SARSA {sarsa:.1f} "
+        f"{'>' if held else '<='} Q-learning {q:.1f}; greedy path length: SARSA "
+        f"{paths['sarsa']:.1f}, Q-learning {paths['q_learning']:.1f} (edge: 13)",
+    )
 
 
 def run(ctx: Context) -> Verdict:
     seeds = ctx.seed_count(5, 20)
     episodes = 300 if ctx.quick else 500
     result = compare(
-        ctx, "runs", env=ENV, env_kwargs=ENV_KWARGS, agents="sarsa,q_learning", seeds=seeds,
-        episodes=episodes, eval_episodes=1, hyperparameters=HP,
+        ctx,
+        "runs",
+        env=ENV,
+        env_kwargs=ENV_KWARGS,
+        agents="sarsa,q_learning",
+        seeds=seeds,
+        episodes=episodes,
+        eval_episodes=1,
+        hyperparameters=HP,
         probe={"target": "lecture_rl.runners.experiments.probes:greedy_path"},
-    )  # fmt: skip
-    numbers: dict[str, Any] = {"online": {}, "greedy_length": {}, "greedy_return": {},
-                               "episodes": episodes, "seeds": seeds}  # fmt: skip
+    )
+    numbers: dict[str, Any] = {
+        "online": {},
+        "greedy_length": {},
+        "greedy_return": {},
+        "episodes": episodes,
+        "seeds": seeds,
+    }
     fig, axes = figure(11, 4.0, cols=2)
     x = np.arange(1, episodes + 1)
     paths = {}
@@ -48,10 +65,12 @@ def run(ctx: Context) -> Verdict:
         smooth = np.array([np.convolve(row, kernel, mode="same") for row in returns])
         band(axes[0], x, smooth, title)
         numbers["online"][name] = float(returns[:, episodes // 2 :].mean())
-        numbers["greedy_length"][name] = float(np.mean([len(t["probe"]["path"]) - 1
-                                                        for t in trials]))  # fmt: skip
-        numbers["greedy_return"][name] = float(np.mean([t["probe"]["greedy_return"]
-                                                        for t in trials]))  # fmt: skip
+        numbers["greedy_length"][name] = float(
+            np.mean([len(t["probe"]["path"]) - 1 for t in trials])
+        )
+        numbers["greedy_return"][name] = float(
+            np.mean([t["probe"]["greedy_return"] for t in trials])
+        )
         paths[title] = trials[0]["probe"]["path"]
     axes[0].set_ylim(-120, 0)
     axes[0].set_xlabel("episodes")
@@ -61,18 +80,38 @@ def run(ctx: Context) -> Verdict:
     axes[0].legend()
     draw_paths(axes[1], paths)
     fig.tight_layout()
-    report = Report(NAME, CLAIM, CITES, ctx.flags(NAME), {
-        "env": ENV, "env_kwargs": ENV_KWARGS, "hyperparameters": HP, "episodes": episodes,
-        "seeds": seeds})  # fmt: skip
-    report.text("4 × 12 grid, −1 per move, −100 and back to the start for stepping into the "
-                "cliff; ε-greedy with ε = 0.1, α = 0.5, γ = 1. SARSA learns the value of the "
-                "ε-greedy policy it follows, so it keeps away from the edge; Q-learning learns "
-                "the greedy policy's values and walks the edge, falling in when it explores.")  # fmt: skip
-    report.figure(fig, "cliff.png", "Left: online return, mean and 95% band over seeds. Right: "
-                  "greedy paths after training (seed 0)")  # fmt: skip
-    report.table(["agent", "online return (last half)", "greedy path length", "greedy return"],
-                 [[n, numbers["online"][n], numbers["greedy_length"][n],
-                   numbers["greedy_return"][n]] for n in ("sarsa", "q_learning")])  # fmt: skip
+    report = Report(
+        NAME,
+        CLAIM,
+        CITES,
+        ctx.flags(NAME),
+        {
+            "env": ENV,
+            "env_kwargs": ENV_KWARGS,
+            "hyperparameters": HP,
+            "episodes": episodes,
+            "seeds": seeds,
+        },
+    )
+    report.text(
+        "4 × 12 grid, −1 per move, −100 and back to the start for stepping into the "
+        "cliff; ε-greedy with ε = 0.1, α = 0.5, γ = 1. SARSA learns the value of the "
+        "ε-greedy policy it follows, so it keeps away from the edge; Q-learning learns "
+        "the greedy policy's values and walks the edge, falling in when it explores."
+    )
+    report.figure(
+        fig,
+        "cliff.png",
+        "Left: online return, mean and 95% band over seeds. Right: "
+        "greedy paths after training (seed 0)",
+    )
+    report.table(
+        ["agent", "online return (last half)", "greedy path length", "greedy return"],
+        [
+            [n, numbers["online"][n], numbers["greedy_length"][n], numbers["greedy_return"][n]]
+            for n in ("sarsa", "q_learning")
+        ],
+    )
     outcome = verdict(numbers)
     report.write(ctx.out, outcome, numbers)
     return outcome

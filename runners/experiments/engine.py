@@ -64,13 +64,28 @@ def compare(
 
     out = ctx.out / folder
     args = argparse.Namespace(
-        config=None, env=env, agents=agents, seeds=seeds, first_seed=0,
-        eval_episodes=eval_episodes, device="cpu", out=str(out), episodes=episodes, steps=steps,
+        config=None,
+        env=env,
+        agents=agents,
+        seeds=seeds,
+        first_seed=0,
+        eval_episodes=eval_episodes,
+        device="cpu",
+        out=str(out),
+        episodes=episodes,
+        steps=steps,
         set=[f"{k}={json.dumps(v)}" for k, v in (hyperparameters or {}).items()],
         env_set=[f"{k}={json.dumps(v)}" for k, v in (env_kwargs or {}).items()],
-        grid=None, workers=ctx.workers, threads=None, fresh=ctx.fresh, executor=None,
-        address=None, trial_cpus=None, trial_gpus=None, probe=probe,
-    )  # fmt: skip
+        grid=None,
+        workers=ctx.workers,
+        threads=None,
+        fresh=ctx.fresh,
+        executor=None,
+        address=None,
+        trial_cpus=None,
+        trial_gpus=None,
+        probe=probe,
+    )
     code = run_compare(args, io.StringIO())
     if code == 130:
         raise KeyboardInterrupt

@@ -32,9 +32,7 @@ def length_accuracy(
     from lecture_rl.runners.common import greedy_evaluation
 
     return {
-        f"accuracy_{n}": greedy_evaluation(agent, env_id, {"length": n}, episodes, seed)[
-            "accuracy"
-        ]
+        f"accuracy_{n}": greedy_evaluation(agent, env_id, {"length": n}, episodes, seed)["accuracy"]
         for n in lengths
     }
 

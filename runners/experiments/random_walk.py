@@ -16,8 +16,10 @@ from lecture_rl.runners.experiments.engine import (
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
 
 NAME = "random-walk"
-CLAIM = ("TD(0) learns v_π of the random walk faster than constant-α Monte Carlo: lower RMS "
-         "error after 100 episodes at its best α")  # fmt: skip
+CLAIM = (
+    "TD(0) learns v_π of the random walk faster than constant-α Monte Carlo: lower RMS "
+    "error after 100 episodes at its best α"
+)
 CITES = "Sutton & Barto 2018, Example 6.2; TD(0): notes 002 §5.6; MC: S&B §5.1"
 ENV = "LectureRL/GridWorld-v0"
 ENV_KWARGS = {"map_name": "random_walk", "max_steps": None}
@@ -31,9 +33,12 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     mc = {k: v for k, v in numbers["final_rms"].items() if k.startswith("MC")}
     best_td, best_mc = min(td, key=td.get), min(mc, key=mc.get)
     held = td[best_td] < mc[best_mc]
-    return Verdict(held, f"RMS error after {numbers['episodes']} episodes: best "
-                   f"{best_td} {td[best_td]:.3f} {"<" if held else ">="} best {best_mc} "
-                   f"{mc[best_mc]:.3f}")  # fmt: skip
+    return Verdict(
+        held,
+        f"RMS error after {numbers['episodes']} episodes: best "
+        f"{best_td} {td[best_td]:.3f} {'<' if held else '>='} best {best_mc} "
+        f"{mc[best_mc]:.3f}",
+    )
 
 
 def run(ctx: Context) -> Verdict:
@@ -47,23 +52,50 @@ def run(ctx: Context) -> Verdict:
         + [f"mc-{tag(a)}=mc(alpha={a},mode=prediction)" for a in MC_ALPHAS]
     )
     result = compare(
-        ctx, "runs", env=ENV, env_kwargs=ENV_KWARGS, agents=agents, seeds=seeds,
-        episodes=episodes, eval_episodes=1,
+        ctx,
+        "runs",
+        env=ENV,
+        env_kwargs=ENV_KWARGS,
+        agents=agents,
+        seeds=seeds,
+        episodes=episodes,
+        eval_episodes=1,
         hyperparameters={"gamma": 1.0, "initial_v": 0.5},
-        probe={"target": "lecture_rl.runners.experiments.probes:v_rms",
-               "true_v": list(map(float, true_v)), "states": states},
-    )  # fmt: skip
+        probe={
+            "target": "lecture_rl.runners.experiments.probes:v_rms",
+            "true_v": list(map(float, true_v)),
+            "states": states,
+        },
+    )
     curves = {names[label]: rms_rows(result, label) for label in names}
-    numbers = {"episodes": episodes, "seeds": seeds,
-               "final_rms": {label: float(c[:, -1].mean()) for label, c in curves.items()}}  # fmt: skip
+    numbers = {
+        "episodes": episodes,
+        "seeds": seeds,
+        "final_rms": {label: float(c[:, -1].mean()) for label, c in curves.items()},
+    }
     outcome = verdict(numbers)
-    report = Report(NAME, CLAIM, CITES, ctx.flags(NAME), {
-        "env": ENV, "env_kwargs": ENV_KWARGS, "episodes": episodes, "seeds": seeds,
-        "gamma": 1.0, "initial_v": 0.5, "td_alphas": TD_ALPHAS, "mc_alphas": MC_ALPHAS})  # fmt: skip
-    report.text("Five states A..E in a row, start in C, +1 for leaving on the right, 0 on the "
-                "left; the uniform random policy; true values 1/6 .. 5/6 (by dynamic "
-                "programming here). Every estimate starts at V = 0.5. The RMS error is averaged "
-                "over the five states, then over seeds (bands: 95% intervals over seeds).")  # fmt: skip
+    report = Report(
+        NAME,
+        CLAIM,
+        CITES,
+        ctx.flags(NAME),
+        {
+            "env": ENV,
+            "env_kwargs": ENV_KWARGS,
+            "episodes": episodes,
+            "seeds": seeds,
+            "gamma": 1.0,
+            "initial_v": 0.5,
+            "td_alphas": TD_ALPHAS,
+            "mc_alphas": MC_ALPHAS,
+        },
+    )
+    report.text(
+        "Five states A..E in a row, start in C, +1 for leaving on the right, 0 on the "
+        "left; the uniform random policy; true values 1/6 .. 5/6 (by dynamic "
+        "programming here). Every estimate starts at V = 0.5. The RMS error is averaged "
+        "over the five states, then over seeds (bands: 95% intervals over seeds)."
+    )
     fig, ax = figure()
     x = np.arange(1, episodes + 1)
     for label, c in curves.items():
@@ -75,8 +107,10 @@ def run(ctx: Context) -> Verdict:
     ax.legend(ncol=2, fontsize=8)
     fig.tight_layout()
     report.figure(fig, "rms.png", "RMS error against episodes, mean and 95% band over seeds")
-    report.table(["method", "RMS after 10 episodes", f"RMS after {episodes} episodes"],
-                 [[label, float(c[:, 9].mean()), float(c[:, -1].mean())]
-                  for label, c in curves.items()], "RMS error of V, mean over seeds")  # fmt: skip
+    report.table(
+        ["method", "RMS after 10 episodes", f"RMS after {episodes} episodes"],
+        [[label, float(c[:, 9].mean()), float(c[:, -1].mean())] for label, c in curves.items()],
+        "RMS error of V, mean over seeds",
+    )
     report.write(ctx.out, outcome, numbers)
     return outcome

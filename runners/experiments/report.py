@@ -69,14 +69,26 @@ class Report:
             write_file(out / name, data)
         write_file(out / "report.md", self.markdown(verdict))
         write_file(out / "report.html", self.html(verdict))
-        record = {"experiment": self.name, "claim": self.claim, "held": verdict.held,
-                  "verdict": verdict.line, "settings": self.settings, "numbers": numbers}  # fmt: skip
+        record = {
+            "experiment": self.name,
+            "claim": self.claim,
+            "held": verdict.held,
+            "verdict": verdict.line,
+            "settings": self.settings,
+            "numbers": numbers,
+        }
         write_file(out / "numbers.json", json.dumps(finite(to_plain(record)), indent=2))
         return out / "report.md"
 
     def markdown(self, verdict: Verdict) -> str:
-        lines = [f"# Experiment `{self.name}`", "", f"**Claim.** {self.claim} ({self.cites})", "",
-                 f"**Verdict.** {verdict.line}", ""]  # fmt: skip
+        lines = [
+            f"# Experiment `{self.name}`",
+            "",
+            f"**Claim.** {self.claim} ({self.cites})",
+            "",
+            f"**Verdict.** {verdict.line}",
+            "",
+        ]
         for kind, value in self.parts:
             if kind == "text":
                 lines += [value, ""]
@@ -91,16 +103,30 @@ class Report:
             else:
                 name, caption = value
                 lines += [f"![{caption}]({name})", "", f"*{caption}*", ""]
-        lines += ["## Settings", "", "Rerun:", "", "```", self.rerun, "```", "", "```json",
-                  json.dumps(to_plain(self.settings), indent=2), "```", ""]  # fmt: skip
+        lines += [
+            "## Settings",
+            "",
+            "Rerun:",
+            "",
+            "```",
+            self.rerun,
+            "```",
+            "",
+            "```json",
+            json.dumps(to_plain(self.settings), indent=2),
+            "```",
+            "",
+        ]
         return "\n".join(lines)
 
     def html(self, verdict: Verdict) -> str:
         e = html.escape
         colour = "#1a7f37" if verdict.held else "#b42318"
-        body = [f"<h1>Experiment <code>{e(self.name)}</code></h1>",
-                f"<p><b>Claim.</b> {e(self.claim)} ({e(self.cites)})</p>",
-                f'<p style="color:{colour}"><b>Verdict.</b> {e(verdict.line)}</p>']  # fmt: skip
+        body = [
+            f"<h1>Experiment <code>{e(self.name)}</code></h1>",
+            f"<p><b>Claim.</b> {e(self.claim)} ({e(self.cites)})</p>",
+            f'<p style="color:{colour}"><b>Verdict.</b> {e(verdict.line)}</p>',
+        ]
         for kind, value in self.parts:
             if kind == "text":
                 body.append(f"<p>{e(value)}</p>")
@@ -114,22 +140,31 @@ class Report:
             else:
                 name, caption = value
                 data = base64.b64encode(self.images[name]).decode("ascii")
-                body.append(f'<figure><img alt="{e(caption)}" src="data:image/png;base64,{data}">'
-                            f"<figcaption>{e(caption)}</figcaption></figure>")  # fmt: skip
-        body += ["<h2>Settings</h2>", f"<pre>{e(self.rerun)}</pre>",
-                 f"<pre>{e(json.dumps(to_plain(self.settings), indent=2))}</pre>"]  # fmt: skip
+                body.append(
+                    f'<figure><img alt="{e(caption)}" src="data:image/png;base64,{data}">'
+                    f"<figcaption>{e(caption)}</figcaption></figure>"
+                )
+        body += [
+            "<h2>Settings</h2>",
+            f"<pre>{e(self.rerun)}</pre>",
+            f"<pre>{e(json.dumps(to_plain(self.settings), indent=2))}</pre>",
+        ]
         return page(f"Experiment {self.name}", "\n".join(body))
 
 
-STYLE = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
-         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;"
-         "padding:.25em .6em;text-align:right}caption{font-style:italic;text-align:left}"
-         "img{max-width:100%}pre{background:#f4f4f4;padding:.5em;overflow-x:auto}")  # fmt: skip
+STYLE = (
+    "body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;"
+    "padding:.25em .6em;text-align:right}caption{font-style:italic;text-align:left}"
+    "img{max-width:100%}pre{background:#f4f4f4;padding:.5em;overflow-x:auto}"
+)
 
 
 def page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
-            f"</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")  # fmt: skip
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f"</title><style>{STYLE}</style></head><body>\n{body}\n</body></html>\n"
+    )
 
 
 def cell(value: Any) -> str:
@@ -159,14 +194,21 @@ def to_plain(value: Any) -> Any:
 def write_index(out: Path, entries: list[dict[str, Any]], wall: float) -> None:
     """``index.md`` and ``index.html``: each experiment, its verdict, its time, a link."""
     held = sum(1 for entry in entries if entry["held"])
-    lines = ["# Experiments", "", f"{held} of {len(entries)} claims held in this run "
-             f"({wall:.0f} s in all).", "", "| experiment | claim | verdict | time |",
-             "|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "# Experiments",
+        "",
+        f"{held} of {len(entries)} claims held in this run ({wall:.0f} s in all).",
+        "",
+        "| experiment | claim | verdict | time |",
+        "|---|---|---|---|",
+    ]
     rows = []
     for entry in entries:
         link = f"{entry['name']}/report.md"
-        lines.append(f"| [{entry['name']}]({link}) | {entry['claim']} | {entry['verdict']} | "
-                     f"{entry['seconds']:.0f} s |")  # fmt: skip
+        lines.append(
+            f"| [{entry['name']}]({link}) | {entry['claim']} | {entry['verdict']} | "
+            f"{entry['seconds']:.0f} s |"
+        )
         colour = "#1a7f37" if entry["held"] else "#b42318"
         rows.append(
             f'<tr><td><a href="{html.escape(entry["name"])}/report.html">'
@@ -175,9 +217,11 @@ def write_index(out: Path, entries: list[dict[str, Any]], wall: float) -> None:
             f"<td>{entry['seconds']:.0f} s</td></tr>"
         )
     write_file(out / "index.md", "\n".join(lines) + "\n")
-    body = (f"<h1>Experiments</h1><p>{held} of {len(entries)} claims held in this run "
-            f"({wall:.0f} s in all).</p><table><tr><th>experiment</th><th>claim</th>"
-            f"<th>verdict</th><th>time</th></tr>{''.join(rows)}</table>")  # fmt: skip
+    body = (
+        f"<h1>Experiments</h1><p>{held} of {len(entries)} claims held in this run "
+        f"({wall:.0f} s in all).</p><table><tr><th>experiment</th><th>claim</th>"
+        f"<th>verdict</th><th>time</th></tr>{''.join(rows)}</table>"
+    )
     write_file(out / "index.html", page("Experiments", body))
 
 
