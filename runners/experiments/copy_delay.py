@@ -17,6 +17,8 @@ CLAIM = (
 CITES = "notes 003 (LSTM, GRU: the gates decide what to keep), notes 000 §5.a (self-attention)"
 ENV = "LectureRL/Copy-v0"
 NETS = ("lstm", "gru", "transformer")
+#: --quick: (delays, env steps)
+QUICK = ((0, 4), 15_000)
 
 
 def verdict(numbers: dict[str, Any]) -> Verdict:
@@ -35,8 +37,7 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 
 def run(ctx: Context) -> Verdict:
     seeds = ctx.seed_count(2, 3)
-    delays = (0, 4) if ctx.quick else (0, 4, 8, 16)
-    steps = 15_000 if ctx.quick else 300_000
+    delays, steps = QUICK if ctx.quick else ((0, 4, 8, 16), 300_000)
     symbols, length = 4, 3
     numbers: dict[str, Any] = {"accuracy": {}, "chance": 1 / symbols, "steps": steps}
     for delay in delays:

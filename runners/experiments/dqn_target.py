@@ -17,6 +17,7 @@ CLAIM = (
 CITES = "notes 004, deep Q-learning (the loss with target parameters θ̃, replay memory)"
 ENV = "LectureRL/GridWorld-v0"
 ENV_KWARGS = {"map_name": "maze", "obs_mode": "image"}
+QUICK_STEPS = 2_000
 VARIANTS = {
     "dqn": "dqn(net=cnn)",
     "target-every-step": "dqn(net=cnn,target_update=1)",
@@ -38,7 +39,7 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 
 def run(ctx: Context) -> Verdict:
     seeds = ctx.seed_count(2, 5)
-    steps = 2_000 if ctx.quick else 60_000
+    steps = QUICK_STEPS if ctx.quick else 60_000
     hp = {
         "learning_starts": 500,
         "eps_decay_steps": steps // 2,
@@ -46,7 +47,7 @@ def run(ctx: Context) -> Verdict:
         "num_envs": 1,
     }
     if ctx.quick:  # a class-sized run: fewer, rarer updates
-        hp.update(learning_starts=200, target_update=200, train_freq=4)
+        hp.update(learning_starts=min(200, steps // 2), target_update=200, train_freq=4)
     agents = ",".join(f"{label}={spec}" for label, spec in VARIANTS.items())
     result = compare(
         ctx,

@@ -20,6 +20,8 @@ ENV = "LectureRL/Parity-v0"
 NETS = ("mlp", "rnn", "gru", "lstm", "transformer")
 TRAIN_LENGTH = 16
 TEST_LENGTHS = (8, 16, 32, 64)
+#: --quick: (env steps, evaluation episodes)
+QUICK = (40_000, 20)
 MEMORYLESS = 17 / 32  # first answer right, then a coin: (1 + 15/2) / 16
 
 
@@ -41,8 +43,7 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 
 def run(ctx: Context) -> Verdict:
     seeds = ctx.seed_count(2, 5)
-    steps = 40_000 if ctx.quick else 200_000
-    episodes = 20 if ctx.quick else 100
+    steps, episodes = QUICK if ctx.quick else (200_000, 100)
     result = compare(
         ctx,
         "runs",
