@@ -32,7 +32,8 @@ class ParityEnv(LectureEnv):
     far, 0 if even). The observation is only the current bit, so the answer cannot be read off
     the observation: the best memoryless policy answers the first bit right (its parity is the
     bit) and guesses the rest, (1 + (length-1)/2) / length = 17/32 = 0.531 at length 16; an agent
-    must carry the running parity in memory (``h_t = f(x_t, h_{t-1})``), which is what the lecture's RNN/LSTM are for.
+    must carry the running parity in memory (``h_t = f(x_t, h_{t-1})``), which is what the
+    lecture's RNN/LSTM are for.
 
     ## Action Space
     ``Discrete(2)``: the claimed parity, 0 (even) or 1 (odd).

@@ -133,3 +133,20 @@ def test_all_writes_an_index(tmp_path, monkeypatch, capsys):
         verdict = json.loads((tmp_path / name / "numbers.json").read_text())["verdict"]
         assert f"[{name}]({name}/report.md)" in index and verdict in index
     assert 'href="cliff/report.html"' in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_memoryless_bound_is_17_over_32():
+    """Over every tape of 16 bits, the best of the four memoryless policies (answer as a function
+    of the current bit only) scores 17/32, the bound parity-memory and envs/parity.py quote."""
+    import numpy as np
+
+    from lecture_rl.runners.experiments.parity_memory import MEMORYLESS
+
+    tapes = (np.arange(2**16)[:, None] >> np.arange(16)) & 1
+    parity = np.cumsum(tapes, axis=1) % 2
+    best = max(
+        float(np.mean(np.where(tapes == 1, on_one, on_zero) == parity))
+        for on_zero in (0, 1)
+        for on_one in (0, 1)
+    )
+    assert best == pytest.approx(17 / 32) and MEMORYLESS == pytest.approx(best)
