@@ -9,6 +9,7 @@ from lecture_rl.runners.commands import (
     compare,
     envs,
     evaluate,
+    experiment,
     lecture_example,
     play,
     train,
@@ -27,4 +28,5 @@ COMMANDS = (
     play,
     lecture_example,
     vanishing_gradient,
+    experiment,
 )
