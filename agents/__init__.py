@@ -34,6 +34,7 @@ from lecture_rl.agents.hyperparameters import HyperparameterError
 _REGISTRY: dict[str, str] = {
     "random": "lecture_rl.agents.random_agent:RandomAgent",
     "td0": "lecture_rl.agents.td0:TD0Agent",
+    "mc": "lecture_rl.agents.mc:MCAgent",
     "q_learning": "lecture_rl.agents.q_learning:QLearningAgent",
     "sarsa": "lecture_rl.agents.sarsa:SarsaAgent",
     "expected_sarsa": "lecture_rl.agents.expected_sarsa:ExpectedSarsaAgent",

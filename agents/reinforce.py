@@ -1,7 +1,9 @@
 """REINFORCE: Monte-Carlo policy gradient with a learned baseline, on any backbone.
 
 Description:
-    The policy gradient theorem (notes 004) gives
+    Notes 004 name the approach (policy gradient: "directly learn a_t = f(x_t; θ)"); the
+    policy gradient theorem with a baseline (Sutton & Barto 2018, §13.2–13.4; Williams 1992)
+    gives
 
         ∇J(θ) = E[ Σ_t ∇_θ log π_θ(a_t|s_t) · (G_t − b(s_t)) ],   G_t = Σ_k γ^k r_{t+k+1}
 

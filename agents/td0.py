@@ -65,24 +65,27 @@ class TD0Agent(TableAgent):
         if terminals:
             self.v[sorted(terminals)] = 0.0  # V(terminal) = 0
         self.visits = np.zeros(self.nS, dtype=np.int64)
-        given = self.hp["policy"]
+        policy = self._policy_array(self.hp["policy"], self.nS, self.nA, "td0")
+        self._uniform = policy is None
+        self.policy = np.full((self.nS, self.nA), 1.0 / self.nA) if policy is None else policy
+
+    @staticmethod
+    def _policy_array(given: Any, nS: int, nA: int, name: str) -> np.ndarray | None:
+        """The ``policy`` hyperparameter as an ``(nS, nA)`` array of π(a|s) (None: uniform)."""
         if given is None:
-            self.policy = np.full((self.nS, self.nA), 1.0 / self.nA)
-            self._uniform = True
-        else:
-            policy = np.asarray(given, dtype=float)
-            if policy.shape != (self.nS, self.nA):
-                raise HyperparameterError(
-                    f"td0: policy has shape {policy.shape}, but this env needs "
-                    f"(nS, nA) = ({self.nS}, {self.nA}) probabilities"
-                )
-            sums = policy.sum(axis=1)
-            if (policy < 0).any() or not np.allclose(sums, 1.0, atol=1e-6):
-                raise HyperparameterError(
-                    "td0: policy rows must be probabilities (>= 0, each row summing to 1)"
-                )
-            self.policy = policy / sums[:, None]
-            self._uniform = False
+            return None
+        policy = np.asarray(given, dtype=float)
+        if policy.shape != (nS, nA):
+            raise HyperparameterError(
+                f"{name}: policy has shape {policy.shape}, but this env needs "
+                f"(nS, nA) = ({nS}, {nA}) probabilities"
+            )
+        sums = policy.sum(axis=1)
+        if (policy < 0).any() or not np.allclose(sums, 1.0, atol=1e-6):
+            raise HyperparameterError(
+                f"{name}: policy rows must be probabilities (>= 0, each row summing to 1)"
+            )
+        return policy / sums[:, None]
 
     @classmethod
     def check_hyperparameters(cls, hp: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 Description:
     SB3 policies read observations through a ``BaseFeaturesExtractor``. These wrap the
     feed-forward backbones of :mod:`lecture_rl.nets` so SB3's PPO / A2C / DQN can train the notes'
-    CNN (notes 000 §1: Conv -> ReLU -> Pool blocks -> global average pool -> dense) or the MLP::
+    CNN (notes 000 §1: Conv -> ReLU -> Pool blocks -> dense; by default the last feature map is
+    flattened, ``global_pool="avg"`` is the notes' global average pool) or the MLP::
 
         from stable_baselines3 import PPO
         from lecture_rl.nets.sb3_extractors import NotesCNNExtractor

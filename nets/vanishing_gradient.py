@@ -8,7 +8,9 @@ Description:
     With |tanh'| <= 1 and a small W_hh the product shrinks exponentially in T - k: the RNN
     cannot learn long-range dependencies (notes 000 §3.a). The LSTM's cell state carries
     dL/dc_k = dL/dc_T · Π diag(f_{t+1}) (notes 003), near 1 while the forget gate is open, and
-    the GRU's dh_t/dh_{t-1} = diag(1 - z_t) + ... has the same highway (notes 003 "GRU vs LSTM").
+    notes 003 ("GRU vs LSTM") writes the GRU as h_t = (1 - z_t) h_{t-1} + z_t h~_t, whose highway
+    is diag(1 - z_t); torch's GRU, which is built here, swaps the roles of z:
+    h_t = (1 - z_t) n_t + z_t h_{t-1}, so its highway is dh_t/dh_{t-1} = diag(z_t) + ... .
 
     :func:`measure_gradient_norms` builds a freshly initialised fast torch core (as the
     backbones build it: LSTM forget bias 1), copies it into the gate-by-gate reference cell of

@@ -9,6 +9,7 @@ from lecture_rl.runners.commands import (
     compare,
     envs,
     evaluate,
+    experiment,
     inspect,
     lecture_example,
     play,
@@ -29,4 +30,5 @@ COMMANDS = (
     play,
     lecture_example,
     vanishing_gradient,
+    experiment,
 )

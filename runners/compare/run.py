@@ -121,6 +121,8 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
     config["agents"] = settings["agent_specs"]
     if settings["grid"]:
         config["grid"] = settings["grid"]
+    if settings.get("probe"):
+        config["probe"] = settings["probe"]
     config["out"] = str(out_dir)
     fresh = bool(getattr(args, "fresh", False))
     old_config_path = out_dir / "config.json"

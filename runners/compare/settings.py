@@ -72,7 +72,9 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     """Config file values, overridden by the flags given on the command line."""
     config: dict[str, Any] = load_config(args.config) if args.config else {}
     unknown = [
-        key for key in config if key not in (*CONFIG_KEYS, "grid", "out", "command", "version")
+        key
+        for key in config
+        if key not in (*CONFIG_KEYS, "grid", "out", "command", "version", "probe")
     ]
     if unknown:
         raise UsageError(
@@ -106,6 +108,8 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     settings["grid"].update(parse_grid(getattr(args, "grid", None)))
     settings["variants"] = {v.label: v for v in expand_grid(entries, settings["grid"])}
     settings["agents"] = list(settings["variants"])
+    # an experiment's measurement (not a flag: experiments set it on the namespace)
+    settings["probe"] = getattr(args, "probe", None) or config.get("probe")
     settings["seeds"] = int(settings["seeds"] if settings["seeds"] is not None else 5)
     settings["first_seed"] = int(settings["first_seed"] or 0)
     settings["eval_episodes"] = int(settings["eval_episodes"] or 100)
@@ -172,6 +176,7 @@ def plan_trials(
                         eval_seed=EVAL_SEED_BASE + seed * settings["eval_episodes"],
                         log_dir=str(out_dir / "tb" / safe_name(f"{name}-seed{seed}")),
                         threads=threads,
+                        probe=settings.get("probe"),
                     )
                 )
     finally:

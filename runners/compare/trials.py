@@ -50,6 +50,11 @@ class Trial:
     threads: int | None = None
     #: the agent to build; ``agent`` is then the variant's label (None: ``agent`` itself)
     algorithm: str | None = None
+    #: an experiment's measurement: ``{"target": "module:function", **keywords}``; the function
+    #: is called as ``f(agent, env, final, **keywords) -> dict`` after every training episode
+    #: (``final=False``: its numbers join the episode's record) and once after training
+    #: (``final=True``: its numbers are the result's ``probe``)
+    probe: dict[str, Any] | None = None
 
     @property
     def agent_name(self) -> str:
@@ -79,6 +84,7 @@ def trial_identity(trial: Trial) -> dict[str, Any]:
         "eval_episodes": trial.eval_episodes,
         "eval_seed": trial.eval_seed,
         "device": trial.device,
+        **({"probe": trial.probe} if trial.probe else {}),
     }
 
 
@@ -123,6 +129,19 @@ def failed_result(trial: Trial, error: str) -> dict[str, Any]:
     }
 
 
+def load_probe(spec: dict[str, Any] | None):
+    """``{"target": "module:function", **keywords}`` -> ``f(agent, env, final)`` (or None)."""
+    if not spec:
+        return None
+    import functools
+    import importlib
+
+    module, _, name = str(spec["target"]).partition(":")
+    function = getattr(importlib.import_module(module), name)
+    keywords = {key: value for key, value in spec.items() if key != "target"}
+    return functools.partial(function, **keywords)
+
+
 def run_trial(trial: Trial, report=None) -> dict[str, Any]:
     """Train and evaluate one (agent, seed); errors are returned, never raised."""
     report = report or _queue_report
@@ -138,7 +157,9 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
         events = (EpisodeEnd,)
 
         def on_event(self, event: EpisodeEnd) -> None:
-            record = event.record
+            record = dict(event.record)
+            if probe is not None:  # an experiment measures more after each episode
+                record.update(probe(agent, env, False))
             records.append({key: _plain(value) for key, value in record.items()})
             now = time.perf_counter()
             if now - last_report[0] > 0.2:
@@ -146,7 +167,11 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
                 done = record.get("env_steps", 0) if unit == "steps" else len(records)
                 report(trial.agent, trial.seed, int(done))
 
+    probe = None
+    env = agent = None
+
     try:
+        probe = load_probe(trial.probe)
         with TorchThreads(trial.threads) as threads:
             if trial.agent_target and trial.agent_name not in agents.names():
                 agents.register(trial.agent_name, trial.agent_target)
@@ -162,6 +187,8 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
                 threads.apply(agent)
                 agent.log_dir = Path(trial.log_dir) if trial.log_dir else None
                 train_agent(agent, env, [TrialRecords()], **trial.budget)
+                if probe is not None:
+                    result["probe"] = {k: _plain(v) for k, v in probe(agent, env, True).items()}
             finally:
                 env.close()
             result["eval"] = greedy_evaluation(

@@ -1,0 +1,78 @@
+"""``lecture-rl experiment``: the lecture's claims as one-command experiments with a report."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from lecture_rl.runners.commands.options import formatter, wrap
+from lecture_rl.runners.settings import UsageError
+
+NAME = "experiment"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        NAME,
+        help="run one of the lecture's claims and write a report with its verdict",
+        description=wrap(
+            "Each experiment tests one claim of the lecture notes, trains on compare's engine "
+            "(workers, seeds, the same files, resume) where it trains agents, and writes a "
+            "report folder: report.md, a self-contained report.html, numbers.json and the "
+            "plots, with a verdict line that says with numbers whether the claim held."
+        ),
+        epilog="examples:\n"
+        "  lecture-rl experiment list                  (the experiments and their claims)\n"
+        "  lecture-rl experiment cliff --quick         (class-sized: about a minute)\n"
+        "  lecture-rl experiment parity-memory --seeds 5 --out runs/parity-memory\n"
+        "  lecture-rl experiment all --quick --out runs/experiments   (and an index)",
+        formatter_class=formatter,
+    )
+    parser.add_argument("name", metavar="NAME", help="an experiment, 'list' or 'all'")
+    parser.add_argument("--quick", action="store_true", help="class-sized: fewer seeds, shorter")
+    parser.add_argument("--out", metavar="DIR", help="report folder (default runs/experiments)")
+    parser.add_argument("--seeds", type=int, metavar="N", help="seeds (default: per experiment)")
+    parser.add_argument("--workers", type=int, metavar="K", help="worker processes (CPU count)")
+    parser.add_argument(
+        "--fresh", action="store_true", help="start over in --out (default: resume)"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace, out) -> int:
+    from lecture_rl.runners import experiments
+    from lecture_rl.runners.experiments.engine import Context
+    from lecture_rl.runners.experiments.report import write_index
+
+    if args.name == "list":
+        for name in experiments.names():
+            out.write(f"{name:<20}{experiments.load(name).CLAIM}\n")
+        return 0
+    if args.name != "all" and args.name not in experiments.names():
+        raise UsageError(
+            f"unknown experiment '{args.name}'; choose one of: {', '.join(experiments.names())}"
+            ", list, all"
+        )
+    for flag, value in (("--seeds", args.seeds), ("--workers", args.workers)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be at least 1, got {value}")
+    base = Path(args.out or "runs/experiments")
+    names = experiments.names() if args.name == "all" else [args.name]
+    entries, start = [], time.perf_counter()
+    for name in names:
+        module = experiments.load(name)
+        folder = base / name if args.name == "all" or not args.out else base
+        ctx = Context(folder, args.quick, args.seeds, args.workers, args.fresh)
+        out.write(f"{name}: {module.CLAIM}\n")
+        began = time.perf_counter()
+        verdict = module.run(ctx)
+        seconds = time.perf_counter() - began
+        out.write(f"  {verdict.line}\n  {folder / 'report.html'} ({seconds:.0f} s)\n")
+        entries.append({"name": name, "claim": module.CLAIM, "held": verdict.held,
+                        "verdict": verdict.line, "seconds": seconds})  # fmt: skip
+    if args.name == "all":
+        wall = time.perf_counter() - start
+        write_index(base, entries, wall)
+        out.write(f"index: {base / 'index.html'} ({wall:.0f} s in all)\n")
+    return 0

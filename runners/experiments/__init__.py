@@ -1,0 +1,33 @@
+"""``lecture-rl experiment``: the lecture's claims as one-command experiments with a report.
+
+Description:
+    Each module here is one experiment: ``NAME``, ``CLAIM``, ``CITES``, ``run(ctx) -> Verdict``
+    (trains on ``compare``'s engine where it trains agents, writes ``report.md``,
+    ``report.html`` and ``numbers.json`` into ``ctx.out``) and ``verdict(numbers) -> Verdict``,
+    a pure function of the measured numbers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+#: experiment name -> module, in the order of ``experiment list``
+MODULES = {
+    "xor": "xor",
+    "vanishing-gradient": "vanishing_gradient",
+    "td0-vs-dp": "td0_vs_dp",
+    "random-walk": "random_walk",
+    "cliff": "cliff",
+    "parity-memory": "parity_memory",
+    "copy-delay": "copy_delay",
+    "dqn-target": "dqn_target",
+}
+
+
+def names() -> list[str]:
+    return list(MODULES)
+
+
+def load(name: str) -> ModuleType:
+    return importlib.import_module(f"lecture_rl.runners.experiments.{MODULES[name]}")

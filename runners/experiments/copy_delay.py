@@ -1,0 +1,103 @@
+"""``copy-delay``: LSTM, GRU and Transformer on Copy as the delay before recall grows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lecture_rl.runners.experiments.engine import Context, compare, per_label
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+
+NAME = "copy-delay"
+CLAIM = (
+    "gated memories and attention carry symbols across a delay: LSTM, GRU and Transformer "
+    "all stay above chance on Copy as the delay grows"
+)
+CITES = "notes 003 (LSTM, GRU: the gates decide what to keep), notes 000 §5.a (self-attention)"
+ENV = "LectureRL/Copy-v0"
+NETS = ("lstm", "gru", "transformer")
+#: --quick: (delays, env steps)
+QUICK = ((0, 4), 15_000)
+
+
+def verdict(numbers: dict[str, Any]) -> Verdict:
+    """Held when every net beats chance by 0.1 at the longest delay."""
+    longest = str(max(int(d) for d in numbers["accuracy"]))
+    acc = numbers["accuracy"][longest]
+    chance = numbers["chance"]
+    held = all(value >= chance + 0.1 for value in acc.values())
+    text = ", ".join(f"{net} {value:.3f}" for net, value in acc.items())
+    return Verdict(
+        held,
+        f"greedy accuracy at delay {longest}: {text}; chance {chance:.3f} "
+        "(claim: every net >= chance + 0.1)",
+    )
+
+
+def run(ctx: Context) -> Verdict:
+    seeds = ctx.seed_count(2, 3)
+    delays, steps = QUICK if ctx.quick else ((0, 4, 8, 16), 300_000)
+    symbols, length = 4, 3
+    numbers: dict[str, Any] = {"accuracy": {}, "chance": 1 / symbols, "steps": steps}
+    for delay in delays:
+        result = compare(
+            ctx,
+            f"runs-delay{delay}",
+            env=ENV,
+            env_kwargs={"length": length, "symbols": symbols, "delay": delay},
+            agents=",".join(f"{net}=ppo(net={net})" for net in NETS),
+            seeds=seeds,
+            steps=steps,
+            eval_episodes=20,
+        )
+        numbers["accuracy"][str(delay)] = {
+            net: float(np.mean([t["eval"]["accuracy"] for t in per_label(result, net)]))
+            for net in NETS
+        }
+        numbers.setdefault("per_seed", {})[str(delay)] = {
+            net: [t["eval"]["accuracy"] for t in per_label(result, net)] for net in NETS
+        }
+    fig, ax = figure()
+    for net in NETS:
+        rows = np.array([numbers["per_seed"][str(d)][net] for d in delays]).T
+        band(ax, delays, rows, net, marker="o")
+    ax.axhline(1 / symbols, color="grey", ls=":", lw=1, label="chance")
+    ax.set_xlabel("delay (blank steps between the sequence and the go marker)")
+    ax.set_ylabel("greedy accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"Copy {length} of {symbols} symbols, {steps:,} env steps of PPO")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    report = Report(
+        NAME,
+        CLAIM,
+        CITES,
+        ctx.flags(NAME),
+        {
+            "env": ENV,
+            "length": length,
+            "symbols": symbols,
+            "delays": delays,
+            "nets": NETS,
+            "agent": "ppo",
+            "steps": steps,
+            "seeds": seeds,
+        },
+    )
+    report.text(
+        "The agent sees a few symbols, then blanks for `delay` steps, then a go marker, "
+        "and must answer the symbols in order. Chance is 1/symbols per answer."
+    )
+    report.figure(
+        fig, "copy.png", "Greedy accuracy against the delay, mean and 95% band over seeds"
+    )
+    report.table(
+        ["delay", *NETS],
+        [[d, *numbers["accuracy"][str(d)].values()] for d in delays],
+        "greedy accuracy, mean over seeds",
+    )
+    outcome = verdict(numbers)
+    report.write(ctx.out, outcome, numbers)
+    return outcome

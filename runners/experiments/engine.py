@@ -1,0 +1,148 @@
+"""Experiments on ``compare``'s engine: the same trials, workers, seeds, files and resume.
+
+Description:
+    :func:`compare` builds the namespace ``lecture-rl compare`` would parse and runs it into a
+    sub-folder of the experiment's report folder, so every training run of an experiment leaves
+    ``results.csv``, ``summary.json``, ``trials/`` and ``curves.png`` as ``compare`` does, and
+    rerunning the experiment into the same folder resumes. A *probe* (``probes.py``) measures
+    what the experiment needs (the RMS error of V, the accuracy at other lengths, the greedy
+    path) inside the worker that trained the agent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lecture_rl.runners.settings import UsageError
+
+
+@dataclass
+class Context:
+    """Where and how an experiment runs (``--out``, ``--quick``, ``--seeds``, ``--workers``)."""
+
+    out: Path
+    quick: bool = False
+    seeds: int | None = None
+    workers: int | None = None
+    fresh: bool = False
+
+    def seed_count(self, quick: int, careful: int) -> int:
+        return self.seeds if self.seeds is not None else (quick if self.quick else careful)
+
+    def flags(self, name: str) -> str:
+        """The command line that reruns this experiment with these settings."""
+        parts = ["lecture-rl experiment", name]
+        if self.quick:
+            parts.append("--quick")
+        if self.seeds is not None:
+            parts.append(f"--seeds {self.seeds}")
+        return " ".join(parts) + f" --out {self.out}"
+
+
+def compare(
+    ctx: Context,
+    folder: str,
+    *,
+    env: str,
+    agents: str,
+    seeds: int,
+    steps: int | None = None,
+    episodes: int | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    hyperparameters: dict[str, Any] | None = None,
+    eval_episodes: int = 10,
+    probe: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run ``compare`` into ``ctx.out/folder``; returns its ``summary`` and ``trials``
+    (``{(label, seed): result}``)."""
+    from lecture_rl.runners.compare import run_compare
+
+    out = ctx.out / folder
+    args = argparse.Namespace(
+        config=None,
+        env=env,
+        agents=agents,
+        seeds=seeds,
+        first_seed=0,
+        eval_episodes=eval_episodes,
+        device="cpu",
+        out=str(out),
+        episodes=episodes,
+        steps=steps,
+        set=[f"{k}={json.dumps(v)}" for k, v in (hyperparameters or {}).items()],
+        env_set=[f"{k}={json.dumps(v)}" for k, v in (env_kwargs or {}).items()],
+        grid=None,
+        workers=ctx.workers,
+        threads=None,
+        fresh=ctx.fresh,
+        executor=None,
+        address=None,
+        trial_cpus=None,
+        trial_gpus=None,
+        probe=probe,
+    )
+    code = run_compare(args, io.StringIO())
+    if code == 130:
+        raise KeyboardInterrupt
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    if code != 0 or summary["failed"]:
+        first = summary["failed"][0] if summary["failed"] else {"error": f"exit code {code}"}
+        raise UsageError(f"experiment run {out} failed: {first['error']}")
+    trials = {}
+    for path in sorted((out / "trials").glob("*.json")):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        trials[(result["agent"], int(result["seed"]))] = result
+    return {"summary": summary, "trials": trials, "out": out}
+
+
+def per_label(run: dict[str, Any], label: str) -> list[dict[str, Any]]:
+    """The finished trials of one label, in seed order."""
+    return [r for (name, _), r in sorted(run["trials"].items()) if name == label]
+
+
+def uniform_values(env_id: str, env_kwargs: dict[str, Any], gamma: float):
+    """Exact v_π of the uniform random policy (over the available actions) by iterative policy
+    evaluation (dynamic programming), and the states worth scoring (not terminal, not walls)."""
+    from lecture_rl.agents.dynamic_programming import policy_evaluation, uniform_policy
+    from lecture_rl.agents.tabular import env_model, state_action_mask
+    from lecture_rl.envs.protocols import terminal_states
+    from lecture_rl.runners.env_factory import make_env
+
+    env = make_env(env_id, env_kwargs)
+    try:
+        nS, nA = int(env.observation_space.n), int(env.action_space.n)
+        policy = uniform_policy(nS, nA, state_action_mask(env, nS, nA))
+        v = policy_evaluation(env_model(env), nS, nA, policy, gamma)
+        terminals = terminal_states(env) or set()
+        walls = getattr(env.unwrapped, "grid_map", None)
+        states = []
+        for s in range(nS):
+            if s in terminals:
+                continue
+            if walls is not None:
+                row, col = env.unwrapped.coords_of(s)
+                if walls.rows[row - 1][col - 1] == "#":
+                    continue
+            states.append(s)
+    finally:
+        env.close()
+    return v, states
+
+
+def tag(value: float) -> str:
+    """A number as a label part (labels hold letters, digits, _ and -): 0.05 -> 0p05."""
+    return str(value).replace(".", "p").replace("-", "m")
+
+
+def rms_rows(run: dict[str, Any], label: str):
+    """``[seeds, episodes]`` of the ``rms`` the ``v_rms`` probe added to every record."""
+    import numpy as np
+
+    rows = [[record["rms"] for record in trial["records"]] for trial in per_label(run, label)]
+    width = min(len(row) for row in rows)
+    return np.array([row[:width] for row in rows], dtype=float)

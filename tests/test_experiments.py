@@ -1,0 +1,154 @@
+"""``lecture-rl experiment``: every experiment writes a report whose verdict follows from its own
+numbers; every verdict function turns when fed numbers that contradict the claim."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lecture_rl.runners import experiments
+from lecture_rl.runners.cli import main
+from lecture_rl.runners.experiments.engine import Context
+
+
+def check_report(folder: Path, module) -> dict:
+    numbers = json.loads((folder / "numbers.json").read_text(encoding="utf-8"))
+    verdict = module.verdict(numbers["numbers"])
+    assert numbers["held"] == verdict.held
+    markdown = (folder / "report.md").read_text(encoding="utf-8")
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert verdict.line in markdown and "lecture-rl experiment" in markdown
+    assert module.CLAIM in markdown
+    if "![" in markdown:  # plots are embedded, nothing is linked from the page
+        assert "data:image/png;base64," in page and 'src="http' not in page
+    return numbers["numbers"]
+
+
+@pytest.mark.parametrize(
+    ("name", "seeds"),
+    [("xor", None), ("vanishing-gradient", 2), ("random-walk", 3), ("cliff", 2), ("td0-vs-dp", 1)],
+)
+def test_quick_experiment_writes_a_report_that_follows_from_its_numbers(tmp_path, name, seeds):
+    module = experiments.load(name)
+    verdict = module.run(Context(tmp_path, quick=True, seeds=seeds, workers=1))
+    numbers = check_report(tmp_path, module)
+    assert module.verdict(numbers) == verdict
+
+
+@pytest.mark.parametrize("name", ["parity_memory", "copy_delay", "dqn_target"])
+def test_training_experiments_on_tiny_settings(tmp_path, monkeypatch, name):
+    from lecture_rl.runners.experiments import copy_delay, dqn_target, parity_memory
+
+    monkeypatch.setattr(parity_memory, "NETS", ("mlp", "rnn", "gru", "lstm", "transformer"))
+    monkeypatch.setattr(parity_memory, "QUICK", (512, 2))
+    monkeypatch.setattr(parity_memory, "TEST_LENGTHS", (4, 8))
+    monkeypatch.setattr(copy_delay, "QUICK", ((0, 1), 256))
+    monkeypatch.setattr(dqn_target, "QUICK_STEPS", 220)  # two 100-step episodes at least
+    module = {"parity_memory": parity_memory, "copy_delay": copy_delay, "dqn_target": dqn_target}
+    module = module[name]
+    folder = tmp_path / module.NAME
+    verdict = module.run(Context(folder, quick=True, seeds=1, workers=1))
+    assert module.verdict(check_report(folder, module)) == verdict
+    # compare's files are there, so a rerun resumes
+    assert list(folder.glob("runs*/summary.json")) and list(folder.glob("runs*/trials/*"))
+
+
+CONTRARY = {
+    "xor": (
+        {"relu_wrong": 0, "max_grad_difference": 1e-17, "loss": 0.6, "loss_after": 0.5},
+        {"relu_wrong": 0, "max_grad_difference": 1e-3, "loss": 0.6, "loss_after": 0.5},
+    ),
+    "vanishing-gradient": (
+        {"ratio": {"rnn": 1e-12, "gru": 1e-10, "lstm": 1e-5}, "exploding_ratio": 1e3,
+         "scale": 4.0, "clipped_norm": 1.0},
+        {"ratio": {"rnn": 1e-12, "gru": 1e-10, "lstm": 1e-12}, "exploding_ratio": 1e3,
+         "scale": 4.0, "clipped_norm": 1.0},
+    ),
+    "td0-vs-dp": (
+        {"maps": {"lecture": {"first_rms": 2.8, "final_rms": 0.4, "alpha": "a", "episodes": 9}}},
+        {"maps": {"lecture": {"first_rms": 2.8, "final_rms": 2.0, "alpha": "a", "episodes": 9}}},
+    ),
+    "random-walk": (
+        {"episodes": 100, "final_rms": {"TD(0) α=0.1": 0.05, "MC α=0.01": 0.1}},
+        {"episodes": 100, "final_rms": {"TD(0) α=0.1": 0.2, "MC α=0.01": 0.1}},
+    ),
+    "cliff": (
+        {"online": {"sarsa": -25.0, "q_learning": -50.0},
+         "greedy_length": {"sarsa": 17, "q_learning": 13}},
+        {"online": {"sarsa": -60.0, "q_learning": -50.0},
+         "greedy_length": {"sarsa": 17, "q_learning": 13}},
+    ),
+    "parity-memory": (
+        {"steps": 1, "accuracy": {"mlp": 0.53, "rnn": 0.6, "gru": 1.0, "lstm": 1.0,
+                                  "transformer": 1.0}},
+        {"steps": 1, "accuracy": {"mlp": 0.53, "rnn": 1.0, "gru": 1.0, "lstm": 1.0,
+                                  "transformer": 1.0}},
+    ),
+    "copy-delay": (
+        {"chance": 0.25, "accuracy": {"0": {"lstm": 0.3}, "8": {"lstm": 0.9, "gru": 0.8}}},
+        {"chance": 0.25, "accuracy": {"0": {"lstm": 0.9}, "8": {"lstm": 0.9, "gru": 0.26}}},
+    ),
+    "dqn-target": (
+        {"steps": 1, "greedy_return": {"dqn": 0.89, "target-every-step": 0.2, "no-replay": -1}},
+        {"steps": 1, "greedy_return": {"dqn": 0.2, "target-every-step": 0.89, "no-replay": -1}},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", experiments.names())
+def test_verdict_turns_with_numbers_that_contradict_the_claim(name):
+    module = experiments.load(name)
+    agreeing, contradicting = CONTRARY[name]
+    assert module.verdict(agreeing).held is True
+    held = module.verdict(contradicting)
+    assert held.held is False and held.line.startswith("NOT HELD")
+
+
+def test_every_experiment_is_listed_with_its_claim(capsys):
+    assert main(["experiment", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in experiments.names():
+        assert name in out and experiments.load(name).CLAIM[:40] in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["experiment", "parity"], "unknown experiment 'parity'"),
+        (["experiment", "xor", "--seeds", "0"], "--seeds must be at least 1"),
+    ],
+)
+def test_misuse_exits_2_with_one_line(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_all_writes_an_index(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(experiments, "MODULES", {"xor": "xor", "cliff": "cliff"})
+    assert main(["experiment", "all", "--quick", "--seeds", "1", "--workers", "1",
+                 "--out", str(tmp_path)]) == 0  # fmt: skip
+    index = (tmp_path / "index.md").read_text(encoding="utf-8")
+    for name in ("xor", "cliff"):
+        verdict = json.loads((tmp_path / name / "numbers.json").read_text())["verdict"]
+        assert f"[{name}]({name}/report.md)" in index and verdict in index
+    assert 'href="cliff/report.html"' in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_memoryless_bound_is_17_over_32():
+    """Over every tape of 16 bits, the best of the four memoryless policies (answer as a function
+    of the current bit only) scores 17/32, the bound parity-memory and envs/parity.py quote."""
+    import numpy as np
+
+    from lecture_rl.runners.experiments.parity_memory import MEMORYLESS
+
+    tapes = (np.arange(2**16)[:, None] >> np.arange(16)) & 1
+    parity = np.cumsum(tapes, axis=1) % 2
+    best = max(
+        float(np.mean(np.where(tapes == 1, on_one, on_zero) == parity))
+        for on_zero in (0, 1)
+        for on_one in (0, 1)
+    )
+    assert best == pytest.approx(17 / 32) and MEMORYLESS == pytest.approx(best)
