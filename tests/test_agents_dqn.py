@@ -126,7 +126,10 @@ def test_dqn_with_the_notes_cnn_solves_the_lecture_grid_seen_as_pixels():
 
 
 # ---------------------------------------------------------------- recurrent DQN (sequence replay)
-RECURRENT_FAST = {"eps_decay_steps": 3000, "learning_starts": 500, "lr": 2e-3, "target_update": 500}
+RECURRENT_FAST = {
+    "eps_decay_steps": 3000, "learning_starts": 500, "lr": 2e-3, "target_update": 500,
+    "batch_size": 32,
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(
