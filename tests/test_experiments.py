@@ -106,6 +106,9 @@ MORE_CONTRARY = [
     # Q-learning's greedy path is not the edge
     ("cliff", {"online": {"sarsa": -25.0, "q_learning": -50.0},
                "greedy_length": {"sarsa": [17, 17], "q_learning": [15, None]}}),
+    # full DQN did not learn (far from the optimum 0.89): the ablations say nothing
+    ("dqn-target", {"steps": 1,
+                    "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1}}),
 ]  # fmt: skip
 
 
@@ -113,6 +116,15 @@ MORE_CONTRARY = [
 def test_verdict_turns_with_each_condition(name, numbers):
     held = experiments.load(name).verdict(numbers)
     assert held.held is False and held.line.startswith("NOT HELD")
+
+
+def test_dqn_that_did_not_learn_is_inconclusive():
+    from lecture_rl.runners.experiments import dqn_target
+
+    line = dqn_target.verdict(
+        {"steps": 1, "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1}}
+    ).line
+    assert line.startswith("NOT HELD: inconclusive") and "DQN learned" in line
 
 
 def test_cliff_reports_a_looping_greedy_path_as_no_path():
