@@ -171,7 +171,8 @@ def draw_paths(ax: Any, paths: dict[str, list[int]]) -> None:
     ax.set_xticks(range(12))
     ax.set_yticks(range(4))
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper center", fontsize=8)
+    # below the grid: the safe path runs along the top row, where a legend would cover it
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
     ax.set_title("Greedy path after training")
 
 

@@ -61,6 +61,8 @@ def run(ctx: Context) -> Verdict:
     net = "mlp" if ctx.quick else "cnn"
     env_kwargs = QUICK_ENV_KWARGS if ctx.quick else ENV_KWARGS
     variants = {label: f"dqn(net={net}{extra})" for label, extra in ABLATIONS.items()}
+    if ctx.quick:  # 4 envs: "no replay" keeps only the latest vector step (4 transitions)
+        variants["no-replay"] = f"dqn(net={net},buffer_size=4,batch_size=4,learning_starts=4)"
     if ctx.quick:  # the defaults (4 envs, θ̃ copied every 1,000 env steps), ε over 8k steps
         hp = {
             "learning_starts": min(1_000, steps // 2),
@@ -124,7 +126,8 @@ def run(ctx: Context) -> Verdict:
         "θ̃ ← θ after every step (no fixed target), or a replay buffer of one "
         "transition (learning from each transition once, in order)."
         + (
-            " Quick mode: the maze as one-hot states with an MLP Q-network, "
+            " Quick mode: the maze as one-hot states with an MLP Q-network on 4 envs "
+            "(so 'no replay' keeps only the latest 4 transitions, one vector step), "
             f"{steps:,} env steps, {seeds} seed(s); the careful run uses pixels and the CNN."
             if ctx.quick
             else ""
