@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from lecture_rl.agents.hyperparameters import HyperparameterError, Param
+from lecture_rl.agents.hyperparameters import Param
 from lecture_rl.agents.tabular import QTableAgent, Step
 from lecture_rl.agents.td0 import TD0Agent
 from lecture_rl.envs.protocols import terminal_states
@@ -72,14 +72,7 @@ class MCAgent(QTableAgent):
             self.policy = np.full((self.nS, self.nA), 1.0 / self.nA) if given is None else given
         self._episode: list[Step] = []
 
-    @classmethod
-    def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
-        policy = hp["policy"]
-        if policy is not None and not isinstance(policy, (list, tuple, np.ndarray)):
-            raise HyperparameterError(
-                f"mc: policy={policy!r} must be None (uniform random) or an (nS, nA) array of "
-                "probabilities"
-            )
+    check_hyperparameters = classmethod(TD0Agent.check_hyperparameters.__func__)
 
     @property
     def v(self) -> np.ndarray:

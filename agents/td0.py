@@ -92,8 +92,8 @@ class TD0Agent(TableAgent):
         policy = hp["policy"]
         if policy is not None and not isinstance(policy, (list, tuple, np.ndarray)):
             raise HyperparameterError(
-                f"td0: policy={policy!r} must be None (uniform random) or an (nS, nA) array of "
-                "probabilities"
+                f"{cls.name}: policy={policy!r} must be None (uniform random) or an (nS, nA) "
+                "array of probabilities"
             )
 
     @property

@@ -41,10 +41,11 @@ def test_quick_experiment_writes_a_report_that_follows_from_its_numbers(tmp_path
 def test_training_experiments_on_tiny_settings(tmp_path, monkeypatch, name):
     from lecture_rl.runners.experiments import copy_delay, dqn_target, parity_memory
 
-    monkeypatch.setattr(parity_memory, "NETS", ("mlp", "rnn", "gru", "lstm", "transformer"))
+    monkeypatch.setattr(parity_memory, "QUICK_NETS", ("mlp", "rnn", "gru", "lstm", "transformer"))
     monkeypatch.setattr(parity_memory, "QUICK", (512, 2))
     monkeypatch.setattr(parity_memory, "TEST_LENGTHS", (4, 8))
     monkeypatch.setattr(copy_delay, "QUICK", ((0, 1), 256))
+    monkeypatch.setattr(copy_delay, "QUICK_NETS", ("lstm", "transformer"))
     monkeypatch.setattr(dqn_target, "QUICK_STEPS", 220)  # two 100-step episodes at least
     module = {"parity_memory": parity_memory, "copy_delay": copy_delay, "dqn_target": dqn_target}
     module = module[name]
@@ -76,9 +77,9 @@ CONTRARY = {
     ),
     "cliff": (
         {"online": {"sarsa": -25.0, "q_learning": -50.0},
-         "greedy_length": {"sarsa": 17, "q_learning": 13}},
+         "greedy_length": {"sarsa": [17, None, 15], "q_learning": [13, 13, 15]}},
         {"online": {"sarsa": -60.0, "q_learning": -50.0},
-         "greedy_length": {"sarsa": 17, "q_learning": 13}},
+         "greedy_length": {"sarsa": [17, 17], "q_learning": [13, 13]}},
     ),
     "parity-memory": (
         {"steps": 1, "accuracy": {"mlp": 0.53, "rnn": 0.6, "gru": 1.0, "lstm": 1.0,
@@ -95,6 +96,45 @@ CONTRARY = {
         {"steps": 1, "greedy_return": {"dqn": 0.2, "target-every-step": 0.89, "no-replay": -1}},
     ),
 }  # fmt: skip
+
+
+#: more contradicting numbers: each turns one further condition of the claim
+MORE_CONTRARY = [
+    # SARSA's greedy paths loop ("no path"): not a safer path, however good its online return
+    ("cliff", {"online": {"sarsa": -25.0, "q_learning": -50.0},
+               "greedy_length": {"sarsa": [None, None, 17], "q_learning": [13, 13, 13]}}),
+    # Q-learning's greedy path is not the edge
+    ("cliff", {"online": {"sarsa": -25.0, "q_learning": -50.0},
+               "greedy_length": {"sarsa": [17, 17], "q_learning": [15, None]}}),
+    # full DQN did not learn (far from the optimum 0.89): the ablations say nothing
+    ("dqn-target", {"steps": 1,
+                    "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1}}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "numbers"), MORE_CONTRARY)
+def test_verdict_turns_with_each_condition(name, numbers):
+    held = experiments.load(name).verdict(numbers)
+    assert held.held is False and held.line.startswith("NOT HELD")
+
+
+def test_dqn_that_did_not_learn_is_inconclusive():
+    from lecture_rl.runners.experiments import dqn_target
+
+    line = dqn_target.verdict(
+        {"steps": 1, "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1}}
+    ).line
+    assert line.startswith("NOT HELD: inconclusive") and "DQN learned" in line
+
+
+def test_cliff_reports_a_looping_greedy_path_as_no_path():
+    from lecture_rl.runners.experiments import cliff
+
+    line = cliff.verdict(
+        {"online": {"sarsa": -25.0, "q_learning": -50.0},
+         "greedy_length": {"sarsa": [None, 17, 17], "q_learning": [13, 13, 13]}}
+    ).line  # fmt: skip
+    assert line.startswith("HELD") and "[no path, 17, 17]" in line and "2/3" in line
 
 
 @pytest.mark.parametrize("name", experiments.names())
@@ -152,3 +192,27 @@ def test_memoryless_bound_is_17_over_32():
         for on_one in (0, 1)
     )
     assert best == pytest.approx(17 / 32) and MEMORYLESS == pytest.approx(best)
+
+
+def test_greedy_path_probe_marks_a_loop_and_a_goal():
+    """A greedy policy that walks into the wall forever has reached nothing after the limit;
+    up, 11 × right, down reaches G in 13 moves."""
+    from lecture_rl.runners.env_factory import make_env
+    from lecture_rl.runners.experiments.probes import greedy_path
+
+    class Scripted:
+        def __init__(self, moves):
+            self.moves = list(moves)
+
+        def reset(self):
+            self.left = iter(self.moves)
+
+        def act(self, obs, info, greedy=False):
+            return next(self.left, 3)
+
+    env = make_env("LectureRL/GridWorld-v0", {"map_name": "cliff", "max_steps": None})
+    looping = greedy_path(Scripted([]), env, True, limit=30)  # LEFT at the start: a wall
+    assert looping["reached"] is False and len(looping["path"]) == 31
+    edge = greedy_path(Scripted([0] + [1] * 11 + [2]), env, True, limit=30)
+    assert edge["reached"] is True and len(edge["path"]) - 1 == 13
+    env.close()

@@ -17,8 +17,11 @@ CLAIM = (
 CITES = "notes 003 (LSTM, GRU: the gates decide what to keep), notes 000 §5.a (self-attention)"
 ENV = "LectureRL/Copy-v0"
 NETS = ("lstm", "gru", "transformer")
-#: --quick: (delays, env steps)
-QUICK = ((0, 4), 15_000)
+#: --quick leaves out the Transformer (about 2.5 times slower per step than the LSTM)
+QUICK_NETS = ("lstm", "gru")
+#: --quick: (delays, env steps); at 60k env steps PPO's LSTM and GRU reach about 0.6 and 0.5
+#: at delay 4 (chance 0.25)
+QUICK = ((0, 4), 60_000)
 
 
 def verdict(numbers: dict[str, Any]) -> Verdict:
@@ -27,17 +30,23 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     acc = numbers["accuracy"][longest]
     chance = numbers["chance"]
     held = all(value >= chance + 0.1 for value in acc.values())
-    text = ", ".join(f"{net} {value:.3f}" for net, value in acc.items())
+    text = ", ".join(
+        f"{net} {value:.3f} {'>=' if value >= chance + 0.1 else '<'} {chance + 0.1:.3f}"
+        for net, value in acc.items()
+    )
+    steps = numbers.get("steps")
+    after = f" after {steps:,} env steps" if steps else ""
     return Verdict(
         held,
-        f"greedy accuracy at delay {longest}: {text}; chance {chance:.3f} "
-        "(claim: every net >= chance + 0.1)",
+        f"greedy accuracy at delay {longest}{after}: {text} "
+        f"(claim: every net >= chance {chance:.3f} + 0.1)",
     )
 
 
 def run(ctx: Context) -> Verdict:
-    seeds = ctx.seed_count(2, 3)
+    seeds = ctx.seed_count(1, 3)
     delays, steps = QUICK if ctx.quick else ((0, 4, 8, 16), 300_000)
+    nets = QUICK_NETS if ctx.quick else NETS
     symbols, length = 4, 3
     numbers: dict[str, Any] = {"accuracy": {}, "chance": 1 / symbols, "steps": steps}
     for delay in delays:
@@ -46,20 +55,20 @@ def run(ctx: Context) -> Verdict:
             f"runs-delay{delay}",
             env=ENV,
             env_kwargs={"length": length, "symbols": symbols, "delay": delay},
-            agents=",".join(f"{net}=ppo(net={net})" for net in NETS),
+            agents=",".join(f"{net}=ppo(net={net})" for net in nets),
             seeds=seeds,
             steps=steps,
             eval_episodes=20,
         )
         numbers["accuracy"][str(delay)] = {
             net: float(np.mean([t["eval"]["accuracy"] for t in per_label(result, net)]))
-            for net in NETS
+            for net in nets
         }
         numbers.setdefault("per_seed", {})[str(delay)] = {
-            net: [t["eval"]["accuracy"] for t in per_label(result, net)] for net in NETS
+            net: [t["eval"]["accuracy"] for t in per_label(result, net)] for net in nets
         }
     fig, ax = figure()
-    for net in NETS:
+    for net in nets:
         rows = np.array([numbers["per_seed"][str(d)][net] for d in delays]).T
         band(ax, delays, rows, net, marker="o")
     ax.axhline(1 / symbols, color="grey", ls=":", lw=1, label="chance")
@@ -80,7 +89,7 @@ def run(ctx: Context) -> Verdict:
             "length": length,
             "symbols": symbols,
             "delays": delays,
-            "nets": NETS,
+            "nets": nets,
             "agent": "ppo",
             "steps": steps,
             "seeds": seeds,
@@ -89,12 +98,18 @@ def run(ctx: Context) -> Verdict:
     report.text(
         "The agent sees a few symbols, then blanks for `delay` steps, then a go marker, "
         "and must answer the symbols in order. Chance is 1/symbols per answer."
+        + (
+            f" Quick mode: {', '.join(nets)} only (the Transformer in the careful run), "
+            f"delays {', '.join(map(str, delays))}, {steps:,} env steps, {seeds} seed(s)."
+            if ctx.quick
+            else ""
+        )
     )
     report.figure(
         fig, "copy.png", "Greedy accuracy against the delay, mean and 95% band over seeds"
     )
     report.table(
-        ["delay", *NETS],
+        ["delay", *nets],
         [[d, *numbers["accuracy"][str(d)].values()] for d in delays],
         "greedy accuracy, mean over seeds",
     )

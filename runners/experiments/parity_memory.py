@@ -18,10 +18,13 @@ CLAIM = (
 CITES = "notes 003, 'Example: Bit-stream XOR (Parity)' and 'RNN is not good for this — need LSTM'"
 ENV = "LectureRL/Parity-v0"
 NETS = ("mlp", "rnn", "gru", "lstm", "transformer")
+#: --quick leaves out the Transformer (the slowest net per step; about 50 s alone)
+QUICK_NETS = ("mlp", "rnn", "gru", "lstm")
 TRAIN_LENGTH = 16
 TEST_LENGTHS = (8, 16, 32, 64)
-#: --quick: (env steps, evaluation episodes)
-QUICK = (40_000, 20)
+#: --quick: (env steps, evaluation episodes); PPO's defaults bring the LSTM to about 0.99 at
+#: length 16 in 100k-120k env steps
+QUICK = (120_000, 50)
 MEMORYLESS = 17 / 32  # first answer right, then a coin: (1 + 15/2) / 16
 
 
@@ -30,26 +33,36 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     the memoryless bound, and the RNN is at least 0.05 below the LSTM."""
     acc = numbers["accuracy"]
     lstm, rnn, mlp = acc["lstm"], acc["rnn"], acc["mlp"]
-    held = lstm >= 0.9 and mlp <= MEMORYLESS + 0.05 and rnn <= lstm - 0.05
+    checks = {
+        f"LSTM {lstm:.3f} >= 0.9": lstm >= 0.9,
+        f"MLP {mlp:.3f} <= bound {MEMORYLESS:.3f} + 0.05": mlp <= MEMORYLESS + 0.05,
+        f"RNN {rnn:.3f} <= LSTM - 0.05": rnn <= lstm - 0.05,
+    }
+    others = ", ".join(
+        f"{net.upper() if net != 'transformer' else 'Transformer'} {acc[net]:.3f}"
+        for net in ("gru", "transformer")
+        if net in acc
+    )
+    failed = [text for text, ok in checks.items() if not ok]
     return Verdict(
-        held,
-        f"greedy accuracy at length {TRAIN_LENGTH} after "
-        f"{numbers['steps']:,} env steps: LSTM {lstm:.3f}, RNN {rnn:.3f}, MLP "
-        f"{mlp:.3f} (bound {MEMORYLESS:.3f}), GRU {acc['gru']:.3f}, Transformer "
-        f"{acc['transformer']:.3f} (claim: LSTM >= 0.9, MLP <= bound + 0.05, "
-        "RNN <= LSTM - 0.05)",
+        not failed,
+        f"greedy accuracy at length {TRAIN_LENGTH} after {numbers['steps']:,} env steps, "
+        f"{numbers.get('seeds', 1)} seed(s): "
+        + "; ".join(f"{text} {'yes' if ok else 'NO'}" for text, ok in checks.items())
+        + (f"; also {others}" if others else ""),
     )
 
 
 def run(ctx: Context) -> Verdict:
-    seeds = ctx.seed_count(2, 5)
+    seeds = ctx.seed_count(1, 5)
     steps, episodes = QUICK if ctx.quick else (200_000, 100)
+    nets = QUICK_NETS if ctx.quick else NETS
     result = compare(
         ctx,
         "runs",
         env=ENV,
         env_kwargs={"length": TRAIN_LENGTH},
-        agents=",".join(f"{net}=ppo(net={net})" for net in NETS),
+        agents=",".join(f"{net}=ppo(net={net})" for net in nets),
         seeds=seeds,
         steps=steps,
         eval_episodes=episodes,
@@ -64,7 +77,7 @@ def run(ctx: Context) -> Verdict:
     numbers: dict[str, Any] = {"steps": steps, "seeds": seeds, "accuracy": {}, "by_length": {}}
     fig, axes = figure(11, 4.2, cols=2)
     grid = np.linspace(0, steps, 100)
-    for net in NETS:
+    for net in nets:
         trials = per_label(result, net)
         rows = []
         for t in trials:
@@ -100,7 +113,7 @@ def run(ctx: Context) -> Verdict:
             "train_length": TRAIN_LENGTH,
             "test_lengths": TEST_LENGTHS,
             "agent": "ppo",
-            "nets": NETS,
+            "nets": nets,
             "steps": steps,
             "seeds": seeds,
             "eval_episodes": episodes,
@@ -111,6 +124,12 @@ def run(ctx: Context) -> Verdict:
         "per step and answers the parity of all bits so far. Without memory only the "
         "first answer can be known (its parity is the bit itself): the best memoryless "
         "policy scores (1 + 15 × 1/2) / 16 = 17/32 = 0.531 at length 16."
+        + (
+            f" Quick mode: {len(nets)} nets ({', '.join(nets)}; the Transformer only in the "
+            f"careful run), {steps:,} env steps, {seeds} seed(s)."
+            if ctx.quick
+            else ""
+        )
     )
     report.figure(
         fig,
@@ -120,7 +139,7 @@ def run(ctx: Context) -> Verdict:
     )
     report.table(
         ["net", *[f"length {n}" for n in TEST_LENGTHS]],
-        [[net, *numbers["by_length"][net]] for net in NETS],
+        [[net, *numbers["by_length"][net]] for net in nets],
         "greedy accuracy, mean over seeds",
     )
     outcome = verdict(numbers)

@@ -38,16 +38,18 @@ def length_accuracy(
 
 
 def greedy_path(agent: Any, env: Any, final: bool, limit: int = 200) -> dict:
-    """The greedy episode from the start: visited states, its return and length."""
+    """The greedy episode from the start: visited states, its return, and whether it reached
+    a terminal state within ``limit`` moves (a greedy policy can loop forever)."""
     if not final:
         return {}
     obs, info = env.reset(seed=0)
     agent.reset()
-    path, total = [int(obs)], 0.0
+    path, total, reached = [int(obs)], 0.0, False
     for _ in range(limit):
         obs, reward, terminated, truncated, info = env.step(agent.act(obs, info, greedy=True))
         path.append(int(obs))
         total += float(reward)
         if terminated or truncated:
+            reached = bool(terminated)
             break
-    return {"path": path, "greedy_return": total}
+    return {"path": path, "greedy_return": total, "reached": reached}

@@ -20,7 +20,10 @@ CLAIM = (
     "TD(0) learns v_π of the random walk faster than constant-α Monte Carlo: lower RMS "
     "error after 100 episodes at its best α"
 )
-CITES = "Sutton & Barto 2018, Example 6.2; TD(0): notes 002 §5.6; MC: S&B §5.1"
+CITES = (
+    "Sutton & Barto 2018, Example 6.2 (Random Walk, the RMS figure); TD(0): notes 002 §5.6 "
+    "(S&B Eq. 6.2); constant-α MC: S&B §6.1, Eq. 6.1"
+)
 ENV = "LectureRL/GridWorld-v0"
 ENV_KWARGS = {"map_name": "random_walk", "max_steps": None}
 TD_ALPHAS = (0.05, 0.1, 0.15)

@@ -17,7 +17,11 @@ CLAIM = (
     "LSTM's cell path (forget bias 1) keeps it far longer; a large recurrent weight makes "
     "it explode, which clipping bounds"
 )
-CITES = "notes 003 'Vanishing Gradient with BPTT', gradient clipping; notes 000 §3.a"
+CITES = (
+    "notes 003, BPTT: dh_t/dh_{t-1} = (1 − tanh²(z)) W_hh and 'Problem' (exploding gradient → "
+    "gradient clipping; vanishing gradient → LSTM/GRU); notes 000 §3.a (Vanishing Gradient "
+    "Problem)"
+)
 BACK = 50  # the distance the verdict reads
 
 
