@@ -52,15 +52,25 @@ def tape_symbols(ins: Insides) -> list[str]:
     return list(ins.tape) if ins.tape else tape_text(None, ins.obs)
 
 
-def _annotate(ax: Any, values: np.ndarray, row: float, image: Any, fmt: str = "{:.2f}") -> None:
-    """The numbers in the cells, white on dark colours and black on light ones."""
+def _annotate(
+    ax: Any, values: np.ndarray, row: float, image: Any, fmt: str = "{:.2f}", above: Any = None
+) -> None:
+    """The numbers in the cells, white on dark colours and black on light ones. With ``above``
+    (an axes drawn over ``ax``, e.g. a twin with a line), each number goes there on a patch of
+    its cell's colour, so nothing drawn over the cells covers a digit."""
     if len(values) > 40:
         return
     for t, v in enumerate(values):
-        r, g, b, _ = image.cmap(image.norm(v))
+        colour = image.cmap(image.norm(v))
+        r, g, b, _ = colour
         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
-        ax.text(t, row, fmt.format(v), ha="center", va="center", fontsize=7,
-                color="white" if dark else "black")  # fmt: skip
+        style = {"ha": "center", "va": "center", "fontsize": 7,
+                 "color": "white" if dark else "black"}  # fmt: skip
+        if above is None:
+            ax.text(t, row, fmt.format(v), **style)
+        else:
+            box = {"facecolor": colour, "edgecolor": "none", "pad": 1.5}
+            above.text(t, row, fmt.format(v), transform=ax.transData, zorder=5, bbox=box, **style)
 
 
 def _tape(ax: Any, ins: Insides, symbols: list[str] | None) -> None:
@@ -102,11 +112,11 @@ def _policy(ax: Any, ins: Insides) -> None:
     probs = ins.probs.T  # [nA, T]
     image = ax.imshow(probs, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="none")
     image.set_gid("policy")
-    for a in range(probs.shape[0]):
-        _annotate(ax, probs[a], a, image)
     ax.set_yticks(range(probs.shape[0]), [f"π(a={a}|s)" for a in range(probs.shape[0])])
     twin = ax.twinx()
     (line,) = twin.plot(range(ins.steps), ins.values, color="#d95f02", marker="o", ms=3, lw=1.2)
+    for a in range(probs.shape[0]):  # the numbers over the V line, never under it
+        _annotate(ax, probs[a], a, image, above=twin)
     line.set_gid("value")
     twin.set_ylabel("V(s)", color="#d95f02", fontsize=8)
     twin.tick_params(labelsize=7, colors="#d95f02")
