@@ -20,11 +20,19 @@ from typing import Any
 import numpy as np
 
 from lecture_rl.envs import rendering
-from lecture_rl.envs.grid_maps import CLIFF, FLOOR, GOAL, PIT, START, WALL
+from lecture_rl.envs.grid_maps import (
+    ACTION_ARROWS,
+    CLIFF,
+    FLOOR,
+    GOAL,
+    MOVES,
+    PIT,
+    START,
+    WALL,
+)
 
 CLIFF_COLOR: rendering.Color = (156, 54, 40)
-MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # up, right, down, left as (d_row, d_col)
-ARROWS = "↑→↓←"
+ARROWS = ACTION_ARROWS
 MIN_IMAGE_SIDE = 36  # stable-baselines3's NatureCNN needs at least 36x36
 
 KIND_COLORS: dict[str, rendering.Color] = {

@@ -53,7 +53,11 @@ from pathlib import Path
 
 import gymnasium.error
 
+# The grid's constants, in one place: cell kinds, and the four actions as moves and arrows.
 START, GOAL, PIT, CLIFF, WALL, FLOOR = "S", "G", "P", "C", "#", "."
+#: action a moves by MOVES[a] = (d_row, d_col): up, right, down, left (notes 000 §7.f)
+MOVES: tuple[tuple[int, int], ...] = ((-1, 0), (0, 1), (1, 0), (0, -1))
+ACTION_ARROWS = "↑→↓←"
 LEGEND: dict[str, str] = {
     START: "start",
     GOAL: "goal",

@@ -69,11 +69,18 @@ from gymnasium import spaces
 
 from lecture_rl.envs import grid_draw, streams
 from lecture_rl.envs.base import EnvArgumentError, LectureEnv
-from lecture_rl.envs.grid_maps import CLIFF, GOAL, PIT, WALL, GridMap, load_map
+from lecture_rl.envs.grid_maps import (
+    ACTION_ARROWS,
+    CLIFF,
+    GOAL,
+    MOVES,
+    PIT,
+    WALL,
+    GridMap,
+    load_map,
+)
 
 ACTION_NAMES: tuple[str, ...] = ("up", "right", "down", "left")
-ACTION_ARROWS = "↑→↓←"
-MOVES: tuple[tuple[int, int], ...] = ((-1, 0), (0, 1), (1, 0), (0, -1))  # (d_row, d_col)
 UP, RIGHT, DOWN, LEFT = range(4)
 # pygame key codes of the arrow keys (the same in pygame and pygame-ce)
 KEY_UP, KEY_DOWN, KEY_RIGHT, KEY_LEFT = 1073741906, 1073741905, 1073741903, 1073741904

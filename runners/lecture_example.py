@@ -28,6 +28,7 @@ import numpy as np
 import lecture_rl.envs  # noqa: F401  (registers LectureRL/GridWorld-v0)
 from lecture_rl import agents
 from lecture_rl.agents.events import TableUpdate as Update
+from lecture_rl.envs.grid_maps import ACTION_ARROWS, MOVES
 
 ENV_ID = "LectureRL/GridWorld-v0"
 MAP_NAME = "lecture"
@@ -35,10 +36,8 @@ ALPHA = 0.5
 GAMMA = 0.7
 #: the episode of the notes, 1-indexed (row, col)
 PATH: tuple[tuple[int, int], ...] = ((2, 1), (2, 2), (3, 2), (3, 3))
-ARROWS = "↑→↓←"
+ARROWS = ACTION_ARROWS
 ACTION_WORDS = ("up", "right", "down", "left")
-#: (d_row, d_col) of the actions 0=up, 1=right, 2=down, 3=left
-MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))
 
 
 @dataclass

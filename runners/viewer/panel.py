@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from lecture_rl.envs import rendering
+from lecture_rl.envs.grid_maps import ACTION_ARROWS
 
-ARROWS = "↑→↓←"
+ARROWS = ACTION_ARROWS
 
 #: rule (or agent name) -> (what the update is called, the bootstrap term)
 BOOTSTRAP: dict[str, tuple[str, str]] = {
