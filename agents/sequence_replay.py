@@ -128,6 +128,44 @@ class SequenceReplay:
         self.pos = int((self.pos + self.num_envs) % self.capacity)
         self.size = min(self.size + self.num_envs, self.capacity)
 
+    ARRAYS = ("obs", "starts", "masks", "actions", "rewards", "ends")
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The stored sequences, their initial states and the write position, for a resumable
+        checkpoint (steps not yet part of a stored window are not kept: a resumed run's envs
+        restart anyway)."""
+        rows = slice(0, self.size)
+        arrays = {name: getattr(self, name)[rows] for name in self.ARRAYS}
+        for i, part in enumerate(self.state):
+            arrays[f"state.{i}"] = part[rows].detach().cpu().numpy()
+        arrays["pos"] = np.array([self.pos], dtype=np.int64)
+        return arrays
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray], device: torch.device) -> None:
+        """Put back what :meth:`state_arrays` returned (shapes are checked)."""
+        size = int(arrays["actions"].shape[0])
+        if size > self.capacity:
+            raise ValueError(f"{size} stored sequences do not fit a replay of {self.capacity}")
+        for name in self.ARRAYS:
+            value, target = np.asarray(arrays[name]), getattr(self, name)
+            if value.shape[1:] != target.shape[1:]:
+                raise ValueError(
+                    f"replay {name} has shape {value.shape[1:]}, needs {target.shape[1:]}"
+                )
+            target[:size] = value
+        parts = [np.asarray(arrays[f"state.{i}"]) for i in range(len(arrays))
+                 if f"state.{i}" in arrays]  # fmt: skip
+        self.state = tuple(
+            torch.zeros((self.capacity, *p.shape[1:]), dtype=torch.float32, device=device)
+            for p in parts
+        )
+        for stored, part in zip(self.state, parts):
+            if part.shape[0] != size:
+                raise ValueError(f"replay state has {part.shape[0]} rows, needs {size}")
+            stored[:size] = torch.as_tensor(part, device=device)
+        self.size, self.pos = size, int(arrays["pos"][0]) % self.capacity
+        self.new_stream()
+
     def sample(self, batch_size: int) -> dict[str, object]:
         """``batch_size`` sequences drawn uniformly (with replacement), time on dim 1."""
         if self.size == 0:

@@ -8,13 +8,16 @@ import gymnasium as gym
 import numpy as np
 
 from lecture_rl.agents.base import TrainingRun
+from lecture_rl.envs.table_vector import TableVectorEnv, is_table_env
 
 
 def make_train_envs(env: gym.Env, num_envs: int) -> gym.vector.VectorEnv:
     """``num_envs`` copies of ``env`` as one vector env in ``SAME_STEP`` autoreset mode.
 
     Uses the env's native batched implementation (its spec's vector entry point) when it has
-    one, else Gymnasium's ``SyncVectorEnv``. In ``SAME_STEP`` mode a finished env is reset in
+    one, numpy copies of Gymnasium's table-driven toy-text envs (FrozenLake, CliffWalking:
+    :class:`~lecture_rl.envs.table_vector.TableVectorEnv`), else Gymnasium's
+    ``SyncVectorEnv``. In ``SAME_STEP`` mode a finished env is reset in
     the same ``step`` call and its last observation is in ``infos["final_obs"]``.
     """
     same_step = gym.vector.AutoresetMode.SAME_STEP
@@ -26,6 +29,8 @@ def make_train_envs(env: gym.Env, num_envs: int) -> gym.vector.VectorEnv:
                 "gym.make(...) or train with num_envs=1"
             )
         return gym.vector.SyncVectorEnv([lambda: env], autoreset_mode=same_step)
+    if spec.vector_entry_point is None and is_table_env(env):
+        return TableVectorEnv(env, num_envs, autoreset_mode=same_step)
     kwargs = {k: v for k, v in (spec.kwargs or {}).items() if k != "render_mode"}
     if spec.vector_entry_point is not None:
         try:

@@ -320,3 +320,14 @@ def test_stable_baselines3_agents_get_the_same_outputs(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["agents"]["sb3:A2C"]["eval"]["n"] == 1
     assert (tmp_path / "trials" / "sb3_A2C-seed0.json").is_file()
+
+
+def test_a_budget_too_small_to_finish_an_episode_still_prints_its_table(tmp_path, capsys):
+    """No training episode ended (5 steps of 16-step episodes): the table shows "—"."""
+    out = tmp_path / "tiny"
+    args = ["--env", "LectureRL/Parity-v0", "--agents", "q_learning", "--seeds", "1"]
+    assert main(["compare", *args, "--steps", "5", "--eval-episodes", "1", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["agents"]["q_learning"]["train_return_last_10pct"]["mean"] is None
+    row = next(line for line in capsys.readouterr().out.splitlines() if "q_learning" in line)
+    assert "—" in row

@@ -83,23 +83,31 @@ def test_a_deep_run_resumes_with_its_optimizer_state(tmp_path, monkeypatch):
 
 
 def test_resumed_training_continues_exactly_where_the_checkpoint_stopped(tmp_path):
-    """Same numbers after a save/load as without it (optimizer, generators, replay memory)."""
-    for name, env_id, kwargs, hp in [
-        ("dqn", "FrozenLake-v1", {"is_slippery": False},
+    """Same numbers after a save/load as without it (optimizer, generators, replay memory,
+    and the recurrent DQN's sequence replay with its stored states)."""
+    for label, name, env_id, kwargs, hp in [
+        ("dqn", "dqn", "FrozenLake-v1", {"is_slippery": False},
          {"learning_starts": 50, "device": "cpu", "hidden_size": 16}),
-        ("ppo", "LectureRL/Parity-v0", {"length": 4},
+        ("dqn-gru", "dqn", "LectureRL/Parity-v0", {"length": 4},
+         {"net": "gru", "learning_starts": 50, "seq_len": 4, "burn_in": 2, "device": "cpu",
+          "hidden_size": 16}),
+        ("ppo", "ppo", "LectureRL/Parity-v0", {"length": 4},
          {"num_envs": 8, "n_steps": 8, "num_minibatches": 2, "device": "cpu", "hidden_size": 16}),
     ]:  # fmt: skip
         env = gym.make(env_id, **kwargs)
         first = agents.make(name, env, seed=3, **hp)
         first.train(env, steps=400)
-        first.save(tmp_path / name, training_state=True)
-        second = agents.load(tmp_path / name)
+        first.save(tmp_path / label, training_state=True)
+        second = agents.load(tmp_path / label)
+        if label == "dqn-gru":  # the sequences and their stored states came back
+            assert len(second.buffer) == len(first.buffer) > 0
+            for p, q in zip(first.buffer.state, second.buffer.state):
+                assert torch.equal(p, q)
         a = first.train(gym.make(env_id, **kwargs), steps=400)
         b = second.train(gym.make(env_id, **kwargs), steps=400)
-        assert [r["return"] for r in a.episodes] == [r["return"] for r in b.episodes], name
+        assert [r["return"] for r in a.episodes] == [r["return"] for r in b.episodes], label
         for p, q in zip(first.parameters(), second.parameters()):
-            assert torch.equal(p, q), name
+            assert torch.equal(p, q), label
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "delete"])

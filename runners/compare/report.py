@@ -109,7 +109,7 @@ def print_table(console, summary: dict[str, Any]) -> None:
         cells = [
             escape(name),
             f"{mean:.3f} ± {half:.3f}" if evaluation["n"] else "—",
-            f"{entry['train_return_last_10pct']['mean']:.3f}" if evaluation["n"] else "—",
+            _number(entry["train_return_last_10pct"]["mean"]),
             reach_text,
         ]
         if has_accuracy:
@@ -123,3 +123,8 @@ def print_table(console, summary: dict[str, Any]) -> None:
             f"[red]failed[/red]: agent {escape(failure['agent'])}, seed {failure['seed']}: "
             f"{failure['error']}"
         )
+
+
+def _number(value: float | None) -> str:
+    """A mean for the table; "—" when there is none (no trial finished an episode)."""
+    return "—" if value is None else f"{value:.3f}"

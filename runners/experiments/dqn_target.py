@@ -63,8 +63,12 @@ def run(ctx: Context) -> Verdict:
     variants = {label: f"dqn(net={net}{extra})" for label, extra in ABLATIONS.items()}
     if ctx.quick:  # 4 envs: "no replay" keeps only the latest vector step (4 transitions)
         variants["no-replay"] = f"dqn(net={net},buffer_size=4,batch_size=4,learning_starts=4)"
-    if ctx.quick:  # the defaults (4 envs, θ̃ copied every 1,000 env steps), ε over 8k steps
+    # the paper's shape, one update of 64 per few env steps (not dqn's 16-env default): the
+    # ablations change what one update sees, so each update must be a small sample
+    paper = {"num_envs": 4, "batch_size": 64, "lr": 5e-4}
+    if ctx.quick:  # 4 envs, θ̃ copied every 1,000 env steps, ε over 8k steps
         hp = {
+            **paper,
             "learning_starts": min(1_000, steps // 2),
             "eps_decay_steps": min(8_000, steps // 2),
             "train_freq": 2,
@@ -74,6 +78,7 @@ def run(ctx: Context) -> Verdict:
             "learning_starts": 500,
             "eps_decay_steps": steps // 2,
             "target_update": 500,
+            **paper,
             "num_envs": 1,
         }
     agents = ",".join(f"{label}={spec}" for label, spec in variants.items())
