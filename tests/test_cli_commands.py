@@ -79,6 +79,9 @@ def test_agents_lists_names_and_marks_broken_ones_unavailable(monkeypatch):
     assert "zz_broken" in text and "unavailable" in text
     code, text = run(["agents", "q_learning"])
     assert code == 0 and "alpha" in text and "gamma" in text
+    assert "with net=" not in text  # no per-backbone defaults
+    code, text = run(["agents", "dqn"])  # the recurrent nets' own defaults are named
+    assert "with net=rnn/lstm/gru, these defaults instead: num_envs=4, batch_size=64" in text
 
 
 def test_train_writes_checkpoint_log_and_summary(grid_checkpoint):

@@ -40,6 +40,18 @@ def _first_doc_line(obj: object) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
+def _net_default_lines(cls: type) -> list[str]:
+    """One line per backbone with its own defaults (``net_defaults``), e.g. ``net=lstm: ...``."""
+    groups: dict[str, list[str]] = {}
+    for net, values in getattr(cls, "net_defaults", {}).items():
+        text = ", ".join(f"{key}={value!r}" for key, value in values.items())
+        groups.setdefault(text, []).append(net)
+    return [
+        f"with net={'/'.join(nets)}, these defaults instead: {text}"
+        for text, nets in groups.items()
+    ]
+
+
 def run(args: argparse.Namespace, out) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -67,6 +79,8 @@ def run(args: argparse.Namespace, out) -> int:
         for key, default, accepts, doc in describe(cls.params):
             table.add_row(key, repr(default), accepts, doc)
         console.print(table)
+        for line in _net_default_lines(cls):
+            console.print(line, highlight=False)
         console.print(f"default budget: {getattr(cls, 'default_budget', {})}")
         return 0
     table = Table(title="lecture-rl agents")
