@@ -123,6 +123,28 @@ class DeepAgent(Agent):
         self.env_steps = 0
         self.last_good_checkpoint: Path | None = None
         self._act_state: State | None = None
+        self._optimizer: torch.optim.Optimizer | None = None
+
+    # ----- the optimizer --------------------------------------------------------------------
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer over :meth:`parameters` (:meth:`_make_optimizer`), made on first use.
+
+        Building an agent only to check its settings (``compare`` does, before any work starts)
+        thus skips torch's one-off optimizer set-up: about a second, importing torch._dynamo.
+        """
+        if self._optimizer is None:
+            self._optimizer = self._make_optimizer()
+        return self._optimizer
+
+    @optimizer.setter
+    def optimizer(self, value: torch.optim.Optimizer) -> None:
+        self._optimizer = value
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        """Adam with the agent's ``lr`` (an algorithm overrides this for other settings)."""
+        return torch.optim.Adam(self.parameters(), lr=self.hp["lr"])
 
     # ----- networks -------------------------------------------------------------------------
 

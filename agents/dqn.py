@@ -163,12 +163,14 @@ class DQNAgent(DeepAgent):
         # θ̃: a frozen copy of the online network θ (backbone + Q head)
         self.target_backbone = copy.deepcopy(self.backbone).requires_grad_(False)
         self.target_q = copy.deepcopy(self.heads["q"]).requires_grad_(False)
-        # the fused kernel updates every parameter in one call: per-update overhead matters on
-        # the small nets DQN is taught with (benchmarks/dqn_vs_sb3.py)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=self.hp["lr"], fused=True)
         self.buffer: ReplayBuffer | None = None
         self.epsilon = float(self.hp["eps_start"])
         self._next_target_sync = int(self.hp["target_update"])
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        # the fused kernel updates every parameter in one call: per-update overhead matters on
+        # the small nets DQN is taught with (benchmarks/dqn_vs_sb3.py)
+        return torch.optim.Adam(self.parameters(), lr=self.hp["lr"], fused=True)
 
     def _build_heads(self) -> dict[str, nn.Module]:
         # Q(s, ·; θ): one output per action on top of the backbone's features

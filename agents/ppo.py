@@ -106,9 +106,8 @@ class PPOAgent(DeepAgent):
                 f"split the envs, so num_minibatches must be <= num_envs ({hp['num_envs']})"
             )
 
-    def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
-        super().__init__(env, seed=seed, **hyperparameters)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=self.hp["lr"], eps=1e-5)
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.hp["lr"], eps=1e-5)
 
     def _build_heads(self) -> dict[str, nn.Module]:
         width = self.backbone.output_dim

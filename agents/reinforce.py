@@ -53,10 +53,6 @@ class ReinforceAgent(DeepAgent):
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
 
-    def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
-        super().__init__(env, seed=seed, **hyperparameters)
-        self.optimizer = torch.optim.Adam(self.parameters(), lr=self.hp["lr"])
-
     def _build_heads(self) -> dict[str, nn.Module]:
         width = self.backbone.output_dim
         return {

@@ -14,6 +14,11 @@ try:  # torch is a dependency, but a worker that lacks it must still run tabular
 except ImportError:  # pragma: no cover
     pass
 
+try:  # a deep agent's first optimizer imports torch._dynamo (about a second): once, here
+    import torch._dynamo  # noqa: E402, F401
+except ImportError:  # pragma: no cover
+    pass
+
 try:  # deep agents log to TensorBoard; its import is the slowest part of a trial's start
     import torch.utils.tensorboard  # noqa: E402, F401
 except ImportError:  # pragma: no cover
