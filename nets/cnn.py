@@ -108,17 +108,29 @@ class NotesCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.coord_channels:
-            # conv([X, coords]) = conv(X; K_X) + conv(coords; K_coords): the coordinate part is
-            # the same for every image, so it is computed once and broadcast over the batch.
-            conv = self.blocks[0]
-            c = x.shape[1]
-            coords = coordinate_channels(x[:1, :0])  # [1, 2, H, W]
-            h = F.conv2d(x, conv.weight[:, :c], conv.bias, conv.stride, conv.padding)
-            h = h + F.conv2d(coords, conv.weight[:, c:], None, conv.stride, conv.padding)
-            h = self.blocks[1:](h)
+            h = self.blocks[1:](self._first_conv(x))
         else:
             h = self.blocks(x)
         return torch.relu(self.dense(self.global_pool(h).flatten(1)))
+
+    def _first_conv(self, x: torch.Tensor) -> torch.Tensor:
+        """net_c = X * K + b of the first block (its ReLU not yet applied)."""
+        conv = self.blocks[0]
+        if not self.coord_channels:
+            return conv(x)
+        # conv([X, coords]) = conv(X; K_X) + conv(coords; K_coords): the coordinate part is
+        # the same for every image, so it is computed once and broadcast over the batch.
+        c = x.shape[1]
+        coords = coordinate_channels(x[:1, :0])  # [1, 2, H, W]
+        h = F.conv2d(x, conv.weight[:, :c], conv.bias, conv.stride, conv.padding)
+        return h + F.conv2d(coords, conv.weight[:, c:], None, conv.stride, conv.padding)
+
+    def forward_traced(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(features, H1)``: :meth:`forward`'s output and the first layer's feature maps
+        ``H1 = ReLU(X * K + b)`` ``[N, channels[0], H', W']`` (notes 000 §1.a)."""
+        h1 = self.blocks[1](self._first_conv(x))  # H = ReLU(net_c)
+        h = self.blocks[2:](h1)
+        return torch.relu(self.dense(self.global_pool(h).flatten(1))), h1
 
 
 class CNNBackbone(Backbone):

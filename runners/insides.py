@@ -12,21 +12,29 @@ Description:
       output gates f_t, i_t, o_t and the candidate C~_t of the last layer;
     - GRU (notes 003, "GRU"): update and reset gates and the hidden state;
     - RNN: the hidden state;
-    - Transformer: the attention weights of every layer and head over the steps so far.
+    - Transformer: the attention weights of every layer and head over the steps so far;
+    - CNN on a grid's pixels (notes 000 §1.a): the first layer's feature maps and the saliency
+      Σ_c |∂y/∂x_c| of the taken action's score y (logit or Q) per input pixel and per grid
+      cell (:func:`grid_context` gives the cells of a GridWorld seen as an image).
 
     :func:`pick_units` chooses the few most informative units: by the correlation ratio η
     between a unit's value and the hidden variable (for a binary variable such as parity this
-    is |Pearson r|), or by variance when the env exposes no hidden variable.
+    is |Pearson r|), or by variance when the env exposes no hidden variable;
+    :func:`pick_feature_maps` the CNN's channels that vary most over the steps and positions.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
+from lecture_rl.envs.grid_draw import GridLayout
+from lecture_rl.envs.grid_maps import ACTION_ARROWS
+from lecture_rl.nets.backbone import is_image_space
 from lecture_rl.nets.introspection import trace_backbone
 
 #: the signal units are picked by, and the signals drawn per unit, per memory cell
@@ -55,6 +63,9 @@ class Insides:
     picked_by: str = ""  # "correlation with info['hidden']" or "variance"
     tape: list[str] = field(default_factory=list)  # the observations as the env shows them
     graded: np.ndarray | None = None  # [T] True where the action was graded (None: all)
+    grid: tuple[int, int] | None = None  # (rows, cols) of a grid seen as an image (CNN)
+    action_labels: list[str] = field(default_factory=list)  # e.g. the grid's arrows
+    score: str = "logit"  # what the actions' scores are: "logit" (π's) or "Q" (DQN)
 
     @property
     def steps(self) -> int:
@@ -67,6 +78,14 @@ class Insides:
     def attention(self) -> np.ndarray | None:
         """``[layers, heads, T, T]``: query step (axis 2) on key step (axis 3), or ``None``."""
         return self.trace.get("attention")
+
+    def saliency(self) -> np.ndarray | None:
+        """CNN: ``[T, rows, cols]`` per grid cell (``[T, H, W]`` per pixel without a grid)."""
+        return self.trace.get("saliency_cells", self.trace.get("saliency"))
+
+    def action_label(self, a: int) -> str:
+        a = int(a)
+        return self.action_labels[a] if 0 <= a < len(self.action_labels) else f"a={a}"
 
 
 def correlation_ratio(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -106,6 +125,38 @@ def pick_units(
     return order, scores[order], "variance"
 
 
+def pick_feature_maps(conv1: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray, str]:
+    """The ``k`` channels of ``conv1 [T, F, H, W]`` with the largest variance over the steps
+    and positions (a map that lights up where the agent is, not a constant), the best first."""
+    flat = np.asarray(conv1, dtype=np.float64).transpose(1, 0, 2, 3).reshape(conv1.shape[1], -1)
+    scores = flat.var(1)
+    order = np.argsort(-scores, kind="stable")[: min(k, len(scores))]
+    return order, scores[order], "variance over steps and positions"
+
+
+def grid_context(env: Any) -> tuple[tuple[int, int] | None, list[str]]:
+    """``((rows, cols), arrows)`` for a grid env whose observations are its picture (the
+    CNN's maps are pooled to these cells), else ``(None, arrows or [])``."""
+    try:
+        layout = GridLayout.from_env(env)
+    except (ValueError, AttributeError):
+        return None, []
+    arrows = [ACTION_ARROWS[d] for d in layout.directions]
+    space = getattr(env, "observation_space", None)
+    if space is None or not is_image_space(space):
+        return None, arrows
+    return (int(layout.nrow), int(layout.ncol)), arrows
+
+
+def _frozen(agent: Any) -> Any:
+    """The agent with its own copy of its networks: autograd reads the weights back in its
+    backward pass, and a live run's optimizer may step them in place meanwhile."""
+    frozen = copy.copy(agent)
+    frozen.backbone = copy.deepcopy(agent.backbone)
+    frozen.heads = copy.deepcopy(agent.heads)
+    return frozen
+
+
 def _policy(agent: Any, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """π(a|s) and V(s) for ``features [T, D]`` (DQN: greedy one-hot and max_a Q)."""
     scores = agent._action_scores(features)
@@ -127,26 +178,42 @@ def insides_from_steps(
     actions: np.ndarray,
     rewards: np.ndarray,
     k: int = 3,
+    grid: tuple[int, int] | None = None,
+    action_labels: list[str] | None = None,
 ) -> Insides:
-    """The insides of steps already taken (``obs [T, ...]`` with their episode starts)."""
-    backbone = agent.backbone
+    """The insides of steps already taken (``obs [T, ...]`` with their episode starts).
+
+    ``grid``: the ``(rows, cols)`` a CNN's maps are pooled to (see :func:`grid_context`).
+    """
+    net = str(agent.hp.get("net", "mlp"))
     obs_t = agent.obs_tensor(np.asarray(obs)[:, None])  # [T, 1, ...]
     starts = torch.as_tensor(np.asarray(episode_starts, dtype=bool)[:, None])
-    trace = trace_backbone(backbone, obs_t, starts)
+    if net == "cnn":  # saliency of the taken action's score, on a still copy of the weights
+        agent = _frozen(agent)
+        taken = np.asarray(actions, dtype=np.int64)[:, None] - int(agent.action_start)
+        trace = trace_backbone(
+            agent.backbone, obs_t, starts, head=agent._action_scores, actions=taken, cells=grid
+        )
+    else:
+        trace = trace_backbone(agent.backbone, obs_t, starts)
     trace = {key: value[:, 0] for key, value in trace.items()}  # batch of one: axis 1 dropped
     features = torch.as_tensor(trace["features"], device=agent.device)
     probs, values = _policy(agent, features)
-    net = str(agent.hp.get("net", "mlp"))
     insides = Insides(
         net, np.asarray(obs), np.asarray(episode_starts, dtype=bool),
         None if hidden is None else np.asarray(hidden), probs, values,
         np.asarray(actions), np.asarray(rewards, dtype=float), trace,
+        grid=None if grid is None else (int(grid[0]), int(grid[1])),
+        action_labels=list(action_labels or []),
+        score="logit" if hasattr(agent, "value") else "Q",
     )  # fmt: skip
     if net in CELL_SIGNALS:
         by, _ = CELL_SIGNALS[net]
         insides.units, insides.unit_scores, insides.picked_by = pick_units(
             insides.signal(by), insides.hidden, k
         )
+    elif "conv1" in trace:
+        insides.units, insides.unit_scores, insides.picked_by = pick_feature_maps(trace["conv1"], k)
     return insides
 
 
@@ -172,9 +239,10 @@ def record_insides(agent: Any, env: Any, episodes: int = 1, seed: int = 0, k: in
             done = terminated or truncated
             if done:
                 break
+    grid, labels = grid_context(env)
     insides = insides_from_steps(
         agent, np.stack(obs_list), np.array(starts), np.array(hidden) if has_hidden else None,
-        np.array(actions), np.array(rewards), k,
+        np.array(actions), np.array(rewards), k, grid, labels,
     )  # fmt: skip
     insides.tape = tape_text(env, insides.obs)
     insides.graded = np.array(graded)

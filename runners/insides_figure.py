@@ -14,8 +14,14 @@ Description:
        - Transformer: per layer and head, the attention of each query step (row) on the steps
          so far (columns), so a recall step's row lights up over the tape cell of its symbol.
 
+    A CNN on a grid's pixels gets its own layout (:func:`draw_cnn`): the policy strip over every
+    step, then for a few steps (columns) what the network saw, the saliency of the taken
+    action's score per grid cell (as a share of the step's total, numbers in the cells), and
+    the first layer's most varying feature maps, drawn on the same cells.
+
     Every drawn image carries a ``gid`` (``"policy"``, ``"lstm-unit-7-cell"``,
-    ``"attention-l0-h2"``) so tests can read back exactly what was drawn.
+    ``"attention-l0-h2"``, ``"saliency-t3"``, ``"conv1-ch5-t3"``) so tests can read back exactly
+    what was drawn.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ EQUATIONS = {
     "hidden_rnn": r"hidden $h_t = \tanh(W_{hh} h_{t-1} + W_{xh} x_t + b)$",
 }
 GATES = ("forget_gate", "input_gate", "output_gate", "update_gate", "reset_gate")
+VALUE_COLOUR = "#b34a00"  # V(s): orange, 5.4:1 on white (WCAG AA for its tick labels)
 
 
 def equation(net: str, signal: str) -> str:
@@ -52,20 +59,28 @@ def tape_symbols(ins: Insides) -> list[str]:
     return list(ins.tape) if ins.tape else tape_text(None, ins.obs)
 
 
+def text_colour(rgb: Any) -> str:
+    """``"black"`` or ``"white"``, whichever contrasts more with ``rgb`` (0..1) by WCAG 2's
+    contrast ratio (L1 + 0.05) / (L2 + 0.05); the better of the two is always >= 4.58:1."""
+    c = np.asarray(rgb, dtype=float)[:3]
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    lum = float(linear @ [0.2126, 0.7152, 0.0722])  # relative luminance
+    return "black" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "white"
+
+
 def _annotate(
     ax: Any, values: np.ndarray, row: float, image: Any, fmt: str = "{:.2f}", above: Any = None
 ) -> None:
-    """The numbers in the cells, white on dark colours and black on light ones. With ``above``
-    (an axes drawn over ``ax``, e.g. a twin with a line), each number goes there on a patch of
-    its cell's colour, so nothing drawn over the cells covers a digit."""
+    """The numbers in the cells, in black or white, whichever contrasts more with the cell's
+    colour. With ``above`` (an axes drawn over ``ax``, e.g. a twin with a line), each number
+    goes there on a patch of its cell's colour, so nothing drawn over the cells covers a
+    digit."""
     if len(values) > 40:
         return
     for t, v in enumerate(values):
         colour = image.cmap(image.norm(v))
-        r, g, b, _ = colour
-        dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
         style = {"ha": "center", "va": "center", "fontsize": 7,
-                 "color": "white" if dark else "black"}  # fmt: skip
+                 "color": text_colour(colour)}  # fmt: skip
         if above is None:
             ax.text(t, row, fmt.format(v), **style)
         else:
@@ -112,14 +127,15 @@ def _policy(ax: Any, ins: Insides) -> None:
     probs = ins.probs.T  # [nA, T]
     image = ax.imshow(probs, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="none")
     image.set_gid("policy")
-    ax.set_yticks(range(probs.shape[0]), [f"π(a={a}|s)" for a in range(probs.shape[0])])
+    labels = [ins.action_label(a) for a in range(probs.shape[0])]
+    ax.set_yticks(range(probs.shape[0]), [f"π({a}|s)" for a in labels])
     twin = ax.twinx()
-    (line,) = twin.plot(range(ins.steps), ins.values, color="#d95f02", marker="o", ms=3, lw=1.2)
+    (line,) = twin.plot(range(ins.steps), ins.values, color=VALUE_COLOUR, marker="o", ms=3, lw=1.2)
     for a in range(probs.shape[0]):  # the numbers over the V line, never under it
         _annotate(ax, probs[a], a, image, above=twin)
     line.set_gid("value")
-    twin.set_ylabel("V(s)", color="#d95f02", fontsize=8)
-    twin.tick_params(labelsize=7, colors="#d95f02")
+    twin.set_ylabel("V(s)", color=VALUE_COLOUR, fontsize=8)
+    twin.tick_params(labelsize=7, colors=VALUE_COLOUR)
     ax.set_xticks([])
     ax.set_title("policy π(a|s) (blue) and value V(s) (orange)", fontsize=9)
 
@@ -164,10 +180,17 @@ def _attention(ax: Any, ins: Insides, layer: int, head: int, symbols: list[str])
     ax.set_xlabel("key step (tape cell)", fontsize=7)
 
 
-def draw_insides(ins: Insides, title: str = "", symbols: list[str] | None = None):
-    """A matplotlib ``Figure`` of ``ins`` (see the module docstring)."""
+def draw_insides(
+    ins: Insides, title: str = "", symbols: list[str] | None = None, latest: bool = False
+):
+    """A matplotlib ``Figure`` of ``ins`` (see the module docstring). ``latest``: a CNN's
+    figure draws the last few steps (the live panel) instead of a few spread over all."""
     from matplotlib.figure import Figure
 
+    if "conv1" in ins.trace:
+        from lecture_rl.runners.insides_cnn import draw_cnn
+
+        return draw_cnn(ins, title, latest=latest)
     symbols = symbols or tape_symbols(ins)
     width = max(8.0, 0.55 * ins.steps + 4.0)
     attention = ins.attention()

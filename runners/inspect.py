@@ -4,7 +4,8 @@ Description:
     Loads the checkpoint folder (``agent.json`` + ``weights.safetensors``: JSON and tensors,
     nothing unpickled or executed), plays ``--episodes`` greedy episodes on the recorded env (or
     a compatible ``--env`` / ``--env-set``), and writes :func:`draw_insides`'s figure to
-    ``--out`` (PNG, atomically).
+    ``--out`` (PNG, atomically): the tape, policy and memory of a memory network, or a CNN's
+    saliency over the grid and first-layer feature maps for a few steps.
 """
 
 from __future__ import annotations
@@ -40,8 +41,12 @@ def run_inspect(args: argparse.Namespace, out=None) -> int:
     title = f"{agent.name} + {insides.net} on {env_id} {kwargs or ''}".strip()
     save_figure(draw_insides(insides, title), args.out)
     text = f"wrote {args.out}: {insides.steps} steps of {args.episodes} episode(s)"
-    if insides.picked_by:
-        units = ", ".join(f"{u} ({s:.2f})" for u, s in zip(insides.units, insides.unit_scores))
+    picked = zip(insides.units, insides.unit_scores)
+    if "conv1" in insides.trace:  # a CNN: its first layer's channels
+        maps = ", ".join(f"conv1 ch {k} ({s:.3g})" for k, s in picked)
+        text += f"; feature maps by {insides.picked_by}: {maps}"
+    elif insides.picked_by:
+        units = ", ".join(f"{u} ({s:.2f})" for u, s in picked)
         text += f"; units by {insides.picked_by}: {units}"
     print(text, file=out)
     return 0

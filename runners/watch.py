@@ -7,8 +7,10 @@ Description:
     trains off-screen with a progress bar first; ``--checkpoint PATH`` loads an agent. Then
     ``--episodes`` greedy episodes play in the env's ``human`` render mode at ``--fps``; on
     the grid world tabular agents get their values and greedy arrows drawn
-    (``env.unwrapped.set_overlay``). ``--max-frames`` stops after that many frames; closing
-    the window or Ctrl-C ends cleanly.
+    (``env.unwrapped.set_overlay``). One deep agent on a task without a grid, or on a grid it
+    sees as pixels (``--env-set obs_mode=image``), and a deep agent's checkpoint show the
+    network's insides instead (:mod:`lecture_rl.runners.viewer.insides_panel`).
+    ``--max-frames`` stops after that many frames; closing the window or Ctrl-C ends cleanly.
 """
 
 from __future__ import annotations
@@ -94,13 +96,16 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
 
         names = session.agent_names(args)
         if names:
-            reason = session.live_supported(args.env, parse_assignments(args.env_set, "--env-set"))
-            if reason is None:
-                return session.run_live(args, console)
-            if len(names) == 1 and _is_deep(names[0]):  # no grid: the network's insides
+            live_set = parse_assignments(args.env_set, "--env-set")
+            reason = session.live_supported(args.env, live_set)
+            alone_deep = len(names) == 1 and _is_deep(names[0])
+            if alone_deep and (reason is not None or session.sees_pixels(args.env, live_set)):
+                # no grid, or a grid the network sees as pixels: the network's insides
                 from lecture_rl.runners.viewer.insides_panel import watch_insides
 
                 return watch_insides(args, console)
+            if reason is None:
+                return session.run_live(args, console)
             if len(names) > 1 or getattr(args, "record", None):
                 raise UsageError(reason)
             console.print(f"{reason.split(';')[0]}: training first, then replaying")

@@ -5,11 +5,14 @@ Description:
     recurrent state, episode starts and ``info["hidden"]``) and keeps the steps of env 0's
     current episode. :meth:`InsidesTap.insides` turns them into
     :class:`~lecture_rl.runners.insides.Insides` (the gates, cell state or attention recomputed
-    by ``trace_backbone`` from the agent's current weights), which
+    by ``trace_backbone`` from the agent's current weights; for a CNN on a grid's pixels the
+    saliency per cell and the first layer's feature maps), which
     :func:`~lecture_rl.runners.insides_figure.draw_insides` draws: a strip that grows, and so
-    scrolls, with the episode. :func:`run_insides` shows it in the viewer's window, either
-    while the agent trains (``watch --agent ppo --set net=lstm`` on a task without a grid) or
-    step by step over greedy episodes of a loaded checkpoint (``watch --checkpoint DIR``).
+    scrolls, with the episode (a CNN's: its last four steps). :func:`run_insides` shows it in
+    the viewer's window, either while the agent trains (``watch --agent ppo --set net=lstm``
+    on a task without a grid, or any deep agent on a grid seen as pixels, ``--env-set
+    obs_mode=image``) or step by step over greedy episodes of a loaded checkpoint (``watch
+    --checkpoint DIR``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ import numpy as np
 
 from lecture_rl.agents.events import PolicyStep, TrainingCallback
 from lecture_rl.envs import rendering
-from lecture_rl.runners.insides import Insides, insides_from_steps, record_insides
+from lecture_rl.runners.insides import (
+    Insides,
+    grid_context,
+    insides_from_steps,
+    record_insides,
+)
 from lecture_rl.runners.insides_figure import draw_insides
 
 WINDOW_STEPS = 48  # the strip shows at most this many of the latest steps
@@ -54,8 +62,15 @@ class InsidesTap(TrainingCallback):
             self.count += 1
         return False if self.stop else None
 
-    def insides(self, agent: Any) -> Insides | None:
-        """The insides of the episode so far under the agent's current weights."""
+    def insides(
+        self,
+        agent: Any,
+        grid: tuple[int, int] | None = None,
+        action_labels: list[str] | None = None,
+    ) -> Insides | None:
+        """The insides of the episode so far under the agent's current weights (``grid``: the
+        cells a CNN's maps are pooled to, see :func:`~lecture_rl.runners.insides.grid_context`).
+        """
         with self.lock:
             steps = list(self.steps)
         if not steps:
@@ -64,10 +79,11 @@ class InsidesTap(TrainingCallback):
         starts = np.array([s[1] for s in steps])
         starts[0] = True
         hidden = np.array([s[2] for s in steps])
-        actions = np.array([s[3] for s in steps])
+        # the events carry action indices; the env's actions start at action_start
+        actions = np.array([s[3] for s in steps]) + int(getattr(agent, "action_start", 0))
         return insides_from_steps(
             agent, obs, starts, hidden if (hidden >= 0).any() else None, actions,
-            np.zeros(len(steps)),
+            np.zeros(len(steps)), grid=grid, action_labels=action_labels,
         )  # fmt: skip
 
 
@@ -96,6 +112,7 @@ def run_insides(
     """Show the insides in ``window``: live while training (``train_budget`` given), else
     step by step over ``episodes`` greedy episodes. Returns 0."""
     title = f"{agent.name} + {agent.hp.get('net')}"
+    grid, labels = grid_context(env)
     if train_budget is not None:
         tap = InsidesTap()
         worker = threading.Thread(
@@ -104,9 +121,9 @@ def run_insides(
         worker.start()
         while worker.is_alive() and not window.done:
             time.sleep(1.0 / fps)
-            ins = tap.insides(agent)
+            ins = tap.insides(agent, grid, labels)
             if ins is not None:
-                fig = draw_insides(ins, f"{title} learning: step {tap.count}")
+                fig = draw_insides(ins, f"{title} learning: step {tap.count}", latest=True)
                 window.show(figure_surface(fig))
             window.events()
         tap.stop = True
@@ -118,7 +135,8 @@ def run_insides(
             if window.done:
                 return 0
             ins = _prefix(full, t)
-            window.show(figure_surface(draw_insides(ins, f"{title}: episode {episode}, step {t}")))
+            fig = draw_insides(ins, f"{title}: episode {episode}, step {t}", latest=True)
+            window.show(figure_surface(fig))
             window.events()
             time.sleep(1.0 / fps)
     return 0

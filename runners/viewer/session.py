@@ -47,6 +47,18 @@ def live_supported(env_id: str, env_set: dict[str, Any]) -> str | None:
     return None
 
 
+def sees_pixels(env_id: str, env_set: dict[str, Any]) -> bool:
+    """Whether ``env_id``'s observations are images (a grid with ``obs_mode=image``): a deep
+    agent there is shown by its insides (saliency over the grid), not the grid viewer."""
+    from lecture_rl.nets.backbone import is_image_space
+
+    env = make_env(env_id, env_set)
+    try:
+        return is_image_space(env.observation_space)
+    finally:
+        env.close()
+
+
 def run_live(args: argparse.Namespace, console: Any) -> int:
     """Train ``--agent`` (or both of ``--agents``) live in the window; returns the exit code."""
     names = agent_names(args)
