@@ -248,7 +248,8 @@ class DQNAgent(DeepAgent):
             noise = noise.masked_fill(~mask, -1.0)
         random = noise.argmax(dim=-1)  # uniform over available actions
         explore = torch.rand(scores.shape[0], generator=self.generator, device=scores.device)
-        return torch.where(explore < self.epsilon, random, greedy)
+        self._explored = explore < self.epsilon  # which rows took the random action
+        return torch.where(self._explored, random, greedy)
 
     # ----- the update -------------------------------------------------------------------------
 
@@ -404,6 +405,7 @@ class DQNAgent(DeepAgent):
                         )
                         run.emit(replace(event, episode_starts=starts, hidden=infos.get("hidden")))
                 actions = actions + self.action_start
+                infos_before = infos
                 next_obs, rewards, terminated, truncated, infos = envs.step(actions)
                 done = terminated | truncated
                 real_next = np.array(next_obs, copy=True)
@@ -417,6 +419,11 @@ class DQNAgent(DeepAgent):
                     self.buffer.add_step(obs, starts, mask, state_before, actions, rewards, done)
                 else:
                     self.buffer.add(obs, actions, rewards, real_next, terminated, next_mask)
+                if counter.wants_transitions:  # env 0's step, for the live viewer
+                    counter.transition(
+                        obs, actions, rewards, next_obs, terminated, truncated, infos,
+                        infos_before, explored=bool(self._explored[0]),
+                    )  # fmt: skip
                 starts = done
                 self.env_steps += n
                 vector_steps += 1

@@ -157,9 +157,14 @@ class PPOAgent(DeepAgent):
                             run.emit(PolicyStep(obs, logits.softmax(-1), rollout.values[t],
                                                 action, state, steps_done, episode_start,
                                                 infos.get("hidden")))  # fmt: skip
-                        obs, reward, terminated, truncated, infos = envs.step(
-                            action.cpu().numpy() + self.action_start
-                        )
+                        obs_before, infos_before = obs, infos
+                        env_actions = action.cpu().numpy() + self.action_start
+                        obs, reward, terminated, truncated, infos = envs.step(env_actions)
+                        if counter.wants_transitions:  # env 0's step, for the live viewer
+                            counter.transition(
+                                obs_before, env_actions, reward, obs, terminated, truncated,
+                                infos, infos_before,
+                            )  # fmt: skip
                         reward_t = torch.as_tensor(reward, dtype=torch.float32, device=self.device)
                         cut = np.flatnonzero(truncated & ~terminated)
                         if cut.size:  # a time limit is not the task's end: bootstrap γV(final)

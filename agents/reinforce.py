@@ -109,10 +109,15 @@ class ReinforceAgent(DeepAgent):
                 mask = (mask | ~mask.any(dim=-1, keepdim=True)).to(self.device)
                 logits = logits.masked_fill(~mask, -1e9)
             action = sample_categorical(logits, self.generator)
-            obs, reward, terminated, truncated, infos = envs.step(
-                action.cpu().numpy() + self.action_start
-            )
+            obs_before, infos_before = obs, infos
+            env_actions = action.cpu().numpy() + self.action_start
+            obs, reward, terminated, truncated, infos = envs.step(env_actions)
             done = np.logical_or(terminated, truncated)
+            if tracker.wants_transitions and running[0]:  # env 0's step, for the live viewer
+                tracker.transition(
+                    obs_before, env_actions, reward, obs, terminated, truncated, infos,
+                    infos_before,
+                )  # fmt: skip
             observations.append(obs_t)
             actions.append(action)
             rewards.append(np.where(running, reward, 0.0))

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from lecture_rl.agents.base import TrainingRun
+from lecture_rl.agents.events import Transition
 from lecture_rl.envs.table_vector import TableVectorEnv, is_table_env
 
 
@@ -73,7 +74,48 @@ class EpisodeCounter:
     def __init__(self, num_envs: int, run: TrainingRun):
         self.returns = np.zeros(num_envs)
         self.lengths = np.zeros(num_envs, dtype=np.int64)
+        self.episodes = np.zeros(num_envs, dtype=np.int64)  # finished episodes per env
         self.run = run
+        #: whether a subscriber (the live viewer) wants env 0's steps as Transition events
+        self.wants_transitions = run.wants(Transition)
+
+    def transition(
+        self,
+        obs: Any,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: Any,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        infos: dict[str, Any],
+        infos_before: dict[str, Any],
+        explored: bool | None = None,
+    ) -> None:
+        """Emit env 0's step as a :class:`Transition` (call before :meth:`step`).
+
+        ``next_obs`` is the true s' (``infos["final_obs"]`` for a finished episode) and
+        ``info`` its step info; where the env reports ``info["state"]`` (GridWorld), the state
+        of ``obs`` is added as ``info["state_before"]``, so a viewer can place an agent that
+        sees pixels.
+        """
+        done = bool(terminated[0] or truncated[0])
+        info = env_row(infos, 0)
+        if done and "final_obs" in infos:
+            next_obs = infos["final_obs"][0]
+            info = env_row(infos.get("final_info", {}), 0)
+        else:
+            next_obs = next_obs[0]
+        before = env_row(infos_before, 0)
+        if "state" in before:
+            info["state_before"] = before["state"]
+        action = actions[0]
+        self.run.emit(
+            Transition(
+                obs[0], int(action), float(rewards[0]), next_obs, bool(terminated[0]),
+                bool(truncated[0]), explored, int(self.episodes[0]), int(self.lengths[0]),
+                self.run.env_steps, 0, info,
+            )
+        )  # fmt: skip
 
     def step(self, rewards: np.ndarray, dones: np.ndarray, env_steps: int) -> None:
         self.returns += rewards
@@ -83,3 +125,21 @@ class EpisodeCounter:
             self.run.episode_end(self.returns[i], self.lengths[i])
             self.returns[i] = 0.0
             self.lengths[i] = 0
+            self.episodes[i] += 1
+
+
+def env_row(infos: dict[str, Any], i: int) -> dict[str, Any]:
+    """Env ``i``'s entries of a vector env's info dict (the ones its ``_key`` mask marks)."""
+    row = {}
+    for key, value in infos.items():
+        if key.startswith("_") or key in ("final_obs", "final_info"):
+            continue
+        mask = infos.get(f"_{key}")
+        if mask is not None and not bool(np.asarray(mask)[i]):
+            continue
+        if isinstance(value, dict):
+            row[key] = env_row(value, i)
+        else:
+            item = np.asarray(value)[i]
+            row[key] = item.item() if isinstance(item, np.generic) else item
+    return row

@@ -256,3 +256,34 @@ def test_a_gpu_checkpoint_loads_on_a_machine_without_cuda(tmp_path, monkeypatch)
     agent = agents.load(folder)
     assert agent.device == torch.device("cpu")
     assert 0 <= agent.act(1, {}) <= 1
+
+
+@pytest.mark.parametrize("name", ["dqn", "ppo", "reinforce"])
+def test_env_zeros_steps_arrive_as_a_chain_of_transitions(name):
+    """A subscriber that wants Transition events gets env 0's steps: s' of one is s of the
+    next within an episode, episodes and steps count up, and the reward is the env's."""
+    from lecture_rl.agents.events import TrainingCallback, Transition
+
+    class Collect(TrainingCallback):
+        events = (Transition,)
+
+        def __init__(self):
+            self.seen = []
+
+        def on_event(self, event):
+            self.seen.append(event)
+
+    env = gym.make("FrozenLake-v1", is_slippery=True)
+    extra = {"num_minibatches": 2} if name == "ppo" else {}
+    agent = agents.make(name, env, seed=0, device="cpu", num_envs=2, **extra)
+    collect = Collect()
+    agent.train(env, steps=600, callbacks=[collect])
+    seen = collect.seen
+    assert len(seen) > 50
+    model = env.unwrapped.P
+    for a, b in zip(seen, seen[1:]):
+        assert any(s2 == a.next_obs and r == a.reward for _, s2, r, _ in model[a.obs][a.action])
+        if a.terminated or a.truncated:
+            assert (b.episode, b.step, b.obs) == (a.episode + 1, 0, 0)  # FrozenLake starts at 0
+        else:
+            assert (b.episode, b.step, b.obs) == (a.episode, a.step + 1, a.next_obs)

@@ -287,3 +287,33 @@ def test_zoom_scales_the_window_and_the_canvas_is_what_is_recorded(tmp_path):
     width, height = viewer.canvas.get_size()
     assert viewer.window.size == (int(width * 1.5), int(height * 1.5))
     assert iio.imread(path, index=None).shape[1:3] == (height, width)
+
+
+@pytest.mark.parametrize(
+    "name, hp",
+    [("dqn", {}), ("ppo", {"num_envs": 4, "n_steps": 8}), ("reinforce", {"num_envs": 2})],
+)
+def test_deep_agents_learn_live_and_max_frames_stops_their_training(name, hp):
+    """dqn/ppo/reinforce are drawn while they learn (not trained in the dark, then replayed),
+    placed by the env's state even when they see pixels, and stop with the window."""
+    modes, cells = [], []
+
+    def build(_name):
+        env = gym.make("LectureRL/GridWorld-v0", obs_mode="image")
+        agent = agents.make(name, env, seed=0, device="cpu", **hp)
+        return agent, env, gym.make("LectureRL/GridWorld-v0", obs_mode="image")
+
+    def on_frame(frame, canvas):
+        modes.append(viewer.lanes[0].state.mode)
+        cells.append(viewer.lanes[0].state.pos)
+
+    window = ScriptedWindow({}, on_frame, max_frames=25)
+    viewer = LiveViewer(
+        make_lane_factory([name], build, {"steps": 200_000}),
+        env_label="test", window=window, controls=Controls(speed=3), greedy_episodes=0,
+        hold=False, step_cap=50,
+    )  # fmt: skip
+    viewer.run()
+    assert viewer.lanes[0].agent.env_steps < 50_000  # stopped with the window, not the budget
+    assert window.frames == 25 and modes.count("learning") >= 20
+    assert set(cells) <= set(range(9)) and len(set(cells)) >= 2  # it moves on the 3x3 grid

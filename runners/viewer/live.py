@@ -129,15 +129,14 @@ class Lane(TrainingCallback):
         kind = type(event)
         if kind is EpisodeEnd:
             self.returns.append(float(event.record["return"]))
-            return None
+            return False if self.stop else None  # agents that emit no Transition stop here
         if kind is not Transition:
             return None
         st = self.state
         self.env_steps += 1
-        next_obs = event.next_obs
-        s2 = next_obs if type(next_obs) is int else _index(next_obs)  # noqa: E721
+        s, s2 = _cells(event)
         if self._new_episode or event.episode != self._episode_of_trail:
-            st.trail = [_index(event.obs)]
+            st.trail = [s]
             st.episode_return, st.episode_steps = 0.0, 0
             self._episode_of_trail = event.episode
         st.trail.append(s2)
@@ -157,7 +156,6 @@ class Lane(TrainingCallback):
         # the rest only for a step that is drawn
         st.episode, st.pos, st.last_action = event.episode, s2, _index(event.action)
         st.last_reward, st.explored = float(event.reward), event.explored
-        s = _index(event.obs)
         st.blocked = _blocked(self.layout, s, st.last_action, s2, event.terminated)
         if self.stop:
             return False
@@ -229,6 +227,20 @@ class _UpdateTap(TrainingCallback):
     def on_event(self, event: Any) -> bool | None:
         self.lane.state.update = event
         return None
+
+
+def _cells(event: Transition) -> tuple[int, int]:
+    """The grid cells of a transition's s and s': the env's ``info["state"]`` (and
+    ``info["state_before"]``, which deep agents add) where it reports them, so agents that see
+    pixels or coordinates are placed right; else the observation as an index or one-hot."""
+    next_obs, info = event.next_obs, event.info or {}
+    s2 = info.get("state")
+    if s2 is None:
+        s2 = next_obs if type(next_obs) is int else _index(next_obs)  # noqa: E721
+    s = info.get("state_before")
+    if s is None:
+        s = _index(event.obs)
+    return int(s), int(s2)
 
 
 def _index(x: Any) -> int:
