@@ -19,12 +19,12 @@ not counted as training time.
 
 Printed per agent and seed: env steps to solve, training env-steps/s over ``--steps``; then
 the medians over the seeds and the ratios ours / SB3 (speed: want >= 3; steps to solve: want
-<= 1). Steps to solve vary a lot between seeds (2.5k to 7k), so use many seeds (default 10).
+<= 1). Steps to solve vary a lot between seeds (2.5k to 7k), so use many seeds (default 20).
 
 Usage::
 
     python benchmarks/dqn_vs_sb3.py --smoke            # CI: one seed, 3,000 steps
-    python benchmarks/dqn_vs_sb3.py                    # 10 seeds, 10,000 steps: ~2 minutes
+    python benchmarks/dqn_vs_sb3.py                    # 20 seeds, 10,000 steps: ~3 minutes
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def run_sb3(seed: int, args: argparse.Namespace, matched: bool = False) -> tuple
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
     parser.add_argument("--steps", type=int, default=10_000, help="training env steps per run")
     parser.add_argument(
         "--matched", action=argparse.BooleanOptionalAction, default=True,

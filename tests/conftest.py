@@ -16,3 +16,25 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         torch.set_num_threads(1)
     except ImportError:  # pragma: no cover
         pass
+
+
+import pickle  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def no_unpickling(monkeypatch):
+    """Make every way of running code from a file fail: pickle and ``torch.load``."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a checkpoint must load without unpickling")
+
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    try:
+        import torch
+
+        monkeypatch.setattr(torch, "load", forbidden)
+    except ImportError:  # pragma: no cover
+        pass

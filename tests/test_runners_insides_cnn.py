@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import io
-import pickle
 
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 
 import lecture_rl.envs  # noqa: F401
 from lecture_rl import agents
@@ -136,18 +134,12 @@ def test_live_tap_traces_the_steps_env_zero_took():
     assert cnn_columns(ins, latest=True) == list(range(max(0, ins.steps - 4), ins.steps))
 
 
-def test_inspect_and_watch_a_cnn_checkpoint_without_running_code(tmp_path, monkeypatch):
+def test_inspect_and_watch_a_cnn_checkpoint_without_running_code(tmp_path, no_unpickling):
     env = grid_env()
     agent = small(env)
     agent.train(env, steps=256)
     agent.save(tmp_path / "ck")
 
-    def forbidden(*args, **kwargs):
-        raise AssertionError("a checkpoint must load without unpickling")
-
-    monkeypatch.setattr(pickle, "load", forbidden)
-    monkeypatch.setattr(pickle, "loads", forbidden)
-    monkeypatch.setattr(torch, "load", forbidden)
     out = io.StringIO()
     path = tmp_path / "fig.png"
     code = main(["inspect", "--checkpoint", str(tmp_path / "ck"), "--out", str(path)], out=out)
