@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import queue as queue_module
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -38,6 +39,10 @@ class InlineExecutor:
     """Every trial in this process, one after another."""
 
     def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
+        if "torch" in sys.modules:  # deep agents were planned: the one-off set-up a pool
+            # worker gets from its fork server (torch._dynamo for the first optimizer, the
+            # TensorBoard writer), before the first trial's clock starts, as in a worker
+            import lecture_rl.runners.compare.warm  # noqa: F401
         for trial in trials:
             try:
                 on_result(run_trial(trial, report=report))
