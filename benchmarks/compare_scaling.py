@@ -24,23 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from lecture_rl.runners.processes import group_members
+
 
 def lecture_rl() -> list[str]:
     script = Path(sys.executable).with_name("lecture-rl")
     return [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
-
-
-def group_members(pgid: int) -> list[int]:
-    """Processes still in process group ``pgid`` (from /proc; empty where there is none)."""
-    members = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 def timed(commands: list[list[str]]) -> tuple[float, list[int]]:

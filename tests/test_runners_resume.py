@@ -15,6 +15,7 @@ import pytest
 
 from lecture_rl import agents
 from lecture_rl.runners.cli import main
+from lecture_rl.runners.processes import group_members
 
 CLIFF = ["--env", "CliffWalking-v1", "--agents", "q_learning,sarsa", "--eval-episodes", "3"]
 
@@ -200,18 +201,6 @@ def test_ctrl_c_in_a_real_process_keeps_finished_trials_without_traceback(tmp_pa
     assert "interrupted" in stdout
 
 
-def _group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups in /proc")
 def test_compare_leaves_no_process_behind_in_its_group(tmp_path):
     script = Path(sys.executable).with_name("lecture-rl")
@@ -225,9 +214,9 @@ def test_compare_leaves_no_process_behind_in_its_group(tmp_path):
     )
     assert process.wait(timeout=300) == 0
     deadline = time.monotonic() + 5  # the pool's helpers exit as the driver's pipes close
-    while _group_members(process.pid) and time.monotonic() < deadline:
+    while group_members(process.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = _group_members(process.pid)
+    left = group_members(process.pid)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == []
