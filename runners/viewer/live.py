@@ -382,7 +382,7 @@ class LiveViewer:
         ]
         if st.last_action is not None:
             word = WORDS[lane.layout.directions[st.last_action]] if st.last_action < 4 else "?"
-            how = {True: "explore", False: "exploit", None: ""}[st.explored]
+            how = {True: "explore", False: "exploit", None: "sampled from π"}[st.explored]
             if st.mode != "learning":
                 how = "greedy"
             text = f"last: {word} ({how})   r={panel.num(st.last_reward or 0.0)}"
