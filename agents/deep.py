@@ -85,15 +85,20 @@ class DeepAgent(Agent):
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
     #: defaults that depend on the backbone, ``{net: {name: value}}``; a value the user gives
-    #: wins. Each such default is named in its ``Param``'s doc (e.g. PPO's Transformer lr).
+    #: wins (``net_kwargs`` key by key). Each such default is named in its ``Param``'s doc
+    #: (e.g. PPO's Transformer lr).
     net_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @classmethod
     def validate_hyperparameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
         """As the base, after filling the ``net_defaults`` of the chosen ``net`` not given."""
         net = str(given.get("net", cls.params["net"].default)).lower()
-        extra = {k: v for k, v in cls.net_defaults.get(net, {}).items() if k not in given}
-        return super().validate_hyperparameters({**extra, **given})
+        defaults = cls.net_defaults.get(net, {})
+        extra = {k: v for k, v in defaults.items() if k not in given}
+        hp = super().validate_hyperparameters({**extra, **given})
+        if "net_kwargs" in defaults and "net_kwargs" in given:  # the user's keys win, one by one
+            hp["net_kwargs"] = {**defaults["net_kwargs"], **hp["net_kwargs"]}
+        return hp
 
     @classmethod
     def check_hyperparameters(cls, hp: dict[str, Any]) -> None:

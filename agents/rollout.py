@@ -83,6 +83,23 @@ class Rollout:
         yield from torch.tensor_split(order, num_minibatches)
 
 
+def episode_prefix_length(previous_starts: torch.Tensor, first_starts: torch.Tensor) -> int:
+    """How many of the previous rollout's last steps to re-run so every episode starts whole.
+
+    ``previous_starts[T, b]`` are the previous rollout's episode starts and ``first_starts[b]``
+    whether the current rollout's step 0 starts an episode. An env whose episode began at step
+    ``s`` of the previous rollout needs its last ``T - s`` steps; one whose episode began before
+    that rollout needs all ``T`` (from the state stored at its start); one that starts an
+    episode at step 0 needs none. Returns the most any of the ``b`` envs needs.
+    """
+    steps = previous_starts.shape[0]
+    times = torch.arange(steps, device=previous_starts.device)[:, None]
+    last_start = torch.where(previous_starts, times, -1).amax(dim=0)  # -1: none in that rollout
+    needed = torch.where(last_start >= 0, steps - last_start, steps)
+    needed = torch.where(first_starts, 0, needed)
+    return int(needed.max()) if needed.numel() else 0
+
+
 def index_state(state: State, rows: torch.Tensor) -> State:
     """The rows ``rows`` of a backbone state (every tensor has the batch on dim 0)."""
     return tuple(t[rows] for t in state)

@@ -98,6 +98,17 @@ class ObservationEncoder(nn.Module):
             )
 
     @property
+    def one_hot_parts(self) -> int:
+        """One-hot vectors per encoded observation: 1 (Discrete), components (MultiDiscrete), 0."""
+        if self.is_image:
+            return 0
+        if isinstance(self.observation_space, spaces.Discrete):
+            return 1
+        if isinstance(self.observation_space, spaces.MultiDiscrete):
+            return int(self.observation_space.nvec.size)
+        return 0
+
+    @property
     def obs_ndim(self) -> int:
         """Number of dims of one observation (0 for Discrete)."""
         if isinstance(self.observation_space, spaces.Discrete):

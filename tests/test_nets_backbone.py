@@ -169,3 +169,26 @@ def test_both_sequence_paths_equal_stepping(mode, cell):
     torch.testing.assert_close(seq, ref, atol=1e-5, rtol=1e-5)
     for a, b in zip(final, ref_final):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_one_hot_input_init_gives_each_symbol_weights_of_order_one(cell):
+    torch.manual_seed(0)
+    default = make_backbone(cell, spaces.Discrete(6), hidden_size=128)
+    bound = 128**-0.5  # torch's U(±1/√n): a symbol moves a gate by at most 0.09
+    assert default.core.weight_ih_l0.abs().max() <= bound
+    wide = make_backbone(cell, spaces.Discrete(6), hidden_size=128, input_init="one_hot")
+    assert 0.95 < wide.core.weight_ih_l0.abs().max() <= 1.0  # U(±1): one one-hot per obs
+    pair = make_backbone(cell, spaces.MultiDiscrete([3, 4]), hidden_size=128, input_init="one_hot")
+    assert 0.67 < pair.core.weight_ih_l0.abs().max() <= 2**-0.5  # U(±1/√2): two one-hots
+    # inputs that are not one-hot keep torch's init, and the recurrent weights always do
+    box = spaces.Box(-1.0, 1.0, (3,), dtype=np.float32)
+    for bb in (
+        make_backbone(cell, box, hidden_size=128, input_init="one_hot"),
+        make_backbone(cell, spaces.Discrete(6), hidden_size=128, embed_size=8,
+                      input_init="one_hot"),
+    ):  # fmt: skip
+        assert bb.core.weight_ih_l0.abs().max() <= bound
+    assert wide.core.weight_hh_l0.abs().max() <= bound
+    with pytest.raises(ValueError, match="input_init must be 'torch' or 'one_hot'"):
+        make_backbone(cell, spaces.Discrete(6), input_init="big")
