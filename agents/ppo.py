@@ -10,14 +10,26 @@ Description:
     2. *Update* for ``update_epochs`` epochs on minibatches drawn **by env**, so each env's
        sequence stays contiguous, re-running the backbone over the whole sequence in one call
        (``backbone.forward_sequence``), with the clipped surrogate objective, a value loss and an
-       entropy bonus, using Adam (notes 004) with gradient clipping.
+       entropy bonus, using Adam (notes 004) with gradient clipping. With a memory net the
+       sequence begins with the *episode prefix*: the steps of each env's unfinished episode
+       that fell in the previous rollout (at most that whole rollout) are re-run first, without
+       loss, so backpropagation through time reaches from a recall back to the step that showed
+       what is recalled instead of stopping at the rollout's first step.
 
     Advantages are GAE(λ); they are normalised per minibatch. The defaults (lr 5e-3 decayed
     linearly, λ = 0.8, 128 envs × 32 steps, hidden size 128) were picked from runs over several
-    seeds: with them ``lstm`` and ``gru`` solve Parity length 16 in about 100k env steps
-    (``benchmarks/parity_vs_sb3.py``); λ = 0.95 or lr 2.5e-3 failed on some seeds. The
-    ``transformer`` has its own defaults (``net_defaults``): lr 1e-3 and d_model 64; at 5e-3
-    its attention does not settle (Copy-5: 0.49 after 100k steps, against 1.00 with 1e-3).
+    seeds; λ = 0.95 or lr 2.5e-3 failed on Parity-16 on some seeds. Some defaults depend on the
+    net (``net_defaults``; ``benchmarks/memory_nets.py`` measures them):
+
+    - ``transformer``: lr 1e-3 and d_model 64; at 5e-3 its attention does not settle (Copy-5:
+      0.49 after 100k steps, against 1.00 with 1e-3). The episode prefix took it on Copy-5 with
+      ``delay=10`` from 151k-194k steps to 86k-108k (2 seeds).
+    - ``lstm`` and ``gru``: 8 epochs, input weights of order 1 for one-hot observations
+      (``input_init="one_hot"``) and a gate that keeps the memory at the start (LSTM forget
+      bias 3, GRU update bias 2). With the earlier settings (4 epochs, torch's init, b_f = 1, no
+      episode prefix) Copy-5 with ``delay=10`` stalled at 0.72 (LSTM) and 0.69 (GRU) after 500k
+      steps; the errors were recalls of a neighbouring symbol, the order got lost. Now both
+      reach 0.99 in 300k-390k steps (3 seeds) and Parity-16 in ~40k steps instead of ~90k.
 
 Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAgent`):
     n_steps: steps per env per rollout (the sequence length T the core is trained on).
@@ -28,6 +40,8 @@ Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAg
     ent_coef: weight of the entropy bonus.
     vf_coef: weight of the value loss.
     anneal_lr: decay the learning rate linearly to 0 over the training budget.
+    episode_prefix: re-run each env's unfinished episode from the previous rollout at the
+        start of its update sequence (memory nets only; ``False``: start from the stored state).
 
 Usage::
 
@@ -78,7 +92,11 @@ class PPOAgent(DeepAgent):
 
     name: ClassVar[str] = "ppo"
     params: ClassVar[dict[str, Param]] = {
-        **with_defaults(DeepAgent.params, num_envs=128),  # hidden_size, lr: below
+        **with_defaults(DeepAgent.params, num_envs=128),  # hidden_size, lr, net_kwargs: below
+        "net_kwargs": Param(
+            {}, 'extra keywords for make_backbone, e.g. {"num_layers": 2}; lstm: input_init '
+            "one_hot, forget_bias 3; gru: input_init one_hot, update_bias 2 (your keys win)",
+            kind="dict"),
         "hidden_size": positive_int(128, "width of the backbone (64 with net=transformer)",
                                     high=65536),
         "lr": positive(5e-3, "Adam learning rate (notes 004, Adam); 1e-3 with net=transformer"),
@@ -103,9 +121,10 @@ class PPOAgent(DeepAgent):
     default_budget: ClassVar[dict[str, int]] = {"steps": 500_000}
     # Attention with Adam at 5e-3 (the recurrent cores' rate) learns Copy to only ~0.4-0.5;
     # 1e-3 and D = 64 solve Copy-5 in ~100k steps (benchmarks/memory_nets.py).
-    # LSTM and GRU: 8 epochs, one-hot input weights of size O(1), and for the LSTM an open
-    # forget gate (b_f = 3: f ≈ 0.95, the cell keeps ~44% over 16 steps; b_f = 1 keeps 0.7%)
-    # take Copy-5 with delay=10 from 0.72 / 0.69 at 500k steps to >= 0.99 in < 400k.
+    # LSTM / GRU (module docstring): Adam moves a weight by about lr per step, and gradients of
+    # recalls are noisy, so what the init leaves far off is learned slowly: the one-hot input
+    # weights (torch: |w| <= 1/sqrt(128) = 0.09) and a memory that fades (b_f = 1: f = 0.73, the
+    # cell keeps 0.7% over 16 steps; b_f = 3: f = 0.95, 44%; GRU b_z = 2: z = 0.88, 13%).
     net_defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "transformer": {"lr": 1e-3, "hidden_size": 64},
         "lstm": {"update_epochs": 8, "net_kwargs": {"input_init": "one_hot", "forget_bias": 3.0}},

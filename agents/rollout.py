@@ -7,7 +7,9 @@ Description:
     (``backbone.forward_sequence(obs[:, envs], initial_state[envs], episode_starts[:, envs])``)
     and get the same features the agent acted on. Minibatches are drawn *by env*, so every
     sequence stays contiguous in time (CleanRL's ``ppo_atari_lstm`` does the same; SB3's
-    RecurrentPPO and Tianshou lose this when they shuffle steps).
+    RecurrentPPO and Tianshou lose this when they shuffle steps). The stored state carries no
+    gradient, so ``ppo`` also keeps the previous rollout and re-runs, in front of a sequence,
+    the steps of each unfinished episode that fell in it (:func:`episode_prefix_length`).
 
 Fields (``t`` indexes time, ``n`` the env):
     ``obs[t, n]``             observation the agent acted on at step t.
