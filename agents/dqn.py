@@ -141,9 +141,9 @@ class DQNAgent(DeepAgent):
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 50_000}
     # Feed-forward nets: 16 envs and one update of 256 per vector step replay each transition
-    # as often as the paper's one update of 32 per 4 steps (8 samples per env step; here 16),
-    # in a quarter of the updates: on small nets an update costs the same at 64 or 256 rows,
-    # so this runs ~3x faster at the same steps-to-solve (benchmarks/dqn_vs_sb3.py). The
+    # as often as the usual one update of 64 per 4 env steps (16 samples per env step), in a
+    # quarter of the updates: on small nets an update costs about the same at 64 or 256 rows
+    # (benchmarks/dqn_vs_sb3.py: 4.3x SB3's env-steps/s, median steps to solve 0.93x). The
     # recurrent nets replay sequences (a row is seq_len steps): 4 envs and 64 sequences.
     net_defaults: ClassVar[dict[str, dict[str, Any]]] = {
         net: {"num_envs": 4, "batch_size": 64, "lr": 5e-4} for net in RECURRENT_NETS
@@ -165,6 +165,7 @@ class DQNAgent(DeepAgent):
         self.target_q = copy.deepcopy(self.heads["q"]).requires_grad_(False)
         self.buffer: ReplayBuffer | None = None
         self.epsilon = float(self.hp["eps_start"])
+        self._explored: torch.Tensor | None = None  # the last acting step's random-action rows
         self._next_target_sync = int(self.hp["target_update"])
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
