@@ -7,6 +7,16 @@ import math
 import numpy as np
 
 
+def t_975(degrees_of_freedom):
+    """The Student-t quantile t_{0.975, ν} of a two-sided 95% interval (array or scalar).
+
+    ``scipy.special.stdtrit`` gives the same numbers as ``scipy.stats.t.ppf`` and imports in a
+    fifth of the time (scipy.stats takes 0.5-1 s, paid by every fresh worker process)."""
+    from scipy.special import stdtrit
+
+    return stdtrit(degrees_of_freedom, 0.975)
+
+
 def mean_ci95(values: list[float] | np.ndarray) -> tuple[float, float, tuple[float, float]]:
     """Mean, sample standard deviation and the Student-t 95% confidence interval of the mean."""
     x = np.asarray(values, dtype=float)
@@ -16,10 +26,8 @@ def mean_ci95(values: list[float] | np.ndarray) -> tuple[float, float, tuple[flo
     mean = float(x.mean())
     if n == 1:
         return mean, 0.0, (mean, mean)
-    from scipy import stats
-
     std = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1) * std / math.sqrt(n))  # t_{0.975, n−1} · s / √n
+    half = float(t_975(n - 1) * std / math.sqrt(n))  # t_{0.975, n−1} · s / √n
     return mean, std, (mean - half, mean + half)
 
 

@@ -8,7 +8,7 @@ start-up cost, whether the results files are identical, and whether any process 
 outlived the command. The hardware's own figure, two independent ``train`` runs side by side
 against one, is printed beside it as the peer.
 
-    python benchmarks/compare_scaling.py            # the issue's setting (~1-2 min)
+    python benchmarks/compare_scaling.py            # the issue's setting, 3 repeats (~6 min)
     python benchmarks/compare_scaling.py --smoke    # seconds: checks the script runs (CI)
 """
 
@@ -18,6 +18,7 @@ import argparse
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,11 +65,14 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=20, help="greedy episodes per seed")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray run")
     parser.add_argument(
+        "--repeats", type=int, default=3, help="runs of each setting; the median is reported"
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help="tiny budget (seconds): checks the script runs (CI)"
     )
     args = parser.parse_args()
     if args.smoke:
-        args.steps, args.seeds, args.eval_episodes = 1_000, 1, 2
+        args.steps, args.seeds, args.eval_episodes, args.repeats = 1_000, 1, 2, 1
     root = Path(tempfile.mkdtemp(prefix="compare-scaling-"))
     base = [*lecture_rl(), "compare", "--env", args.env, "--agents", args.agents,
             "--set", f"net={args.net}", "--steps", str(args.steps), "--seeds", str(args.seeds),
@@ -83,11 +87,21 @@ def main() -> None:
     if has_ray:
         runs["Ray, 2 CPUs"] = ["--executor", "ray", "--workers", "2"]
     print(" ".join(base[len(lecture_rl()) :]))
-    figures = {}
-    for label, extra in runs.items():
-        wall, left = timed([[*base, *extra, "--out", str(root / label.replace(" ", "_"))]])
-        figures[label] = wall
-        print(f"  {label:<12} wall {wall:6.1f} s   processes left behind: {len(left)}")
+    walls: dict[str, list[float]] = {label: [] for label in runs}
+    left_behind = dict.fromkeys(runs, 0)
+    for repeat in range(args.repeats):  # interleaved, so a busy spell hits every setting alike
+        for label, extra in runs.items():
+            out = root / f"{label.replace(' ', '_')}-{repeat}"
+            wall, left = timed([[*base, *extra, "--out", str(out)]])
+            walls[label].append(wall)
+            left_behind[label] += len(left)
+    figures = {label: statistics.median(values) for label, values in walls.items()}
+    for label, values in walls.items():
+        each = ", ".join(f"{value:.1f}" for value in values)
+        print(
+            f"  {label:<12} wall {figures[label]:6.1f} s (median of {each})   "
+            f"processes left behind: {left_behind[label]}"
+        )
     one = figures["1 worker"]
     for label, wall in figures.items():
         if label != "1 worker":
@@ -100,8 +114,13 @@ def main() -> None:
             capture_output=True, check=True,
         )  # fmt: skip
         print(f"  Ray start-up and shutdown alone: {time.perf_counter() - start:.1f} s")
-    results = [(root / label.replace(" ", "_") / "results.csv").read_bytes() for label in runs]
-    print(f"  results.csv identical across executors: {all(r == results[0] for r in results)}")
+    results = [
+        (root / f"{label.replace(' ', '_')}-{repeat}" / "results.csv").read_bytes()
+        for label in runs
+        for repeat in range(args.repeats)
+    ]
+    same = all(r == results[0] for r in results)
+    print(f"  results.csv identical across executors and repeats: {same}")
     # the peer: what the hardware gives, two independent trainings side by side against one
     agent = args.agents.split(",")[0]
     train = [*lecture_rl(), "train", "--env", args.env, "--agent", agent, "--set",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lecture_rl.agents.stats import t_975
 from lecture_rl.runners.common import write_file
 
 
@@ -31,8 +32,6 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 def mean_band(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Column-wise mean and Student-t 95% band of ``rows`` (seeds x points; NaN = missing)."""
-    from scipy import stats
-
     rows = np.atleast_2d(np.asarray(rows, dtype=float))
     count = np.sum(~np.isnan(rows), axis=0)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
@@ -40,7 +39,7 @@ def mean_band(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         mean = np.nanmean(np.where(count > 0, rows, 0.0), axis=0)
         mean = np.where(count > 0, mean, np.nan)
         std = np.nanstd(rows, axis=0, ddof=1) if rows.shape[0] > 1 else np.zeros(rows.shape[1])
-        t = np.where(count > 1, stats.t.ppf(0.975, np.maximum(count - 1, 1)), 0.0)
+        t = np.where(count > 1, t_975(np.maximum(count - 1, 1)), 0.0)
         half = np.where(count > 1, t * std / np.sqrt(np.maximum(count, 1)), 0.0)
     return mean, mean - half, mean + half
 

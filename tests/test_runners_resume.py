@@ -92,6 +92,24 @@ def test_resume_after_kill_9_loses_only_running_trials(tmp_path, reference):
     assert_same_results(out, reference)
 
 
+def test_results_csv_is_written_once_however_many_trials_finish(tmp_path, reference, monkeypatch):
+    """Rewriting results.csv after every trial would cost time quadratic in the trials; the
+    finished trials are kept in trials/ meanwhile."""
+    from lecture_rl.runners.compare import run as run_module
+
+    writes = []
+    original = run_module.write_results_csv
+
+    def counted(path, *args):
+        writes.append(len(list((path.parent / "trials").glob("*.json"))))
+        return original(path, *args)
+
+    monkeypatch.setattr(run_module, "write_results_csv", counted)
+    assert compare(tmp_path) == 0
+    assert writes == [4]  # once, when all four trials had been kept
+    assert_same_results(tmp_path, reference)
+
+
 def test_another_configuration_in_the_same_folder_is_refused(tmp_path, reference, capsys):
     assert compare(tmp_path, "--set", "alpha=0.3") == 0
     before = trial_files(tmp_path)
@@ -220,3 +238,17 @@ def test_compare_leaves_no_process_behind_in_its_group(tmp_path):
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == []
+
+
+def test_a_ctrl_c_while_a_trial_is_kept_waits_until_it_is_kept_and_counted():
+    from lecture_rl.runners.compare.run import _deferred_interrupts
+
+    steps, before = [], signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        with _deferred_interrupts():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the signal is delivered here, between the two steps
+            steps.append("file written")
+            steps.append("result counted")
+    assert steps == ["file written", "result counted"]
+    assert signal.getsignal(signal.SIGINT) is before

@@ -100,3 +100,14 @@ def test_episodes_to_threshold_uses_the_moving_average():
     assert episodes_to_threshold(records, 0.2) == (21, 210)
     assert episodes_to_threshold(records, 2.0) == (None, None)
     assert episodes_to_threshold(records, None) == (None, None)
+
+
+def test_t_975_is_students_quantile_and_the_ci_uses_it():
+    from lecture_rl.agents.stats import mean_ci95, t_975
+
+    degrees = np.arange(1, 120)
+    assert np.allclose(t_975(degrees), stats.t.ppf(0.975, degrees), rtol=1e-10, atol=0)
+    assert abs(float(t_975(1)) - 12.7062) < 1e-4  # the textbook table's first row
+    mean, std, (low, high) = mean_ci95([2.0, 4.0, 9.0])
+    assert np.isclose(high - mean, stats.t.ppf(0.975, 2) * std / np.sqrt(3))
+    assert np.isclose(mean - low, high - mean)

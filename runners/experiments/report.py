@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lecture_rl.agents.stats import t_975
 from lecture_rl.runners.common import write_file
 from lecture_rl.runners.compare.summary import finite
 
@@ -232,10 +233,8 @@ def band(ax: Any, x: Any, rows: Any, label: str, **style: Any) -> None:
     mean = np.nanmean(rows, axis=0)
     line = ax.plot(x, mean, label=label, **style)[0]
     if rows.shape[0] > 1:
-        from scipy import stats
-
         sem = np.nanstd(rows, axis=0, ddof=1) / np.sqrt(np.maximum(n, 1))
-        half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sem
+        half = t_975(np.maximum(n - 1, 1)) * sem
         ax.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=0.2, lw=0)
 
 
