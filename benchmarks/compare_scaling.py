@@ -15,6 +15,7 @@ against one, is printed beside it as the peer.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -55,6 +56,13 @@ def timed(commands: list[list[str]]) -> tuple[float, list[int]]:
     return wall, left
 
 
+def trial_seconds(out: Path) -> float:
+    """The summed wall time of the trials themselves (``trials/*.json``), start-up excluded."""
+    return sum(
+        float(json.loads(path.read_text())["wall_time"]) for path in (out / "trials").glob("*.json")
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="LectureRL/Parity-v0", help="env id")
@@ -88,18 +96,24 @@ def main() -> None:
         runs["Ray, 2 CPUs"] = ["--executor", "ray", "--workers", "2"]
     print(" ".join(base[len(lecture_rl()) :]))
     walls: dict[str, list[float]] = {label: [] for label in runs}
+    overheads: dict[str, list[float]] = {label: [] for label in runs}
     left_behind = dict.fromkeys(runs, 0)
     for repeat in range(args.repeats):  # interleaved, so a busy spell hits every setting alike
         for label, extra in runs.items():
             out = root / f"{label.replace(' ', '_')}-{repeat}"
             wall, left = timed([[*base, *extra, "--out", str(out)]])
             walls[label].append(wall)
+            # where the time goes: the wall beyond the trials' own time shared by the workers
+            # (start-up: Python, torch and its optimizer's imports; the summary and plot)
+            workers = 1 if label == "1 worker" else 2
+            overheads[label].append(wall - trial_seconds(out) / workers)
             left_behind[label] += len(left)
     figures = {label: statistics.median(values) for label, values in walls.items()}
     for label, values in walls.items():
         each = ", ".join(f"{value:.1f}" for value in values)
         print(
-            f"  {label:<12} wall {figures[label]:6.1f} s (median of {each})   "
+            f"  {label:<12} wall {figures[label]:6.1f} s (median of {each}); beyond the trials' "
+            f"own time per worker {statistics.median(overheads[label]):4.1f} s; "
             f"processes left behind: {left_behind[label]}"
         )
     one = figures["1 worker"]
