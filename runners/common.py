@@ -126,19 +126,22 @@ def last_fraction_mean(records: list[dict[str, Any]], key: str = "return", frac=
 def records_to_csv(records: list[dict[str, Any]], lead: list[str] | None = None) -> str:
     """CSV text with the ``lead`` columns first, then every other key seen, in order."""
     columns = list(lead or [])
+    seen = set(columns)
     for record in records:
         for key in record:
-            if key not in columns:
+            if key not in seen:
+                seen.add(key)
                 columns.append(key)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({key: _csv_value(record.get(key, "")) for key in columns})
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_csv_value(record.get(key, "")) for key in columns] for record in records)
     return buffer.getvalue()
 
 
 def _csv_value(value: Any) -> Any:
+    if type(value) in (int, str, float):  # the common case: csv writes floats with repr
+        return value
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
     if isinstance(value, np.integer):

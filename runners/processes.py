@@ -1,9 +1,38 @@
-"""Which processes are still alive in a process group (Linux ``/proc``), for checking that a
-command such as ``compare`` leaves nothing running behind it (tests, benchmarks)."""
+"""Processes: the fork server ``compare``'s workers start from, and which processes are still
+alive in a process group (Linux ``/proc``), for checking that a command such as ``compare``
+leaves nothing running behind it (tests, benchmarks).
+
+This module imports nothing heavy, so the CLI can start the fork server before it loads the
+rest of ``compare``.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
+
+#: what the fork server imports once, so every worker starts with torch and the agents loaded
+WORKER_PRELOAD = "lecture_rl.runners.compare.warm"
+
+
+def worker_context():
+    """A fork server that has imported torch and the agents once (workers fork from it, so
+    none pays the imports again), where the platform has one; else fresh spawned processes."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([WORKER_PRELOAD])
+        return context
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS spawn
+
+
+def warm_up_pool() -> None:
+    """Start the fork server now, so its imports (torch, the agents: about 2 s) overlap the
+    driver's own start-up and planning instead of delaying the first trial."""
+    context = worker_context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
 
 
 def group_members(pgid: int) -> list[int]:

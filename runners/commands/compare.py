@@ -99,6 +99,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, out) -> int:
+    if uses_local_pool(args):  # start the workers' fork server before loading the rest
+        from lecture_rl.runners.processes import warm_up_pool
+
+        warm_up_pool()
     from lecture_rl.runners.compare import run_compare
 
     return run_compare(args, out)
+
+
+def uses_local_pool(args: argparse.Namespace) -> bool:
+    """Whether the trials will run in local worker processes (more than one worker, no Ray)."""
+    import os
+
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    remote = getattr(args, "executor", None) or getattr(args, "address", None)
+    return workers > 1 and not remote

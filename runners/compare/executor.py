@@ -15,7 +15,6 @@ Description:
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
 import queue as queue_module
 import sys
 import threading
@@ -23,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from lecture_rl.runners.compare.trials import Trial, failed_result, init_worker, run_trial
+from lecture_rl.runners.processes import worker_context
 from lecture_rl.runners.settings import UsageError
 
 Report = Callable[[str, int, int], None]
@@ -58,7 +58,7 @@ class PoolExecutor:
         self.workers = workers
 
     def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
-        context = _worker_context()
+        context = worker_context()
         progress_queue = context.Queue()
         executor = cf.ProcessPoolExecutor(
             max_workers=self.workers,
@@ -88,26 +88,6 @@ class PoolExecutor:
             progress_queue.close()
             progress_queue.join_thread()
         return interrupted
-
-
-def _worker_context():
-    """A fork server that has imported torch and the agents once (workers fork from it, so
-    none pays the imports again), where the platform has one; else fresh spawned processes."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["lecture_rl.runners.compare.warm"])
-        return context
-    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows, macOS spawn
-
-
-def warm_up_pool() -> None:
-    """Start the fork server now, so its imports (torch, the agents, TensorBoard) overlap the
-    driver's own planning instead of delaying the first trial."""
-    context = _worker_context()
-    if context.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
 
 
 def _stop_pool(executor: cf.ProcessPoolExecutor, pending, interrupted: bool) -> None:

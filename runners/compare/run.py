@@ -24,7 +24,7 @@ from typing import Any
 from rich.markup import escape
 
 from lecture_rl.runners.common import check_threads, write_file
-from lecture_rl.runners.compare.executor import InlineExecutor, make_executor, warm_up_pool
+from lecture_rl.runners.compare.executor import InlineExecutor, make_executor
 from lecture_rl.runners.compare.report import Display, print_table, write_results_csv
 from lecture_rl.runners.compare.settings import (
     CONFIG_KEYS,
@@ -35,6 +35,7 @@ from lecture_rl.runners.compare.settings import (
 from lecture_rl.runners.compare.summary import curve_data, finite, summarize, timing
 from lecture_rl.runners.compare.trials import Trial, trial_hash
 from lecture_rl.runners.plots import plot_curves
+from lecture_rl.runners.processes import warm_up_pool
 from lecture_rl.runners.settings import UsageError
 
 OUTPUT_FILES = ("results.csv", "summary.json", "timing.json", "curves.png", "config.json")
