@@ -241,11 +241,11 @@ def test_compare_leaves_no_process_behind_in_its_group(tmp_path):
 
 
 def test_a_ctrl_c_while_a_trial_is_kept_waits_until_it_is_kept_and_counted():
-    from lecture_rl.runners.compare.run import _deferred_interrupts
+    from lecture_rl.runners.compare.run import _ctrl_c
 
     steps, before = [], signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
-        with _deferred_interrupts():
+        with _ctrl_c(defer=True):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)  # the signal is delivered here, between the two steps
             steps.append("file written")

@@ -178,7 +178,7 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
         # the trials, and trials/ already keeps every finished one for a rerun to collect. A
         # Ctrl-C waits until the trial is both kept and counted, so the summary covers exactly
         # the files in trials/.
-        with _deferred_interrupts():
+        with _ctrl_c(defer=True):
             write_file(out_dir / "trials" / trial.file_name, json.dumps(finite(result)))
             results[trial.key] = result
         display.finished(result)
@@ -198,7 +198,7 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
     except KeyboardInterrupt:  # a second Ctrl-C while stopping: still write the summary
         interrupted = True
     wall = time.perf_counter() - start
-    with _no_interrupts():  # a further Ctrl-C must not leave half the files behind
+    with _ctrl_c(defer=False):  # a further Ctrl-C must not leave half the files behind
         _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall)
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     print_table(console, summary)
@@ -216,29 +216,13 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
 
 
 @contextlib.contextmanager
-def _no_interrupts():
-    """Ignore Ctrl-C for the block (in the main thread; elsewhere signals cannot be set)."""
+def _ctrl_c(*, defer: bool):
+    """A Ctrl-C during the block is ignored, or with ``defer`` held and raised after the block
+    (in the main thread; elsewhere signals cannot be set and the block runs as it is)."""
+    pressed: list[int] = []
+    handler = (lambda signum, frame: pressed.append(signum)) if defer else signal.SIG_IGN
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def _deferred_interrupts():
-    """Hold a Ctrl-C that arrives during the block and raise it after (main thread only)."""
-    pressed = []
-
-    def hold(signum, frame) -> None:
-        pressed.append(signum)
-
-    try:
-        previous = signal.signal(signal.SIGINT, hold)
+        previous = signal.signal(signal.SIGINT, handler)
     except ValueError:  # not the main thread
         yield
         return
