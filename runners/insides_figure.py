@@ -6,7 +6,8 @@ Description:
 
     1. the tape: what the agent saw, the task's hidden variable, its answer (green right, red
        wrong);
-    2. the policy π(a|s) as a heat strip (one row per action) with V(s) drawn over it;
+    2. the policy π(a|s) as a heat strip (one row per action) with its numbers, and V(s) as a
+       line in a row of its own beneath it;
     3. the memory:
 
        - LSTM / GRU / RNN: per picked unit (the most informative ones), a strip of its cell
@@ -47,6 +48,7 @@ EQUATIONS = {
 }
 GATES = ("forget_gate", "input_gate", "output_gate", "update_gate", "reset_gate")
 VALUE_COLOUR = "#b34a00"  # V(s): orange, 5.4:1 on white (WCAG AA for its tick labels)
+VALUE_ROW = 0.6  # the V(s) row's height, relative to the policy strip's 1.0
 
 
 def equation(net: str, signal: str) -> str:
@@ -123,21 +125,37 @@ def _cell(t: int, r: int, color: str):
     return Rectangle((t - 0.45, r - 0.45), 0.9, 0.9, facecolor=color, edgecolor="#999999")
 
 
-def _policy(ax: Any, ins: Insides) -> None:
+def _policy(ax: Any, ins: Insides, value_ax: Any = None) -> None:
+    """π(a|s) as a heat strip with its numbers; V(s) as a line in ``value_ax`` (its own row
+    under the strip, so the line never crosses a number) or, without one, over the strip."""
     probs = ins.probs.T  # [nA, T]
     image = ax.imshow(probs, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="none")
     image.set_gid("policy")
     labels = [ins.action_label(a) for a in range(probs.shape[0])]
     ax.set_yticks(range(probs.shape[0]), [f"π({a}|s)" for a in labels])
-    twin = ax.twinx()
-    (line,) = twin.plot(range(ins.steps), ins.values, color=VALUE_COLOUR, marker="o", ms=3, lw=1.2)
-    for a in range(probs.shape[0]):  # the numbers over the V line, never under it
-        _annotate(ax, probs[a], a, image, above=twin)
-    line.set_gid("value")
-    twin.set_ylabel("V(s)", color=VALUE_COLOUR, fontsize=8)
-    twin.tick_params(labelsize=7, colors=VALUE_COLOUR)
     ax.set_xticks([])
-    ax.set_title("policy π(a|s) (blue) and value V(s) (orange)", fontsize=9)
+    if value_ax is None:
+        twin = ax.twinx()
+        for a in range(probs.shape[0]):  # the numbers over the V line, never under it
+            _annotate(ax, probs[a], a, image, above=twin)
+        _value_line(twin, ins)
+        ax.set_title("policy π(a|s) (blue) and value V(s) (orange)", fontsize=9)
+        return
+    for a in range(probs.shape[0]):
+        _annotate(ax, probs[a], a, image)
+    ax.set_title("policy π(a|s) (blue) and, below, value V(s) (orange)", fontsize=9)
+    value_ax.set_xlim(-0.5, ins.steps - 0.5)
+    value_ax.set_xticks([])
+    value_ax.grid(True, axis="y", alpha=0.3)
+    _value_line(value_ax, ins)
+    value_ax.margins(y=0.25)  # the markers clear the row's edges
+
+
+def _value_line(ax: Any, ins: Insides) -> None:
+    (line,) = ax.plot(range(ins.steps), ins.values, color=VALUE_COLOUR, marker="o", ms=3, lw=1.2)
+    line.set_gid("value")
+    ax.set_ylabel("V(s)", color=VALUE_COLOUR, fontsize=8)
+    ax.tick_params(labelsize=7, colors=VALUE_COLOUR)
 
 
 def _unit_strip(ax: Any, ins: Insides, unit: int, score: float) -> None:
@@ -176,8 +194,10 @@ def _attention(ax: Any, ins: Insides, layer: int, head: int, symbols: list[str])
     image.set_gid(f"attention-l{layer}-h{head}")
     ax.set_xticks(range(steps), symbols, fontsize=7)
     ax.set_yticks(range(steps), [f"{t}:{s}" for t, s in enumerate(symbols)], fontsize=6)
-    ax.set_title(f"layer {layer} head {head}: query step (row) → key step", fontsize=8)
-    ax.set_xlabel("key step (tape cell)", fontsize=7)
+    ax.set_title(f"layer {layer}, head {head}", fontsize=8)
+    ax.set_xlabel("key step (column: tape cell)", fontsize=7)
+    if head == 0:  # once per layer: narrow panels have no room for it in every title
+        ax.set_ylabel("query step (row)", fontsize=7)
 
 
 def draw_insides(
@@ -197,12 +217,13 @@ def draw_insides(
     if attention is not None:
         layers, heads = attention.shape[:2]
         panel = max(2.2, 0.32 * ins.steps)
-        fig = Figure(figsize=(max(width, heads * panel + 1.5), 3.6 + layers * (panel + 0.6)))
-        grid = fig.add_gridspec(2 + layers, heads, height_ratios=[1.2, 1.0] + [panel] * layers)
+        fig = Figure(figsize=(max(width, heads * panel + 1.5), 4.2 + layers * (panel + 0.6)))
+        ratios = [1.2, 1.0, VALUE_ROW] + [panel] * layers
+        grid = fig.add_gridspec(3 + layers, heads, height_ratios=ratios)
         _tape(fig.add_subplot(grid[0, :]), ins, symbols)
-        _policy(fig.add_subplot(grid[1, :]), ins)
+        _policy(fig.add_subplot(grid[1, :]), ins, fig.add_subplot(grid[2, :]))
         for layer in range(layers):
-            axes = [fig.add_subplot(grid[2 + layer, head]) for head in range(heads)]
+            axes = [fig.add_subplot(grid[3 + layer, head]) for head in range(heads)]
             for head, ax in enumerate(axes):
                 _attention(ax, ins, layer, head, symbols)
             bar = fig.colorbar(axes[-1].get_images()[0], ax=axes, shrink=0.8, pad=0.01)
@@ -210,18 +231,18 @@ def draw_insides(
     elif ins.net in CELL_SIGNALS:
         units = list(ins.units)
         n_signals = len(CELL_SIGNALS[ins.net][1])
-        fig = Figure(figsize=(width + 2.5, 3.4 + len(units) * (0.42 * n_signals + 0.5)))
-        ratios = [1.2, 1.0] + [0.42 * n_signals] * len(units)
-        grid = fig.add_gridspec(2 + len(units), 1, height_ratios=ratios)
+        fig = Figure(figsize=(width + 2.5, 4.0 + len(units) * (0.42 * n_signals + 0.5)))
+        ratios = [1.2, 1.0, VALUE_ROW] + [0.42 * n_signals] * len(units)
+        grid = fig.add_gridspec(3 + len(units), 1, height_ratios=ratios)
         _tape(fig.add_subplot(grid[0]), ins, symbols)
-        _policy(fig.add_subplot(grid[1]), ins)
+        _policy(fig.add_subplot(grid[1]), ins, fig.add_subplot(grid[2]))
         for i, (unit, score) in enumerate(zip(units, ins.unit_scores)):
-            _unit_strip(fig.add_subplot(grid[2 + i]), ins, int(unit), float(score))
+            _unit_strip(fig.add_subplot(grid[3 + i]), ins, int(unit), float(score))
     else:
-        fig = Figure(figsize=(width, 3.6))
-        grid = fig.add_gridspec(2, 1, height_ratios=[1.2, 1.0])
+        fig = Figure(figsize=(width, 4.2))
+        grid = fig.add_gridspec(3, 1, height_ratios=[1.2, 1.0, VALUE_ROW])
         _tape(fig.add_subplot(grid[0]), ins, symbols)
-        _policy(fig.add_subplot(grid[1]), ins)
+        _policy(fig.add_subplot(grid[1]), ins, fig.add_subplot(grid[2]))
     if title:
         fig.suptitle(title, fontsize=11)
     fig.set_layout_engine("constrained")

@@ -160,3 +160,22 @@ def test_watch_draws_the_insides_live_while_learning(tmp_path):
                  "--fps", "20"], out=out)  # fmt: skip
     assert code == 0, out.getvalue()
     assert gif.read_bytes()[:3] == b"GIF"
+
+
+@pytest.mark.parametrize("net", ["lstm", "transformer", "mlp"])
+def test_value_line_has_its_own_row_under_the_policy_numbers(net):
+    """V(s) is drawn in its own axes below the π strip, so the line never crosses a number."""
+    env = gym.make("LectureRL/Copy-v0", length=3)
+    agent = small(net, env) if net != "transformer" else agents.make("ppo", env, net=net, seed=0)
+    ins = record_insides(agent, env, episodes=1)
+    fig = draw_insides(ins)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()  # lay out, so the axes' boxes are final
+    policy_ax = find_image(fig, "policy").axes
+    (line,) = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_gid() == "value"]
+    np.testing.assert_allclose(line.get_ydata(), ins.values, atol=1e-6)
+    assert line.axes is not policy_ax and line.axes.bbox.y1 <= policy_ax.bbox.y0  # below it
+    assert not any(ln.get_gid() == "value" for ln in policy_ax.get_lines())
+    numbers = [t for t in policy_ax.texts if t.get_text()]
+    assert len(numbers) == ins.probs.size  # every π(a|s) is printed, in the strip's own axes
