@@ -303,9 +303,12 @@ def test_deep_agents_learn_live_and_max_frames_stops_their_training(name, hp):
         agent = agents.make(name, env, seed=0, device="cpu", **hp)
         return agent, env, gym.make("LectureRL/GridWorld-v0", obs_mode="image")
 
+    huds = []
+
     def on_frame(frame, canvas):
         modes.append(viewer.lanes[0].state.mode)
         cells.append(viewer.lanes[0].state.pos)
+        huds.append(viewer.hud_lines(viewer.lanes[0]))
 
     window = ScriptedWindow({}, on_frame, max_frames=25)
     viewer = LiveViewer(
@@ -317,3 +320,33 @@ def test_deep_agents_learn_live_and_max_frames_stops_their_training(name, hp):
     assert viewer.lanes[0].agent.env_steps < 50_000  # stopped with the window, not the budget
     assert window.frames == 25 and modes.count("learning") >= 20
     assert set(cells) <= set(range(9)) and len(set(cells)) >= 2  # it moves on the 3x3 grid
+    # the episode count is over all training envs; the pane draws env 0's episode
+    envs = viewer.lanes[0].agent.hp["num_envs"]
+    learning = [hud for hud, mode in zip(huds, modes) if mode == "learning"]
+    assert all(
+        f"all {envs} envs" in hud[2] and hud[3].startswith("env 0 (drawn)") for hud in learning
+    )
+
+
+def test_tabular_hud_counts_its_single_envs_episodes_on_one_line():
+    seen = {}
+
+    def on_frame(n, canvas):
+        seen.setdefault("hud", viewer.hud_lines(viewer.lanes[0]))
+
+    viewer, _ = viewer_for(["q_learning"], {1: [pygame.K_ESCAPE]}, on_frame=on_frame)
+    viewer.run()
+    assert seen["hud"][2].startswith("episode 1/50   step ")
+
+
+@pytest.mark.parametrize("returns", [[-10, 10] * 300, list(np.linspace(-123.5, 9.25, 40)), [5, 5]])
+def test_returns_plot_keeps_its_min_and_max_labels_clear_of_the_line(returns):
+    surface = pygame.Surface((404, 110))
+    surface.fill((255, 255, 255))
+    panel.draw_returns(surface, (0, 0, 404, 110), returns)
+    pixels = pygame.surfarray.array3d(surface)  # [x, y, rgb]
+    line = np.all(pixels == np.array(rendering.AGENT[:3]), axis=-1)
+    label_w = max(panel.text_font(12).size(panel.num(v))[0] for v in (min(returns), max(returns)))
+    columns = np.flatnonzero(line.any(axis=1))
+    assert columns.size and columns.max() < 404 - 4 - label_w  # the line stops before the labels
+    assert columns.min() <= 6  # ... and starts at the left edge

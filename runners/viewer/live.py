@@ -360,6 +360,18 @@ class LiveViewer:
         self._draw_legend(prompt)
         return canvas
 
+    @staticmethod
+    def _episode_lines(lane: Lane, episode: str) -> list[str]:
+        """["episode k/N   step t   return G"]; an agent learning in several envs at once counts
+        the episodes of all of them while the pane draws env 0's, so its lines say so."""
+        st = lane.state
+        hp = getattr(lane.agent, "hp", None)
+        envs = hp.get("num_envs") if isinstance(hp, dict) else None
+        step_return = f"step {st.episode_steps}   return {panel.num(st.episode_return)}"
+        if st.mode == "learning" and isinstance(envs, int) and envs > 1:
+            return [f"episodes {episode}, all {envs} envs", f"env 0 (drawn): {step_return}"]
+        return [f"episode {episode}   {step_return}"]
+
     def hud_lines(self, lane: Lane) -> list[str | tuple[str, rendering.Color]]:
         """The status lines of one pane (env, agent, episode, step, return, α γ ε, mode...)."""
         st, agent = lane.state, lane.agent
@@ -377,7 +389,7 @@ class LiveViewer:
         lines: list[str | tuple[str, rendering.Color]] = [
             f"{lane.name} on {self.env_label}",
             f"mode: {mode}   speed: {speed_text(self.controls.speed)}",
-            f"episode {episode}   step {st.episode_steps}   return {panel.num(st.episode_return)}",
+            *self._episode_lines(lane, episode),
             "   ".join(params) if params else "",
         ]
         if st.last_action is not None:

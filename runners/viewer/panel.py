@@ -196,16 +196,22 @@ def draw_returns(
         size=14,
         color=rendering.LABEL,
     )
-    shown = list(returns)[-max(2, w - 8) :]
-    if len(shown) < 2:
-        return
-    lo, hi = min(shown), max(shown)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 1, hi + 1
+    # the max and min labels get a column of their own on the right, so the line never
+    # covers them: reserve their width, then fit as many episodes as the rest holds
+    label_w, right, shown, lo, hi = 0, x + w - 4, list(returns), 0.0, 0.0
+    for _ in range(2):  # a second pass if the shown episodes' labels are wider
+        shown = list(returns)[-max(2, right - x - 4) :]
+        if len(shown) < 2:
+            return
+        lo, hi = _bounds(shown)
+        needed = max(text_font(12).size(num(v))[0] for v in (lo, hi)) + 8
+        if needed <= label_w:
+            break
+        label_w, right = needed, x + w - 4 - needed
     top, bottom = y + 22, y + h - 8
     n = len(shown)
     points = [
-        (x + 4 + (w - 8) * i / (n - 1), bottom - (bottom - top) * (v - lo) / (hi - lo))
+        (x + 4 + (right - x - 4) * i / (n - 1), bottom - (bottom - top) * (v - lo) / (hi - lo))
         for i, v in enumerate(shown)
     ]
     pygame.draw.lines(surface, rendering.AGENT, False, points, 2)
@@ -213,3 +219,9 @@ def draw_returns(
         draw_text(
             surface, num(value), (x + w - 4, yy), size=12, color=rendering.LABEL, anchor="midright"
         )
+
+
+def _bounds(values: Sequence[float]) -> tuple[float, float]:
+    """(min, max) of ``values``, widened by 1 each way when they are all equal."""
+    lo, hi = min(values), max(values)
+    return (lo - 1, hi + 1) if hi - lo < 1e-9 else (lo, hi)
