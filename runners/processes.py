@@ -1,6 +1,7 @@
-"""Processes: the fork server ``compare``'s workers start from, and which processes are still
-alive in a process group (Linux ``/proc``), for checking that a command such as ``compare``
-leaves nothing running behind it (tests, benchmarks).
+"""Processes: the fork server ``compare``'s workers start from, a Ctrl-C guard for blocks that
+must finish (:func:`ctrl_c`), and which processes are still alive in a process group (Linux
+``/proc``), for checking that a command such as ``compare`` leaves nothing running behind it
+(tests, benchmarks).
 
 This module imports nothing heavy, so the CLI can start the fork server before it loads the
 rest of ``compare``.
@@ -8,11 +9,13 @@ rest of ``compare``.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import signal
 from pathlib import Path
 
 #: what the fork server imports once, so every worker starts with torch and the agents loaded
-WORKER_PRELOAD = "lecture_rl.runners.compare.warm"
+WORKER_PRELOAD = "lecture_rl.runners.fork_server"
 
 
 def worker_context():
@@ -48,3 +51,22 @@ def group_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(int(entry.name))
     return members
+
+
+@contextlib.contextmanager
+def ctrl_c(*, defer: bool):
+    """A Ctrl-C during the block is ignored, or with ``defer`` held and raised after the block
+    (in the main thread; elsewhere signals cannot be set and the block runs as it is)."""
+    pressed: list[int] = []
+    handler = (lambda signum, frame: pressed.append(signum)) if defer else signal.SIG_IGN
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt

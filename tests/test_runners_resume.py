@@ -240,12 +240,63 @@ def test_compare_leaves_no_process_behind_in_its_group(tmp_path):
     assert left == []
 
 
+@pytest.mark.parametrize("delay", [0.6, 1.4, 2.2])
+def test_an_early_ctrl_c_to_the_process_group_prints_no_traceback(tmp_path, delay):
+    """Ctrl-C reaches the fork server too; during its imports, or while the workers start,
+    it used to print an interrupted import's or a half-started worker's traceback."""
+    script = Path(sys.executable).with_name("lecture-rl")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    argv = [*command, "compare", *CLIFF, "--seeds", "4", "--episodes", "3000", "--workers", "2"]
+    process = subprocess.Popen(
+        [*argv, "--out", str(tmp_path / "run")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Error" not in stderr, stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups in /proc")
+def test_kill_9_of_compare_leaves_no_worker_or_fork_server_behind(tmp_path):
+    """The workers notice the driver's death (their lifeline pipe closes) and exit; the fork
+    server and the resource tracker follow. Before, they blocked forever holding ~1 GB."""
+    script = Path(sys.executable).with_name("lecture-rl")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    argv = [*command, "compare", *CLIFF, "--seeds", "6", "--episodes", "2000", "--workers", "2"]
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [*argv, "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "trials").glob("*.json")):
+        time.sleep(0.02)
+    assert process.poll() is None, "the run finished before the kill; make trials longer"
+    assert len(group_members(process.pid)) >= 3  # the driver, the fork server, the workers
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 20
+    while group_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = group_members(process.pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+
+
 def test_a_ctrl_c_while_a_trial_is_kept_waits_until_it_is_kept_and_counted():
-    from lecture_rl.runners.compare.run import _ctrl_c
+    from lecture_rl.runners.processes import ctrl_c
 
     steps, before = [], signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
-        with _ctrl_c(defer=True):
+        with ctrl_c(defer=True):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)  # the signal is delivered here, between the two steps
             steps.append("file written")

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from lecture_rl.runners.compare.trials import Trial, failed_result, init_worker, run_trial
-from lecture_rl.runners.processes import worker_context
+from lecture_rl.runners.processes import ctrl_c, worker_context
 from lecture_rl.runners.settings import UsageError
 
 Report = Callable[[str, int, int], None]
@@ -60,16 +60,25 @@ class PoolExecutor:
     def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
         context = worker_context()
         progress_queue = context.Queue()
+        # the workers exit when this end closes: at the end of the run, or if the driver dies
+        lifeline, lifeline_end = context.Pipe(duplex=False)
         executor = cf.ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
             initializer=init_worker,
-            initargs=(progress_queue,),
+            initargs=(progress_queue, lifeline),
         )
-        futures = {executor.submit(run_trial, trial): trial for trial in trials}
-        pending = set(futures)
+        futures: dict[cf.Future, Trial] = {}
+        pending: set[cf.Future] = set()
         interrupted = False
         try:
+            # a Ctrl-C while the workers start waits until they have (at most the fork
+            # server's imports): a worker stopped half-started prints a traceback
+            with ctrl_c(defer=True):
+                for trial in trials:
+                    future = executor.submit(run_trial, trial)
+                    futures[future] = trial
+                    pending.add(future)
             while pending:
                 finished, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_COMPLETED)
                 _drain(progress_queue, report)
@@ -85,6 +94,8 @@ class PoolExecutor:
             interrupted = True
         finally:
             _stop_pool(executor, pending, interrupted)
+            lifeline_end.close()
+            lifeline.close()
             progress_queue.close()
             progress_queue.join_thread()
         return interrupted

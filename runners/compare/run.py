@@ -12,11 +12,9 @@ Description:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
-import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ from lecture_rl.runners.compare.settings import (
 from lecture_rl.runners.compare.summary import curve_data, finite, summarize, timing
 from lecture_rl.runners.compare.trials import Trial, trial_hash
 from lecture_rl.runners.plots import plot_curves
-from lecture_rl.runners.processes import warm_up_pool
+from lecture_rl.runners.processes import ctrl_c, warm_up_pool
 from lecture_rl.runners.settings import UsageError
 
 OUTPUT_FILES = ("results.csv", "summary.json", "timing.json", "curves.png", "config.json")
@@ -178,7 +176,7 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
         # the trials, and trials/ already keeps every finished one for a rerun to collect. A
         # Ctrl-C waits until the trial is both kept and counted, so the summary covers exactly
         # the files in trials/.
-        with _ctrl_c(defer=True):
+        with ctrl_c(defer=True):
             write_file(out_dir / "trials" / trial.file_name, json.dumps(finite(result)))
             results[trial.key] = result
         display.finished(result)
@@ -198,7 +196,7 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
     except KeyboardInterrupt:  # a second Ctrl-C while stopping: still write the summary
         interrupted = True
     wall = time.perf_counter() - start
-    with _ctrl_c(defer=False):  # a further Ctrl-C must not leave half the files behind
+    with ctrl_c(defer=False):  # a further Ctrl-C must not leave half the files behind
         _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall)
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     print_table(console, summary)
@@ -213,25 +211,6 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
         )
         return 130
     return 1 if summary["failed"] else 0
-
-
-@contextlib.contextmanager
-def _ctrl_c(*, defer: bool):
-    """A Ctrl-C during the block is ignored, or with ``defer`` held and raised after the block
-    (in the main thread; elsewhere signals cannot be set and the block runs as it is)."""
-    pressed: list[int] = []
-    handler = (lambda signum, frame: pressed.append(signum)) if defer else signal.SIG_IGN
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if pressed:
-        raise KeyboardInterrupt
 
 
 def _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall) -> None:

@@ -97,13 +97,28 @@ def trial_hash(trial: Trial) -> str:
 _progress_queue: Any = None
 
 
-def init_worker(progress_queue: Any) -> None:
-    """Worker set-up: Ctrl-C is the parent's business; progress goes to ``progress_queue``."""
+def init_worker(progress_queue: Any, lifeline: Any = None) -> None:
+    """Worker set-up: Ctrl-C is the parent's business; progress goes to ``progress_queue``.
+
+    ``lifeline``: the read end of a pipe whose write end only the driver holds. When the driver
+    dies (even by ``kill -9``) the pipe reads end-of-file and the worker exits at once, instead
+    of blocking forever on a result nobody reads (and keeping the fork server alive)."""
     global _progress_queue
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"
     _progress_queue = progress_queue
+    if lifeline is not None:
+        import threading
+
+        def watch() -> None:
+            try:
+                lifeline.poll(None)  # returns when the driver's end closes: it has gone
+            except (OSError, EOFError):
+                pass
+            os._exit(1)
+
+        threading.Thread(target=watch, name="driver-lifeline", daemon=True).start()
 
 
 def _queue_report(agent: str, seed: int, done: int) -> None:
