@@ -174,6 +174,24 @@ def test_out_that_is_a_file_or_under_a_file_is_one_line(tmp_path, capsys):
     assert blocker.read_text() == "not a folder"
 
 
+def test_what_is_in_the_way_in_out_or_a_refused_folder_is_one_line(tmp_path, capsys, monkeypatch):
+    argv = ["compare", *CLIFF, "--seeds", "1", "--episodes", "5", "--workers", "1", "--out"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "trials").write_text("mine")
+    assert "file named trials" in _misuse([*argv, str(tmp_path / "a")], capsys)
+    (tmp_path / "b" / "summary.json").mkdir(parents=True)
+    assert "folder named summary.json" in _misuse([*argv, str(tmp_path / "b")], capsys)
+    assert (tmp_path / "a" / "trials").read_text() == "mine"
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)  # e.g. a read-only or virtual file system
+    assert "cannot create it (Operation not permitted)" in _misuse(
+        [*argv, str(tmp_path / "c")], capsys
+    )
+
+
 def test_out_that_is_not_writable_is_one_line_before_any_work(tmp_path, capsys, monkeypatch):
     locked = tmp_path / "locked"
     locked.mkdir()

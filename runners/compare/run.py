@@ -53,7 +53,30 @@ def check_out_dir(out_dir: Path) -> None:
                     f"--out {out_dir}: cannot write in {parent} (permission denied); "
                     "choose another --out"
                 )
-            return
+            break
+    if out_dir.is_dir():  # what compare writes there must not be in the way
+        for name in ("trials", "tb"):
+            if (out_dir / name).exists() and not (out_dir / name).is_dir():
+                raise UsageError(
+                    f"--out {out_dir} holds a file named {name} where compare keeps a folder; "
+                    "move it or choose another --out"
+                )
+        for name in OUTPUT_FILES:
+            if (out_dir / name).is_dir():
+                raise UsageError(
+                    f"--out {out_dir} holds a folder named {name} where compare writes a file; "
+                    "move it or choose another --out"
+                )
+
+
+def make_out_dir(out_dir: Path) -> None:
+    """Create ``--out`` and its ``trials/`` (one line, exit 2, if the system refuses)."""
+    try:
+        (out_dir / "trials").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"--out {out_dir}: cannot create it ({exc.strerror or exc}); choose another --out"
+        ) from exc
 
 
 def first_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
@@ -151,7 +174,7 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
             shutil.rmtree(out_dir / name, ignore_errors=True)
         for name in OUTPUT_FILES:
             (out_dir / name).unlink(missing_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out_dir)
     removed = _remove_stale(out_dir, trials)
     write_file(out_dir / "config.json", json.dumps(config, indent=2))
     if removed:
