@@ -56,12 +56,34 @@ def test_ray_options_are_checked_before_any_work(tmp_path, local_ray, capsys):
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
-def test_ray_addresses_select_the_ray_executor_without_connecting():
+def test_ray_addresses_select_the_ray_executor_without_starting_ray():
+    import socket
+
     from lecture_rl.runners.compare.executor import PoolExecutor, RayExecutor, make_executor
 
-    remote = make_executor("ray://head:10001", None, 2, None, None)
-    assert isinstance(remote, RayExecutor) and remote.address == "ray://head:10001"
-    joined = make_executor(None, "head:6379", 2, 2, 1)
-    assert isinstance(joined, RayExecutor) and joined.address == "head:6379"
+    with socket.create_server(("127.0.0.1", 0)) as head:  # a port that answers
+        port = head.getsockname()[1]
+        remote = make_executor(f"ray://127.0.0.1:{port}", None, 2, None, None)
+        assert isinstance(remote, RayExecutor) and remote.address == f"ray://127.0.0.1:{port}"
+        joined = make_executor(None, f"127.0.0.1:{port}", 2, 2, 1)
+    assert isinstance(joined, RayExecutor) and joined.address == f"127.0.0.1:{port}"
     assert (joined.trial_cpus, joined.trial_gpus, joined.num_cpus) == (2, 1, None)
     assert isinstance(make_executor(None, None, 2, None, None), PoolExecutor)
+
+
+def test_an_unreachable_or_malformed_ray_address_is_one_line_before_any_work(tmp_path, capsys):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]  # free once closed: nothing listens there
+    for flags, says in [
+        (["--executor", f"ray://127.0.0.1:{port}"], "cannot reach the Ray cluster"),
+        (["--address", f"127.0.0.1:{port}"], "cannot reach the Ray cluster"),
+        (["--executor", "ray://"], "is not HOST:PORT"),
+        (["--address", "head"], "is not HOST:PORT"),
+    ]:
+        out = tmp_path / "run"
+        assert main([*ARGV, *flags, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1, err
+        assert not out.exists()

@@ -15,6 +15,7 @@ Description:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import queue as queue_module
 import sys
 import threading
@@ -175,9 +176,10 @@ class RayExecutor:
         ray = self.ray
         if ray.is_initialized():
             return False
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
+        options: dict[str, Any] = {"include_dashboard": False, **quiet}
         if self.address:
-            options = {"address": self.address, "log_to_driver": False}
+            options = {"address": self.address, **quiet}
         elif self.num_cpus is not None:
             options["num_cpus"] = self.num_cpus
         try:
@@ -226,6 +228,30 @@ def _ray_trial(trial: Trial) -> dict[str, Any]:
     return run_trial(trial, report=lambda *_: None)
 
 
+def check_ray_address(address: str, timeout: float = 5.0) -> None:
+    """``ray://HOST:PORT`` or ``HOST:PORT`` must name a port that answers (Ray itself retries an
+    unreachable head for minutes, or forever): a UsageError otherwise. ``auto`` (the cluster
+    ``ray start`` left on this machine) is Ray's to find."""
+    import socket
+
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(
+            f"Ray address '{address}' is not HOST:PORT (e.g. ray://10.0.0.5:10001 or "
+            "--address 10.0.0.5:6379)"
+        )
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(
+            f"cannot reach the Ray cluster at {address} ({reason}); is 'ray start --head' "
+            "running there, and is the port open?"
+        ) from exc
+
+
 def make_executor(
     name: str | None,
     address: str | None,
@@ -240,6 +266,8 @@ def make_executor(
     if address and name == "local":
         name = "ray"
     if name == "ray":
+        if address:
+            check_ray_address(address)
         if trial_cpus is not None and trial_cpus <= 0:
             raise UsageError(f"--trial-cpus must be positive, got {trial_cpus}")
         if trial_gpus is not None and trial_gpus < 0:
