@@ -112,9 +112,12 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     settings["probe"] = getattr(args, "probe", None) or config.get("probe")
     settings["seeds"] = int(settings["seeds"] if settings["seeds"] is not None else 5)
     settings["first_seed"] = int(settings["first_seed"] or 0)
-    settings["eval_episodes"] = int(settings["eval_episodes"] or 100)
+    eval_episodes = settings["eval_episodes"]  # 0 is a value (refused below), not "unset"
+    settings["eval_episodes"] = int(eval_episodes if eval_episodes is not None else 100)
     if settings["seeds"] < 1:
         raise UsageError(f"--seeds must be at least 1, got {settings['seeds']}")
+    if settings["first_seed"] < 0:
+        raise UsageError(f"--first-seed must be 0 or more, got {settings['first_seed']}")
     if settings["eval_episodes"] < 1:
         raise UsageError(f"--eval-episodes must be at least 1, got {settings['eval_episodes']}")
     if settings["device"] not in (None, "auto", "cpu", "cuda"):
