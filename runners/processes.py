@@ -55,18 +55,20 @@ def group_members(pgid: int) -> list[int]:
 
 @contextlib.contextmanager
 def ctrl_c(*, defer: bool):
-    """A Ctrl-C during the block is ignored, or with ``defer`` held and raised after the block
-    (in the main thread; elsewhere signals cannot be set and the block runs as it is)."""
+    """A Ctrl-C (or SIGTERM) during the block is ignored, or with ``defer`` held and raised as
+    KeyboardInterrupt after the block (in the main thread; elsewhere signals cannot be set and
+    the block runs as it is)."""
     pressed: list[int] = []
     handler = (lambda signum, frame: pressed.append(signum)) if defer else signal.SIG_IGN
     try:
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
     if pressed:
         raise KeyboardInterrupt

@@ -150,7 +150,8 @@ def run_train(args: argparse.Namespace, out=None) -> int:
         command["eval_episodes"],
         EVAL_SEED_BASE + command["seed"],
     )
-    _print_summary(console, command, job.agent, records, wall, evaluation, job.out_dir)
+    before = int(job.previous[-1].get("env_steps", 0)) if job.previous else 0
+    _print_summary(console, command, job.agent, records, wall, evaluation, job.out_dir, before)
     return 0
 
 
@@ -182,7 +183,19 @@ def _fresh_job(args: argparse.Namespace) -> TrainingJob:
 
 
 def _resumed_job(args: argparse.Namespace) -> TrainingJob:
-    given = [flag for flag, value in (("--env", args.env), ("--agent", args.agent)) if value]
+    settings = [  # (flag, value given, value when not given): all come from the folder
+        ("--env", args.env, None),
+        ("--env-set", args.env_set, None),
+        ("--agent", args.agent, None),
+        ("--episodes", args.episodes, None),
+        ("--steps", args.steps, None),
+        ("--seed", args.seed, 0),
+        ("--set", args.set, None),
+        ("--device", args.device, None),
+        ("--out", args.out, None),
+        ("--eval-episodes", args.eval_episodes, 100),
+    ]
+    given = [flag for flag, value, unset in settings if value not in (unset, [])]
     if given:
         raise UsageError(f"--resume takes its settings from the folder; drop {' and '.join(given)}")
     folder = Path(args.resume)
@@ -195,7 +208,8 @@ def _resumed_job(args: argparse.Namespace) -> TrainingJob:
         raise UsageError(f"--resume {folder}: not a folder written by 'lecture-rl train'")
     if training.get("complete"):
         raise UsageError(
-            f"--resume {folder}: that run already finished its budget {training.get('budget')}; "
+            f"--resume {folder}: that run already finished its budget of "
+            f"{_budget_text(training.get('budget'))}; "
             "start a new one with 'lecture-rl train'"
         )
     if "training_state" not in meta:
@@ -217,6 +231,13 @@ def _resumed_job(args: argparse.Namespace) -> TrainingJob:
     return TrainingJob(agent, env, command, budget, remaining, folder, previous)
 
 
+def _budget_text(budget: Any) -> str:
+    """``{"steps": 30000}`` -> ``30,000 steps``."""
+    if not isinstance(budget, dict):
+        return str(budget)
+    return " and ".join(f"{int(v):,} {k}" for k, v in budget.items())
+
+
 def _read_log(path: Path) -> list[dict[str, Any]]:
     """``train_log.csv`` back as records (numbers as numbers)."""
     if not path.is_file():
@@ -236,15 +257,21 @@ def _read_log(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _print_summary(console, command, agent, records, wall, evaluation, out_dir) -> None:
+def _print_summary(
+    console, command, agent, records, wall, evaluation, out_dir, steps_before: int = 0
+) -> None:
+    """The run's table; a resumed run's speed and wall time are this session's own
+    (``steps_before``: env steps done before it)."""
     from rich.table import Table
 
     steps = int(records[-1].get("env_steps", 0)) if records else 0
     title = f"{command['agent']} on {command['env']} (seed {command['seed']})"
     table = Table(title=title, show_header=False)
+    session = " this session" if steps_before else ""
+    rate = (steps - steps_before) / max(wall, 1e-9)
     table.add_row("episodes trained", str(len(records)))
-    table.add_row("env steps", f"{steps}  ({steps / max(wall, 1e-9):,.0f}/s)")
-    table.add_row("wall time", f"{wall:.1f} s")
+    table.add_row("env steps", f"{steps}  ({rate:,.0f}/s{session})")
+    table.add_row("wall time", f"{wall:.1f} s{session}")
     table.add_row("training return, last 10%", f"{last_fraction_mean(records):.3f}")
     table.add_row(
         f"greedy return ({evaluation['episodes']} episodes)",

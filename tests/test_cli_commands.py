@@ -299,8 +299,16 @@ def test_the_script_exits_with_mains_code_after_freezing_the_collector(monkeypat
     calls = []
     monkeypatch.setattr(cli, "main", lambda: calls.append("main") or 3)
     monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
-    with pytest.raises(SystemExit) as stop:
-        cli.script()
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            cli.script()
+        with pytest.raises(KeyboardInterrupt):  # SIGTERM is handled like Ctrl-C
+            signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+    finally:
+        signal.signal(signal.SIGTERM, before)
     assert stop.value.code == 3 and calls == ["main", "freeze"]
 
 

@@ -134,3 +134,49 @@ def test_resume_misuse_is_one_line_and_exit_2(tmp_path, capsys):
     assert "drop --env" in capsys.readouterr().err
     assert main(["train", "--agent", "q_learning"]) == 2
     assert "needs --env" in capsys.readouterr().err
+
+
+def test_sigterm_saves_a_resumable_checkpoint_like_ctrl_c(tmp_path):
+    """A batch scheduler stops a job with SIGTERM: the run is saved as on Ctrl-C, resumable."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("lecture-rl")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    out = tmp_path / "long"
+    argv = [*command, "train", "--env", "CliffWalking-v1", "--agent", "sarsa", "--episodes",
+            "5000000", "--checkpoint-every", "0.2", "--out", str(out)]  # fmt: skip
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out / "agent.json").is_file():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "--resume" in stdout
+    meta = json.loads((out / "agent.json").read_text())
+    assert meta["interrupted"] and not meta["training"]["complete"] and "training_state" in meta
+    assert 0 < meta["training"]["episodes"] < 5_000_000
+    assert len(read_log(out)) == meta["training"]["episodes"]  # the log matches the checkpoint
+
+
+def test_resume_refuses_settings_it_would_ignore(tmp_path, capsys):
+    out = tmp_path / "s"
+    argv = ["train", "--env", "CliffWalking-v1", "--agent", "sarsa", "--episodes", "30"]
+    assert main([*argv, "--eval-episodes", "1", "--out", str(out)]) == 0
+    meta = json.loads((out / "agent.json").read_text())
+    meta["training"]["complete"] = False  # pretend it was interrupted
+    (out / "agent.json").write_text(json.dumps(meta))
+    capsys.readouterr()
+    for extra, flags in [
+        (["--steps", "5"], "--steps"),
+        (["--set", "alpha=1", "--seed", "4"], "--seed and --set"),
+        (["--out", str(tmp_path / "elsewhere")], "--out"),
+    ]:
+        assert main(["train", "--resume", str(out), *extra]) == 2
+        assert f"drop {flags}" in capsys.readouterr().err
+    assert not (tmp_path / "elsewhere").exists()
