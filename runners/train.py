@@ -119,6 +119,8 @@ def run_train(args: argparse.Namespace, out=None) -> int:
     console = Console(file=out) if out is not None else Console()
     if args.checkpoint_every < 0:
         raise UsageError(f"--checkpoint-every must be >= 0 seconds, got {args.checkpoint_every}")
+    if args.eval_episodes < 0:
+        raise UsageError(f"--eval-episodes must be 0 (none) or more, got {args.eval_episodes}")
     job = _resumed_job(args) if args.resume else _fresh_job(args)
     command = job.command
     label = f"{command['agent']} on {command['env']}"
@@ -143,13 +145,15 @@ def run_train(args: argparse.Namespace, out=None) -> int:
             f"{job.out_dir} (continue with: lecture-rl train --resume {job.out_dir})"
         )
         return 130
-    evaluation = greedy_evaluation(
-        job.agent,
-        command["env"],
-        command["env_kwargs"],
-        command["eval_episodes"],
-        EVAL_SEED_BASE + command["seed"],
-    )
+    evaluation = None  # --eval-episodes 0: no greedy evaluation
+    if command["eval_episodes"]:
+        evaluation = greedy_evaluation(
+            job.agent,
+            command["env"],
+            command["env_kwargs"],
+            command["eval_episodes"],
+            EVAL_SEED_BASE + command["seed"],
+        )
     before = int(job.previous[-1].get("env_steps", 0)) if job.previous else 0
     _print_summary(console, command, job.agent, records, wall, evaluation, job.out_dir, before)
     return 0
@@ -273,11 +277,12 @@ def _print_summary(
     table.add_row("env steps", f"{steps}  ({rate:,.0f}/s{session})")
     table.add_row("wall time", f"{wall:.1f} s{session}")
     table.add_row("training return, last 10%", f"{last_fraction_mean(records):.3f}")
-    table.add_row(
-        f"greedy return ({evaluation['episodes']} episodes)",
-        f"{evaluation['return_mean']:.3f} ± {evaluation['return_std']:.3f}",
-    )
-    if "accuracy" in evaluation:
+    if evaluation is not None:
+        table.add_row(
+            f"greedy return ({evaluation['episodes']} episodes)",
+            f"{evaluation['return_mean']:.3f} ± {evaluation['return_std']:.3f}",
+        )
+    if evaluation is not None and "accuracy" in evaluation:
         table.add_row("greedy accuracy", f"{evaluation['accuracy']:.4f}")
     table.add_row("checkpoint", str(out_dir))
     console.print(table)

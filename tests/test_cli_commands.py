@@ -326,3 +326,10 @@ def test_the_installed_command_keeps_its_exit_code_and_its_whole_output(argv, co
     assert expected in (done.stdout if code == 0 else done.stderr)
     if code == 0:  # the listing ends with every agent: nothing lost in a buffer at exit
         assert "value_iteration" in done.stdout
+
+
+def test_train_with_zero_eval_episodes_skips_the_greedy_evaluation(tmp_path):
+    code, text = run(["train", *GRID, "--agent", "q_learning", "--episodes", "5",
+                      "--eval-episodes", "0", "--out", str(tmp_path / "q")])  # fmt: skip
+    assert code == 0 and "greedy return" not in text and "nan" not in text
+    assert "episodes trained" in text

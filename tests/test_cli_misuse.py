@@ -83,6 +83,8 @@ CASES = {
     "compare bad per-agent value": (["compare", *GRID, "--agents", "q_learning,sarsa", "--set",
                                      "sarsa.alpha=7", "--out", "{tmp}/c"], "sarsa"),
     "compare missing config": (["compare", "--config", "{tmp}/none.json"], "does not exist"),
+    "train negative eval episodes": (["train", *GRID, "--agent", "q_learning", "--eval-episodes",
+                                      "-1"], "--eval-episodes must be 0 (none) or more"),
     "compare zero eval episodes": (["compare", *GRID, "--agents", "q_learning", "--eval-episodes",
                                     "0", "--out", "{tmp}/c"], "--eval-episodes must be at least 1"),
     "compare negative first seed": (["compare", *GRID, "--agents", "q_learning", "--first-seed",

@@ -44,7 +44,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--out", metavar="DIR", help="checkpoint folder (default runs/<env>-<agent>-<seed>)"
     )
     parser.add_argument(
-        "--eval-episodes", type=int, default=100, metavar="N", help="greedy episodes (100)"
+        "--eval-episodes", type=int, default=100, metavar="N", help="greedy episodes (100; 0: none)"
     )
     parser.add_argument(
         "--checkpoint-every",
