@@ -29,6 +29,35 @@ def trial_files(folder: Path) -> dict[str, tuple[int, bytes]]:
     return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in (folder / "trials").glob("*")}
 
 
+def start_compare(out: Path, seeds: int, episodes: int, workers: int, **popen) -> subprocess.Popen:
+    """``lecture-rl compare`` on the cliff as a real process (its own session unless told)."""
+    script = Path(sys.executable).with_name("lecture-rl")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    argv = [*command, "compare", *CLIFF, "--seeds", str(seeds), "--episodes", str(episodes),
+            "--workers", str(workers), "--out", str(out)]  # fmt: skip
+    popen.setdefault("start_new_session", True)
+    popen.setdefault("stdout", subprocess.DEVNULL)
+    popen.setdefault("stderr", subprocess.DEVNULL)
+    return subprocess.Popen(argv, **popen)
+
+
+def wait_for_a_trial(out: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "trials").glob("*.json")):
+        time.sleep(0.005)
+
+
+def left_in_group(pgid: int, seconds: float) -> list[int]:
+    """The processes of group ``pgid`` still alive after up to ``seconds`` (then killed)."""
+    deadline = time.monotonic() + seconds
+    while group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = group_members(pgid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """An uninterrupted run: the files every resumed run must end with."""
@@ -68,25 +97,17 @@ def test_a_trial_that_raised_is_the_only_one_rerun(tmp_path, reference, monkeypa
 
 
 def test_resume_after_kill_9_loses_only_running_trials(tmp_path, reference):
-    script = Path(sys.executable).with_name("lecture-rl")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
-    argv = [*command, "compare", *CLIFF, "--seeds", "2", "--episodes", "40", "--workers", "1"]
     out = tmp_path / "run"
-    process = subprocess.Popen(
-        [*argv, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if len(list((out / "trials").glob("*.json"))) >= 1:
-            break
-        time.sleep(0.005)
+    process = start_compare(out, seeds=2, episodes=40, workers=1, start_new_session=False)
+    wait_for_a_trial(out)
     process.send_signal(signal.SIGKILL)
     process.wait()
     done = trial_files(out)
     assert 1 <= len(done) < 4, "the run finished before the kill; make trials longer"
-    rerun = subprocess.run([*argv, "--out", str(out)], capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr
-    assert f"{len(done)} of 4 trials already done, running {4 - len(done)}" in rerun.stdout
+    rerun = start_compare(out, 2, 40, 1, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, stderr
+    assert f"{len(done)} of 4 trials already done, running {4 - len(done)}" in stdout
     after = trial_files(out)
     assert all(after[name] == stamp for name, stamp in done.items())
     assert_same_results(out, reference)
@@ -213,16 +234,10 @@ def test_missing_ray_is_one_line_naming_the_extra(tmp_path, capsys, monkeypatch)
 
 @pytest.mark.parametrize("presses", [1, 2])
 def test_ctrl_c_in_a_real_process_keeps_finished_trials_without_traceback(tmp_path, presses):
-    script = Path(sys.executable).with_name("lecture-rl")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
     out = tmp_path / "run"
-    argv = [*command, "compare", *CLIFF, "--seeds", "4", "--episodes", "3000", "--workers", "2"]
-    process = subprocess.Popen(
-        [*argv, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list((out / "trials").glob("*.json")):
-        time.sleep(0.02)
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    process = start_compare(out, 4, 3000, 2, start_new_session=False, **pipes)
+    wait_for_a_trial(out)
     for _ in range(presses):
         process.send_signal(signal.SIGINT)
         time.sleep(0.1)
@@ -239,39 +254,17 @@ def test_ctrl_c_in_a_real_process_keeps_finished_trials_without_traceback(tmp_pa
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups in /proc")
 def test_compare_leaves_no_process_behind_in_its_group(tmp_path):
-    script = Path(sys.executable).with_name("lecture-rl")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
-    argv = [*command, "compare", *CLIFF, "--seeds", "2", "--episodes", "20", "--workers", "2"]
-    process = subprocess.Popen(
-        [*argv, "--out", str(tmp_path / "run")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start_compare(tmp_path / "run", seeds=2, episodes=20, workers=2)
     assert process.wait(timeout=300) == 0
-    deadline = time.monotonic() + 5  # the pool's helpers exit as the driver's pipes close
-    while group_members(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = group_members(process.pid)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert left == []
+    assert left_in_group(process.pid, 5) == []  # the pool's helpers exit as the pipes close
 
 
 @pytest.mark.parametrize("delay", [0.6, 1.4, 2.2])
 def test_an_early_ctrl_c_to_the_process_group_prints_no_traceback(tmp_path, delay):
     """Ctrl-C reaches the fork server too; during its imports, or while the workers start,
     it used to print an interrupted import's or a half-started worker's traceback."""
-    script = Path(sys.executable).with_name("lecture-rl")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
-    argv = [*command, "compare", *CLIFF, "--seeds", "4", "--episodes", "3000", "--workers", "2"]
-    process = subprocess.Popen(
-        [*argv, "--out", str(tmp_path / "run")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    process = start_compare(tmp_path / "run", 4, 3000, 2, **pipes)
     time.sleep(delay)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
@@ -283,30 +276,14 @@ def test_an_early_ctrl_c_to_the_process_group_prints_no_traceback(tmp_path, dela
 def test_kill_9_of_compare_leaves_no_worker_or_fork_server_behind(tmp_path):
     """The workers notice the driver's death (their lifeline pipe closes) and exit; the fork
     server and the resource tracker follow. Before, they blocked forever holding ~1 GB."""
-    script = Path(sys.executable).with_name("lecture-rl")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
-    argv = [*command, "compare", *CLIFF, "--seeds", "6", "--episodes", "2000", "--workers", "2"]
     out = tmp_path / "run"
-    process = subprocess.Popen(
-        [*argv, "--out", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list((out / "trials").glob("*.json")):
-        time.sleep(0.02)
+    process = start_compare(out, seeds=6, episodes=2000, workers=2)
+    wait_for_a_trial(out)
     assert process.poll() is None, "the run finished before the kill; make trials longer"
     assert len(group_members(process.pid)) >= 3  # the driver, the fork server, the workers
     process.kill()
     process.wait()
-    deadline = time.monotonic() + 20
-    while group_members(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = group_members(process.pid)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
-    assert left == []
+    assert left_in_group(process.pid, 20) == []
 
 
 def test_a_ctrl_c_while_a_trial_is_kept_waits_until_it_is_kept_and_counted():
