@@ -35,6 +35,10 @@ def start_compare(out: Path, seeds: int, episodes: int, workers: int, **popen) -
     command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
     argv = [*command, "compare", *CLIFF, "--seeds", str(seeds), "--episodes", str(episodes),
             "--workers", str(workers), "--out", str(out)]  # fmt: skip
+    # a shell's background job (e.g. CI started with '&') ignores Ctrl-C, and children inherit
+    # that: give the command Ctrl-C back, so the tests that press it test the command
+    default_ctrl_c = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    argv = [sys.executable, "-c", default_ctrl_c + "os.execv(sys.argv[1], sys.argv[1:])", *argv]
     popen.setdefault("start_new_session", True)
     popen.setdefault("stdout", subprocess.DEVNULL)
     popen.setdefault("stderr", subprocess.DEVNULL)
