@@ -27,11 +27,7 @@ import time
 from pathlib import Path
 
 from lecture_rl.runners.processes import group_members
-
-
-def lecture_rl() -> list[str]:
-    script = Path(sys.executable).with_name("lecture-rl")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+from lecture_rl.runners.processes import lecture_rl_command as lecture_rl
 
 
 def timed(commands: list[list[str]]) -> tuple[float, list[int]]:

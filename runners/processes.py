@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
+import sys
 from pathlib import Path
 
 #: what the fork server imports once, so every worker starts with torch and the agents loaded
@@ -36,6 +37,13 @@ def warm_up_pool() -> None:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+
+
+def lecture_rl_command() -> list[str]:
+    """How to start ``lecture-rl`` from this interpreter: its installed script, or ``python -m``
+    where the project was not installed with one (tests, benchmarks)."""
+    script = Path(sys.executable).with_name("lecture-rl")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
 
 
 def group_members(pgid: int) -> list[int]:

@@ -282,8 +282,8 @@ def _print_summary(
             f"greedy return ({evaluation['episodes']} episodes)",
             f"{evaluation['return_mean']:.3f} ± {evaluation['return_std']:.3f}",
         )
-    if evaluation is not None and "accuracy" in evaluation:
-        table.add_row("greedy accuracy", f"{evaluation['accuracy']:.4f}")
+        if "accuracy" in evaluation:
+            table.add_row("greedy accuracy", f"{evaluation['accuracy']:.4f}")
     table.add_row("checkpoint", str(out_dir))
     console.print(table)
     console.print(f"next: lecture-rl evaluate --checkpoint {out_dir}")

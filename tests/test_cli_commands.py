@@ -7,7 +7,6 @@ import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pygame
@@ -16,6 +15,7 @@ import pytest
 from lecture_rl import agents
 from lecture_rl.runners import play as play_module
 from lecture_rl.runners.cli import main
+from lecture_rl.runners.processes import lecture_rl_command
 
 GRID = ["--env", "LectureRL/GridWorld-v0"]
 
@@ -264,8 +264,7 @@ def test_vanishing_gradient_command(tmp_path):
 
 
 def test_console_script_runs_a_real_training(tmp_path):
-    script = Path(sys.executable).with_name("lecture-rl")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    command = lecture_rl_command()
     done = subprocess.run(
         [
             *command,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from lecture_rl.runners.cli import main
+from lecture_rl.runners.processes import lecture_rl_command
 
 GRID = ["--env", "LectureRL/GridWorld-v0"]
 
@@ -124,8 +123,7 @@ def test_device_cuda_without_cuda_is_misuse(monkeypatch, capsys):
 
 
 def test_console_script_misuse_in_a_real_process():
-    script = Path(sys.executable).with_name("lecture-rl")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    command = lecture_rl_command()
     done = subprocess.run(
         [*command, "train", "--env", "CliffWalking-v1", "--agent", "sarsa", "--set", "gamma=2"],
         capture_output=True,

@@ -15,7 +15,7 @@ import pytest
 
 from lecture_rl import agents
 from lecture_rl.runners.cli import main
-from lecture_rl.runners.processes import group_members
+from lecture_rl.runners.processes import group_members, lecture_rl_command
 
 CLIFF = ["--env", "CliffWalking-v1", "--agents", "q_learning,sarsa", "--eval-episodes", "3"]
 
@@ -31,8 +31,7 @@ def trial_files(folder: Path) -> dict[str, tuple[int, bytes]]:
 
 def start_compare(out: Path, seeds: int, episodes: int, workers: int, **popen) -> subprocess.Popen:
     """``lecture-rl compare`` on the cliff as a real process (its own session unless told)."""
-    script = Path(sys.executable).with_name("lecture-rl")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    command = lecture_rl_command()
     argv = [*command, "compare", *CLIFF, "--seeds", str(seeds), "--episodes", str(episodes),
             "--workers", str(workers), "--out", str(out)]  # fmt: skip
     # a shell's background job (e.g. CI started with '&') ignores Ctrl-C, and children inherit

@@ -140,12 +140,11 @@ def test_sigterm_saves_a_resumable_checkpoint_like_ctrl_c(tmp_path):
     """A batch scheduler stops a job with SIGTERM: the run is saved as on Ctrl-C, resumable."""
     import signal
     import subprocess
-    import sys
     import time
-    from pathlib import Path
 
-    script = Path(sys.executable).with_name("lecture-rl")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
+    from lecture_rl.runners.processes import lecture_rl_command
+
+    command = lecture_rl_command()
     out = tmp_path / "long"
     argv = [*command, "train", "--env", "CliffWalking-v1", "--agent", "sarsa", "--episodes",
             "5000000", "--checkpoint-every", "0.2", "--out", str(out)]  # fmt: skip
