@@ -100,11 +100,16 @@ def make(name: str, env: gym.Env, **hyperparameters: Any) -> Agent:
     return agent_class(name)(env, **hyperparameters)
 
 
-def load(path: str | os.PathLike, env: gym.Env | None = None) -> Agent:
+def load(
+    path: str | os.PathLike, env: gym.Env | None = None, *, device: str | None = None
+) -> Agent:
     """Restore an agent from a checkpoint folder written by ``agent.save``.
 
-    ``env`` defaults to the env recorded in the checkpoint. Nothing is unpickled: metadata is
-    JSON and arrays/weights load with ``allow_pickle=False`` / ``weights_only=True``.
+    ``env`` defaults to the env recorded in the checkpoint. ``device`` (``auto``, ``cpu``,
+    ``cuda[:N]``) places a deep agent's networks there, whatever device it was trained on;
+    ``None`` keeps the recorded one (a GPU-trained checkpoint falls back to the CPU on a machine
+    without CUDA). Nothing is unpickled: metadata is JSON and arrays/weights load with
+    ``allow_pickle=False`` / ``weights_only=True``, onto the CPU first.
     """
     folder = Path(path)
     meta = read_metadata(folder)
@@ -112,6 +117,12 @@ def load(path: str | os.PathLike, env: gym.Env | None = None) -> Agent:
         cls = agent_class(meta["agent"])
     except KeyError as exc:
         raise CheckpointError(f"checkpoint {folder} names an unknown agent: {exc.args[0]}") from exc
+    if device is not None and "device" in getattr(cls, "params", {}):
+        from lecture_rl.agents.device import resolve_device
+
+        resolve_device(device)  # asked for cuda on a machine without: an error, not the CPU
+        hp = {**meta.get("hyperparameters", {}), "device": device}
+        meta = {**meta, "hyperparameters": hp}
     own_env = env is None
     if own_env:
         env_id = meta.get("env_id")

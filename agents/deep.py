@@ -40,7 +40,7 @@ from lecture_rl.agents.checkpoint_io import (
     save_tensors,
     space_to_json,
 )
-from lecture_rl.agents.device import resolve_device
+from lecture_rl.agents.device import make_reproducible, resolve_device
 from lecture_rl.agents.events import NetworkUpdate, TrainingCallback
 from lecture_rl.agents.hyperparameters import Param, positive, positive_int, unit_interval
 from lecture_rl.agents.monitors import DivergenceGuard, TensorBoardScalars
@@ -112,6 +112,7 @@ class DeepAgent(Agent):
                 f"{self.action_space}; pick an env with discrete actions"
             )
         self.device = resolve_device(self.hp["device"])
+        make_reproducible(self.device)
         self.n_actions = int(self.action_space.n)
         self.action_start = int(self.action_space.start)
         # every torch draw goes through generators seeded from `seed`

@@ -28,7 +28,9 @@ def run_inspect(args: argparse.Namespace, out=None) -> int:
     if not str(args.out).lower().endswith(".png"):
         raise UsageError(f"--out {args.out} must name a .png file, e.g. --out insides.png")
     env_set = parse_assignments(args.env_set, "--env-set")
-    agent, env, env_id, kwargs = load_checkpoint(args.checkpoint, args.env, env_set)
+    agent, env, env_id, kwargs = load_checkpoint(
+        args.checkpoint, args.env, env_set, device=getattr(args, "device", None)
+    )
     try:
         if not hasattr(agent, "backbone"):
             raise UsageError(

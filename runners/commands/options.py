@@ -44,6 +44,16 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_load_device(parser: argparse.ArgumentParser) -> None:
+    """``--device`` for commands that load a checkpoint: where its networks go."""
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        help="where a deep agent's networks run (default: the device it was trained on, the "
+        "CPU where that is missing; a checkpoint loads on any device)",
+    )
+
+
 def add_budget(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--episodes", type=int, metavar="N", help="train for N episodes")
