@@ -358,8 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         metavar="WORDS",
-        help="run only the checks whose name holds one of these "
-        "comma-separated words, e.g. --only 'torch envs,compare'",
+        action="append",
+        help="run only the checks whose name holds WORDS (repeatable), "
+        "e.g. --only 'torch envs' --only compare",
     )
     args = parser.parse_args(argv)
 

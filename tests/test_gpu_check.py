@@ -37,7 +37,7 @@ def test_the_check_runs_its_checks_on_the_cpu_and_reports_each(tmp_path):
     only = ["--only", "lstm, Parity-16", "--only", "across devices", "--only", "inspect"]
     done = subprocess.run(
         [sys.executable, str(CHECK), "--smoke", "--device", "cpu", *only, "--out", str(out)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     table = (out / "gpu_check.md").read_text()
@@ -54,7 +54,7 @@ def test_a_failing_check_makes_the_exit_code_1(tmp_path):
     done = subprocess.run(
         [sys.executable, str(CHECK), "--smoke", "--device", "cpu", "--only", "inspect",
          "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 1
     assert "**FAILED**" in (tmp_path / "gpu_check.md").read_text()
