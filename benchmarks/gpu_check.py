@@ -266,6 +266,8 @@ class Checker:
         params = agents.agent_class("ppo").params
         if "torch_envs" not in params:
             return Row("", 0.0, figure="not in this version", note="(no torch batched envs)")
+        if self.device == "cpu":
+            torch.set_num_threads(1)  # small nets: one thread is the fastest (as the CLI does)
         started = time.perf_counter()
         num_envs = 256 if self.smoke else 4096
         env = gym.make("LectureRL/Parity-v0", length=16)
