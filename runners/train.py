@@ -212,6 +212,7 @@ def _resumed_job(args: argparse.Namespace) -> TrainingJob:
         meta = read_metadata(folder)
     except CheckpointError as exc:
         raise UsageError(f"--resume {folder}: {exc}") from exc
+    check_out_dir(folder, command="train", flag="--resume", folders=("tb",), files=OUTPUT_FILES)
     command, training = meta.get("command"), meta.get("training")
     if not isinstance(command, dict) or not isinstance(training, dict):
         raise UsageError(f"--resume {folder}: not a folder written by 'lecture-rl train'")

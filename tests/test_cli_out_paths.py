@@ -21,6 +21,8 @@ CASES = {
                                                 {"tb": "file"}),
     "train --out DIR holding a folder named agent.json": (
         [*TRAIN, "--out", "{dir}"], "folder named agent.json", {"agent.json": "folder"}),
+    "train --resume DIR holding a folder named train_log.csv": (
+        ["train", "--resume", "{ckpt}"], "folder named train_log.csv", {}),
     "experiment --out FILE": (["experiment", "cliff", "--quick", "--out", "{file}"],
                               "--out {file} is a file, not a folder", {}),
     "experiment --out DIR holding a folder named report.md": (
@@ -44,9 +46,20 @@ CASES = {
 }  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A train folder whose train_log.csv has become a folder."""
+    folder = tmp_path_factory.mktemp("run") / "q"
+    assert main([*TRAIN, "--out", str(folder)]) == 0
+    (folder / "train_log.csv").unlink()
+    (folder / "train_log.csv").mkdir()
+    return folder
+
+
 @pytest.mark.parametrize("case", list(CASES))
-def test_what_is_in_the_way_of_an_output_is_one_line_before_any_work(case, tmp_path, capsys,
-                                                                      monkeypatch):  # fmt: skip
+def test_what_is_in_the_way_of_an_output_is_one_line_before_any_work(
+    case, tmp_path, capsys, monkeypatch, finished_run
+):
     monkeypatch.chdir(tmp_path)  # default folders (runs/...) would land here
     argv, phrase, inside = CASES[case]
     blocker, folder = tmp_path / "blocker.txt", tmp_path / "folder"
@@ -54,7 +67,7 @@ def test_what_is_in_the_way_of_an_output_is_one_line_before_any_work(case, tmp_p
     folder.mkdir()
     for name, kind in inside.items():
         (folder / name).mkdir() if kind == "folder" else (folder / name).write_text("mine")
-    places = {"file": blocker, "dir": folder}
+    places = {"file": blocker, "dir": folder, "ckpt": finished_run}
     code = main([arg.format(**places) for arg in argv])
     captured = capsys.readouterr()
     assert code == 2, captured.err
