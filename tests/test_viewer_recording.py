@@ -16,7 +16,7 @@ WATCH = ["watch", "--env", "CliffWalking-v1", "--agent", "q_learning", "--set", 
          "--seed", "0"]  # fmt: skip
 
 
-def record(tmp_path, monkeypatch, *extra: str) -> tuple[list[dict], int]:
+def record(tmp_path, monkeypatch, *extra: str, suffix=".gif") -> tuple[list[dict], int]:
     """Run ``watch --record`` and note what each recorded frame showed."""
     frames: list[dict] = []
     real_show = LiveViewer.show
@@ -34,14 +34,14 @@ def record(tmp_path, monkeypatch, *extra: str) -> tuple[list[dict], int]:
                                    for line in viewer.hud_lines(lane)]})  # fmt: skip
 
     monkeypatch.setattr(LiveViewer, "show", show)
-    gif = tmp_path / "cliff.gif"
-    assert main([*WATCH, "--record", str(gif), *extra]) == 0
-    return frames, len(iio.imread(gif, index=None))
+    path = tmp_path / f"cliff{suffix}"
+    assert main([*WATCH, "--record", str(path), *extra]) == 0
+    return frames, len(iio.imread(path, index=None))
 
 
 def test_a_recording_of_q_learning_on_the_cliff_ends_with_the_learned_path(tmp_path,
                                                                           monkeypatch):  # fmt: skip
-    frames, in_file = record(tmp_path, monkeypatch, "--max-frames", "150")
+    frames, in_file = record(tmp_path, monkeypatch, "--max-frames", "100")
     assert 0.9 * len(frames) <= in_file <= len(frames)  # (the GIF merges identical frames)
     training = [frame for frame in frames if frame["mode"] == "learning"]
     drawn = sorted({frame["episode"] for frame in training})
@@ -56,7 +56,10 @@ def test_a_recording_of_q_learning_on_the_cliff_ends_with_the_learned_path(tmp_p
 
 
 def test_record_every_draws_the_chosen_episodes_and_the_last(tmp_path, monkeypatch):
-    frames, _ = record(tmp_path, monkeypatch, "--record-every", "90", "--max-frames", "60")
+    frames, in_file = record(
+        tmp_path, monkeypatch, "--record-every", "90", "--max-frames", "60", suffix=".mp4"
+    )
+    assert in_file == len(frames)
     drawn = {frame["episode"] for frame in frames if frame["mode"] == "learning"}
     assert drawn == {0, 90, 180, 199}
     assert "(every 90th shown)" in frames[0]["caption"]
