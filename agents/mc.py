@@ -19,7 +19,18 @@ Description:
     policy improves as Q does. Constant α is the "constant-α MC" of S&B Example 6.2;
     ``alpha=1, alpha_power=1`` gives α = 1/n, the sample average of §5.1.
 
-    Episodes cut by truncation (``max_steps``) have no return to learn from and are dropped.
+    An episode cut by truncation (the env's ``max_steps``) ends before its return is known: MC
+    completes the missing tail with the current estimate of the state where it was cut,
+    ``G ← V(S_T)`` (``max_a Q(S_T, a)`` in control) instead of 0, then runs the same backward
+    loop (the n-step return of S&B §7.1 with n reaching the cut; the table agents bootstrap a
+    truncated step the same way). Dropping such episodes would hide a loop from control: on the
+    maze a greedy policy that walks in a circle is truncated every time and never learns that
+    circling costs −0.01 a step (docs/monte-carlo.md).
+
+    ``exploring_starts=True`` is Monte Carlo ES (S&B §5.3): every training episode starts in a
+    state drawn uniformly from the env's ``start_states`` with a uniformly drawn first action,
+    so every (s, a) keeps being tried; the env must start where it is told
+    (:class:`~lecture_rl.envs.protocols.ChosenStart`, our GridWorld).
 
 Arguments:
     alpha, gamma, alpha_power, alpha_delay: as in the other table agents.
@@ -28,6 +39,7 @@ Arguments:
     epsilon, epsilon_decay, epsilon_min, initial_q: control's ε-greedy behaviour.
     initial_v: prediction's initial V of non-terminal states.
     policy: prediction's π: None (uniform random) or an ``(nS, nA)`` array of probabilities.
+    exploring_starts: control: a random start state and first action each episode (S&B §5.3).
 """
 
 from __future__ import annotations
@@ -37,10 +49,10 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from lecture_rl.agents.hyperparameters import Param
+from lecture_rl.agents.hyperparameters import HyperparameterError, Param
 from lecture_rl.agents.tabular import QTableAgent, Step
 from lecture_rl.agents.td0 import TD0Agent
-from lecture_rl.envs.protocols import terminal_states
+from lecture_rl.envs.protocols import start_states, terminal_states
 
 
 class MCAgent(QTableAgent):
@@ -55,6 +67,8 @@ class MCAgent(QTableAgent):
         "initial_v": Param(0.0, "prediction: the initial V(s) of non-terminal states",
                            kind="number"),
         "policy": TD0Agent.params["policy"],
+        "exploring_starts": Param(False, "control: start each episode in a random state with a "
+                                  "random first action (MC ES, S&B 5.3)", kind="bool"),
     }  # fmt: skip
     table_names: ClassVar[tuple[str, ...]] = ("q", "v_table")
 
@@ -71,6 +85,21 @@ class MCAgent(QTableAgent):
             given = TD0Agent._policy_array(self.hp["policy"], self.nS, self.nA, "mc")
             self.policy = np.full((self.nS, self.nA), 1.0 / self.nA) if given is None else given
         self._episode: list[Step] = []
+        self.exploring_starts = bool(self.hp["exploring_starts"])
+        self._starts = start_states(env) if self.exploring_starts else None
+        if self.exploring_starts and self.prediction:
+            raise HyperparameterError(
+                "mc: exploring_starts is for mode=control (it changes where episodes start, "
+                "which would bias the prediction of v_π); drop it or set mode=control"
+            )
+        if self.exploring_starts and self._starts is None:
+            name = self.env_id or type(getattr(env, "unwrapped", env)).__name__
+            raise HyperparameterError(
+                f"mc: exploring_starts needs an env that starts where it is told "
+                f"(reset(options={{'start': s}})), which {name} does not; use "
+                "LectureRL/GridWorld-v0 or drop exploring_starts"
+            )
+        self._first_action_random = False
 
     check_hyperparameters = classmethod(TD0Agent.check_hyperparameters.__func__)
 
@@ -81,7 +110,21 @@ class MCAgent(QTableAgent):
 
     # ----- acting ---------------------------------------------------------------------------
 
+    def _start_options(self) -> dict[str, Any] | None:
+        """Exploring starts: S_0 drawn uniformly from the env's start states (S&B §5.3)."""
+        if not self._starts:
+            return None
+        return {"start": self._starts[int(self.rng.random() * len(self._starts))]}
+
+    def reset(self) -> None:
+        """A new training episode: with exploring starts its first action is drawn uniformly."""
+        self._first_action_random = self.exploring_starts
+
     def _choose(self, s: int, actions: list[int]) -> int:
+        if self._first_action_random:  # exploring starts: A_0 uniform over the available actions
+            self._first_action_random = False
+            self._explored = True
+            return actions[int(self.rng.random() * len(actions))]
         if not self.prediction:
             return self.behaviour_action(s, actions)
         self._explored = False
@@ -104,19 +147,30 @@ class MCAgent(QTableAgent):
     # ----- learning -------------------------------------------------------------------------
 
     def _update(self, t: Step) -> None:
-        """Keep the step; at the terminal step, learn from every return of the episode."""
+        """Keep the step; at the episode's last step, learn from every return of the episode."""
         self._episode.append(t)
         if t.terminated:
-            self._learn_episode(self._episode)
+            self._learn_episode(self._episode, 0.0)
+            self._episode = []
+        elif t.truncated:  # cut by a time limit: the tail of the return is estimated
+            self._learn_episode(self._episode, self._value_of(t.s2, t.actions2))
             self._episode = []
 
-    def _learn_episode(self, episode: list[Step]) -> None:
+    def _value_of(self, s: int, actions: list[int]) -> float:
+        """The current estimate of the return from ``s``: V(s), or max_a Q(s, a) in control."""
+        if self.prediction:
+            return float(self.v_table[s])
+        return self.max_q(s, actions)
+
+    def _learn_episode(self, episode: list[Step], tail: float) -> None:
+        """The backward loop over the episode; ``tail`` is G after its last step (0 at a
+        terminal state, the estimate of the state where a truncated episode was cut)."""
         keys = [step.s if self.prediction else (step.s, step.a) for step in episode]
         first = {}
         for index, key in enumerate(keys):
             first.setdefault(key, index)
         table = self.v_table if self.prediction else self.q
-        g = 0.0
+        g = tail
         for index in range(len(episode) - 1, -1, -1):
             step = episode[index]
             g = self.gamma * g + step.r  # G ← γG + R_{t+1}
@@ -127,5 +181,5 @@ class MCAgent(QTableAgent):
                               rule="mc", terms={"G": g})  # fmt: skip
 
     def _end_episode(self) -> None:
-        self._episode = []  # a truncated episode has no return: drop it
+        self._episode = []
         super()._end_episode()

@@ -70,6 +70,8 @@ class Step(NamedTuple):
     terminated: bool
     actions2: list[int]
     a2: int = -1
+    #: the episode was cut here (the env's time limit or the agent's cap), not terminated
+    truncated: bool = False
 
 
 def pick(candidates: list[int], rng: np.random.Generator) -> int:
@@ -299,11 +301,12 @@ class TableAgent(Agent):
         *,
         next_mask: Any = None,
         a_next: int | None = None,
+        truncated: bool = False,
     ) -> None:
         """Apply one update from a transition given by hand (lessons, tests, replays).
 
         ``next_mask`` is the ``info["action_mask"]`` that came with ``s_next``; SARSA needs
-        ``a_next`` unless ``terminated``.
+        ``a_next`` unless ``terminated``; ``truncated`` says the episode was cut after it.
         """
         if self.on_policy and a_next is None and not terminated:
             raise ValueError(f"{self.name} needs a_next, the action chosen in s_next")
@@ -316,11 +319,17 @@ class TableAgent(Agent):
                 bool(terminated),
                 self.available(next_mask),
                 -1 if a_next is None else int(a_next) - self._act_start,
+                bool(truncated) and not terminated,
             )
         )
 
     def _end_episode(self) -> None:
         """After every training episode (ε decay in the control agents)."""
+
+    def _start_options(self) -> dict[str, Any] | None:
+        """The ``options`` of the next training episode's ``env.reset`` (None: the env's own
+        start; MC's exploring starts choose the state here)."""
+        return None
 
     def check_train_env(self, env: gym.Env) -> None:
         for label, space, size in (
@@ -349,7 +358,7 @@ class TableAgent(Agent):
                 seed = None
                 if not self._env_seeded:  # the agent's seed; after a resume, the saved one
                     seed, self._env_seeded = self._env_seed, True
-                obs, info = env.reset(seed=seed)
+                obs, info = env.reset(seed=seed, options=self._start_options())
                 self.reset()
                 s = int(obs) - o0
                 actions = available(info.get("action_mask"))
@@ -368,7 +377,8 @@ class TableAgent(Agent):
                     a2 = -1
                     if on_policy and not terminated:
                         a2 = choose(s2, actions2)  # A' ← π(S') before the update (SARSA)
-                    update(Step(s, a, r, s2, terminated, actions2, a2))
+                    cut = not terminated and (bool(truncated) or length >= cap)
+                    update(Step(s, a, r, s2, terminated, actions2, a2, cut))
                     if want_transitions:
                         run.emit(
                             Transition(

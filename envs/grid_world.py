@@ -53,7 +53,8 @@ Teaching helpers (on ``env.unwrapped``):
     included, probabilities summing to 1; terminal states self-loop with reward 0);
     ``state_of(row, col)``, ``coords_of(s)``, ``action_mask(s)``, ``action_masks()`` (the
     current state's, as ``bool``, for sb3-contrib's ``MaskablePPO``), ``greedy_actions(q, s)``,
-    ``nrow``, ``ncol``, ``nS``, ``nA``, ``start_state``, ``terminal_states``;
+    ``nrow``, ``ncol``, ``nS``, ``nA``, ``start_state``, ``terminal_states``, ``start_states``
+    (where ``reset(options={"start": s})`` may start);
     ``set_overlay(values=, q=, policy=)`` / ``clear_overlay()`` draw a value heat map,
     per-action numbers and greedy arrows on the rendered frame.
 """
@@ -278,6 +279,10 @@ class GridWorldEnv(LectureEnv[Any, int]):
         self.P = d.P
         self.desc = d.kinds
         self.start_state, self.terminal_states = d.start_state, set(d.terminal_states)
+        #: where ``reset(options={"start": s})`` may start: every cell but walls, cliffs, ends
+        self.start_states = (
+            frozenset(range(d.nS)) - d.wall_states - d.cliff_states - set(d.terminal_states)
+        )
         self.reward_bounds = d.reward_bounds
         self.action_space = spaces.Discrete(self.nA)
         self.observation_space = observation_space(d, obs_mode)

@@ -12,6 +12,9 @@ Description:
       answer, ``answers_per_episode`` answers per episode, so ``accuracy = return / answers``.
     * :class:`Overlayable` — an env whose frame can show an agent's values
       (``set_overlay(values=..., q=..., ...)``).
+    * :class:`ChosenStart` — an env that starts an episode in a state the caller chooses,
+      ``reset(options={"start": s})``, for any ``s`` in ``start_states`` (exploring starts,
+      Sutton & Barto 2018 §5.3).
 
 Usage::
 
@@ -52,6 +55,13 @@ class Overlayable(Protocol):
     def set_overlay(self, **overlay: Any) -> None: ...
 
 
+@runtime_checkable
+class ChosenStart(Protocol):
+    """An env whose ``reset(options={"start": s})`` starts in any ``s`` of ``start_states``."""
+
+    start_states: frozenset[int]
+
+
 def _inner(env: gym.Env) -> Any:
     return getattr(env, "unwrapped", env)
 
@@ -74,6 +84,15 @@ def overlayable(env: gym.Env) -> Overlayable | None:
     """The env (unwrapped) when it can draw an overlay, else ``None``."""
     inner = _inner(env)
     return inner if isinstance(inner, Overlayable) else None
+
+
+def start_states(env: gym.Env) -> list[int] | None:
+    """The states ``reset(options={"start": s})`` accepts, sorted, or ``None`` when the env
+    cannot start where it is told."""
+    inner = _inner(env)
+    if isinstance(inner, ChosenStart) and inner.start_states:
+        return sorted(int(s) for s in inner.start_states)
+    return None
 
 
 def terminal_states(env: gym.Env) -> frozenset[int]:

@@ -42,10 +42,14 @@ from lecture_rl.runners.common import (
     train_agent,
 )
 from lecture_rl.runners.env_factory import make_env
+from lecture_rl.runners.out_paths import check_out_dir, make_out_dir
 from lecture_rl.runners.progress import TrainProgress
 from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
 
 LOG_COLUMNS = ["episode", "return", "length", "env_steps", "wall_time"]
+#: the files train writes into --out (tabular agents' arrays or deep agents' weights)
+OUTPUT_FILES = ("agent.json", "arrays.npz", "weights.safetensors",
+                "training_state.safetensors", "train_log.csv")  # fmt: skip
 
 
 @dataclass
@@ -169,10 +173,11 @@ def _fresh_job(args: argparse.Namespace) -> TrainingJob:
     check_device(args.device)
     cls = agent_class(args.agent)
     budget = resolve_budget(cls, args.episodes, args.steps)
+    out_dir = Path(args.out) if args.out else default_out_dir(args.env, args.agent, args.seed)
+    check_out_dir(out_dir, command="train", folders=("tb",), files=OUTPUT_FILES)
     env = make_env(args.env, env_kwargs)
     agent = build_agent(args.agent, env, seed=args.seed, hyperparameters=hp, device=args.device)
-    out_dir = Path(args.out) if args.out else default_out_dir(args.env, args.agent, args.seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out_dir)
     agent.log_dir = out_dir / "tb"
     command = {
         "env": args.env,
@@ -207,6 +212,7 @@ def _resumed_job(args: argparse.Namespace) -> TrainingJob:
         meta = read_metadata(folder)
     except CheckpointError as exc:
         raise UsageError(f"--resume {folder}: {exc}") from exc
+    check_out_dir(folder, command="train", flag="--resume", folders=("tb",), files=OUTPUT_FILES)
     command, training = meta.get("command"), meta.get("training")
     if not isinstance(command, dict) or not isinstance(training, dict):
         raise UsageError(f"--resume {folder}: not a folder written by 'lecture-rl train'")

@@ -109,6 +109,10 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
             if len(names) > 1 or getattr(args, "record", None):
                 raise UsageError(reason)
             console.print(f"{reason.split(';')[0]}: training first, then replaying")
+    if getattr(args, "record", None) and getattr(args, "no_live", False):
+        raise UsageError(
+            "--record records the live viewer, which --no-live turns off; drop one of them"
+        )
     env_set = parse_assignments(args.env_set, "--env-set")
     if args.checkpoint:
         if args.agent:
@@ -121,6 +125,13 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
 
             env.close()
             return watch_insides(args, console, agent, make_env(env_id, kwargs))
+        if getattr(args, "record", None):
+            env.close()
+            raise UsageError(
+                f"--record records an agent learning (--agent NAME) or a deep agent's insides; "
+                f"{args.checkpoint} holds a '{agent.name}' table: record it learning with "
+                f"--agent {agent.name} instead"
+            )
     else:
         if not args.agent or not args.env:
             raise UsageError("watch needs --env ID with --agent NAME, or --checkpoint PATH")

@@ -62,11 +62,43 @@ def test_control_learns_the_lecture_map():
     assert result["return_mean"] == pytest.approx(10.0)  # the greedy path reaches the goal
 
 
-def test_truncated_episodes_are_dropped():
-    env = gym.make("LectureRL/GridWorld-v0", map_name="maze", max_steps=3)
-    agent = agents.make("mc", env, seed=0, alpha=0.5)
-    agent.train(env, episodes=20)
-    assert np.all(agent.q == 0.0) and agent.visits.sum() == 0
+def test_a_truncated_episode_learns_with_the_tail_estimated():
+    # Cut after 3 -> 2 (reward −1) with V(2) = 4: G_0 = −1 + γ·V(2) = −1 + 0.5·4 = 1, so
+    # V(3) ← 0 + 1·(1 − 0) = 1 (α = 1). The old agent dropped cut episodes (V(3) stayed 0).
+    env = make()
+    agent = agents.make("mc", env, seed=0, mode="prediction", alpha=1.0, gamma=0.5)
+    agent.v_table[2] = 4.0
+    agent.learn(3, 3, -1.0, 2, False, truncated=True)
+    assert agent.v[3] == pytest.approx(1.0)
+
+
+def test_control_finds_the_maze_when_loops_are_truncated():
+    # Dropping truncated episodes left a greedy loop unpunished: greedy return −1.0 (100 steps
+    # of −0.01) on the maze after thousands of episodes. Learning from them reaches the goal.
+    env = gym.make("LectureRL/GridWorld-v0", map_name="maze")
+    agent = agents.make("mc", env, seed=3, gamma=0.95, epsilon=0.1)
+    agent.train(env, episodes=800)
+    result = agent.evaluate(gym.make("LectureRL/GridWorld-v0", map_name="maze"), 2, seed=0)
+    assert result["return_mean"] > 0.8
+
+
+def test_exploring_starts_reach_the_maze_optimum():
+    env = gym.make("LectureRL/GridWorld-v0", map_name="maze")
+    agent = agents.make("mc", env, seed=2, gamma=0.95, epsilon=0.0, exploring_starts=True)
+    starts = []
+    original = env.reset
+    env.reset = lambda **kw: starts.append(kw.get("options")) or original(**kw)
+    agent.train(env, episodes=1000)
+    assert len({option["start"] for option in starts}) == len(env.unwrapped.start_states)
+    result = agent.evaluate(gym.make("LectureRL/GridWorld-v0", map_name="maze"), 2, seed=0)
+    assert result["return_mean"] == pytest.approx(0.89)  # 12 moves: 1 − 11 · 0.01
+
+
+def test_exploring_starts_need_an_env_that_starts_where_told():
+    with pytest.raises(HyperparameterError, match="exploring_starts"):
+        agents.make("mc", gym.make("CliffWalking-v1"), seed=0, exploring_starts=True)
+    with pytest.raises(HyperparameterError, match="mode=control"):
+        agents.make("mc", make(), seed=0, mode="prediction", exploring_starts=True)
 
 
 def test_bad_policy_is_refused():

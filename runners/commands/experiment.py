@@ -43,7 +43,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, out) -> int:
     from lecture_rl.runners import experiments
     from lecture_rl.runners.experiments.engine import Context
-    from lecture_rl.runners.experiments.report import write_index
+    from lecture_rl.runners.experiments.report import INDEX_FILES, REPORT_FILES, write_index
+    from lecture_rl.runners.out_paths import check_out_dir
 
     if args.name == "list":
         for name in experiments.names():
@@ -59,10 +60,15 @@ def run(args: argparse.Namespace, out) -> int:
             raise UsageError(f"{flag} must be at least 1, got {value}")
     base = Path(args.out or "runs/experiments")
     names = experiments.names() if args.name == "all" else [args.name]
+    folders = {name: base / name if args.name == "all" or not args.out else base for name in names}
+    if args.name == "all":  # what is in the way of a report is found before any experiment runs
+        check_out_dir(base, command="experiment all", folders=names, files=INDEX_FILES)
+    for folder in folders.values():
+        check_out_dir(folder, command="experiment", files=REPORT_FILES)
     entries, start = [], time.perf_counter()
     for name in names:
         module = experiments.load(name)
-        folder = base / name if args.name == "all" or not args.out else base
+        folder = folders[name]
         ctx = Context(folder, args.quick, args.seeds, args.workers, args.fresh)
         out.write(f"{name}: {module.CLAIM}\n")
         began = time.perf_counter()

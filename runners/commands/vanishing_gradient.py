@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from lecture_rl.runners.commands.options import formatter, wrap
+from lecture_rl.runners.out_paths import check_out_file
 from lecture_rl.runners.settings import UsageError
 
 NAME = "vanishing-gradient"
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -34,6 +37,11 @@ def run(args: argparse.Namespace, out) -> int:
     for flag, value, low in (("--length", args.length, 2), ("--hidden", args.hidden, 1)):
         if value < low:
             raise UsageError(f"{flag} must be at least {low}, got {value}")
+    if Path(args.out).suffix.lower() not in FIGURE_SUFFIXES:
+        raise UsageError(
+            f"--out {args.out} must name a .png, .pdf or .svg file, e.g. --out vanishing.png"
+        )
+    check_out_file(Path(args.out), flag="--out")
     try:
         from lecture_rl.nets.vanishing_gradient import run_demo
     except ImportError as exc:

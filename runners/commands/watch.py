@@ -13,6 +13,8 @@ from lecture_rl.runners.commands.options import (
 )
 
 NAME = "watch"
+#: training episodes a recording shows by default (spread evenly over the training)
+RECORDED_EPISODES = 8
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -32,6 +34,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--set epsilon=0.1 --set alpha=0.5 --set gamma=1\n"
         "  lecture-rl watch --env CliffWalking-v1 --agent q_learning --record cliff.gif "
         "--max-frames 300\n"
+        "  lecture-rl watch --env FrozenLake-v1 --env-set map_name=8x8 --agent q_learning \\\n"
+        "      --train-episodes 3000 --record-every 500 --record frozen.gif\n"
         "  lecture-rl watch --checkpoint runs/q --fps 2",
         formatter_class=formatter,
     )
@@ -52,6 +56,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--no-live", action="store_true", help="train off-screen first, then replay greedily"
     )
     parser.add_argument("--record", metavar="FILE", help="write the frames shown to .gif or .mp4")
+    parser.add_argument(
+        "--record-every",
+        type=int,
+        metavar="N",
+        help="draw (and record) only every N-th training episode, the first and the last; the "
+        "others run unseen at full speed (default with --record: the training's episodes / "
+        f"{RECORDED_EPISODES}, so a recording spans the whole training; otherwise 1)",
+    )
     parser.add_argument("--zoom", type=float, default=None, help="scale the window (e.g. 1.5)")
     return parser
 

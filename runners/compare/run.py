@@ -21,6 +21,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from lecture_rl.runners import out_paths
 from lecture_rl.runners.common import check_threads, write_file
 from lecture_rl.runners.compare.executor import InlineExecutor, make_executor
 from lecture_rl.runners.compare.report import Display, print_table, write_results_csv
@@ -41,42 +42,14 @@ OUTPUT_FILES = ("results.csv", "summary.json", "timing.json", "curves.png", "con
 
 def check_out_dir(out_dir: Path) -> None:
     """``--out`` must be a folder we can create and write: one line, exit 2, otherwise."""
-    for parent in (out_dir, *out_dir.parents):
-        if parent.exists():
-            if not parent.is_dir():
-                where = "is" if parent == out_dir else f"lies under {parent}, which is"
-                raise UsageError(
-                    f"--out {out_dir} {where} a file, not a folder; choose another --out"
-                )
-            if not os.access(parent, os.W_OK | os.X_OK):
-                raise UsageError(
-                    f"--out {out_dir}: cannot write in {parent} (permission denied); "
-                    "choose another --out"
-                )
-            break
-    if out_dir.is_dir():  # what compare writes there must not be in the way
-        for name in ("trials", "tb"):
-            if (out_dir / name).exists() and not (out_dir / name).is_dir():
-                raise UsageError(
-                    f"--out {out_dir} holds a file named {name} where compare keeps a folder; "
-                    "move it or choose another --out"
-                )
-        for name in OUTPUT_FILES:
-            if (out_dir / name).is_dir():
-                raise UsageError(
-                    f"--out {out_dir} holds a folder named {name} where compare writes a file; "
-                    "move it or choose another --out"
-                )
+    out_paths.check_out_dir(
+        out_dir, command="compare", folders=("trials", "tb"), files=OUTPUT_FILES
+    )
 
 
 def make_out_dir(out_dir: Path) -> None:
     """Create ``--out`` and its ``trials/`` (one line, exit 2, if the system refuses)."""
-    try:
-        (out_dir / "trials").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(
-            f"--out {out_dir}: cannot create it ({exc.strerror or exc}); choose another --out"
-        ) from exc
+    out_paths.make_out_dir(out_dir, "trials")
 
 
 def first_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:

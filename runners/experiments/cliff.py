@@ -155,25 +155,31 @@ def run(ctx: Context) -> Verdict:
 
 
 def draw_paths(ax: Any, paths: dict[str, list[int]]) -> None:
-    """The 4 × 12 grid with the cliff and each greedy path (states are row-major indices)."""
-    ax.set_xlim(-0.5, 11.5)
-    ax.set_ylim(3.5, -0.5)
+    """The 4 × 12 grid with the cliff and each greedy path, in the notes' 1-indexed (row, col)
+    with row 1 on top (notes 000 §7.f; states are row-major indices from 0)."""
+    ax.set_xlim(0.5, 12.5)
+    ax.set_ylim(4.5, 0.5)
     ax.set_aspect("equal")
-    for col in range(1, 11):
-        ax.add_patch(_rect(col, 3, "#d0d0d0"))
-    ax.text(5.5, 3, "cliff", ha="center", va="center")
-    ax.text(0, 3, "S", ha="center", va="center", weight="bold")
-    ax.text(11, 3, "G", ha="center", va="center", weight="bold")
+    for col in range(2, 12):
+        ax.add_patch(_rect(col, 4, "#d0d0d0"))
+    ax.text(6.5, 4, "cliff", ha="center", va="center")
+    ax.text(1, 4, "S", ha="center", va="center", weight="bold")
+    ax.text(12, 4, "G", ha="center", va="center", weight="bold")
     for (name, path), offset, colour in zip(paths.items(), (-0.12, 0.12), ("C0", "C1")):
-        rows = [s // 12 + offset for s in path]
-        cols = [s % 12 for s in path]
+        rows = [s // 12 + 1 + offset for s in path]  # (row, col) = (s // 12 + 1, s % 12 + 1)
+        cols = [s % 12 + 1 for s in path]
         ax.plot(cols, rows, "-o", color=colour, ms=3, label=f"{name} ({len(path) - 1} moves)")
-    ax.set_xticks(range(12))
-    ax.set_yticks(range(4))
+    ax.set_xticks(range(1, 13))
+    ax.set_yticks(range(1, 5))
+    ax.xaxis.tick_top()  # column numbers on top, row numbers left, as in the viewer
+    ax.xaxis.set_label_position("top")
+    ax.set_xlabel("col", fontsize=8, labelpad=2)
+    ax.set_ylabel("row", fontsize=8)
+    ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
     # below the grid: the safe path runs along the top row, where a legend would cover it
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
-    ax.set_title("Greedy path after training")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.04), ncol=2, fontsize=8)
+    ax.set_title("Greedy path after training", fontsize=10)
 
 
 def _rect(col: int, row: int, colour: str):

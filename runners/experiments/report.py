@@ -192,6 +192,11 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+#: the files every experiment writes into its report folder, and ``experiment all``'s index
+REPORT_FILES = ("report.md", "report.html", "numbers.json")
+INDEX_FILES = ("index.md", "index.html")
+
+
 def write_index(out: Path, entries: list[dict[str, Any]], wall: float) -> None:
     """``index.md`` and ``index.html``: each experiment, its verdict, its time, a link."""
     held = sum(1 for entry in entries if entry["held"])

@@ -174,6 +174,11 @@ def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -
 
     if args.max_frames is not None and args.max_frames < 1:
         raise UsageError(f"--max-frames must be at least 1, got {args.max_frames}")
+    if getattr(args, "record_every", None) is not None:
+        raise UsageError(
+            "--record-every chooses episodes of the grid viewer; the insides view of "
+            f"{args.agent or args.checkpoint} shows every step: drop --record-every"
+        )
     if no_display() and not args.record and not args.max_frames:
         raise UsageError(
             "watch needs a display for its window; on a machine without one record the lesson "

@@ -10,6 +10,11 @@ Description:
     run free between frames (about 30 per second), so learning goes at close to headless
     speed. Two lanes step in lockstep on the same env with the same seeds.
 
+    ``show_every=N`` (``watch --record-every N``) draws only every N-th training episode (the
+    first and the last too): the others run unseen, with no frame, no update event and no
+    waiting, so a recording of a few hundred frames spans the whole training and ends with
+    what was learned; every frame names its episode.
+
     pygame is only touched by the main thread; the workers only read and write the agent.
 """
 
@@ -102,6 +107,10 @@ class Lane(TrainingCallback):
         self._episode_of_trail = -1
         self._new_episode = True
         self.tap = _UpdateTap(self)
+        #: which training episodes (0-based) are drawn; None: every one
+        self.shows: Callable[[int], bool] | None = None
+        #: at most this many steps of a drawn episode are drawn (the rest runs unseen)
+        self.steps_drawn: int | None = None
         self._stream: Any = None
         self._tap_on = True
         self._post_next = False
@@ -144,6 +153,14 @@ class Lane(TrainingCallback):
         st.episode_steps += 1
         self._new_episode = event.terminated or event.truncated
         self._last = event
+        unseen = self.shows is not None and not self.shows(event.episode)
+        if self.steps_drawn is not None and st.episode_steps > self.steps_drawn:
+            unseen = True
+        if unseen and not self.stop:
+            # an episode nobody sees: run free; hear the updates again just before a shown one
+            next_shown = self.shows is None or self.shows(event.episode + 1)
+            self._set_tap(self._new_episode and next_shown)
+            return None
         free_until = self.free_until
         if free_until and not self.stop:
             if _now() < free_until:
@@ -277,6 +294,9 @@ class LiveViewer:
         greedy_episodes: greedy episodes played after training.
         hold: keep the last frame until a key or close (not when headless).
         eval_seed: first seed of the greedy episodes.
+        show_every: draw only every ``show_every``-th training episode, the first and the last
+            (None: every episode); the others run unseen at full speed.
+        steps_drawn: draw at most this many steps of a training episode (None: all).
     """
 
     def __init__(
@@ -290,8 +310,12 @@ class LiveViewer:
         hold: bool = True,
         eval_seed: int = 10_000,
         step_cap: int = 200,
+        show_every: int | None = None,
+        steps_drawn: int | None = None,
     ):
         self.make_lanes = make_lanes
+        self.show_every = show_every
+        self.steps_drawn = steps_drawn
         self.env_label = env_label
         self.window = window
         self.controls = controls or Controls()
@@ -299,7 +323,7 @@ class LiveViewer:
         self.hold = hold
         self.eval_seed = eval_seed
         self.step_cap = step_cap
-        self.lanes: list[Lane] = make_lanes()
+        self.lanes: list[Lane] = self._new_lanes()
         self.scale = 1.0
         self.painters: list[GridPainter] = []
         self.canvas: Any = None
@@ -307,6 +331,27 @@ class LiveViewer:
         self.greedy_runs = 0
         self.restarts = 0
         self._build_painters()
+
+    def _new_lanes(self) -> list[Lane]:
+        lanes = self.make_lanes()
+        for lane in lanes:
+            if self.show_every:
+                lane.shows = shown_episodes(self.show_every, lane.display_total)
+            lane.steps_drawn = self.steps_drawn
+        return lanes
+
+    def caption(self) -> str:
+        """The line under the grid while only some episodes are drawn: which one this is."""
+        if not self.show_every:
+            return ""
+        lane = self.lanes[0]
+        total = lane.display_total
+        if lane.state.mode != "learning":
+            done = len(lane.returns)
+            return f"after {done} training episodes: the greedy policy"
+        of = f" of {total}" if total else ""
+        every = "every episode" if self.show_every == 1 else f"every {_ordinal(self.show_every)}"
+        return f"training episode {lane.state.episode + 1}{of}   ({every} shown)"
 
     # ----- layout -----------------------------------------------------------------------
     def _build_painters(self) -> None:
@@ -444,7 +489,7 @@ class LiveViewer:
             panel.draw_text(self.canvas, what, (rect.right + 6, y), size=14, color=rendering.LABEL)
 
     def show(self, prompt: str = "") -> None:
-        self.window.show(self.render(prompt))
+        self.window.show(self.render(prompt or self.caption()))
 
     # ----- the loop ---------------------------------------------------------------------
     def _handle_events(self) -> bool:
@@ -480,8 +525,8 @@ class LiveViewer:
                     return
                 time.sleep(0.01)
                 continue
-            if c.turbo:
-                return
+            if c.turbo or (self.window.headless and self.window.recorder is not None):
+                return  # nobody watches a headless recording: its pace is the file's fps
             due = last_step + 1.0 / c.steps_per_second
             now = time.perf_counter()
             if now >= due:
@@ -539,7 +584,7 @@ class LiveViewer:
     def _restart(self) -> None:
         for lane in self.lanes:
             lane.halt()
-        self.lanes = self.make_lanes()
+        self.lanes = self._new_lanes()
         self.restarts += 1
         self._build_painters()
         for lane in self.lanes:
@@ -614,6 +659,17 @@ class LiveViewer:
             time.sleep(0.02)
 
 
+def shown_episodes(every: int, total: int | None) -> Callable[[int], bool]:
+    """Training episodes drawn with ``show_every``: 0, N, 2N, ... and the last of ``total``."""
+    last = None if total is None else total - 1
+    return lambda episode: episode % every == 0 or episode == last
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def make_lane_factory(
     names: list[str],
     build: Callable[[str], tuple[Any, Any, Any]],
@@ -631,4 +687,4 @@ def make_lane_factory(
     return make
 
 
-__all__ = ["Lane", "LaneState", "LiveViewer", "make_lane_factory"]
+__all__ = ["Lane", "LaneState", "LiveViewer", "make_lane_factory", "shown_episodes"]

@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from lecture_rl.runners.out_paths import check_out_file
+from lecture_rl.runners.settings import UsageError
+
 SUFFIXES = (".gif", ".mp4")
 
 
@@ -17,12 +20,16 @@ class RecorderError(ValueError):
 
 
 def check_record_path(path: str | os.PathLike[str]) -> Path:
-    """The path checked: a ``.gif`` or ``.mp4`` in an existing folder."""
+    """The path checked: a ``.gif`` or ``.mp4`` in an existing folder we may write."""
     p = Path(path)
     if p.suffix.lower() not in SUFFIXES:
         raise RecorderError(f"--record needs a .gif or .mp4 file name, got '{p.name}'")
     if not p.parent.exists() and str(p.parent) not in ("", "."):
         raise RecorderError(f"--record: folder '{p.parent}' does not exist; create it first")
+    try:
+        check_out_file(p, flag="--record")  # a folder of that name, a file above it, no rights
+    except UsageError as exc:
+        raise RecorderError(str(exc)) from exc
     return p
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 from lecture_rl.envs.grid_draw import GridLayout
@@ -59,6 +60,30 @@ def sees_pixels(env_id: str, env_set: dict[str, Any]) -> bool:
         env.close()
 
 
+def record_every(args: argparse.Namespace, episodes: int | None) -> int | None:
+    """``--record-every N``; with ``--record`` and no N, one that spreads the recording over
+    the whole training (about :data:`RECORDED_EPISODES` episodes); else None (every one)."""
+    from lecture_rl.runners.commands.watch import RECORDED_EPISODES
+
+    every = getattr(args, "record_every", None)
+    if every is not None:
+        if every < 1:
+            raise UsageError(f"--record-every must be at least 1, got {every}")
+        return every
+    if args.record and episodes:
+        return max(1, math.ceil(episodes / RECORDED_EPISODES))
+    return None
+
+
+def steps_drawn(args: argparse.Namespace, every: int | None, episodes: int | None) -> int | None:
+    """With ``--max-frames`` and only some episodes drawn, the steps drawn of each, so that
+    every drawn training episode and the greedy episodes after them fit in the frames."""
+    if not every or not episodes or not args.max_frames:
+        return None
+    shown = len({*range(0, episodes, every), episodes - 1}) + max(0, args.episodes)
+    return max(1, args.max_frames // shown - 1)
+
+
 def run_live(args: argparse.Namespace, console: Any) -> int:
     """Train ``--agent`` (or both of ``--agents``) live in the window; returns the exit code."""
     names = agent_names(args)
@@ -78,6 +103,7 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
             "watch needs a display for its window; on a machine without one record the lesson "
             "instead: --record FILE.gif (or .mp4) with --max-frames N"
         )
+    show_every = record_every(args, budget.get("episodes"))
     recorder = None
     if args.record:
         try:
@@ -117,6 +143,8 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
         hold=not args.record,
         eval_seed=EVAL_SEED_BASE + (args.seed or 0),
         step_cap=cap,
+        show_every=show_every,
+        steps_drawn=steps_drawn(args, show_every, budget.get("episodes")),
     )
     console.print(
         f"watching {' and '.join(names)} learn {label} live: Space pauses, → steps, + / − "
