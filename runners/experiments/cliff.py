@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label
+from lecture_rl.runners.experiments.engine import Context, compare, per_label, run_experiment
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
 
 NAME = "cliff"
@@ -58,6 +58,11 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 
 
 def run(ctx: Context) -> Verdict:
+    """Measure, decide and write the report on the experiments' engine."""
+    return run_experiment(__name__, ctx)
+
+
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(5, 20)
     episodes = 300 if ctx.quick else 500
     result = compare(
@@ -110,19 +115,13 @@ def run(ctx: Context) -> Verdict:
     axes[0].legend()
     draw_paths(axes[1], paths)
     fig.tight_layout()
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "env_kwargs": ENV_KWARGS,
-            "hyperparameters": HP,
-            "episodes": episodes,
-            "seeds": seeds,
-        },
-    )
+    report.settings = {
+        "env": ENV,
+        "env_kwargs": ENV_KWARGS,
+        "hyperparameters": HP,
+        "episodes": episodes,
+        "seeds": seeds,
+    }
     report.text(
         "4 × 12 grid, −1 per move, −100 and back to the start for stepping into the "
         "cliff; ε-greedy with ε = 0.1, α = 0.5, γ = 1. SARSA learns the value of the "
@@ -149,9 +148,7 @@ def run(ctx: Context) -> Verdict:
         f"greedy path: moves from S to G; 'no path' = still going after {LIMIT} moves "
         f"(a loop); the edge path is {EDGE} moves",
     )
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
 
 
 def draw_paths(ax: Any, paths: dict[str, list[int]]) -> None:

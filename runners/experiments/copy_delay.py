@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label
+from lecture_rl.runners.experiments.engine import Context, compare, per_label, run_experiment
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
 
 NAME = "copy-delay"
@@ -44,6 +44,11 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 
 
 def run(ctx: Context) -> Verdict:
+    """Measure, decide and write the report on the experiments' engine."""
+    return run_experiment(__name__, ctx)
+
+
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(1, 3)
     delays, steps = QUICK if ctx.quick else ((0, 4, 8, 16), 300_000)
     nets = QUICK_NETS if ctx.quick else NETS
@@ -79,22 +84,16 @@ def run(ctx: Context) -> Verdict:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "length": length,
-            "symbols": symbols,
-            "delays": delays,
-            "nets": nets,
-            "agent": "ppo",
-            "steps": steps,
-            "seeds": seeds,
-        },
-    )
+    report.settings = {
+        "env": ENV,
+        "length": length,
+        "symbols": symbols,
+        "delays": delays,
+        "nets": nets,
+        "agent": "ppo",
+        "steps": steps,
+        "seeds": seeds,
+    }
     report.text(
         "The agent sees a few symbols, then blanks for `delay` steps, then a go marker, "
         "and must answer the symbols in order. Chance is 1/symbols per answer."
@@ -113,6 +112,4 @@ def run(ctx: Context) -> Verdict:
         [[d, *numbers["accuracy"][str(d)].values()] for d in delays],
         "greedy accuracy, mean over seeds",
     )
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label
+from lecture_rl.runners.experiments.engine import Context, compare, per_label, run_experiment
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
 
 NAME = "dqn-target"
@@ -56,6 +56,11 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 
 
 def run(ctx: Context) -> Verdict:
+    """Measure, decide and write the report on the experiments' engine."""
+    return run_experiment(__name__, ctx)
+
+
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(1, 5)
     steps = QUICK_STEPS if ctx.quick else 60_000
     net = "mlp" if ctx.quick else "cnn"
@@ -111,20 +116,14 @@ def run(ctx: Context) -> Verdict:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "env_kwargs": env_kwargs,
-            "variants": variants,
-            "hyperparameters": hp,
-            "steps": steps,
-            "seeds": seeds,
-        },
-    )
+    report.settings = {
+        "env": ENV,
+        "env_kwargs": env_kwargs,
+        "variants": variants,
+        "hyperparameters": hp,
+        "steps": steps,
+        "seeds": seeds,
+    }
     report.text(
         "Defaults are Double DQN with the Huber loss (a buffer of one holds one "
         "transition); the ablations change one thing: "
@@ -142,6 +141,4 @@ def run(ctx: Context) -> Verdict:
     report.table(
         ["variant", "greedy return"], [[k, v] for k, v in numbers["greedy_return"].items()]
     )
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers

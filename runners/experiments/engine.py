@@ -1,6 +1,12 @@
-"""Experiments on ``compare``'s engine: the same trials, workers, seeds, files and resume.
+"""The experiments' engine: one way to run, decide and report, trained on ``compare``'s engine.
 
 Description:
+    An experiment module declares what differs (``NAME``, ``CLAIM``, ``CITES``,
+    ``measure(ctx, report) -> numbers``, the pure ``verdict(numbers)``); :func:`run_experiment`
+    does the rest the same way for all: it hands ``measure`` an empty :class:`Report` (the
+    experiment adds its settings, text, tables and figures), decides the verdict from the
+    numbers alone and writes ``report.md``, ``report.html`` and ``numbers.json``.
+
     :func:`compare` builds the namespace ``lecture-rl compare`` would parse and runs it into a
     sub-folder of the experiment's report folder, so every training run of an experiment leaves
     ``results.csv``, ``summary.json``, ``trials/`` and ``curves.png`` as ``compare`` does, and
@@ -12,12 +18,15 @@ Description:
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from lecture_rl.runners.experiments.report import Report, Verdict
 from lecture_rl.runners.settings import UsageError
 
 
@@ -42,6 +51,26 @@ class Context:
         if self.seeds is not None:
             parts.append(f"--seeds {self.seeds}")
         return " ".join(parts) + f" --out {self.out}"
+
+
+def run_experiment(module: ModuleType | str, ctx: Context) -> Verdict:
+    """Run the experiment ``module`` (or its import name) in ``ctx``: measure, decide, report.
+
+    Args:
+        module: declares ``NAME``, ``CLAIM``, ``CITES``, ``measure(ctx, report) -> numbers`` and
+            ``verdict(numbers) -> Verdict``.
+        ctx: where and how to run.
+
+    Returns:
+        The verdict, also written with the numbers into ``ctx.out/numbers.json``.
+    """
+    if isinstance(module, str):
+        module = importlib.import_module(module)
+    report = Report(module.NAME, module.CLAIM, module.CITES, ctx.flags(module.NAME), {})
+    numbers = module.measure(ctx, report)
+    outcome = module.verdict(numbers)
+    report.write(ctx.out, outcome, numbers)
+    return outcome
 
 
 def compare(

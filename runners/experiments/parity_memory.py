@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label
+from lecture_rl.runners.experiments.engine import Context, compare, per_label, run_experiment
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
 
 NAME = "parity-memory"
@@ -54,6 +54,11 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 
 
 def run(ctx: Context) -> Verdict:
+    """Measure, decide and write the report on the experiments' engine."""
+    return run_experiment(__name__, ctx)
+
+
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(1, 5)
     steps, episodes = QUICK if ctx.quick else (200_000, 100)
     nets = QUICK_NETS if ctx.quick else NETS
@@ -103,22 +108,16 @@ def run(ctx: Context) -> Verdict:
     axes[1].set_ylabel("greedy accuracy")
     axes[1].set_title("Against the test length (dotted: memoryless 17/32)")
     fig.tight_layout()
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "train_length": TRAIN_LENGTH,
-            "test_lengths": TEST_LENGTHS,
-            "agent": "ppo",
-            "nets": nets,
-            "steps": steps,
-            "seeds": seeds,
-            "eval_episodes": episodes,
-        },
-    )
+    report.settings = {
+        "env": ENV,
+        "train_length": TRAIN_LENGTH,
+        "test_lengths": TEST_LENGTHS,
+        "agent": "ppo",
+        "nets": nets,
+        "steps": steps,
+        "seeds": seeds,
+        "eval_episodes": episodes,
+    }
     report.text(
         "PPO with each backbone, the same defaults otherwise. The agent sees one bit "
         "per step and answers the parity of all bits so far. Without memory only the "
@@ -142,6 +141,4 @@ def run(ctx: Context) -> Verdict:
         [[net, *numbers["by_length"][net]] for net in nets],
         "greedy accuracy, mean over seeds",
     )
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers

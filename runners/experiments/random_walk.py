@@ -10,6 +10,7 @@ from lecture_rl.runners.experiments.engine import (
     Context,
     compare,
     rms_rows,
+    run_experiment,
     tag,
     uniform_values,
 )
@@ -45,6 +46,11 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 
 
 def run(ctx: Context) -> Verdict:
+    """Measure, decide and write the report on the experiments' engine."""
+    return run_experiment(__name__, ctx)
+
+
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(20, 100)
     episodes = 100
     true_v, states = uniform_values(ENV, ENV_KWARGS, 1.0)
@@ -76,23 +82,16 @@ def run(ctx: Context) -> Verdict:
         "seeds": seeds,
         "final_rms": {label: float(c[:, -1].mean()) for label, c in curves.items()},
     }
-    outcome = verdict(numbers)
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "env_kwargs": ENV_KWARGS,
-            "episodes": episodes,
-            "seeds": seeds,
-            "gamma": 1.0,
-            "initial_v": 0.5,
-            "td_alphas": TD_ALPHAS,
-            "mc_alphas": MC_ALPHAS,
-        },
-    )
+    report.settings = {
+        "env": ENV,
+        "env_kwargs": ENV_KWARGS,
+        "episodes": episodes,
+        "seeds": seeds,
+        "gamma": 1.0,
+        "initial_v": 0.5,
+        "td_alphas": TD_ALPHAS,
+        "mc_alphas": MC_ALPHAS,
+    }
     report.text(
         "Five states A..E in a row, start in C, +1 for leaving on the right, 0 on the "
         "left; the uniform random policy; true values 1/6 .. 5/6 (by dynamic "
@@ -115,5 +114,4 @@ def run(ctx: Context) -> Verdict:
         [[label, float(c[:, 9].mean()), float(c[:, -1].mean())] for label, c in curves.items()],
         "RMS error of V, mean over seeds",
     )
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers

@@ -11,6 +11,7 @@ from lecture_rl.runners.experiments.engine import (
     compare,
     per_label,
     rms_rows,
+    run_experiment,
     uniform_values,
 )
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
@@ -49,22 +50,21 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 
 
 def run(ctx: Context) -> Verdict:
+    """Measure, decide and write the report on the experiments' engine."""
+    return run_experiment(__name__, ctx)
+
+
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(3, 10)
     maps = {"lecture": 300 if ctx.quick else 2000, "maze": 200 if ctx.quick else 1000}
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "maps": maps,
-            "gamma": GAMMA,
-            "step_sizes": {k: v[1] for k, v in STEP_SIZES.items()},
-            "seeds": seeds,
-            "policy": "uniform random over the available moves",
-        },
-    )
+    report.settings = {
+        "env": ENV,
+        "maps": maps,
+        "gamma": GAMMA,
+        "step_sizes": {k: v[1] for k, v in STEP_SIZES.items()},
+        "seeds": seeds,
+        "policy": "uniform random over the available moves",
+    }
     report.text(
         "The policy π is the uniform random one over the available moves; v_π by "
         f"iterative policy evaluation (DP) with γ = {GAMMA}. TD(0) starts from V = 0 and "
@@ -137,9 +137,7 @@ def run(ctx: Context) -> Verdict:
         )
     fig.tight_layout()
     report.figure(fig, "rms.png", "RMS error of TD(0)'s V against v_π, mean and 95% band")
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
 
 
 def coords(kwargs: dict[str, Any], s: int) -> tuple[int, int]:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from lecture_rl.nets.vanishing_gradient import measure_gradient_norms
-from lecture_rl.runners.experiments.engine import Context
+from lecture_rl.runners.experiments.engine import Context, run_experiment
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
 
 NAME = "vanishing-gradient"
@@ -46,6 +46,11 @@ def ratio(norms: np.ndarray, back: int = BACK) -> float:
 
 
 def run(ctx: Context) -> Verdict:
+    """Measure, decide and write the report on the experiments' engine."""
+    return run_experiment(__name__, ctx)
+
+
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(3, 10)
     seq_len = 60 if ctx.quick else 100
     scale = 4.0
@@ -90,19 +95,13 @@ def run(ctx: Context) -> Verdict:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "seq_len": seq_len,
-            "hidden_size": 32,
-            "seeds": seeds,
-            "recurrent_scale": scale,
-            "trials_per_seed": 8,
-        },
-    )
+    report.settings = {
+        "seq_len": seq_len,
+        "hidden_size": 32,
+        "seeds": seeds,
+        "recurrent_scale": scale,
+        "trials_per_seed": 8,
+    }
     report.text(
         "Freshly initialised cells (as the backbones build them), random inputs, a loss "
         "on the last step's output; ∂L/∂h_k is the total derivative through every later "
@@ -124,9 +123,7 @@ def run(ctx: Context) -> Verdict:
         f"{numbers['clipped_norm']:.2f}. Clipping bounds the step, it does not bring back "
         "a vanished gradient."
     )
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
 
 
 def clipped_norm(scale: float, seq_len: int) -> float:
