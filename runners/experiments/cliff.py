@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label, run_experiment
-from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+from lecture_rl.runners.experiments.engine import Context, compare, per_label, runner
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure, label_axes
 
 NAME = "cliff"
 CLAIM = (
@@ -57,11 +57,6 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     )
 
 
-def run(ctx: Context) -> Verdict:
-    """Measure, decide and write the report on the experiments' engine."""
-    return run_experiment(__name__, ctx)
-
-
 def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(5, 20)
     episodes = 300 if ctx.quick else 500
@@ -108,11 +103,12 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
         done = [t for t in trials if t["probe"].get("reached")] or trials
         paths[title] = done[0]["probe"]["path"]
     axes[0].set_ylim(-120, 0)
-    axes[0].set_xlabel("episodes")
-    axes[0].set_ylabel("return per episode (10-episode average)")
-    axes[0].set_title(f"Online return, ε = {HP['epsilon']}")
-    axes[0].grid(alpha=0.3)
-    axes[0].legend()
+    label_axes(
+        axes[0],
+        "episodes",
+        "return per episode (10-episode average)",
+        f"Online return, ε = {HP['epsilon']}",
+    )
     draw_paths(axes[1], paths)
     fig.tight_layout()
     report.settings = {
@@ -177,3 +173,7 @@ def _rect(col: int, row: int, colour: str):
     from matplotlib.patches import Rectangle
 
     return Rectangle((col - 0.5, row - 0.5), 1, 1, color=colour)
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label, run_experiment
-from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+from lecture_rl.runners.experiments.engine import Context, compare, per_label, runner
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure, label_axes
 
 NAME = "copy-delay"
 CLAIM = (
@@ -43,11 +43,6 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     )
 
 
-def run(ctx: Context) -> Verdict:
-    """Measure, decide and write the report on the experiments' engine."""
-    return run_experiment(__name__, ctx)
-
-
 def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(1, 3)
     delays, steps = QUICK if ctx.quick else ((0, 4, 8, 16), 300_000)
@@ -77,12 +72,13 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
         rows = np.array([numbers["per_seed"][str(d)][net] for d in delays]).T
         band(ax, delays, rows, net, marker="o")
     ax.axhline(1 / symbols, color="grey", ls=":", lw=1, label="chance")
-    ax.set_xlabel("delay (blank steps between the sequence and the go marker)")
-    ax.set_ylabel("greedy accuracy")
     ax.set_ylim(0, 1.02)
-    ax.set_title(f"Copy {length} of {symbols} symbols, {steps:,} env steps of PPO")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    label_axes(
+        ax,
+        "delay (blank steps between the sequence and the go marker)",
+        "greedy accuracy",
+        f"Copy {length} of {symbols} symbols, {steps:,} env steps of PPO",
+    )
     fig.tight_layout()
     report.settings = {
         "env": ENV,
@@ -113,3 +109,7 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
         "greedy accuracy, mean over seeds",
     )
     return numbers
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

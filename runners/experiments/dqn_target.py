@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label, run_experiment
-from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+from lecture_rl.runners.experiments.engine import Context, compare, on_grid, per_label, runner
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure, label_axes
 
 NAME = "dqn-target"
 CLAIM = (
@@ -55,11 +55,6 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     return Verdict(learned and beats, text)
 
 
-def run(ctx: Context) -> Verdict:
-    """Measure, decide and write the report on the experiments' engine."""
-    return run_experiment(__name__, ctx)
-
-
 def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(1, 5)
     steps = QUICK_STEPS if ctx.quick else 60_000
@@ -103,18 +98,15 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
     grid = np.linspace(0, steps, 100)
     for label in VARIANTS:
         trials = per_label(result, label)
-        rows = []
-        for t in trials:
-            x = np.array([r["env_steps"] for r in t["records"]], dtype=float)
-            y = np.array([r["return"] for r in t["records"]], dtype=float)
-            rows.append(np.interp(grid, x, y) if len(x) else np.full_like(grid, np.nan))
-        band(ax, grid, np.array(rows), label)
+        rows = on_grid(trials, grid, lambda records: [r["return"] for r in records])
+        band(ax, grid, rows, label)
         numbers["greedy_return"][label] = float(np.mean([t["eval"]["return_mean"] for t in trials]))
-    ax.set_xlabel("env steps")
-    ax.set_ylabel("training return per episode")
-    ax.set_title(f"DQN ({net}) on the maze, {env_kwargs['obs_mode']} observations")
-    ax.grid(alpha=0.3)
-    ax.legend()
+    label_axes(
+        ax,
+        "env steps",
+        "training return per episode",
+        f"DQN ({net}) on the maze, {env_kwargs['obs_mode']} observations",
+    )
     fig.tight_layout()
     report.settings = {
         "env": ENV,
@@ -142,3 +134,7 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
         ["variant", "greedy return"], [[k, v] for k, v in numbers["greedy_return"].items()]
     )
     return numbers
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

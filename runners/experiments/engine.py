@@ -18,9 +18,11 @@ Description:
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -71,6 +73,11 @@ def run_experiment(module: ModuleType | str, ctx: Context) -> Verdict:
     outcome = module.verdict(numbers)
     report.write(ctx.out, outcome, numbers)
     return outcome
+
+
+def runner(module_name: str) -> Callable[[Context], Verdict]:
+    """An experiment module's ``run(ctx)``: :func:`run_experiment` on that module."""
+    return functools.partial(run_experiment, module_name)
 
 
 def compare(
@@ -132,6 +139,31 @@ def compare(
 def per_label(run: dict[str, Any], label: str) -> list[dict[str, Any]]:
     """The finished trials of one label, in seed order."""
     return [r for (name, _), r in sorted(run["trials"].items()) if name == label]
+
+
+def on_grid(
+    trials: list[dict[str, Any]], grid: Any, values: Callable[[list[dict[str, Any]]], Any]
+) -> Any:
+    """``[trials, len(grid)]``: each trial's ``values(records)`` (one per record) against its
+    env steps, interpolated onto ``grid``; NaN for a trial without records."""
+    import numpy as np
+
+    rows = []
+    for trial in trials:
+        x = np.array([r["env_steps"] for r in trial["records"]], dtype=float)
+        y = np.asarray(values(trial["records"]), dtype=float)
+        rows.append(np.interp(grid, x, y) if len(x) else np.full_like(grid, np.nan))
+    return np.array(rows)
+
+
+def v_rms_probe(true_v: Any, states: list[int]) -> dict[str, Any]:
+    """The probe that adds the RMS error of V against ``true_v`` over ``states`` to every
+    record (``probes.v_rms``)."""
+    return {
+        "target": "lecture_rl.runners.experiments.probes:v_rms",
+        "true_v": list(map(float, true_v)),
+        "states": states,
+    }
 
 
 def uniform_values(env_id: str, env_kwargs: dict[str, Any], gamma: float):

@@ -10,11 +10,12 @@ from lecture_rl.runners.experiments.engine import (
     Context,
     compare,
     rms_rows,
-    run_experiment,
+    runner,
     tag,
     uniform_values,
+    v_rms_probe,
 )
-from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure, label_axes
 
 NAME = "random-walk"
 CLAIM = (
@@ -45,11 +46,6 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     )
 
 
-def run(ctx: Context) -> Verdict:
-    """Measure, decide and write the report on the experiments' engine."""
-    return run_experiment(__name__, ctx)
-
-
 def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(20, 100)
     episodes = 100
@@ -70,11 +66,7 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
         episodes=episodes,
         eval_episodes=1,
         hyperparameters={"gamma": 1.0, "initial_v": 0.5},
-        probe={
-            "target": "lecture_rl.runners.experiments.probes:v_rms",
-            "true_v": list(map(float, true_v)),
-            "states": states,
-        },
+        probe=v_rms_probe(true_v, states),
     )
     curves = {names[label]: rms_rows(result, label) for label in names}
     numbers = {
@@ -102,11 +94,14 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
     x = np.arange(1, episodes + 1)
     for label, c in curves.items():
         band(ax, x, c, label, ls="-" if label.startswith("TD") else "--")
-    ax.set_xlabel("episodes")
-    ax.set_ylabel("RMS error of V (5 states)")
-    ax.set_title(f"Random walk: TD(0) vs constant-α MC ({seeds} seeds)")
-    ax.grid(alpha=0.3)
-    ax.legend(ncol=2, fontsize=8)
+    label_axes(
+        ax,
+        "episodes",
+        "RMS error of V (5 states)",
+        f"Random walk: TD(0) vs constant-α MC ({seeds} seeds)",
+        ncol=2,
+        fontsize=8,
+    )
     fig.tight_layout()
     report.figure(fig, "rms.png", "RMS error against episodes, mean and 95% band over seeds")
     report.table(
@@ -115,3 +110,7 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
         "RMS error of V, mean over seeds",
     )
     return numbers
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

@@ -238,6 +238,16 @@ def band(ax: Any, x: Any, rows: Any, label: str, **style: Any) -> None:
         ax.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=0.2, lw=0)
 
 
+def label_axes(ax: Any, xlabel: str, ylabel: str, title: str, **legend: Any) -> None:
+    """The experiments' plot style: axis labels, the title, a light grid and the legend (with
+    ``legend`` as its keywords)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(**legend)
+
+
 def figure(width: float = 7.0, height: float = 4.2, cols: int = 1):
     """A matplotlib figure without pyplot's global state (safe in any backend)."""
     from matplotlib.figure import Figure

@@ -11,8 +11,9 @@ from lecture_rl.runners.experiments.engine import (
     compare,
     per_label,
     rms_rows,
-    run_experiment,
+    runner,
     uniform_values,
+    v_rms_probe,
 )
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
 
@@ -47,11 +48,6 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
             f"after {entry['episodes']} episodes ({ratio:.2f} of it, {entry['alpha']})"
         )
     return Verdict(held, "; ".join(parts) + f" (claim: below {FACTOR} of it on every map)")
-
-
-def run(ctx: Context) -> Verdict:
-    """Measure, decide and write the report on the experiments' engine."""
-    return run_experiment(__name__, ctx)
 
 
 def measure(ctx: Context, report: Report) -> dict[str, Any]:
@@ -90,11 +86,7 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
             episodes=episodes,
             eval_episodes=1,
             hyperparameters={"gamma": GAMMA},
-            probe={
-                "target": "lecture_rl.runners.experiments.probes:v_rms",
-                "true_v": list(map(float, true_v)),
-                "states": states,
-            },
+            probe=v_rms_probe(true_v, states),
         )
         start = float(np.sqrt(np.mean(true_v[states] ** 2)))  # the RMS error of V = 0
         finals = {}
@@ -148,3 +140,7 @@ def coords(kwargs: dict[str, Any], s: int) -> tuple[int, int]:
         return env.unwrapped.coords_of(s)
     finally:
         env.close()
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from lecture_rl.nets.vanishing_gradient import measure_gradient_norms
-from lecture_rl.runners.experiments.engine import Context, run_experiment
-from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+from lecture_rl.runners.experiments.engine import Context, runner
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure, label_axes
 
 NAME = "vanishing-gradient"
 CLAIM = (
@@ -43,11 +43,6 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 def ratio(norms: np.ndarray, back: int = BACK) -> float:
     """‖∂L/∂h_{T-1-back}‖ / ‖∂L/∂h_{T-1}‖."""
     return float(norms[-1 - back] / norms[-1])
-
-
-def run(ctx: Context) -> Verdict:
-    """Measure, decide and write the report on the experiments' engine."""
-    return run_experiment(__name__, ctx)
 
 
 def measure(ctx: Context, report: Report) -> dict[str, Any]:
@@ -89,11 +84,13 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
     distance = np.arange(seq_len)[::-1]
     for label, rows in curves.items():
         band(ax, distance, np.log10(np.maximum(rows, 1e-300)), label)
-    ax.set_xlabel("steps back from the loss, T−1−k")
-    ax.set_ylabel("log10 ‖∂L/∂h_k‖")
-    ax.set_title(f"BPTT at initialisation, hidden 32 ({seeds} seeds)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    label_axes(
+        ax,
+        "steps back from the loss, T−1−k",
+        "log10 ‖∂L/∂h_k‖",
+        f"BPTT at initialisation, hidden 32 ({seeds} seeds)",
+        fontsize=8,
+    )
     fig.tight_layout()
     report.settings = {
         "seq_len": seq_len,
@@ -137,3 +134,7 @@ def clipped_norm(scale: float, seq_len: int) -> float:
         out[-1].sum().backward()
         torch.nn.utils.clip_grad_norm_(rnn.parameters(), 1.0)
         return float(torch.sqrt(sum((p.grad**2).sum() for p in rnn.parameters())))
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

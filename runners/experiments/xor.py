@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from lecture_rl.runners.experiments.engine import Context, run_experiment
+from lecture_rl.runners.experiments.engine import Context, runner
 from lecture_rl.runners.experiments.report import Report, Verdict
 
 NAME = "xor"
@@ -104,11 +104,6 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     )
 
 
-def run(ctx: Context) -> Verdict:
-    """Measure, decide and write the report on the experiments' engine."""
-    return run_experiment(__name__, ctx)
-
-
 def measure(ctx: Context, report: Report) -> dict[str, Any]:
     rows = [(a, b, relu_xor(a, b), float(int(a) ^ int(b))) for a in (0.0, 1.0) for b in (0.0, 1.0)]
     hand = by_hand(INIT)
@@ -147,3 +142,7 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
     )
     report.text(f"The loss after the step: {after:.6f} (before: {hand['loss']:.6f}).")
     return numbers
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)
