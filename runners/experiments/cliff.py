@@ -26,6 +26,16 @@ HP = {"epsilon": 0.1, "alpha": 0.5, "gamma": 1.0}
 
 EDGE = 13  # up, 11 moves right along the cliff, down: the shortest (optimal) path
 LIMIT = 200  # a greedy path still going after this many moves loops: "no path"
+#: compare's runs, but for the seeds and episodes (--quick or not); the probe walks each trial's
+#: greedy path after training
+RUNS = {
+    "env": ENV,
+    "env_kwargs": ENV_KWARGS,
+    "agents": "sarsa,q_learning",
+    "eval_episodes": 1,
+    "hyperparameters": HP,
+    "probe": {"target": "lecture_rl.runners.experiments.probes:greedy_path", "limit": LIMIT},
+}
 
 
 def path_text(lengths: list[int | None]) -> str:
@@ -60,18 +70,7 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(5, 20)
     episodes = 300 if ctx.quick else 500
-    result = compare(
-        ctx,
-        "runs",
-        env=ENV,
-        env_kwargs=ENV_KWARGS,
-        agents="sarsa,q_learning",
-        seeds=seeds,
-        episodes=episodes,
-        eval_episodes=1,
-        hyperparameters=HP,
-        probe={"target": "lecture_rl.runners.experiments.probes:greedy_path", "limit": LIMIT},
-    )
+    result = compare(ctx, "runs", **RUNS, seeds=seeds, episodes=episodes)
     numbers: dict[str, Any] = {
         "online": {},
         "greedy_length": {},

@@ -82,17 +82,8 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
             "num_envs": 1,
         }
     agents = ",".join(f"{label}={spec}" for label, spec in variants.items())
-    result = compare(
-        ctx,
-        "runs",
-        env=ENV,
-        env_kwargs=env_kwargs,
-        agents=agents,
-        seeds=seeds,
-        steps=steps,
-        eval_episodes=5,
-        hyperparameters=hp,
-    )
+    runs = {"env": ENV, "env_kwargs": env_kwargs, "agents": agents, "hyperparameters": hp}
+    result = compare(ctx, "runs", **runs, seeds=seeds, steps=steps, eval_episodes=5)
     numbers: dict[str, Any] = {"steps": steps, "seeds": seeds, "greedy_return": {}}
     fig, ax = figure()
     grid = np.linspace(0, steps, 100)

@@ -30,6 +30,8 @@ ENV = "LectureRL/GridWorld-v0"
 ENV_KWARGS = {"map_name": "random_walk", "max_steps": None}
 TD_ALPHAS = (0.05, 0.1, 0.15)
 MC_ALPHAS = (0.01, 0.02, 0.03, 0.04)
+#: what every run shares (with its env, agents and probe): every estimate starts at V = 0.5
+RUNS = {"eval_episodes": 1, "hyperparameters": {"gamma": 1.0, "initial_v": 0.5}}
 
 
 def verdict(numbers: dict[str, Any]) -> Verdict:
@@ -56,18 +58,9 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
         [f"td-{tag(a)}=td0(alpha={a})" for a in TD_ALPHAS]
         + [f"mc-{tag(a)}=mc(alpha={a},mode=prediction)" for a in MC_ALPHAS]
     )
-    result = compare(
-        ctx,
-        "runs",
-        env=ENV,
-        env_kwargs=ENV_KWARGS,
-        agents=agents,
-        seeds=seeds,
-        episodes=episodes,
-        eval_episodes=1,
-        hyperparameters={"gamma": 1.0, "initial_v": 0.5},
-        probe=v_rms_probe(true_v, states),
-    )
+    probe = v_rms_probe(true_v, states)
+    runs = {"env": ENV, "env_kwargs": ENV_KWARGS, "agents": agents, "probe": probe}
+    result = compare(ctx, "runs", **runs, **RUNS, seeds=seeds, episodes=episodes)
     curves = {names[label]: rms_rows(result, label) for label in names}
     numbers = {
         "episodes": episodes,

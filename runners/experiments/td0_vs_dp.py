@@ -25,6 +25,8 @@ CLAIM = (
 CITES = "notes 002 §5.6 (tabular TD(0) for estimating v_π); S&B §4.1 (policy evaluation)"
 ENV = "LectureRL/GridWorld-v0"
 GAMMA = 0.9
+#: what the runs on every map share (with their env, agents and probe)
+RUNS = {"eval_episodes": 1, "hyperparameters": {"gamma": GAMMA}}
 #: label -> (shown as, hyperparameters); "1/n": α = 1/n(s), the sample average (S&B §2.4)
 STEP_SIZES = {
     "a0p05": ("α=0.05", {"alpha": 0.05}),
@@ -76,18 +78,9 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
             f"{label}=td0(" + ",".join(f"{k}={v}" for k, v in hp.items()) + ")"
             for label, (_, hp) in STEP_SIZES.items()
         )
-        result = compare(
-            ctx,
-            f"runs-{map_name}",
-            env=ENV,
-            env_kwargs=kwargs,
-            agents=agents,
-            seeds=seeds,
-            episodes=episodes,
-            eval_episodes=1,
-            hyperparameters={"gamma": GAMMA},
-            probe=v_rms_probe(true_v, states),
-        )
+        probe = v_rms_probe(true_v, states)
+        runs = {"env": ENV, "env_kwargs": kwargs, "agents": agents, "probe": probe}
+        result = compare(ctx, f"runs-{map_name}", **runs, **RUNS, seeds=seeds, episodes=episodes)
         start = float(np.sqrt(np.mean(true_v[states] ** 2)))  # the RMS error of V = 0
         finals = {}
         for label, (shown, _) in STEP_SIZES.items():
