@@ -14,7 +14,8 @@ from lecture_rl import agents
 from lecture_rl.nets import trace_backbone
 from lecture_rl.runners.cli import main
 from lecture_rl.runners.insides import correlation_ratio, pick_units, record_insides
-from lecture_rl.runners.insides_figure import draw_insides, find_image, tape_symbols
+from lecture_rl.runners.insides.common import tape_symbols
+from lecture_rl.runners.insides.figure import draw_insides, find_image
 
 
 def small(net: str, env: gym.Env, **kw):
@@ -124,7 +125,7 @@ def test_inspect_misuse_is_one_line_and_exit_2(tmp_path):
 
 
 def test_tap_keeps_env_zero_episode_with_its_hidden_variable():
-    from lecture_rl.runners.viewer.insides_panel import InsidesTap
+    from lecture_rl.runners.insides.panel import InsidesTap
 
     env = gym.make("LectureRL/Parity-v0", length=6)
     agent = small("lstm", env)

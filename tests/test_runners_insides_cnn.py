@@ -13,8 +13,9 @@ from lecture_rl import agents
 from lecture_rl.nets import trace_backbone
 from lecture_rl.runners.cli import main
 from lecture_rl.runners.insides import grid_context, pick_feature_maps, record_insides
-from lecture_rl.runners.insides_cnn import cnn_columns, saliency_share
-from lecture_rl.runners.insides_figure import draw_insides, find_image, text_colour
+from lecture_rl.runners.insides.cnn import cnn_columns, saliency_share
+from lecture_rl.runners.insides.common import text_colour
+from lecture_rl.runners.insides.figure import draw_insides, find_image
 
 CHANNELS = (6, 8)  # conv1 has 6 channels
 
@@ -115,7 +116,7 @@ def test_grid_context_only_for_grids_seen_as_pixels():
 
 
 def test_live_tap_traces_the_steps_env_zero_took():
-    from lecture_rl.runners.viewer.insides_panel import InsidesTap
+    from lecture_rl.runners.insides.panel import InsidesTap
 
     env = grid_env()
     agent = small(env)

@@ -55,6 +55,10 @@ class Context:
         return " ".join(parts) + f" --out {self.out}"
 
 
+#: ``lecture-rl compare``'s options an experiment leaves as the command's defaults
+UNSET = dict.fromkeys("config grid threads executor address trial_cpus trial_gpus".split())
+
+
 def run_experiment(module: ModuleType | str, ctx: Context) -> Verdict:
     """Run the experiment ``module`` (or its import name) in ``ctx``: measure, decide, report.
 
@@ -100,27 +104,12 @@ def compare(
 
     out = ctx.out / folder
     args = argparse.Namespace(
-        config=None,
-        env=env,
-        agents=agents,
-        seeds=seeds,
-        first_seed=0,
-        eval_episodes=eval_episodes,
-        device="cpu",
-        out=str(out),
-        episodes=episodes,
-        steps=steps,
+        **UNSET,
+        **{"env": env, "agents": agents, "seeds": seeds, "first_seed": 0, "device": "cpu"},
+        **{"eval_episodes": eval_episodes, "episodes": episodes, "steps": steps, "probe": probe},
+        **{"out": str(out), "workers": ctx.workers, "fresh": ctx.fresh},
         set=[f"{k}={json.dumps(v)}" for k, v in (hyperparameters or {}).items()],
         env_set=[f"{k}={json.dumps(v)}" for k, v in (env_kwargs or {}).items()],
-        grid=None,
-        workers=ctx.workers,
-        threads=None,
-        fresh=ctx.fresh,
-        executor=None,
-        address=None,
-        trial_cpus=None,
-        trial_gpus=None,
-        probe=probe,
     )
     code = run_compare(args, io.StringIO())
     if code == 130:
