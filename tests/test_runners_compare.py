@@ -268,22 +268,8 @@ def test_device_and_log_dir_reach_the_agent(tmp_path):
 
 
 def test_step_budget_compare_counts_env_steps(tmp_path):
-    argv = [
-        "compare",
-        *PARITY,
-        "--agents",
-        "test_scripted,random",
-        "--seeds",
-        "2",
-        "--steps",
-        "40",
-        "--workers",
-        "1",
-        "--eval-episodes",
-        "2",
-        "--out",
-        str(tmp_path),
-    ]
+    argv = ["compare", *PARITY, *"--agents test_scripted,random --seeds 2 --steps 40".split()]
+    argv += [*"--workers 1 --eval-episodes 2 --out".split(), str(tmp_path)]
     assert main(argv) == 0
     rows = read_rows(tmp_path / "results.csv")
     for name in ("test_scripted", "random"):
@@ -297,23 +283,8 @@ def test_step_budget_compare_counts_env_steps(tmp_path):
 
 
 def test_stable_baselines3_agents_get_the_same_outputs(tmp_path):
-    argv = [
-        "compare",
-        "--env",
-        "LectureRL/GridWorld-v0",
-        "--agents",
-        "random,sb3:A2C",
-        "--seeds",
-        "1",
-        "--steps",
-        "300",
-        "--workers",
-        "1",
-        "--eval-episodes",
-        "2",
-        "--out",
-        str(tmp_path),
-    ]
+    argv = "compare --env LectureRL/GridWorld-v0 --agents random,sb3:A2C --seeds 1".split()
+    argv += [*"--steps 300 --workers 1 --eval-episodes 2 --out".split(), str(tmp_path)]
     assert main(argv) == 0
     rows = read_rows(tmp_path / "results.csv")
     assert {r["agent"] for r in rows} == {"random", "sb3:A2C"}
