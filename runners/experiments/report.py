@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from lecture_rl.agents.stats import t_975
-from lecture_rl.runners.common import write_file
-from lecture_rl.runners.compare.summary import finite
+from lecture_rl.runners.common import finite, write_file
 
 
 @dataclass(frozen=True)

@@ -170,15 +170,9 @@ def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -
     from lecture_rl.runners.env_factory import make_env
     from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
     from lecture_rl.runners.viewer.recorder import Recorder, RecorderError
-    from lecture_rl.runners.viewer.window import Window, no_display
+    from lecture_rl.runners.viewer.window import Window, check_frames_and_display
 
-    if args.max_frames is not None and args.max_frames < 1:
-        raise UsageError(f"--max-frames must be at least 1, got {args.max_frames}")
-    if no_display() and not args.record and not args.max_frames:
-        raise UsageError(
-            "watch needs a display for its window; on a machine without one record the lesson "
-            "instead: --record FILE.gif (or .mp4) with --max-frames N"
-        )
+    check_frames_and_display(args)
     budget = None
     if agent is None:
         env_set = parse_assignments(args.env_set, "--env-set")
