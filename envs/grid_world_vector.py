@@ -90,6 +90,8 @@ class GridWorldVectorEnv(VectorEnv):
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
 
+    # Intentional twin (duplicate scan): the keywords of GridWorldEnv.__init__, which gym.make_vec
+    # passes through; the rules themselves are shared (GridDynamics, check_grid_kwargs).
     def __init__(
         self,
         num_envs: int = 1,

@@ -56,6 +56,9 @@ class ParityVectorEnv(TapeVectorEnv):
     single_id, title = "LectureRL/Parity-v0", "Parity"
     reset_option_keys = ("bits",)
 
+    # Intentional twin (duplicate scan): a native vector env repeats its single env's keywords (here
+    # and in copy_task_vector.py), which gym.make_vec passes through; the shared work is in
+    # TapeVectorEnv.
     def __init__(
         self,
         num_envs: int = 1,
