@@ -306,6 +306,8 @@ class Agent:
 
     # ----- evaluation -----------------------------------------------------------------------
 
+    # Intentional twin (duplicate scan): DeepAgent.evaluate overrides this with the same signature
+    # (plus num_envs), so every agent evaluates alike.
     def evaluate(
         self,
         env: gym.Env,

@@ -196,6 +196,8 @@ def value_iteration(
     return DPResult(v=v, q=q, policy=greedy_policy(q, avail), sweeps=sweeps)
 
 
+# Intentional twin (duplicate scan): policy_iteration takes value_iteration's arguments (the same
+# model and stopping rule; S&B 4.3 and 4.4), so either planner drops in for the other.
 def policy_iteration(
     P: Model,
     nS: int,

@@ -53,6 +53,8 @@ class ReinforceAgent(DeepAgent):
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
 
+    # Intentional twin (duplicate scan): PPO builds the same two heads (the actor and a value head:
+    # here the baseline), with CleanRL's initialisation.
     def _build_heads(self) -> dict[str, nn.Module]:
         width = self.backbone.output_dim
         return {

@@ -94,6 +94,8 @@ class ReplayBuffer:
             "next_mask": self.next_mask[idx],
         }
 
+    # Intentional twin (duplicate scan): the arrays sample() returns, listed again for the
+    # checkpoint.
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The filled rows and the write position, for a resumable checkpoint."""
         rows = slice(0, self.size)

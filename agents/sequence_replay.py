@@ -78,6 +78,8 @@ class SequenceReplay:
         self._records: deque = deque(maxlen=length + 1)
         self._steps = 0
 
+    # Intentional twin (duplicate scan): the interface of ReplayBuffer (agents/replay.py): DQN uses
+    # either.
     def __len__(self) -> int:
         return self.size
 

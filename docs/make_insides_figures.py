@@ -2,7 +2,7 @@
 
 Trains ``ppo`` + ``lstm`` on Parity (length 16) and ``ppo`` + ``transformer`` on Copy (length
 5, 4 symbols) with their defaults until greedy accuracy >= 0.99 (or the step cap), then draws
-one greedy episode of each with :func:`lecture_rl.runners.insides_figure.draw_insides`, the
+one greedy episode of each with :func:`lecture_rl.runners.insides.draw_insides`, the
 picture ``lecture-rl inspect`` writes. Then ``dqn`` + ``cnn`` on the maze seen as pixels (the
 README's ``train`` command, 40k steps, until the greedy return is the optimal 0.89): its
 ``inspect`` figure (saliency per cell, first-layer feature maps) and the live panel that
@@ -24,8 +24,12 @@ import torch  # noqa: E402
 
 import lecture_rl.envs  # noqa: E402,F401
 from lecture_rl import agents  # noqa: E402
-from lecture_rl.runners.insides import grid_context, record_insides  # noqa: E402
-from lecture_rl.runners.insides_figure import draw_insides, save_figure  # noqa: E402
+from lecture_rl.runners.insides import (  # noqa: E402
+    draw_insides,
+    grid_context,
+    record_insides,
+    save_figure,
+)
 
 CASES = [  # file, net, env id, env kwargs, step cap, episodes drawn, title
     ("insides_lstm_parity.png", "lstm", "LectureRL/Parity-v0", {"length": 16}, 300_000, 1,
@@ -50,7 +54,7 @@ def cnn_on_the_maze(out: Path, seed: int) -> None:
     """``dqn`` + ``cnn`` on the maze as pixels: the inspect figure and a live panel frame."""
     import pygame
 
-    from lecture_rl.runners.viewer.insides_panel import InsidesTap, figure_surface
+    from lecture_rl.runners.insides.panel import InsidesTap, figure_surface
 
     env = gym.make("LectureRL/GridWorld-v0", map_name="maze", obs_mode="image")
     agent = agents.make("dqn", env, net="cnn", seed=seed)
@@ -65,7 +69,7 @@ def cnn_on_the_maze(out: Path, seed: int) -> None:
     fig = draw_insides(insides, f"{title}  (greedy return {ret:.2f})")
     save_figure(fig, str(out / "insides_cnn_maze.png"))
     print(f"insides_cnn_maze.png: {agent.env_steps:,} env steps, return {ret:.2f}", flush=True)
-    # the live panel: what `watch` draws (insides_panel.run_insides) after 1,000 more steps,
+    # the live panel: what `watch` draws (insides.panel.run_insides) after 1,000 more steps,
     # here in one thread so the picture is the same on every run
     tap = InsidesTap()
     agent.train(env, steps=1_000, callbacks=[tap])

@@ -86,6 +86,26 @@ def check_int(name: str, value: Any, minimum: int, hint: str = "") -> int:
     return int(value)
 
 
+def tape_rows(value: Any, k: int, width: int) -> np.ndarray | None:
+    """A user-given tape (reset option) as ``[k, width]``: one row of ``width`` for every copy
+    or one row per copy; ``None`` when it has neither shape (the caller says what it wanted)."""
+    array = np.asarray(value)
+    if array.shape == (width,):
+        array = np.broadcast_to(array, (k, width))
+    return array if array.shape == (k, width) else None
+
+
+def reset_mask_of(value: Any, num_envs: int) -> np.ndarray:
+    """``options["reset_mask"]`` of a vector env, checked: a bool array, one entry per copy."""
+    mask = np.asarray(value)
+    if mask.shape != (num_envs,) or mask.dtype != np.bool_:
+        raise EnvArgumentError(
+            f"reset option 'reset_mask' must be a bool array of shape ({num_envs},), "
+            f"got dtype {mask.dtype} and shape {mask.shape}"
+        )
+    return mask
+
+
 def check_options(options: dict[str, Any], allowed: tuple[str, ...]) -> None:
     """Reject reset options this environment does not know (typos would be silently ignored)."""
     unknown = sorted(set(options) - set(allowed))

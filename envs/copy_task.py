@@ -14,6 +14,7 @@ from lecture_rl.envs.base import (
     LectureEnv,
     check_int,
     check_options,
+    tape_rows,
 )
 
 KEY_NAMES = "0123456789abcdefghijklmnopqrstuvwxyz"  # play keys of symbols 0, 1, 2, ...
@@ -31,14 +32,12 @@ def check_copy_arguments(length: Any, symbols: Any, delay: Any, reverse: Any) ->
 
 def parse_sequences(value: Any, k: int, length: int, symbols: int) -> np.ndarray:
     """A user-given sequence (``[length]``) or sequences (``[k, length]``) as ``[k, length]``."""
-    array = np.asarray(value)
-    if array.shape == (length,):
-        array = np.broadcast_to(array, (k, length))
-    if array.shape != (k, length):
+    array = tape_rows(value, k, length)
+    if array is None:
         raise EnvArgumentError(
             f"reset option 'sequence' must hold length={length} symbols"
             + (f" (or one row per copy, shape ({k}, {length}))" if k > 1 else "")
-            + f", got shape {array.shape}"
+            + f", got shape {np.shape(value)}"
         )
     if array.dtype.kind not in "iu" or array.min() < 0 or array.max() >= symbols:
         raise EnvArgumentError(

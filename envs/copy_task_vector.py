@@ -9,7 +9,6 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from lecture_rl.envs import streams
-from lecture_rl.envs.base import EnvArgumentError
 from lecture_rl.envs.copy_task import (
     check_copy_arguments,
     copy_hidden_tape,
@@ -37,6 +36,7 @@ class CopyVectorEnv(TapeVectorEnv):
     """
 
     info_key = "target"
+    single_id, title = "LectureRL/Copy-v0", "Copy"
     reset_option_keys = ("sequence",)
 
     def __init__(
@@ -49,12 +49,7 @@ class CopyVectorEnv(TapeVectorEnv):
         autoreset_mode: Any = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
     ) -> None:
-        super().__init__(num_envs, autoreset_mode)
-        if render_mode is not None:
-            raise EnvArgumentError(
-                f"render_mode={render_mode!r}: the batched Copy env does not render; render a "
-                'single env, gym.make("LectureRL/Copy-v0", render_mode=...)'
-            )
+        super().__init__(num_envs, autoreset_mode, render_mode)
         self.length, self.symbols, self.delay, self.reverse = check_copy_arguments(
             length, symbols, delay, reverse
         )

@@ -43,7 +43,7 @@ Starting State:
 Episode End:
     Terminated on entering a goal or pit; truncated after ``max_steps`` steps (default 100).
 
-Arguments:
+Constructor keywords:
     ``map_name`` (a shipped map name or a path to a map file), ``obs_mode``, ``slip`` in
     [0, 1], ``step_reward`` (``None`` = the map file's), ``max_steps`` (``None`` = no limit),
     ``render_mode`` in ``human`` / ``rgb_array`` / ``ansi``.

@@ -147,6 +147,8 @@ class ParityEnv(LectureEnv):
         right = sum(int(a == p) for a, p in zip(self.answers, self.parity))
         return f"Parity  step {self.t}/{self.length}  right {right}/{len(self.answers)}"
 
+    # Intentional twin (duplicate scan): each tape env (here and copy_task.py) lays out its own rows
+    # for the shared tape renderer.
     def _draw_frame(self) -> Any:
         cursor = self.t if self.t < self.length else None
         return rendering.draw_tape_frame(

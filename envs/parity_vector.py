@@ -53,8 +53,12 @@ class ParityVectorEnv(TapeVectorEnv):
     """
 
     info_key = "parity"
+    single_id, title = "LectureRL/Parity-v0", "Parity"
     reset_option_keys = ("bits",)
 
+    # Intentional twin (duplicate scan): a native vector env repeats its single env's keywords (here
+    # and in copy_task_vector.py), which gym.make_vec passes through; the shared work is in
+    # TapeVectorEnv.
     def __init__(
         self,
         num_envs: int = 1,
@@ -62,12 +66,7 @@ class ParityVectorEnv(TapeVectorEnv):
         autoreset_mode: Any = AutoresetMode.NEXT_STEP,
         render_mode: str | None = None,
     ) -> None:
-        super().__init__(num_envs, autoreset_mode)
-        if render_mode is not None:
-            raise EnvArgumentError(
-                f"render_mode={render_mode!r}: the batched Parity env does not render; render a "
-                'single env, gym.make("LectureRL/Parity-v0", render_mode=...)'
-            )
+        super().__init__(num_envs, autoreset_mode, render_mode)
         self.length = check_int("length", length, 1, " (the number of bits per episode)")
         self.episode_steps = self.length
         self.answers_per_episode = self.length

@@ -110,6 +110,8 @@ def font_alive(f: Any) -> bool:
     return True
 
 
+# Intentional twin (duplicate scan): runners/viewer/panel.py has a draw_text with this signature in
+# the panel's font, with a cache of rendered lines; callers switch by import.
 def draw_text(
     surface: Any,
     text: str,

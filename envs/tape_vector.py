@@ -35,7 +35,7 @@ import numpy as np
 from gymnasium.error import InvalidAction, ResetNeeded
 from gymnasium.vector import AutoresetMode
 
-from lecture_rl.envs.base import HIDDEN_KEY, EnvArgumentError, check_int
+from lecture_rl.envs.base import HIDDEN_KEY, EnvArgumentError, check_int, reset_mask_of, tape_rows
 from lecture_rl.envs.streams import EpisodeStreams, vector_seeds
 
 
@@ -64,9 +64,22 @@ class TapeVectorEnv(gym.vector.VectorEnv):
 
     metadata: dict[str, Any] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
     info_key = "target"
+    #: the single env's id and the task's name, for messages
+    single_id = ""
+    title = ""
     reset_option_keys: tuple[str, ...] = ()
 
-    def __init__(self, num_envs: int, autoreset_mode: Any = AutoresetMode.NEXT_STEP) -> None:
+    def __init__(
+        self,
+        num_envs: int,
+        autoreset_mode: Any = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None:
+            raise EnvArgumentError(
+                f"render_mode={render_mode!r}: the batched {self.title} env does not render; "
+                f'render a single env, gym.make("{self.single_id}", render_mode=...)'
+            )
         self.num_envs = check_int("num_envs", num_envs, 1)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
@@ -134,12 +147,7 @@ class TapeVectorEnv(gym.vector.VectorEnv):
             rows: np.ndarray | slice = slice(None)
             k = self.num_envs
         else:
-            mask = np.asarray(mask)
-            if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
-                raise EnvArgumentError(
-                    f"reset option 'reset_mask' must be a bool array of shape ({self.num_envs},), "
-                    f"got dtype {mask.dtype} and shape {mask.shape}"
-                )
+            mask = reset_mask_of(mask, self.num_envs)
             if self._needs_reset and not mask.all():
                 raise ResetNeeded("the first reset() must reset every copy; drop 'reset_mask'")
             rows, k = mask, int(mask.sum())
@@ -216,13 +224,11 @@ class TapeVectorEnv(gym.vector.VectorEnv):
 
 def batch_rows(name: str, value: Any, k: int, width: int) -> np.ndarray:
     """A user-given tape option as ``[k, width]``: one row for all copies or one row per copy."""
-    array = np.asarray(value)
-    if array.shape == (width,):
-        array = np.broadcast_to(array, (k, width))
-    if array.shape != (k, width):
+    array = tape_rows(value, k, width)
+    if array is None:
         raise EnvArgumentError(
             f"reset option {name!r} must have shape ({width},) (one tape for every copy) or "
-            f"({k}, {width}) (one per copy being reset), got shape {array.shape}"
+            f"({k}, {width}) (one per copy being reset), got shape {np.shape(value)}"
         )
     return array
 

@@ -203,6 +203,9 @@ class LSTMCell(nn.Module):
         p["bias_hh"].zero_()
         return fast
 
+    # Intentional twin (duplicate scan): each cell's copy_to/copy_from spells out its own gate
+    # layout (torch's order, its two biases) so it reads beside the notes; RNN, LSTM and GRU differ
+    # in the blocks, not in the steps.
     @torch.no_grad()
     def copy_from(self, fast: nn.Module) -> LSTMCell:
         """Read a torch LSTM/LSTMCell: W_g = [weight_hh | weight_ih] rows, b_g = b_ih + b_hh."""

@@ -33,6 +33,20 @@ EVAL_SEED_BASE = 1_000_000
 DEFAULT_EVAL_STEP_CAP = 1_000
 
 
+def finite(value: Any) -> Any:
+    """``value`` for strict JSON: NaN and infinities become ``None`` (``null``), numpy scalars
+    plain numbers, through dicts, lists and tuples."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, np.generic) or (hasattr(value, "item") and np.ndim(value) == 0):
+        return finite(value.item())
+    return value
+
+
 def agent_class(name: str) -> type[Agent]:
     """The agent class for ``name``; unknown or unavailable names become a UsageError."""
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from lecture_rl import agents
 from lecture_rl.agents.checkpoint_io import CheckpointError, read_metadata, space_to_json
-from lecture_rl.runners.common import EVAL_SEED_BASE, check_device, eval_step_cap
+from lecture_rl.runners.common import EVAL_SEED_BASE, check_device, eval_step_cap, finite
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.settings import UsageError, parse_assignments
 
@@ -119,7 +119,7 @@ def run_evaluate(args: argparse.Namespace, out=None) -> int:
         **result,
     }
     if args.json:
-        text = json.dumps(_finite(result))
+        text = json.dumps(finite(result))
         if out is not None:
             out.write(text + "\n")
         else:
@@ -138,16 +138,3 @@ def run_evaluate(args: argparse.Namespace, out=None) -> int:
         table.add_row("accuracy", f"{result['accuracy']:.4f}")
     console.print(table)
     return 0
-
-
-def _finite(value: Any) -> Any:
-    """NaN and infinities become ``null`` so the output is strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if hasattr(value, "item"):
-        return _finite(value.item())
-    return value

@@ -20,8 +20,7 @@ from lecture_rl.runners.settings import UsageError, parse_assignments
 
 def run_inspect(args: argparse.Namespace, out=None) -> int:
     """Carry out ``lecture-rl inspect``; returns the exit code."""
-    from lecture_rl.runners.insides import record_insides
-    from lecture_rl.runners.insides_figure import draw_insides, save_figure
+    from lecture_rl.runners.insides import draw_insides, record_insides, save_figure
 
     if args.episodes < 1:
         raise UsageError(f"--episodes must be at least 1, got {args.episodes}")

@@ -9,7 +9,7 @@ Description:
     the grid world tabular agents get their values and greedy arrows drawn
     (``env.unwrapped.set_overlay``). One deep agent on a task without a grid, or on a grid it
     sees as pixels (``--env-set obs_mode=image``), and a deep agent's checkpoint show the
-    network's insides instead (:mod:`lecture_rl.runners.viewer.insides_panel`).
+    network's insides instead (:mod:`lecture_rl.runners.insides.panel`).
     ``--max-frames`` stops after that many frames; closing the window or Ctrl-C ends cleanly.
 """
 
@@ -101,7 +101,7 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
             alone_deep = len(names) == 1 and _is_deep(names[0])
             if alone_deep and (reason is not None or session.sees_pixels(args.env, live_set)):
                 # no grid, or a grid the network sees as pixels: the network's insides
-                from lecture_rl.runners.viewer.insides_panel import watch_insides
+                from lecture_rl.runners.insides.panel import watch_insides
 
                 return watch_insides(args, console)
             if reason is None:
@@ -121,7 +121,7 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
             args.checkpoint, args.env, env_set, render_mode="human"
         )
         if hasattr(agent, "backbone"):  # a deep agent: its insides, step by step
-            from lecture_rl.runners.viewer.insides_panel import watch_insides
+            from lecture_rl.runners.insides.panel import watch_insides
 
             env.close()
             return watch_insides(args, console, agent, make_env(env_id, kwargs))

@@ -18,6 +18,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         pass
 
 
+import io  # noqa: E402
 import pickle  # noqa: E402
 
 import pytest  # noqa: E402
@@ -38,3 +39,20 @@ def no_unpickling(monkeypatch):
         monkeypatch.setattr(torch, "load", forbidden)
     except ImportError:  # pragma: no cover
         pass
+
+
+@pytest.fixture
+def watch_recording(tmp_path):
+    """``watch_recording(*argv, fps=...)`` runs ``lecture-rl watch ARGV --record GIF`` headless,
+    checks that it exits 0 and wrote a GIF, and returns what it printed."""
+
+    def run(*argv: str, fps: str = "50") -> str:
+        from lecture_rl.runners.cli import main
+
+        gif, out = tmp_path / "watch.gif", io.StringIO()
+        code = main(["watch", *argv, "--record", str(gif), "--fps", fps], out=out)
+        assert code == 0, out.getvalue()
+        assert gif.read_bytes()[:3] == b"GIF"
+        return out.getvalue()
+
+    return run

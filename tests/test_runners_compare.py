@@ -210,22 +210,8 @@ def test_worker_processes_match_inline_and_a_failing_trial_loses_nothing(tmp_pat
 
 
 def test_ctrl_c_keeps_the_finished_trials(tmp_path):
-    argv = [
-        "compare",
-        *PARITY,
-        "--agents",
-        "test_scripted",
-        "--seeds",
-        "3",
-        "--episodes",
-        "5",
-        "--set",
-        "interrupt_seed=1",
-        "--workers",
-        "1",
-        "--out",
-        str(tmp_path),
-    ]
+    argv = ["compare", *PARITY, *"--agents test_scripted --seeds 3 --episodes 5".split()]
+    argv += [*"--set interrupt_seed=1 --workers 1 --out".split(), str(tmp_path)]
     assert main(argv) == 130
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["interrupted"] is True
@@ -235,18 +221,8 @@ def test_ctrl_c_keeps_the_finished_trials(tmp_path):
 
 
 def test_train_ctrl_c_saves_an_interrupted_checkpoint(tmp_path):
-    argv = [
-        "train",
-        *PARITY,
-        "--agent",
-        "test_scripted",
-        "--episodes",
-        "50",
-        "--set",
-        "interrupt_seed=0",
-        "--out",
-        str(tmp_path),
-    ]
+    argv = ["train", *PARITY, *"--agent test_scripted --episodes 50 --set interrupt_seed=0".split()]
+    argv += ["--out", str(tmp_path)]
     assert main(argv) == 130
     meta = json.loads((tmp_path / "agent.json").read_text())
     assert meta["interrupted"] is True and meta["training"]["episodes"] == 3
@@ -268,22 +244,8 @@ def test_device_and_log_dir_reach_the_agent(tmp_path):
 
 
 def test_step_budget_compare_counts_env_steps(tmp_path):
-    argv = [
-        "compare",
-        *PARITY,
-        "--agents",
-        "test_scripted,random",
-        "--seeds",
-        "2",
-        "--steps",
-        "40",
-        "--workers",
-        "1",
-        "--eval-episodes",
-        "2",
-        "--out",
-        str(tmp_path),
-    ]
+    argv = ["compare", *PARITY, *"--agents test_scripted,random --seeds 2 --steps 40".split()]
+    argv += [*"--workers 1 --eval-episodes 2 --out".split(), str(tmp_path)]
     assert main(argv) == 0
     rows = read_rows(tmp_path / "results.csv")
     for name in ("test_scripted", "random"):
@@ -297,23 +259,8 @@ def test_step_budget_compare_counts_env_steps(tmp_path):
 
 
 def test_stable_baselines3_agents_get_the_same_outputs(tmp_path):
-    argv = [
-        "compare",
-        "--env",
-        "LectureRL/GridWorld-v0",
-        "--agents",
-        "random,sb3:A2C",
-        "--seeds",
-        "1",
-        "--steps",
-        "300",
-        "--workers",
-        "1",
-        "--eval-episodes",
-        "2",
-        "--out",
-        str(tmp_path),
-    ]
+    argv = "compare --env LectureRL/GridWorld-v0 --agents random,sb3:A2C --seeds 1".split()
+    argv += [*"--steps 300 --workers 1 --eval-episodes 2 --out".split(), str(tmp_path)]
     assert main(argv) == 0
     rows = read_rows(tmp_path / "results.csv")
     assert {r["agent"] for r in rows} == {"random", "sb3:A2C"}

@@ -14,7 +14,8 @@ from lecture_rl import agents
 from lecture_rl.nets import trace_backbone
 from lecture_rl.runners.cli import main
 from lecture_rl.runners.insides import correlation_ratio, pick_units, record_insides
-from lecture_rl.runners.insides_figure import draw_insides, find_image, tape_symbols
+from lecture_rl.runners.insides.common import tape_symbols
+from lecture_rl.runners.insides.figure import draw_insides, find_image
 
 
 def small(net: str, env: gym.Env, **kw):
@@ -124,7 +125,7 @@ def test_inspect_misuse_is_one_line_and_exit_2(tmp_path):
 
 
 def test_tap_keeps_env_zero_episode_with_its_hidden_variable():
-    from lecture_rl.runners.viewer.insides_panel import InsidesTap
+    from lecture_rl.runners.insides.panel import InsidesTap
 
     env = gym.make("LectureRL/Parity-v0", length=6)
     agent = small("lstm", env)
@@ -138,28 +139,18 @@ def test_tap_keeps_env_zero_episode_with_its_hidden_variable():
     np.testing.assert_allclose(ins.signal("cell"), trace["cell"][:, 0, -1], atol=1e-6)
 
 
-def test_watch_shows_a_checkpoints_insides_headless(tmp_path):
+def test_watch_shows_a_checkpoints_insides_headless(tmp_path, watch_recording):
     env = gym.make("LectureRL/Copy-v0", length=2, symbols=2)
     agent = small("transformer", env, net_kwargs={"num_heads": 2, "num_layers": 1})
     agent.train(env, steps=256)
     agent.save(tmp_path / "ck")
-    gif = tmp_path / "insides.gif"
-    out = io.StringIO()
-    code = main(["watch", "--checkpoint", str(tmp_path / "ck"), "--episodes", "1",
-                 "--max-frames", "3", "--record", str(gif), "--fps", "50"], out=out)  # fmt: skip
-    assert code == 0, out.getvalue()
-    assert gif.read_bytes()[:3] == b"GIF"
+    watch_recording("--checkpoint", str(tmp_path / "ck"), "--episodes", "1", "--max-frames", "3")
 
 
-def test_watch_draws_the_insides_live_while_learning(tmp_path):
-    gif = tmp_path / "live.gif"
-    out = io.StringIO()
-    code = main(["watch", "--env", "LectureRL/Parity-v0", "--env-set", "length=4",
-                 "--agent", "ppo", "--set", "net=gru", "--set", "num_envs=8",
-                 "--set", "hidden_size=16", "--max-frames", "2", "--record", str(gif),
-                 "--fps", "20"], out=out)  # fmt: skip
-    assert code == 0, out.getvalue()
-    assert gif.read_bytes()[:3] == b"GIF"
+def test_watch_draws_the_insides_live_while_learning(watch_recording):
+    watch_recording("--env", "LectureRL/Parity-v0", "--env-set", "length=4",
+                    "--agent", "ppo", "--set", "net=gru", "--set", "num_envs=8",
+                    "--set", "hidden_size=16", "--max-frames", "2", fps="20")  # fmt: skip
 
 
 @pytest.mark.parametrize("net", ["lstm", "transformer", "mlp"])

@@ -13,8 +13,9 @@ from lecture_rl import agents
 from lecture_rl.nets import trace_backbone
 from lecture_rl.runners.cli import main
 from lecture_rl.runners.insides import grid_context, pick_feature_maps, record_insides
-from lecture_rl.runners.insides_cnn import cnn_columns, saliency_share
-from lecture_rl.runners.insides_figure import draw_insides, find_image, text_colour
+from lecture_rl.runners.insides.cnn import cnn_columns, saliency_share
+from lecture_rl.runners.insides.common import text_colour
+from lecture_rl.runners.insides.figure import draw_insides, find_image
 
 CHANNELS = (6, 8)  # conv1 has 6 channels
 
@@ -115,7 +116,7 @@ def test_grid_context_only_for_grids_seen_as_pixels():
 
 
 def test_live_tap_traces_the_steps_env_zero_took():
-    from lecture_rl.runners.viewer.insides_panel import InsidesTap
+    from lecture_rl.runners.insides.panel import InsidesTap
 
     env = grid_env()
     agent = small(env)
@@ -134,7 +135,9 @@ def test_live_tap_traces_the_steps_env_zero_took():
     assert cnn_columns(ins, latest=True) == list(range(max(0, ins.steps - 4), ins.steps))
 
 
-def test_inspect_and_watch_a_cnn_checkpoint_without_running_code(tmp_path, no_unpickling):
+def test_inspect_and_watch_a_cnn_checkpoint_without_running_code(
+    tmp_path, no_unpickling, watch_recording
+):
     env = grid_env()
     agent = small(env)
     agent.train(env, steps=256)
@@ -146,20 +149,12 @@ def test_inspect_and_watch_a_cnn_checkpoint_without_running_code(tmp_path, no_un
     assert code == 0, out.getvalue()
     assert path.read_bytes()[:4] == b"\x89PNG"
     assert "feature maps by variance over steps and positions: conv1 ch" in out.getvalue()
-    gif = tmp_path / "steps.gif"
-    code = main(["watch", "--checkpoint", str(tmp_path / "ck"), "--episodes", "1",
-                 "--max-frames", "2", "--record", str(gif), "--fps", "50"], out=out)  # fmt: skip
-    assert code == 0, out.getvalue()
-    assert gif.read_bytes()[:3] == b"GIF"
+    watch_recording("--checkpoint", str(tmp_path / "ck"), "--episodes", "1", "--max-frames", "2")
 
 
-def test_watch_shows_a_deep_agent_on_pixels_its_insides_live(tmp_path):
-    gif = tmp_path / "live.gif"
-    out = io.StringIO()
-    code = main(["watch", "--env", "LectureRL/GridWorld-v0", "--env-set", "obs_mode=image",
-                 "--agent", "ppo", "--set", "net=cnn", "--set", "num_envs=4",
-                 "--set", "hidden_size=16", "--set", 'net_kwargs={"channels": [4, 8]}',
-                 "--max-frames", "2", "--record", str(gif), "--fps", "20"], out=out)  # fmt: skip
-    assert code == 0, out.getvalue()
-    assert "watching the insides of ppo + cnn" in out.getvalue()
-    assert gif.read_bytes()[:3] == b"GIF"
+def test_watch_shows_a_deep_agent_on_pixels_its_insides_live(watch_recording):
+    printed = watch_recording("--env", "LectureRL/GridWorld-v0", "--env-set", "obs_mode=image",
+                              "--agent", "ppo", "--set", "net=cnn", "--set", "num_envs=4",
+                              "--set", "hidden_size=16", "--set", 'net_kwargs={"channels": [4, 8]}',
+                              "--max-frames", "2", fps="20")  # fmt: skip
+    assert "watching the insides of ppo + cnn" in printed

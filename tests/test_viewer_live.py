@@ -243,16 +243,21 @@ def test_gymnasium_grids_learn_live(env_id, kwargs):
     assert viewer.window.frames >= 1
 
 
-def test_recorded_gif_has_one_frame_per_frame_shown_and_they_change(tmp_path):
+def recorded(path, max_frames):
+    """A fast Q-learning lesson recorded to ``path``: the viewer and the file's frames."""
     import imageio.v3 as iio
 
-    path = tmp_path / "lesson.gif"
     controls = Controls(speed=SPEEDS.index(120.0))
+    recorder = Recorder(path, fps=10)
     viewer, _ = viewer_for(
-        ["q_learning"], {}, controls=controls, recorder=Recorder(path, fps=10), max_frames=6
+        ["q_learning"], {}, controls=controls, recorder=recorder, max_frames=max_frames
     )
     viewer.run()
-    frames = iio.imread(path, index=None)
+    return viewer, iio.imread(path, index=None)
+
+
+def test_recorded_gif_has_one_frame_per_frame_shown_and_they_change(tmp_path):
+    viewer, frames = recorded(tmp_path / "lesson.gif", max_frames=6)
     assert frames.shape[0] == 6 == viewer.window.frames
     assert frames.shape[1:3] == viewer.canvas.get_size()[::-1]
     for a, b in zip(frames, frames[1:]):
@@ -260,15 +265,7 @@ def test_recorded_gif_has_one_frame_per_frame_shown_and_they_change(tmp_path):
 
 
 def test_recorded_mp4_holds_the_frames_shown(tmp_path):
-    import imageio.v3 as iio
-
-    path = tmp_path / "lesson.mp4"
-    controls = Controls(speed=SPEEDS.index(120.0))
-    viewer, _ = viewer_for(
-        ["q_learning"], {}, controls=controls, recorder=Recorder(path, fps=10), max_frames=5
-    )
-    viewer.run()
-    frames = iio.imread(path, index=None)
+    viewer, frames = recorded(tmp_path / "lesson.mp4", max_frames=5)
     width, height = viewer.canvas.get_size()
     assert frames.shape[0] == 5
     assert frames.shape[1] >= height and frames.shape[2] >= width  # padded to 16, not scaled

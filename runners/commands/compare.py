@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from lecture_rl.runners.commands.options import (
-    add_agent_options,
-    add_budget,
-    add_env_options,
-    add_threads,
-    formatter,
-    wrap,
-)
+from lecture_rl.runners.commands import options
+from lecture_rl.runners.commands.options import formatter, wrap
 
 NAME = "compare"
 
@@ -45,7 +39,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "the finished trials and writes the summary from them (exit 130).",
         formatter_class=formatter,
     )
-    add_env_options(parser, required=False)
+    options.add_env_options(parser, required=False)
     parser.add_argument(
         "--agents",
         metavar="A,B,...",
@@ -62,12 +56,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--first-seed", type=int, metavar="S", help="seeds are S, S+1, ... (default 0)"
     )
-    add_budget(parser)
-    add_agent_options(parser)
+    options.add_budget(parser)
+    options.add_agent_options(parser)
     parser.add_argument(
         "--workers", type=int, metavar="K", help="worker processes (default: CPU count)"
     )
-    add_threads(parser, "each trial")
+    options.add_threads(parser, "each trial")
     parser.add_argument("--out", metavar="DIR", help="output folder (required)")
     parser.add_argument(
         "--fresh",

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from lecture_rl.runners.commands.options import (
-    add_agent_options,
-    add_budget,
-    add_env_options,
-    add_threads,
-    formatter,
-    wrap,
-)
+from lecture_rl.runners.commands import options
+from lecture_rl.runners.commands.options import formatter, wrap
 
 NAME = "train"
 
@@ -32,14 +26,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "\n\nCtrl-C saves what was learned so far (marked interrupted, resumable) and exits 130.",
         formatter_class=formatter,
     )
-    add_env_options(parser, required=False)
+    options.add_env_options(parser, required=False)
     parser.add_argument(
         "--agent", metavar="NAME", help="see 'lecture-rl agents' (required unless --resume)"
     )
-    add_budget(parser)
+    options.add_budget(parser)
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    add_agent_options(parser)
-    add_threads(parser)
+    options.add_agent_options(parser)
+    options.add_threads(parser)
     parser.add_argument(
         "--out", metavar="DIR", help="checkpoint folder (default runs/<env>-<agent>-<seed>)"
     )

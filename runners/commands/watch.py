@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from lecture_rl.runners.commands.options import (
-    add_agent_options,
-    add_env_options,
-    add_threads,
-    formatter,
-    wrap,
-)
+from lecture_rl.runners.commands import options
+from lecture_rl.runners.commands.options import formatter, wrap
 
 NAME = "watch"
 #: training episodes a recording shows by default (spread evenly over the training)
@@ -39,13 +34,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "  lecture-rl watch --checkpoint runs/q --fps 2",
         formatter_class=formatter,
     )
-    add_env_options(parser, required=False)
+    options.add_env_options(parser, required=False)
     parser.add_argument("--agent", metavar="NAME", help="train this agent first (see 'agents')")
     parser.add_argument("--checkpoint", metavar="PATH", help="or load a folder written by 'train'")
     parser.add_argument("--train-episodes", type=int, metavar="N", help="default: agent's budget")
     parser.add_argument("--seed", type=int, default=0, help="training and episode seed (0)")
-    add_agent_options(parser)
-    add_threads(parser)
+    options.add_agent_options(parser)
+    options.add_threads(parser)
     parser.add_argument("--fps", type=float, default=None, help="frames per second")
     parser.add_argument("--episodes", type=int, default=5, help="episodes to show (5)")
     parser.add_argument("--max-frames", type=int, default=None, help="stop after N frames")

@@ -22,7 +22,7 @@ from typing import Any
 from rich.markup import escape
 
 from lecture_rl.runners import out_paths
-from lecture_rl.runners.common import check_threads, write_file
+from lecture_rl.runners.common import check_threads, finite, write_file
 from lecture_rl.runners.compare.executor import InlineExecutor, make_executor
 from lecture_rl.runners.compare.report import Display, print_table, write_results_csv
 from lecture_rl.runners.compare.settings import (
@@ -31,7 +31,7 @@ from lecture_rl.runners.compare.settings import (
     plan_trials,
     resolve_settings,
 )
-from lecture_rl.runners.compare.summary import curve_data, finite, summarize, timing
+from lecture_rl.runners.compare.summary import curve_data, summarize, timing
 from lecture_rl.runners.compare.trials import Trial, trial_hash
 from lecture_rl.runners.plots import plot_curves
 from lecture_rl.runners.processes import ctrl_c, warm_up_pool

@@ -8,13 +8,12 @@ Description:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from lecture_rl.agents.stats import mean_ci95
-from lecture_rl.runners.common import last_fraction_mean
+from lecture_rl.runners.common import finite, last_fraction_mean  # noqa: F401 (finite: re-exported)
 from lecture_rl.runners.plots import smooth
 
 
@@ -155,15 +154,3 @@ def curve_data(settings, results, step_axis: bool, use_accuracy: bool):
             rows = [np.pad(y, (0, length - len(y)), constant_values=np.nan) for y in smoothed]
         curves[name] = (x, np.array(rows))
     return curves
-
-
-def finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: finite(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    if isinstance(value, np.generic):
-        return finite(value.item())
-    return value

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label
-from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+from lecture_rl.runners.experiments.engine import Context, compare, per_label, runner
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure, label_axes
 
 NAME = "cliff"
 CLAIM = (
@@ -26,6 +26,16 @@ HP = {"epsilon": 0.1, "alpha": 0.5, "gamma": 1.0}
 
 EDGE = 13  # up, 11 moves right along the cliff, down: the shortest (optimal) path
 LIMIT = 200  # a greedy path still going after this many moves loops: "no path"
+#: compare's runs, but for the seeds and episodes (--quick or not); the probe walks each trial's
+#: greedy path after training
+RUNS = {
+    "env": ENV,
+    "env_kwargs": ENV_KWARGS,
+    "agents": "sarsa,q_learning",
+    "eval_episodes": 1,
+    "hyperparameters": HP,
+    "probe": {"target": "lecture_rl.runners.experiments.probes:greedy_path", "limit": LIMIT},
+}
 
 
 def path_text(lengths: list[int | None]) -> str:
@@ -57,21 +67,10 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     )
 
 
-def run(ctx: Context) -> Verdict:
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(5, 20)
     episodes = 300 if ctx.quick else 500
-    result = compare(
-        ctx,
-        "runs",
-        env=ENV,
-        env_kwargs=ENV_KWARGS,
-        agents="sarsa,q_learning",
-        seeds=seeds,
-        episodes=episodes,
-        eval_episodes=1,
-        hyperparameters=HP,
-        probe={"target": "lecture_rl.runners.experiments.probes:greedy_path", "limit": LIMIT},
-    )
+    result = compare(ctx, "runs", **RUNS, seeds=seeds, episodes=episodes)
     numbers: dict[str, Any] = {
         "online": {},
         "greedy_length": {},
@@ -103,26 +102,21 @@ def run(ctx: Context) -> Verdict:
         done = [t for t in trials if t["probe"].get("reached")] or trials
         paths[title] = done[0]["probe"]["path"]
     axes[0].set_ylim(-120, 0)
-    axes[0].set_xlabel("episodes")
-    axes[0].set_ylabel("return per episode (10-episode average)")
-    axes[0].set_title(f"Online return, ε = {HP['epsilon']}")
-    axes[0].grid(alpha=0.3)
-    axes[0].legend()
+    label_axes(
+        axes[0],
+        "episodes",
+        "return per episode (10-episode average)",
+        f"Online return, ε = {HP['epsilon']}",
+    )
     draw_paths(axes[1], paths)
     fig.tight_layout()
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "env_kwargs": ENV_KWARGS,
-            "hyperparameters": HP,
-            "episodes": episodes,
-            "seeds": seeds,
-        },
-    )
+    report.settings = {
+        "env": ENV,
+        "env_kwargs": ENV_KWARGS,
+        "hyperparameters": HP,
+        "episodes": episodes,
+        "seeds": seeds,
+    }
     report.text(
         "4 × 12 grid, −1 per move, −100 and back to the start for stepping into the "
         "cliff; ε-greedy with ε = 0.1, α = 0.5, γ = 1. SARSA learns the value of the "
@@ -149,9 +143,7 @@ def run(ctx: Context) -> Verdict:
         f"greedy path: moves from S to G; 'no path' = still going after {LIMIT} moves "
         f"(a loop); the edge path is {EDGE} moves",
     )
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
 
 
 def draw_paths(ax: Any, paths: dict[str, list[int]]) -> None:
@@ -186,3 +178,7 @@ def _rect(col: int, row: int, colour: str):
     from matplotlib.patches import Rectangle
 
     return Rectangle((col - 0.5, row - 0.5), 1, 1, color=colour)
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label
-from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+from lecture_rl.runners.experiments.engine import Context, compare, per_label, runner
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure, label_axes
 
 NAME = "copy-delay"
 CLAIM = (
@@ -43,7 +43,7 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     )
 
 
-def run(ctx: Context) -> Verdict:
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(1, 3)
     delays, steps = QUICK if ctx.quick else ((0, 4, 8, 16), 300_000)
     nets = QUICK_NETS if ctx.quick else NETS
@@ -72,29 +72,24 @@ def run(ctx: Context) -> Verdict:
         rows = np.array([numbers["per_seed"][str(d)][net] for d in delays]).T
         band(ax, delays, rows, net, marker="o")
     ax.axhline(1 / symbols, color="grey", ls=":", lw=1, label="chance")
-    ax.set_xlabel("delay (blank steps between the sequence and the go marker)")
-    ax.set_ylabel("greedy accuracy")
     ax.set_ylim(0, 1.02)
-    ax.set_title(f"Copy {length} of {symbols} symbols, {steps:,} env steps of PPO")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "length": length,
-            "symbols": symbols,
-            "delays": delays,
-            "nets": nets,
-            "agent": "ppo",
-            "steps": steps,
-            "seeds": seeds,
-        },
+    label_axes(
+        ax,
+        "delay (blank steps between the sequence and the go marker)",
+        "greedy accuracy",
+        f"Copy {length} of {symbols} symbols, {steps:,} env steps of PPO",
     )
+    fig.tight_layout()
+    report.settings = {
+        "env": ENV,
+        "length": length,
+        "symbols": symbols,
+        "delays": delays,
+        "nets": nets,
+        "agent": "ppo",
+        "steps": steps,
+        "seeds": seeds,
+    }
     report.text(
         "The agent sees a few symbols, then blanks for `delay` steps, then a go marker, "
         "and must answer the symbols in order. Chance is 1/symbols per answer."
@@ -113,6 +108,8 @@ def run(ctx: Context) -> Verdict:
         [[d, *numbers["accuracy"][str(d)].values()] for d in delays],
         "greedy accuracy, mean over seeds",
     )
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label
-from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+from lecture_rl.runners.experiments.engine import Context, compare, on_grid, per_label, runner
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure, label_axes
 
 NAME = "dqn-target"
 CLAIM = (
@@ -55,7 +55,7 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     return Verdict(learned and beats, text)
 
 
-def run(ctx: Context) -> Verdict:
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(1, 5)
     steps = QUICK_STEPS if ctx.quick else 60_000
     net = "mlp" if ctx.quick else "cnn"
@@ -82,49 +82,31 @@ def run(ctx: Context) -> Verdict:
             "num_envs": 1,
         }
     agents = ",".join(f"{label}={spec}" for label, spec in variants.items())
-    result = compare(
-        ctx,
-        "runs",
-        env=ENV,
-        env_kwargs=env_kwargs,
-        agents=agents,
-        seeds=seeds,
-        steps=steps,
-        eval_episodes=5,
-        hyperparameters=hp,
-    )
+    runs = {"env": ENV, "env_kwargs": env_kwargs, "agents": agents, "hyperparameters": hp}
+    result = compare(ctx, "runs", **runs, seeds=seeds, steps=steps, eval_episodes=5)
     numbers: dict[str, Any] = {"steps": steps, "seeds": seeds, "greedy_return": {}}
     fig, ax = figure()
     grid = np.linspace(0, steps, 100)
     for label in VARIANTS:
         trials = per_label(result, label)
-        rows = []
-        for t in trials:
-            x = np.array([r["env_steps"] for r in t["records"]], dtype=float)
-            y = np.array([r["return"] for r in t["records"]], dtype=float)
-            rows.append(np.interp(grid, x, y) if len(x) else np.full_like(grid, np.nan))
-        band(ax, grid, np.array(rows), label)
+        rows = on_grid(trials, grid, lambda records: [r["return"] for r in records])
+        band(ax, grid, rows, label)
         numbers["greedy_return"][label] = float(np.mean([t["eval"]["return_mean"] for t in trials]))
-    ax.set_xlabel("env steps")
-    ax.set_ylabel("training return per episode")
-    ax.set_title(f"DQN ({net}) on the maze, {env_kwargs['obs_mode']} observations")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "env_kwargs": env_kwargs,
-            "variants": variants,
-            "hyperparameters": hp,
-            "steps": steps,
-            "seeds": seeds,
-        },
+    label_axes(
+        ax,
+        "env steps",
+        "training return per episode",
+        f"DQN ({net}) on the maze, {env_kwargs['obs_mode']} observations",
     )
+    fig.tight_layout()
+    report.settings = {
+        "env": ENV,
+        "env_kwargs": env_kwargs,
+        "variants": variants,
+        "hyperparameters": hp,
+        "steps": steps,
+        "seeds": seeds,
+    }
     report.text(
         "Defaults are Double DQN with the Huber loss (a buffer of one holds one "
         "transition); the ablations change one thing: "
@@ -142,6 +124,8 @@ def run(ctx: Context) -> Verdict:
     report.table(
         ["variant", "greedy return"], [[k, v] for k, v in numbers["greedy_return"].items()]
     )
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

@@ -1,6 +1,12 @@
-"""Experiments on ``compare``'s engine: the same trials, workers, seeds, files and resume.
+"""The experiments' engine: one way to run, decide and report, trained on ``compare``'s engine.
 
 Description:
+    An experiment module declares what differs (``NAME``, ``CLAIM``, ``CITES``,
+    ``measure(ctx, report) -> numbers``, the pure ``verdict(numbers)``); :func:`run_experiment`
+    does the rest the same way for all: it hands ``measure`` an empty :class:`Report` (the
+    experiment adds its settings, text, tables and figures), decides the verdict from the
+    numbers alone and writes ``report.md``, ``report.html`` and ``numbers.json``.
+
     :func:`compare` builds the namespace ``lecture-rl compare`` would parse and runs it into a
     sub-folder of the experiment's report folder, so every training run of an experiment leaves
     ``results.csv``, ``summary.json``, ``trials/`` and ``curves.png`` as ``compare`` does, and
@@ -12,12 +18,17 @@ Description:
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from lecture_rl.runners.experiments.report import Report, Verdict
 from lecture_rl.runners.settings import UsageError
 
 
@@ -44,6 +55,35 @@ class Context:
         return " ".join(parts) + f" --out {self.out}"
 
 
+#: ``lecture-rl compare``'s options an experiment leaves as the command's defaults
+UNSET = dict.fromkeys("config grid threads executor address trial_cpus trial_gpus".split())
+
+
+def run_experiment(module: ModuleType | str, ctx: Context) -> Verdict:
+    """Run the experiment ``module`` (or its import name) in ``ctx``: measure, decide, report.
+
+    Args:
+        module: declares ``NAME``, ``CLAIM``, ``CITES``, ``measure(ctx, report) -> numbers`` and
+            ``verdict(numbers) -> Verdict``.
+        ctx: where and how to run.
+
+    Returns:
+        The verdict, also written with the numbers into ``ctx.out/numbers.json``.
+    """
+    if isinstance(module, str):
+        module = importlib.import_module(module)
+    report = Report(module.NAME, module.CLAIM, module.CITES, ctx.flags(module.NAME), {})
+    numbers = module.measure(ctx, report)
+    outcome = module.verdict(numbers)
+    report.write(ctx.out, outcome, numbers)
+    return outcome
+
+
+def runner(module_name: str) -> Callable[[Context], Verdict]:
+    """An experiment module's ``run(ctx)``: :func:`run_experiment` on that module."""
+    return functools.partial(run_experiment, module_name)
+
+
 def compare(
     ctx: Context,
     folder: str,
@@ -64,27 +104,12 @@ def compare(
 
     out = ctx.out / folder
     args = argparse.Namespace(
-        config=None,
-        env=env,
-        agents=agents,
-        seeds=seeds,
-        first_seed=0,
-        eval_episodes=eval_episodes,
-        device="cpu",
-        out=str(out),
-        episodes=episodes,
-        steps=steps,
+        **UNSET,
+        **{"env": env, "agents": agents, "seeds": seeds, "first_seed": 0, "device": "cpu"},
+        **{"eval_episodes": eval_episodes, "episodes": episodes, "steps": steps, "probe": probe},
+        **{"out": str(out), "workers": ctx.workers, "fresh": ctx.fresh},
         set=[f"{k}={json.dumps(v)}" for k, v in (hyperparameters or {}).items()],
         env_set=[f"{k}={json.dumps(v)}" for k, v in (env_kwargs or {}).items()],
-        grid=None,
-        workers=ctx.workers,
-        threads=None,
-        fresh=ctx.fresh,
-        executor=None,
-        address=None,
-        trial_cpus=None,
-        trial_gpus=None,
-        probe=probe,
     )
     code = run_compare(args, io.StringIO())
     if code == 130:
@@ -103,6 +128,31 @@ def compare(
 def per_label(run: dict[str, Any], label: str) -> list[dict[str, Any]]:
     """The finished trials of one label, in seed order."""
     return [r for (name, _), r in sorted(run["trials"].items()) if name == label]
+
+
+def on_grid(
+    trials: list[dict[str, Any]], grid: Any, values: Callable[[list[dict[str, Any]]], Any]
+) -> Any:
+    """``[trials, len(grid)]``: each trial's ``values(records)`` (one per record) against its
+    env steps, interpolated onto ``grid``; NaN for a trial without records."""
+    import numpy as np
+
+    rows = []
+    for trial in trials:
+        x = np.array([r["env_steps"] for r in trial["records"]], dtype=float)
+        y = np.asarray(values(trial["records"]), dtype=float)
+        rows.append(np.interp(grid, x, y) if len(x) else np.full_like(grid, np.nan))
+    return np.array(rows)
+
+
+def v_rms_probe(true_v: Any, states: list[int]) -> dict[str, Any]:
+    """The probe that adds the RMS error of V against ``true_v`` over ``states`` to every
+    record (``probes.v_rms``)."""
+    return {
+        "target": "lecture_rl.runners.experiments.probes:v_rms",
+        "true_v": list(map(float, true_v)),
+        "states": states,
+    }
 
 
 def uniform_values(env_id: str, env_kwargs: dict[str, Any], gamma: float):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.experiments.engine import Context, compare, per_label
+from lecture_rl.runners.experiments.engine import Context, compare, on_grid, per_label, runner
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
 
 NAME = "parity-memory"
@@ -53,7 +53,7 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     )
 
 
-def run(ctx: Context) -> Verdict:
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(1, 5)
     steps, episodes = QUICK if ctx.quick else (200_000, 100)
     nets = QUICK_NETS if ctx.quick else NETS
@@ -79,12 +79,8 @@ def run(ctx: Context) -> Verdict:
     grid = np.linspace(0, steps, 100)
     for net in nets:
         trials = per_label(result, net)
-        rows = []
-        for t in trials:
-            x = np.array([r["env_steps"] for r in t["records"]], dtype=float)
-            y = np.convolve([r["accuracy"] for r in t["records"]], np.ones(50) / 50, "same")
-            rows.append(np.interp(grid, x, y))
-        band(axes[0], grid, np.array(rows), net)
+        rows = on_grid(trials, grid, moving_accuracy)
+        band(axes[0], grid, rows, net)
         by_length = np.array([[t["probe"][f"accuracy_{n}"] for n in TEST_LENGTHS] for t in trials])
         band(axes[1], TEST_LENGTHS, by_length, net, marker="o")
         numbers["accuracy"][net] = float(np.mean([t["eval"]["accuracy"] for t in trials]))
@@ -103,22 +99,16 @@ def run(ctx: Context) -> Verdict:
     axes[1].set_ylabel("greedy accuracy")
     axes[1].set_title("Against the test length (dotted: memoryless 17/32)")
     fig.tight_layout()
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "train_length": TRAIN_LENGTH,
-            "test_lengths": TEST_LENGTHS,
-            "agent": "ppo",
-            "nets": nets,
-            "steps": steps,
-            "seeds": seeds,
-            "eval_episodes": episodes,
-        },
-    )
+    report.settings = {
+        "env": ENV,
+        "train_length": TRAIN_LENGTH,
+        "test_lengths": TEST_LENGTHS,
+        "agent": "ppo",
+        "nets": nets,
+        "steps": steps,
+        "seeds": seeds,
+        "eval_episodes": episodes,
+    }
     report.text(
         "PPO with each backbone, the same defaults otherwise. The agent sees one bit "
         "per step and answers the parity of all bits so far. Without memory only the "
@@ -142,6 +132,13 @@ def run(ctx: Context) -> Verdict:
         [[net, *numbers["by_length"][net]] for net in nets],
         "greedy accuracy, mean over seeds",
     )
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
+
+
+def moving_accuracy(records: list[dict[str, Any]]) -> Any:
+    """Training accuracy per episode, a centred 50-episode moving average."""
+    return np.convolve([r["accuracy"] for r in records], np.ones(50) / 50, "same")
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

@@ -10,10 +10,12 @@ from lecture_rl.runners.experiments.engine import (
     Context,
     compare,
     rms_rows,
+    runner,
     tag,
     uniform_values,
+    v_rms_probe,
 )
-from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure, label_axes
 
 NAME = "random-walk"
 CLAIM = (
@@ -28,6 +30,8 @@ ENV = "LectureRL/GridWorld-v0"
 ENV_KWARGS = {"map_name": "random_walk", "max_steps": None}
 TD_ALPHAS = (0.05, 0.1, 0.15)
 MC_ALPHAS = (0.01, 0.02, 0.03, 0.04)
+#: what every run shares (with its env, agents and probe): every estimate starts at V = 0.5
+RUNS = {"eval_episodes": 1, "hyperparameters": {"gamma": 1.0, "initial_v": 0.5}}
 
 
 def verdict(numbers: dict[str, Any]) -> Verdict:
@@ -44,7 +48,7 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     )
 
 
-def run(ctx: Context) -> Verdict:
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(20, 100)
     episodes = 100
     true_v, states = uniform_values(ENV, ENV_KWARGS, 1.0)
@@ -54,45 +58,25 @@ def run(ctx: Context) -> Verdict:
         [f"td-{tag(a)}=td0(alpha={a})" for a in TD_ALPHAS]
         + [f"mc-{tag(a)}=mc(alpha={a},mode=prediction)" for a in MC_ALPHAS]
     )
-    result = compare(
-        ctx,
-        "runs",
-        env=ENV,
-        env_kwargs=ENV_KWARGS,
-        agents=agents,
-        seeds=seeds,
-        episodes=episodes,
-        eval_episodes=1,
-        hyperparameters={"gamma": 1.0, "initial_v": 0.5},
-        probe={
-            "target": "lecture_rl.runners.experiments.probes:v_rms",
-            "true_v": list(map(float, true_v)),
-            "states": states,
-        },
-    )
+    probe = v_rms_probe(true_v, states)
+    runs = {"env": ENV, "env_kwargs": ENV_KWARGS, "agents": agents, "probe": probe}
+    result = compare(ctx, "runs", **runs, **RUNS, seeds=seeds, episodes=episodes)
     curves = {names[label]: rms_rows(result, label) for label in names}
     numbers = {
         "episodes": episodes,
         "seeds": seeds,
         "final_rms": {label: float(c[:, -1].mean()) for label, c in curves.items()},
     }
-    outcome = verdict(numbers)
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "env_kwargs": ENV_KWARGS,
-            "episodes": episodes,
-            "seeds": seeds,
-            "gamma": 1.0,
-            "initial_v": 0.5,
-            "td_alphas": TD_ALPHAS,
-            "mc_alphas": MC_ALPHAS,
-        },
-    )
+    report.settings = {
+        "env": ENV,
+        "env_kwargs": ENV_KWARGS,
+        "episodes": episodes,
+        "seeds": seeds,
+        "gamma": 1.0,
+        "initial_v": 0.5,
+        "td_alphas": TD_ALPHAS,
+        "mc_alphas": MC_ALPHAS,
+    }
     report.text(
         "Five states A..E in a row, start in C, +1 for leaving on the right, 0 on the "
         "left; the uniform random policy; true values 1/6 .. 5/6 (by dynamic "
@@ -103,11 +87,14 @@ def run(ctx: Context) -> Verdict:
     x = np.arange(1, episodes + 1)
     for label, c in curves.items():
         band(ax, x, c, label, ls="-" if label.startswith("TD") else "--")
-    ax.set_xlabel("episodes")
-    ax.set_ylabel("RMS error of V (5 states)")
-    ax.set_title(f"Random walk: TD(0) vs constant-α MC ({seeds} seeds)")
-    ax.grid(alpha=0.3)
-    ax.legend(ncol=2, fontsize=8)
+    label_axes(
+        ax,
+        "episodes",
+        "RMS error of V (5 states)",
+        f"Random walk: TD(0) vs constant-α MC ({seeds} seeds)",
+        ncol=2,
+        fontsize=8,
+    )
     fig.tight_layout()
     report.figure(fig, "rms.png", "RMS error against episodes, mean and 95% band over seeds")
     report.table(
@@ -115,5 +102,8 @@ def run(ctx: Context) -> Verdict:
         [[label, float(c[:, 9].mean()), float(c[:, -1].mean())] for label, c in curves.items()],
         "RMS error of V, mean over seeds",
     )
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 
 from lecture_rl.agents.stats import t_975
-from lecture_rl.runners.common import write_file
-from lecture_rl.runners.compare.summary import finite
+from lecture_rl.runners.common import finite, write_file
 
 
 @dataclass(frozen=True)
@@ -241,6 +240,16 @@ def band(ax: Any, x: Any, rows: Any, label: str, **style: Any) -> None:
         sem = np.nanstd(rows, axis=0, ddof=1) / np.sqrt(np.maximum(n, 1))
         half = t_975(np.maximum(n - 1, 1)) * sem
         ax.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=0.2, lw=0)
+
+
+def label_axes(ax: Any, xlabel: str, ylabel: str, title: str, **legend: Any) -> None:
+    """The experiments' plot style: axis labels, the title, a light grid and the legend (with
+    ``legend`` as its keywords)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(**legend)
 
 
 def figure(width: float = 7.0, height: float = 4.2, cols: int = 1):

@@ -11,7 +11,9 @@ from lecture_rl.runners.experiments.engine import (
     compare,
     per_label,
     rms_rows,
+    runner,
     uniform_values,
+    v_rms_probe,
 )
 from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
 
@@ -23,6 +25,8 @@ CLAIM = (
 CITES = "notes 002 §5.6 (tabular TD(0) for estimating v_π); S&B §4.1 (policy evaluation)"
 ENV = "LectureRL/GridWorld-v0"
 GAMMA = 0.9
+#: what the runs on every map share (with their env, agents and probe)
+RUNS = {"eval_episodes": 1, "hyperparameters": {"gamma": GAMMA}}
 #: label -> (shown as, hyperparameters); "1/n": α = 1/n(s), the sample average (S&B §2.4)
 STEP_SIZES = {
     "a0p05": ("α=0.05", {"alpha": 0.05}),
@@ -48,23 +52,17 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     return Verdict(held, "; ".join(parts) + f" (claim: below {FACTOR} of it on every map)")
 
 
-def run(ctx: Context) -> Verdict:
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(3, 10)
     maps = {"lecture": 300 if ctx.quick else 2000, "maze": 200 if ctx.quick else 1000}
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "env": ENV,
-            "maps": maps,
-            "gamma": GAMMA,
-            "step_sizes": {k: v[1] for k, v in STEP_SIZES.items()},
-            "seeds": seeds,
-            "policy": "uniform random over the available moves",
-        },
-    )
+    report.settings = {
+        "env": ENV,
+        "maps": maps,
+        "gamma": GAMMA,
+        "step_sizes": {k: v[1] for k, v in STEP_SIZES.items()},
+        "seeds": seeds,
+        "policy": "uniform random over the available moves",
+    }
     report.text(
         "The policy π is the uniform random one over the available moves; v_π by "
         f"iterative policy evaluation (DP) with γ = {GAMMA}. TD(0) starts from V = 0 and "
@@ -80,22 +78,9 @@ def run(ctx: Context) -> Verdict:
             f"{label}=td0(" + ",".join(f"{k}={v}" for k, v in hp.items()) + ")"
             for label, (_, hp) in STEP_SIZES.items()
         )
-        result = compare(
-            ctx,
-            f"runs-{map_name}",
-            env=ENV,
-            env_kwargs=kwargs,
-            agents=agents,
-            seeds=seeds,
-            episodes=episodes,
-            eval_episodes=1,
-            hyperparameters={"gamma": GAMMA},
-            probe={
-                "target": "lecture_rl.runners.experiments.probes:v_rms",
-                "true_v": list(map(float, true_v)),
-                "states": states,
-            },
-        )
+        probe = v_rms_probe(true_v, states)
+        runs = {"env": ENV, "env_kwargs": kwargs, "agents": agents, "probe": probe}
+        result = compare(ctx, f"runs-{map_name}", **runs, **RUNS, seeds=seeds, episodes=episodes)
         start = float(np.sqrt(np.mean(true_v[states] ** 2)))  # the RMS error of V = 0
         finals = {}
         for label, (shown, _) in STEP_SIZES.items():
@@ -137,9 +122,7 @@ def run(ctx: Context) -> Verdict:
         )
     fig.tight_layout()
     report.figure(fig, "rms.png", "RMS error of TD(0)'s V against v_π, mean and 95% band")
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
 
 
 def coords(kwargs: dict[str, Any], s: int) -> tuple[int, int]:
@@ -150,3 +133,7 @@ def coords(kwargs: dict[str, Any], s: int) -> tuple[int, int]:
         return env.unwrapped.coords_of(s)
     finally:
         env.close()
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

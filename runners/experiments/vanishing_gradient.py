@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from lecture_rl.nets.vanishing_gradient import measure_gradient_norms
-from lecture_rl.runners.experiments.engine import Context
-from lecture_rl.runners.experiments.report import Report, Verdict, band, figure
+from lecture_rl.runners.experiments.engine import Context, runner
+from lecture_rl.runners.experiments.report import Report, Verdict, band, figure, label_axes
 
 NAME = "vanishing-gradient"
 CLAIM = (
@@ -45,7 +45,7 @@ def ratio(norms: np.ndarray, back: int = BACK) -> float:
     return float(norms[-1 - back] / norms[-1])
 
 
-def run(ctx: Context) -> Verdict:
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     seeds = ctx.seed_count(3, 10)
     seq_len = 60 if ctx.quick else 100
     scale = 4.0
@@ -84,25 +84,21 @@ def run(ctx: Context) -> Verdict:
     distance = np.arange(seq_len)[::-1]
     for label, rows in curves.items():
         band(ax, distance, np.log10(np.maximum(rows, 1e-300)), label)
-    ax.set_xlabel("steps back from the loss, T−1−k")
-    ax.set_ylabel("log10 ‖∂L/∂h_k‖")
-    ax.set_title(f"BPTT at initialisation, hidden 32 ({seeds} seeds)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    report = Report(
-        NAME,
-        CLAIM,
-        CITES,
-        ctx.flags(NAME),
-        {
-            "seq_len": seq_len,
-            "hidden_size": 32,
-            "seeds": seeds,
-            "recurrent_scale": scale,
-            "trials_per_seed": 8,
-        },
+    label_axes(
+        ax,
+        "steps back from the loss, T−1−k",
+        "log10 ‖∂L/∂h_k‖",
+        f"BPTT at initialisation, hidden 32 ({seeds} seeds)",
+        fontsize=8,
     )
+    fig.tight_layout()
+    report.settings = {
+        "seq_len": seq_len,
+        "hidden_size": 32,
+        "seeds": seeds,
+        "recurrent_scale": scale,
+        "trials_per_seed": 8,
+    }
     report.text(
         "Freshly initialised cells (as the backbones build them), random inputs, a loss "
         "on the last step's output; ∂L/∂h_k is the total derivative through every later "
@@ -124,9 +120,7 @@ def run(ctx: Context) -> Verdict:
         f"{numbers['clipped_norm']:.2f}. Clipping bounds the step, it does not bring back "
         "a vanished gradient."
     )
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
 
 
 def clipped_norm(scale: float, seq_len: int) -> float:
@@ -140,3 +134,7 @@ def clipped_norm(scale: float, seq_len: int) -> float:
         out[-1].sum().backward()
         torch.nn.utils.clip_grad_norm_(rnn.parameters(), 1.0)
         return float(torch.sqrt(sum((p.grad**2).sum() for p in rnn.parameters())))
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

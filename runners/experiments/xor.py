@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from lecture_rl.runners.experiments.engine import Context
+from lecture_rl.runners.experiments.engine import Context, runner
 from lecture_rl.runners.experiments.report import Report, Verdict
 
 NAME = "xor"
@@ -104,7 +104,7 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
     )
 
 
-def run(ctx: Context) -> Verdict:
+def measure(ctx: Context, report: Report) -> dict[str, Any]:
     rows = [(a, b, relu_xor(a, b), float(int(a) ^ int(b))) for a in (0.0, 1.0) for b in (0.0, 1.0)]
     hand = by_hand(INIT)
     auto = by_autograd(INIT)
@@ -120,7 +120,7 @@ def run(ctx: Context) -> Verdict:
         "new": hand["new"],
         "max_grad_difference": max(abs(hand["grad"][k] - auto[k]) for k in INIT),
     }
-    report = Report(NAME, CLAIM, CITES, ctx.flags(NAME), {"init": INIT, "lr": LR, "x": X, "y": Y})
+    report.settings = {"init": INIT, "lr": LR, "x": X, "y": Y}
     report.text(
         "1. The hand-set ReLU network: h1 = ReLU(x1 + x2), h2 = ReLU(x1 + x2 − 1), "
         "y = ReLU(h1 − 2 h2)."
@@ -141,6 +141,8 @@ def run(ctx: Context) -> Verdict:
         "backward pass and one gradient-descent step",
     )
     report.text(f"The loss after the step: {after:.6f} (before: {hand['loss']:.6f}).")
-    outcome = verdict(numbers)
-    report.write(ctx.out, outcome, numbers)
-    return outcome
+    return numbers
+
+
+#: measure, decide and write the report on the one engine
+run = runner(__name__)

@@ -22,7 +22,7 @@ from lecture_rl.runners.settings import UsageError, parse_assignments, split_age
 from lecture_rl.runners.viewer.controls import Controls, speed_level_for
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory
 from lecture_rl.runners.viewer.recorder import Recorder, RecorderError
-from lecture_rl.runners.viewer.window import Window, no_display
+from lecture_rl.runners.viewer.window import Window, check_frames_and_display
 
 
 def agent_names(args: argparse.Namespace) -> list[str]:
@@ -92,17 +92,11 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
     check_device(args.device)
     check_threads(getattr(args, "threads", None))
     budget = resolve_budget(agent_class(names[0]), args.train_episodes, None)
-    if args.max_frames is not None and args.max_frames < 1:
-        raise UsageError(f"--max-frames must be at least 1, got {args.max_frames}")
     if args.zoom is not None and args.zoom <= 0:
         raise UsageError(f"--zoom must be positive, got {args.zoom}")
     if args.fps is not None and args.fps <= 0:
         raise UsageError(f"--fps must be positive, got {args.fps}")
-    if no_display() and not args.record and not args.max_frames:
-        raise UsageError(
-            "watch needs a display for its window; on a machine without one record the lesson "
-            "instead: --record FILE.gif (or .mp4) with --max-frames N"
-        )
+    check_frames_and_display(args)
     show_every = record_every(args, budget.get("episodes"))
     recorder = None
     if args.record:

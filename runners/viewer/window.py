@@ -16,6 +16,20 @@ from lecture_rl.envs import rendering
 from lecture_rl.runners.viewer.recorder import Recorder
 
 
+def check_frames_and_display(args: Any) -> None:
+    """``watch``'s ``--max-frames`` and, on a machine without a display, ``--record``: a
+    ``UsageError`` naming the fix, before any work."""
+    from lecture_rl.runners.settings import UsageError
+
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UsageError(f"--max-frames must be at least 1, got {args.max_frames}")
+    if no_display() and not args.record and not args.max_frames:
+        raise UsageError(
+            "watch needs a display for its window; on a machine without one record the lesson "
+            "instead: --record FILE.gif (or .mp4) with --max-frames N"
+        )
+
+
 def no_display() -> bool:
     """Whether this is a Linux/BSD machine without X or Wayland and no SDL driver chosen."""
     import sys

@@ -1,0 +1,43 @@
+"""A deep agent's insides: what ``lecture-rl inspect`` draws and ``watch`` shows live.
+
+Description:
+    One package, one module per job and one drawing per net kind:
+
+    - :mod:`.record`: the numbers (greedy episodes or a live run's steps, the traces of
+      ``nets.trace_backbone``, the units and feature maps worth showing);
+    - :mod:`.figure`: :func:`draw_insides`, which picks the drawing of the net's kind, and
+      :func:`save_figure`;
+    - :mod:`.common`: the rows every drawing shares (the tape, π(a|s) and V(s));
+    - :mod:`.recurrent` (LSTM, GRU, RNN: state and gates per unit), :mod:`.transformer`
+      (attention per layer and head), :mod:`.cnn` (a CNN on a grid's pixels: saliency per cell,
+      first-layer feature maps);
+    - :mod:`.panel`: the live panel in the viewer's window (pygame), imported on demand.
+"""
+
+from lecture_rl.runners.insides.figure import draw_insides, find_image, save_figure
+from lecture_rl.runners.insides.record import (
+    CELL_SIGNALS,
+    Insides,
+    correlation_ratio,
+    grid_context,
+    insides_from_steps,
+    pick_feature_maps,
+    pick_units,
+    record_insides,
+    tape_text,
+)
+
+__all__ = [
+    "CELL_SIGNALS",
+    "Insides",
+    "correlation_ratio",
+    "draw_insides",
+    "find_image",
+    "grid_context",
+    "insides_from_steps",
+    "pick_feature_maps",
+    "pick_units",
+    "record_insides",
+    "save_figure",
+    "tape_text",
+]

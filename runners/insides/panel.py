@@ -1,0 +1,218 @@
+"""The insides panel: a deep agent's policy, value and memory, live while it learns.
+
+Description:
+    :class:`InsidesTap` subscribes to the agent's ``PolicyStep`` events (π(a|s), V(s), the
+    recurrent state, episode starts and ``info["hidden"]``) and keeps the steps of env 0's
+    current episode. :meth:`InsidesTap.insides` turns them into
+    :class:`~lecture_rl.runners.insides.Insides` (the gates, cell state or attention recomputed
+    by ``trace_backbone`` from the agent's current weights; for a CNN on a grid's pixels the
+    saliency per cell and the first layer's feature maps), which
+    :func:`~lecture_rl.runners.insides.figure.draw_insides` draws: a strip that grows, and so
+    scrolls, with the episode (a CNN's: its last four steps). :func:`run_insides` shows it in
+    the viewer's window, either while the agent trains (``watch --agent ppo --set net=lstm``
+    on a task without a grid, or any deep agent on a grid seen as pixels, ``--env-set
+    obs_mode=image``) or step by step over greedy episodes of a loaded checkpoint (``watch
+    --checkpoint DIR``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from lecture_rl.agents.events import PolicyStep, TrainingCallback
+from lecture_rl.envs import rendering
+from lecture_rl.runners.insides.figure import draw_insides
+from lecture_rl.runners.insides.record import (
+    Insides,
+    grid_context,
+    insides_from_steps,
+    record_insides,
+)
+
+WINDOW_STEPS = 48  # the strip shows at most this many of the latest steps
+
+
+class InsidesTap(TrainingCallback):
+    """Keeps env 0's current episode from the ``PolicyStep`` events (thread-safe)."""
+
+    events = (PolicyStep,)
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.steps: list[tuple[Any, bool, int, int, np.ndarray]] = []
+        self.stop = False
+        self.count = 0
+
+    def on_event(self, event: Any) -> bool | None:
+        obs = np.asarray(event.obs)[0]
+        start = True if event.episode_starts is None else bool(np.asarray(event.episode_starts)[0])
+        hidden = -1 if event.hidden is None else int(np.asarray(event.hidden)[0])
+        action = int(np.asarray(event.actions)[0])
+        probs = event.probs
+        probs = np.asarray(probs.detach().cpu() if hasattr(probs, "cpu") else probs)
+        with self.lock:
+            if start:
+                self.steps = []
+            self.steps.append((obs, start or not self.steps, hidden, action, probs[0]))
+            self.steps = self.steps[-WINDOW_STEPS:]
+            self.count += 1
+        return False if self.stop else None
+
+    def insides(
+        self,
+        agent: Any,
+        grid: tuple[int, int] | None = None,
+        action_labels: list[str] | None = None,
+    ) -> Insides | None:
+        """The insides of the episode so far under the agent's current weights (``grid``: the
+        cells a CNN's maps are pooled to, see :func:`~lecture_rl.runners.insides.grid_context`).
+        """
+        with self.lock:
+            steps = list(self.steps)
+        if not steps:
+            return None
+        obs = np.stack([s[0] for s in steps])
+        starts = np.array([s[1] for s in steps])
+        starts[0] = True
+        hidden = np.array([s[2] for s in steps])
+        # the events carry action indices; the env's actions start at action_start
+        actions = np.array([s[3] for s in steps]) + int(getattr(agent, "action_start", 0))
+        return insides_from_steps(
+            agent, obs, starts, hidden if (hidden >= 0).any() else None, actions,
+            np.zeros(len(steps)), grid=grid, action_labels=action_labels,
+        )  # fmt: skip
+
+
+def figure_surface(fig: Any) -> Any:
+    """A matplotlib figure as a pygame surface (drawn with the Agg canvas)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    pygame = rendering.import_pygame()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    height, width = rgba.shape[:2]
+    return pygame.image.frombuffer(rgba.tobytes(), (width, height), "RGBA").copy()
+
+
+def run_insides(
+    agent: Any,
+    env: Any,
+    window: Any,
+    *,
+    train_budget: dict[str, int | None] | None = None,
+    episodes: int = 1,
+    seed: int = 0,
+    fps: float = 2.0,
+) -> int:
+    """Show the insides in ``window``: live while training (``train_budget`` given), else
+    step by step over ``episodes`` greedy episodes. Returns 0."""
+    title = f"{agent.name} + {agent.hp.get('net')}"
+    grid, labels = grid_context(env)
+    if train_budget is not None:
+        tap = InsidesTap()
+        worker = threading.Thread(
+            target=lambda: agent.train(env, callbacks=[tap], **train_budget), daemon=True
+        )
+        worker.start()
+        while worker.is_alive() and not window.done:
+            time.sleep(1.0 / fps)
+            ins = tap.insides(agent, grid, labels)
+            if ins is not None:
+                fig = draw_insides(ins, f"{title} learning: step {tap.count}", latest=True)
+                window.show(figure_surface(fig))
+            window.events()
+        tap.stop = True
+        worker.join()
+        return 0
+    for episode in range(episodes):
+        full = record_insides(agent, env, 1, seed=seed + episode)
+        for t in range(1, full.steps + 1):
+            if window.done:
+                return 0
+            ins = _prefix(full, t)
+            fig = draw_insides(ins, f"{title}: episode {episode}, step {t}", latest=True)
+            window.show(figure_surface(fig))
+            window.events()
+            time.sleep(1.0 / fps)
+    return 0
+
+
+def _prefix(ins: Insides, t: int) -> Insides:
+    """The first ``t`` steps of ``ins`` (a causal network's insides do not change later)."""
+    from dataclasses import replace
+
+    trace = {}
+    for key, value in ins.trace.items():
+        trace[key] = value[:, :, :t, :t] if key == "attention" else value[:t]
+    trace.pop("attention_cache", None)
+    return replace(
+        ins, obs=ins.obs[:t], episode_starts=ins.episode_starts[:t],
+        hidden=None if ins.hidden is None else ins.hidden[:t], probs=ins.probs[:t],
+        values=ins.values[:t], actions=ins.actions[:t], rewards=ins.rewards[:t], trace=trace,
+        tape=ins.tape[:t],
+    )  # fmt: skip
+
+
+def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -> int:
+    """``watch`` for a deep agent: live while it learns (``agent`` None: built from ``--agent``
+    and ``--set``) or over greedy episodes of a loaded checkpoint."""
+    from lecture_rl.runners.common import (
+        agent_class,
+        build_agent,
+        check_device,
+        resolve_budget,
+    )
+    from lecture_rl.runners.env_factory import make_env
+    from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
+    from lecture_rl.runners.viewer.recorder import Recorder, RecorderError
+    from lecture_rl.runners.viewer.window import Window, check_frames_and_display
+
+    check_frames_and_display(args)
+    if getattr(args, "record_every", None) is not None:
+        raise UsageError(
+            "--record-every chooses episodes of the grid viewer; the insides view of "
+            f"{args.agent or args.checkpoint} shows every step: drop --record-every"
+        )
+    budget = None
+    if agent is None:
+        env_set = parse_assignments(args.env_set, "--env-set")
+        common, per_agent = split_agent_overrides(
+            parse_assignments(args.set, "--set"), [args.agent]
+        )
+        check_device(args.device)
+        budget = resolve_budget(agent_class(args.agent), args.train_episodes, None)
+        env = make_env(args.env, env_set)
+        agent = build_agent(
+            args.agent, env, seed=args.seed,
+            hyperparameters={**common, **per_agent[args.agent]}, device=args.device,
+        )  # fmt: skip
+    # Intentional twin (duplicate scan): viewer/session.py opens its recorder the same way (other
+    # fps); watch --record's output checks are being reworked on another branch (issue 22), merge
+    # the two after it.
+    recorder = None
+    if args.record:
+        try:
+            recorder = Recorder(args.record, fps=args.fps or 2.0)
+        except RecorderError as exc:
+            raise UsageError(str(exc)) from exc
+    window = Window(
+        f"lecture-rl watch: the insides of {agent.name} + {agent.hp.get('net')}",
+        zoom=args.zoom or 1.0, recorder=recorder, max_frames=args.max_frames,
+    )  # fmt: skip
+    console.print(f"watching the insides of {agent.name} + {agent.hp.get('net')}; Esc quits")
+    try:
+        run_insides(
+            agent, env, window, train_budget=budget, episodes=args.episodes,
+            seed=args.seed or 0, fps=args.fps or 2.0,
+        )  # fmt: skip
+    finally:
+        window.close()
+        env.close()
+    if args.record:
+        console.print(f"recorded {window.frames} frames to {args.record}")
+    return 0
