@@ -20,7 +20,8 @@ Description:
       step (its mask ``infos["_final_obs"]`` marks the copies that ended), not an object array
       present only when one ended;
     - actions are checked for shape and dtype; their range is checked (``InvalidAction``)
-      only on the CPU (on a GPU that check would wait for the device);
+      while ``check_action_range`` is set, by default only on the CPU (on a GPU that check
+      would wait for the device);
     - ``reset`` takes ``seed`` (and GridWorld's ``options["start"]``) but no ``reset_mask``;
       ``render_mode`` must be ``None``; ``autoreset_mode`` is ``NEXT_STEP`` or ``SAME_STEP``.
 
@@ -85,6 +86,9 @@ class TorchVectorEnv(gym.vector.VectorEnv):
         self.keys = torch.zeros(n, dtype=torch.int64, device=self.device)
         self._streams = EpisodeStreams(n)  # the host's view, used by reset() only
         self._needs_reset = True
+        #: check that actions are in range (reads them on the host: on by default on the CPU
+        #: only; an agent whose actions are in range by construction turns it off)
+        self.check_action_range = self.device.type == "cpu"
 
     def _setup_spaces(self) -> None:
         n = self.num_envs
@@ -130,7 +134,7 @@ class TorchVectorEnv(gym.vector.VectorEnv):
                 f"the action space is {self.action_space}"
             )
         actions = actions.long()
-        if self.device.type == "cpu" and (
+        if self.check_action_range and (
             int(actions.min()) < 0 or int(actions.max()) >= self._n_actions
         ):
             raise InvalidAction(
