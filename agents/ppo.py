@@ -42,6 +42,10 @@ Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAg
     anneal_lr: decay the learning rate linearly to 0 over the training budget.
     episode_prefix: re-run each env's unfinished episode from the previous rollout at the
         start of its update sequence (memory nets only; ``False``: start from the stored state).
+    torch_envs: ``"auto"`` (default) trains on the env's torch batched version
+        (:mod:`lecture_rl.envs.torch_vector`: Parity, Copy, GridWorld) when the device is
+        cuda, ``True`` also on the CPU, ``False`` on the numpy envs. Same seed, same numbers
+        either way; on the torch envs a rollout reads the device once, not at every step.
 
 Usage::
 

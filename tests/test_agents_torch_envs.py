@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import gymnasium as gym
 import pytest
@@ -21,16 +22,20 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUD
 TINY = {"hidden_size": 16, "num_envs": 16, "n_steps": 8, "num_minibatches": 2}
 
 
-def train_ppo(env: gym.Env, torch_envs: bool, steps: int, **hp) -> tuple[PPOAgent, list]:
-    agent = agents.make("ppo", env, seed=5, device="cpu", torch_envs=torch_envs, **TINY, **hp)
+SMALL = {"ppo": TINY, "reinforce": {"hidden_size": 16, "num_envs": 16}}
+
+
+def train(name: str, env: gym.Env, torch_envs: bool, steps: int, **hp) -> tuple[Any, list]:
+    agent = agents.make(name, env, seed=5, device="cpu", torch_envs=torch_envs, **SMALL[name], **hp)
     result = agent.train(env, steps=steps)
     return agent, result.episodes
 
 
-def weights(agent: PPOAgent) -> torch.Tensor:
+def weights(agent: Any) -> torch.Tensor:
     return torch.cat([p.detach().cpu().flatten() for p in agent.parameters()])
 
 
+@pytest.mark.parametrize("name", ["ppo", "reinforce"])
 @pytest.mark.parametrize(
     ("env_id", "env_kwargs", "net"),
     [
@@ -39,11 +44,11 @@ def weights(agent: PPOAgent) -> torch.Tensor:
         ("LectureRL/GridWorld-v0", {"map_name": "cliff", "max_steps": 12}, "mlp"),  # truncates
     ],
 )
-def test_ppo_on_torch_envs_learns_exactly_as_on_numpy_envs(env_id, env_kwargs, net):
+def test_training_on_torch_envs_equals_training_on_numpy_envs(name, env_id, env_kwargs, net):
     """Same seed: the same episodes (return, length, env_steps) and the same final weights."""
     env = gym.make(env_id, **env_kwargs)
-    numpy_agent, numpy_episodes = train_ppo(env, False, 512, net=net)
-    torch_agent, torch_episodes = train_ppo(env, True, 512, net=net)
+    numpy_agent, numpy_episodes = train(name, env, False, 512, net=net)
+    torch_agent, torch_episodes = train(name, env, True, 512, net=net)
     strip = lambda eps: [{k: v for k, v in e.items() if k != "wall_time"} for e in eps]  # noqa: E731
     assert len(numpy_episodes) > 20
     assert strip(torch_episodes) == strip(numpy_episodes)
@@ -121,7 +126,7 @@ def test_collecting_on_torch_envs_reads_the_host_once_per_rollout(monkeypatch, t
         assert reads >= rollouts * TINY["n_steps"], counts
 
 
-def save_with_device(tmp_path, device_name: str) -> tuple[str, PPOAgent]:
+def save_with_device(tmp_path, device_name: str) -> tuple[Any, PPOAgent]:
     env = gym.make("LectureRL/Parity-v0", length=4)
     agent = agents.make("ppo", env, seed=1, device="cpu", net="gru", **TINY)
     agent.train(env, steps=256)
