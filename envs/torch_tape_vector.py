@@ -38,11 +38,12 @@ class TorchTapeVectorEnv(TorchVectorEnv):
         self._setup_spaces()
         n = self.num_envs
         self.t = torch.zeros(n, dtype=torch.int64, device=self.device)
+        self._x = torch.zeros_like(self.t)  # the current observations
         self._autoreset = torch.zeros(n, dtype=torch.bool, device=self.device)
 
     # ----------------------------------------------------------------- subclass hooks
-    def _obs(self) -> torch.Tensor:
-        """``obs_tape[t]`` of every copy."""
+    def _compute_obs(self) -> torch.Tensor:
+        """``obs_tape[t]`` of every copy (kept as ``self._x`` until ``t`` or a key changes)."""
         raise NotImplementedError
 
     def _target(self) -> torch.Tensor:
@@ -56,10 +57,15 @@ class TorchTapeVectorEnv(TorchVectorEnv):
     def _advance(self) -> None:
         """Move every copy to ``t + 1``."""
         self.t = self.t + 1
+        self._x = self._compute_obs()
 
     def _restart(self, mask: torch.Tensor) -> None:
         """Start the copies of ``mask`` at ``t = 0`` (their keys are already new)."""
         self.t = torch.where(mask, 0, self.t)
+        self._x = self._compute_obs()
+
+    def _obs(self) -> torch.Tensor:
+        return self._x
 
     # ----------------------------------------------------------------- Gymnasium API
     def reset(
@@ -125,7 +131,7 @@ class TorchParityVectorEnv(TorchTapeVectorEnv):
         self._setup()
         self._parity = torch.zeros_like(self.t)  # y_t with observation t shown
 
-    def _obs(self) -> torch.Tensor:
+    def _compute_obs(self) -> torch.Tensor:
         bit = torch_streams.integers(self.keys, self.t, 2)  # x_t, as the numpy tape's column t
         return torch.where(self.t < self.length, bit, 0)
 
@@ -137,11 +143,11 @@ class TorchParityVectorEnv(TorchTapeVectorEnv):
 
     def _advance(self) -> None:
         super()._advance()
-        self._parity = self._parity ^ self._obs()  # y_t = y_{t-1} ⊕ x_t (0 past the end)
+        self._parity = self._parity ^ self._x  # y_t = y_{t-1} ⊕ x_t (x = 0 past the end)
 
     def _restart(self, mask: torch.Tensor) -> None:
         super()._restart(mask)
-        self._parity = torch.where(mask, self._obs(), self._parity)  # y_1 = x_1
+        self._parity = torch.where(mask, self._x, self._parity)  # y_1 = x_1
 
 
 class TorchCopyVectorEnv(TorchTapeVectorEnv):
@@ -176,7 +182,7 @@ class TorchCopyVectorEnv(TorchTapeVectorEnv):
         """The ``position``-th input symbol of each copy's episode (clamped into the input)."""
         return torch_streams.integers(self.keys, position.clamp(0, self.length - 1), self.symbols)
 
-    def _obs(self) -> torch.Tensor:
+    def _compute_obs(self) -> torch.Tensor:
         blank, go = self.symbols, self.symbols + 1
         marker = torch.where(self.t == self.length + self.delay, go, blank)
         return torch.where(self.t < self.length, self._symbol(self.t), marker)
