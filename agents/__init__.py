@@ -100,14 +100,22 @@ def make(name: str, env: gym.Env, **hyperparameters: Any) -> Agent:
     return agent_class(name)(env, **hyperparameters)
 
 
-def load(path: str | os.PathLike, env: gym.Env | None = None) -> Agent:
+def load(
+    path: str | os.PathLike, env: gym.Env | None = None, *, device: str | None = None
+) -> Agent:
     """Restore an agent from a checkpoint folder written by ``agent.save``.
 
-    ``env`` defaults to the env recorded in the checkpoint. Nothing is unpickled: metadata is
-    JSON and arrays/weights load with ``allow_pickle=False`` / ``weights_only=True``.
+    ``env`` defaults to the env recorded in the checkpoint. ``device`` (``"cpu"``, ``"cuda"``,
+    ``"auto"``) puts a deep agent there instead of on its recorded device (a checkpoint from a
+    GPU loads on the CPU without it too, where there is no CUDA). Nothing is unpickled:
+    metadata is JSON and arrays/weights load with ``allow_pickle=False`` /
+    ``weights_only=True``, onto the CPU first.
     """
     folder = Path(path)
     meta = read_metadata(folder)
+    hp = meta.get("hyperparameters")
+    if device is not None and isinstance(hp, dict) and "device" in hp:
+        meta = {**meta, "hyperparameters": {**hp, "device": device}}
     try:
         cls = agent_class(meta["agent"])
     except KeyError as exc:

@@ -165,13 +165,14 @@ def main() -> None:
     parser.add_argument("--solve", action="store_true", help="time to 0.99 (CUDA only)")
     parser.add_argument("--solve-envs", type=int, default=4096)
     parser.add_argument("--solve-steps", type=int, default=20_000_000)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--smoke", action="store_true", help="tiny budget (seconds): for CI")
     args = parser.parse_args()
     hp: dict = {}
     if args.smoke:
         args.num_envs, args.seconds, args.rollouts, args.repeats = [16], 0.05, 1, 1
         hp = {"n_steps": 4, "hidden_size": 8, "update_epochs": 1}
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    torch.set_num_threads(args.threads)  # more threads than free cores slows small nets
     print(f"torch {torch.__version__}; devices: {', '.join(devices())}; "
           f"cpu threads: {torch.get_num_threads()}")  # fmt: skip
 

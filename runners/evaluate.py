@@ -18,7 +18,7 @@ from typing import Any
 
 from lecture_rl import agents
 from lecture_rl.agents.checkpoint_io import CheckpointError, read_metadata, space_to_json
-from lecture_rl.runners.common import EVAL_SEED_BASE, eval_step_cap
+from lecture_rl.runners.common import EVAL_SEED_BASE, check_device, eval_step_cap
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.settings import UsageError, parse_assignments
 
@@ -52,8 +52,15 @@ def check_spaces(meta: dict[str, Any], env, env_id: str, where: str) -> None:
             )
 
 
-def load_checkpoint(path: str, env_id: str | None, env_set: dict[str, Any], render_mode=None):
-    """``(agent, env, env_id, env_kwargs)`` for a checkpoint; every failure is a UsageError."""
+def load_checkpoint(
+    path: str,
+    env_id: str | None,
+    env_set: dict[str, Any],
+    render_mode=None,
+    device: str | None = None,
+):
+    """``(agent, env, env_id, env_kwargs)`` for a checkpoint, a deep agent on ``device`` (its
+    recorded one if ``None``); every failure is a UsageError."""
     try:
         meta = read_metadata(path)
     except CheckpointError as exc:
@@ -68,7 +75,7 @@ def load_checkpoint(path: str, env_id: str | None, env_set: dict[str, Any], rend
     )
     try:
         check_spaces(meta, env, env_id, where)
-        agent = agents.load(path, env)
+        agent = agents.load(path, env, device=device)
     except UsageError:
         env.close()
         raise
@@ -92,7 +99,10 @@ def run_evaluate(args: argparse.Namespace, out=None) -> int:
     if args.episodes < 1:
         raise UsageError(f"--episodes must be at least 1, got {args.episodes}")
     env_set = parse_assignments(args.env_set, "--env-set")
-    agent, env, env_id, kwargs = load_checkpoint(args.checkpoint, args.env, env_set)
+    check_device(args.device)
+    agent, env, env_id, kwargs = load_checkpoint(
+        args.checkpoint, args.env, env_set, device=args.device
+    )
     seed = EVAL_SEED_BASE if args.seed is None else args.seed
     try:
         result = agent.evaluate(env, args.episodes, seed=seed, max_episode_steps=eval_step_cap(env))

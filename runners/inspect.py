@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 
+from lecture_rl.runners.common import check_device
 from lecture_rl.runners.evaluate import load_checkpoint
 from lecture_rl.runners.settings import UsageError, parse_assignments
 
@@ -28,7 +29,10 @@ def run_inspect(args: argparse.Namespace, out=None) -> int:
     if not str(args.out).lower().endswith(".png"):
         raise UsageError(f"--out {args.out} must name a .png file, e.g. --out insides.png")
     env_set = parse_assignments(args.env_set, "--env-set")
-    agent, env, env_id, kwargs = load_checkpoint(args.checkpoint, args.env, env_set)
+    check_device(args.device)
+    agent, env, env_id, kwargs = load_checkpoint(
+        args.checkpoint, args.env, env_set, device=args.device
+    )
     try:
         if not hasattr(agent, "backbone"):
             raise UsageError(

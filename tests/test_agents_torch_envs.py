@@ -151,6 +151,22 @@ def test_a_cuda_checkpoint_loads_on_a_machine_without_cuda(tmp_path, monkeypatch
     assert loaded.evaluate(env, 20, seed=3) == trained.evaluate(env, 20, seed=3)
 
 
+def test_load_puts_the_agent_on_the_device_asked_for(tmp_path, monkeypatch, capsys):
+    """On a (mocked) GPU machine a cuda checkpoint loads on the CPU when asked, in Python and
+    with ``lecture-rl evaluate --device cpu``."""
+    from lecture_rl.runners.cli import main
+
+    folder, trained = save_with_device(tmp_path, "cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    loaded = agents.load(folder, device="cpu")
+    assert loaded.device == torch.device("cpu") and loaded.hp["device"] == "cpu"
+    assert torch.equal(weights(loaded), weights(trained))
+    code = main(["evaluate", "--checkpoint", str(folder), "--device", "cpu", "--episodes", "5",
+                 "--json"])  # fmt: skip
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["episodes"] == 5
+
+
 def test_a_cpu_checkpoint_loads_onto_the_requested_device(tmp_path, monkeypatch):
     """The weights are read onto the CPU and moved to the agent's device (here a mocked
     ``cuda``: the copy is intercepted), never onto the device they were saved from."""

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from lecture_rl.runners.commands.options import add_env_options, add_threads, formatter, wrap
+from lecture_rl.runners.commands.options import (
+    add_device,
+    add_env_options,
+    add_threads,
+    formatter,
+    wrap,
+)
 
 NAME = "evaluate"
 
@@ -33,6 +39,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--seed", type=int, default=None, help="first evaluation seed (default 1000000)"
     )
     add_threads(parser, "the policy")
+    add_device(parser, "a deep agent runs (default: its recorded device; cpu without CUDA)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lecture_rl.runners.commands.options import add_env_options, formatter, wrap
+from lecture_rl.runners.commands.options import add_device, add_env_options, formatter, wrap
 
 NAME = "inspect"
 
@@ -37,6 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (0)")
     add_env_options(parser, required=False)
+    add_device(parser, "a deep agent runs (default: its recorded device; cpu without CUDA)")
     return parser
 
 
