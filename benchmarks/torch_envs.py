@@ -138,17 +138,18 @@ class AccuracyStop(TrainingCallback):
         return not (full and sum(self.recent) / self.window >= self.target)
 
 
-def solve(num_envs: int, max_steps: int, **hp) -> None:
+def solve(num_envs: int, max_steps: int, device: str = "cuda", **hp) -> None:
     env = gym.make(PARITY16[0], **PARITY16[1])
-    agent = agents.make("ppo", env, seed=0, net="lstm", device="cuda", num_envs=num_envs, **hp)
-    sync("cuda")
+    agent = agents.make("ppo", env, seed=0, net="lstm", device=device, num_envs=num_envs, **hp)
+    sync(device)
     start = time.perf_counter()
     result = agent.train(env, steps=max_steps, callbacks=[AccuracyStop(num_envs, 0.99)])
-    sync("cuda")
+    sync(device)
     seconds = time.perf_counter() - start
     greedy = agent.evaluate(env, 1000, seed=10**6)["accuracy"]
     print(
-        f"solve: ppo+lstm Parity-16, {num_envs} torch envs on cuda: "
+        f"solve: ppo+lstm Parity-16, {num_envs} envs on {device} "
+        f"(torch_envs={agent.hp['torch_envs']}): "
         f"{'reached' if result.stopped_early else 'did NOT reach'} 0.99 (training episodes) "
         f"after {result.env_steps:,} env steps in {seconds:.1f} s "
         f"({result.env_steps / seconds:,.0f} env steps/s end to end); greedy accuracy {greedy:.3f}"
