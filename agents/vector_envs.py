@@ -36,11 +36,10 @@ def use_torch_envs(setting: str | bool, device: torch.device, env: gym.Env, run:
     while a subscriber wants per-step events (the live viewer reads numpy observations).
     """
     spec = env_spec(env)
-    if setting is False or spec is None or not has_torch_vector_env(spec.id):
+    wanted = device.type == "cuda" if setting == "auto" else bool(setting)
+    if not wanted or spec is None or not has_torch_vector_env(spec.id):
         return False
-    if run is not None and (run.wants(Transition) or run.wants(PolicyStep)):
-        return False
-    return setting is True or device.type == "cuda"
+    return run is None or not (run.wants(Transition) or run.wants(PolicyStep))
 
 
 def make_train_envs(
