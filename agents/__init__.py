@@ -105,11 +105,11 @@ def load(
 ) -> Agent:
     """Restore an agent from a checkpoint folder written by ``agent.save``.
 
-    ``env`` defaults to the env recorded in the checkpoint. ``device`` (``auto``, ``cpu``,
-    ``cuda[:N]``) places a deep agent's networks there, whatever device it was trained on;
-    ``None`` keeps the recorded one (a GPU-trained checkpoint falls back to the CPU on a machine
-    without CUDA). Nothing is unpickled: metadata is JSON and arrays/weights load with
-    ``allow_pickle=False`` / ``weights_only=True``, onto the CPU first.
+    ``env`` defaults to the env recorded in the checkpoint. ``device`` (``"cpu"``, ``"cuda"``,
+    ``"auto"``) puts a deep agent there instead of on its recorded device (a checkpoint from a
+    GPU loads on the CPU without it too, where there is no CUDA). Nothing is unpickled:
+    metadata is JSON and arrays/weights load with ``allow_pickle=False`` /
+    ``weights_only=True``, onto the CPU first.
     """
     folder = Path(path)
     meta = read_metadata(folder)

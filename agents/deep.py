@@ -194,7 +194,11 @@ class DeepAgent(Agent):
         return cached
 
     def obs_tensor(self, obs: Any) -> torch.Tensor:
-        """Observations as the backbone takes them: integer ids for Discrete, raw arrays else."""
+        """Observations as the backbone takes them: integer ids for Discrete, raw arrays else.
+
+        A tensor (from torch batched envs) is already on the device and is used as it is."""
+        if torch.is_tensor(obs):
+            return obs.to(self.device)
         if isinstance(self.observation_space, gym.spaces.Discrete):
             return torch.as_tensor(np.asarray(obs, dtype=np.int64), device=self.device)
         return torch.as_tensor(np.asarray(obs), device=self.device)

@@ -42,6 +42,10 @@ Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAg
     anneal_lr: decay the learning rate linearly to 0 over the training budget.
     episode_prefix: re-run each env's unfinished episode from the previous rollout at the
         start of its update sequence (memory nets only; ``False``: start from the stored state).
+    torch_envs: ``"auto"`` (default) trains on the env's torch batched version
+        (:mod:`lecture_rl.envs.torch_vector`: Parity, Copy, GridWorld) when the device is
+        cuda, ``True`` also on the CPU, ``False`` on the numpy envs. Same seed, same numbers
+        either way; on the torch envs a rollout reads the device once, not at every step.
 
 Usage::
 
@@ -77,7 +81,14 @@ from lecture_rl.agents.rollout import (
     episode_prefix_length,
     index_state,
 )
-from lecture_rl.agents.vector_envs import EpisodeCounter, make_train_envs, stack_final_obs
+from lecture_rl.agents.vector_envs import (
+    TORCH_ENVS_PARAM,
+    DeviceEpisodeCounter,
+    EpisodeCounter,
+    make_train_envs,
+    stack_final_obs,
+    use_torch_envs,
+)
 
 
 def layer_init(layer: nn.Linear, std: float) -> nn.Linear:
@@ -117,6 +128,7 @@ class PPOAgent(DeepAgent):
             True, "memory nets: the update first re-runs each env's unfinished episode from the "
             "previous rollout, so BPTT reaches the episode's start (at most one rollout back)",
             kind="bool"),
+        "torch_envs": TORCH_ENVS_PARAM,
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 500_000}
     # Attention with Adam at 5e-3 (the recurrent cores' rate) learns Copy to only ~0.4-0.5;
@@ -160,11 +172,21 @@ class PPOAgent(DeepAgent):
     # ----- training -------------------------------------------------------------------------
 
     def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
-        """Rollouts of ``n_steps`` × ``num_envs`` steps, each followed by the PPO update."""
+        """Rollouts of ``n_steps`` × ``num_envs`` steps, each followed by the PPO update.
+
+        On torch batched envs (``torch_envs``; :func:`use_torch_envs`) observations, actions,
+        rewards and episode ends stay tensors on the agent's device: collecting a rollout
+        waits for the device only once, when the finished episodes are reported.
+        """
         hp = self.hp
         num_envs, n_steps, gamma = hp["num_envs"], hp["n_steps"], hp["gamma"]
-        envs = make_train_envs(env, num_envs)
-        counter = EpisodeCounter(num_envs, run)
+        on_device = use_torch_envs(hp["torch_envs"], self.device, env, run)
+        envs = make_train_envs(env, num_envs, self.device if on_device else None)
+        counter: EpisodeCounter | DeviceEpisodeCounter
+        if on_device:
+            counter = DeviceEpisodeCounter(num_envs, n_steps, run, self.device)
+        else:
+            counter = EpisodeCounter(num_envs, run)
         want_policy = run.wants(PolicyStep)
         obs, infos = envs.reset(seed=int(self.rng.integers(2**31)))
         first = self.obs_tensor(obs)
@@ -184,6 +206,7 @@ class PPOAgent(DeepAgent):
                     self._anneal(steps_done, run)
                 rollout = buffers[0]
                 rollout.initial_state = detach_state(state)
+                steps_before = steps_done
                 with torch.no_grad():  # 1. collect
                     for t in range(n_steps):
                         obs_t = self.obs_tensor(obs)
@@ -194,10 +217,17 @@ class PPOAgent(DeepAgent):
                         action = sample_categorical(logits, self.generator)
                         logp = F.log_softmax(logits, dim=-1).gather(-1, action[:, None])[:, 0]
                         rollout.values[t] = self.value(features)
+                        rollout.actions[t] = action
+                        rollout.logprobs[t] = logp
+                        steps_done += num_envs
+                        if on_device:
+                            obs, infos = self._device_step(envs, action, rollout, t, state, counter)
+                            episode_start = rollout.dones[t].clone()
+                            continue
                         if want_policy:
                             run.emit(PolicyStep(obs, logits.softmax(-1), rollout.values[t],
-                                                action, state, steps_done, episode_start,
-                                                infos.get("hidden")))  # fmt: skip
+                                                action, state, steps_done - num_envs,
+                                                episode_start, infos.get("hidden")))  # fmt: skip
                         obs_before, infos_before = obs, infos
                         env_actions = action.cpu().numpy() + self.action_start
                         obs, reward, terminated, truncated, infos = envs.step(env_actions)
@@ -211,13 +241,12 @@ class PPOAgent(DeepAgent):
                         if cut.size:  # a time limit is not the task's end: bootstrap γV(final)
                             reward_t[cut] += gamma * self._final_values(infos, cut, state)
                         done = np.logical_or(terminated, truncated)
-                        rollout.actions[t] = action
-                        rollout.logprobs[t] = logp
                         rollout.rewards[t] = reward_t
                         rollout.dones[t] = torch.as_tensor(done, device=self.device)
                         episode_start = rollout.dones[t].clone()
-                        steps_done += num_envs
                         counter.step(np.asarray(reward, dtype=float), done, steps_done)
+                    if on_device:
+                        counter.flush(steps_before)  # the one wait for the device per rollout
                     features, _ = self.backbone.step(self.obs_tensor(obs), state, episode_start)
                     last_value = self.value(features)
                 advantages, returns = rollout.advantages_gae(last_value, gamma, hp["gae_lambda"])
@@ -229,6 +258,29 @@ class PPOAgent(DeepAgent):
         finally:
             envs.close()
 
+    def _device_step(
+        self,
+        envs: gym.vector.VectorEnv,
+        action: torch.Tensor,
+        rollout: Rollout,
+        t: int,
+        state: Any,
+        counter: DeviceEpisodeCounter,
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """One step of torch batched envs, stored into ``rollout`` without leaving the device."""
+        obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
+        reward_t = reward.to(torch.float32)
+        if envs.can_truncate:  # a time limit is not the task's end: bootstrap γV(final)
+            final = self.obs_tensor(infos["final_obs"])
+            features, _ = self.backbone.step(final, state, None)
+            cut = truncated & ~terminated
+            reward_t = reward_t + torch.where(cut, self.hp["gamma"] * self.value(features), 0.0)
+        done = terminated | truncated
+        rollout.rewards[t] = reward_t
+        rollout.dones[t] = done
+        counter.step(reward, done)
+        return obs, infos
+
     def _masked(
         self, logits: torch.Tensor, infos: dict[str, Any], rollout: Rollout, t: int
     ) -> torch.Tensor:
@@ -237,7 +289,11 @@ class PPOAgent(DeepAgent):
             if rollout.masks is not None:
                 rollout.masks[t] = True
             return logits
-        mask = torch.as_tensor(np.asarray(infos["action_mask"], dtype=bool), device=self.device)
+        mask = infos["action_mask"]
+        if torch.is_tensor(mask):  # torch batched envs: already on the device
+            mask = mask.bool()
+        else:
+            mask = torch.as_tensor(np.asarray(mask, dtype=bool), device=self.device)
         mask = mask | ~mask.any(dim=-1, keepdim=True)  # a row with no mask allows everything
         if rollout.masks is None:
             rollout.masks = torch.ones(

@@ -20,6 +20,8 @@ Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAg
     max_episode_steps: a batch stops after this many steps even if some episode has not
         finished (those steps are then used with the return so far).
     normalize_advantages: scale G − b to unit variance per batch.
+    torch_envs: as PPO's: ``"auto"`` trains on torch batched envs on a cuda device, ``True``
+        also on the CPU, ``False`` on the numpy envs (same numbers either way).
 """
 
 from __future__ import annotations
@@ -36,7 +38,12 @@ from lecture_rl.agents.base import TrainingRun
 from lecture_rl.agents.deep import DeepAgent, sample_categorical
 from lecture_rl.agents.hyperparameters import Param, non_negative, positive_int, with_defaults
 from lecture_rl.agents.ppo import layer_init
-from lecture_rl.agents.vector_envs import EpisodeCounter, make_train_envs
+from lecture_rl.agents.vector_envs import (
+    TORCH_ENVS_PARAM,
+    EpisodeCounter,
+    make_train_envs,
+    use_torch_envs,
+)
 
 
 class ReinforceAgent(DeepAgent):
@@ -50,6 +57,7 @@ class ReinforceAgent(DeepAgent):
         "max_episode_steps": positive_int(1000, "episodes are cut here while training",
                                           high=10**7),
         "normalize_advantages": Param(True, "normalise G − b over each batch", kind="bool"),
+        "torch_envs": TORCH_ENVS_PARAM,
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
 
@@ -69,13 +77,17 @@ class ReinforceAgent(DeepAgent):
 
     def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
         """Batches of whole episodes (one per env), each followed by one gradient step."""
-        envs = make_train_envs(env, self.hp["num_envs"])
+        on_device = use_torch_envs(self.hp["torch_envs"], self.device, env, run)
+        envs = make_train_envs(env, self.hp["num_envs"], self.device if on_device else None)
         counter = EpisodeCounter(self.hp["num_envs"], run)
         steps_done = 0
         seed = int(self.rng.integers(2**31))
         try:
             while not run.done:
-                batch = self._collect(envs, seed, counter, steps_done)
+                if on_device:
+                    batch = self._collect_on_device(envs, seed, run, steps_done)
+                else:
+                    batch = self._collect(envs, seed, counter, steps_done)
                 seed = None  # later resets continue the envs' own generators
                 steps_done += batch["steps"]
                 self._update(batch)
@@ -147,6 +159,88 @@ class ReinforceAgent(DeepAgent):
             "masks": None if masks[0] is None else torch.stack(masks),
             "steps": counted,
         }
+
+    @torch.no_grad()
+    def _collect_on_device(
+        self, envs: gym.vector.VectorEnv, seed: int | None, run: TrainingRun, steps_done: int
+    ) -> dict[str, Any]:
+        """:meth:`_collect` on torch batched envs: everything stays on the device.
+
+        The episodes are reported after the batch, from one copy of each env's first return
+        and length, in the order and with the ``env_steps`` :meth:`_collect` gives them. A
+        sequence task ends every copy at its ``episode_steps``, so the loop needs no check;
+        other envs are asked once per step whether any copy still runs.
+        """
+        num_envs, gamma = self.hp["num_envs"], self.hp["gamma"]
+        obs, infos = envs.reset(seed=seed)
+        state = self.backbone.initial_state(num_envs, self.device)
+        running = torch.ones(num_envs, dtype=torch.bool, device=self.device)
+        ret = torch.zeros(num_envs, dtype=torch.float64, device=self.device)
+        length = torch.zeros(num_envs, dtype=torch.int64, device=self.device)
+        fixed = getattr(envs, "episode_steps", None)  # every copy ends at this step
+        limit = (
+            self.hp["max_episode_steps"]
+            if fixed is None
+            else min(fixed, self.hp["max_episode_steps"])
+        )
+        observations, actions, rewards, valid, masks = [], [], [], [], []
+        for _ in range(limit):
+            obs_t = self.obs_tensor(obs)
+            features, state = self.backbone.step(obs_t, state, None)
+            logits = self._action_scores(features)
+            mask = None
+            if "action_mask" in infos:
+                mask = infos["action_mask"].bool()
+                mask = mask | ~mask.any(dim=-1, keepdim=True)
+                logits = logits.masked_fill(~mask, -1e9)
+            action = sample_categorical(logits, self.generator)
+            obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
+            reward = torch.where(running, reward, 0.0)
+            observations.append(obs_t)
+            actions.append(action)
+            rewards.append(reward.to(torch.float32))
+            valid.append(running)
+            masks.append(mask)
+            ret = ret + reward
+            length = length + running
+            running = running & ~(terminated | truncated)
+            if fixed is None and not bool(running.any()):
+                break
+        counted = self._report_first_episodes(run, ret, length, running, steps_done)
+        rewards_t = torch.stack(rewards)  # [T, N]
+        returns = torch.zeros_like(rewards_t)
+        future = torch.zeros(num_envs, dtype=torch.float32, device=self.device)
+        for t in reversed(range(len(rewards))):
+            future = rewards_t[t] + gamma * future  # G_t = r_{t+1} + γ G_{t+1}
+            returns[t] = future
+        return {
+            "obs": torch.stack(observations),
+            "actions": torch.stack(actions),
+            "returns": returns,
+            "valid": torch.stack(valid),
+            "masks": None if masks[0] is None else torch.stack(masks),
+            "steps": counted,
+        }
+
+    def _report_first_episodes(
+        self,
+        run: TrainingRun,
+        ret: torch.Tensor,
+        length: torch.Tensor,
+        running: torch.Tensor,
+        steps_done: int,
+    ) -> int:
+        """Report each env's finished first episode, ordered by its end step, then by env;
+        returns the steps counted (each env's steps up to its episode's end)."""
+        copied = torch.stack([ret, length.double(), running.double()]).cpu().numpy()
+        returns, lengths, unfinished = copied[0], copied[1].astype(np.int64), copied[2] > 0
+        counted = int(lengths.sum())
+        for i in sorted(np.flatnonzero(~unfinished), key=lambda i: (lengths[i], i)):
+            # the steps counted when env i ended: Σ_j min(length_j, length_i)
+            run.env_steps = steps_done + int(np.minimum(lengths, lengths[i]).sum())
+            run.episode_end(returns[i], lengths[i])
+        run.env_steps = steps_done + counted
+        return counted
 
     def _update(self, batch: dict[str, Any]) -> dict[str, float]:
         """One gradient step on ∇ log π · (G − b) plus the baseline's regression loss."""

@@ -6,23 +6,62 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from lecture_rl.agents.base import TrainingRun
-from lecture_rl.agents.events import Transition
+from lecture_rl.agents.events import PolicyStep, Transition
+from lecture_rl.agents.hyperparameters import Param
 from lecture_rl.envs.table_vector import TableVectorEnv, is_table_env
+from lecture_rl.envs.torch_vector import has_torch_vector_env, make_torch_vector_env
+
+#: the ``torch_envs`` hyperparameter of the agents that can train on torch batched envs
+TORCH_ENVS_PARAM = Param(
+    "auto",
+    "train on the env's torch batched version on the agent's device (Parity, Copy, GridWorld): "
+    "auto = when the device is cuda, true = also on cpu, false = the numpy envs",
+    choices=("auto", True, False),
+)
 
 
-def make_train_envs(env: gym.Env, num_envs: int) -> gym.vector.VectorEnv:
+def env_spec(env: gym.Env) -> Any:
+    """The env's registration spec (``None`` for an env not made with ``gym.make``)."""
+    return getattr(env, "spec", None) or getattr(env.unwrapped, "spec", None)
+
+
+def use_torch_envs(setting: str | bool, device: torch.device, env: gym.Env, run: Any) -> bool:
+    """Whether to train on torch batched envs (:mod:`lecture_rl.envs.torch_vector`).
+
+    ``setting`` is the ``torch_envs`` hyperparameter: ``"auto"`` uses them on a CUDA device,
+    ``True`` on any device, ``False`` never. Only envs with a torch version qualify, and not
+    while a subscriber wants per-step events (the live viewer reads numpy observations).
+    """
+    spec = env_spec(env)
+    wanted = device.type == "cuda" if setting == "auto" else bool(setting)
+    if not wanted or spec is None or not has_torch_vector_env(spec.id):
+        return False
+    return run is None or not (run.wants(Transition) or run.wants(PolicyStep))
+
+
+def make_train_envs(
+    env: gym.Env, num_envs: int, device: torch.device | None = None
+) -> gym.vector.VectorEnv:
     """``num_envs`` copies of ``env`` as one vector env in ``SAME_STEP`` autoreset mode.
 
-    Uses the env's native batched implementation (its spec's vector entry point) when it has
+    With a ``device``, the env's torch batched version on that device
+    (:func:`~lecture_rl.envs.torch_vector.make_torch_vector_env`: tensors in and out). Else the
+    env's native batched implementation (its spec's vector entry point) when it has
     one, numpy copies of Gymnasium's table-driven toy-text envs (FrozenLake, CliffWalking:
     :class:`~lecture_rl.envs.table_vector.TableVectorEnv`), else Gymnasium's
     ``SyncVectorEnv``. In ``SAME_STEP`` mode a finished env is reset in
     the same ``step`` call and its last observation is in ``infos["final_obs"]``.
     """
     same_step = gym.vector.AutoresetMode.SAME_STEP
-    spec = getattr(env, "spec", None) or getattr(env.unwrapped, "spec", None)
+    spec = env_spec(env)
+    if device is not None and spec is not None:
+        kwargs = {k: v for k, v in (spec.kwargs or {}).items() if k != "render_mode"}
+        torch_envs = make_torch_vector_env(spec.id, num_envs, device, same_step, **kwargs)
+        torch_envs.check_action_range = False  # sampled from the action space's logits
+        return torch_envs
     if spec is None:
         if num_envs != 1:
             raise ValueError(
@@ -126,6 +165,49 @@ class EpisodeCounter:
             self.returns[i] = 0.0
             self.lengths[i] = 0
             self.episodes[i] += 1
+
+
+class DeviceEpisodeCounter:
+    """:class:`EpisodeCounter` for envs that return tensors: no host round-trip per step.
+
+    :meth:`step` keeps the running returns and lengths on the device and notes, per step of a
+    rollout, which envs finished an episode and with what return and length; :meth:`flush`
+    (once per rollout) copies that to the host and reports the finished episodes in the order
+    :class:`EpisodeCounter` would have, with the same ``run.env_steps`` per step (only their
+    ``wall_time`` is the flush's).
+    """
+
+    def __init__(self, num_envs: int, steps: int, run: TrainingRun, device: torch.device):
+        self.num_envs, self.run = num_envs, run
+        self.returns = torch.zeros(num_envs, dtype=torch.float64, device=device)
+        self.lengths = torch.zeros(num_envs, dtype=torch.int64, device=device)
+        self.ended = torch.zeros((steps, num_envs), dtype=torch.bool, device=device)
+        self.ended_returns = torch.zeros((steps, num_envs), dtype=torch.float64, device=device)
+        self.ended_lengths = torch.zeros((steps, num_envs), dtype=torch.int64, device=device)
+        self.t = 0
+
+    def step(self, rewards: torch.Tensor, dones: torch.Tensor) -> None:
+        """After each vector step (tensors on the device)."""
+        self.returns = self.returns + rewards
+        self.lengths = self.lengths + 1
+        self.ended[self.t] = dones
+        self.ended_returns[self.t] = self.returns
+        self.ended_lengths[self.t] = self.lengths
+        self.returns = torch.where(dones, 0.0, self.returns)
+        self.lengths = torch.where(dones, 0, self.lengths)
+        self.t += 1
+
+    def flush(self, env_steps_before: int) -> None:
+        """Report the episodes that ended since the last flush; ``run.env_steps`` after them."""
+        steps = self.t
+        rows = (self.ended[:steps], self.ended_returns[:steps], self.ended_lengths[:steps])
+        copied = torch.stack([row.to(torch.float64) for row in rows]).cpu().numpy()  # one copy
+        ended, returns, lengths = copied[0] > 0, copied[1], copied[2].astype(np.int64)
+        for t, i in np.argwhere(ended):  # by step, then by env: EpisodeCounter's order
+            self.run.env_steps = env_steps_before + (int(t) + 1) * self.num_envs
+            self.run.episode_end(returns[t, i], lengths[t, i])
+        self.run.env_steps = env_steps_before + steps * self.num_envs
+        self.t = 0
 
 
 def env_row(infos: dict[str, Any], i: int) -> dict[str, Any]:

@@ -59,11 +59,8 @@ def load_checkpoint(
     render_mode=None,
     device: str | None = None,
 ):
-    """``(agent, env, env_id, env_kwargs)`` for a checkpoint; every failure is a UsageError.
-
-    ``device`` moves a deep agent's networks (``--device``); ``None`` keeps the checkpoint's.
-    """
-    check_device(device)
+    """``(agent, env, env_id, env_kwargs)`` for a checkpoint, a deep agent on ``device`` (its
+    recorded one if ``None``); every failure is a UsageError."""
     try:
         meta = read_metadata(path)
     except CheckpointError as exc:
@@ -102,8 +99,9 @@ def run_evaluate(args: argparse.Namespace, out=None) -> int:
     if args.episodes < 1:
         raise UsageError(f"--episodes must be at least 1, got {args.episodes}")
     env_set = parse_assignments(args.env_set, "--env-set")
+    check_device(args.device)
     agent, env, env_id, kwargs = load_checkpoint(
-        args.checkpoint, args.env, env_set, device=getattr(args, "device", None)
+        args.checkpoint, args.env, env_set, device=args.device
     )
     seed = EVAL_SEED_BASE if args.seed is None else args.seed
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lecture_rl.runners.common import check_device
 from lecture_rl.runners.evaluate import load_checkpoint
 from lecture_rl.runners.out_paths import check_out_file
 from lecture_rl.runners.settings import UsageError, parse_assignments
@@ -30,8 +31,9 @@ def run_inspect(args: argparse.Namespace, out=None) -> int:
         raise UsageError(f"--out {args.out} must name a .png file, e.g. --out insides.png")
     check_out_file(Path(args.out), flag="--out")
     env_set = parse_assignments(args.env_set, "--env-set")
+    check_device(args.device)
     agent, env, env_id, kwargs = load_checkpoint(
-        args.checkpoint, args.env, env_set, device=getattr(args, "device", None)
+        args.checkpoint, args.env, env_set, device=args.device
     )
     try:
         if not hasattr(agent, "backbone"):

@@ -117,8 +117,9 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
     if args.checkpoint:
         if args.agent:
             raise UsageError("give either --agent (train then watch) or --checkpoint, not both")
+        check_device(args.device)
         agent, env, env_id, kwargs = load_checkpoint(
-            args.checkpoint, args.env, env_set, render_mode="human"
+            args.checkpoint, args.env, env_set, render_mode="human", device=args.device
         )
         if hasattr(agent, "backbone"):  # a deep agent: its insides, step by step
             from lecture_rl.runners.insides.panel import watch_insides

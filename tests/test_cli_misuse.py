@@ -112,14 +112,27 @@ def test_misuse_prints_one_line_and_exits_2(case, capsys, tmp_path, checkpoint,
         assert not (tmp_path / "c").exists()  # misuse is caught before any work starts
 
 
-def test_device_cuda_without_cuda_is_misuse(monkeypatch, capsys):
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", *GRID, "--agent", "q_learning"],
+        ["train", "--env", "LectureRL/Parity-v0", "--agent", "ppo", "--out", "{tmp}/t"],
+        ["compare", "--env", "LectureRL/Parity-v0", "--agents", "ppo,dqn", "--out", "{tmp}/c"],
+        ["evaluate", "--checkpoint", "{ckpt}"],
+        ["inspect", "--checkpoint", "{ckpt}", "--out", "{tmp}/i.png"],
+    ],
+    ids=["train-tabular", "train-ppo", "compare", "evaluate", "inspect"],
+)
+def test_device_cuda_without_cuda_is_misuse(monkeypatch, capsys, tmp_path, checkpoint, argv):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    code = main(["train", *GRID, "--agent", "q_learning", "--device", "cuda"])
+    argv = [a.replace("{tmp}", str(tmp_path)).replace("{ckpt}", str(checkpoint)) for a in argv]
+    code = main([*argv, "--device", "cuda"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "CUDA is not available" in err and "--device cpu" in err
+    assert list(tmp_path.iterdir()) == []  # before any work: no output folder
 
 
 def test_console_script_misuse_in_a_real_process():

@@ -37,10 +37,14 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="hyperparameter, e.g. --set alpha=0.5 --set net=lstm (repeatable; JSON values)",
     )
+    add_device(parser)
+
+
+def add_device(parser: argparse.ArgumentParser, what: str = "deep agents run") -> None:
     parser.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
-        help="where deep agents run (default: auto = cuda if available)",
+        help=f"where {what} (default: auto = cuda if available)",
     )
 
 
