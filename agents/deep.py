@@ -32,7 +32,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from lecture_rl.agents.base import Agent, CheckpointError, HyperparameterError, TrainingRun
+from lecture_rl.agents.base import (
+    Agent,
+    CheckpointError,
+    HyperparameterError,
+    TrainingDiverged,
+    TrainingRun,
+)
 from lecture_rl.agents.checkpoint_io import (
     WEIGHTS_FILE,
     check_spaces_fit,
@@ -43,7 +49,7 @@ from lecture_rl.agents.checkpoint_io import (
 from lecture_rl.agents.device import resolve_device
 from lecture_rl.agents.events import NetworkUpdate, TrainingCallback
 from lecture_rl.agents.hyperparameters import Param, positive, positive_int, unit_interval
-from lecture_rl.agents.monitors import DivergenceGuard, TensorBoardScalars
+from lecture_rl.agents.monitors import DivergenceGuard, TensorBoardScalars, divergence_message
 from lecture_rl.agents.stats import evaluation_summary
 from lecture_rl.agents.vector_envs import make_train_envs
 from lecture_rl.envs.protocols import graded_answers
@@ -51,6 +57,8 @@ from lecture_rl.nets.backbone import BACKBONE_NAMES
 
 State = tuple[torch.Tensor, ...]
 TRAINING_STATE_FILE = "training_state.safetensors"
+#: updates between the sync-free divergence guard's host checks (:meth:`DeepAgent.check_divergence`)
+GUARD_EVERY = 64
 
 
 class DeepAgent(Agent):
@@ -129,6 +137,7 @@ class DeepAgent(Agent):
         self.last_good_checkpoint: Path | None = None
         self._act_state: State | None = None
         self._optimizer: torch.optim.Optimizer | None = None
+        self._first_bad: torch.Tensor | None = None  # (update, loss) of a skipped bad step
 
     # ----- the optimizer --------------------------------------------------------------------
 
@@ -148,8 +157,12 @@ class DeepAgent(Agent):
         self._optimizer = value
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        """Adam with the agent's ``lr`` (an algorithm overrides this for other settings)."""
-        return torch.optim.Adam(self.parameters(), lr=self.hp["lr"])
+        """Adam with the agent's ``lr`` (an algorithm overrides this for other settings).
+
+        Fused: one kernel updates every parameter (per-update overhead matters on small nets)
+        and it takes the ``found_inf`` flag of :meth:`apply_gradients` without a host sync.
+        """
+        return torch.optim.Adam(self.parameters(), lr=self.hp["lr"], fused=True)
 
     # ----- networks -------------------------------------------------------------------------
 
@@ -309,8 +322,12 @@ class DeepAgent(Agent):
     # ----- training helpers -----------------------------------------------------------------
 
     def standing_callbacks(self) -> list[TrainingCallback]:
-        """The divergence guard always; TensorBoard scalars when ``log_dir`` is set."""
-        found: list[TrainingCallback] = [DivergenceGuard(self)]
+        """TensorBoard scalars when ``log_dir`` is set.
+
+        The divergence guard is no subscriber: :meth:`apply_gradients` guards every update
+        itself, without host syncs when nobody listens to :class:`NetworkUpdate`.
+        """
+        found: list[TrainingCallback] = []
         if self.log_dir is not None:
             found.append(TensorBoardScalars(Path(self.log_dir) / "tensorboard"))
         return found
@@ -327,6 +344,7 @@ class DeepAgent(Agent):
             self._collect_and_update(env, run)
         finally:
             self._run = None
+        self.check_divergence()
 
     def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
         """The algorithm: collect experience and update the networks until ``run.done``."""
@@ -337,32 +355,89 @@ class DeepAgent(Agent):
         loss: torch.Tensor,
         losses: dict[str, torch.Tensor],
         scalars: dict[str, float] | None = None,
-    ) -> float:
-        """∇ of ``loss``, clipped to ``max_grad_norm``, reported, then one optimizer step.
+    ) -> torch.Tensor:
+        """∇ of ``loss``, clipped to ``max_grad_norm``, guarded, then one optimizer step.
 
-        The :class:`NetworkUpdate` (``loss`` and the named ``losses`` as floats, the gradient
-        norm before clipping) goes to the subscribers *before* the optimizer step, so the
-        divergence guard stops a NaN before it reaches the weights. Returns the loss.
+        Returns the loss (a detached tensor: ``float()`` it only where the number is needed,
+        each conversion is a host sync on a GPU). See :meth:`apply_gradients`.
         """
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(self._trainable(), self.hp["max_grad_norm"])
-        values = {"loss": float(loss.detach())}
-        values.update({key: float(value.detach()) for key, value in losses.items()})
-        event = NetworkUpdate(
-            self.updates + 1, self.env_steps, values, float(grad_norm), scalars or {}
-        )
-        if self._run is not None:
-            self._run.emit(event)
-        else:  # an update outside train(): the guard still applies
+        return self.apply_gradients(loss, losses, scalars)
+
+    def apply_gradients(
+        self,
+        loss: torch.Tensor,
+        losses: dict[str, torch.Tensor],
+        scalars: dict[str, float] | None = None,
+    ) -> torch.Tensor:
+        """Clip the gradients in ``.grad`` to ``max_grad_norm``, guard, report, step.
+
+        With a subscriber of :class:`NetworkUpdate`, the event (``loss`` and the named
+        ``losses`` as floats, the gradient norm before clipping) goes out *before* the
+        optimizer step, so the divergence guard stops a NaN before it reaches the weights.
+        Without one nothing is converted to a float: a fused optimizer is handed a
+        ``found_inf`` flag (as mixed-precision training does), so a non-finite loss or
+        gradient leaves the weights as they were without a host sync, and the first such
+        update is remembered for :meth:`check_divergence`, which raises
+        :class:`TrainingDiverged` naming it.
+        """
+        params = self._trainable()
+        grads = [p.grad for p in params if p.grad is not None]
+        grad_norm = nn.utils.get_total_norm(grads, foreach=True)
+        nn.utils.clip_grads_with_norm_(params, self.hp["max_grad_norm"], grad_norm, foreach=True)
+        loss = loss.detach()
+        optimizer = self.optimizer
+        run = self._run
+        if run is not None and run.wants(NetworkUpdate):
+            values = {"loss": float(loss)}
+            values.update({key: float(value.detach()) for key, value in losses.items()})
+            event = NetworkUpdate(
+                self.updates + 1, self.env_steps, values, float(grad_norm), scalars or {}
+            )
+            run.emit(event)
+            DivergenceGuard(self).on_event(event)  # already floats: checking costs nothing
+            optimizer.found_inf = None
+        elif run is None or not optimizer.defaults.get("fused"):
+            # an update outside train(), or an optimizer without found_inf: check now
+            event = NetworkUpdate(self.updates + 1, self.env_steps, {"loss": float(loss)})
             DivergenceGuard(self).on_event(event)
-        self.optimizer.step()
-        return values["loss"]
+            optimizer.found_inf = None
+        else:
+            total = loss + grad_norm  # finite iff both are
+            bad = torch.isfinite(total).logical_not_()
+            optimizer.found_inf = bad.float()  # fused Adam: a skipped step, no sync
+            if self._first_bad is None:
+                self._first_bad = torch.full((2,), math.inf, device=loss.device)
+            # remember (update, loss) of the first bad update: min over bad updates
+            mark = torch.where(bad, float(self.updates + 1), math.inf)
+            first = mark < self._first_bad[0]
+            self._first_bad = torch.where(first, torch.stack([mark, loss]), self._first_bad)
+        optimizer.step()
+        return loss
+
+    def check_divergence(self) -> None:
+        """Raise :class:`TrainingDiverged` if a sync-free update met a non-finite loss.
+
+        One host sync; agents call it every ``GUARD_EVERY`` updates, before saving a
+        checkpoint and when training ends. The weights never took the bad step.
+        """
+        if self._first_bad is None:
+            return
+        update, loss = self._first_bad.tolist()
+        if math.isfinite(update):
+            what = "loss" if not math.isfinite(loss) else "gradient norm"
+            value = loss if not math.isfinite(loss) else math.nan
+            self._first_bad = None
+            raise TrainingDiverged(divergence_message(self, int(update), what, value))
 
     def _after_update(self) -> None:
         """Count the update; every ``checkpoint_every`` updates save ``log_dir/last_good``."""
         self.updates += 1
-        if self.log_dir is not None and self.updates % self.hp["checkpoint_every"] == 0:
+        saving = self.log_dir is not None and self.updates % self.hp["checkpoint_every"] == 0
+        if saving or self.updates % GUARD_EVERY == 0:
+            self.check_divergence()  # never save a checkpoint past a bad update
+        if saving:
             self.last_good_checkpoint = self.save(Path(self.log_dir) / "last_good")
 
     # ----- checkpoints ----------------------------------------------------------------------

@@ -146,7 +146,7 @@ class ReinforceAgent(DeepAgent):
             "steps": counted,
         }
 
-    def _update(self, batch: dict[str, Any]) -> dict[str, float]:
+    def _update(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """One gradient step on ∇ log π · (G − b) plus the baseline's regression loss."""
         num_envs = self.hp["num_envs"]
         state0 = self.backbone.initial_state(num_envs, self.device)
@@ -173,8 +173,9 @@ class ReinforceAgent(DeepAgent):
         self.gradient_step(
             loss, {"policy": policy_loss, "baseline": baseline_loss, "entropy": entropy_mean}
         )
+        # 0-d tensors: a float() here would be a host sync per update on a GPU
         return {
-            "policy": float(policy_loss.detach()),
-            "baseline": float(baseline_loss.detach()),
-            "entropy": float(entropy_mean.detach()),
+            "policy": policy_loss.detach(),
+            "baseline": baseline_loss.detach(),
+            "entropy": entropy_mean.detach(),
         }
