@@ -54,11 +54,13 @@ from lecture_rl.agents.stats import evaluation_summary
 from lecture_rl.agents.vector_envs import make_train_envs
 from lecture_rl.envs.protocols import graded_answers
 from lecture_rl.nets.backbone import BACKBONE_NAMES
+from lecture_rl.nets.numpy_twin import NumpyTwin
 
 State = tuple[torch.Tensor, ...]
 TRAINING_STATE_FILE = "training_state.safetensors"
 #: updates between the sync-free divergence guard's host checks (:meth:`DeepAgent.check_divergence`)
 GUARD_EVERY = 64
+_NEVER = 2.0**40  # first bad update k is stored as _NEVER − k (0: none)
 
 
 class DeepAgent(Agent):
@@ -96,6 +98,9 @@ class DeepAgent(Agent):
     #: wins (``net_kwargs`` key by key). Each such default is named in its ``Param``'s doc
     #: (e.g. PPO's Transformer lr).
     net_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: the head whose linear output is :meth:`_action_scores` (``None``: unknown), which lets
+    #: :meth:`act` run in numpy on the CPU
+    score_head: ClassVar[str | None] = None
 
     @classmethod
     def validate_hyperparameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,7 +142,7 @@ class DeepAgent(Agent):
         self.last_good_checkpoint: Path | None = None
         self._act_state: State | None = None
         self._optimizer: torch.optim.Optimizer | None = None
-        self._first_bad: torch.Tensor | None = None  # (update, loss) of a skipped bad step
+        self._first_bad: torch.Tensor | None = None  # _NEVER − first skipped bad update
 
     # ----- the optimizer --------------------------------------------------------------------
 
@@ -227,9 +232,35 @@ class DeepAgent(Agent):
         """Start of a new episode: forget the recurrent state."""
         self._act_state = None
 
-    @torch.no_grad()
     def act(self, obs: Any, info: Mapping[str, Any] | None = None, *, greedy: bool = True) -> int:
-        """The action for one observation; the recurrent state is kept until :meth:`reset`."""
+        """The action for one observation; the recurrent state is kept until :meth:`reset`.
+
+        On the CPU, MLP and rnn/lstm/gru backbones compute the scores in numpy on the same
+        weights (:class:`~lecture_rl.nets.numpy_twin.NumpyTwin`): the same action, a few
+        microseconds instead of tens (``benchmarks/act_latency.py``).
+        """
+        twin = self._numpy_twin()
+        if twin is not None:
+            state = self._act_state
+            before = twin.initial_state() if state is None else tuple(s[0].numpy() for s in state)
+            scores_np, after = twin.scores(obs, before)
+            self._act_state = tuple(torch.from_numpy(s[None]) for s in after)
+            allowed = None
+            if info is not None and "action_mask" in info:
+                allowed = np.asarray(info["action_mask"], dtype=bool).reshape(-1)
+                allowed = allowed if allowed.any() else None
+            if greedy:
+                if allowed is not None:
+                    scores_np = np.where(allowed, scores_np, -np.inf)
+                return int(np.argmax(scores_np)) + self.action_start
+            scores = torch.from_numpy(np.asarray(scores_np, dtype=np.float32)[None])
+            mask = None if allowed is None else torch.from_numpy(allowed[None])
+            return int(self._sample_action(scores, mask).item()) + self.action_start
+        return self._act_torch(obs, info, greedy)
+
+    @torch.no_grad()
+    def _act_torch(self, obs: Any, info: Mapping[str, Any] | None, greedy: bool) -> int:
+        """:meth:`act` through the torch modules (GPU, CNN, Transformer, ...)."""
         if self._act_state is None:
             self._act_state = self.backbone.initial_state(1, self.device)
         obs_t = self.obs_tensor(np.asarray(obs)[None])
@@ -249,6 +280,17 @@ class DeepAgent(Agent):
         else:
             action = self._sample_action(scores, mask)
         return int(action.item()) + self.action_start
+
+    def _numpy_twin(self) -> NumpyTwin | None:
+        """The numpy twin of backbone + ``score_head`` on the CPU (``None``: act in torch)."""
+        twin = getattr(self, "_twin_cache", None)
+        if twin is None:
+            head = self.heads[self.score_head] if self.score_head in self.heads else None
+            made = None
+            if head is not None and self.device.type == "cpu":
+                made = NumpyTwin.of(self.backbone, head)
+            twin = self._twin_cache = made if made is not None else False
+        return twin or None
 
     # ----- batched greedy evaluation --------------------------------------------------------
 
@@ -405,15 +447,16 @@ class DeepAgent(Agent):
             optimizer.found_inf = None
         else:
             total = loss + grad_norm  # finite iff both are
-            bad = torch.isfinite(total).logical_not_()
-            optimizer.found_inf = bad.float()  # fused Adam: a skipped step, no sync
+            found_inf = (total - total).ne_(0.0)  # 1.0 where nan or ±inf, else 0.0
+            optimizer.found_inf = found_inf  # fused Adam skips the step: no sync
+            # remember the first bad update: the largest BIG − k over bad updates k
+            mark = found_inf.double().mul_(_NEVER - (self.updates + 1))  # float64: exact
             if self._first_bad is None:
-                self._first_bad = torch.full((2,), math.inf, device=loss.device)
-            # remember (update, loss) of the first bad update: min over bad updates
-            mark = torch.where(bad, float(self.updates + 1), math.inf)
-            first = mark < self._first_bad[0]
-            self._first_bad = torch.where(first, torch.stack([mark, loss]), self._first_bad)
-        optimizer.step()
+                self._first_bad = mark
+            else:
+                torch.maximum(self._first_bad, mark, out=self._first_bad)
+        if not fused_adam_step(optimizer):
+            optimizer.step()
         return loss
 
     def check_divergence(self) -> None:
@@ -424,12 +467,13 @@ class DeepAgent(Agent):
         """
         if self._first_bad is None:
             return
-        update, loss = self._first_bad.tolist()
-        if math.isfinite(update):
-            what = "loss" if not math.isfinite(loss) else "gradient norm"
-            value = loss if not math.isfinite(loss) else math.nan
+        mark = float(self._first_bad)
+        if mark > 0:
             self._first_bad = None
-            raise TrainingDiverged(divergence_message(self, int(update), what, value))
+            update = int(_NEVER - mark)
+            raise TrainingDiverged(
+                divergence_message(self, update, "loss or its gradient", math.nan)
+            )
 
     def _after_update(self) -> None:
         """Count the update; every ``checkpoint_every`` updates save ``log_dir/last_good``."""
@@ -543,6 +587,62 @@ class DeepAgent(Agent):
                 ) from exc
         self.updates = int(meta.get("updates", 0))
         self.env_steps = int(meta.get("env_steps", 0))
+
+
+def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:
+    """One step of a fused :class:`torch.optim.Adam` straight through its kernel.
+
+    ``optimizer.step()`` spends ~50 µs per call grouping tensors, checking options and
+    profiling before the kernel that does the work; on a small net that is most of the step.
+    This calls the same kernel (``torch._fused_adam_``, with the optimizer's own state, so
+    checkpoints and ``state_dict`` are unchanged) when the set-up is the plain one: one
+    parameter group, fused, no amsgrad/maximize/weight decay/capturable/differentiable, no
+    step hooks, state already made by a first ``step()``. Returns ``False`` (nothing done)
+    otherwise, and the caller steps as usual.
+    """
+    if type(optimizer) is not torch.optim.Adam or len(optimizer.param_groups) != 1:
+        return False
+    group = optimizer.param_groups[0]
+    plain = (
+        group["fused"]
+        and not (group["amsgrad"] or group["maximize"] or group["capturable"])
+        and not group["differentiable"]
+        and group["weight_decay"] == 0
+        and isinstance(group["lr"], float)
+        and not optimizer._optimizer_step_pre_hooks
+        and not optimizer._optimizer_step_post_hooks
+        and hasattr(torch, "_fused_adam_")
+    )
+    if not plain:
+        return False
+    cache = getattr(optimizer, "_lecture_rl_state", None)
+    params = group["params"]
+    if cache is None or cache[0] is not optimizer.state or len(cache[1]) != len(params):
+        states = [optimizer.state.get(p) for p in params]
+        if any(not state or state["step"].device != p.device for state, p in zip(states, params)):
+            return False  # the first step() makes the state
+        cache = (
+            optimizer.state,
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [s["step"] for s in states],
+        )
+        optimizer._lecture_rl_state = cache
+    _, exp_avgs, exp_avg_sqs, steps = cache
+    grads = [p.grad for p in params]
+    if any(g is None for g in grads):
+        return False
+    found_inf = getattr(optimizer, "found_inf", None)
+    beta1, beta2 = group["betas"]
+    torch._foreach_add_(steps, 1)
+    torch._fused_adam_(
+        params, grads, exp_avgs, exp_avg_sqs, [], steps,
+        amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=0.0,
+        eps=group["eps"], maximize=False, grad_scale=None, found_inf=found_inf,
+    )  # fmt: skip
+    if found_inf is not None:  # a skipped step does not count
+        torch._foreach_sub_(steps, [found_inf] * len(steps))
+    return True
 
 
 def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

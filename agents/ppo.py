@@ -91,6 +91,7 @@ class PPOAgent(DeepAgent):
     """PPO with GAE on a shared backbone with actor and critic heads."""
 
     name: ClassVar[str] = "ppo"
+    score_head: ClassVar[str | None] = "actor"  # _action_scores: this linear head
     params: ClassVar[dict[str, Param]] = {
         **with_defaults(DeepAgent.params, num_envs=128),  # hidden_size, lr, net_kwargs: below
         "net_kwargs": Param(

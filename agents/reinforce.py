@@ -43,6 +43,7 @@ class ReinforceAgent(DeepAgent):
     """REINFORCE with a learned value baseline (actor and critic heads on one backbone)."""
 
     name: ClassVar[str] = "reinforce"
+    score_head: ClassVar[str | None] = "actor"  # _action_scores: this linear head
     params: ClassVar[dict[str, Param]] = {
         **with_defaults(DeepAgent.params, hidden_size=64, lr=1e-2, num_envs=64),
         "ent_coef": non_negative(0.05, "weight of the entropy bonus"),
