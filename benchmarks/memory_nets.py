@@ -12,8 +12,8 @@ come from ``PPOAgent.net_defaults``: the Transformer's lr 1e-3 and d_model 64; f
 Every ``--eval-every`` env steps the greedy policy is evaluated on ``--eval-episodes`` fresh
 episodes (not counted as training time; making the env and the agent is); a run stops at
 ``--target`` accuracy, at ``--max-steps`` (the default budget, 500k) or after ``--cap-seconds``
-of training. Then the same agent is evaluated on the task at twice the length (Parity-32; Copy length 10), the
-length generalisation. Printed per net, task and seed: accuracy, env steps and seconds to the
+of training. Then the same agent is evaluated on the task at twice the length (Parity-32; Copy
+length 10), the length generalisation. Printed per net, task and seed: accuracy, env steps and seconds to the
 target (or the best accuracy), and the accuracy at twice the length; then one summary row per
 net and task over the seeds.
 
