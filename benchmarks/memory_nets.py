@@ -13,9 +13,9 @@ Every ``--eval-every`` env steps the greedy policy is evaluated on ``--eval-epis
 episodes (not counted as training time; making the env and the agent is); a run stops at
 ``--target`` accuracy, at ``--max-steps`` (the default budget, 500k) or after ``--cap-seconds``
 of training. Then the same agent is evaluated on the task at twice the length (Parity-32; Copy
-length 10), the length generalisation. Printed per net, task and seed: accuracy, env steps and seconds to the
-target (or the best accuracy), and the accuracy at twice the length; then one summary row per
-net and task over the seeds.
+length 10), the length generalisation. Printed per net, task and seed: accuracy, env steps and
+wall seconds to the target (or the best accuracy), and the accuracy at twice the length; then
+one summary row per net and task over the seeds.
 
 Usage::
 
