@@ -359,7 +359,8 @@ class DQNAgent(DeepAgent):
         assert self.buffer is not None
         batch = self.buffer.sample(self.hp["batch_size"])
         if self._fused is not None:
-            value = self.fused_step(batch)
+            with torch.no_grad():
+                value = self.fused_step(batch)
         else:
             loss = self.sequence_loss(batch) if self.is_recurrent else self.loss_on(batch)
             value = self.gradient_step(loss, {}, {"epsilon": self.epsilon})

@@ -77,9 +77,11 @@ class FusedMLP:
         """Weights and biases in the order ``backbone.parameters()`` then ``head``'s."""
         return [p for layer in self.layers for p in (layer.weight, layer.bias)]
 
-    @torch.no_grad()
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Trace]:
         """``x[N, in]`` -> ``(out[N, nA], trace)``; ``trace`` holds each layer's input."""
+        if torch.is_grad_enabled():  # (a decorator would cost ~10 µs on every call)
+            with torch.no_grad():
+                return self.forward(x)
         trace: Trace = []
         a = x
         for layer, act in zip(self.layers, self.activations):
@@ -90,11 +92,13 @@ class FusedMLP:
         trace.append(a)
         return torch.addmm(head.bias, a, head.weight.t()), trace
 
-    @torch.no_grad()
     def backward(self, trace: Trace, grad_out: torch.Tensor) -> None:
         """Set every parameter's ``.grad`` to ∂L/∂θ (replacing what was there) from ``grad_out`` =
         ∂L/∂out for the first ``len(grad_out)`` rows of the traced batch (the rest carry no
         loss, e.g. the s' rows of a Double-DQN forward)."""
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                return self.backward(trace, grad_out)
         rows = grad_out.shape[0]
         delta = grad_out
         for index in range(len(self.layers) - 1, -1, -1):

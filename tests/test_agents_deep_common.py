@@ -297,8 +297,8 @@ def test_gradient_steps_make_no_floats_and_no_events_when_nobody_listens(name, m
     from lecture_rl.agents.events import NetworkUpdate, TrainingCallback
 
     env = parity(4)
-    agent = agents.make(name, env, net="mlp", seed=0, **({"learning_starts": 32} if name ==
-                        "dqn" else TINY))  # fmt: skip
+    settings = {"learning_starts": 32} if name == "dqn" else TINY
+    agent = agents.make(name, env, net="mlp", seed=0, **settings)
     made = []
     real_event, real_apply = deep.NetworkUpdate, agent.apply_gradients
 
@@ -311,11 +311,10 @@ def test_gradient_steps_make_no_floats_and_no_events_when_nobody_listens(name, m
                 patch.setattr(torch.Tensor, method, no_sync)
             return real_apply(*args, **kwargs)
 
-    monkeypatch.setattr(
-        deep, "NetworkUpdate", lambda *a, **k: made.append(1) or real_event(*a, **k)
-    )
-    monkeypatch.setattr(agent, "apply_gradients", watched_apply)
-    agent.train(env, steps=256)
+    with monkeypatch.context() as patch:
+        patch.setattr(deep, "NetworkUpdate", lambda *a, **k: made.append(1) or real_event(*a, **k))
+        patch.setattr(agent, "apply_gradients", watched_apply)
+        agent.train(env, steps=256)
     assert agent.updates > 0 and made == []
 
     class Listener(TrainingCallback):
@@ -325,7 +324,6 @@ def test_gradient_steps_make_no_floats_and_no_events_when_nobody_listens(name, m
         def on_event(self, event):
             self.seen.append(event)
 
-    monkeypatch.setattr(agent, "apply_gradients", real_apply)
     listener = Listener()
     before = agent.updates
     agent.train(env, steps=256, callbacks=[listener])
