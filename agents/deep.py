@@ -424,10 +424,8 @@ class DeepAgent(Agent):
         update is remembered for :meth:`check_divergence`, which raises
         :class:`TrainingDiverged` naming it.
         """
-        params = self._trainable()
-        grads = [p.grad for p in params if p.grad is not None]
-        grad_norm = nn.utils.get_total_norm(grads, foreach=True)
-        nn.utils.clip_grads_with_norm_(params, self.hp["max_grad_norm"], grad_norm, foreach=True)
+        grads = [p.grad for p in self._trainable() if p.grad is not None]
+        grad_norm = clip_gradients(grads, self.hp["max_grad_norm"])
         loss = loss.detach()
         optimizer = self.optimizer
         run = self._run
@@ -587,6 +585,18 @@ class DeepAgent(Agent):
                 ) from exc
         self.updates = int(meta.get("updates", 0))
         self.env_steps = int(meta.get("env_steps", 0))
+
+
+def clip_gradients(grads: list[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """Scale ``grads`` in place to a global norm of at most ``max_norm``; returns the norm
+    before clipping (a tensor). What ``nn.utils.clip_grad_norm_`` computes, with its
+    per-call grouping and checks left out (same device and dtype here)."""
+    if not grads:
+        return torch.zeros(())
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))  # ‖g‖
+    scale = (max_norm / (norm + 1e-6)).clamp_(max=1.0)  # g ← g · min(1, c / ‖g‖)
+    torch._foreach_mul_(grads, scale)
+    return norm
 
 
 def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:

@@ -196,6 +196,12 @@ class DQNAgent(DeepAgent):
     def q_values(self, obs: Any) -> torch.Tensor:
         """Q(s, ·; θ) for a batch of raw observations ``[B, ...]`` -> ``[B, nA]``."""
         if self._fused is not None and not torch.is_grad_enabled():
+            states = self._state_inputs()
+            obs = np.asarray(obs)
+            if states is not None and states.shape[0] <= max(64, 2 * obs.size):
+                # few states: f_θ once per state, then the rows asked for
+                rows = torch.as_tensor(obs, device=self.device) - self._obs_start
+                return self._fused.forward(states)[0][rows]
             return self._fused.forward(self._encode(obs))[0]
         features, _ = self.backbone.step(self.obs_tensor(obs), (), None)
         return self.heads["q"](features)
@@ -318,6 +324,8 @@ class DQNAgent(DeepAgent):
         if self._env_has_masks:
             next_mask = torch.as_tensor(batch["next_mask"], device=self.device)
         states = self._state_inputs()
+        if states is not None and next_mask is None:
+            return self._fused_table_step(batch, states)
         if states is not None:  # Discrete s: f_θ once per state, then indexed (see the class)
             ids = torch.as_tensor(batch["obs"], device=self.device) - self._obs_start
             next_ids = torch.as_tensor(batch["next_obs"], device=self.device) - self._obs_start
@@ -352,6 +360,37 @@ class DQNAgent(DeepAgent):
         else:
             grad_q = torch.zeros_like(q_s).scatter_(1, index, grad[:, None])
         self._fused.backward(trace, grad_q)
+        return self.apply_gradients(loss, {}, {"epsilon": self.epsilon})
+
+    def _fused_table_step(self, batch: dict[str, np.ndarray], states: torch.Tensor) -> torch.Tensor:
+        """:meth:`fused_step` for a small ``Discrete`` space without action masks: the targets
+        are computed per state (16 rows on FrozenLake 4x4) and read by index."""
+        assert self._fused is not None and self._fused_target is not None
+        n, width = len(batch["actions"]), self.n_actions
+        # cell (s, a) of the [states, actions] Q table, and s', as one int64 transfer
+        cells = (batch["obs"] - self._obs_start) * width + (batch["actions"] - self.action_start)
+        index = torch.as_tensor(np.stack([cells, batch["next_obs"] - self._obs_start]))
+        discount = self.hp["gamma"] * (1.0 - batch["terminated"])  # γ (1 − done)
+        numbers = torch.as_tensor(np.stack([batch["rewards"], discount]).astype(np.float32))
+        index, numbers = index.to(self.device), numbers.to(self.device)
+        q_states, trace = self._fused.forward(states)  # f_θ(s, ·) for every s
+        q_target = self._fused_target.forward(states)[0]  # f_θ̃(s, ·)
+        if self.hp["double"]:  # Q(s', argmax_a' Q(s', a'; θ); θ̃)
+            v_next = q_target.gather(1, q_states.argmax(1, keepdim=True)).squeeze(1)
+        else:  # max_a' Q(s', a'; θ̃)
+            v_next = q_target.max(1).values
+        y = torch.addcmul(numbers[0], numbers[1], v_next[index[1]])  # y = r + γ (1 − done) v(s')
+        q_sa = q_states.view(-1)[index[0]]  # Q(s, a; θ)
+        error = q_sa - y
+        if self.hp["loss"] == "huber":
+            loss = nn.functional.smooth_l1_loss(q_sa, y)  # Huber, δ = 1
+            grad = error.clamp_(-1.0, 1.0).mul_(1.0 / n)  # ∂L/∂Q(s, a): clipped error / B
+        else:
+            loss = nn.functional.mse_loss(q_sa, y)  # (y − Q(s, a; θ))², notes 004
+            grad = error.mul_(2.0 / n)  # ∂L/∂Q(s, a) = 2 (Q − y) / B
+        # ∂L/∂f_θ(s, a): the sum over the samples in cell (s, a)
+        grad_q = torch.bincount(index[0], weights=grad, minlength=states.shape[0] * width)
+        self._fused.backward(trace, grad_q.view(-1, width))
         return self.apply_gradients(loss, {}, {"epsilon": self.epsilon})
 
     def update(self) -> torch.Tensor:
