@@ -32,7 +32,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from lecture_rl.agents.base import Agent, CheckpointError, HyperparameterError, TrainingRun
+from lecture_rl.agents.base import (
+    Agent,
+    CheckpointError,
+    HyperparameterError,
+    TrainingDiverged,
+    TrainingRun,
+)
 from lecture_rl.agents.checkpoint_io import (
     WEIGHTS_FILE,
     check_spaces_fit,
@@ -43,14 +49,18 @@ from lecture_rl.agents.checkpoint_io import (
 from lecture_rl.agents.device import make_reproducible, resolve_device
 from lecture_rl.agents.events import NetworkUpdate, TrainingCallback
 from lecture_rl.agents.hyperparameters import Param, positive, positive_int, unit_interval
-from lecture_rl.agents.monitors import DivergenceGuard, TensorBoardScalars
+from lecture_rl.agents.monitors import DivergenceGuard, TensorBoardScalars, divergence_message
 from lecture_rl.agents.stats import evaluation_summary
 from lecture_rl.agents.vector_envs import make_train_envs
 from lecture_rl.envs.protocols import graded_answers
 from lecture_rl.nets.backbone import BACKBONE_NAMES
+from lecture_rl.nets.numpy_twin import NumpyTwin
 
 State = tuple[torch.Tensor, ...]
 TRAINING_STATE_FILE = "training_state.safetensors"
+#: updates between the sync-free divergence guard's host checks (:meth:`DeepAgent.check_divergence`)
+GUARD_EVERY = 64
+_NEVER = 2.0**40  # first bad update k is stored as _NEVER − k (0: none)
 
 
 class DeepAgent(Agent):
@@ -88,6 +98,9 @@ class DeepAgent(Agent):
     #: wins (``net_kwargs`` key by key). Each such default is named in its ``Param``'s doc
     #: (e.g. PPO's Transformer lr).
     net_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: the head whose linear output is :meth:`_action_scores` (``None``: unknown), which lets
+    #: :meth:`act` run in numpy on the CPU
+    score_head: ClassVar[str | None] = None
 
     @classmethod
     def validate_hyperparameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,6 +143,7 @@ class DeepAgent(Agent):
         self.last_good_checkpoint: Path | None = None
         self._act_state: State | None = None
         self._optimizer: torch.optim.Optimizer | None = None
+        self._first_bad: torch.Tensor | None = None  # _NEVER − first skipped bad update
 
     # ----- the optimizer --------------------------------------------------------------------
 
@@ -149,8 +163,12 @@ class DeepAgent(Agent):
         self._optimizer = value
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        """Adam with the agent's ``lr`` (an algorithm overrides this for other settings)."""
-        return torch.optim.Adam(self.parameters(), lr=self.hp["lr"])
+        """Adam with the agent's ``lr`` (an algorithm overrides this for other settings).
+
+        Fused: one kernel updates every parameter (per-update overhead matters on small nets)
+        and it takes the ``found_inf`` flag of :meth:`apply_gradients` without a host sync.
+        """
+        return torch.optim.Adam(self.parameters(), lr=self.hp["lr"], fused=True)
 
     # ----- networks -------------------------------------------------------------------------
 
@@ -219,9 +237,35 @@ class DeepAgent(Agent):
         """Start of a new episode: forget the recurrent state."""
         self._act_state = None
 
-    @torch.no_grad()
     def act(self, obs: Any, info: Mapping[str, Any] | None = None, *, greedy: bool = True) -> int:
-        """The action for one observation; the recurrent state is kept until :meth:`reset`."""
+        """The action for one observation; the recurrent state is kept until :meth:`reset`.
+
+        On the CPU, MLP and rnn/lstm/gru backbones compute the scores in numpy on the same
+        weights (:class:`~lecture_rl.nets.numpy_twin.NumpyTwin`): the same action, a few
+        microseconds instead of tens (``benchmarks/act_latency.py``).
+        """
+        twin = self._numpy_twin()
+        if twin is not None:
+            state = self._act_state
+            before = twin.initial_state() if state is None else tuple(s[0].numpy() for s in state)
+            scores_np, after = twin.scores(obs, before)
+            self._act_state = tuple(torch.from_numpy(s[None]) for s in after)
+            allowed = None
+            if info is not None and "action_mask" in info:
+                allowed = np.asarray(info["action_mask"], dtype=bool).reshape(-1)
+                allowed = allowed if allowed.any() else None
+            if greedy:
+                if allowed is not None:
+                    scores_np = np.where(allowed, scores_np, -np.inf)
+                return int(np.argmax(scores_np)) + self.action_start
+            scores = torch.from_numpy(np.asarray(scores_np, dtype=np.float32)[None])
+            mask = None if allowed is None else torch.from_numpy(allowed[None])
+            return int(self._sample_action(scores, mask).item()) + self.action_start
+        return self._act_torch(obs, info, greedy)
+
+    @torch.no_grad()
+    def _act_torch(self, obs: Any, info: Mapping[str, Any] | None, greedy: bool) -> int:
+        """:meth:`act` through the torch modules (GPU, CNN, Transformer, ...)."""
         if self._act_state is None:
             self._act_state = self.backbone.initial_state(1, self.device)
         obs_t = self.obs_tensor(np.asarray(obs)[None])
@@ -241,6 +285,17 @@ class DeepAgent(Agent):
         else:
             action = self._sample_action(scores, mask)
         return int(action.item()) + self.action_start
+
+    def _numpy_twin(self) -> NumpyTwin | None:
+        """The numpy twin of backbone + ``score_head`` on the CPU (``None``: act in torch)."""
+        twin = getattr(self, "_twin_cache", None)
+        if twin is None:
+            head = self.heads[self.score_head] if self.score_head in self.heads else None
+            made = None
+            if head is not None and self.device.type == "cpu":
+                made = NumpyTwin.of(self.backbone, head)
+            twin = self._twin_cache = made if made is not None else False
+        return twin or None
 
     # ----- batched greedy evaluation --------------------------------------------------------
 
@@ -314,8 +369,12 @@ class DeepAgent(Agent):
     # ----- training helpers -----------------------------------------------------------------
 
     def standing_callbacks(self) -> list[TrainingCallback]:
-        """The divergence guard always; TensorBoard scalars when ``log_dir`` is set."""
-        found: list[TrainingCallback] = [DivergenceGuard(self)]
+        """TensorBoard scalars when ``log_dir`` is set.
+
+        The divergence guard is no subscriber: :meth:`apply_gradients` guards every update
+        itself, without host syncs when nobody listens to :class:`NetworkUpdate`.
+        """
+        found: list[TrainingCallback] = []
         if self.log_dir is not None:
             found.append(TensorBoardScalars(Path(self.log_dir) / "tensorboard"))
         return found
@@ -332,6 +391,7 @@ class DeepAgent(Agent):
             self._collect_and_update(env, run)
         finally:
             self._run = None
+        self.check_divergence()
 
     def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
         """The algorithm: collect experience and update the networks until ``run.done``."""
@@ -342,32 +402,89 @@ class DeepAgent(Agent):
         loss: torch.Tensor,
         losses: dict[str, torch.Tensor],
         scalars: dict[str, float] | None = None,
-    ) -> float:
-        """∇ of ``loss``, clipped to ``max_grad_norm``, reported, then one optimizer step.
+    ) -> torch.Tensor:
+        """∇ of ``loss``, clipped to ``max_grad_norm``, guarded, then one optimizer step.
 
-        The :class:`NetworkUpdate` (``loss`` and the named ``losses`` as floats, the gradient
-        norm before clipping) goes to the subscribers *before* the optimizer step, so the
-        divergence guard stops a NaN before it reaches the weights. Returns the loss.
+        Returns the loss (a detached tensor: ``float()`` it only where the number is needed,
+        each conversion is a host sync on a GPU). See :meth:`apply_gradients`.
         """
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(self._trainable(), self.hp["max_grad_norm"])
-        values = {"loss": float(loss.detach())}
-        values.update({key: float(value.detach()) for key, value in losses.items()})
-        event = NetworkUpdate(
-            self.updates + 1, self.env_steps, values, float(grad_norm), scalars or {}
-        )
-        if self._run is not None:
-            self._run.emit(event)
-        else:  # an update outside train(): the guard still applies
+        return self.apply_gradients(loss, losses, scalars)
+
+    def apply_gradients(
+        self,
+        loss: torch.Tensor,
+        losses: dict[str, torch.Tensor],
+        scalars: dict[str, float] | None = None,
+    ) -> torch.Tensor:
+        """Clip the gradients in ``.grad`` to ``max_grad_norm``, guard, report, step.
+
+        With a subscriber of :class:`NetworkUpdate`, the event (``loss`` and the named
+        ``losses`` as floats, the gradient norm before clipping) goes out *before* the
+        optimizer step, so the divergence guard stops a NaN before it reaches the weights.
+        Without one nothing is converted to a float: a fused optimizer is handed a
+        ``found_inf`` flag (as mixed-precision training does), so a non-finite loss or
+        gradient leaves the weights as they were without a host sync, and the first such
+        update is remembered for :meth:`check_divergence`, which raises
+        :class:`TrainingDiverged` naming it.
+        """
+        grads = [p.grad for p in self._trainable() if p.grad is not None]
+        grad_norm = clip_gradients(grads, self.hp["max_grad_norm"])
+        loss = loss.detach()
+        optimizer = self.optimizer
+        run = self._run
+        if run is not None and run.wants(NetworkUpdate):
+            values = {"loss": float(loss)}
+            values.update({key: float(value.detach()) for key, value in losses.items()})
+            event = NetworkUpdate(
+                self.updates + 1, self.env_steps, values, float(grad_norm), scalars or {}
+            )
+            run.emit(event)
+            DivergenceGuard(self).on_event(event)  # already floats: checking costs nothing
+            optimizer.found_inf = None
+        elif run is None or not optimizer.defaults.get("fused"):
+            # an update outside train(), or an optimizer without found_inf: check now
+            event = NetworkUpdate(self.updates + 1, self.env_steps, {"loss": float(loss)})
             DivergenceGuard(self).on_event(event)
-        self.optimizer.step()
-        return values["loss"]
+            optimizer.found_inf = None
+        else:
+            total = loss + grad_norm  # finite iff both are
+            found_inf = (total - total).ne_(0.0)  # 1.0 where nan or ±inf, else 0.0
+            optimizer.found_inf = found_inf  # fused Adam skips the step: no sync
+            # remember the first bad update: the largest BIG − k over bad updates k
+            mark = found_inf.double().mul_(_NEVER - (self.updates + 1))  # float64: exact
+            if self._first_bad is None:
+                self._first_bad = mark
+            else:
+                torch.maximum(self._first_bad, mark, out=self._first_bad)
+        if not fused_adam_step(optimizer):
+            optimizer.step()
+        return loss
+
+    def check_divergence(self) -> None:
+        """Raise :class:`TrainingDiverged` if a sync-free update met a non-finite loss.
+
+        One host sync; agents call it every ``GUARD_EVERY`` updates, before saving a
+        checkpoint and when training ends. The weights never took the bad step.
+        """
+        if self._first_bad is None:
+            return
+        mark = float(self._first_bad)
+        if mark > 0:
+            self._first_bad = None
+            update = int(_NEVER - mark)
+            raise TrainingDiverged(
+                divergence_message(self, update, "loss or its gradient", math.nan)
+            )
 
     def _after_update(self) -> None:
         """Count the update; every ``checkpoint_every`` updates save ``log_dir/last_good``."""
         self.updates += 1
-        if self.log_dir is not None and self.updates % self.hp["checkpoint_every"] == 0:
+        saving = self.log_dir is not None and self.updates % self.hp["checkpoint_every"] == 0
+        if saving or self.updates % GUARD_EVERY == 0:
+            self.check_divergence()  # never save a checkpoint past a bad update
+        if saving:
             self.last_good_checkpoint = self.save(Path(self.log_dir) / "last_good")
 
     # ----- checkpoints ----------------------------------------------------------------------
@@ -473,6 +590,74 @@ class DeepAgent(Agent):
                 ) from exc
         self.updates = int(meta.get("updates", 0))
         self.env_steps = int(meta.get("env_steps", 0))
+
+
+def clip_gradients(grads: list[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """Scale ``grads`` in place to a global norm of at most ``max_norm``; returns the norm
+    before clipping (a tensor). What ``nn.utils.clip_grad_norm_`` computes, with its
+    per-call grouping and checks left out (same device and dtype here)."""
+    if not grads:
+        return torch.zeros(())
+    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))  # ‖g‖
+    scale = (max_norm / (norm + 1e-6)).clamp_(max=1.0)  # g ← g · min(1, c / ‖g‖)
+    torch._foreach_mul_(grads, scale)
+    return norm
+
+
+def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:
+    """One step of a fused :class:`torch.optim.Adam` straight through its kernel.
+
+    ``optimizer.step()`` spends ~50 µs per call grouping tensors, checking options and
+    profiling before the kernel that does the work; on a small net that is most of the step.
+    This calls the same kernel (``torch._fused_adam_``, with the optimizer's own state, so
+    checkpoints and ``state_dict`` are unchanged) when the set-up is the plain one: one
+    parameter group, fused, no amsgrad/maximize/weight decay/capturable/differentiable, no
+    step hooks, state already made by a first ``step()``. Returns ``False`` (nothing done)
+    otherwise, and the caller steps as usual.
+    """
+    if type(optimizer) is not torch.optim.Adam or len(optimizer.param_groups) != 1:
+        return False
+    group = optimizer.param_groups[0]
+    plain = (
+        group["fused"]
+        and not (group["amsgrad"] or group["maximize"] or group["capturable"])
+        and not group["differentiable"]
+        and group["weight_decay"] == 0
+        and isinstance(group["lr"], float)
+        and not optimizer._optimizer_step_pre_hooks
+        and not optimizer._optimizer_step_post_hooks
+        and hasattr(torch, "_fused_adam_")
+    )
+    if not plain:
+        return False
+    cache = getattr(optimizer, "_lecture_rl_state", None)
+    params = group["params"]
+    if cache is None or cache[0] is not optimizer.state or len(cache[1]) != len(params):
+        states = [optimizer.state.get(p) for p in params]
+        if any(not state or state["step"].device != p.device for state, p in zip(states, params)):
+            return False  # the first step() makes the state
+        cache = (
+            optimizer.state,
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [s["step"] for s in states],
+        )
+        optimizer._lecture_rl_state = cache
+    _, exp_avgs, exp_avg_sqs, steps = cache
+    grads = [p.grad for p in params]
+    if any(g is None for g in grads):
+        return False
+    found_inf = getattr(optimizer, "found_inf", None)
+    beta1, beta2 = group["betas"]
+    torch._foreach_add_(steps, 1)
+    torch._fused_adam_(
+        params, grads, exp_avgs, exp_avg_sqs, [], steps,
+        amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=0.0,
+        eps=group["eps"], maximize=False, grad_scale=None, found_inf=found_inf,
+    )  # fmt: skip
+    if found_inf is not None:  # a skipped step does not count
+        torch._foreach_sub_(steps, [found_inf] * len(steps))
+    return True
 
 
 def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

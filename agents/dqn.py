@@ -68,6 +68,7 @@ from lecture_rl.agents.hyperparameters import (
 from lecture_rl.agents.replay import ReplayBuffer
 from lecture_rl.agents.sequence_replay import SequenceReplay
 from lecture_rl.agents.vector_envs import EpisodeCounter, make_train_envs, stack_final_obs
+from lecture_rl.nets.fused_mlp import FusedMLP
 
 RECURRENT_NETS = ("rnn", "lstm", "gru")  # sequence replay (R2D2-style)
 
@@ -114,6 +115,7 @@ class DQNAgent(DeepAgent):
     """Deep Q-network agent (notes 004) with replay, target network and optional Double DQN."""
 
     name: ClassVar[str] = "dqn"
+    score_head: ClassVar[str | None] = "q"  # _action_scores: this linear head
     params: ClassVar[dict[str, Param]] = {
         **with_defaults(
             DeepAgent.params,
@@ -167,11 +169,13 @@ class DQNAgent(DeepAgent):
         self.epsilon = float(self.hp["eps_start"])
         self._explored: torch.Tensor | None = None  # the last acting step's random-action rows
         self._next_target_sync = int(self.hp["target_update"])
-
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        # the fused kernel updates every parameter in one call: per-update overhead matters on
-        # the small nets DQN is taught with (benchmarks/dqn_vs_sb3.py)
-        return torch.optim.Adam(self.parameters(), lr=self.hp["lr"], fused=True)
+        # plain MLPs update through a hand-written backward (nets/fused_mlp.py): same
+        # gradient as autograd, a fraction of the per-update overhead
+        self._fused = FusedMLP.of(self.backbone, self.heads["q"])
+        self._fused_target = FusedMLP.of(self.target_backbone, self.target_q)
+        self._states: torch.Tensor | bool | None = None  # see _state_inputs
+        self._obs_start = 0
+        self._env_has_masks = True  # until training sees an env without info["action_mask"]
 
     def _build_heads(self) -> dict[str, nn.Module]:
         # Q(s, ·; θ): one output per action on top of the backbone's features
@@ -191,8 +195,35 @@ class DQNAgent(DeepAgent):
 
     def q_values(self, obs: Any) -> torch.Tensor:
         """Q(s, ·; θ) for a batch of raw observations ``[B, ...]`` -> ``[B, nA]``."""
+        if self._fused is not None and not torch.is_grad_enabled():
+            states = self._state_inputs()
+            obs = np.asarray(obs)
+            if states is not None and states.shape[0] <= max(64, 2 * obs.size):
+                # few states: f_θ once per state, then the rows asked for
+                rows = torch.as_tensor(obs, device=self.device) - self._obs_start
+                return self._fused.forward(states)[0][rows]
+            return self._fused.forward(self._encode(obs))[0]
         features, _ = self.backbone.step(self.obs_tensor(obs), (), None)
         return self.heads["q"](features)
+
+    def _state_inputs(self) -> torch.Tensor | None:
+        """For a ``Discrete`` observation space of at most ``2·batch_size`` states: the
+        encoded input of every state (the identity matrix, one one-hot row per state), else
+        ``None``. A minibatch then needs f_θ on these rows only: Q(s, ·) of a replayed s is
+        row s, and a row's gradient is the sum of the gradients of the samples showing s
+        (the same numbers as one row per sample, added in another order)."""
+        if self._states is None and self._fused is not None:
+            space = self.observation_space
+            if isinstance(space, gym.spaces.Discrete) and space.n <= 2 * self.hp["batch_size"]:
+                self._obs_start = int(space.start)
+                self._states = torch.eye(int(space.n), device=self.device)
+            else:
+                self._states = False
+        return self._states if self._states is not False else None
+
+    def _encode(self, obs: Any) -> torch.Tensor:
+        """Raw observations ``[B, ...]`` -> the MLP's float input ``[B, in]``."""
+        return self.backbone.preprocess(self.obs_tensor(obs))
 
     def target_q_values(self, obs: Any) -> torch.Tensor:
         """Q(s, ·; θ̃) with the fixed target parameters."""
@@ -281,12 +312,97 @@ class DQNAgent(DeepAgent):
             return nn.functional.smooth_l1_loss(q_sa, y)  # Huber, δ = 1
         return nn.functional.mse_loss(q_sa, y)  # (y − Q(s, a; θ))², notes 004
 
-    def update(self) -> float:
-        """One gradient step on a replayed minibatch; returns the loss."""
+    def fused_step(self, batch: dict[str, np.ndarray]) -> torch.Tensor:
+        """:meth:`loss_on` and its gradient by :class:`FusedMLP` (no autograd), then the
+        step; returns the loss. ``tests/test_agents_dqn.py`` checks the gradient."""
+        assert self._fused is not None and self._fused_target is not None
+        n = len(batch["actions"])
+        actions = torch.as_tensor(batch["actions"], device=self.device) - self.action_start
+        rewards = torch.as_tensor(batch["rewards"], device=self.device)
+        terminated = torch.as_tensor(batch["terminated"], device=self.device)
+        next_mask = None  # an env without masks: every action is available, skip the masking
+        if self._env_has_masks:
+            next_mask = torch.as_tensor(batch["next_mask"], device=self.device)
+        states = self._state_inputs()
+        if states is not None and next_mask is None:
+            return self._fused_table_step(batch, states)
+        if states is not None:  # Discrete s: f_θ once per state, then indexed (see the class)
+            ids = torch.as_tensor(batch["obs"], device=self.device) - self._obs_start
+            next_ids = torch.as_tensor(batch["next_obs"], device=self.device) - self._obs_start
+            q_states, trace = self._fused.forward(states)
+            q_s = q_states[ids]
+            q_next_online = q_states[next_ids] if self.hp["double"] else None
+            q_next_target = self._fused_target.forward(states)[0][next_ids]  # f_θ̃(s', ·)
+        else:
+            x_next = self._encode(batch["next_obs"])
+            if self.hp["double"]:  # one forward pass of θ over s and s' together
+                q_both, trace = self._fused.forward(torch.cat([self._encode(batch["obs"]), x_next]))
+                q_s, q_next_online = q_both[:n], q_both[n:]
+            else:
+                (q_s, trace), q_next_online = self._fused.forward(self._encode(batch["obs"])), None
+            q_next_target = self._fused_target.forward(x_next)[0]  # f_θ̃(s', ·)
+        y = td_target(
+            rewards, terminated, q_next_target, self.hp["gamma"],
+            next_mask=next_mask, q_next_online=q_next_online,
+        )  # fmt: skip
+        index = actions[:, None]
+        q_sa = q_s.gather(1, index).squeeze(1)  # Q(s, a; θ)
+        error = q_sa - y
+        if self.hp["loss"] == "huber":
+            loss = nn.functional.smooth_l1_loss(q_sa, y)  # Huber, δ = 1
+            grad = error.clamp(-1.0, 1.0) / n  # ∂L/∂Q(s, a): the error clipped to [−1, 1]
+        else:
+            loss = nn.functional.mse_loss(q_sa, y)  # (y − Q(s, a; θ))², notes 004
+            grad = error * (2.0 / n)  # ∂L/∂Q(s, a) = 2 (Q − y) / B
+        if states is not None:  # ∂L/∂f_θ(s) summed over the batch rows showing state s
+            grad_q = torch.zeros(states.shape[0], self.n_actions, device=self.device)
+            grad_q.index_put_((ids, actions), grad, accumulate=True)
+        else:
+            grad_q = torch.zeros_like(q_s).scatter_(1, index, grad[:, None])
+        self._fused.backward(trace, grad_q)
+        return self.apply_gradients(loss, {}, {"epsilon": self.epsilon})
+
+    def _fused_table_step(self, batch: dict[str, np.ndarray], states: torch.Tensor) -> torch.Tensor:
+        """:meth:`fused_step` for a small ``Discrete`` space without action masks: the targets
+        are computed per state (16 rows on FrozenLake 4x4) and read by index."""
+        assert self._fused is not None and self._fused_target is not None
+        n, width = len(batch["actions"]), self.n_actions
+        # cell (s, a) of the [states, actions] Q table, and s', as one int64 transfer
+        cells = (batch["obs"] - self._obs_start) * width + (batch["actions"] - self.action_start)
+        index = torch.as_tensor(np.stack([cells, batch["next_obs"] - self._obs_start]))
+        discount = self.hp["gamma"] * (1.0 - batch["terminated"])  # γ (1 − done)
+        numbers = torch.as_tensor(np.stack([batch["rewards"], discount]).astype(np.float32))
+        index, numbers = index.to(self.device), numbers.to(self.device)
+        q_states, trace = self._fused.forward(states)  # f_θ(s, ·) for every s
+        q_target = self._fused_target.forward(states)[0]  # f_θ̃(s, ·)
+        if self.hp["double"]:  # Q(s', argmax_a' Q(s', a'; θ); θ̃)
+            v_next = q_target.gather(1, q_states.argmax(1, keepdim=True)).squeeze(1)
+        else:  # max_a' Q(s', a'; θ̃)
+            v_next = q_target.max(1).values
+        y = torch.addcmul(numbers[0], numbers[1], v_next[index[1]])  # y = r + γ (1 − done) v(s')
+        q_sa = q_states.view(-1)[index[0]]  # Q(s, a; θ)
+        error = q_sa - y
+        if self.hp["loss"] == "huber":
+            loss = nn.functional.smooth_l1_loss(q_sa, y)  # Huber, δ = 1
+            grad = error.clamp_(-1.0, 1.0).mul_(1.0 / n)  # ∂L/∂Q(s, a): clipped error / B
+        else:
+            loss = nn.functional.mse_loss(q_sa, y)  # (y − Q(s, a; θ))², notes 004
+            grad = error.mul_(2.0 / n)  # ∂L/∂Q(s, a) = 2 (Q − y) / B
+        # ∂L/∂f_θ(s, a): the sum over the samples in cell (s, a)
+        grad_q = torch.bincount(index[0], weights=grad, minlength=states.shape[0] * width)
+        self._fused.backward(trace, grad_q.view(-1, width))
+        return self.apply_gradients(loss, {}, {"epsilon": self.epsilon})
+
+    def update(self) -> torch.Tensor:
+        """One gradient step on a replayed minibatch; returns the loss (a 0-d tensor)."""
         assert self.buffer is not None
         batch = self.buffer.sample(self.hp["batch_size"])
-        loss = self.sequence_loss(batch) if self.is_recurrent else self.loss_on(batch)
-        value = self.gradient_step(loss, {}, {"epsilon": self.epsilon})
+        if self._fused is not None:
+            with torch.no_grad():
+                value = self.fused_step(batch)
+        else:
+            loss = self.sequence_loss(batch) if self.is_recurrent else self.loss_on(batch)
+            value = self.gradient_step(loss, {}, {"epsilon": self.epsilon})
         if self.hp["tau"] < 1.0:
             self.soft_update(self.hp["tau"])
         self._after_update()
@@ -372,6 +488,7 @@ class DQNAgent(DeepAgent):
         obs, infos = envs.reset(seed=seeds)
         mask = _mask_of(infos, n, self.n_actions)
         has_masks = "action_mask" in infos  # else every action is always available
+        self._env_has_masks = has_masks
         vector_steps = 0
         recurrent = self.is_recurrent
         state = self.backbone.initial_state(n, self.device)

@@ -27,7 +27,9 @@ class DivergenceGuard(TrainingCallback):
     """Stops training with :class:`TrainingDiverged` when a loss turns NaN or infinite.
 
     Deep agents emit each :class:`NetworkUpdate` after the backward pass and before the
-    optimizer step, so the weights are never touched by a non-finite gradient.
+    optimizer step, so the weights are never touched by a non-finite gradient. They guard
+    themselves without it (``DeepAgent.apply_gradients``: the same check with no host sync
+    when nobody listens); add it by hand to stop at the very update.
     """
 
     events = (NetworkUpdate,)

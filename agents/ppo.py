@@ -102,6 +102,7 @@ class PPOAgent(DeepAgent):
     """PPO with GAE on a shared backbone with actor and critic heads."""
 
     name: ClassVar[str] = "ppo"
+    score_head: ClassVar[str | None] = "actor"  # _action_scores: this linear head
     params: ClassVar[dict[str, Param]] = {
         **with_defaults(DeepAgent.params, num_envs=128),  # hidden_size, lr, net_kwargs: below
         "net_kwargs": Param(
@@ -153,7 +154,8 @@ class PPOAgent(DeepAgent):
             )
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.hp["lr"], eps=1e-5)
+        # fused: one kernel per step, and the sync-free divergence guard (DeepAgent)
+        return torch.optim.Adam(self.parameters(), lr=self.hp["lr"], eps=1e-5, fused=True)
 
     def _build_heads(self) -> dict[str, nn.Module]:
         width = self.backbone.output_dim
@@ -351,14 +353,17 @@ class PPOAgent(DeepAgent):
         advantages: torch.Tensor,
         returns: torch.Tensor,
         previous: Rollout | None = None,
-    ) -> dict[str, float]:
+    ) -> dict[str, torch.Tensor]:
         """``update_epochs`` passes of clipped-PPO gradient steps on env-wise minibatches.
+
+        Returns the mean losses and clip fraction as 0-d tensors (no host sync).
 
         ``previous`` (the rollout before, with the episode prefix) is re-run in front of each
         sequence where an episode began in it; its steps carry no loss.
         """
         hp = self.hp
-        stats = {"policy": 0.0, "value": 0.0, "entropy": 0.0, "clip_fraction": 0.0}
+        # summed as tensors, converted once: a float() per minibatch is a host sync on a GPU
+        stats: dict[str, torch.Tensor] = {}
         count = 0
         for _ in range(hp["update_epochs"]):
             for envs_idx in rollout.env_minibatches(hp["num_minibatches"], self.cpu_generator):
@@ -387,11 +392,10 @@ class PPOAgent(DeepAgent):
                     {"policy": policy_loss, "value": value_loss, "entropy": entropy},
                     {"learning_rate": lr},
                 )
-                stats["policy"] += float(policy_loss.detach())
-                stats["value"] += float(value_loss.detach())
-                stats["entropy"] += float(entropy.detach())
-                stats["clip_fraction"] += float(
-                    ((ratio - 1.0).abs() > hp["clip_coef"]).float().mean()
-                )
+                with torch.no_grad():
+                    clip_fraction = ((ratio - 1.0).abs() > hp["clip_coef"]).float().mean()
+                    step_stats = torch.stack([policy_loss, value_loss, entropy, clip_fraction])
+                stats["sum"] = step_stats if not stats else stats["sum"] + step_stats
                 count += 1
-        return {key: value / count for key, value in stats.items()}
+        means = stats["sum"] / count
+        return dict(zip(("policy", "value", "entropy", "clip_fraction"), means.unbind()))

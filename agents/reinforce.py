@@ -50,6 +50,7 @@ class ReinforceAgent(DeepAgent):
     """REINFORCE with a learned value baseline (actor and critic heads on one backbone)."""
 
     name: ClassVar[str] = "reinforce"
+    score_head: ClassVar[str | None] = "actor"  # _action_scores: this linear head
     params: ClassVar[dict[str, Param]] = {
         **with_defaults(DeepAgent.params, hidden_size=64, lr=1e-2, num_envs=64),
         "ent_coef": non_negative(0.05, "weight of the entropy bonus"),
@@ -242,7 +243,7 @@ class ReinforceAgent(DeepAgent):
         run.env_steps = steps_done + counted
         return counted
 
-    def _update(self, batch: dict[str, Any]) -> dict[str, float]:
+    def _update(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """One gradient step on ∇ log π · (G − b) plus the baseline's regression loss."""
         num_envs = self.hp["num_envs"]
         state0 = self.backbone.initial_state(num_envs, self.device)
@@ -269,8 +270,9 @@ class ReinforceAgent(DeepAgent):
         self.gradient_step(
             loss, {"policy": policy_loss, "baseline": baseline_loss, "entropy": entropy_mean}
         )
+        # 0-d tensors: a float() here would be a host sync per update on a GPU
         return {
-            "policy": float(policy_loss.detach()),
-            "baseline": float(baseline_loss.detach()),
-            "entropy": float(entropy_mean.detach()),
+            "policy": policy_loss.detach(),
+            "baseline": baseline_loss.detach(),
+            "entropy": entropy_mean.detach(),
         }

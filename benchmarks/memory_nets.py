@@ -10,12 +10,12 @@ come from ``PPOAgent.net_defaults``: the Transformer's lr 1e-3 and d_model 64; f
 - ``parity``:      ``LectureRL/Parity-v0`` length 16.
 
 Every ``--eval-every`` env steps the greedy policy is evaluated on ``--eval-episodes`` fresh
-episodes (not counted as training time); a run stops at ``--target`` accuracy, at
-``--max-steps`` (the default budget, 500k) or after ``--cap-seconds`` of training. Then the
-same agent is evaluated on the task at twice the length (Parity-32; Copy length 10), the
-length generalisation. Printed per net, task and seed: accuracy, env steps and seconds to the
-target (or the best accuracy), and the accuracy at twice the length; then one summary row per
-net and task over the seeds.
+episodes (not counted as training time; making the env and the agent is); a run stops at
+``--target`` accuracy, at ``--max-steps`` (the default budget, 500k) or after ``--cap-seconds``
+of training. Then the same agent is evaluated on the task at twice the length (Parity-32; Copy
+length 10), the length generalisation. Printed per net, task and seed: accuracy, env steps and
+wall seconds to the target (or the best accuracy), and the accuracy at twice the length; then
+one summary row per net and task over the seeds.
 
 Usage::
 
@@ -62,18 +62,18 @@ class Result:
     seed: int
     accuracy: float = 0.0  # the best greedy accuracy seen
     steps: int = 0  # env steps to the target (or trained)
-    seconds: float = 0.0  # training seconds to the target (or trained)
+    seconds: float = 0.0  # wall seconds to the target (or trained): start-up in, evaluation out
     reached: bool = False
     longer: float = float("nan")  # accuracy at twice the length
 
 
 def run_one(net: str, task: str, seed: int, args: argparse.Namespace, tasks: dict) -> Result:
     env_id, kwargs, longer_kwargs = tasks[task]
+    start = time.perf_counter()  # start-up (making the env and the agent) counts
     env = gym.make(env_id, **kwargs)
     agent = agents.make("ppo", env, net=net, seed=seed)
     result = Result(net, task, seed)
     paused = 0.0
-    start = time.perf_counter()
     next_eval = args.eval_every
 
     def seconds() -> float:

@@ -3,8 +3,8 @@
 Both agents train with their defaults (ours: ``agents.make("ppo", env, net="lstm")``; the peer:
 ``RecurrentPPO("MlpLstmPolicy", 8 envs)``) on ``LectureRL/Parity-v0`` in the same run. Every
 ``--eval-every`` env steps the greedy policy is evaluated on ``--eval-episodes`` fresh
-episodes (evaluation time is not counted as training time). A run stops at ``--target``
-accuracy or after ``--cap-seconds`` of training.
+episodes (evaluation time is not counted; start-up, making the envs and the agent, is). A run
+stops at ``--target`` accuracy or after ``--cap-seconds`` of training.
 
 Printed for each agent: env steps and wall-clock to the target (or the best accuracy at the
 cap), training env-steps/s, and the ratios ours / peer.
@@ -80,10 +80,10 @@ class Clock:
 
 
 def run_ours(args: argparse.Namespace, seed: int) -> Run:
+    clock = Clock()  # start-up (making the env and the agent) counts
     env = gym.make(ENV_ID, length=args.length)
     agent = agents.make("ppo", env, net="lstm", seed=seed)
     run = Run("ppo+lstm (ours)", seed)
-    clock = Clock()
     next_eval = args.eval_every
 
     def callback(record: dict) -> bool | None:
@@ -138,12 +138,12 @@ def run_sb3(args: argparse.Namespace, seed: int) -> Run:
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
+    clock = Clock()  # start-up (making the envs and the model) counts
     venv = make_vec_env(
         f"lecture_rl.envs:{ENV_ID}", n_envs=8, seed=seed, env_kwargs={"length": args.length}
     )
     model = RecurrentPPO("MlpLstmPolicy", venv, seed=seed, device="cpu", verbose=0)
     run = Run("sb3-contrib RecurrentPPO", seed)
-    clock = Clock()
 
     class Evaluate(BaseCallback):
         def __init__(self) -> None:

@@ -287,3 +287,45 @@ def test_env_zeros_steps_arrive_as_a_chain_of_transitions(name):
             assert (b.episode, b.step, b.obs) == (a.episode + 1, 0, 0)  # FrozenLake starts at 0
         else:
             assert (b.episode, b.step, b.obs) == (a.episode, a.step + 1, a.next_obs)
+
+
+@pytest.mark.parametrize("name", ["ppo", "dqn"])
+def test_gradient_steps_make_no_floats_and_no_events_when_nobody_listens(name, monkeypatch):
+    """Without a NetworkUpdate subscriber an update converts nothing to a Python number
+    (each conversion is a host sync on a GPU); with one, every update is reported."""
+    from lecture_rl.agents import deep
+    from lecture_rl.agents.events import NetworkUpdate, TrainingCallback
+
+    env = parity(4)
+    settings = {"learning_starts": 32} if name == "dqn" else TINY
+    agent = agents.make(name, env, net="mlp", seed=0, **settings)
+    made = []
+    real_event, real_apply = deep.NetworkUpdate, agent.apply_gradients
+
+    def no_sync(*args, **kwargs):
+        raise AssertionError("a host sync in an unobserved gradient step")
+
+    def watched_apply(*args, **kwargs):
+        with monkeypatch.context() as patch:
+            for method in ("__float__", "item", "tolist", "__bool__"):
+                patch.setattr(torch.Tensor, method, no_sync)
+            return real_apply(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(deep, "NetworkUpdate", lambda *a, **k: made.append(1) or real_event(*a, **k))
+        patch.setattr(agent, "apply_gradients", watched_apply)
+        agent.train(env, steps=256)
+    assert agent.updates > 0 and made == []
+
+    class Listener(TrainingCallback):
+        events = (NetworkUpdate,)
+        seen: list = []
+
+        def on_event(self, event):
+            self.seen.append(event)
+
+    listener = Listener()
+    before = agent.updates
+    agent.train(env, steps=256, callbacks=[listener])
+    assert len(listener.seen) >= agent.updates - before > 0
+    assert all(np.isfinite(e.losses["loss"]) and e.grad_norm >= 0 for e in listener.seen)

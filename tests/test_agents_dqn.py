@@ -185,3 +185,35 @@ def test_recurrent_dqn_acts_with_its_memory_and_reports_it():
     agent.train(env, steps=64, callbacks=[Policy()])
     assert agent.updates > 0 and len(seen) == 16
     assert len(seen[0].state) == 2 and seen[0].state[0].shape[0] == 4  # (h, C) of 4 envs
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kw", "hp"),
+    [
+        ("FrozenLake-v1", {"is_slippery": False}, {}),  # Discrete: f_θ once per state
+        ("FrozenLake-v1", {"is_slippery": False}, {"double": False, "loss": "mse"}),
+        ("LectureRL/GridWorld-v0", {"obs_mode": "onehot"}, {}),  # Box rows, action masks
+    ],
+)
+def test_fused_update_has_the_autograd_gradient_and_loss(env_id, kw, hp):
+    env = gym.make(env_id, **kw)
+    agent = agents.make("dqn", env, seed=3, device="cpu", learning_starts=64, **hp)
+    agent.train(env, steps=400)  # fills the replay, makes θ̃ differ from θ
+    assert agent._fused is not None
+    batch = agent.buffer.sample(64)
+    agent.optimizer.zero_grad(set_to_none=True)
+    expected_loss = agent.loss_on(batch)
+    expected_loss.backward()
+    expected = [p.grad.clone() for p in agent.parameters()]
+    seen = {}
+
+    def capture(loss, losses, scalars):
+        seen["loss"] = loss
+        seen["grads"] = [p.grad.clone() for p in agent.parameters()]
+        return loss
+
+    agent.apply_gradients = capture
+    agent.fused_step(batch)
+    torch.testing.assert_close(seen["loss"], expected_loss.detach(), rtol=1e-5, atol=1e-7)
+    for got, want in zip(seen["grads"], expected):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)

@@ -1,0 +1,89 @@
+"""Benchmark: what listening to every gradient step costs ``ppo`` + ``gru``.
+
+``ppo`` with ``net="gru"`` and its defaults trains on ``LectureRL/Parity-v0`` (length 16)
+twice per repeat, interleaved in the same run: once with no subscriber of ``NetworkUpdate``
+(then no loss is turned into a float and the gradient norm stays a tensor: the divergence
+guard runs without host syncs, ``agents/deep.py``) and once with a subscriber that receives
+every gradient step's event. Printed: env-steps/s of each (median of ``--repeats``, with the
+lowest and highest) and the ratio. The issue's bar: the unsubscribed figure at least the one
+measured before the event existed (14.4k env-steps/s on the dev machine; a machine shared with
+other jobs gives less, so compare the two figures of one run).
+
+Usage::
+
+    python benchmarks/event_overhead.py --smoke     # CI: seconds
+    python benchmarks/event_overhead.py             # 5 repeats of 65,536 env steps each
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import lecture_rl.envs  # noqa: E402,F401
+from lecture_rl import agents  # noqa: E402
+from lecture_rl.agents.events import NetworkUpdate, TrainingCallback  # noqa: E402
+
+
+class CountUpdates(TrainingCallback):
+    """A subscriber of every gradient step (reads its numbers, as TensorBoard would)."""
+
+    events = (NetworkUpdate,)
+
+    def __init__(self) -> None:
+        self.count, self.loss = 0, 0.0
+
+    def on_event(self, event: NetworkUpdate) -> None:
+        self.count += 1
+        self.loss += event.losses["loss"]
+
+
+def speed(steps: int, seed: int, subscribed: bool) -> tuple[float, int]:
+    """(env-steps/s, events received) of one training run."""
+    env = gym.make("LectureRL/Parity-v0", length=16)
+    agent = agents.make("ppo", env, net="gru", seed=seed, device="cpu")
+    listener = CountUpdates()
+    agent.train(env, steps=2_048, callbacks=[listener] if subscribed else None)  # warm-up
+    listener.count = 0
+    start = time.perf_counter()
+    result = agent.train(env, steps=steps, callbacks=[listener] if subscribed else None)
+    return result.env_steps / (time.perf_counter() - start), listener.count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=65_536, help="timed env steps per run")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="2 repeats of 4,096 steps (CI)")
+    args = parser.parse_args()
+    if args.smoke:
+        args.steps, args.repeats = 4_096, 2
+    torch.set_num_threads(1)
+    figures: dict[bool, list[float]] = {False: [], True: []}
+    for repeat in range(args.repeats):
+        for subscribed in (False, True):
+            sps, events = speed(args.steps, repeat, subscribed)
+            figures[subscribed].append(sps)
+            name = "subscribed  " if subscribed else "unsubscribed"
+            print(f"repeat {repeat} {name} {sps:9,.0f} env-steps/s ({events} events)", flush=True)
+    for subscribed, label in ((False, "no subscriber"), (True, "a NetworkUpdate subscriber")):
+        values = figures[subscribed]
+        print(
+            f"ppo+gru Parity-16, {label:<27} median {np.median(values):9,.0f} env-steps/s "
+            f"({min(values):,.0f}-{max(values):,.0f})"
+        )
+    ratio = np.median(figures[False]) / np.median(figures[True])
+    print(
+        f"ratio unsubscribed/subscribed: {ratio:.3f}x (pre-event figure: 14.4k on the dev machine)"
+    )
+
+
+if __name__ == "__main__":
+    main()

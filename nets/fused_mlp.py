@@ -1,0 +1,119 @@
+"""A hand-written forward and backward pass for an MLP backbone and its linear head.
+
+Description:
+    On the small networks of the lecture (two layers of 64) a training step costs far less in
+    arithmetic than in per-operation overhead: eager autograd records a graph, walks it
+    backwards and launches each kernel from Python. :class:`FusedMLP` computes the same
+    numbers with a handful of matrix products and no graph:
+
+    forward, layer l:   z_l = a_{l−1} W_lᵀ + b_l,   a_l = f(z_l)      (notes 000 §1.a)
+    backward, layer l:  δ_l = ∂L/∂a_l ⊙ f′(z_l),    ∂L/∂W_l = δ_lᵀ a_{l−1},
+                        ∂L/∂b_l = Σ_rows δ_l,        ∂L/∂a_{l−1} = δ_l W_l
+
+    (backpropagation, the chain rule applied layer by layer). ``f`` is ReLU (f′ = [a > 0]) or
+    tanh (f′ = 1 − a²); the head is linear. The gradients are written into each parameter's
+    ``.grad``, so the agent's own optimizer steps them. ``tests/test_nets_fused_mlp.py`` checks
+    outputs and gradients against autograd.
+
+    It reads the parameters of an :class:`~lecture_rl.nets.mlp.MLPBackbone` and a head
+    ``nn.Linear`` in place (no copy): an optimizer step or a loaded checkpoint is seen at once.
+
+Example:
+    >>> fused = FusedMLP.of(backbone, head)          # None when the net is not a plain MLP
+    >>> q, trace = fused.forward(x)                  # x: the encoder's float input
+    >>> fused.backward(trace, dq)                    # dq = ∂L/∂q: fills .grad
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lecture_rl.nets.mlp import MLPBackbone
+
+Trace = list[torch.Tensor]
+
+
+class FusedMLP:
+    """Forward and backward of ``head(MLP(x))`` without autograd.
+
+    Arguments:
+        layers: the hidden ``nn.Linear`` layers, in order.
+        activations: ``"relu"`` or ``"tanh"`` after each hidden layer.
+        head: the output ``nn.Linear``.
+    """
+
+    def __init__(self, layers: list[nn.Linear], activations: list[str], head: nn.Linear):
+        self.layers = [*layers, head]
+        self.activations = activations
+
+    @classmethod
+    def of(cls, backbone: nn.Module, head: nn.Module) -> FusedMLP | None:
+        """The fused twin of ``backbone`` + ``head``, or ``None`` if they are not a plain MLP
+        (Linear -> ReLU/Tanh blocks and a Linear head, float32, every parameter trained)."""
+        if not isinstance(backbone, MLPBackbone) or not isinstance(head, nn.Linear):
+            return None
+        if backbone.encoder.is_image:
+            return None
+        layers: list[nn.Linear] = []
+        activations: list[str] = []
+        for module in backbone.body:
+            if isinstance(module, nn.Linear):
+                layers.append(module)
+            elif isinstance(module, nn.ReLU) and len(activations) < len(layers):
+                activations.append("relu")
+            elif isinstance(module, nn.Tanh) and len(activations) < len(layers):
+                activations.append("tanh")
+            else:
+                return None
+        if not layers or len(activations) != len(layers):
+            return None
+        for layer in [*layers, head]:
+            if layer.bias is None or layer.weight.dtype != torch.float32:
+                return None
+        return cls(layers, activations, head)
+
+    def parameters(self) -> list[nn.Parameter]:
+        """Weights and biases in the order ``backbone.parameters()`` then ``head``'s."""
+        return [p for layer in self.layers for p in (layer.weight, layer.bias)]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Trace]:
+        """``x[N, in]`` -> ``(out[N, nA], trace)``; ``trace`` holds each layer's input."""
+        if torch.is_grad_enabled():  # (a decorator would cost ~10 µs on every call)
+            with torch.no_grad():
+                return self.forward(x)
+        trace: Trace = []
+        a = x
+        for layer, act in zip(self.layers, self.activations):
+            trace.append(a)
+            a = torch.addmm(layer.bias, a, layer.weight.t())  # z = a Wᵀ + b
+            a = a.relu_() if act == "relu" else a.tanh_()  # a = f(z)
+        head = self.layers[-1]
+        trace.append(a)
+        return torch.addmm(head.bias, a, head.weight.t()), trace
+
+    def backward(self, trace: Trace, grad_out: torch.Tensor) -> None:
+        """Set every parameter's ``.grad`` to ∂L/∂θ (replacing what was there) from ``grad_out`` =
+        ∂L/∂out for the first ``len(grad_out)`` rows of the traced batch (the rest carry no
+        loss, e.g. the s' rows of a Double-DQN forward)."""
+        if torch.is_grad_enabled():
+            with torch.no_grad():
+                return self.backward(trace, grad_out)
+        rows = grad_out.shape[0]
+        delta = grad_out
+        for index in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[index]
+            a_prev = trace[index][:rows]
+            _write_grad(layer.weight, delta.t() @ a_prev)  # ∂L/∂W = δᵀ a_{l−1}
+            _write_grad(layer.bias, delta.sum(0))  # ∂L/∂b = Σ δ
+            if index == 0:
+                break
+            delta = delta @ layer.weight  # ∂L/∂a_{l−1} = δ W
+            if self.activations[index - 1] == "relu":
+                delta = delta.mul_(a_prev > 0)  # f′(z) = [a > 0]
+            else:
+                delta = delta.mul_(1.0 - a_prev * a_prev)  # f′(z) = 1 − a²
+
+
+def _write_grad(param: nn.Parameter, value: torch.Tensor) -> None:
+    param.grad = value  # a fresh tensor each step: no copy, and no stale gradient to zero
