@@ -4,10 +4,11 @@
 twice per repeat, interleaved in the same run: once with no subscriber of ``NetworkUpdate``
 (then no loss is turned into a float and the gradient norm stays a tensor: the divergence
 guard runs without host syncs, ``agents/deep.py``) and once with a subscriber that receives
-every gradient step's event. Printed: env-steps/s of each (median of ``--repeats``, with the
-lowest and highest) and the ratio. The issue's bar: the unsubscribed figure at least the one
-measured before the event existed (14.4k env-steps/s on the dev machine; a machine shared with
-other jobs gives less, so compare the two figures of one run).
+every gradient step's event (which one goes first alternates). Printed: env-steps per wall
+second and per CPU second of this process (steadier on a shared machine) of each, medians of
+``--repeats`` with the lowest and highest, and the ratios. The issue's bar: the unsubscribed
+figure at least the one measured before the event existed (14.4k env-steps/s on the dev
+machine; a machine shared with other jobs gives less, so compare the two figures of one run).
 
 Usage::
 
@@ -45,16 +46,17 @@ class CountUpdates(TrainingCallback):
         self.loss += event.losses["loss"]
 
 
-def speed(steps: int, seed: int, subscribed: bool) -> tuple[float, int]:
-    """(env-steps/s, events received) of one training run."""
+def speed(steps: int, seed: int, subscribed: bool) -> tuple[float, float, int]:
+    """(env-steps per wall second, per CPU second of this process, events received)."""
     env = gym.make("LectureRL/Parity-v0", length=16)
     agent = agents.make("ppo", env, net="gru", seed=seed, device="cpu")
     listener = CountUpdates()
     agent.train(env, steps=2_048, callbacks=[listener] if subscribed else None)  # warm-up
     listener.count = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = agent.train(env, steps=steps, callbacks=[listener] if subscribed else None)
-    return result.env_steps / (time.perf_counter() - start), listener.count
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return result.env_steps / wall, result.env_steps / cpu, listener.count
 
 
 def main() -> None:
@@ -66,22 +68,32 @@ def main() -> None:
     if args.smoke:
         args.steps, args.repeats = 4_096, 2
     torch.set_num_threads(1)
-    figures: dict[bool, list[float]] = {False: [], True: []}
+    figures: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
     for repeat in range(args.repeats):
-        for subscribed in (False, True):
-            sps, events = speed(args.steps, repeat, subscribed)
-            figures[subscribed].append(sps)
+        order = (False, True) if repeat % 2 == 0 else (True, False)  # neither always first
+        for subscribed in order:
+            sps, cpu_sps, events = speed(args.steps, repeat, subscribed)
+            figures[subscribed].append((sps, cpu_sps))
             name = "subscribed  " if subscribed else "unsubscribed"
-            print(f"repeat {repeat} {name} {sps:9,.0f} env-steps/s ({events} events)", flush=True)
+            print(
+                f"repeat {repeat} {name} {sps:9,.0f} env-steps/s, {cpu_sps:9,.0f} per CPU second"
+                f" ({events} events)",
+                flush=True,
+            )
+    medians = {}
     for subscribed, label in ((False, "no subscriber"), (True, "a NetworkUpdate subscriber")):
-        values = figures[subscribed]
+        wall = [w for w, _ in figures[subscribed]]
+        cpu = [c for _, c in figures[subscribed]]
+        medians[subscribed] = (float(np.median(wall)), float(np.median(cpu)))
         print(
-            f"ppo+gru Parity-16, {label:<27} median {np.median(values):9,.0f} env-steps/s "
-            f"({min(values):,.0f}-{max(values):,.0f})"
+            f"ppo+gru Parity-16, {label:<27} median {medians[subscribed][0]:9,.0f} env-steps/s "
+            f"({min(wall):,.0f}-{max(wall):,.0f}), {medians[subscribed][1]:9,.0f} per CPU second "
+            f"({min(cpu):,.0f}-{max(cpu):,.0f})"
         )
-    ratio = np.median(figures[False]) / np.median(figures[True])
     print(
-        f"ratio unsubscribed/subscribed: {ratio:.3f}x (pre-event figure: 14.4k on the dev machine)"
+        f"ratio unsubscribed/subscribed: {medians[False][0] / medians[True][0]:.3f}x wall, "
+        f"{medians[False][1] / medians[True][1]:.3f}x per CPU second "
+        "(pre-event figure: 14.4k env-steps/s on the dev machine)"
     )
 
 
