@@ -1,0 +1,210 @@
+"""Benchmark: our PPO (and recurrent DQN) on six POPGym envs, next to POPGym's published setup.
+
+Every (env, agent) pair trains with ``--seeds`` seeds for ``--steps`` env steps through
+``lecture_rl.runners.env_factory.make_env`` (the same adapters as ``lecture-rl train``:
+Autoencode's tuple observation flattened, MineSweeper's ``MultiDiscrete`` action as one
+``Discrete``), with the agent's defaults and nothing else set. Measured per run:
+
+- **MMER**, POPGym's score (Morad et al. 2023, §5 "max-mean episodic return"): the training
+  episodes are grouped into ``--windows`` equal spans of env steps; the score is the largest
+  mean return of a span. Returns are on POPGym's scale, an episode's return lies in [-1, 1];
+- the **greedy** mean return of the final policy on ``--eval-episodes`` fresh episodes;
+- the wall time. The **random** policy's mean return is measured once per env as the floor.
+
+Printed per env and agent: mean and 95% t-interval over seeds. ``--markdown PATH`` also
+writes the table (atomically). POPGym's own runs (``popgym/baselines/ppo.py`` in
+github.com/proroklab/popgym): RLlib PPO, 10M env steps per trial (``POPGYM_STEPS``), batches of
+65,536 steps (4 workers x 16 envs x 1,024), 128-wide MLP layers around a 256-wide memory, the
+previous action appended to the observation; the paper says its envs "often converge within
+two hours of training on a consumer-grade GPU".
+
+Usage::
+
+    python benchmarks/popgym_table.py --smoke                        # CI: seconds
+    python benchmarks/popgym_table.py --markdown docs/popgym_table.md  # the table in docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from lecture_rl import agents  # noqa: E402
+from lecture_rl.runners.env_factory import make_env  # noqa: E402
+
+#: the issue's names -> POPGym 1.0.7 ids ("Stateless CartPole" is POPGym's position-only one)
+ENVS = {
+    "RepeatPreviousEasy": "popgym-RepeatPreviousEasy-v0",
+    "CountRecallEasy": "popgym-CountRecallEasy-v0",
+    "AutoencodeEasy": "popgym-AutoencodeEasy-v0",
+    "StatelessCartPoleEasy": "popgym-PositionOnlyCartPoleEasy-v0",
+    "MineSweeperEasy": "popgym-MineSweeperEasy-v0",
+    "HigherLowerEasy": "popgym-HigherLowerEasy-v0",
+}
+#: label -> (agent, hyperparameters)
+AGENTS = {
+    "ppo-mlp": ("ppo", {"net": "mlp"}),
+    "ppo-gru": ("ppo", {"net": "gru"}),
+    "ppo-lstm": ("ppo", {"net": "lstm"}),
+    "ppo-transformer": ("ppo", {"net": "transformer"}),
+    "dqn-gru": ("dqn", {"net": "gru"}),
+}
+DEFAULT_AGENTS = ["ppo-mlp", "ppo-gru", "ppo-lstm"]
+SMOKE_SETTINGS = {"num_envs": 4, "n_steps": 8, "num_minibatches": 2}
+
+
+@dataclass
+class Row:
+    env: str
+    agent: str
+    mmer: list[float] = field(default_factory=list)
+    greedy: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    steps: int = 0
+
+
+def mmer(episodes: list[dict], budget: int, windows: int) -> float:
+    """POPGym's max-mean episodic return: the best mean return over ``windows`` equal spans of
+    env steps (a span without a finished episode is skipped)."""
+    if not episodes:
+        return float("nan")
+    steps = np.array([e["env_steps"] for e in episodes], dtype=float)
+    returns = np.array([e["return"] for e in episodes], dtype=float)
+    span = np.minimum((steps * windows / max(budget, 1)).astype(int), windows - 1)
+    means = [returns[span == k].mean() for k in range(windows) if np.any(span == k)]
+    return float(max(means))
+
+
+def interval(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% Student-t interval (0 for one value)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) < 2:
+        return float(x.mean()), 0.0
+    half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return float(x.mean()), float(half)
+
+
+def random_return(env_id: str, episodes: int, seed: int) -> float:
+    """Mean return of uniformly random actions (the floor of each row)."""
+    env = make_env(env_id)
+    rng = np.random.default_rng(seed)
+    env.action_space.seed(int(rng.integers(2**31)))
+    total = []
+    for i in range(episodes):
+        env.reset(seed=seed + i)
+        done, ret = False, 0.0
+        while not done:
+            _, r, term, trunc, _ = env.step(env.action_space.sample())
+            ret += float(r)
+            done = term or trunc
+        total.append(ret)
+    env.close()
+    return float(np.mean(total))
+
+
+def run_one(env_id: str, label: str, seed: int, args: argparse.Namespace) -> tuple:
+    name, hp = AGENTS[label]
+    hp = dict(hp)
+    if args.smoke:
+        hp.update(SMOKE_SETTINGS if name == "ppo" else {"num_envs": 4})
+    env = make_env(env_id)
+    agent = agents.make(name, env, seed=seed, **hp)
+    start = time.perf_counter()
+    result = agent.train(env, steps=args.steps)
+    seconds = time.perf_counter() - start
+    greedy = agent.evaluate(env, args.eval_episodes, seed=1_000_000 + 1000 * seed)
+    env.close()
+    return mmer(result.episodes, args.steps, args.windows), greedy["return_mean"], seconds
+
+
+def cell(values: list[float]) -> str:
+    mean, half = interval(values)
+    return f"{mean:+.3f} ± {half:.3f}"
+
+
+def table(rows: list[Row], floors: dict[str, float], args: argparse.Namespace) -> str:
+    lines = [
+        f"| env | agent | MMER (ours, {args.steps:,} steps) | greedy return | random policy "
+        "| wall s / run | POPGym's budget |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.env} | {row.agent} | {cell(row.mmer)} | {cell(row.greedy)} | "
+            f"{floors[row.env]:+.3f} | {np.mean(row.seconds):.0f} | 10M steps, RLlib PPO |"
+        )
+    return "\n".join(lines)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` by a temp file and a rename, with the umask's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
+    parser.add_argument("--agents", nargs="+", default=DEFAULT_AGENTS, choices=list(AGENTS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=250_000, help="env steps per run")
+    parser.add_argument("--windows", type=int, default=20, help="spans for the MMER")
+    parser.add_argument("--eval-episodes", type=int, default=200)
+    parser.add_argument("--markdown", type=Path, help="also write the table here")
+    parser.add_argument("--smoke", action="store_true", help="two envs, tiny budget (CI)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.envs, args.seeds, args.steps = ["RepeatPreviousEasy", "MineSweeperEasy"], 1, 256
+        args.agents, args.eval_episodes, args.windows = ["ppo-mlp", "ppo-gru", "dqn-gru"], 4, 2
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    rows, floors = [], {}
+    for env_name in args.envs:
+        env_id = ENVS[env_name]
+        floors[env_name] = random_return(env_id, 50 if not args.smoke else 2, seed=7)
+        for label in args.agents:
+            row = Row(env_name, label, steps=args.steps)
+            for seed in range(args.seeds):
+                score, greedy, seconds = run_one(env_id, label, seed, args)
+                row.mmer.append(score)
+                row.greedy.append(greedy)
+                row.seconds.append(seconds)
+                print(
+                    f"{env_name:22s} {label:16s} seed {seed}: MMER {score:+.3f}, greedy "
+                    f"{greedy:+.3f}, {seconds:.0f} s",
+                    flush=True,
+                )
+            rows.append(row)
+    total = time.perf_counter() - start
+    text = table(rows, floors, args)
+    command = "python benchmarks/popgym_table.py " + " ".join(argv or sys.argv[1:])
+    footer = (
+        f"\n\nMeasured by `{command.strip()}`: {args.seeds} seed(s), {args.steps:,} env steps "
+        f"per run, total wall time {total / 60:.1f} min on {os.cpu_count()} CPU core(s), "
+        "one torch thread, the machine shared with other jobs."
+    )
+    print(text + footer)
+    if args.markdown:
+        write_atomic(args.markdown, text + footer + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
