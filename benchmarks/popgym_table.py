@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,20 +37,27 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from lecture_rl import agents  # noqa: E402
+from lecture_rl.agents.checkpoint_io import atomic_write_text  # noqa: E402
+from lecture_rl.agents.stats import mean_ci95  # noqa: E402
 from lecture_rl.runners.env_factory import make_env  # noqa: E402
 
-#: the issue's names -> POPGym 1.0.7 ids ("Stateless CartPole" is POPGym's position-only one)
-ENVS = {
-    "RepeatPreviousEasy": "popgym-RepeatPreviousEasy-v0",
-    "CountRecallEasy": "popgym-CountRecallEasy-v0",
-    "AutoencodeEasy": "popgym-AutoencodeEasy-v0",
-    "StatelessCartPoleEasy": "popgym-PositionOnlyCartPoleEasy-v0",
-    "MineSweeperEasy": "popgym-MineSweeperEasy-v0",
-    "HigherLowerEasy": "popgym-HigherLowerEasy-v0",
+#: the issue's names -> (POPGym 1.0.7 id, env keywords); "Stateless CartPole" is POPGym's
+#: position-only one
+ENVS: dict[str, tuple[str, dict]] = {
+    "RepeatPreviousEasy": ("popgym-RepeatPreviousEasy-v0", {}),
+    "CountRecallEasy": ("popgym-CountRecallEasy-v0", {}),
+    "AutoencodeEasy": ("popgym-AutoencodeEasy-v0", {}),
+    "StatelessCartPoleEasy": ("popgym-PositionOnlyCartPoleEasy-v0", {}),
+    "MineSweeperEasy": ("popgym-MineSweeperEasy-v0", {}),
+    "HigherLowerEasy": ("popgym-HigherLowerEasy-v0", {}),
 }
+#: what the peer published for each env, with its budget (the table's last column)
+REFERENCE = {
+    name: "RLlib PPO, 10M steps; per-env MMER: paper appendix (not retrieved here)" for name in ENVS
+}
+SMOKE_ENVS = ["RepeatPreviousEasy", "MineSweeperEasy"]
 #: label -> (agent, hyperparameters)
 AGENTS = {
     "ppo-mlp": ("ppo", {"net": "mlp"}),
@@ -86,18 +92,9 @@ def mmer(episodes: list[dict], budget: int, windows: int) -> float:
     return float(max(means))
 
 
-def interval(values: list[float]) -> tuple[float, float]:
-    """Mean and the half-width of its 95% Student-t interval (0 for one value)."""
-    x = np.asarray(values, dtype=float)
-    if len(x) < 2:
-        return float(x.mean()), 0.0
-    half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
-    return float(x.mean()), float(half)
-
-
-def random_return(env_id: str, episodes: int, seed: int) -> float:
+def random_return(env_id: str, env_kwargs: dict, episodes: int, seed: int) -> float:
     """Mean return of uniformly random actions (the floor of each row)."""
-    env = make_env(env_id)
+    env = make_env(env_id, env_kwargs)
     rng = np.random.default_rng(seed)
     env.action_space.seed(int(rng.integers(2**31)))
     total = []
@@ -113,12 +110,13 @@ def random_return(env_id: str, episodes: int, seed: int) -> float:
     return float(np.mean(total))
 
 
-def run_one(env_id: str, label: str, seed: int, args: argparse.Namespace) -> tuple:
+def run_one(env: tuple[str, dict], label: str, seed: int, args: argparse.Namespace) -> tuple:
+    """Train one agent on one env; its MMER, greedy return and training seconds."""
     name, hp = AGENTS[label]
     hp = dict(hp)
     if args.smoke:
         hp.update(SMOKE_SETTINGS if name == "ppo" else {"num_envs": 4})
-    env = make_env(env_id)
+    env = make_env(*env)
     agent = agents.make(name, env, seed=seed, **hp)
     start = time.perf_counter()
     result = agent.train(env, steps=args.steps)
@@ -129,60 +127,60 @@ def run_one(env_id: str, label: str, seed: int, args: argparse.Namespace) -> tup
 
 
 def cell(values: list[float]) -> str:
-    mean, half = interval(values)
-    return f"{mean:+.3f} ± {half:.3f}"
+    """``mean ± half-width of the 95% t-interval`` over seeds."""
+    mean, _, (low, _) = mean_ci95(values)
+    return f"{mean:+.3f} ± {mean - low:.3f}"
 
 
-def table(rows: list[Row], floors: dict[str, float], args: argparse.Namespace) -> str:
+def table(rows: list[Row], floors: dict, reference: dict, args: argparse.Namespace) -> str:
     lines = [
         f"| env | agent | MMER (ours, {args.steps:,} steps) | greedy return | random policy "
-        "| wall s / run | POPGym's budget |",
+        "| wall s / run | published reference (its budget) |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row.env} | {row.agent} | {cell(row.mmer)} | {cell(row.greedy)} | "
-            f"{floors[row.env]:+.3f} | {np.mean(row.seconds):.0f} | 10M steps, RLlib PPO |"
+            f"{floors[row.env]:+.3f} | {np.mean(row.seconds):.0f} | {reference[row.env]} |"
         )
     return "\n".join(lines)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` by a temp file and a rename, with the umask's mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--envs", nargs="+", default=list(ENVS), choices=list(ENVS))
+def main(
+    argv: list[str] | None = None,
+    *,
+    envs: dict[str, tuple[str, dict]] = ENVS,
+    reference: dict[str, str] = REFERENCE,
+    smoke_envs: list[str] = SMOKE_ENVS,
+    smoke_agents: tuple[str, ...] = ("ppo-mlp", "ppo-gru", "dqn-gru"),
+    default_steps: int = 200_000,
+    doc: str = __doc__,
+    script: str = "benchmarks/popgym_table.py",
+) -> int:
+    """Run the table for ``envs`` (``benchmarks/minigrid_memory.py`` passes its own)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--envs", nargs="+", default=list(envs), choices=list(envs))
     parser.add_argument("--agents", nargs="+", default=DEFAULT_AGENTS, choices=list(AGENTS))
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=250_000, help="env steps per run")
+    parser.add_argument("--steps", type=int, default=default_steps, help="env steps per run")
     parser.add_argument("--windows", type=int, default=20, help="spans for the MMER")
     parser.add_argument("--eval-episodes", type=int, default=200)
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     parser.add_argument("--smoke", action="store_true", help="two envs, tiny budget (CI)")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.envs, args.seeds, args.steps = ["RepeatPreviousEasy", "MineSweeperEasy"], 1, 256
-        args.agents, args.eval_episodes, args.windows = ["ppo-mlp", "ppo-gru", "dqn-gru"], 4, 2
+        args.envs, args.seeds, args.steps = smoke_envs, 1, 256
+        args.agents, args.eval_episodes, args.windows = list(smoke_agents), 2, 2
     torch.set_num_threads(1)
     start = time.perf_counter()
     rows, floors = [], {}
     for env_name in args.envs:
-        env_id = ENVS[env_name]
-        floors[env_name] = random_return(env_id, 50 if not args.smoke else 2, seed=7)
+        env = envs[env_name]
+        floors[env_name] = random_return(*env, 50 if not args.smoke else 2, seed=7)
         for label in args.agents:
             row = Row(env_name, label, steps=args.steps)
             for seed in range(args.seeds):
-                score, greedy, seconds = run_one(env_id, label, seed, args)
+                score, greedy, seconds = run_one(env, label, seed, args)
                 row.mmer.append(score)
                 row.greedy.append(greedy)
                 row.seconds.append(seconds)
@@ -193,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             rows.append(row)
     total = time.perf_counter() - start
-    text = table(rows, floors, args)
-    command = "python benchmarks/popgym_table.py " + " ".join(argv or sys.argv[1:])
+    text = table(rows, floors, reference, args)
+    command = f"python {script} " + " ".join(argv if argv is not None else sys.argv[1:])
     footer = (
         f"\n\nMeasured by `{command.strip()}`: {args.seeds} seed(s), {args.steps:,} env steps "
         f"per run, total wall time {total / 60:.1f} min on {os.cpu_count()} CPU core(s), "
@@ -202,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(text + footer)
     if args.markdown:
-        write_atomic(args.markdown, text + footer + "\n")
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(args.markdown, text + footer + "\n")
     return 0
 
 
