@@ -144,3 +144,14 @@ def test_a_missing_package_names_the_extra_to_install(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "pip install 'lecture-rl[benchmarks]'" in err
+
+
+def test_inspect_draws_a_checkpoint_trained_on_an_adapted_env(tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--env", "popgym-MineSweeperEasy-v0", "--agent", "ppo", "--set", "net=gru",
+            *TINY_PPO, "--steps", "64", "--eval-episodes", "1", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    figure = tmp_path / "insides.png"
+    assert main(["inspect", "--checkpoint", str(out), "--out", str(figure)]) == 0
+    assert figure.stat().st_size > 10_000
+    assert "popgym-MineSweeperEasy-v0" in json.loads((out / "agent.json").read_text())["env_id"]
