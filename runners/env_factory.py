@@ -138,7 +138,7 @@ def make_env(
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     try:
-        env = gym.make(env_id, **kwargs)
+        env = _make_without_unknown_render_mode(env_id, kwargs, render_mode)
     except TypeError as exc:
         accepted = [k for k in constructor_keywords(spec) if k != "kwargs"]
         bad = [key for key in kwargs if accepted and key not in accepted]
@@ -157,6 +157,19 @@ def make_env(
             "fix the --env-set values"
         ) from exc
     return adapted(env, env_id, wrap) if wrap is not None else env
+
+
+def _make_without_unknown_render_mode(
+    env_id: str, kwargs: dict[str, Any], render_mode: str | None
+) -> gym.Env:
+    """``gym.make``; an env whose constructor takes no ``render_mode`` (POPGym's) is made
+    without the one the command asked for (``watch`` then shows the agent's insides)."""
+    try:
+        return gym.make(env_id, **kwargs)
+    except TypeError as exc:
+        if render_mode is None or "render_mode" not in str(exc):
+            raise
+        return gym.make(env_id, **{k: v for k, v in kwargs.items() if k != "render_mode"})
 
 
 def adapted(env: gym.Env, env_id: str, wrap: str) -> gym.Env:

@@ -146,7 +146,7 @@ def test_a_missing_package_names_the_extra_to_install(monkeypatch, capsys):
     assert "pip install 'lecture-rl[benchmarks]'" in err
 
 
-def test_inspect_draws_a_checkpoint_trained_on_an_adapted_env(tmp_path, capsys):
+def test_inspect_and_watch_a_checkpoint_trained_on_an_adapted_env(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["train", "--env", "popgym-MineSweeperEasy-v0", "--agent", "ppo", "--set", "net=gru",
             *TINY_PPO, "--steps", "64", "--eval-episodes", "1", "--out", str(out)]  # fmt: skip
@@ -154,4 +154,7 @@ def test_inspect_draws_a_checkpoint_trained_on_an_adapted_env(tmp_path, capsys):
     figure = tmp_path / "insides.png"
     assert main(["inspect", "--checkpoint", str(out), "--out", str(figure)]) == 0
     assert figure.stat().st_size > 10_000
+    # POPGym's envs take no render_mode: watch shows the agent's insides instead of failing
+    assert main(["watch", "--checkpoint", str(out), "--max-frames", "2", "--fps", "1000"]) == 0
+    assert "insides" in capsys.readouterr().out
     assert "popgym-MineSweeperEasy-v0" in json.loads((out / "agent.json").read_text())["env_id"]
