@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import gymnasium as gym
@@ -52,8 +53,10 @@ def make_train_envs(
     env's native batched implementation (its spec's vector entry point) when it has
     one, numpy copies of Gymnasium's table-driven toy-text envs (FrozenLake, CliffWalking:
     :class:`~lecture_rl.envs.table_vector.TableVectorEnv`), else Gymnasium's
-    ``SyncVectorEnv``. In ``SAME_STEP`` mode a finished env is reset in
-    the same ``step`` call and its last observation is in ``infos["final_obs"]``.
+    ``SyncVectorEnv`` (with the wrappers named in ``env.spec.additional_wrappers``, so an env
+    adapted by :func:`lecture_rl.envs.adapters.adapt` trains as adapted). In ``SAME_STEP``
+    mode a finished env is reset in the same ``step`` call and its last observation is in
+    ``infos["final_obs"]``.
     """
     same_step = gym.vector.AutoresetMode.SAME_STEP
     spec = env_spec(env)
@@ -88,8 +91,13 @@ def make_train_envs(
             if envs.metadata.get("autoreset_mode") == same_step:
                 return envs
             envs.close()
+    if spec.additional_wrappers:  # an adapted env (envs/adapters.py): rebuild its wrappers
+        spec = copy.copy(spec)
+        spec.kwargs = kwargs
+    else:
+        spec = spec.id
     return gym.make_vec(
-        spec.id,
+        spec,
         num_envs=num_envs,
         vectorization_mode="sync",
         vector_kwargs={"autoreset_mode": same_step},

@@ -2,10 +2,17 @@
 
 Description:
     ``--env`` takes any registered Gymnasium id: ours (``LectureRL/GridWorld-v0``), Gymnasium's
-    (``CliffWalking-v1``, ``FrozenLake-v1``), or ``module:Id`` for a user's package, which
-    Gymnasium imports before looking the id up. Every way this can go wrong (unknown id, a
-    module that does not import, a keyword the env does not take, a value it rejects) becomes a
-    :class:`~lecture_rl.runners.settings.UsageError` naming the problem and the fix.
+    (``CliffWalking-v1``, ``FrozenLake-v1``), POPGym's (``popgym-RepeatPreviousEasy-v0``) and
+    Minigrid's (``MiniGrid-MemoryS7-v0``; their packages are imported on first use, see
+    :data:`THIRD_PARTY`), or ``module:Id`` for a user's package, which Gymnasium imports before
+    looking the id up. Every way this can go wrong (unknown id, a module that does not import,
+    a keyword the env does not take, a value it rejects, spaces our agents cannot read) becomes
+    a :class:`~lecture_rl.runners.settings.UsageError` naming the problem and the fix.
+
+    A third-party env (one whose entry point is neither Gymnasium's nor ours) is adapted to
+    our networks by :func:`lecture_rl.envs.adapters.adapt`: a dict observation's ``image``
+    key, flattened tuple/dict observations, a ``MultiDiscrete`` action as one ``Discrete``.
+    ``--env-set wrap=NAME[+NAME]`` chooses the wrappers by name for any env (``none``: none).
 """
 
 from __future__ import annotations
@@ -16,7 +23,22 @@ from typing import Any
 
 import gymnasium as gym
 
+from lecture_rl.envs.adapters import WRAPPER_NAMES, adapt
 from lecture_rl.runners.settings import UsageError
+
+#: id prefix -> (the module that registers those ids, the pip package)
+THIRD_PARTY = {
+    "popgym-": ("popgym", "popgym"),
+    "MiniGrid-": ("minigrid", "minigrid"),
+    "BabyAI-": ("minigrid", "minigrid"),
+}
+#: the observation spaces lecture_rl.nets reads (after adapting)
+READABLE_SPACES = (
+    gym.spaces.Box,
+    gym.spaces.Discrete,
+    gym.spaces.MultiDiscrete,
+    gym.spaces.MultiBinary,
+)
 
 #: one-line descriptions of our ids for ``lecture-rl envs`` (used if the class has no docstring)
 OUR_ENVS = {
@@ -44,9 +66,33 @@ def _did_you_mean(env_id: str) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def register_third_party(env_id: str) -> None:
+    """Import the package that registers ``env_id`` (POPGym, Minigrid), or a
+    :class:`UsageError` saying which extra to install."""
+    name = env_id.partition(":")[2] or env_id
+    for prefix, (module, package) in THIRD_PARTY.items():
+        if name.startswith(prefix):
+            try:
+                __import__(module)
+            except ImportError as exc:
+                raise UsageError(
+                    f"env '{env_id}' needs the package '{package}' ({exc}); install it with "
+                    "pip install 'lecture-rl[benchmarks]'"
+                ) from exc
+            return
+
+
+def is_third_party(spec: gym.envs.registration.EnvSpec) -> bool:
+    """True when the env comes from neither Gymnasium nor lecture-rl."""
+    entry = spec.entry_point
+    module = entry.partition(":")[0] if isinstance(entry, str) else getattr(entry, "__module__", "")
+    return not module.startswith(("gymnasium.", "lecture_rl."))
+
+
 def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
     """The registered spec of ``env_id``, or a :class:`UsageError` with a did-you-mean hint."""
     register_our_envs()
+    register_third_party(env_id)
     try:
         if ":" in env_id:
             module, _, _ = env_id.partition(":")
@@ -81,13 +127,18 @@ def constructor_keywords(spec: gym.envs.registration.EnvSpec) -> list[str]:
 def make_env(
     env_id: str, env_kwargs: dict[str, Any] | None = None, *, render_mode: str | None = None
 ) -> gym.Env:
-    """``gym.make(env_id, render_mode=..., **env_kwargs)`` with command-line friendly errors."""
+    """``gym.make(env_id, render_mode=..., **env_kwargs)`` with command-line friendly errors.
+
+    ``env_kwargs["wrap"]`` (not passed to the env) names the adapters to apply (see
+    :func:`lecture_rl.envs.adapters.adapt`); a third-party env gets ``"auto"`` without it.
+    """
     spec = env_spec(env_id)
     kwargs = dict(env_kwargs or {})
+    wrap = kwargs.pop("wrap", "auto" if is_third_party(spec) else None)
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     try:
-        return gym.make(env_id, **kwargs)
+        env = _make_without_unknown_render_mode(env_id, kwargs, render_mode)
     except TypeError as exc:
         accepted = [k for k in constructor_keywords(spec) if k != "kwargs"]
         bad = [key for key in kwargs if accepted and key not in accepted]
@@ -105,6 +156,40 @@ def make_env(
             f"env '{env_id}' rejected keywords {kwargs}: {_first_line(exc)}; "
             "fix the --env-set values"
         ) from exc
+    return adapted(env, env_id, wrap) if wrap is not None else env
+
+
+def _make_without_unknown_render_mode(
+    env_id: str, kwargs: dict[str, Any], render_mode: str | None
+) -> gym.Env:
+    """``gym.make``; an env whose constructor takes no ``render_mode`` (POPGym's) is made
+    without the one the command asked for (``watch`` then shows the agent's insides)."""
+    try:
+        return gym.make(env_id, **kwargs)
+    except TypeError as exc:
+        if render_mode is None or "render_mode" not in str(exc):
+            raise
+        return gym.make(env_id, **{k: v for k, v in kwargs.items() if k != "render_mode"})
+
+
+def adapted(env: gym.Env, env_id: str, wrap: str) -> gym.Env:
+    """``env`` through :func:`~lecture_rl.envs.adapters.adapt`, checked readable by our nets."""
+    try:
+        env = adapt(env, wrap)
+    except (ValueError, gym.error.Error) as exc:
+        env.close()
+        raise UsageError(
+            f"env '{env_id}' cannot be adapted with wrap={wrap!r}: {_first_line(exc)}; "
+            f"wrappers: {', '.join(WRAPPER_NAMES)}"
+        ) from exc
+    if not isinstance(env.observation_space, READABLE_SPACES):
+        space = env.observation_space
+        env.close()
+        raise UsageError(
+            f"env '{env_id}' gives {type(space).__name__} observations ({space}), which our "
+            "networks cannot read; pick another --env-set wrap= or another env"
+        )
+    return env
 
 
 def _first_line(exc: BaseException) -> str:

@@ -37,9 +37,15 @@ def test_quick_experiment_writes_a_report_that_follows_from_its_numbers(tmp_path
     assert module.verdict(numbers) == verdict
 
 
-@pytest.mark.parametrize("name", ["parity_memory", "copy_delay", "dqn_target"])
+@pytest.mark.parametrize("name", ["parity_memory", "copy_delay", "dqn_target", "popgym_memory"])
 def test_training_experiments_on_tiny_settings(tmp_path, monkeypatch, name):
     from lecture_rl.runners.experiments import copy_delay, dqn_target, parity_memory
+
+    if name == "popgym_memory":
+        pytest.importorskip("popgym", reason="the 'benchmarks' extra is not installed")
+    from lecture_rl.runners.experiments import popgym_memory
+
+    monkeypatch.setattr(popgym_memory, "QUICK_STEPS", 256)
 
     monkeypatch.setattr(parity_memory, "QUICK_NETS", ("mlp", "rnn", "gru", "lstm", "transformer"))
     monkeypatch.setattr(parity_memory, "QUICK", (512, 2))
@@ -47,8 +53,8 @@ def test_training_experiments_on_tiny_settings(tmp_path, monkeypatch, name):
     monkeypatch.setattr(copy_delay, "QUICK", ((0, 1), 256))
     monkeypatch.setattr(copy_delay, "QUICK_NETS", ("lstm", "transformer"))
     monkeypatch.setattr(dqn_target, "QUICK_STEPS", 220)  # two 100-step episodes at least
-    module = {"parity_memory": parity_memory, "copy_delay": copy_delay, "dqn_target": dqn_target}
-    module = module[name]
+    module = {"parity_memory": parity_memory, "copy_delay": copy_delay, "dqn_target": dqn_target,
+              "popgym_memory": popgym_memory}[name]  # fmt: skip
     folder = tmp_path / module.NAME
     verdict = module.run(Context(folder, quick=True, seeds=1, workers=1))
     assert module.verdict(check_report(folder, module)) == verdict
@@ -95,6 +101,12 @@ CONTRARY = {
         {"steps": 1, "greedy_return": {"dqn": 0.89, "target-every-step": 0.2, "no-replay": -1}},
         {"steps": 1, "greedy_return": {"dqn": 0.2, "target-every-step": 0.89, "no-replay": -1}},
     ),
+    "popgym-memory": (
+        {"steps": 1, "seeds": 1, "needs_memory": {"RP": True, "HL": False},
+         "return": {"RP": {"mlp": -0.5, "gru": 0.9}, "HL": {"mlp": 0.5, "gru": 0.52}}},
+        {"steps": 1, "seeds": 1, "needs_memory": {"RP": True, "HL": False},
+         "return": {"RP": {"mlp": -0.5, "gru": -0.4}, "HL": {"mlp": 0.5, "gru": 0.52}}},
+    ),
 }  # fmt: skip
 
 
@@ -109,6 +121,10 @@ MORE_CONTRARY = [
     # full DQN did not learn (far from the optimum 0.89): the ablations say nothing
     ("dqn-target", {"steps": 1,
                     "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1}}),
+    # memory also helps on the memoryless task: the claim's second half fails
+    ("popgym-memory", {"steps": 1, "seeds": 1, "needs_memory": {"RP": True, "HL": False},
+                       "return": {"RP": {"mlp": -0.5, "gru": 0.9, "lstm": 0.8},
+                                  "HL": {"mlp": 0.2, "gru": 0.3, "lstm": 0.5}}}),
 ]  # fmt: skip
 
 

@@ -24,6 +24,7 @@ MODULES = {
     "parity-memory": "parity_memory",
     "copy-delay": "copy_delay",
     "dqn-target": "dqn_target",
+    "popgym-memory": "popgym_memory",
 }
 
 
