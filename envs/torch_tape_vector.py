@@ -19,7 +19,8 @@ from gymnasium.vector import AutoresetMode
 
 from lecture_rl.envs import torch_streams
 from lecture_rl.envs.base import HIDDEN_KEY, check_int
-from lecture_rl.envs.copy_task import check_copy_arguments
+from lecture_rl.envs.copy_task import CopyEnv, check_copy_arguments
+from lecture_rl.envs.parity import ParityEnv
 from lecture_rl.envs.torch_vector import TorchVectorEnv
 
 
@@ -110,20 +111,14 @@ class TorchTapeVectorEnv(TorchVectorEnv):
 
 
 class TorchParityVectorEnv(TorchTapeVectorEnv):
-    """:class:`~lecture_rl.envs.parity_vector.ParityVectorEnv` on tensors (same arguments,
-    plus ``device``): observation x_t, graded answer y_t = x_1 ⊕ ... ⊕ x_t."""
+    """:class:`~lecture_rl.envs.parity_vector.ParityVectorEnv` on tensors (``num_envs``,
+    ``device``, and :class:`~lecture_rl.envs.parity.ParityEnv`'s ``length``): observation x_t,
+    graded answer y_t = x_1 ⊕ ... ⊕ x_t."""
 
     info_key = "parity"
+    task_env = ParityEnv
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        length: int = 16,
-        device: str | torch.device = "cpu",
-        autoreset_mode: Any = AutoresetMode.NEXT_STEP,
-        render_mode: str | None = None,
-    ) -> None:
-        super().__init__(num_envs, device, autoreset_mode, render_mode)
+    def _build(self, length: int) -> None:
         self.length = check_int("length", length, 1, " (the number of bits per episode)")
         self.episode_steps = self.answers_per_episode = self.length
         self.single_observation_space = spaces.Discrete(2)
@@ -151,23 +146,15 @@ class TorchParityVectorEnv(TorchTapeVectorEnv):
 
 
 class TorchCopyVectorEnv(TorchTapeVectorEnv):
-    """:class:`~lecture_rl.envs.copy_task_vector.CopyVectorEnv` on tensors (same arguments,
-    plus ``device``): input, ``delay`` blanks, the go marker, ``length`` recall steps."""
+    """:class:`~lecture_rl.envs.copy_task_vector.CopyVectorEnv` on tensors: the task keywords
+    of :class:`~lecture_rl.envs.copy_task.CopyEnv` (``length``, ``symbols``, ``delay``,
+    ``reverse``, same defaults), plus ``device``: input, ``delay`` blanks, the go marker,
+    ``length`` recall steps."""
 
     info_key = "target"
+    task_env = CopyEnv
 
-    def __init__(
-        self,
-        num_envs: int = 1,
-        length: int = 5,
-        symbols: int = 4,
-        delay: int = 0,
-        reverse: bool = False,
-        device: str | torch.device = "cpu",
-        autoreset_mode: Any = AutoresetMode.NEXT_STEP,
-        render_mode: str | None = None,
-    ) -> None:
-        super().__init__(num_envs, device, autoreset_mode, render_mode)
+    def _build(self, length: int, symbols: int, delay: int, reverse: bool) -> None:
         self.length, self.symbols, self.delay, self.reverse = check_copy_arguments(
             length, symbols, delay, reverse
         )

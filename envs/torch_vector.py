@@ -45,7 +45,7 @@ from gymnasium.error import InvalidAction, ResetNeeded
 from gymnasium.vector import AutoresetMode
 
 from lecture_rl.envs import torch_streams
-from lecture_rl.envs.base import EnvArgumentError, check_int
+from lecture_rl.envs.base import EnvArgumentError, check_int, keywords_of
 from lecture_rl.envs.streams import EpisodeStreams, vector_seeds
 from lecture_rl.envs.tape_vector import parse_autoreset_mode
 
@@ -63,13 +63,19 @@ class TorchVectorEnv(gym.vector.VectorEnv):
     #: whether an episode can end by truncation (then agents bootstrap from ``final_obs``)
     can_truncate = False
 
+    #: the single env whose constructor keywords (and their defaults) this batched env takes
+    task_env: type[gym.Env]
+
     def __init__(
         self,
-        num_envs: int,
-        device: str | torch.device,
-        autoreset_mode: Any,
-        render_mode: str | None,
+        num_envs: int = 1,
+        device: str | torch.device = "cpu",
+        autoreset_mode: Any = AutoresetMode.NEXT_STEP,
+        render_mode: str | None = None,
+        **task: Any,
     ) -> None:
+        """``num_envs`` copies on ``device``; ``task``: the keywords of :attr:`task_env`
+        (same names and defaults: one signature, the single env's, holds them)."""
         self.num_envs = check_int("num_envs", num_envs, 1)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
@@ -89,6 +95,11 @@ class TorchVectorEnv(gym.vector.VectorEnv):
         #: check that actions are in range (reads them on the host: on by default on the CPU
         #: only; an agent whose actions are in range by construction turns it off)
         self.check_action_range = self.device.type == "cpu"
+        self._build(**keywords_of(self.task_env, task))
+
+    def _build(self, **task: Any) -> None:
+        """Set the task up from its keywords (validated here, as the single env does)."""
+        raise NotImplementedError
 
     def _setup_spaces(self) -> None:
         n = self.num_envs

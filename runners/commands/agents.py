@@ -1,31 +1,28 @@
-"""``lecture-rl agents [NAME]``: list agents, or one agent's hyperparameters."""
+"""``lecture-rl agents``: list agent names (or show one agent's hyperparameters)
+
+List agent names with a one-line description; with a NAME, show its hyperparameters:
+default, accepted values and what each does (one table per agent, the same one that
+validates --set).
+
+examples:
+  lecture-rl agents
+  lecture-rl agents q_learning
+  lecture-rl agents ppo --markdown
+"""
 
 from __future__ import annotations
 
 import argparse
 import inspect
 
-from lecture_rl.runners.commands.options import formatter, wrap
+from lecture_rl.runners.commands import options
 
 NAME = "agents"
 SB3_NAMES = ("sb3:PPO", "sb3:DQN", "sb3:A2C", "sb3-contrib:RecurrentPPO")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        NAME,
-        help="list agent names (or show one agent's hyperparameters)",
-        description=wrap(
-            "List agent names with a one-line description; with a NAME, show its "
-            "hyperparameters: default, accepted values and what each does (one table per agent, "
-            "the same one that validates --set)."
-        ),
-        epilog=(
-            "examples:\n  lecture-rl agents\n  lecture-rl agents q_learning\n"
-            "  lecture-rl agents ppo --markdown"
-        ),
-        formatter_class=formatter,
-    )
+    parser = options.command_parser(subparsers, NAME, __doc__)
     parser.add_argument("name", nargs="?", help="an agent name, e.g. q_learning")
     parser.add_argument(
         "--markdown",

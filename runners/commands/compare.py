@@ -1,44 +1,40 @@
-"""``lecture-rl compare``: the parser; the work is in :mod:`lecture_rl.runners.compare`."""
+r"""``lecture-rl compare``: agents x seeds: a table, results.csv, summary.json, curves.png
+
+Train every agent with every seed (in worker processes), evaluate the greedy policies on
+fresh seeds, print a summary table and write results.csv, summary.json, curves.png and
+config.json to --out.
+
+examples:
+  lecture-rl compare --env CliffWalking-v1 --agents q_learning,sarsa --seeds 10 \
+      --episodes 500 --set epsilon=0.1 --set alpha=0.5 --set gamma=1 --out runs/cliff
+  lecture-rl compare --env LectureRL/Parity-v0 --agents ppo,sb3-contrib:RecurrentPPO \
+      --set ppo.net=lstm --steps 100000 --seeds 3 --out runs/parity
+  lecture-rl compare --env LectureRL/Parity-v0 \
+      --agents 'mlp=ppo(net=mlp),lstm=ppo(net=lstm)' --steps 100000 --out runs/memory
+      (variants of one agent, labelled mlp and lstm)
+  lecture-rl compare --env LectureRL/Parity-v0 --agents ppo --grid net=mlp,gru,lstm \
+      --out runs/grid                           (labels ppo[net=mlp], ...)
+  lecture-rl compare --config runs/cliff/config.json --out runs/cliff-again
+      (rerun exactly, into a new folder)
+  lecture-rl compare ... --executor ray --trial-cpus 1   (on a local Ray)
+
+--set NAME=VALUE applies to every agent, --set AGENT.NAME=VALUE to one.
+Rerunning into the same --out runs only the trials not finished there (--fresh starts over).
+Exit code 1 when some trials failed (reported; the others are kept); Ctrl-C keeps the
+finished trials and writes the summary from them (exit 130).
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from lecture_rl.runners.commands import options
-from lecture_rl.runners.commands.options import formatter, wrap
 
 NAME = "compare"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        NAME,
-        help="agents x seeds: a table, results.csv, summary.json, curves.png",
-        description=wrap(
-            "Train every agent with every seed (in worker processes), evaluate the "
-            "greedy policies on fresh seeds, print a summary table and write results.csv, "
-            "summary.json, curves.png and config.json to --out."
-        ),
-        epilog="examples:\n"
-        "  lecture-rl compare --env CliffWalking-v1 --agents q_learning,sarsa --seeds 10 \\\n"
-        "      --episodes 500 --set epsilon=0.1 --set alpha=0.5 --set gamma=1 --out runs/cliff\n"
-        "  lecture-rl compare --env LectureRL/Parity-v0 --agents ppo,sb3-contrib:RecurrentPPO \\\n"
-        "      --set ppo.net=lstm --steps 100000 --seeds 3 --out runs/parity\n"
-        "  lecture-rl compare --env LectureRL/Parity-v0 \\\n"
-        "      --agents 'mlp=ppo(net=mlp),lstm=ppo(net=lstm)' --steps 100000 --out runs/memory\n"
-        "      (variants of one agent, labelled mlp and lstm)\n"
-        "  lecture-rl compare --env LectureRL/Parity-v0 --agents ppo --grid net=mlp,gru,lstm \\\n"
-        "      --out runs/grid                           (labels ppo[net=mlp], ...)\n"
-        "  lecture-rl compare --config runs/cliff/config.json --out runs/cliff-again\n"
-        "      (rerun exactly, into a new folder)\n"
-        "  lecture-rl compare ... --executor ray --trial-cpus 1   (on a local Ray)\n\n"
-        "--set NAME=VALUE applies to every agent, --set AGENT.NAME=VALUE to one.\n"
-        "Rerunning into the same --out runs only the trials not finished there "
-        "(--fresh starts over).\n"
-        "Exit code 1 when some trials failed (reported; the others are kept); Ctrl-C keeps "
-        "the finished trials and writes the summary from them (exit 130).",
-        formatter_class=formatter,
-    )
+    parser = options.command_parser(subparsers, NAME, __doc__)
     options.add_env_options(parser, required=False)
     parser.add_argument(
         "--agents",

@@ -1,22 +1,22 @@
-"""``lecture-rl envs``: list our env ids."""
+"""``lecture-rl envs``: list our env ids
+
+List the lecture-rl env ids. Any registered Gymnasium id works too.
+
+example:
+  lecture-rl envs
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from lecture_rl.runners.commands.options import formatter, wrap
+from lecture_rl.runners.commands import options
 
 NAME = "envs"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    return subparsers.add_parser(
-        NAME,
-        help="list our env ids",
-        description=wrap("List the lecture-rl env ids. Any registered Gymnasium id works too."),
-        epilog="example:\n  lecture-rl envs",
-        formatter_class=formatter,
-    )
+    return options.command_parser(subparsers, NAME, __doc__)
 
 
 def run(args: argparse.Namespace, out) -> int:

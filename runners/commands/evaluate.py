@@ -1,33 +1,29 @@
-"""``lecture-rl evaluate``: the parser; the work is in :mod:`lecture_rl.runners.evaluate`."""
+"""``lecture-rl evaluate``: greedy evaluation of a checkpoint
+
+Load a checkpoint written by 'train' and evaluate its greedy policy, on the env recorded in
+it or on a compatible --env / --env-set.
+
+examples:
+  lecture-rl evaluate --checkpoint runs/q --episodes 200
+  lecture-rl evaluate --checkpoint runs/parity --env-set length=32 --json
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from lecture_rl.runners.commands import options
 from lecture_rl.runners.commands.options import (
     add_env_options,
     add_load_device,
     add_threads,
-    formatter,
-    wrap,
 )
 
 NAME = "evaluate"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        NAME,
-        help="greedy evaluation of a checkpoint",
-        description=wrap(
-            "Load a checkpoint written by 'train' and evaluate its greedy policy, on "
-            "the env recorded in it or on a compatible --env / --env-set."
-        ),
-        epilog="examples:\n"
-        "  lecture-rl evaluate --checkpoint runs/q --episodes 200\n"
-        "  lecture-rl evaluate --checkpoint runs/parity --env-set length=32 --json",
-        formatter_class=formatter,
-    )
+    parser = options.command_parser(subparsers, NAME, __doc__)
     parser.add_argument(
         "--checkpoint", required=True, metavar="PATH", help="a folder written by 'train'"
     )

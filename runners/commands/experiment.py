@@ -1,4 +1,16 @@
-"""``lecture-rl experiment``: the lecture's claims as one-command experiments with a report."""
+"""``lecture-rl experiment``: run one of the lecture's claims and write a report with its verdict
+
+Each experiment tests one claim of the lecture notes, trains on compare's engine (workers,
+seeds, the same files, resume) where it trains agents, and writes a report folder:
+report.md, a self-contained report.html, numbers.json and the plots, with a verdict line
+that says with numbers whether the claim held.
+
+examples:
+  lecture-rl experiment list                  (the experiments and their claims)
+  lecture-rl experiment cliff --quick         (class-sized: about a minute)
+  lecture-rl experiment parity-memory --seeds 5 --out runs/parity-memory
+  lecture-rl experiment all --quick --out runs/experiments   (and an index)
+"""
 
 from __future__ import annotations
 
@@ -6,29 +18,14 @@ import argparse
 import time
 from pathlib import Path
 
-from lecture_rl.runners.commands.options import formatter, wrap
+from lecture_rl.runners.commands import options
 from lecture_rl.runners.settings import UsageError
 
 NAME = "experiment"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        NAME,
-        help="run one of the lecture's claims and write a report with its verdict",
-        description=wrap(
-            "Each experiment tests one claim of the lecture notes, trains on compare's engine "
-            "(workers, seeds, the same files, resume) where it trains agents, and writes a "
-            "report folder: report.md, a self-contained report.html, numbers.json and the "
-            "plots, with a verdict line that says with numbers whether the claim held."
-        ),
-        epilog="examples:\n"
-        "  lecture-rl experiment list                  (the experiments and their claims)\n"
-        "  lecture-rl experiment cliff --quick         (class-sized: about a minute)\n"
-        "  lecture-rl experiment parity-memory --seeds 5 --out runs/parity-memory\n"
-        "  lecture-rl experiment all --quick --out runs/experiments   (and an index)",
-        formatter_class=formatter,
-    )
+    parser = options.command_parser(subparsers, NAME, __doc__)
     parser.add_argument("name", metavar="NAME", help="an experiment, 'list' or 'all'")
     parser.add_argument("--quick", action="store_true", help="class-sized: fewer seeds, shorter")
     parser.add_argument("--out", metavar="DIR", help="report folder (default runs/experiments)")

@@ -1,32 +1,31 @@
-"""``lecture-rl inspect``: the parser; the work is in :mod:`lecture_rl.runners.inspect`."""
+"""``lecture-rl inspect``: a figure of a deep agent's insides (policy, value, gates, attention,
+saliency)
+
+Load a deep agent's checkpoint (weights only, nothing executed), play greedy episodes and
+draw what it does inside: the tape, π(a|s) and V(s), and the memory: LSTM cell state and
+gates, GRU gates, RNN hidden state (the units most correlated with the task's hidden
+variable), or the Transformer's attention per layer and head over the tape. A CNN on a grid
+seen as pixels: for a few steps, the saliency of the action taken per grid cell and the
+first layer's feature maps.
+
+examples:
+  lecture-rl inspect --checkpoint runs/parity --out parity.png
+  lecture-rl inspect --checkpoint runs/copy --episodes 2 --out copy.png
+  lecture-rl inspect --checkpoint runs/dqn-maze --out maze.png
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from lecture_rl.runners.commands.options import add_env_options, add_load_device, formatter, wrap
+from lecture_rl.runners.commands import options
+from lecture_rl.runners.commands.options import add_env_options, add_load_device
 
 NAME = "inspect"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        NAME,
-        help="a figure of a deep agent's insides (policy, value, gates, attention, saliency)",
-        description=wrap(
-            "Load a deep agent's checkpoint (weights only, nothing executed), play greedy "
-            "episodes and draw what it does inside: the tape, π(a|s) and V(s), and the "
-            "memory: LSTM cell state and gates, GRU gates, RNN hidden state (the units most "
-            "correlated with the task's hidden variable), or the Transformer's attention per "
-            "layer and head over the tape. A CNN on a grid seen as pixels: for a few steps, the "
-            "saliency of the action taken per grid cell and the first layer's feature maps."
-        ),
-        epilog="examples:\n"
-        "  lecture-rl inspect --checkpoint runs/parity --out parity.png\n"
-        "  lecture-rl inspect --checkpoint runs/copy --episodes 2 --out copy.png\n"
-        "  lecture-rl inspect --checkpoint runs/dqn-maze --out maze.png",
-        formatter_class=formatter,
-    )
+    parser = options.command_parser(subparsers, NAME, __doc__)
     parser.add_argument(
         "--checkpoint", required=True, metavar="DIR", help="a deep agent's folder from 'train'"
     )

@@ -1,26 +1,25 @@
-"""``lecture-rl lecture-example``: replay the notes' worked Q-learning example."""
+"""``lecture-rl lecture-example``: replay the notes' worked Q-learning example (000 §7.f)
+
+Replay notes 000 §7.f on the lecture map (alpha=0.5, gamma=0.7), printing every update and
+the Q-table and greedy arrows before and after.
+
+examples:
+  lecture-rl lecture-example
+  lecture-rl lecture-example --window
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from lecture_rl.runners.commands.options import formatter, wrap
+from lecture_rl.runners.commands import options
 from lecture_rl.runners.settings import UsageError
 
 NAME = "lecture-example"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        NAME,
-        help="replay the notes' worked Q-learning example (000 §7.f)",
-        description=wrap(
-            "Replay notes 000 §7.f on the lecture map (alpha=0.5, gamma=0.7), printing "
-            "every update and the Q-table and greedy arrows before and after."
-        ),
-        epilog="examples:\n  lecture-rl lecture-example\n  lecture-rl lecture-example --window",
-        formatter_class=formatter,
-    )
+    parser = options.command_parser(subparsers, NAME, __doc__)
     parser.add_argument(
         "--window", action="store_true", help="also step through it on the grid (→ next, ← back)"
     )

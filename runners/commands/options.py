@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import textwrap
 
 
@@ -12,6 +13,24 @@ def wrap(text: str) -> str:
 
 def formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def command_parser(subparsers, name: str, doc: str) -> argparse.ArgumentParser:
+    r"""The parser of command ``name``, its texts taken from its module's docstring.
+
+    The docstring reads ``\`\`lecture-rl NAME\`\`: HELP`` (the one-line help of ``lecture-rl
+    --help``), then a paragraph, the description (rewrapped), then the examples from a line
+    that starts ``example`` on, kept as written.
+    """
+    summary, rest = doc.strip().split("\n\n", 1)
+    description, examples = re.split(r"\n\n(?=examples?:)", rest, maxsplit=1)
+    return subparsers.add_parser(
+        name,
+        help=" ".join(summary.split()).split(": ", 1)[1],
+        description=wrap(" ".join(description.split())),
+        epilog=examples,
+        formatter_class=formatter,
+    )
 
 
 def add_env_options(parser: argparse.ArgumentParser, required: bool = True) -> None:

@@ -1,27 +1,26 @@
-"""``lecture-rl play``: the parser; the work is in :mod:`lecture_rl.runners.play`."""
+"""``lecture-rl play``: play an env yourself from the keyboard
+
+Play an env from the keyboard, one action per key press (arrows on grids, 0/1 on Parity,
+digits on Copy); the window shows the keys and when a move is blocked. Escape or closing the
+window quits.
+
+examples:
+  lecture-rl play --env LectureRL/GridWorld-v0 --env-set map_name=maze
+  lecture-rl play --env LectureRL/Parity-v0 --env-set length=8
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from lecture_rl.runners.commands.options import add_env_options, formatter, wrap
+from lecture_rl.runners.commands import options
+from lecture_rl.runners.commands.options import add_env_options
 
 NAME = "play"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        NAME,
-        help="play an env yourself from the keyboard",
-        description=wrap(
-            "Play an env from the keyboard, one action per key press (arrows on grids, "
-            "0/1 on Parity, digits on Copy); the window shows the keys and when a move is "
-            "blocked. Escape or closing the window quits."
-        ),
-        epilog="examples:\n  lecture-rl play --env LectureRL/GridWorld-v0 --env-set map_name=maze"
-        "\n  lecture-rl play --env LectureRL/Parity-v0 --env-set length=8",
-        formatter_class=formatter,
-    )
+    parser = options.command_parser(subparsers, NAME, __doc__)
     add_env_options(parser)
     parser.add_argument("--fps", type=int, default=None, help="frames per second")
     parser.add_argument("--zoom", type=float, default=None, help="scale the window")

@@ -1,31 +1,28 @@
-"""``lecture-rl train``: the parser; the work is in :mod:`lecture_rl.runners.train`."""
+"""``lecture-rl train``: train one agent and save a checkpoint
+
+Train one agent on one env; write the checkpoint, train_log.csv and TensorBoard scalars
+(deep agents) to --out, and print a greedy evaluation.
+
+examples:
+  lecture-rl train --env LectureRL/GridWorld-v0 --agent q_learning --episodes 300
+  lecture-rl train --env CliffWalking-v1 --agent sarsa --set epsilon=0.1 --out runs/s
+  lecture-rl train --env LectureRL/Parity-v0 --agent ppo --set net=lstm --steps 200000
+  lecture-rl train --resume runs/s   # continue an interrupted run
+
+Ctrl-C saves what was learned so far (marked interrupted, resumable) and exits 130.
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from lecture_rl.runners.commands import options
-from lecture_rl.runners.commands.options import formatter, wrap
 
 NAME = "train"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        NAME,
-        help="train one agent and save a checkpoint",
-        description=wrap(
-            "Train one agent on one env; write the checkpoint, train_log.csv and "
-            "TensorBoard scalars (deep agents) to --out, and print a greedy evaluation."
-        ),
-        epilog="examples:\n"
-        "  lecture-rl train --env LectureRL/GridWorld-v0 --agent q_learning --episodes 300\n"
-        "  lecture-rl train --env CliffWalking-v1 --agent sarsa --set epsilon=0.1 --out runs/s\n"
-        "  lecture-rl train --env LectureRL/Parity-v0 --agent ppo --set net=lstm --steps 200000"
-        "\n  lecture-rl train --resume runs/s   # continue an interrupted run"
-        "\n\nCtrl-C saves what was learned so far (marked interrupted, resumable) and exits 130.",
-        formatter_class=formatter,
-    )
+    parser = options.command_parser(subparsers, NAME, __doc__)
     options.add_env_options(parser, required=False)
     parser.add_argument(
         "--agent", metavar="NAME", help="see 'lecture-rl agents' (required unless --resume)"

@@ -1,11 +1,19 @@
-"""``lecture-rl vanishing-gradient``: the gradient-norm demonstration of notes 003."""
+"""``lecture-rl vanishing-gradient``: measure ||dL/dh_k|| against k for RNN, GRU and LSTM
+(notes 003)
+
+The vanishing-gradient demonstration of notes 003: gradient norms of the loss at the last
+step with respect to earlier hidden states, for RNN, GRU and LSTM.
+
+example:
+  lecture-rl vanishing-gradient --length 100 --out vanishing.png
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from lecture_rl.runners.commands.options import formatter, wrap
+from lecture_rl.runners.commands import options
 from lecture_rl.runners.out_paths import check_out_file
 from lecture_rl.runners.settings import UsageError
 
@@ -14,16 +22,7 @@ FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        NAME,
-        help="measure ||dL/dh_k|| against k for RNN, GRU and LSTM (notes 003)",
-        description=wrap(
-            "The vanishing-gradient demonstration of notes 003: gradient norms of the "
-            "loss at the last step with respect to earlier hidden states, for RNN, GRU and LSTM."
-        ),
-        epilog="example:\n  lecture-rl vanishing-gradient --length 100 --out vanishing.png",
-        formatter_class=formatter,
-    )
+    parser = options.command_parser(subparsers, NAME, __doc__)
     parser.add_argument("--length", type=int, default=100, help="sequence length (100)")
     parser.add_argument("--hidden", type=int, default=32, help="hidden size (32)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the nets' weights (0)")

@@ -1,11 +1,26 @@
-"""``lecture-rl watch``: the parser; the work is in :mod:`lecture_rl.runners.watch`."""
+r"""``lecture-rl watch``: watch an agent learn live in a window (or load one and watch it play)
+
+Train an agent (--agent, or two side by side with --agents A,B) live in a pygame window:
+every step is drawn after the agent learned from it, with Q triangles, the update in the
+notes' notation and the return per episode; then greedy episodes. Keys: Space pause, → step,
++/− speed, g greedy, r restart, h help, Esc quit. --no-live trains first and replays;
+--checkpoint loads an agent.
+
+examples:
+  lecture-rl watch --env LectureRL/GridWorld-v0 --agent q_learning --train-episodes 60
+  lecture-rl watch --env CliffWalking-v1 --agents sarsa,q_learning --set epsilon=0.1 \
+      --set alpha=0.5 --set gamma=1
+  lecture-rl watch --env CliffWalking-v1 --agent q_learning --record cliff.gif --max-frames 300
+  lecture-rl watch --env FrozenLake-v1 --env-set map_name=8x8 --agent q_learning \
+      --train-episodes 3000 --record-every 500 --record frozen.gif
+  lecture-rl watch --checkpoint runs/q --fps 2
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from lecture_rl.runners.commands import options
-from lecture_rl.runners.commands.options import formatter, wrap
 
 NAME = "watch"
 #: training episodes a recording shows by default (spread evenly over the training)
@@ -13,27 +28,7 @@ RECORDED_EPISODES = 8
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        NAME,
-        help="watch an agent learn live in a window (or load one and watch it play)",
-        description=wrap(
-            "Train an agent (--agent, or two side by side with --agents A,B) live in a pygame "
-            "window: every step is drawn after the agent learned from it, with Q triangles, "
-            "the update in the notes' notation and the return per episode; then greedy "
-            "episodes. Keys: Space pause, → step, +/− speed, g greedy, r restart, h help, "
-            "Esc quit. --no-live trains first and replays; --checkpoint loads an agent."
-        ),
-        epilog="examples:\n"
-        "  lecture-rl watch --env LectureRL/GridWorld-v0 --agent q_learning --train-episodes 60\n"
-        "  lecture-rl watch --env CliffWalking-v1 --agents sarsa,q_learning "
-        "--set epsilon=0.1 --set alpha=0.5 --set gamma=1\n"
-        "  lecture-rl watch --env CliffWalking-v1 --agent q_learning --record cliff.gif "
-        "--max-frames 300\n"
-        "  lecture-rl watch --env FrozenLake-v1 --env-set map_name=8x8 --agent q_learning \\\n"
-        "      --train-episodes 3000 --record-every 500 --record frozen.gif\n"
-        "  lecture-rl watch --checkpoint runs/q --fps 2",
-        formatter_class=formatter,
-    )
+    parser = options.command_parser(subparsers, NAME, __doc__)
     options.add_env_options(parser, required=False)
     parser.add_argument("--agent", metavar="NAME", help="train this agent first (see 'agents')")
     parser.add_argument("--checkpoint", metavar="PATH", help="or load a folder written by 'train'")

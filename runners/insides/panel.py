@@ -169,7 +169,7 @@ def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -
     )
     from lecture_rl.runners.env_factory import make_env
     from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
-    from lecture_rl.runners.viewer.recorder import Recorder, RecorderError
+    from lecture_rl.runners.viewer.recorder import open_recorder
     from lecture_rl.runners.viewer.window import Window, check_frames_and_display
 
     check_frames_and_display(args)
@@ -191,15 +191,7 @@ def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -
             args.agent, env, seed=args.seed,
             hyperparameters={**common, **per_agent[args.agent]}, device=args.device,
         )  # fmt: skip
-    # Intentional twin (duplicate scan): viewer/session.py opens its recorder the same way (other
-    # fps); watch --record's output checks are being reworked on another branch (issue 22), merge
-    # the two after it.
-    recorder = None
-    if args.record:
-        try:
-            recorder = Recorder(args.record, fps=args.fps or 2.0)
-        except RecorderError as exc:
-            raise UsageError(str(exc)) from exc
+    recorder = open_recorder(args.record, fps=args.fps or 2.0)
     window = Window(
         f"lecture-rl watch: the insides of {agent.name} + {agent.hp.get('net')}",
         zoom=args.zoom or 1.0, recorder=recorder, max_frames=args.max_frames,

@@ -33,6 +33,17 @@ def check_record_path(path: str | os.PathLike[str]) -> Path:
     return p
 
 
+def open_recorder(path: str | os.PathLike[str] | None, fps: float) -> Recorder | None:
+    """``watch --record``'s recorder (None without ``--record``); a path it cannot write is
+    a :class:`UsageError` (one line, exit 2) before any work."""
+    if not path:
+        return None
+    try:
+        return Recorder(path, fps=fps)
+    except RecorderError as exc:
+        raise UsageError(str(exc)) from exc
+
+
 class Recorder:
     """Collects frames (``(H, W, 3)`` ``uint8``) and writes them on :meth:`close`.
 

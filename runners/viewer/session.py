@@ -21,7 +21,7 @@ from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
 from lecture_rl.runners.viewer.controls import Controls, speed_level_for
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory
-from lecture_rl.runners.viewer.recorder import Recorder, RecorderError
+from lecture_rl.runners.viewer.recorder import open_recorder
 from lecture_rl.runners.viewer.window import Window, check_frames_and_display
 
 
@@ -98,12 +98,7 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
         raise UsageError(f"--fps must be positive, got {args.fps}")
     check_frames_and_display(args)
     show_every = record_every(args, budget.get("episodes"))
-    recorder = None
-    if args.record:
-        try:
-            recorder = Recorder(args.record, fps=args.fps or 10.0)
-        except RecorderError as exc:
-            raise UsageError(str(exc)) from exc
+    recorder = open_recorder(args.record, fps=args.fps or 10.0)
 
     def build(name: str) -> tuple[Any, Any, Any]:
         env = make_env(args.env, env_set)
