@@ -155,8 +155,11 @@ def draw_paths(ax: Any, paths: dict[str, list[int]]) -> None:
     for col in range(2, 12):
         ax.add_patch(_rect(col, 4, "#d0d0d0"))
     ax.text(6.5, 4, "cliff", ha="center", va="center")
-    ax.text(1, 4, "S", ha="center", va="center", weight="bold")
-    ax.text(12, 4, "G", ha="center", va="center", weight="bold")
+    # S and G in the outer part of their cells, above the paths (which end at the centres)
+    label = {"va": "center", "weight": "bold", "zorder": 5}
+    box = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none"}
+    ax.text(0.62, 4, "S", ha="left", bbox=box, **label)
+    ax.text(12.38, 4, "G", ha="right", bbox=box, **label)
     for (name, path), offset, colour in zip(paths.items(), (-0.12, 0.12), ("C0", "C1")):
         rows = [s // 12 + 1 + offset for s in path]  # (row, col) = (s // 12 + 1, s % 12 + 1)
         cols = [s % 12 + 1 for s in path]
