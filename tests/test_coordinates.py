@@ -31,7 +31,8 @@ def test_the_cliff_path_plot_reads_in_the_notes_row_col():
     assert (cols[-1], round(rows[-1])) == (12, 4)  # G at (4,12)
     assert [round(r) for r in rows[1:-1]] == [3] * 12  # along row 3, the cliff edge
     marks = {t.get_text(): t.get_position() for t in ax.texts}
-    assert marks["S"] == (1, 4) and marks["G"] == (12, 4)
+    (s_col, s_row), (g_col, g_row) = marks["S"], marks["G"]  # inside cells (4,1) and (4,12)
+    assert (round(s_col), s_row, round(g_col), g_row) == (1, 4, 12, 4)
 
 
 def test_viewer_panel_lecture_example_and_text_name_a_cell_alike():
