@@ -295,14 +295,10 @@ class DQNAgent(DeepAgent):
         rewards = torch.as_tensor(batch["rewards"], device=self.device)
         terminated = torch.as_tensor(batch["terminated"], device=self.device)
         next_mask = torch.as_tensor(batch["next_mask"], device=self.device)
-        if self.hp["double"]:  # one forward pass of θ over s and s' together
-            both = np.concatenate([batch["obs"], batch["next_obs"]])
-            q_both = self.q_values(both)
-            q_s, q_next_online = q_both[: len(actions)], q_both[len(actions) :].detach()
-        else:
-            q_s, q_next_online = self.q_values(batch["obs"]), None
+        q_s = self.q_values(batch["obs"])
         q_sa = q_s.gather(1, actions[:, None]).squeeze(1)  # Q(s, a; θ)
-        with torch.no_grad():
+        with torch.no_grad():  # s' carries no gradient: autograd walks back the s rows only
+            q_next_online = self.q_values(batch["next_obs"]) if self.hp["double"] else None
             q_next_target = self.target_q_values(batch["next_obs"])
             y = td_target(
                 rewards,
