@@ -419,8 +419,14 @@ class DeepAgent(Agent):
         loss: torch.Tensor,
         losses: dict[str, torch.Tensor],
         scalars: dict[str, float] | None = None,
+        *,
+        numpy_grads: list[np.ndarray] | None = None,
     ) -> torch.Tensor:
         """Clip the gradients in ``.grad`` to ``max_grad_norm``, guard, report, step.
+
+        ``numpy_grads`` (CPU only): numpy views of those same ``.grad`` tensors, in the order of
+        :meth:`_trainable`; the norm and the clipping are then done in numpy (~1 µs per
+        operation instead of torch's few).
 
         With a subscriber of :class:`NetworkUpdate`, the event (``loss`` and the named
         ``losses`` as floats, the gradient norm before clipping) goes out *before* the
@@ -431,8 +437,11 @@ class DeepAgent(Agent):
         update is remembered for :meth:`check_divergence`, which raises
         :class:`TrainingDiverged` naming it.
         """
-        grads = [p.grad for p in self._trainable() if p.grad is not None]
-        grad_norm = clip_gradients(grads, self.hp["max_grad_norm"])
+        if numpy_grads is not None:
+            grad_norm = clip_numpy_gradients(numpy_grads, self.hp["max_grad_norm"])
+        else:
+            grads = [p.grad for p in self._trainable() if p.grad is not None]
+            grad_norm = clip_gradients(grads, self.hp["max_grad_norm"])
         loss = loss.detach()
         optimizer = self.optimizer
         run = self._run
@@ -604,6 +613,17 @@ def clip_gradients(grads: list[torch.Tensor], max_norm: float) -> torch.Tensor:
     scale = (max_norm / (norm + 1e-6)).clamp_(max=1.0)  # g ← g · min(1, c / ‖g‖)
     torch._foreach_mul_(grads, scale)
     return norm
+
+
+def clip_numpy_gradients(grads: list[np.ndarray], max_norm: float) -> torch.Tensor:
+    """:func:`clip_gradients` on numpy views of CPU gradients: the same global norm and
+    scale, g ← g · min(1, c / (‖g‖ + 10⁻⁶)), in float32; returns the norm before clipping."""
+    norm = np.float32(math.sqrt(sum(float(np.vdot(g, g)) for g in grads)))  # ‖g‖
+    scale = min(np.float32(max_norm) / (norm + np.float32(1e-6)), np.float32(1.0))
+    if scale < 1.0:
+        for g in grads:
+            g *= scale
+    return torch.tensor(float(norm))
 
 
 def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:

@@ -17,6 +17,15 @@ Every ``--eval-every`` env steps the greedy policy is evaluated on the (determin
 run is *solved* at the first evaluation that reaches the goal (return 1). Evaluation time is
 not counted as training time.
 
+Then (``--maze``, on by default) the pixel maze (``LectureRL/GridWorld-v0``, ``map_name="maze"``,
+``obs_mode="image"``, 42x42x3) with the CNN, ours and ``sb3-16`` only, speed only (solving it
+takes ~100k steps; ``benchmarks/dqn_maze.py`` measures that): ``dqn``'s defaults with
+``net="cnn"`` and the plain DQN target (SB3 has no Double DQN), against SB3's ``CnnPolicy``
+with our CNN as its features extractor (``nets/sb3_extractors.py``) and a linear Q head, the
+same 16 envs, batch, lr, replay, target copy and clipping. There the convolutions (forward
+on 3x256 images and backward on 256 per update) take most of the time in both, so the ratio
+is about 1: what differs is only the Python around them.
+
 Printed per agent and seed: env steps to solve, training env-steps/s over ``--steps`` per
 wall-clock second and per CPU second of this process (steadier on a shared machine); then the
 medians over the seeds and the ratios ours / SB3 (speed: want >= 3; steps to solve: want
@@ -26,6 +35,7 @@ Usage::
 
     python benchmarks/dqn_vs_sb3.py --smoke            # CI: one seed, 3,000 steps
     python benchmarks/dqn_vs_sb3.py                    # 20 seeds, 10,000 steps: ~3 minutes
+    python benchmarks/dqn_vs_sb3.py --matched-only --seeds 0 1 2 3 4   # issue 19's ratios
 """
 
 from __future__ import annotations
@@ -43,10 +53,12 @@ import torch  # noqa: E402
 from lecture_rl import agents  # noqa: E402
 
 ENV_KW = {"map_name": "4x4", "is_slippery": False}
+MAZE_ID, MAZE_KW = "LectureRL/GridWorld-v0", {"map_name": "maze", "obs_mode": "image"}
+ENV: dict = {"id": "FrozenLake-v1", "kw": ENV_KW, "net": "mlp"}  # the task being timed
 
 
 def make_env() -> gym.Env:
-    return gym.make("FrozenLake-v1", **ENV_KW)
+    return gym.make(ENV["id"], **ENV["kw"])
 
 
 def greedy_return(policy, env: gym.Env) -> float:
@@ -90,7 +102,10 @@ class Timer:
 def run_ours(seed: int, args: argparse.Namespace) -> tuple[int | None, float, float]:
     timer, solved = Timer(), None  # making the env and the agent counts, as for SB3
     env, probe = make_env(), make_env()
-    agent = agents.make("dqn", env, seed=seed, device="cpu")  # dqn's defaults
+    # dqn's defaults; on the maze the plain DQN target, as SB3's (Double DQN costs the CNN a
+    # third forward pass per update: identical arithmetic makes the ratio the implementation's)
+    extra = {"double": False} if ENV["net"] == "cnn" else {}
+    agent = agents.make("dqn", env, net=ENV["net"], seed=seed, device="cpu", **extra)
     next_eval = args.eval_every
 
     def callback(record: dict) -> None:
@@ -118,16 +133,21 @@ def run_sb3(
     timer, solved = Timer(), [None]  # making the env and the model counts
     probe = make_env()
     if matched:  # our dqn's defaults: 16 envs, one update of 256 per vector step, lr 1e-3
-        env = make_vec_env("FrozenLake-v1", n_envs=16, seed=seed, env_kwargs=ENV_KW)
+        env = make_vec_env(ENV["id"], n_envs=16, seed=seed, env_kwargs=ENV["kw"])
         settings = {"learning_rate": 1e-3, "batch_size": 256, "train_freq": 1}
     else:
         env = make_env()
         settings = {"learning_rate": 5e-4, "batch_size": 64, "train_freq": 4}
+    policy, net = "MlpPolicy", {"net_arch": [64, 64]}
+    if ENV["net"] == "cnn":  # our dqn's CNN exactly (64 features), then a linear Q head
+        from lecture_rl.nets.sb3_extractors import policy_kwargs
+
+        policy, net = "CnnPolicy", {**policy_kwargs("cnn", hidden_size=64), "net_arch": []}
     model = DQN(
-        "MlpPolicy", env, buffer_size=20_000, learning_starts=1_000, gamma=0.99,
+        policy, env, buffer_size=20_000, learning_starts=1_000, gamma=0.99,
         gradient_steps=1, target_update_interval=1_000,
-        exploration_fraction=10_000 / args.steps, exploration_final_eps=0.05,
-        max_grad_norm=10.0, policy_kwargs={"net_arch": [64, 64]}, seed=seed, device="cpu",
+        exploration_fraction=min(1.0, 10_000 / args.steps), exploration_final_eps=0.05,
+        max_grad_norm=10.0, policy_kwargs=net, seed=seed, device="cpu",
         **settings,
     )  # fmt: skip
 
@@ -163,15 +183,43 @@ def main() -> None:
         help="only ours and sb3-16 (identical settings): the ratio issue 19 asks >= 3x",
     )  # fmt: skip
     parser.add_argument("--eval-every", type=int, default=500)
+    parser.add_argument(
+        "--maze", action=argparse.BooleanOptionalAction, default=True,
+        help="then the pixel maze with the CNN (speed only, --maze-steps per run; the identical"
+        " settings of ours and sb3-16, SB3's CnnPolicy with our CNN as features extractor)",
+    )  # fmt: skip
+    parser.add_argument("--maze-steps", type=int, default=4_000)
     parser.add_argument("--smoke", action="store_true", help="one seed, 3,000 steps (CI)")
     args = parser.parse_args()
     if args.smoke:
-        args.seeds, args.steps = [0], 3_000
+        args.seeds, args.steps, args.maze_steps = [0], 3_000, 1_200
     torch.set_num_threads(1)
+    print("FrozenLake-v1 4x4 (not slippery), MLP 64-64")
+    frozen = compare(args)
+    if not args.maze:
+        return
+    ENV.update(id=MAZE_ID, kw=MAZE_KW, net="cnn")
+    print(
+        f"\npixel maze ({MAZE_ID} {MAZE_KW}, 42x42x3), the CNN: speed over "
+        f"{args.maze_steps:,} env steps (1,000 of them before learning), no evaluation"
+    )
+    maze_args = argparse.Namespace(
+        **{**vars(args), "steps": args.maze_steps, "eval_every": 10**12, "matched_only": True}
+    )
+    maze = compare(maze_args)
+    print(
+        f"\nsame settings, ours/sb3-16 env-steps/s: FrozenLake {frozen:.2f}x, pixel maze "
+        f"{maze:.2f}x (want >= 3)"
+    )
+
+
+def compare(args: argparse.Namespace) -> float:
+    """Run the agents on ``ENV`` for every seed, print rows, medians and ratios; return the
+    ratio of median wall-clock speeds ours / sb3-16 (or ours / sb3 without sb3-16)."""
     # warm-up: the process's first optimizer and first update import and set up torch parts
     # (seconds) that would otherwise be charged to whichever agent runs first
     warm = argparse.Namespace(**{**vars(args), "steps": 1_200, "eval_every": 10**9})
-    run_ours(0, warm), run_sb3(0, warm)
+    run_ours(0, warm), run_sb3(0, warm, matched=args.matched or args.matched_only)
     runners = {"ours": run_ours} if args.matched_only else {"ours": run_ours, "sb3": run_sb3}
     if args.matched or args.matched_only:
         runners["sb3-16"] = lambda seed, args: run_sb3(seed, args, matched=True)
@@ -181,6 +229,8 @@ def main() -> None:
             solved, speed, cpu_speed = fn(seed, args)
             rows[name].append((solved, speed, cpu_speed))
             where = f"solved after {solved:>6,} env steps" if solved else "not solved          "
+            if args.eval_every > args.steps:
+                where = "(not evaluated)     "
             print(
                 f"{name:<6} seed {seed}: {where}  {speed:8,.0f} env-steps/s "
                 f"({cpu_speed:8,.0f} per CPU second)",
@@ -217,6 +267,8 @@ def main() -> None:
         print(f"ratio ours/sb3: {ratios('sb3')} (want speed >= 3, steps to solve <= 1)")
     if "sb3-16" in runners:
         print(f"ratio ours/sb3-16 (same settings): {ratios('sb3-16')}")
+    peer = "sb3-16" if "sb3-16" in runners else "sb3"
+    return medians["ours"][1] / medians[peer][1]
 
 
 if __name__ == "__main__":

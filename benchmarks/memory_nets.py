@@ -107,11 +107,30 @@ def run_one(net: str, task: str, seed: int, args: argparse.Namespace, tasks: dic
 
 
 def describe(r: Result, target: float) -> str:
-    reach = "reached" if r.reached else "best   "
+    if r.reached:  # the headline first: wall time to the target, start-up included
+        head = f"{r.seconds:6.1f}s to {target:.2f} (start-up in), reached {r.accuracy:.3f}"
+    else:
+        head = f"not {target:.2f} in {r.seconds:6.1f}s, best {r.accuracy:.3f}"
     return (
-        f"{r.net:<12} {r.task:<11} seed {r.seed}: {reach} {r.accuracy:.3f} after "
-        f"{r.steps:>8,} env steps in {r.seconds:6.1f}s; at twice the length {r.longer:.3f}"
+        f"{r.net:<12} {r.task:<11} seed {r.seed}: {head} after {r.steps:>8,} env steps; "
+        f"at twice the length {r.longer:.3f}"
     )
+
+
+def headline(net: str, results: list[Result], tasks: list[str], target: float) -> str:
+    """One line per net: median wall seconds to greedy ``target`` per task, start-up in."""
+    parts = []
+    for task in tasks:
+        rows = [r for r in results if r.net == net and r.task == task]
+        solved = [r.seconds for r in rows if r.reached]
+        if len(solved) * 2 > len(rows):  # the median run reached it
+            seconds = sorted([r.seconds if r.reached else np.inf for r in rows])
+            median = float(np.median(seconds))
+            spread = f"{min(solved):.1f}-{max(r.seconds for r in rows):.1f}"
+            parts.append(f"{task} {median:.1f}s ({spread}, {len(solved)}/{len(rows)})")
+        else:
+            parts.append(f"{task} not reached ({len(solved)}/{len(rows)})")
+    return f"{net:<12} wall time to greedy {target:.2f}, start-up included: " + "; ".join(parts)
 
 
 def main() -> None:
@@ -143,6 +162,11 @@ def main() -> None:
                 r = run_one(net, task, seed, args, tasks)
                 results.append(r)
                 print(describe(r, args.target), flush=True)
+    print(
+        f"\nheadline: median wall time to greedy {args.target:.2f} over the seeds (range, solved)"
+    )
+    for net in args.nets:
+        print(headline(net, results, args.tasks, args.target))
     print("\nsummary (over seeds): solved, median steps and seconds to target, accuracy 2x length")
     for net in args.nets:
         for task in args.tasks:

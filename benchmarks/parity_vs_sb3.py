@@ -191,6 +191,19 @@ def describe(run: Run, target: float) -> str:
     )
 
 
+def time_to_target(group: list[Run], target: float) -> str:
+    """The headline of one agent: median seconds to ``target`` over the seeds and each seed's
+    (a seed that never reached it counts as infinite, shown as ``>cap``)."""
+    seconds = [r.seconds_to_target if r.seconds_to_target is not None else np.inf for r in group]
+    median = float(np.median(seconds))
+    each = ", ".join(
+        f"{t:.1f}s" if np.isfinite(t) else f">{r.train_seconds:.0f}s"
+        for t, r in zip(seconds, group)
+    )
+    shown = f"{median:.1f}s" if np.isfinite(median) else "not reached"
+    return f"{group[0].agent:<26} median {shown} to {target:.2f} (seeds: {each})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--length", type=int, default=16, help="Parity length (default 16)")
@@ -233,6 +246,13 @@ def main() -> None:
             print(f"peer: RecurrentPPO MlpLstmPolicy, 8 envs, seed {seed}", flush=True)
             runs["sb3"].append(run_sb3(args, seed))
 
+    print(
+        f"\nheadline: wall time to greedy {args.target:.2f} on Parity-{args.length}, start-up "
+        "(making the env and the agent) included, evaluation excluded"
+    )
+    for group in runs.values():
+        if group:
+            print("  " + time_to_target(group, args.target))
     print("\nResults (greedy per-step accuracy, training time excludes evaluation)")
     for group in runs.values():
         for run in group:

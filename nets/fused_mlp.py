@@ -22,16 +22,23 @@ Example:
     >>> fused = FusedMLP.of(backbone, head)          # None when the net is not a plain MLP
     >>> q, trace = fused.forward(x)                  # x: the encoder's float input
     >>> fused.backward(trace, dq)                    # dq = ∂L/∂q: fills .grad
+    >>> q, trace = fused.forward_numpy(x_np)         # the same in numpy (CPU parameters)
+    >>> fused.backward_numpy(trace, dq_np)           # fills .grad with views of numpy arrays
+
+    The numpy pair does the same arithmetic with ~1 µs per operation instead of torch's few µs
+    (on CPU parameters only: it reads numpy views of them).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 from lecture_rl.nets.mlp import MLPBackbone
 
 Trace = list[torch.Tensor]
+NumpyTrace = list[np.ndarray]
 
 
 class FusedMLP:
@@ -46,6 +53,11 @@ class FusedMLP:
     def __init__(self, layers: list[nn.Linear], activations: list[str], head: nn.Linear):
         self.layers = [*layers, head]
         self.activations = activations
+        self._params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
+        self._ptrs: list[int] = []
+        self._arrays: list[np.ndarray] = []
+        self._grads: list[torch.Tensor] = []  # torch-owned (aligned) .grad for the numpy path
+        self._grad_arrays: list[np.ndarray] = []
 
     @classmethod
     def of(cls, backbone: nn.Module, head: nn.Module) -> FusedMLP | None:
@@ -113,6 +125,55 @@ class FusedMLP:
                 delta = delta.mul_(a_prev > 0)  # f′(z) = [a > 0]
             else:
                 delta = delta.mul_(1.0 - a_prev * a_prev)  # f′(z) = 1 − a²
+
+    def arrays(self) -> list[np.ndarray]:
+        """numpy views (CPU only) of :meth:`parameters`, rebuilt if one was replaced."""
+        ptrs = [p.data_ptr() for p in self._params]
+        if ptrs != self._ptrs:
+            self._arrays = [p.detach().numpy() for p in self._params]
+            self._ptrs = ptrs
+            self._grads = [torch.empty_like(p, memory_format=torch.contiguous_format)
+                           for p in self._params]  # fmt: skip
+            self._grad_arrays = [g.numpy() for g in self._grads]
+        return self._arrays
+
+    def forward_numpy(self, x: np.ndarray) -> tuple[np.ndarray, NumpyTrace]:
+        """:meth:`forward` in numpy: ``x[N, in]`` float32 -> ``(out[N, nA], trace)``."""
+        w = self.arrays()
+        trace: NumpyTrace = []
+        a = x
+        for i, act in enumerate(self.activations):
+            trace.append(a)
+            z = a @ w[2 * i].T
+            z += w[2 * i + 1]  # z = a Wᵀ + b
+            a = np.maximum(z, 0.0, out=z) if act == "relu" else np.tanh(z, out=z)  # a = f(z)
+        trace.append(a)
+        out = a @ w[-2].T
+        out += w[-1]
+        return out, trace
+
+    def backward_numpy(self, trace: NumpyTrace, grad_out: np.ndarray) -> list[np.ndarray]:
+        """:meth:`backward` in numpy: sets every ``.grad`` from ``grad_out`` = ∂L/∂out
+        (float32) for the first rows. The ``.grad`` tensors are kept between calls (torch
+        allocates them, so torch's fused kernels see aligned memory); returns their views."""
+        w = self.arrays()
+        grads = self._grad_arrays
+        rows = grad_out.shape[0]
+        delta = grad_out
+        for index in range(len(self.layers) - 1, -1, -1):
+            a_prev = trace[index][:rows]
+            np.matmul(delta.T, a_prev, out=grads[2 * index])  # ∂L/∂W = δᵀ a_{l−1}
+            delta.sum(0, out=grads[2 * index + 1])  # ∂L/∂b = Σ δ
+            if index == 0:
+                break
+            delta = delta @ w[2 * index]  # ∂L/∂a_{l−1} = δ W
+            if self.activations[index - 1] == "relu":
+                delta *= a_prev > 0  # f′(z) = [a > 0]
+            else:
+                delta *= 1.0 - a_prev * a_prev  # f′(z) = 1 − a²
+        for param, grad in zip(self._params, self._grads):
+            param.grad = grad
+        return grads
 
 
 def _write_grad(param: nn.Parameter, value: torch.Tensor) -> None:

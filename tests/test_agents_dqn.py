@@ -7,7 +7,7 @@ import torch
 
 import lecture_rl.envs  # noqa: F401
 from lecture_rl import agents
-from lecture_rl.agents import HyperparameterError
+from lecture_rl.agents import HyperparameterError, deep
 from lecture_rl.agents.dqn import td_target
 from lecture_rl.agents.events import PolicyStep, TrainingCallback
 from lecture_rl.agents.replay import ReplayBuffer
@@ -207,7 +207,7 @@ def test_fused_update_has_the_autograd_gradient_and_loss(env_id, kw, hp):
     expected = [p.grad.clone() for p in agent.parameters()]
     seen = {}
 
-    def capture(loss, losses, scalars):
+    def capture(loss, losses, scalars, **_):
         seen["loss"] = loss
         seen["grads"] = [p.grad.clone() for p in agent.parameters()]
         return loss
@@ -217,3 +217,49 @@ def test_fused_update_has_the_autograd_gradient_and_loss(env_id, kw, hp):
     torch.testing.assert_close(seen["loss"], expected_loss.detach(), rtol=1e-5, atol=1e-7)
     for got, want in zip(seen["grads"], expected):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("hp", [{}, {"double": False, "loss": "mse"}])
+def test_numpy_table_step_equals_the_torch_table_step(hp):
+    env = gym.make("FrozenLake-v1", is_slippery=False)
+    agent = agents.make("dqn", env, seed=5, device="cpu", learning_starts=64, **hp)
+    agent.train(env, steps=400)  # θ̃ differs from θ, the replay holds terminal steps
+    batch, states = agent.buffer.sample(128), agent._state_inputs()
+    assert states is not None and batch["terminated"].any()
+    seen = []
+
+    def capture(loss, losses, scalars, **_):
+        seen.append((loss, [p.grad.clone() for p in agent.parameters()]))
+        return loss
+
+    agent.apply_gradients = capture
+    with torch.no_grad():
+        agent._fused_table_step(batch, states)  # on the CPU: numpy
+        agent.numpy_on_cpu = False
+        agent._fused_table_step(batch, states)  # torch
+    (numpy_loss, numpy_grads), (torch_loss, torch_grads) = seen
+    torch.testing.assert_close(numpy_loss, torch_loss, rtol=1e-5, atol=1e-7)
+    for got, want in zip(numpy_grads, torch_grads):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
+    obs = np.arange(16)
+    agent.numpy_on_cpu = True
+    with torch.no_grad():
+        numpy_q = agent.q_values(obs)  # acting reads the numpy forward too
+    torch.testing.assert_close(
+        numpy_q,
+        agent.heads["q"](agent.backbone.step(torch.as_tensor(obs))[0]).detach(),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_numpy_clipping_equals_torch_clipping():
+    gen = torch.Generator().manual_seed(0)
+    for scale in (0.01, 100.0):  # below and above the threshold
+        grads = [torch.randn(shape, generator=gen) * scale for shape in [(64, 16), (64,), (4, 64)]]
+        copies = [g.clone() for g in grads]
+        want = deep.clip_gradients(copies, 10.0)
+        got = deep.clip_numpy_gradients([g.numpy() for g in grads], 10.0)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=0)
+        for g, c in zip(grads, copies):
+            torch.testing.assert_close(g, c, rtol=1e-5, atol=1e-7)

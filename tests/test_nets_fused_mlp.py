@@ -40,6 +40,15 @@ def test_fused_forward_and_gradients_equal_autograd(space, kwargs):
     for got, want in zip([p.grad for p in fused.parameters()], expected):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 
+    for p in fused.parameters():
+        p.grad = None
+    numpy_out, numpy_trace = fused.forward_numpy(x.numpy())  # the numpy twin: same numbers
+    views = fused.backward_numpy(numpy_trace, weights.numpy())
+    torch.testing.assert_close(torch.from_numpy(numpy_out), out.detach(), rtol=1e-5, atol=1e-6)
+    for p, view, want in zip(fused.parameters(), views, expected):
+        torch.testing.assert_close(p.grad, want, rtol=1e-5, atol=1e-6)
+        assert np.shares_memory(view, p.grad.numpy())  # clipping the view clips .grad
+
 
 def test_fused_reads_the_live_parameters_and_refuses_other_nets():
     space = gym.spaces.Discrete(3)
