@@ -58,6 +58,7 @@ from torch import nn
 
 from lecture_rl.agents.base import CheckpointError, HyperparameterError, TrainingRun
 from lecture_rl.agents.deep import DeepAgent
+from lecture_rl.agents.distinct_rows import DistinctRows
 from lecture_rl.agents.events import PolicyStep
 from lecture_rl.agents.hyperparameters import (
     Param,
@@ -177,6 +178,7 @@ class DQNAgent(DeepAgent):
         self._states: torch.Tensor | bool | None = None  # see _state_inputs
         self._obs_start = 0
         self._env_has_masks = True  # until training sees an env without info["action_mask"]
+        self._distinct = DistinctRows()  # minibatch rows that repeat: f once per picture
 
     def _build_heads(self) -> dict[str, nn.Module]:
         # Q(s, ·; θ): one output per action on top of the backbone's features
@@ -295,11 +297,17 @@ class DQNAgent(DeepAgent):
         rewards = torch.as_tensor(batch["rewards"], device=self.device)
         terminated = torch.as_tensor(batch["terminated"], device=self.device)
         next_mask = torch.as_tensor(batch["next_mask"], device=self.device)
-        q_s = self.q_values(batch["obs"])
+        # f once per distinct picture of s (and of s'), read back per row (distinct_rows.py)
+        seen, seen_next = self._distinct(batch["obs"]), self._distinct(batch["next_obs"])
+        q_s = _per_row(self.q_values, batch["obs"], seen, self.device)
         q_sa = q_s.gather(1, actions[:, None]).squeeze(1)  # Q(s, a; θ)
         with torch.no_grad():  # s' carries no gradient: autograd walks back the s rows only
-            q_next_online = self.q_values(batch["next_obs"]) if self.hp["double"] else None
-            q_next_target = self.target_q_values(batch["next_obs"])
+            q_next_online = None
+            if self.hp["double"]:
+                q_next_online = _per_row(self.q_values, batch["next_obs"], seen_next, self.device)
+            q_next_target = _per_row(
+                self.target_q_values, batch["next_obs"], seen_next, self.device
+            )  # f_θ̃(s', ·)
             y = td_target(
                 rewards,
                 terminated,
@@ -607,6 +615,17 @@ class DQNAgent(DeepAgent):
         probs = allowed.float() * (self.epsilon / allowed.sum(-1, keepdim=True))
         probs[torch.arange(len(greedy)), greedy] += 1.0 - self.epsilon
         return PolicyStep(obs, probs, masked.max(dim=-1).values, actions, state, env_steps)
+
+
+def _per_row(
+    q_of: Any, obs: Any, seen: tuple[np.ndarray, np.ndarray] | None, device: torch.device
+) -> torch.Tensor:
+    """``q_of(obs)`` ``[B, nA]``; with ``seen = (unique, inverse)`` computed on the distinct
+    rows only and read back per row (the gradient of a shared row is the sum of its rows')."""
+    if seen is None:
+        return q_of(obs)
+    unique, inverse = seen
+    return q_of(unique)[torch.as_tensor(inverse, device=device)]
 
 
 def _mask_of(infos: dict[str, Any], n: int, n_actions: int) -> np.ndarray:

@@ -22,9 +22,10 @@ Then (``--maze``, on by default) the pixel maze (``LectureRL/GridWorld-v0``, ``m
 takes ~100k steps; ``benchmarks/dqn_maze.py`` measures that): ``dqn``'s defaults with
 ``net="cnn"`` and the plain DQN target (SB3 has no Double DQN), against SB3's ``CnnPolicy``
 with our CNN as its features extractor (``nets/sb3_extractors.py``) and a linear Q head, the
-same 16 envs, batch, lr, replay, target copy and clipping. There the convolutions (forward
-on 3x256 images and backward on 256 per update) take most of the time in both, so the ratio
-is about 1: what differs is only the Python around them.
+same 16 envs, batch, lr, replay, target copy and clipping. SB3 runs the convolutions on
+every row (forward on 2x256 images, backward on 256 per update); ours runs them once per
+*distinct* picture of the minibatch (``agents/distinct_rows.py``: the maze has 28 pictures,
+a batch of 256 shows about 22), the same loss and gradient in another order of addition.
 
 Printed per agent and seed: env steps to solve, training env-steps/s over ``--steps`` per
 wall-clock second and per CPU second of this process (steadier on a shared machine); then the
