@@ -34,9 +34,20 @@ def warm_up_pool() -> None:
     driver's own start-up and planning instead of delaying the first trial."""
     context = worker_context()
     if context.get_start_method() == "forkserver":
-        from multiprocessing import forkserver
+        from multiprocessing import forkserver, resource_tracker
 
-        forkserver.ensure_running()
+        # The server starts with Ctrl-C blocked, as multiprocessing starts its resource
+        # tracker: a Ctrl-C to the process group while the new interpreter is still importing
+        # (before the preload ignores it) would print that import's traceback. A Ctrl-C
+        # meanwhile stays pending here and is raised when the block ends. The tracker first:
+        # starting it unblocks SIGINT in this process.
+        resource_tracker.ensure_running()
+        blocked = {signal.SIGINT}
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def lecture_rl_command() -> list[str]:

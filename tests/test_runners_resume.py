@@ -301,3 +301,23 @@ def test_a_ctrl_c_while_a_trial_is_kept_waits_until_it_is_kept_and_counted():
             steps.append("result counted")
     assert steps == ["file written", "result counted"]
     assert signal.getsignal(signal.SIGINT) is before
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads signal masks in /proc")
+def test_the_fork_server_is_born_with_ctrl_c_blocked_and_the_driver_is_not_left_so():
+    """The early Ctrl-C test above raced the fork server's first imports: a Ctrl-C landing
+    before its preload ran printed ``import pickle``'s KeyboardInterrupt. Now it starts with
+    SIGINT blocked from its first instruction (as multiprocessing's resource tracker does)."""
+    code = (
+        "import re; from multiprocessing import forkserver;"
+        "from lecture_rl.runners.processes import warm_up_pool; warm_up_pool();"
+        "blocked = lambda pid: int(re.search(r'SigBlk:\\s*(\\w+)',"
+        " open(f'/proc/{pid}/status').read()).group(1), 16);"
+        "print(blocked(forkserver._forkserver._forkserver_pid), blocked('self'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    server, driver = (int(x) for x in done.stdout.split())
+    sigint = 1 << (signal.SIGINT - 1)
+    assert server & sigint  # held off in the server from its start
+    assert not driver & sigint  # the driver's own Ctrl-C works as before
