@@ -69,6 +69,8 @@ THEIR_STEPS = 15_000_000
 THEIR_BATCH = "4 workers x 16 envs x 1,024 = 65,536 steps"
 #: their sizes: linear layers, memory, BPTT cut-off, sequences per minibatch
 HIDDEN, MEMORY, BPTT, MINIBATCH_SEQUENCES = 128, 256, 1024, 8
+#: RLlib's learner statistics kept per iteration (evidence that the policy trains at all)
+LEARNER_STATS = ("entropy", "kl", "vf_explained_var")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "popgym_reference.json"
 INSTALL_HINT = "pip install 'lecture-rl[popgym-baselines]'"
 
@@ -201,11 +203,14 @@ def run_one(env: str, model: str, seed: int, args: argparse.Namespace, models: d
     start = time.perf_counter()
     algo = config.build_algo() if hasattr(config, "build_algo") else config.build()
     built = time.perf_counter()
-    returns, steps = [], 0
+    returns, steps, learner = [], 0, {key: [] for key in LEARNER_STATS}
     while steps < args.steps:
         result = algo.train()
         runners = result.get("env_runners", result)
         returns.append(float(runners.get("episode_reward_mean", float("nan"))))
+        stats = result.get("info", {}).get("learner", {}).get("default_policy", {})
+        for key in LEARNER_STATS:
+            learner[key].append(round(float(stats.get("learner_stats", {}).get(key, "nan")), 4))
         steps = int(result.get("num_env_steps_sampled_lifetime", result.get("timesteps_total")))
     seconds = time.perf_counter() - built
     algo.stop()
@@ -217,6 +222,7 @@ def run_one(env: str, model: str, seed: int, args: argparse.Namespace, models: d
         "env_steps": steps,
         "episode_reward_mean": returns,
         "mmer": mmer_from_iterations(returns),
+        **{f"{key}_per_iteration": values for key, values in learner.items()},
         "seconds": round(seconds, 1),
         "build_seconds": round(built - start, 1),
         "steps_per_second": round(steps / seconds, 1),

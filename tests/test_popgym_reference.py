@@ -109,6 +109,11 @@ def test_the_smoke_run_of_their_code_writes_a_row_the_table_can_read(tmp_path):
     assert (row["env"], row["model"], row["steps"]) == ("RepeatPreviousEasy", "GRU", 64)
     assert row["env_steps"] >= 64 and row["episode_reward_mean"]
     assert -1.0 <= row["mmer"] <= 1.0
+    # RLlib's learner statistics were found (the policy trained): finite, one per iteration
+    for key in popgym_reference.LEARNER_STATS:
+        values = row[f"{key}_per_iteration"]
+        assert len(values) == len(row["episode_reward_mean"])
+        assert all(math.isfinite(value) for value in values), (key, values)
     assert "16 envs" not in results["setup"] and "2 envs x 32" in results["setup"]
     cell = popgym_reference.theirs_cell(results, "RepeatPreviousEasy", "ppo-gru")
     assert cell.startswith(f"{row['mmer']:+.3f} (GRU, ")
