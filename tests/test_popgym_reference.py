@@ -114,6 +114,6 @@ def test_the_smoke_run_of_their_code_writes_a_row_the_table_can_read(tmp_path):
         values = row[f"{key}_per_iteration"]
         assert len(values) == len(row["episode_reward_mean"])
         assert all(math.isfinite(value) for value in values), (key, values)
-    assert "16 envs" not in results["setup"] and "2 envs x 32" in results["setup"]
+    assert "1 local worker x 2 envs x 32 = 64-step batches" in results["setup"]
     cell = popgym_reference.theirs_cell(results, "RepeatPreviousEasy", "ppo-gru")
     assert cell.startswith(f"{row['mmer']:+.3f} (GRU, ")
