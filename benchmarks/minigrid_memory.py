@@ -45,6 +45,7 @@ if __name__ == "__main__":
             smoke_envs=["MemoryS7", "DoorKey-5x5"],
             smoke_agents=("ppo-gru",),
             default_steps=100_000,
+            theirs_column=False,
             doc=__doc__,
             script="benchmarks/minigrid_memory.py",
         )

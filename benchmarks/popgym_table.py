@@ -13,10 +13,15 @@ Autoencode's tuple observation flattened, MineSweeper's ``MultiDiscrete`` action
 
 Printed per env and agent: mean and 95% t-interval over seeds. ``--markdown PATH`` also
 writes the table (atomically). POPGym's own runs (``popgym/baselines/ppo.py`` in
-github.com/proroklab/popgym): RLlib PPO, 10M env steps per trial (``POPGYM_STEPS``), batches of
+github.com/proroklab/popgym): RLlib PPO, 15M env steps per trial (``POPGYM_STEPS``), batches of
 65,536 steps (4 workers x 16 envs x 1,024), 128-wide MLP layers around a 256-wide memory, the
 previous action appended to the observation; the paper says its envs "often converge within
 two hours of training on a consumer-grade GPU".
+
+The **theirs** column: POPGym's own baseline code run on this machine by
+``benchmarks/popgym_reference.py`` (their GRU faces our ``ppo-gru``, their LSTM our
+``ppo-lstm``), read from ``--theirs`` (default ``benchmarks/results/popgym_reference.json``);
+``-`` where it has no run.
 
 Usage::
 
@@ -43,6 +48,9 @@ from lecture_rl.agents.checkpoint_io import atomic_write_text  # noqa: E402
 from lecture_rl.agents.stats import mean_ci95  # noqa: E402
 from lecture_rl.runners.env_factory import make_env  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from popgym_reference import DEFAULT_OUT, load_results, theirs_cell  # noqa: E402
+
 #: the issue's names -> (POPGym 1.0.7 id, env keywords); "Stateless CartPole" is POPGym's
 #: position-only one
 ENVS: dict[str, tuple[str, dict]] = {
@@ -55,7 +63,7 @@ ENVS: dict[str, tuple[str, dict]] = {
 }
 #: what the peer published for each env, with its budget (the table's last column)
 REFERENCE = {
-    name: "RLlib PPO, 10M steps; per-env MMER: paper appendix (not retrieved here)" for name in ENVS
+    name: "RLlib PPO, 15M steps; per-env MMER: paper appendix (not retrieved here)" for name in ENVS
 }
 SMOKE_ENVS = ["RepeatPreviousEasy", "MineSweeperEasy"]
 #: label -> (agent, hyperparameters)
@@ -141,18 +149,28 @@ def cell(values: list[float]) -> str:
     return f"{mean:+.3f} ± {mean - low:.3f}"
 
 
-def table(rows: list[Row], floors: dict, reference: dict, args: argparse.Namespace) -> str:
-    lines = [
-        "| env | agent | our steps | seeds | MMER (ours) | greedy return (ours) | random policy "
-        "| wall s / run | published reference (its budget) |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
+def table(
+    rows: list[Row],
+    floors: dict,
+    reference: dict,
+    args: argparse.Namespace,
+    theirs: dict | None = None,
+) -> str:
+    """The Markdown table; with ``theirs`` (``popgym_reference``'s results), a column of
+    POPGym's code run here beside each of our rows."""
+    head = "| env | agent | our steps | seeds | MMER (ours) | greedy return (ours) | random policy "
+    head += "| wall s / run |"
+    if theirs is not None:
+        head += " MMER of POPGym's code, run here (its budget, wall s) |"
+    lines = [head + " published reference (its budget) |", "|---" * head.count("|") + "|"]
     for row in rows:
-        lines.append(
+        line = (
             f"| {row.env} | {row.agent} | {row.steps:,} | {len(row.mmer)} | {cell(row.mmer)} | "
-            f"{cell(row.greedy)} | {floors[row.env]:+.3f} | {np.mean(row.seconds):.0f} | "
-            f"{reference[row.env]} |"
+            f"{cell(row.greedy)} | {floors[row.env]:+.3f} | {np.mean(row.seconds):.0f} |"
         )
+        if theirs is not None:
+            line += f" {theirs_cell(theirs, row.env, row.agent)} |"
+        lines.append(line + f" {reference[row.env]} |")
     return "\n".join(lines)
 
 
@@ -164,6 +182,7 @@ def main(
     smoke_envs: list[str] = SMOKE_ENVS,
     smoke_agents: tuple[str, ...] = ("ppo-mlp", "ppo-gru", "dqn-gru"),
     default_steps: int = 200_000,
+    theirs_column: bool = True,
     doc: str = __doc__,
     script: str = "benchmarks/popgym_table.py",
 ) -> int:
@@ -176,8 +195,22 @@ def main(
     parser.add_argument("--windows", type=int, default=20, help="spans for the MMER")
     parser.add_argument("--eval-episodes", type=int, default=200)
     parser.add_argument("--markdown", type=Path, help="also write the table here")
+    if theirs_column:
+        parser.add_argument(
+            "--theirs",
+            type=Path,
+            default=DEFAULT_OUT,
+            help="runs of POPGym's code (benchmarks/popgym_reference.py --out)",
+        )
     parser.add_argument("--smoke", action="store_true", help="two envs, tiny budget (CI)")
     args = parser.parse_args(argv)
+    theirs = None
+    if theirs_column:  # read before any training, so a bad file costs no finished work
+        try:
+            theirs = load_results(args.theirs)
+        except (OSError, ValueError) as error:
+            parser.error(f"cannot read --theirs {args.theirs}: {error}; pass a file written "
+                         "by benchmarks/popgym_reference.py --out")  # fmt: skip
     if args.smoke:
         args.envs, args.seeds, args.steps = smoke_envs, 1, 256
         args.agents, args.eval_episodes, args.windows = list(smoke_agents), 2, 2
@@ -201,7 +234,7 @@ def main(
                 )
             rows.append(row)
     total = time.perf_counter() - start
-    text = table(rows, floors, reference, args)
+    text = table(rows, floors, reference, args, theirs)
     command = f"python {script} " + " ".join(argv if argv is not None else sys.argv[1:])
     footer = (
         f"\n\nMeasured by `{command.strip()}`: {args.seeds} seed(s), {args.steps:,} env steps "
