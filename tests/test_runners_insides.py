@@ -153,10 +153,13 @@ def test_watch_draws_the_insides_live_while_learning(watch_recording):
                     "--set", "hidden_size=16", "--max-frames", "2", fps="20")  # fmt: skip
 
 
-@pytest.mark.parametrize("net", ["lstm", "transformer", "mlp"])
+@pytest.mark.parametrize("net", ["lstm", "transformer", "mlp", "cnn"])
 def test_value_line_has_its_own_row_under_the_policy_numbers(net):
-    """V(s) is drawn in its own axes below the π strip, so the line never crosses a number."""
+    """V(s) is drawn in its own axes below the π strip, so the line never crosses a number
+    (the CNN figure drew it over the strip until the figures were looked at again)."""
     env = gym.make("LectureRL/Copy-v0", length=3)
+    if net == "cnn":
+        env = gym.make("LectureRL/GridWorld-v0", map_name="maze", obs_mode="image")
     agent = small(net, env) if net != "transformer" else agents.make("ppo", env, net=net, seed=0)
     ins = record_insides(agent, env, episodes=1)
     fig = draw_insides(ins)
@@ -169,4 +172,6 @@ def test_value_line_has_its_own_row_under_the_policy_numbers(net):
     assert line.axes is not policy_ax and line.axes.bbox.y1 <= policy_ax.bbox.y0  # below it
     assert not any(ln.get_gid() == "value" for ln in policy_ax.get_lines())
     numbers = [t for t in policy_ax.texts if t.get_text()]
-    assert len(numbers) == ins.probs.size  # every π(a|s) is printed, in the strip's own axes
+    # every π(a|s) is printed, in the strip's own axes (none past 40 steps: too small to read;
+    # the untrained CNN wanders its 100 steps)
+    assert len(numbers) == (ins.probs.size if ins.steps <= 40 else 0)

@@ -162,7 +162,7 @@ def draw_cnn(ins: Insides, title: str = "", columns: list[int] | None = None, la
     steps to draw (default: :func:`cnn_columns`)."""
     from matplotlib.figure import Figure
 
-    from lecture_rl.runners.insides.common import _policy
+    from lecture_rl.runners.insides.common import VALUE_ROW, _policy
 
     side_w, side_h, _ = panel_size(ins)
     columns = cnn_columns(ins, latest) if columns is None else list(columns)
@@ -188,7 +188,8 @@ def draw_cnn(ins: Insides, title: str = "", columns: list[int] | None = None, la
             text_width,
         ))  # fmt: skip
     lines = [0.08 + 0.17 * (h.count("\n") + 1) for h in headers]
-    heights = [1.5, lines[0], side_h + 0.25, lines[1], side_h]
+    # the policy strip, then V(s) in its own row (the line never crosses a number)
+    heights = [1.2, 1.2 * VALUE_ROW, lines[0], side_h + 0.25, lines[1], side_h]
     if channels:
         heights += [lines[2]] + [side_h] * len(channels)
     fig = Figure(figsize=(width, sum(heights) + 0.6 + (0.35 if title else 0.0)))
@@ -196,20 +197,20 @@ def draw_cnn(ins: Insides, title: str = "", columns: list[int] | None = None, la
     grid = fig.add_gridspec(len(heights), n + 1, height_ratios=heights,
                             width_ratios=[1.0] * n + [0.07])  # fmt: skip
 
-    ax = fig.add_subplot(grid[0, :n])
-    _policy(ax, ins)
-    ax.set_xticks(columns, [str(t) for t in columns], fontsize=7)
-    ax.set_xlabel("step (the steps drawn below are ticked)", fontsize=7)
-    _header(fig.add_subplot(grid[1, :]), headers[0])
-    _input_row([fig.add_subplot(grid[2, c]) for c in range(n)], ins, columns)
-    _header(fig.add_subplot(grid[3, :]), headers[1])
-    _saliency_row([fig.add_subplot(grid[4, c]) for c in range(n)], fig.add_subplot(grid[4, n]),
+    value_ax = fig.add_subplot(grid[1, :n])
+    _policy(fig.add_subplot(grid[0, :n]), ins, value_ax)
+    value_ax.set_xticks(columns, [str(t) for t in columns], fontsize=7)
+    value_ax.set_xlabel("step (the steps drawn below are ticked)", fontsize=7)
+    _header(fig.add_subplot(grid[2, :]), headers[0])
+    _input_row([fig.add_subplot(grid[3, c]) for c in range(n)], ins, columns)
+    _header(fig.add_subplot(grid[4, :]), headers[1])
+    _saliency_row([fig.add_subplot(grid[5, c]) for c in range(n)], fig.add_subplot(grid[5, n]),
                   ins, columns)  # fmt: skip
     if channels:
-        _header(fig.add_subplot(grid[5, :]), headers[2])
+        _header(fig.add_subplot(grid[6, :]), headers[2])
         for row, k in enumerate(channels):
-            axes = [fig.add_subplot(grid[6 + row, c]) for c in range(n)]
-            _feature_row(axes, fig.add_subplot(grid[6 + row, n]), ins, columns, k)
+            axes = [fig.add_subplot(grid[7 + row, c]) for c in range(n)]
+            _feature_row(axes, fig.add_subplot(grid[7 + row, n]), ins, columns, k)
     if title:
         fig.suptitle(title, fontsize=11)
     return fig

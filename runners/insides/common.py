@@ -31,24 +31,15 @@ def text_colour(rgb: Any) -> str:
     return "black" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "white"
 
 
-def _annotate(
-    ax: Any, values: np.ndarray, row: float, image: Any, fmt: str = "{:.2f}", above: Any = None
-) -> None:
+def _annotate(ax: Any, values: np.ndarray, row: float, image: Any, fmt: str = "{:.2f}") -> None:
     """The numbers in the cells, in black or white, whichever contrasts more with the cell's
-    colour. With ``above`` (an axes drawn over ``ax``, e.g. a twin with a line), each number
-    goes there on a patch of its cell's colour, so nothing drawn over the cells covers a
-    digit."""
+    colour."""
     if len(values) > 40:
         return
     for t, v in enumerate(values):
         colour = image.cmap(image.norm(v))
-        style = {"ha": "center", "va": "center", "fontsize": 7,
-                 "color": text_colour(colour)}  # fmt: skip
-        if above is None:
-            ax.text(t, row, fmt.format(v), **style)
-        else:
-            box = {"facecolor": colour, "edgecolor": "none", "pad": 1.5}
-            above.text(t, row, fmt.format(v), transform=ax.transData, zorder=5, bbox=box, **style)
+        ax.text(t, row, fmt.format(v), ha="center", va="center", fontsize=7,
+                color=text_colour(colour))  # fmt: skip
 
 
 def _tape(ax: Any, ins: Insides, symbols: list[str] | None) -> None:
@@ -86,22 +77,15 @@ def _cell(t: int, r: int, color: str):
     return Rectangle((t - 0.45, r - 0.45), 0.9, 0.9, facecolor=color, edgecolor="#999999")
 
 
-def _policy(ax: Any, ins: Insides, value_ax: Any = None) -> None:
-    """π(a|s) as a heat strip with its numbers; V(s) as a line in ``value_ax`` (its own row
-    under the strip, so the line never crosses a number) or, without one, over the strip."""
+def _policy(ax: Any, ins: Insides, value_ax: Any) -> None:
+    """π(a|s) as a heat strip with its numbers; V(s) as a line in ``value_ax``, its own row
+    under the strip, so the line never crosses a number."""
     probs = ins.probs.T  # [nA, T]
     image = ax.imshow(probs, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="none")
     image.set_gid("policy")
     labels = [ins.action_label(a) for a in range(probs.shape[0])]
     ax.set_yticks(range(probs.shape[0]), [f"π({a}|s)" for a in labels])
     ax.set_xticks([])
-    if value_ax is None:
-        twin = ax.twinx()
-        for a in range(probs.shape[0]):  # the numbers over the V line, never under it
-            _annotate(ax, probs[a], a, image, above=twin)
-        _value_line(twin, ins)
-        ax.set_title("policy π(a|s) (blue) and value V(s) (orange)", fontsize=9)
-        return
     for a in range(probs.shape[0]):
         _annotate(ax, probs[a], a, image)
     ax.set_title("policy π(a|s) (blue) and, below, value V(s) (orange)", fontsize=9)
