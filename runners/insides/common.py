@@ -100,7 +100,7 @@ def _value_line(ax: Any, ins: Insides) -> None:
     (line,) = ax.plot(range(ins.steps), ins.values, color=VALUE_COLOUR, marker="o", ms=3, lw=1.2)
     line.set_gid("value")
     ax.set_ylabel("V(s)", color=VALUE_COLOUR, fontsize=8)
-    ax.tick_params(labelsize=7, colors=VALUE_COLOUR)
+    ax.tick_params(axis="y", labelsize=7, colors=VALUE_COLOUR)  # the steps stay black
 
 
 def top_rows(
