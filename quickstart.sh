@@ -2,7 +2,7 @@
 # lecture-rl in one command, on a fresh machine or this one:
 #
 #   ./quickstart.sh demo   compare SARSA with Q-learning on the cliff (a table and runs/cliff/curves.png)
-#   ./quickstart.sh test   lint and run the test suite (what CI runs)
+#   ./quickstart.sh test   lint (ruff, import-linter) and run the test suite (what CI runs)
 #
 # Each first creates (or reuses) the virtualenv .venv (VENV=... picks another), installs a CPU
 # build of torch (a local wheel of the pinned version if this machine has one, else PyTorch's
@@ -49,5 +49,6 @@ if [ "$mode" = demo ]; then
     exec lecture-rl compare --env CliffWalking-v1 --agents sarsa,q_learning --out runs/cliff
 fi
 ruff check .
+lint-imports  # the layers and the no-cycle rule of pyproject.toml's [tool.importlinter]
 ruff format --check . || echo "(ruff format differences above are advisory)"
 exec python -m pytest -n 2 -q

@@ -53,7 +53,7 @@ from lecture_rl.agents.monitors import DivergenceGuard, TensorBoardScalars, dive
 from lecture_rl.agents.stats import evaluation_summary
 from lecture_rl.agents.vector_envs import make_train_envs
 from lecture_rl.envs.protocols import graded_answers
-from lecture_rl.nets.backbone import BACKBONE_NAMES
+from lecture_rl.nets.factory import BACKBONE_NAMES
 from lecture_rl.nets.numpy_twin import NumpyTwin
 
 State = tuple[torch.Tensor, ...]

@@ -24,13 +24,11 @@ from lecture_rl.nets.attention import (
     sinusoidal_encoding,
 )
 from lecture_rl.nets.backbone import (
-    BACKBONE_NAMES,
     Backbone,
     ObservationEncoder,
     State,
     count_parameters,
     is_image_space,
-    make_backbone,
     resolve_device,
 )
 from lecture_rl.nets.cells import (
@@ -44,6 +42,7 @@ from lecture_rl.nets.cells import (
     torch_param_count,
 )
 from lecture_rl.nets.cnn import CNNBackbone, NotesCNN, conv_param_count
+from lecture_rl.nets.factory import BACKBONE_NAMES, make_backbone
 from lecture_rl.nets.introspection import trace_backbone
 from lecture_rl.nets.mlp import MLPBackbone
 from lecture_rl.nets.recurrent import RecurrentBackbone

@@ -1,4 +1,4 @@
-"""One interface for every network an agent can use: ``make_backbone(name, observation_space)``.
+"""One interface for every network an agent can use (`nets/factory.py` builds one by name).
 
 Description:
     A backbone turns raw observations, exactly as a Gymnasium env gives them, into a feature
@@ -31,7 +31,6 @@ Names:
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 import numpy as np
@@ -40,8 +39,6 @@ from gymnasium import spaces
 from torch import nn
 
 State = tuple[torch.Tensor, ...]
-
-BACKBONE_NAMES = ("mlp", "cnn", "rnn", "lstm", "gru", "transformer")
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -224,38 +221,6 @@ class Backbone(nn.Module):
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable scalars in ``module``."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-def make_backbone(name: str, observation_space: spaces.Space, **kwargs: Any) -> Backbone:
-    """Build the backbone called ``name`` for ``observation_space``.
-
-    Arguments:
-        name: one of ``mlp``, ``cnn``, ``rnn``, ``lstm``, ``gru``, ``transformer``.
-        observation_space: the env's observation space (the backbone preprocesses itself).
-        **kwargs: the backbone's own settings, e.g. ``hidden_size``; see each class.
-    """
-    key = str(name).lower()
-    if key not in BACKBONE_NAMES:
-        close = difflib.get_close_matches(key, BACKBONE_NAMES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(
-            f"unknown network {name!r}{hint}; valid names: {', '.join(BACKBONE_NAMES)}"
-        )
-    if key == "mlp":
-        from lecture_rl.nets.mlp import MLPBackbone
-
-        return MLPBackbone(observation_space, **kwargs)
-    if key == "cnn":
-        from lecture_rl.nets.cnn import CNNBackbone
-
-        return CNNBackbone(observation_space, **kwargs)
-    if key == "transformer":
-        from lecture_rl.nets.transformer import TransformerBackbone
-
-        return TransformerBackbone(observation_space, **kwargs)
-    from lecture_rl.nets.recurrent import RecurrentBackbone
-
-    return RecurrentBackbone(observation_space, cell=key, **kwargs)
 
 
 def _check_positive(name: str, value: Any) -> int:

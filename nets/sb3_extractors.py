@@ -32,7 +32,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
-from lecture_rl.nets.backbone import make_backbone
+from lecture_rl.nets.factory import make_backbone
 
 
 class BackboneExtractor(BaseFeaturesExtractor):

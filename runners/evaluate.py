@@ -18,8 +18,10 @@ from typing import Any
 
 from lecture_rl import agents
 from lecture_rl.agents.checkpoint_io import CheckpointError, read_metadata, space_to_json
-from lecture_rl.runners.common import EVAL_SEED_BASE, check_device, eval_step_cap, finite
+from lecture_rl.runners.agent_factory import check_device
 from lecture_rl.runners.env_factory import make_env
+from lecture_rl.runners.result_files import finite
+from lecture_rl.runners.scoring import EVAL_SEED_BASE, eval_step_cap
 from lecture_rl.runners.settings import UsageError, parse_assignments
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from lecture_rl.runners.common import check_device
+from lecture_rl.runners.agent_factory import check_device
 from lecture_rl.runners.evaluate import load_checkpoint
 from lecture_rl.runners.out_paths import check_out_file
 from lecture_rl.runners.settings import UsageError, parse_assignments

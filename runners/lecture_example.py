@@ -60,6 +60,12 @@ class LectureExample:
     visited: list[tuple[int, int, float, int]] = field(default_factory=list)
     greedy_before: dict[int, list[int]] = field(default_factory=dict)
     greedy_after: dict[int, list[int]] = field(default_factory=dict)
+    path: tuple[tuple[int, int], ...] = PATH
+
+    @property
+    def start(self) -> tuple[int, int]:
+        """The episode's first cell, 1-based (row, col)."""
+        return self.path[0]
 
     def state_of(self, row: int, col: int) -> int:
         return (row - 1) * self.ncol + (col - 1)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from lecture_rl.agents.stats import t_975
-from lecture_rl.runners.common import write_file
+from lecture_rl.runners.result_files import write_file
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:

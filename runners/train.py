@@ -27,24 +27,25 @@ from typing import Any
 from lecture_rl import agents
 from lecture_rl.agents.checkpoint_io import CheckpointError, atomic_write_text, read_metadata
 from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
-from lecture_rl.runners.common import (
-    EVAL_SEED_BASE,
-    TorchThreads,
+from lecture_rl.runners.agent_factory import (
     agent_class,
-    annotate_checkpoint,
     build_agent,
     check_device,
-    default_out_dir,
-    greedy_evaluation,
-    last_fraction_mean,
-    records_to_csv,
     resolve_budget,
     train_agent,
 )
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.out_paths import check_out_dir, make_out_dir
 from lecture_rl.runners.progress import TrainProgress
-from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
+from lecture_rl.runners.result_files import annotate_checkpoint, records_to_csv
+from lecture_rl.runners.scoring import EVAL_SEED_BASE, greedy_evaluation, last_fraction_mean
+from lecture_rl.runners.settings import (
+    UsageError,
+    parse_assignments,
+    safe_name,
+    split_agent_overrides,
+)
+from lecture_rl.runners.threads import TorchThreads
 
 LOG_COLUMNS = ["episode", "return", "length", "env_steps", "wall_time"]
 #: the files train writes into --out (tabular agents' arrays or deep agents' weights)
@@ -114,6 +115,11 @@ class ResumableCheckpoint(TrainingCallback):
 # --------------------------------------------------------------------------------------------
 # The command
 # --------------------------------------------------------------------------------------------
+
+
+def default_out_dir(env_id: str, agent: str, seed: int) -> Path:
+    """``runs/<env>-<agent>-<seed>`` with unsafe characters replaced."""
+    return Path("runs") / safe_name(f"{env_id}-{agent}-{seed}")
 
 
 def run_train(args: argparse.Namespace, out=None) -> int:

@@ -21,18 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.common import (
-    EVAL_SEED_BASE,
+from lecture_rl.runners.agent_factory import (
     agent_class,
     build_agent,
     check_device,
-    eval_step_cap,
     resolve_budget,
     train_agent,
 )
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.evaluate import load_checkpoint
 from lecture_rl.runners.progress import TrainProgress
+from lecture_rl.runners.scoring import EVAL_SEED_BASE, eval_step_cap
 from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no pygame banner in our output

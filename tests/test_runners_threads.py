@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from lecture_rl import agents
-from lecture_rl.runners import common
+from lecture_rl.runners import threads
 from lecture_rl.runners.cli import main
-from lecture_rl.runners.common import TorchThreads, default_threads
+from lecture_rl.runners.threads import TorchThreads, default_threads
 
 PARITY = ["--env", "LectureRL/Parity-v0", "--env-set", "length=4"]
 
@@ -20,13 +20,13 @@ def test_small_nets_get_one_thread_and_large_ones_more(monkeypatch):
 
     env = gym.make("LectureRL/Parity-v0", length=4)
     agent = agents.make("ppo", env, net="lstm", seed=0)
-    assert 0 < common.parameter_count(agent) < common.MANY_PARAMETERS
+    assert 0 < threads.parameter_count(agent) < threads.MANY_PARAMETERS
     assert default_threads(agent) == 1
-    monkeypatch.setattr(common, "MANY_PARAMETERS", 10)
-    monkeypatch.setattr(common.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(threads, "MANY_PARAMETERS", 10)
+    monkeypatch.setattr(threads.os, "cpu_count", lambda: 8)
     assert default_threads(agent) == 4
     tabular = agents.make("q_learning", gym.make("LectureRL/GridWorld-v0"), seed=0)
-    assert common.parameter_count(tabular) == 0
+    assert threads.parameter_count(tabular) == 0
 
 
 def test_torch_threads_are_restored_after_the_block():

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, out) -> int:
 
     console = Console(file=out)
     if args.name:
-        from lecture_rl.runners.common import agent_class
+        from lecture_rl.runners.agent_factory import agent_class
 
         cls = agent_class(args.name)
         from lecture_rl.agents.hyperparameters import describe

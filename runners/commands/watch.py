@@ -21,10 +21,9 @@ from __future__ import annotations
 import argparse
 
 from lecture_rl.runners.commands import options
+from lecture_rl.runners.viewer.recorder import RECORDED_EPISODES
 
 NAME = "watch"
-#: training episodes a recording shows by default (spread evenly over the training)
-RECORDED_EPISODES = 8
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -13,9 +13,9 @@ from typing import Any
 
 from rich.markup import escape
 
-from lecture_rl.runners.common import records_to_csv, write_file
 from lecture_rl.runners.compare.trials import Trial
 from lecture_rl.runners.progress import budget_unit, make_progress
+from lecture_rl.runners.result_files import records_to_csv, write_file
 
 RESULT_COLUMNS = ["agent", "seed", "episode", "return", "length", "env_steps", "accuracy"]
 

@@ -22,7 +22,6 @@ from typing import Any
 from rich.markup import escape
 
 from lecture_rl.runners import out_paths
-from lecture_rl.runners.common import check_threads, finite, write_file
 from lecture_rl.runners.compare.executor import InlineExecutor, make_executor
 from lecture_rl.runners.compare.report import Display, print_table, write_results_csv
 from lecture_rl.runners.compare.settings import (
@@ -35,7 +34,9 @@ from lecture_rl.runners.compare.summary import curve_data, summarize, timing
 from lecture_rl.runners.compare.trials import Trial, trial_hash
 from lecture_rl.runners.plots import plot_curves
 from lecture_rl.runners.processes import ctrl_c, warm_up_pool
+from lecture_rl.runners.result_files import finite, write_file
 from lecture_rl.runners.settings import UsageError
+from lecture_rl.runners.threads import check_threads
 
 OUTPUT_FILES = ("results.csv", "summary.json", "timing.json", "curves.png", "config.json")
 

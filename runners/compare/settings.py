@@ -13,16 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from lecture_rl.envs.protocols import graded_answers as answers_per_episode
-from lecture_rl.runners.common import (
-    EVAL_SEED_BASE,
-    agent_class,
-    build_agent,
-    check_device,
-    resolve_budget,
-)
+from lecture_rl.runners.agent_factory import agent_class, build_agent, check_device, resolve_budget
 from lecture_rl.runners.compare.trials import Trial
 from lecture_rl.runners.compare.variants import expand_grid, parse_agents, parse_grid
 from lecture_rl.runners.env_factory import make_env
+from lecture_rl.runners.scoring import EVAL_SEED_BASE
 from lecture_rl.runners.settings import (
     UsageError,
     load_config,

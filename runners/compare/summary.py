@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from lecture_rl.agents.stats import mean_ci95
-from lecture_rl.runners.common import finite, last_fraction_mean  # noqa: F401 (finite: re-exported)
 from lecture_rl.runners.plots import smooth
+from lecture_rl.runners.scoring import last_fraction_mean
 
 
 def threshold_window(count: int) -> int:

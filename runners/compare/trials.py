@@ -23,10 +23,12 @@ import numpy as np
 
 from lecture_rl import agents
 from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
-from lecture_rl.runners.common import TorchThreads, build_agent, greedy_evaluation, train_agent
+from lecture_rl.runners.agent_factory import build_agent, train_agent
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.progress import budget_unit
+from lecture_rl.runners.scoring import greedy_evaluation
 from lecture_rl.runners.settings import safe_name
+from lecture_rl.runners.threads import TorchThreads
 
 #: bump when a change to the code makes old trial files mean something else
 TRIAL_FORMAT = 1

@@ -29,7 +29,7 @@ def length_accuracy(
     """Greedy accuracy on the same task at other ``length`` values (after training)."""
     if not final:
         return {}
-    from lecture_rl.runners.common import greedy_evaluation
+    from lecture_rl.runners.scoring import greedy_evaluation
 
     return {
         f"accuracy_{n}": greedy_evaluation(agent, env_id, {"length": n}, episodes, seed)["accuracy"]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from lecture_rl.agents.stats import t_975
-from lecture_rl.runners.common import finite, write_file
+from lecture_rl.runners.result_files import finite, write_file
 
 
 @dataclass(frozen=True)

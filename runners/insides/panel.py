@@ -161,7 +161,7 @@ def _prefix(ins: Insides, t: int) -> Insides:
 def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -> int:
     """``watch`` for a deep agent: live while it learns (``agent`` None: built from ``--agent``
     and ``--set``) or over greedy episodes of a loaded checkpoint."""
-    from lecture_rl.runners.common import (
+    from lecture_rl.runners.agent_factory import (
         agent_class,
         build_agent,
         check_device,

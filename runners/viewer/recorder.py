@@ -13,6 +13,8 @@ from lecture_rl.runners.out_paths import check_out_file
 from lecture_rl.runners.settings import UsageError
 
 SUFFIXES = (".gif", ".mp4")
+#: training episodes a recording shows by default (spread evenly over the training)
+RECORDED_EPISODES = 8
 
 
 class RecorderError(ValueError):

@@ -7,21 +7,14 @@ import math
 from typing import Any
 
 from lecture_rl.envs.grid_draw import GridLayout
-from lecture_rl.runners.common import (
-    EVAL_SEED_BASE,
-    TorchThreads,
-    agent_class,
-    build_agent,
-    check_device,
-    check_threads,
-    eval_step_cap,
-    resolve_budget,
-)
+from lecture_rl.runners.agent_factory import agent_class, build_agent, check_device, resolve_budget
 from lecture_rl.runners.env_factory import make_env
+from lecture_rl.runners.scoring import EVAL_SEED_BASE, eval_step_cap
 from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
+from lecture_rl.runners.threads import TorchThreads, check_threads
 from lecture_rl.runners.viewer.controls import Controls, speed_level_for
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory
-from lecture_rl.runners.viewer.recorder import open_recorder
+from lecture_rl.runners.viewer.recorder import RECORDED_EPISODES, open_recorder
 from lecture_rl.runners.viewer.window import Window, check_frames_and_display
 
 
@@ -63,8 +56,6 @@ def sees_pixels(env_id: str, env_set: dict[str, Any]) -> bool:
 def record_every(args: argparse.Namespace, episodes: int | None) -> int | None:
     """``--record-every N``; with ``--record`` and no N, one that spreads the recording over
     the whole training (about :data:`RECORDED_EPISODES` episodes); else None (every one)."""
-    from lecture_rl.runners.commands.watch import RECORDED_EPISODES
-
     every = getattr(args, "record_every", None)
     if every is not None:
         if every < 1:

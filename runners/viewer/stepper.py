@@ -37,7 +37,7 @@ class Stepper:
             q = q.copy()
             q[update.s, update.a] = update.new_value
             self.tables.append(q)
-        self.positions = [example.state_of(*example_start(example))] + [
+        self.positions = [example.state_of(*example.start)] + [
             int(s2) for (_, _, _, s2) in example.visited
         ]
         height = max(self.painter.height, 330) + FOOTER
@@ -142,9 +142,3 @@ class Stepper:
                 window.show(self.render())
             time.sleep(0.02)
         return window.frames
-
-
-def example_start(example: Any) -> tuple[int, int]:
-    from lecture_rl.runners.lecture_example import PATH
-
-    return PATH[0]
