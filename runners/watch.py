@@ -7,7 +7,7 @@ Description:
     `rgb_array` frame, or its text) beside what the agent thinks. One deep agent on a tape
     task (an env that declares `envs.protocols.TapeTask`: Parity, Copy) or on a grid it sees
     as pixels (`--env-set obs_mode=image`), and a deep agent's checkpoint, show the network's
-    insides instead (`runners.insides.panel`). `--no-live` trains off-screen with a progress
+    insides instead (`runners.viewer.insides_panel`). `--no-live` trains off-screen with a progress
     bar first, `--checkpoint PATH` loads an agent; then `--episodes` greedy episodes play in
     the env's `human` render mode at `--fps` (on the grid world a table's values and greedy
     arrows drawn, `env.unwrapped.set_overlay`). `--max-frames` stops after that many frames;
@@ -104,7 +104,7 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
                 or (on_grid and session.sees_pixels(args.env, live_set))
             ):
                 # a tape task, or a grid the network sees as pixels: the network's insides
-                from lecture_rl.runners.insides.panel import watch_insides
+                from lecture_rl.runners.viewer.insides_panel import watch_insides
 
                 return watch_insides(args, console)
             return session.run_live(args, console, grid=on_grid)
@@ -121,7 +121,7 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
             args.checkpoint, args.env, env_set, render_mode="human", device=args.device
         )
         if hasattr(agent, "backbone"):  # a deep agent: its insides, step by step
-            from lecture_rl.runners.insides.panel import watch_insides
+            from lecture_rl.runners.viewer.insides_panel import watch_insides
 
             env.close()
             return watch_insides(args, console, agent, make_env(env_id, kwargs))

@@ -1,18 +1,17 @@
-"""The insides panel: a deep agent's policy, value and memory, live while it learns.
+"""The insides view: a deep agent's policy, value and memory in the window, live while it learns.
 
 Description:
-    :class:`InsidesTap` subscribes to the agent's ``PolicyStep`` events (π(a|s), V(s), the
-    recurrent state, episode starts and ``info["hidden"]``) and keeps the steps of env 0's
-    current episode. :meth:`InsidesTap.insides` turns them into
-    :class:`~lecture_rl.runners.insides.Insides` (the gates, cell state or attention recomputed
-    by ``trace_backbone`` from the agent's current weights; for a CNN on a grid's pixels the
-    saliency per cell and the first layer's feature maps), which
-    :func:`~lecture_rl.runners.insides.figure.draw_insides` draws: a strip that grows, and so
-    scrolls, with the episode (a CNN's: its last four steps). :func:`run_insides` shows it in
-    the viewer's window, either while the agent trains (``watch --agent ppo --set net=lstm``
-    on a task without a grid, or any deep agent on a grid seen as pixels, ``--env-set
-    obs_mode=image``) or step by step over greedy episodes of a loaded checkpoint (``watch
-    --checkpoint DIR``).
+    `InsidesTap` subscribes to the agent's `PolicyStep` events (π(a|s), V(s), the recurrent
+    state, episode starts and `info["hidden"]`) and env 0's `Transition`s (the reward, whether
+    the answer was graded), and keeps the steps of env 0's current episode. `InsidesTap.insides`
+    turns them into `runners.insides.Insides` (the gates, cell state or attention recomputed
+    by `trace_backbone` from the agent's current weights; for a CNN on a grid's pixels the
+    saliency per cell and the first layer's feature maps), which `runners.insides.draw_insides`
+    draws: a strip that grows, and so scrolls, with the episode (a CNN's: its last four steps),
+    the tape on top for a tape task. `run_insides` shows it in the viewer's window, either while
+    the agent trains (`watch --agent ppo --set net=lstm` on a tape task such as Parity, or any
+    deep agent on a grid seen as pixels, `--env-set obs_mode=image`), or step by step over
+    greedy episodes of a loaded checkpoint (`watch --checkpoint DIR`).
 """
 
 from __future__ import annotations
