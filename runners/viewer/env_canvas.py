@@ -194,8 +194,8 @@ class EnvCanvas:
     def _draw_strip(self, lane: Any, ins: Any, top: int) -> None:
         """The memory net's insides over the last steps, under the pane."""
         from lecture_rl.runners.insides.figure import draw_insides
-        from lecture_rl.runners.viewer.insides_panel import figure_surface
         from lecture_rl.runners.insides.record import steps_window
+        from lecture_rl.runners.viewer.insides_panel import figure_surface
 
         key = (lane.state.drawn, lane.state.mode, ins.steps)
         now = time.perf_counter()
