@@ -27,7 +27,7 @@ def tape_symbols(ins: Insides) -> list[str]:
     """One short text per step: on a tape task the env's own (``ins.tape``) or the observation
     id; elsewhere the step's number (the columns' labels)."""
     if not ins.tape_task:
-        return [str(t) for t in range(ins.steps)]
+        return [str(ins.first_step + t) for t in range(ins.steps)]
     return list(ins.tape) if ins.tape else tape_text(None, ins.obs)
 
 

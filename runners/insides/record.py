@@ -69,6 +69,7 @@ class Insides:
     score: str = "logit"  # what the actions' scores are: "logit" (π's) or "Q" (DQN)
     scores: np.ndarray | None = None  # [T, nA] the actions' scores (logits, or Q(s, ·))
     tape_task: bool = False  # the env declares itself a tape task: draw the tape row
+    first_step: int = 0  # the episode step of row 0 (a window of a longer episode)
 
     @property
     def steps(self) -> int:
@@ -286,4 +287,5 @@ def steps_window(ins: Insides, start: int, stop: int) -> Insides:
         hidden=part(ins.hidden), probs=ins.probs[window], values=ins.values[window],
         actions=ins.actions[window], rewards=ins.rewards[window], trace=trace,
         tape=ins.tape[window], graded=part(ins.graded), scores=part(ins.scores),
+        first_step=ins.first_step + start,
     )  # fmt: skip

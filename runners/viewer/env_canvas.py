@@ -33,7 +33,13 @@ from lecture_rl.runners.viewer import hud, panel, thoughts
 from lecture_rl.runners.viewer.controls import LEGEND, Controls
 from lecture_rl.runners.viewer.grid_canvas import draw_legend
 from lecture_rl.runners.viewer.lane import index
-from lecture_rl.runners.viewer.picture import Picture, draw_picture, picture_of
+from lecture_rl.runners.viewer.picture import (
+    OBSERVATION_NOTE,
+    Picture,
+    draw_picture,
+    observation_log,
+    picture_of,
+)
 
 #: the picture's box (w, h): one lane, and each of two stacked lanes
 PICTURE = (640, 480)
@@ -44,6 +50,7 @@ MARGIN = 12
 LEGEND_HEIGHT = 66
 STRIP_HEIGHT = 340
 STRIP_STEPS = 24
+LOG_STEPS = 20  # observations of a text env's log
 #: the legend of the keys that mean something here (the grid's overlay toggles do not)
 ENV_LEGEND = tuple(item for item in LEGEND if item[0] != "v n p t")
 MEMORY_NETS = ("lstm", "gru", "rnn", "transformer")
@@ -130,8 +137,13 @@ class EnvCanvas:
             final = getattr(env, "final", None)
             if st.ended and final is not None:
                 return final  # a vector env reset it: the frame kept before that
-            return picture_of(env, st.obs)
-        return picture_of(lane.eval_env, st.obs)
+            picture = picture_of(env, st.obs)
+        else:
+            picture = picture_of(lane.eval_env, st.obs)
+        if picture.rgb is None and picture.note.startswith(OBSERVATION_NOTE):
+            log = observation_log(lane.steps(), LOG_STEPS, self._action_word(lane))
+            picture = Picture(text=log, note="the episode so far (the env draws no picture)")
+        return picture
 
     def _thought(self, lane: Any) -> tuple[Any, Any]:
         agent, st = lane.agent, lane.state
@@ -178,18 +190,20 @@ class EnvCanvas:
 
     def hud_lines(self, lane: Any, controls: Controls) -> list[hud.Line]:
         """The status lines of one pane, actions by the env's names."""
+        return hud.hud_lines(lane, self.env_label, controls, self._action_word(lane))
+
+    def _action_word(self, lane: Any) -> Any:
+        """Names an env action of the lane's agent: the env's name for it, or the vector."""
+        start = action_start(lane.agent)
 
         def word(a: Any) -> str:
-            if isinstance(a, int):
-                return thoughts.action_label(self.names, a - action_start(lane.agent))
+            if isinstance(a, (int, np.integer)):
+                return thoughts.action_label(self.names, int(a) - start)
             vector = np.asarray(a, dtype=float).reshape(-1)
-            return (
-                "["
-                + ", ".join(panel.num(v) for v in vector[:4])
-                + ("…]" if vector.size > 4 else "]")
-            )
+            more = "…" if vector.size > 4 else ""
+            return "[" + ", ".join(panel.num(v) for v in vector[:4]) + more + "]"
 
-        return hud.hud_lines(lane, self.env_label, controls, word)
+        return word
 
     def _draw_strip(self, lane: Any, ins: Any, top: int) -> None:
         """The memory net's insides over the last steps, under the pane."""
@@ -237,7 +251,8 @@ def deep_insides(lane: Any, memory: bool, names: list[str] | None) -> Any:
     observation alone), under its current weights; `None` before the first step."""
     from lecture_rl.runners.insides.record import insides_from_steps
 
-    obs = list(lane.history if lane.state.mode == "learning" else lane.greedy_history)
+    seen = lane.steps()
+    obs = list(seen.obs)
     if not obs:
         return None
     if not memory:
@@ -249,10 +264,12 @@ def deep_insides(lane: Any, memory: bool, names: list[str] | None) -> Any:
     starts = np.zeros(steps, dtype=bool)
     starts[0] = True
     actions = np.full(steps, int(getattr(agent, "action_start", 0)))
-    return insides_from_steps(
+    ins = insides_from_steps(
         agent, np.stack([np.asarray(o) for o in obs]), starts, None, actions,
         np.zeros(steps), k=1, action_labels=names,
     )  # fmt: skip
+    ins.first_step = seen.first_step + len(seen.obs) - steps  # the last row: the state now
+    return ins
 
 
 def action_start(agent: Any) -> int:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,28 @@ from lecture_rl.runners.viewer.schedule import ShowSchedule, drawn_step
 _now = time.perf_counter
 #: observations of env 0's current episode kept for a deep agent's insides (the latest)
 HISTORY = 256
+
+
+@dataclass
+class EpisodeSteps:
+    """Env 0's episode so far: its observations, and the action and reward after each (the
+    latest `HISTORY`; `first_step` is the episode step of `obs[0]`)."""
+
+    obs: list[Any] = field(default_factory=list)
+    actions: list[Any] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    first_step: int = 0
+
+    def start(self, obs: Any) -> None:
+        self.obs, self.actions, self.rewards, self.first_step = [obs], [], [], 0
+
+    def add(self, action: Any, reward: float, next_obs: Any) -> None:
+        self.actions.append(action)
+        self.rewards.append(float(reward))
+        self.obs.append(next_obs)
+        if len(self.obs) > HISTORY:
+            del self.obs[0], self.actions[0], self.rewards[0]
+            self.first_step += 1
 
 
 @dataclass
@@ -121,12 +143,9 @@ class Lane(TrainingCallback):
         self.steps_drawn: int | None = None
         #: draw only the steps `drawn_step` keeps of a long episode (a recording)
         self.thin = False
-        #: env 0's observations, actions and rewards of its current episode (the latest)
-        self.history: list[Any] = []
-        self.history_actions: list[Any] = []
-        self.history_starts_episode = True  # history[0] is the episode's first observation
-        #: the observations of the greedy episode being played (the viewer's main thread)
-        self.greedy_history: list[Any] = []
+        #: env 0's current training episode, and the greedy episode being played
+        self.episode = EpisodeSteps()
+        self.greedy = EpisodeSteps()
         self._stream: Any = None
         self._tap_on = True
         if isinstance(env, DrawnEnv) and _steps_vector_envs(agent):
@@ -192,8 +211,7 @@ class Lane(TrainingCallback):
             )
             st.number = len(self.returns) + 1
             st.episode_return, st.episode_steps = 0.0, 0
-            self.history, self.history_actions = [event.obs], []
-            self.history_starts_episode = True
+            self.episode.start(event.obs)
             if self.layout is not None:
                 st.trail = [_cells(event)[0]]
         st.episode_return += event.reward
@@ -231,11 +249,7 @@ class Lane(TrainingCallback):
         """Env 0's episode so far, for a deep agent's insides (the latest `HISTORY` steps)."""
         if self.layout is not None:
             self.state.trail.append(_cells(event)[1])
-        self.history.append(event.next_obs)
-        self.history_actions.append(event.action)
-        if len(self.history) > HISTORY:
-            del self.history[0], self.history_actions[0]
-            self.history_starts_episode = False
+        self.episode.add(event.action, event.reward, event.next_obs)
 
     def _note(self, event: Transition) -> None:
         """What the pane shows of a step that is drawn."""
@@ -283,6 +297,10 @@ class Lane(TrainingCallback):
         if self._thread is not None and self._thread.is_alive():
             self._go.release()
             self._thread.join(timeout=10)
+
+    def steps(self) -> EpisodeSteps:
+        """The episode the pane shows: the training one, or the greedy one being played."""
+        return self.episode if self.state.mode == "learning" else self.greedy
 
     def envs(self) -> list[Any]:
         """The lane's envs, each once (for the viewer to close after its window)."""

@@ -278,7 +278,7 @@ class LiveViewer:
                 lane.agent.reset()
             lane.state = LaneState(mode="greedy", episode=len(lane.returns), obs=obs)
             lane.state.number = len(lane.returns)
-            lane.greedy_history = [obs]
+            lane.greedy.start(obs)
             if lane.layout is not None:
                 s = index(obs)
                 lane.state.pos, lane.state.trail = s, [s]
@@ -323,7 +323,7 @@ class LiveViewer:
         st.episode_return += float(r)
         st.episode_steps += 1
         st.drawn += 1
-        lane.greedy_history.append(obs2)
+        lane.greedy.add(st.last_action, float(r), obs2)
         run[0], run[1], run[2] = obs2, info2, bool(terminated or truncated)
 
     def hold_last(self, prompt: str) -> None:

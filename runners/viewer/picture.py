@@ -29,8 +29,10 @@ import numpy as np
 from lecture_rl.envs import rendering
 from lecture_rl.runners.viewer import panel
 
-#: text lines of a picture drawn at most (the rest is cut with a line saying so)
+#: text lines of a picture drawn at most (a longer text shows its last lines)
 TEXT_LINES = 24
+#: the note of a picture that is the observation (the env draws none)
+OBSERVATION_NOTE = "the observation"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -101,8 +103,10 @@ def picture_of(env: gym.Env, obs: Any) -> Picture:
             return Picture(rgb=frame)
     image = _as_frame(obs)
     if image is not None:
-        return Picture(rgb=image, note="the observation (the env draws no picture)")
-    return Picture(text=observation_text(obs), note="the observation (the env draws no picture)")
+        return Picture(rgb=image, note=f"{OBSERVATION_NOTE} (the env draws no picture)")
+    return Picture(
+        text=observation_text(obs), note=f"{OBSERVATION_NOTE} (the env draws no picture)"
+    )
 
 
 def _as_frame(x: Any) -> np.ndarray | None:
@@ -138,6 +142,24 @@ def observation_text(obs: Any, width: int = 56) -> list[str]:
     return ["observation:"] + text.splitlines()
 
 
+def observation_log(steps: Any, last: int, word: Callable[[Any], str]) -> list[str]:
+    """The last `last` steps of an episode (`lane.EpisodeSteps`) as a log, the newest at the
+    bottom: `t=12  2   → a=1  r=0.5` (`word` names an action); an observation of several lines
+    keeps its own lines."""
+    lines: list[str] = []
+    obs = list(steps.obs)
+    start = max(0, len(obs) - last)
+    for i in range(start, len(obs)):
+        text = observation_text(obs[i])
+        body = text[1:] if text[0] == "observation:" else [text[0].removeprefix("observation: ")]
+        line = f"t={steps.first_step + i:<4d}{body[0]}"
+        if i < len(steps.actions):
+            line += f"   → {word(steps.actions[i])}  r={panel.num(steps.rewards[i])}"
+        lines.append(line)
+        lines += [" " * 6 + more for more in body[1:]]
+    return lines
+
+
 def _short(x: Any) -> str:
     if isinstance(x, (float, np.floating)):
         return panel.num(float(x))
@@ -158,9 +180,9 @@ def fit_size(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     return max(1, int(w * scale)), max(1, int(h * scale))
 
 
-def draw_picture(surface: Any, picture: Picture, rect: tuple[int, int, int, int]) -> None:
-    """Draw `picture` in `rect` = (x, y, w, h) of `surface`, centred at the top, its note (if
-    any) on the last line of the box."""
+def draw_picture(surface: Any, picture: Picture, rect: tuple[int, int, int, int]) -> int:
+    """Draw `picture` in `rect` = (x, y, w, h) of `surface`, centred at the top, with its
+    note (if any) on the line under it; returns the y below what was drawn."""
     pygame = rendering.import_pygame()
     x, y, w, h = rect
     note_h = 22 if picture.note else 0
@@ -175,26 +197,31 @@ def draw_picture(surface: Any, picture: Picture, rect: tuple[int, int, int, int]
         surface.blit(image, (left, y))
         frame = (left - 1, y - 1, size[0] + 2, size[1] + 2)  # where the env's picture ends
         pygame.draw.rect(surface, rendering.GRID_LINE, frame, 1)
+        bottom = y + size[1]
     else:
-        _draw_text_box(surface, picture.text, (x, y, w, h - note_h))
+        bottom = _draw_text_box(surface, picture.text, (x, y, w, h - note_h))
     if picture.note:
-        panel.draw_text(surface, picture.note, (x + 8, y + h - 20), size=14, color=rendering.LABEL)
+        panel.draw_text(surface, picture.note, (x + 8, bottom + 4), size=14, color=rendering.LABEL)
+        bottom += note_h
+    return bottom
 
 
-def _draw_text_box(surface: Any, lines: list[str], rect: tuple[int, int, int, int]) -> None:
+def _draw_text_box(surface: Any, lines: list[str], rect: tuple[int, int, int, int]) -> int:
+    """`lines` in a white box at the top of `rect`, as tall as they need; the last lines when
+    they do not all fit (a log scrolls)."""
     import pygame
 
     x, y, w, h = rect
-    pygame.draw.rect(surface, rendering.WHITE, rect)
-    pygame.draw.rect(surface, rendering.GRID_LINE, rect, 1)
     size = 16
     step = int(size * 1.3)
     room = max(1, min(TEXT_LINES, (h - 16) // step))
-    shown = lines[:room]
-    if len(lines) > room:
-        shown = lines[: room - 1] + [f"... {len(lines) - room + 1} more lines"]
+    shown = lines if len(lines) <= room else ["…"] + lines[len(lines) - room + 1 :]
+    box = (x, y, w, min(h, 16 + step * max(1, len(shown))))
+    pygame.draw.rect(surface, rendering.WHITE, box)
+    pygame.draw.rect(surface, rendering.GRID_LINE, box, 1)
     font = panel.text_font(size, mono=True)
     chars = max(8, (w - 24) // max(1, font.size("M")[0]))
     for i, line in enumerate(shown):
         text = line if len(line) <= chars else line[: chars - 1] + "…"
         panel.draw_text(surface, text, (x + 12, y + 8 + i * step), size=size, mono=True)
+    return y + box[3]
