@@ -118,6 +118,8 @@ class LiveViewer:
     def _schedule(self, lane: Lane) -> ShowSchedule | None:
         width = _envs_of(lane.agent)
         stretch = STRETCH_STEPS if self.thin else 0
+        if self.steps_drawn is not None:  # a frame budget (--max-frames): each mark its share
+            stretch = min(stretch, self.steps_drawn)
         if self.show_every:
             return episode_schedule(self.show_every, lane.display_total, width, stretch)
         if self.show_every_steps:
@@ -158,8 +160,9 @@ class LiveViewer:
         else:
             every = "every episode"
         shown = f"{every} shown"
-        if self.thin and (self.show_every or self.show_every_steps):
-            shown += f", at least {STRETCH_STEPS} steps from each"
+        stretch = self.lanes[0].schedule.min_steps if self.lanes[0].schedule else 0
+        if stretch > 1:
+            shown += f", at least {stretch} steps from each"
         step = f"   step {lane.state.episode_steps}" if self.thin else ""
         if _envs_of(lane.agent) > 1:  # the pane draws env 0, one of several envs at once
             return (

@@ -134,18 +134,17 @@ def palette_image(frame: np.ndarray) -> Any:
     viewer's panels, flat env pictures), else Pillow's fast octree without dithering."""
     from PIL import Image
 
+    image = Image.fromarray(frame)
+    found = image.getcolors(256)  # None: more than 256 colours
+    if found is None:
+        return image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     packed = (frame[..., 0].astype(np.uint32) << 16) | (frame[..., 1].astype(np.uint32) << 8)
     packed |= frame[..., 2]
-    colours = np.unique(packed)
-    if len(colours) > 256:
-        return Image.fromarray(frame).quantize(
-            256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
-        )
-    indices = np.searchsorted(colours, packed).astype(np.uint8)
-    image = Image.fromarray(indices)  # "L"; putpalette makes it "P"
+    colours = np.sort([(r << 16) | (g << 8) | b for _, (r, g, b) in found]).astype(np.uint32)
+    indices = Image.fromarray(np.searchsorted(colours, packed).astype(np.uint8))
     rgb = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1)
-    image.putpalette(rgb.astype(np.uint8).reshape(-1).tolist())
-    return image
+    indices.putpalette(rgb.astype(np.uint8).reshape(-1).tolist())  # "L" becomes "P"
+    return indices
 
 
 def _even(frame: np.ndarray) -> np.ndarray:
