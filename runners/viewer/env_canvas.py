@@ -233,14 +233,14 @@ class EnvCanvas:
 
 
 def network_update_lines(update: Any) -> list[str]:
-    """A network update as the panel prints it: its number, losses, gradient norm."""
-    losses = "   ".join(f"{k} {panel.num(v)}" for k, v in update.losses.items() if k != "loss")
+    """A network update as the panel prints it: its number, the losses two to a line, the
+    gradient norm."""
+    parts = [f"{k} {panel.num(v)}" for k, v in update.losses.items() if k != "loss"]
     lines = [
         f"network update {update.update} (after {update.env_steps:,} env steps)",
         f"loss = {panel.num(update.losses.get('loss', float('nan')))}",
     ]
-    if losses:
-        lines.append(f"  {losses}")
+    lines += ["  " + "   ".join(parts[i : i + 2]) for i in range(0, len(parts), 2)]
     if update.grad_norm is not None:
         lines.append(f"|∇| = {panel.num(update.grad_norm)} (before clipping)")
     return lines
