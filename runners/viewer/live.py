@@ -105,6 +105,7 @@ class LiveViewer:
         #: the caption of every frame shown (what names its episode), in order
         self.captions: list[str] = []
         self._retired: list[Lane] = []  # halted by a restart: their envs close with the window
+        self.frame_seconds = 0.0  # what the last frame took to draw and show
         self.view.build(self.lanes, self.scale)
 
     def _new_lanes(self) -> list[Lane]:
@@ -178,9 +179,17 @@ class LiveViewer:
     def show(self, prompt: str = "") -> None:
         text = prompt or self.caption()
         before = self.window.frames
+        start = time.perf_counter()
         self.window.show(self.render(text))
+        self.frame_seconds = time.perf_counter() - start
         if self.window.frames > before:
             self.captions.append(text)
+
+    def _turbo_gap(self) -> float:
+        """Seconds the lanes run free between turbo frames: 1 / `TURBO_FPS`, or twice what a
+        frame takes where that is more (an env whose own picture is slow to draw), so
+        learning keeps at least two thirds of the time."""
+        return max(1.0 / TURBO_FPS, 2.0 * self.frame_seconds)
 
     def _fit_to_window(self) -> None:
         """After a resize: the view sized so the canvas fills the window."""
@@ -248,7 +257,7 @@ class LiveViewer:
                 self._greedy_episode(mid_training=True)
                 if c.quit:
                     return
-            free = time.perf_counter() + 1.0 / TURBO_FPS if c.turbo and not c.manual else 0.0
+            free = time.perf_counter() + self._turbo_gap() if c.turbo and not c.manual else 0.0
             for lane in active:
                 lane.resume(free)
 
@@ -303,7 +312,7 @@ class LiveViewer:
             if self.thin and not drawn_step(steps, all(run[2] for run in runs)):
                 continue  # a long greedy episode in a recording: thinned like the others
             now = time.perf_counter()
-            if not self.controls.turbo or now - last_frame >= 1.0 / TURBO_FPS:
+            if not self.controls.turbo or now - last_frame >= self._turbo_gap():
                 self.show()
                 last_frame = now
         self.show()
