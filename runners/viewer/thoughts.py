@@ -58,7 +58,7 @@ def tabular_thought(
         return None
     q = getattr(agent, "q", None)
     if q is not None and np.ndim(q) == 2 and 0 <= state < np.shape(q)[0]:
-        row = np.array(q, dtype=float)[state]  # a copy: the thought of this frame
+        row = np.array(q[state], dtype=float)  # a copy: the thought of this frame
         labels = [action_label(names, a) for a in range(len(row))]
         best = int(np.argmax(row))
         return Thought(
