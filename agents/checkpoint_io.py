@@ -25,6 +25,7 @@ Checkpoint folder:
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -66,7 +67,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     itself (not the temporary file), so the one line a user sees is the file they know."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:  # the folder was removed that very moment: make it again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -106,9 +111,13 @@ def staged_folder(folder: str | os.PathLike) -> Iterator[Path]:
     for left in folder.glob(STAGING_PREFIX + "*"):  # a save killed half-way
         shutil.rmtree(left, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+    made = staging.stat().st_ino
     try:
         yield staging
+        if not staging.is_dir() or staging.stat().st_ino != made:  # removed meanwhile
+            raise FileNotFoundError(errno.ENOENT, "removed during the save", str(folder))
         names = sorted(p.name for p in staging.iterdir() if p.is_file())
+        _check_complete(staging, names)
         names.sort(key=lambda name: name == METADATA_FILE)  # the metadata last
         for name in names:
             os.replace(staging / name, folder / name)
@@ -118,6 +127,16 @@ def staged_folder(folder: str | os.PathLike) -> Iterator[Path]:
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_complete(staging: Path, names: list[str]) -> None:
+    """Every file the staged `agent.json` lists is there (none removed meanwhile)."""
+    if METADATA_FILE not in names:
+        return
+    listed = json.loads((staging / METADATA_FILE).read_text(encoding="utf-8")).get(FILES_KEY)
+    missing = sorted(set(listed or ()) - set(names))
+    if missing:
+        raise FileNotFoundError(errno.ENOENT, "removed during the save", str(staging / missing[0]))
 
 
 def file_manifest(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:

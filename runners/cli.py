@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from lecture_rl.runners.commands import COMMANDS
 from lecture_rl.runners.commands.options import formatter, wrap
-from lecture_rl.runners.io_faults import EX_IOERR, describe
+from lecture_rl.runners.io_faults import EX_IOERR, describe, storage_fault
 from lecture_rl.runners.settings import UsageError
 
 PROG = "lecture-rl"
@@ -147,8 +147,11 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
-    except OSError as exc:  # a full disk, a read-only file system, EIO: during the run
-        _fail(describe(exc))
+    except Exception as exc:  # a full disk, a read-only file system, EIO: during the run
+        fault = storage_fault(exc)
+        if fault is None:
+            raise
+        _fail(describe(fault))
         return EX_IOERR
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -43,9 +44,40 @@ _ADVICE = {
 }
 
 
+#: SQLite's words for the same faults (an Optuna study, through SQLAlchemy, raises these)
+_SQLITE_FAULTS = {
+    "database or disk is full": errno.ENOSPC,
+    "disk i/o error": errno.EIO,
+    "attempt to write a readonly database": errno.EROFS,
+}
+
+
+def storage_fault(exc: BaseException) -> OSError | None:
+    """The I/O fault behind ``exc``, or None: ``exc`` itself when it is an `OSError`, else a
+    storage fault (`STORAGE_ERRNOS`) it was raised from (``raise ... from``, a database
+    driver's ``orig``), or SQLite's "database or disk is full" as the `OSError` it means."""
+    if isinstance(exc, OSError):
+        return exc
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in STORAGE_ERRNOS:
+            return current
+        text = str(current).lower()
+        for words, number in _SQLITE_FAULTS.items():
+            if words in text and type(current).__name__ == "OperationalError":
+                fault = OSError(number, f"{os.strerror(number)} (SQLite: {words})")
+                fault.__cause__ = exc
+                return fault
+        current = getattr(current, "orig", None) or current.__cause__
+    return None
+
+
 def is_storage_fault(exc: BaseException) -> bool:
-    """True for an `OSError` of the storage itself (a full disk, a read-only file system, EIO)."""
-    return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
+    """True for a fault of the storage itself (a full disk, a read-only file system, EIO)."""
+    fault = storage_fault(exc)
+    return fault is not None and fault.errno in STORAGE_ERRNOS
 
 
 @contextlib.contextmanager
@@ -54,12 +86,15 @@ def next_step(advice: str | Callable[[], str]) -> Iterator[None]:
     `OSError` that leaves the block; the innermost block's advice wins."""
     try:
         yield
-    except OSError as exc:
-        if getattr(exc, "lecture_rl_next_step", None) is None:
+    except Exception as exc:
+        fault = storage_fault(exc)
+        if fault is not None and getattr(fault, "lecture_rl_next_step", None) is None:
             try:
-                exc.lecture_rl_next_step = advice() if callable(advice) else advice
+                text = advice() if callable(advice) else advice
             except Exception:  # noqa: BLE001 - the advice must never hide the fault itself
-                exc.lecture_rl_next_step = None
+                text = None
+            for holder in {id(exc): exc, id(fault): fault}.values():
+                holder.lecture_rl_next_step = text
         raise
 
 
@@ -79,13 +114,15 @@ def describe(exc: OSError) -> str:
     if path is not None and exc.filename2 is not None:
         path = f"{exc.filename} -> {exc.filename2}"
     if path is None:
-        line = f"I/O error: {cause}"
+        line = f"a write failed: {cause}" if exc.errno in _WRITE_ERRNOS else f"I/O error: {cause}"
     elif exc.errno in _WRITE_ERRNOS:
         line = f"cannot write {path}: {cause}"
     else:
         line = f"{path}: {cause}"
     advice = _ADVICE.get(exc.errno) if exc.errno is not None else None
-    step = getattr(exc, "lecture_rl_next_step", None)
+    step = getattr(exc, "lecture_rl_next_step", None) or getattr(
+        exc.__cause__, "lecture_rl_next_step", None
+    )
     if advice:
         line += f"; {advice}"
     if step:

@@ -115,7 +115,14 @@ class ResumableCheckpoint(TrainingCallback):
             self.save(complete=False, interrupted=False)
 
     def save(self, *, complete: bool, interrupted: bool) -> None:
-        """The checkpoint, its annotations and ``train_log.csv``, all or nothing."""
+        """The checkpoint, its annotations and ``train_log.csv``, all or nothing; a folder
+        removed during the save is made again (once)."""
+        try:
+            self._save(complete, interrupted)
+        except FileNotFoundError:
+            self._save(complete, interrupted)
+
+    def _save(self, complete: bool, interrupted: bool) -> None:
         job = self.job
         last = self.records[-1] if self.records else {}
         steps = int(last.get("env_steps", self.offset_steps))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import signal
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from multiprocessing import connection
 from typing import Any
@@ -28,7 +28,7 @@ from lecture_rl.runners.processes import ctrl_c, worker_context
 #: how many times a trial whose worker died runs again before it is reported failed
 RETRIES = 2
 
-Report = Callable[[str, int, int], None]
+Report = Callable[..., None]  # (agent, seed, done, ...)
 OnResult = Callable[[dict[str, Any]], None]
 Notice = Callable[[str], None]
 
@@ -46,8 +46,8 @@ def serve(conn: Any, lifeline: Any) -> None:
     other workers, so a worker killed mid-message breaks no one else)."""
     init_worker(lifeline)
 
-    def report(agent: str, seed: int, done: int) -> None:
-        conn.send(("progress", agent, seed, done))
+    def report(*item: Any) -> None:  # (agent, seed, done, ...)
+        conn.send(("progress", *item))
 
     while True:
         try:
@@ -87,44 +87,55 @@ class WorkerPool:
 
     def run(
         self,
-        trials: list[Trial],
+        trials: Iterable[Trial],
         report: Report,
         on_result: OnResult,
         notice: Notice | None = None,
     ) -> bool:
-        """Run ``trials``; True when Ctrl-C stopped the run. An exception from ``on_result``
-        (an I/O fault while keeping a result) stops the workers and rises."""
+        """Run ``trials``, taking the next one only when a worker is free (after the results
+        so far went to ``on_result``); True when Ctrl-C stopped the run. An exception from
+        ``on_result`` (an I/O fault while keeping a result) stops the workers and rises."""
         notice = notice or (lambda text: None)
         context = worker_context()
         # the workers exit when this end closes: at the end of the run, or if the driver dies
         lifeline, lifeline_end = context.Pipe(duplex=False)
-        queue: deque[Trial] = deque(trials)
+        source = iter(trials)
+        again: deque[Trial] = deque()  # trials whose worker died, to run before new ones
         deaths: Counter[tuple[str, int]] = Counter()
         workers: list[_Worker] = []
+
+        def next_trial() -> Trial | None:
+            return again.popleft() if again else next(source, None)
+
         finished = False
         try:
             # a Ctrl-C while the workers start waits until they have (at most the fork
             # server's imports): a worker stopped half-started prints a traceback
             with ctrl_c(defer=True):
-                for _ in range(min(self.size, len(queue))):
+                for _ in range(self.size):
                     workers.append(_start(context, lifeline))
-            while queue or any(worker.trial is not None for worker in workers):
+            while True:
                 for index, worker in enumerate(workers):
-                    if worker.process.exitcode is not None and worker.trial is None and queue:
-                        workers[index] = worker = _start(context, lifeline)  # died idle
-                    if worker.trial is None and queue:
-                        worker.trial = queue.popleft()
-                        try:
-                            worker.conn.send(worker.trial)
-                        except OSError:
-                            pass  # it died: its pipe says so below
+                    if worker.trial is not None:
+                        continue
+                    trial = next_trial()
+                    if trial is None:
+                        break
+                    if worker.process.exitcode is not None:  # died idle, or its trial did
+                        worker.conn.close()
+                        workers[index] = worker = _start(context, lifeline)
+                    worker.trial = trial
+                    try:
+                        worker.conn.send(trial)
+                    except OSError:
+                        pass  # it died: its pipe says so below
                 busy = [worker for worker in workers if worker.trial is not None]
+                if not busy:
+                    break
                 for conn in connection.wait([worker.conn for worker in busy], timeout=0.5):
                     worker = next(w for w in busy if w.conn is conn)
                     if not self._read(worker, report, on_result):
-                        trial = self._buried(worker, deaths, queue, on_result, notice)
-                        if queue or trial is not None:
-                            workers[workers.index(worker)] = _start(context, lifeline)
+                        self._buried(worker, deaths, again, on_result, notice)
             finished = True
         except KeyboardInterrupt:
             return True
@@ -150,16 +161,15 @@ class WorkerPool:
                 on_result(message[1])
                 return True
 
-    def _buried(self, worker, deaths, queue, on_result: OnResult, notice: Notice) -> Trial | None:
-        """A worker died running ``worker.trial``: queue the trial again, or report it failed
-        after `retries` deaths; returns the trial when it runs again."""
+    def _buried(self, worker, deaths, again, on_result: OnResult, notice: Notice) -> None:
+        """A worker died running ``worker.trial``: queue the trial to run again, or report it
+        failed after `retries` deaths."""
         trial = worker.trial
         worker.trial = None
         worker.process.join(timeout=5)
         cause = death_cause(worker.process.exitcode)
-        worker.conn.close()
         if trial is None:
-            return None
+            return
         deaths[trial.key] += 1
         count = deaths[trial.key]
         if count <= self.retries:
@@ -167,11 +177,10 @@ class WorkerPool:
                 f"the worker running {trial.agent} seed {trial.seed} died ({cause}); running "
                 f"that trial again (attempt {count + 1} of {self.retries + 1})"
             )
-            queue.appendleft(trial)
-            return trial
+            again.append(trial)
+            return
         times = "once" if count == 1 else f"{count} times"
         on_result(failed_result(trial, f"WorkerDied: its worker process died {times}, {cause}"))
-        return None
 
 
 def _start(context: Any, lifeline: Any) -> _Worker:

@@ -165,6 +165,8 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
 
     def kept() -> str:  # what an I/O fault leaves, and how to go on
         done = sum(1 for result in results.values() if not result.get("error"))
+        if not done:
+            return "no trial had finished yet; then run the same command again"
         return (
             f"the {done} finished trials of {len(trials)} are kept in {out_dir}/trials; "
             "then run the same command again (it resumes)"

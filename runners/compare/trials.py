@@ -26,7 +26,7 @@ from lecture_rl import agents
 from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
 from lecture_rl.runners.agent_factory import build_agent, train_agent
 from lecture_rl.runners.env_factory import make_env
-from lecture_rl.runners.io_faults import as_record, is_storage_fault
+from lecture_rl.runners.io_faults import as_record, is_storage_fault, storage_fault
 from lecture_rl.runners.progress import budget_unit
 from lecture_rl.runners.scoring import greedy_evaluation
 from lecture_rl.runners.settings import safe_name
@@ -217,7 +217,7 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
         text = str(exc).strip().splitlines()
         result["error"] = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
         if is_storage_fault(exc):  # a full disk is no fault of the trial: it stops the run
-            result["io_error"] = as_record(exc)
+            result["io_error"] = as_record(storage_fault(exc))
     done = records[-1].get("env_steps", 0) if (unit == "steps" and records) else len(records)
     report(trial.agent, trial.seed, int(done))
     result["records"] = records
