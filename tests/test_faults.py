@@ -349,13 +349,16 @@ def _one_file_commands(checkpoint: Path) -> dict[str, tuple[list, str]]:
     watch = ["watch", "--env", "CliffWalking-v1", "--agent", "q_learning", "--train-episodes",
              "30", "--episodes", "1", "--max-frames", "60", "--record"]  # fmt: skip
     inspect = ["inspect", "--checkpoint", checkpoint, "--out"]
-    return {"watch": (watch, "x.gif"), "inspect": (inspect, "x.png")}
+    gradient = ["vanishing-gradient", "--length", "20", "--out"]
+    return {"watch": (watch, "x.gif"), "inspect": (inspect, "x.png"),
+            "vanishing-gradient": (gradient, "x.png")}  # fmt: skip
 
 
-@pytest.mark.parametrize("name", ["watch", "inspect"])
+@pytest.mark.parametrize("name", ["watch", "inspect", "vanishing-gradient"])
 def test_a_file_that_cannot_be_replaced_stays_as_it_was(disk, small_checkpoint, name):
-    """``watch --record`` and ``inspect`` on a full disk: one line, and the complete file of an
-    earlier run that the new one would replace is still there, byte for byte."""
+    """``watch --record``, ``inspect`` and ``vanishing-gradient`` on a full disk: one line, and
+    the complete file of an earlier run that the new one would replace is still there, byte
+    for byte."""
     argv, file_name = _one_file_commands(small_checkpoint)[name]
     target = disk.root / file_name
     earlier = lecture_rl(*argv, target)
