@@ -164,9 +164,9 @@ def check_files(folder: str | os.PathLike, meta: dict[str, Any]) -> None:
             continue
         if path.stat().st_size != expected.get("bytes") or _sha256(path) != expected.get("sha256"):
             raise CheckpointError(
-                f"checkpoint file {path} is not the one saved with its agent.json (truncated, "
-                "edited, or copied from another checkpoint); use a complete checkpoint "
-                "folder, or train again"
+                f"checkpoint file {path} is corrupt: not the one saved with its agent.json "
+                "(truncated, edited, or copied from another checkpoint); use a complete "
+                "checkpoint folder, or train again"
             )
 
 

@@ -386,7 +386,8 @@ def _print_summary(
     table = Table(title=title, show_header=False)
     session = " this session" if steps_before else ""
     rate = (steps - steps_before) / max(wall, 1e-9)
-    table.add_row("episodes trained", str(len(records)))  # in train_log.csv
+    episodes = int(records[-1].get("episode", len(records) - 1)) + 1 if records else 0
+    table.add_row("episodes trained", str(episodes))
     table.add_row("env steps", f"{steps}  ({rate:,.0f}/s{session})")
     table.add_row("wall time", f"{wall:.1f} s{session}")
     table.add_row("training return, last 10%", f"{last_fraction_mean(records):.3f}")

@@ -63,22 +63,9 @@ class InlineExecutor:
         return False
 
 
-class PoolExecutor:
+class PoolExecutor(WorkerPool):
     """``workers`` local processes (`pool.WorkerPool`): a worker that dies costs only its trial,
     which runs again (at most `pool.RETRIES` times)."""
-
-    def __init__(self, workers: int, retries: int = RETRIES):
-        self.workers = workers
-        self.retries = retries
-
-    def run(
-        self,
-        trials: list[Trial],
-        report: Report,
-        on_result: OnResult,
-        notice: Notice | None = None,
-    ) -> bool:
-        return WorkerPool(self.workers, self.retries).run(trials, report, on_result, notice)
 
 
 def import_ray():

@@ -167,10 +167,12 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
         done = sum(1 for result in results.values() if not result.get("error"))
         if not done:
             return "no trial had finished yet; then run the same command again"
-        return (
-            f"the {done} finished trials of {len(trials)} are kept in {out_dir}/trials; "
-            "then run the same command again (it resumes)"
+        kept = (
+            f"the {done} finished trials of {len(trials)} are"
+            if done > 1
+            else (f"the finished trial (1 of {len(trials)}) is")
         )
+        return f"{kept} kept in {out_dir}/trials; then run the same command again (it resumes)"
 
     start = time.perf_counter()
     interrupted = False
