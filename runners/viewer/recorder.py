@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from lecture_rl.runners.out_paths import check_out_file
-from lecture_rl.runners.result_files import write_file
 from lecture_rl.runners.settings import UsageError
 
 SUFFIXES = (".gif", ".mp4")
@@ -73,6 +72,8 @@ class Recorder:
         if not self.frames:
             return None
         import imageio.v3 as iio
+
+        from lecture_rl.runners.result_files import write_file  # (the CLI starts without it)
 
         suffix = self.path.suffix.lower()
         if suffix == ".gif":
