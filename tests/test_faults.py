@@ -347,7 +347,7 @@ def small_checkpoint(tmp_path_factory):
 def _one_file_commands(checkpoint: Path) -> dict[str, tuple[list, str]]:
     """Commands that write one file at the end: ``{name: (argv before the path, file name)}``."""
     watch = ["watch", "--env", "CliffWalking-v1", "--agent", "q_learning", "--train-episodes",
-             "30", "--episodes", "1", "--max-frames", "60", "--record"]  # fmt: skip
+             "5", "--episodes", "1", "--max-frames", "30", "--record"]  # fmt: skip
     inspect = ["inspect", "--checkpoint", checkpoint, "--out"]
     gradient = ["vanishing-gradient", "--length", "20", "--out"]
     return {"watch": (watch, "x.gif"), "inspect": (inspect, "x.png"),
