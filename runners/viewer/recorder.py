@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import zlib
@@ -85,48 +86,48 @@ class Recorder:
             yield np.frombuffer(zlib.decompress(packed), dtype=np.uint8).reshape(h, w, 3)
 
     def close(self) -> Path | None:
-        """Write the file (nothing when no frame was shown); returns its path."""
+        """Write the file (nothing when no frame was shown); returns its path. The file is
+        written whole or not at all (`runners.result_files.write_file`): a full disk leaves no
+        half a file."""
         if not self._frames:
             return None
-        suffix = self.path.suffix.lower()
-        fd, tmp = tempfile.mkstemp(suffix=suffix, dir=self.path.parent or ".")
-        os.close(fd)
-        try:
-            if suffix == ".gif":
-                self._write_gif(tmp)
-            else:
-                self._write_mp4(tmp)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        from lecture_rl.runners.result_files import write_file  # (the CLI starts without it)
+
+        if self.path.suffix.lower() == ".gif":
+            data = self._gif_bytes()
+        else:
+            data = self._mp4_bytes()
+        write_file(self.path, data)
         self._frames = []
         return self.path
 
-    def _write_gif(self, path: str) -> None:
-
+    def _gif_bytes(self) -> bytes:
         images = [palette_image(frame) for frame in self.frames()]
+        buffer = io.BytesIO()
         images[0].save(
-            path,
+            buffer,
             format="GIF",
             save_all=True,
             append_images=images[1:],
             duration=1000.0 / self.fps,
             loop=0,
         )
+        return buffer.getvalue()
 
-    def _write_mp4(self, path: str) -> None:
+    def _mp4_bytes(self) -> bytes:
+        """The video through ffmpeg, one frame at a time, into a scratch file (ffmpeg writes
+        files), then read back."""
         import imageio.v2 as imageio
 
-        writer = imageio.get_writer(path, format="FFMPEG", fps=self.fps, macro_block_size=1)
-        try:
-            for frame in self.frames():
-                writer.append_data(_even(frame))
-        finally:
-            writer.close()
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "video.mp4"
+            writer = imageio.get_writer(path, format="FFMPEG", fps=self.fps, macro_block_size=1)
+            try:
+                for frame in self.frames():
+                    writer.append_data(_even(frame))
+            finally:
+                writer.close()
+            return path.read_bytes()
 
 
 def palette_image(frame: np.ndarray) -> Any:
