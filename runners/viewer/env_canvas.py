@@ -87,7 +87,10 @@ class EnvCanvas:
         self.tape = tape_task(env) is not None
         box = PICTURE if len(lanes) == 1 else PICTURE_TWO
         self.picture_box = (max(160, int(box[0] * scale)), max(120, int(box[1] * scale)))
-        self.pane_height = max(self.picture_box[1] + 2 * MARGIN, 430)
+        space = getattr(lanes[0].agent, "action_space", None)
+        bars = int(space.n) if isinstance(space, gym.spaces.Discrete) else 0
+        thought = thoughts.thought_height(thoughts.Thought("", ["a"] * bars, lines=["", ""]))
+        self.pane_height = max(self.picture_box[1] + 2 * MARGIN, 430, thought + 2 * MARGIN)
         self.strip = len(lanes) == 1 and _memory_net(lanes[0].agent)
         width = self.picture_box[0] + MIDDLE_WIDTH + THOUGHT_WIDTH + 4 * MARGIN
         height = self.pane_height * len(lanes) + LEGEND_HEIGHT + (STRIP_HEIGHT if self.strip else 0)
