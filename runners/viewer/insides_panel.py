@@ -172,9 +172,12 @@ def _show_live(window: Any, tap: InsidesTap, agent: Any, env: Any, grid: Any, la
         window.show(figure_surface(draw_insides(ins, f"{title}: {where}", latest=True)))
 
 
-def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -> int:
+def watch_insides(
+    args: Any, console: Any, agent: Any = None, env: Any = None, make_window: Any = None
+) -> int:
     """``watch`` for a deep agent: live while it learns (``agent`` None: built from ``--agent``
-    and ``--set``) or over greedy episodes of a loaded checkpoint."""
+    and ``--set``) or over greedy episodes of a loaded checkpoint. ``make_window``: the
+    window's class or factory (default `Window`)."""
     from lecture_rl.runners.agent_factory import (
         agent_class,
         build_agent,
@@ -206,7 +209,7 @@ def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -
             hyperparameters={**common, **per_agent[args.agent]}, device=args.device,
         )  # fmt: skip
     recorder = open_recorder(args.record, fps=args.fps or 2.0)
-    window = Window(
+    window = (make_window or Window)(
         f"lecture-rl watch: the insides of {agent.name} + {agent.hp.get('net')}",
         zoom=args.zoom or 1.0, recorder=recorder, max_frames=args.max_frames,
     )  # fmt: skip

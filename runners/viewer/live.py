@@ -212,7 +212,12 @@ class LiveViewer:
             self._train_live()
             if not self.controls.quit:
                 self._greedy_after()
-            if not self.controls.quit and self.hold and not self.window.headless:
+            if (
+                not self.controls.quit
+                and self.hold
+                and not self.window.headless
+                and not self.window.keeps_last_frame
+            ):
                 prompt = "finished: press any key or close the window"
                 self.pacer.hold(lambda: self.show(prompt))
         finally:

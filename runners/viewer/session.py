@@ -113,9 +113,12 @@ def render_modes(env_id: str, env_set: dict[str, Any]) -> list[str]:
         env.close()
 
 
-def run_live(args: argparse.Namespace, console: Any, grid: bool = True) -> int:
+def run_live(
+    args: argparse.Namespace, console: Any, grid: bool = True, make_window: Any = None
+) -> int:
     """Train `--agent` (or both of `--agents`) live in the window, on the grid (`grid`) or as
-    the env's own picture; returns the exit code."""
+    the env's own picture; returns the exit code. `make_window`: the window's class or factory
+    (default `Window`)."""
     names = agent_names(args)
     env_set = parse_assignments(args.env_set, "--env-set")
     common, per_agent = split_agent_overrides(parse_assignments(args.set, "--set"), names)
@@ -157,7 +160,7 @@ def run_live(args: argparse.Namespace, console: Any, grid: bool = True) -> int:
 
     make_lanes = make_lane_factory(names, build, budget, grid=grid)
     label = args.env if not env_set.get("map_name") else f"{args.env} ({env_set['map_name']})"
-    window = Window(
+    window = (make_window or Window)(
         f"lecture-rl watch: {' vs '.join(names)} on {label}",
         zoom=args.zoom or 1.0,
         recorder=recorder,
