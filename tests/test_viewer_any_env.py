@@ -24,6 +24,7 @@ from lecture_rl.runners.viewer.grid_canvas import draw_legend
 from lecture_rl.runners.viewer.lane import Lane, LaneState
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory
 from lecture_rl.runners.viewer.picture import DrawnEnv, Picture, draw_picture, picture_of
+from lecture_rl.runners.viewer.schedule import ShowSchedule, drawn_step
 from lecture_rl.runners.viewer.window import Window
 
 TURBO = len(SPEEDS) - 1
@@ -334,12 +335,41 @@ def caption_reader(size: tuple[int, int], candidates: list[str]):
     return read
 
 
-def episode_of(caption: str) -> int | None:
-    """The training episode a caption names (env 0's episodes: how many began before it)."""
-    found = re.match(r"training episode (\d+)|env 0's episode \d+, begun after (\d+)", caption)
+def label_of(caption: str) -> tuple[int, int] | None:
+    """(training episode, step) a caption names (env 0's episodes: how many began before it,
+    plus one); None for a greedy frame's caption."""
+    found = re.match(
+        r"(?:training episode (\d+)|env 0's episode \d+, begun after (\d+)).*step (\d+)", caption
+    )
     if found is None:
         return None
-    return int(found.group(1)) if found.group(1) else int(found.group(2)) + 1
+    episode = int(found.group(1)) if found.group(1) else int(found.group(2)) + 1
+    return episode, int(found.group(3))
+
+
+def scheduled_frames(
+    starts: list[tuple[int, int]], end: int, total: int, width: int, caption: str, cap: int
+) -> list[tuple[int, int]]:
+    """The (episode, step) labels a recording's training frames must carry, written from the
+    rule the caption states: env 0's episode starting at `(episodes done, env 0's steps)` is
+    drawn when it is the first to start after a mark (every N-th episode), while fewer than S
+    of env 0's steps were drawn since that mark (`at least S steps from each`), or when it
+    starts within `width` episodes of the end; each drawn episode shows its steps 1, 2, ...
+    up to its length or `cap`, whichever is first (`end`: env 0's steps at the end)."""
+    found = re.search(r"every (\d+)(?:st|nd|rd|th) shown", caption)
+    every = int(found.group(1)) if found else 1  # (or "every episode shown")
+    stretch = re.search(r"at least (\d+) steps from each", caption)
+    min_steps = int(stretch.group(1)) if stretch else 0
+    labels, mark_at = [], None
+    for i, (done, own) in enumerate(starts):
+        length = (starts[i + 1][1] if i + 1 < len(starts) else end) - own
+        first_after_mark = i == 0 or done // every > starts[i - 1][0] // every
+        if first_after_mark:
+            mark_at = own
+        if first_after_mark or own - mark_at < min_steps or done >= total - width:
+            steps = range(1, min(length, cap) + 1)
+            labels += [(done + 1, t) for t in steps if drawn_step(t, t == length)]
+    return labels
 
 
 @pytest.mark.parametrize("case", sorted(RECORDINGS))
@@ -350,17 +380,23 @@ def test_a_recording_spans_the_training_and_names_every_frames_episode(case, tmp
     argv, width = RECORDINGS[case]
     total = int(argv[argv.index("--train-episodes") + 1])
     shown: list[dict] = []
-    real_show = LiveViewer.show
+    starts: list[tuple[int, int]] = []  # (episodes done, env 0's steps) as env 0's episodes begin
+    real_show, real_starts = LiveViewer.show, ShowSchedule.starts
 
     def show(viewer, prompt=""):
         before = viewer.window.frames
         real_show(viewer, prompt)
         if viewer.window.frames > before:
-            shown.append(
-                {"caption": viewer.captions[-1], "picture": viewer.view.look(viewer.lanes[0])[0]}
-            )
+            lane = viewer.lanes[0]
+            shown.append({"caption": viewer.captions[-1], "picture": viewer.view.look(lane)[0],
+                          "end": lane.env_steps, "cap": lane.steps_drawn})  # fmt: skip
+
+    def spy_starts(schedule, done, env_steps, own_steps=0):
+        starts.append((done, own_steps))
+        return real_starts(schedule, done, env_steps, own_steps)
 
     monkeypatch.setattr(LiveViewer, "show", show)
+    monkeypatch.setattr(ShowSchedule, "starts", spy_starts)
     gif = tmp_path / "lesson.gif"
     out = io.StringIO()
     code = main(["watch", *argv, "--episodes", "1", "--max-frames", "40", "--threads", "1",
@@ -374,8 +410,15 @@ def test_a_recording_spans_the_training_and_names_every_frames_episode(case, tmp
     assert all(item["picture"].rgb is not None for item in shown)
     candidates = sorted({item["caption"] for item in shown})
     read = list(map(caption_reader(frames.shape[2:0:-1], candidates), frames))
-    episodes = [episode_of(caption) for caption in read if episode_of(caption) is not None]
+    labels = [label_of(caption) for caption in read if label_of(caption) is not None]
+    # the training frames in the file are exactly those the schedule the caption states picks:
+    # the first episode, the first after every N-th, the last ones, each step by step
+    after = next(item for item in shown if not label_of(item["caption"]))  # training is over
+    expected = scheduled_frames(starts, after["end"], total, width, read[0], after["cap"] or 10**9)
+    assert labels == expected
+    episodes = [episode for episode, _ in labels]
     assert episodes[0] == 1 and episodes == sorted(episodes)  # first, then onwards
     assert max(episodes) >= total - width  # ... up to the last episodes
     assert len(set(episodes)) >= 3 or total <= 4 * width
-    assert read[-1] == f"after {total} training episodes: the greedy policy"
+    greedy = read[len(labels) :]
+    assert greedy and set(greedy) == {f"after {total} training episodes: the greedy policy"}
