@@ -114,17 +114,25 @@ def lanes_for(env_id, names, *, episodes=3, env_kwargs=None, **hp):
     return make_lane_factory(names, build, {"episodes": episodes}, grid=False)
 
 
-def run_viewer(make_lanes, *, frames=12, on_frame=None, greedy=1, **kwargs):
+def run_viewer(
+    make_lanes, *, frames=12, on_frame=None, greedy=1, script=None, controls=None, **kwargs
+):
+    """Run a viewer headless; `script`: the keys pressed right after frame n is shown."""
+
     class Noting(Window):
         def show(self, canvas):
             super().show(canvas)
             if on_frame is not None:
                 on_frame(viewer, canvas)
+            for key in (script or {}).get(self.frames, ()):
+                char = chr(key) if key < 0x110000 and chr(key).isprintable() else ""
+                pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=char))
 
     window = Noting("test", max_frames=frames)
     viewer = LiveViewer(
-        make_lanes, env_label="test", window=window, controls=Controls(speed=TURBO - 1),
-        greedy_episodes=greedy, hold=False, **kwargs,
+        make_lanes, env_label="test", window=window,
+        controls=controls or Controls(speed=TURBO - 1), greedy_episodes=greedy, hold=False,
+        **kwargs,
     )  # fmt: skip
     viewer.run()
     return viewer
@@ -177,6 +185,40 @@ def test_a_deep_agent_shows_pi_and_v_of_the_state_shown():
         assert f"V(s) = {panel.num(value)}" in thought.lines
         assert any(line.startswith("H(π) = ") for line in thought.lines)
     assert len({round(float(t.values[0]), 4) for t, _, _ in seen}) > 1  # it changes
+
+
+def test_keys_drive_the_env_view_of_two_agents_side_by_side():
+    """Paused: one step per → for both panes; + / − change the speed; g plays a greedy episode
+    and learning goes on; both agents start from the same seeded state; Esc quits."""
+    seen = []
+
+    def on_frame(viewer, canvas):
+        seen.append(
+            [(lane.state.mode, lane.env_steps, int(lane.state.obs),
+              viewer.view.look(lane)[0].rgb is not None)
+             for lane in viewer.lanes] + [viewer.controls.speed, canvas.get_height()]
+        )  # fmt: skip
+
+    controls = Controls(paused=True, speed=3)
+    script = {1: [pygame.K_RIGHT], 2: [pygame.K_RIGHT], 3: [ord("+"), ord("+"), ord("-")],
+              4: [pygame.K_g, pygame.K_SPACE], 30: [pygame.K_ESCAPE]}  # fmt: skip
+    make = lanes_for("Taxi-v4", ["q_learning", "sarsa"], episodes=50)
+    viewer = run_viewer(
+        make, frames=60, on_frame=on_frame, script=script, controls=controls, step_cap=8, greedy=0
+    )
+    assert isinstance(viewer.view, EnvCanvas)
+    assert [lane.name for lane in viewer.lanes] == ["q_learning", "sarsa"]
+    steps = [[lane[1] for lane in frame[:2]] for frame in seen[:3]]
+    assert steps == [[1, 1], [2, 2], [3, 3]]  # paused: one step per key, both panes
+    assert all(lane[3] for frame in seen for lane in frame[:2])  # Taxi's own picture each time
+    assert seen[0][0][2] == seen[0][1][2]  # the same seed: the same first state
+    assert [seen[3][0][1], seen[3][2]] == [3, 4] and controls.quit  # + + −: speed 3 -> 4, no step
+    modes = [frame[0][0] for frame in seen]
+    assert modes.index("greedy") <= 6 and viewer.greedy_runs == 1  # g: a greedy run at once
+    assert "learning" in modes[modes.index("greedy") :]  # ... then learning goes on
+    assert seen[-1][1][1] > 3 and len(seen) == 30  # space resumed; Esc after frame 30
+    one = run_viewer(lanes_for("Taxi-v4", ["sarsa"], episodes=1), frames=2)
+    assert seen[0][-1] > 1.5 * one.canvas.get_height() - 100  # two panes, one above the other
 
 
 def test_a_vector_env_reset_does_not_hide_the_last_frame_of_an_episode():
