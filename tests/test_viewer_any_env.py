@@ -272,6 +272,58 @@ def test_an_env_that_draws_nothing_is_shown_as_text():
     assert text.startswith("t=0") and "→ a=1  r=1" in text and "t=1" in text
 
 
+class AnsiWalk(gym.Env):
+    """A walk on 5 cells that draws itself only as coloured text (`ansi`)."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    observation_space = gym.spaces.Discrete(5)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.s = 2
+        return self.s, {}
+
+    def step(self, action):
+        self.s = max(0, min(4, self.s + (1 if action else -1)))
+        return self.s, float(self.s == 4), self.s in (0, 4), False, {}
+
+    def render(self):
+        return "".join("\x1b[41mX\x1b[0m" if i == self.s else "." for i in range(5)) + "\n"
+
+
+def test_an_ansi_env_is_shown_as_its_text_and_the_console_says_so(tmp_path, monkeypatch):
+    gym.register("LectureRLTest/AnsiWalk-v0", entry_point=AnsiWalk, max_episode_steps=20)
+    shown = []
+    real_show = LiveViewer.show
+
+    def show(viewer, prompt=""):
+        real_show(viewer, prompt)
+        lane = viewer.lanes[0]
+        shown.append((viewer.view.look(lane)[0], int(lane.state.obs), lane.state.mode))
+
+    monkeypatch.setattr(LiveViewer, "show", show)
+    out = io.StringIO()
+    try:
+        code = main(["watch", "--env", "LectureRLTest/AnsiWalk-v0", "--agent", "q_learning",
+                     "--train-episodes", "3", "--episodes", "1", "--max-frames", "12",
+                     "--record", str(tmp_path / "walk.gif")], out=out)  # fmt: skip
+    finally:
+        gym.registry.pop("LectureRLTest/AnsiWalk-v0")
+    assert code == 0, out.getvalue()
+    said = " ".join(out.getvalue().split())
+    assert "LectureRLTest/AnsiWalk-v0 draws no picture (render modes: ['ansi']); showing its " \
+        "ansi text" in said  # fmt: skip
+    learning = [(picture, s) for picture, s, mode in shown if mode == "learning"]
+    assert learning and (tmp_path / "walk.gif").exists()
+    for picture, s in learning:  # the env's own text of the state shown, without its colours
+        assert picture.rgb is None and picture.text == ["".join("X" if i == s else "." for i in
+                                                                range(5))]  # fmt: skip
+
+
 def test_agents_acting_with_vectors_get_the_vector_not_a_crash():
     class BoxAgent:
         name = "box"

@@ -162,7 +162,7 @@ class LiveViewer:
             every = "every episode"
         shown = f"{every} shown"
         stretch = self.lanes[0].schedule.min_steps if self.lanes[0].schedule else 0
-        if stretch > 1:
+        if stretch > 1 and self.show_every != 1:  # (every episode drawn: nothing to stretch)
             shown += f", at least {stretch} steps from each"
         step = f"   step {lane.state.episode_steps}" if self.thin else ""
         if _envs_of(lane.agent) > 1:  # the pane draws env 0, one of several envs at once
