@@ -221,6 +221,38 @@ def test_keys_drive_the_env_view_of_two_agents_side_by_side():
     assert seen[0][-1] > 1.5 * one.canvas.get_height() - 100  # two panes, one above the other
 
 
+@pytest.mark.parametrize(
+    "env_id, names, sets, prefix",
+    [  # ppo steps 4 envs, dqn 1: their episode counts differ, the line names the top pane's
+        ("CartPole-v1", "ppo,dqn", ["ppo.num_envs=4", "ppo.n_steps=16", "dqn.num_envs=1"],
+         "ppo (top): env 0's episode "),
+        ("Taxi-v4", "q_learning,sarsa", [], "training episode "),  # one count for both
+    ],
+)  # fmt: skip
+def test_a_recording_of_two_agents_says_whose_episode_its_caption_counts(
+    env_id, names, sets, prefix, tmp_path, monkeypatch
+):
+    captions = []
+    real_run = LiveViewer.run
+
+    def run(viewer):
+        try:
+            return real_run(viewer)
+        finally:
+            captions.extend(viewer.captions)
+
+    monkeypatch.setattr(LiveViewer, "run", run)
+    argv = ["watch", "--env", env_id, "--agents", names, "--train-episodes", "8",
+            "--episodes", "1", "--max-frames", "12", "--threads", "1",
+            "--record", str(tmp_path / "two.gif")]  # fmt: skip
+    for item in sets:
+        argv += ["--set", item]
+    assert main(argv, out=io.StringIO()) == 0
+    training = [caption for caption in captions if not caption.startswith("after ")]
+    assert training and all(caption.startswith(prefix) for caption in training), training
+    assert training[0].startswith(prefix + ("1, begun after 0 of 8" if "0's" in prefix else "1"))
+
+
 def test_a_vector_env_reset_does_not_hide_the_last_frame_of_an_episode():
     """Copy 0 of a deep agent's envs is the viewer's env; its episode's last frame is kept."""
     env = DrawnEnv(gym.make("CartPole-v1", render_mode="rgb_array"))
