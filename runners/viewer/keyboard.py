@@ -11,6 +11,7 @@ Description:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,38 +42,34 @@ def action_for(keys: dict[Any, Any], key: int, unicode: str = "") -> Any:
     return None
 
 
+@dataclasses.dataclass
 class KeyboardPlay:
-    """Plays ``env`` from the keyboard; `run` returns the finished episodes' returns."""
+    """Plays `env` from the keyboard; `run` returns the finished episodes' returns."""
 
-    def __init__(
-        self,
-        env: Any,
-        keys: dict[Any, Any],
-        help_text: str,
-        window: Window,
-        *,
-        seed: int | None = None,
-        on_episode: Callable[[int, float, int], None] | None = None,
-    ):
-        self.env = env
-        self.keys = keys
-        self.help_text = help_text
-        self.window = window
-        self.seed = seed
-        self.on_episode = on_episode
-        self.steps = 0
-        self.episode_steps = 0
-        self.episode_return = 0.0
-        self.returns: list[float] = []
-        self.message = ""
-        self.blocked = False
+    env: Any
+    keys: dict[Any, Any]
+    help_text: str
+    window: Window
+    seed: int | None = dataclasses.field(default=None, kw_only=True)
+    on_episode: Callable[[int, float, int], None] | None = dataclasses.field(
+        default=None, kw_only=True
+    )
+    # the session so far
+    steps: int = dataclasses.field(default=0, init=False)
+    episode_steps: int = dataclasses.field(default=0, init=False)
+    episode_return: float = dataclasses.field(default=0.0, init=False)
+    returns: list[float] = dataclasses.field(default_factory=list, init=False)
+    message: str = dataclasses.field(default="", init=False)
+    blocked: bool = dataclasses.field(default=False, init=False)
+    obs: Any = dataclasses.field(default=None, init=False)
+    trail: list[int] = dataclasses.field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
         try:
-            self.layout: GridLayout | None = GridLayout.from_env(env)
+            self.layout: GridLayout | None = GridLayout.from_env(self.env)
             self.painter: GridPainter | None = GridPainter(self.layout, colorbar=False)
         except ValueError:
             self.layout, self.painter = None, None
-        self.obs: Any = None
-        self.trail: list[int] = []
 
     def reset(self) -> None:
         seed = None

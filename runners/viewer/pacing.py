@@ -19,6 +19,7 @@ from typing import Any
 from lecture_rl.runners.viewer.controls import Controls
 
 
+@dataclasses.dataclass
 class Pacer:
     """Keys and pace of a live view.
 
@@ -30,17 +31,10 @@ class Pacer:
         refit: rebuilds the view for the window's new size.
     """
 
-    def __init__(
-        self,
-        window: Any,
-        controls: Controls,
-        redraw: Callable[[], None],
-        refit: Callable[[], None],
-    ):
-        self.window = window
-        self.controls = controls
-        self.redraw = redraw
-        self.refit = refit
+    window: Any
+    controls: Controls
+    redraw: Callable[[], None]
+    refit: Callable[[], None]
 
     def handle_events(self) -> bool:
         """Process window and key events; returns whether anything changed the view."""
