@@ -81,6 +81,7 @@ from lecture_rl.agents.rollout import (
     episode_prefix_length,
     index_state,
 )
+from lecture_rl.agents.training_profile import phase
 from lecture_rl.agents.vector_envs import (
     TORCH_ENVS_PARAM,
     DeviceEpisodeCounter,
@@ -211,16 +212,17 @@ class PPOAgent(DeepAgent):
                 steps_before = steps_done
                 with torch.no_grad():  # 1. collect
                     for t in range(n_steps):
-                        obs_t = self.obs_tensor(obs)
-                        rollout.obs[t] = obs_t
-                        rollout.episode_starts[t] = episode_start
-                        features, state = self.backbone.step(obs_t, state, episode_start)
-                        logits = self._masked(self._action_scores(features), infos, rollout, t)
-                        action = sample_categorical(logits, self.generator)
-                        logp = F.log_softmax(logits, dim=-1).gather(-1, action[:, None])[:, 0]
-                        rollout.values[t] = self.value(features)
-                        rollout.actions[t] = action
-                        rollout.logprobs[t] = logp
+                        with phase("rollout forward"):
+                            obs_t = self.obs_tensor(obs)
+                            rollout.obs[t] = obs_t
+                            rollout.episode_starts[t] = episode_start
+                            features, state = self.backbone.step(obs_t, state, episode_start)
+                            logits = self._masked(self._action_scores(features), infos, rollout, t)
+                            action = sample_categorical(logits, self.generator)
+                            logp = F.log_softmax(logits, dim=-1).gather(-1, action[:, None])[:, 0]
+                            rollout.values[t] = self.value(features)
+                            rollout.actions[t] = action
+                            rollout.logprobs[t] = logp
                         steps_done += num_envs
                         if on_device:
                             obs, infos = self._device_step(envs, action, rollout, t, state, counter)
@@ -231,27 +233,38 @@ class PPOAgent(DeepAgent):
                                                 action, state, steps_done - num_envs,
                                                 episode_start, infos.get("hidden")))  # fmt: skip
                         obs_before, infos_before = obs, infos
-                        env_actions = action.cpu().numpy() + self.action_start
-                        obs, reward, terminated, truncated, infos = envs.step(env_actions)
+                        with phase("env step"):
+                            env_actions = action.cpu().numpy() + self.action_start
+                            obs, reward, terminated, truncated, infos = envs.step(env_actions)
                         if counter.wants_transitions:  # env 0's step, for the live viewer
                             counter.transition(
                                 obs_before, env_actions, reward, obs, terminated, truncated,
                                 infos, infos_before,
                             )  # fmt: skip
-                        reward_t = torch.as_tensor(reward, dtype=torch.float32, device=self.device)
-                        cut = np.flatnonzero(truncated & ~terminated)
-                        if cut.size:  # a time limit is not the task's end: bootstrap γV(final)
-                            reward_t[cut] += gamma * self._final_values(infos, cut, state)
-                        done = np.logical_or(terminated, truncated)
-                        rollout.rewards[t] = reward_t
-                        rollout.dones[t] = torch.as_tensor(done, device=self.device)
-                        episode_start = rollout.dones[t].clone()
-                        counter.step(np.asarray(reward, dtype=float), done, steps_done)
+                        with phase("env step"):
+                            reward_t = torch.as_tensor(
+                                reward, dtype=torch.float32, device=self.device
+                            )
+                            cut = np.flatnonzero(truncated & ~terminated)
+                            if cut.size:  # a time limit is not the task's end: bootstrap γV
+                                reward_t[cut] += gamma * self._final_values(infos, cut, state)
+                            done = np.logical_or(terminated, truncated)
+                            rollout.rewards[t] = reward_t
+                            rollout.dones[t] = torch.as_tensor(done, device=self.device)
+                            episode_start = rollout.dones[t].clone()
+                        with phase("episode counting"):
+                            counter.step(np.asarray(reward, dtype=float), done, steps_done)
                     if on_device:
-                        counter.flush(steps_before)  # the one wait for the device per rollout
-                    features, _ = self.backbone.step(self.obs_tensor(obs), state, episode_start)
-                    last_value = self.value(features)
-                advantages, returns = rollout.advantages_gae(last_value, gamma, hp["gae_lambda"])
+                        with phase("episode reporting"):
+                            counter.flush(steps_before)  # the one wait for the device
+                    with phase("rollout forward"):
+                        obs_t = self.obs_tensor(obs)
+                        features, _ = self.backbone.step(obs_t, state, episode_start)
+                        last_value = self.value(features)
+                with phase("advantages (GAE)"):
+                    advantages, returns = rollout.advantages_gae(
+                        last_value, gamma, hp["gae_lambda"]
+                    )
                 self._update(rollout, advantages, returns, previous)  # 2. update
                 previous = rollout if prefix else None
                 buffers.reverse()  # the next rollout fills the other buffer
@@ -270,17 +283,21 @@ class PPOAgent(DeepAgent):
         counter: DeviceEpisodeCounter,
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         """One step of torch batched envs, stored into ``rollout`` without leaving the device."""
-        obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
-        reward_t = reward.to(torch.float32)
-        if envs.can_truncate:  # a time limit is not the task's end: bootstrap γV(final)
-            final = self.obs_tensor(infos["final_obs"])
-            features, _ = self.backbone.step(final, state, None)
-            cut = truncated & ~terminated
-            reward_t = reward_t + torch.where(cut, self.hp["gamma"] * self.value(features), 0.0)
-        done = terminated | truncated
-        rollout.rewards[t] = reward_t
-        rollout.dones[t] = done
-        counter.step(reward, done)
+        with phase("env step"):
+            obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
+        with phase("rollout forward"):
+            reward_t = reward.to(torch.float32)
+            if envs.can_truncate:  # a time limit is not the task's end: bootstrap γV(final)
+                final = self.obs_tensor(infos["final_obs"])
+                features, _ = self.backbone.step(final, state, None)
+                cut = truncated & ~terminated
+                gamma_v = self.hp["gamma"] * self.value(features)
+                reward_t = reward_t + torch.where(cut, gamma_v, 0.0)
+            done = terminated | truncated
+            rollout.rewards[t] = reward_t
+            rollout.dones[t] = done
+        with phase("episode counting"):
+            counter.step(reward, done)
         return obs, infos
 
     def _masked(
@@ -367,31 +384,35 @@ class PPOAgent(DeepAgent):
         count = 0
         for _ in range(hp["update_epochs"]):
             for envs_idx in rollout.env_minibatches(hp["num_minibatches"], self.cpu_generator):
-                obs, starts, state0, lead = self._sequences(rollout, previous, envs_idx)
-                features, _ = self.backbone.forward_sequence(obs, state0, starts)
-                features = features[lead:]  # the prefix steps carry no loss
-                logits = self._action_scores(features)  # [T, b, nA]
-                if rollout.masks is not None:
-                    logits = logits.masked_fill(~rollout.masks[:, envs_idx], -1e9)
-                log_pi = F.log_softmax(logits, dim=-1)
-                new_logp = log_pi.gather(-1, rollout.actions[:, envs_idx, None])[..., 0]
-                entropy = -(log_pi.exp() * log_pi).sum(-1).mean()
-                adv = advantages[:, envs_idx]
-                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                # r_t(θ) = π_θ(a_t|s_t) / π_θ_old(a_t|s_t)
-                ratio = torch.exp(new_logp - rollout.logprobs[:, envs_idx])
-                # L^CLIP = E[min(r_t A_t, clip(r_t, 1−ε, 1+ε) A_t)]  (maximised, so negated)
-                clipped = ratio.clamp(1.0 - hp["clip_coef"], 1.0 + hp["clip_coef"])
-                policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
-                # L^VF = ½ E[(V_θ(s_t) − V_t^target)²]
-                value_loss = 0.5 * (self.value(features) - returns[:, envs_idx]).pow(2).mean()
-                loss = policy_loss + hp["vf_coef"] * value_loss - hp["ent_coef"] * entropy
-                lr = self.optimizer.param_groups[0]["lr"]
-                self.gradient_step(
-                    loss,
-                    {"policy": policy_loss, "value": value_loss, "entropy": entropy},
-                    {"learning_rate": lr},
-                )
+                with phase("update forward+backward"):
+                    obs, starts, state0, lead = self._sequences(rollout, previous, envs_idx)
+                    features, _ = self.backbone.forward_sequence(obs, state0, starts)
+                    features = features[lead:]  # the prefix steps carry no loss
+                    logits = self._action_scores(features)  # [T, b, nA]
+                    if rollout.masks is not None:
+                        logits = logits.masked_fill(~rollout.masks[:, envs_idx], -1e9)
+                    log_pi = F.log_softmax(logits, dim=-1)
+                    new_logp = log_pi.gather(-1, rollout.actions[:, envs_idx, None])[..., 0]
+                    entropy = -(log_pi.exp() * log_pi).sum(-1).mean()
+                    adv = advantages[:, envs_idx]
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                    # r_t(θ) = π_θ(a_t|s_t) / π_θ_old(a_t|s_t)
+                    ratio = torch.exp(new_logp - rollout.logprobs[:, envs_idx])
+                    # L^CLIP = E[min(r_t A_t, clip(r_t, 1−ε, 1+ε) A_t)]  (maximised: negated)
+                    clipped = ratio.clamp(1.0 - hp["clip_coef"], 1.0 + hp["clip_coef"])
+                    policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
+                    # L^VF = ½ E[(V_θ(s_t) − V_t^target)²]
+                    value_loss = 0.5 * (self.value(features) - returns[:, envs_idx]).pow(2).mean()
+                    loss = policy_loss + hp["vf_coef"] * value_loss - hp["ent_coef"] * entropy
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                with phase("optimizer"):
+                    lr = self.optimizer.param_groups[0]["lr"]
+                    self.apply_gradients(
+                        loss,
+                        {"policy": policy_loss, "value": value_loss, "entropy": entropy},
+                        {"learning_rate": lr},
+                    )
                 with torch.no_grad():
                     clip_fraction = ((ratio - 1.0).abs() > hp["clip_coef"]).float().mean()
                     step_stats = torch.stack([policy_loss, value_loss, entropy, clip_fraction])

@@ -12,6 +12,7 @@ import torch
 from lecture_rl.agents.base import TrainingRun
 from lecture_rl.agents.events import PolicyStep, Transition
 from lecture_rl.agents.hyperparameters import Param
+from lecture_rl.agents.training_profile import to_host
 from lecture_rl.envs.table_vector import TableVectorEnv, is_table_env
 from lecture_rl.envs.torch_vector import has_torch_vector_env, make_torch_vector_env
 
@@ -209,7 +210,7 @@ class DeviceEpisodeCounter:
         """Report the episodes that ended since the last flush; ``run.env_steps`` after them."""
         steps = self.t
         rows = (self.ended[:steps], self.ended_returns[:steps], self.ended_lengths[:steps])
-        copied = torch.stack([row.to(torch.float64) for row in rows]).cpu().numpy()  # one copy
+        copied = to_host(torch.stack([row.to(torch.float64) for row in rows]))  # one copy
         ended, returns, lengths = copied[0] > 0, copied[1], copied[2].astype(np.int64)
         for t, i in np.argwhere(ended):  # by step, then by env: EpisodeCounter's order
             self.run.env_steps = env_steps_before + (int(t) + 1) * self.num_envs
