@@ -26,9 +26,11 @@ Description:
     The remainder, wall time minus the time of every torch operator, is *Python outside torch
     ops*: the interpreter's own work between operators.
 
-    Fused recurrent cores (``nn.LSTM`` / ``nn.GRU``) count as one launch per call here, as
-    the CPU runs them (one oneDNN primitive); cuDNN launches a few kernels per time step
-    inside such a call, which a profile taken on the GPU shows in its CUDA launch count.
+    A recurrent core over a sequence (``nn.LSTM`` / ``nn.GRU``) runs differently on each
+    device (one oneDNN primitive for the LSTM on the CPU, a loop of cell operators for the
+    GRU, cuDNN on a GPU), so its call and its backward are counted as cuDNN's standard
+    algorithm launches them: about two kernels per time step and layer. A profile taken on a
+    GPU also prints the CUDA runtime's own launch count.
 
 Usage:
     ```python
@@ -117,15 +119,13 @@ DATA_DEPENDENT = frozenset(
     for name in "nonzero masked_select unique _unique _unique2 unique_consecutive".split()
 )
 SCALAR_READS = frozenset({"aten::item", "aten::is_nonzero"})
-#: one call of a fused recurrent layer over T steps (oneDNN on the CPU, cuDNN on a GPU), with
-#: the launches beside the 2 per time step that cuDNN's standard algorithm makes (a GEMM and
-#: the gates' kernel per step; forward: + the input GEMM, backward: + 2 weight GEMMs)
-RNN_LAYERS = {
-    "aten::mkldnn_rnn_layer": 1,
-    "aten::mkldnn_rnn_layer_backward": 2,
-    "aten::_cudnn_rnn": 1,
-    "aten::_cudnn_rnn_backward": 2,
-}
+#: a recurrent core over a whole sequence (``nn.LSTM`` / ``GRU`` / ``RNN``): oneDNN or a
+#: loop of cell operators on the CPU, cuDNN on a GPU. Counted as cuDNN's standard algorithm
+#: launches it: per layer and direction, a GEMM and the gates' kernel per time step, plus the
+#: input GEMM (forward) or the two weight GEMMs (backward)
+RNN_SEQUENCES = frozenset({"aten::lstm", "aten::gru", "aten::rnn_tanh", "aten::rnn_relu"})
+RNN_FORWARD_EXTRA, RNN_BACKWARD_EXTRA = 1, 2
+BACKWARD_NODE = "autograd::engine::evaluate_function: "
 #: multi-tensor operators: one launch on a GPU for all the tensors of a small net
 MULTI_TENSOR = ("aten::_foreach_", "aten::_fused_adam", "aten::_fused_adamw")
 CUDA_SYNCS = frozenset(
@@ -287,45 +287,93 @@ def _is_op(event: Any) -> bool:
     return event.name.startswith("aten::")
 
 
-def _inside_op(event: Any) -> bool:
+def _ancestors(event: Any) -> Iterator[Any]:
     parent = event.cpu_parent
     while parent is not None:
-        if _is_op(parent):
-            return True
+        yield parent
         parent = parent.cpu_parent
-    return False
 
 
-def _launches(event: Any) -> int:
-    """The kernel launches of one operator event (see the module docstring): 1 for a leaf
-    operator that writes device memory, 1 for a multi-tensor (``_foreach_``, fused Adam)
-    operator, cuDNN's count for a fused recurrent layer; 0 for what runs inside those."""
-    name = event.name
-    if _inside_unit(event):
-        return 0
-    if name in RNN_LAYERS:
-        shapes = getattr(event, "input_shapes", None) or [[1]]
-        steps = int(shapes[0][0]) if shapes and shapes[0] else 1
-        return 2 * steps + RNN_LAYERS[name]
-    if name.startswith(MULTI_TENSOR):
+def _descendants(event: Any) -> Iterator[Any]:
+    stack = list(event.cpu_children)
+    while stack:
+        child = stack.pop()
+        yield child
+        stack.extend(child.cpu_children)
+
+
+def _rnn_launches_per_call(event: Any, backward: bool) -> int:
+    """cuDNN's launches for one call of a recurrent core (see ``RNN_SEQUENCES``)."""
+    shapes = getattr(event, "input_shapes", None) or []
+    args = list(getattr(event, "concrete_inputs", None) or [])
+    layers = args[4] if len(args) > 4 and isinstance(args[4], int) else 1
+    directions = 2 if len(args) > 7 and args[7] is True else 1
+    batch_first = len(args) > 8 and args[8] is True
+    shape = shapes[0] if shapes and shapes[0] else [1, 1]
+    steps = int(shape[1] if batch_first and len(shape) > 1 else shape[0])
+    extra = RNN_BACKWARD_EXTRA if backward else RNN_FORWARD_EXTRA
+    return layers * directions * (2 * steps + extra)
+
+
+class _LaunchCounter:
+    """Kernel launches per operator event (see the module docstring).
+
+    A leaf operator that writes device memory is one launch; a multi-tensor operator
+    (``_foreach_``, fused Adam) is one for all its tensors; a recurrent core's call and its
+    backward are cuDNN's count. What runs inside those is not counted again.
+    """
+
+    def __init__(self, events: Any):
+        self.rnn_of_sequence: dict[int, Any] = {}  # autograd sequence number -> its core call
+        for event in events:
+            if event.name in RNN_SEQUENCES and not self._inside_rnn(event):
+                for inner in (event, *_descendants(event)):
+                    if inner.sequence_nr >= 0:
+                        self.rnn_of_sequence[inner.sequence_nr] = event
+        self.backward_counted: set[int] = set()  # core calls whose backward was counted
+
+    @staticmethod
+    def _inside_rnn(event: Any) -> bool:
+        return any(parent.name in RNN_SEQUENCES for parent in _ancestors(event))
+
+    def _rnn_backward_node(self, event: Any) -> Any:
+        """The backward node of a recurrent core call that ``event`` is (or runs inside)."""
+        for node in (event, *_ancestors(event)):
+            if node.name.startswith(BACKWARD_NODE) and node.sequence_nr in self.rnn_of_sequence:
+                return node
+        return None
+
+    def launches(self, event: Any) -> int:
+        name = event.name
+        node = self._rnn_backward_node(event)
+        if node is not None:  # inside the backward of a recurrent core: counted once, here
+            call = self.rnn_of_sequence[node.sequence_nr]
+            if id(call) in self.backward_counted or node is not event:
+                return 0
+            self.backward_counted.add(id(call))
+            return _rnn_launches_per_call(call, backward=True)
+        if not _is_op(event):
+            return 0
+        if name in RNN_SEQUENCES and not self._inside_rnn(event):
+            return _rnn_launches_per_call(event, backward=False)
+        if any(
+            parent.name in RNN_SEQUENCES or parent.name.startswith(MULTI_TENSOR)
+            for parent in _ancestors(event)
+        ):
+            return 0
+        if name.startswith(MULTI_TENSOR):
+            return 1
+        if name in NO_LAUNCH or any(_is_op(child) for child in event.cpu_children):
+            return 0
+        if name == "aten::to":  # no children: already the right dtype and device
+            return 0
+        if name in ("aten::copy_", "aten::fill_") and _inside_scalar_conversion(event):
+            return 0
         return 1
-    if name in NO_LAUNCH or any(_is_op(child) for child in event.cpu_children):
-        return 0
-    if name == "aten::to":  # no children: already the right dtype and device
-        return 0
-    if name in ("aten::copy_", "aten::fill_") and _inside_scalar_conversion(event):
-        return 0
-    return 1
 
 
-def _inside_unit(event: Any) -> bool:
-    """Inside an operator counted as a whole (a fused recurrent layer, a multi-tensor op)."""
-    parent = event.cpu_parent
-    while parent is not None:
-        if parent.name in RNN_LAYERS or parent.name.startswith(MULTI_TENSOR):
-            return True
-        parent = parent.cpu_parent
-    return False
+def _inside_op(event: Any) -> bool:
+    return any(_is_op(parent) for parent in _ancestors(event))
 
 
 def _inside_scalar_conversion(event: Any) -> bool:
@@ -334,13 +382,14 @@ def _inside_scalar_conversion(event: Any) -> bool:
     shapes = getattr(event, "input_shapes", None) or []
     if any(len(shape) for shape in shapes):
         return False
-    parent, seen_to = event.cpu_parent, False
-    while parent is not None and _is_op(parent):
+    seen_to = False
+    for parent in _ancestors(event):
+        if not _is_op(parent):
+            return False
         if parent.name in ("aten::to", "aten::_to_copy"):
             seen_to = True
         elif seen_to:
             return True
-        parent = parent.cpu_parent
     return False
 
 
@@ -355,42 +404,45 @@ def summarise(
     phases: dict[str, PhaseFigures] = defaultdict(PhaseFigures)
     other, total = PhaseFigures(), PhaseFigures()
     cuda_launches = 0 if on_cuda else None
+    counter = _LaunchCounter(events)
+
+    def bucket_of(event: Any) -> PhaseFigures:
+        where = _phase_of(event)
+        return phases[where] if where else other
+
+    def add_sync(event: Any) -> None:
+        for figures in (bucket_of(event), total):
+            figures.syncs += 1
+            figures.sync_s += _duration_s(event)
+
     for event in events:
         name = event.name
         if name.startswith(PREFIX):
             label = name[len(PREFIX) :]
             if label == HOST_SYNC:
-                bucket = phases[_phase_of(event)] if _phase_of(event) else other
-                for figures in (bucket, total):
-                    figures.syncs += 1
-                    figures.sync_s += _duration_s(event)
+                add_sync(event)
             else:
                 phases[label].wall_s += _duration_s(event)
             continue
-        if on_cuda and (name in CUDA_SYNCS or name.startswith(CUDA_LAUNCHES)):
-            bucket = phases[_phase_of(event)] if _phase_of(event) else other
-            if name in CUDA_SYNCS:
-                for figures in (bucket, total):
-                    figures.syncs += 1
-                    figures.sync_s += _duration_s(event)
-            else:
-                cuda_launches = (cuda_launches or 0) + 1
+        if on_cuda and name in CUDA_SYNCS:
+            add_sync(event)
             continue
+        if on_cuda and name.startswith(CUDA_LAUNCHES):
+            cuda_launches = (cuda_launches or 0) + 1
+            continue
+        launches = counter.launches(event)
+        if launches:
+            bucket = bucket_of(event)
+            bucket.launches += launches
+            total.launches += launches
         if not _is_op(event):
             continue
-        where = _phase_of(event)
-        bucket = phases[where] if where else other
         inside = _inside_op(event)
         if not inside:
-            for figures in (bucket, total):
+            for figures in (bucket_of(event), total):
                 figures.torch_s += _duration_s(event)
-        launches = _launches(event)
-        bucket.launches += launches
-        total.launches += launches
         if not on_cuda and ((name in SCALAR_READS and not inside) or name in DATA_DEPENDENT):
-            for figures in (bucket, total):
-                figures.syncs += 1
-                figures.sync_s += _duration_s(event)
+            add_sync(event)
     ordered = {name: phases[name] for name in PHASES if name in phases}
     ordered.update({name: figures for name, figures in phases.items() if name not in ordered})
     total.wall_s = wall_s
