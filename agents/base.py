@@ -253,7 +253,8 @@ class TrainingRun:
         if self.answers:
             record["accuracy"] = record["return"] / self.answers
         log.append(record)
-        self.stream.emit(EpisodeEnd(record))
+        if self.stream.wants(EpisodeEnd):
+            self.stream.emit(EpisodeEnd(record))
         if self.stream.wants(EpisodeBatch):
             self.stream.emit(EpisodeBatch.of_record(record))
 
