@@ -133,3 +133,18 @@ def test_device_cuda_on_a_loading_command_without_cuda_is_one_line(
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "CUDA is not available" in done.stderr
     assert not (tmp_path / "fig.png").exists()
+
+
+def test_the_check_prints_where_a_rollouts_time_goes_first(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(CHECK), "--smoke", "--device", "cpu", "--only", "profile",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    tables = (tmp_path / "profile.md").read_text()
+    assert tables.count("| update forward+backward |") == 2  # lstm and gru
+    assert "launch-bound ceiling at 4096 envs" in tables
+    assert done.stdout.index("| env step |") < done.stdout.index("[    ok] profile")
+    row = (tmp_path / "gpu_check.md").read_text()
+    assert "launches per rollout: lstm" in row and "gru" in row
