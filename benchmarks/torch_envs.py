@@ -148,26 +148,40 @@ class AccuracyStop(TrainingCallback):
 
     events = (EpisodeBatch,)
 
-    def __init__(self, window: int, target: float):
-        self.window, self.target = window, target
+    def __init__(self, window: int, target: float, log: bool = False):
+        self.window, self.target, self.log = window, target, log
         self.recent = np.zeros(0)
 
     def on_event(self, event: EpisodeBatch) -> bool:
         accuracy = event.accuracy if event.accuracy is not None else np.zeros(len(event))
+        if self.log and len(event):
+            print(
+                f"  {int(event.env_steps[-1]):>10,} steps, {event.wall_time:7.1f} s: training "
+                f"accuracy {float(accuracy.mean()):.3f} ({len(event)} episodes)",
+                flush=True,
+            )
         self.recent = np.concatenate([self.recent, accuracy])[-self.window :]
         full = self.recent.size == self.window
         return not (full and float(self.recent.mean()) >= self.target)
 
 
 def solve(
-    num_envs: int, max_steps: int, device: str = "cuda", net: str = "lstm", seed: int = 0, **hp
+    num_envs: int,
+    max_steps: int,
+    device: str = "cuda",
+    net: str = "lstm",
+    seed: int = 0,
+    log: bool = False,
+    **hp,
 ) -> dict:
-    """Train to 0.99 (training episodes); the figures, printed as one line."""
+    """Train to 0.99 (training episodes); the figures, printed as one line (``log``: and the
+    training accuracy of every rollout)."""
     env = gym.make(PARITY16[0], **PARITY16[1])
     agent = agents.make("ppo", env, seed=seed, net=net, device=device, num_envs=num_envs, **hp)
     sync(device)
     start = time.perf_counter()
-    result = agent.train(env, steps=max_steps, callbacks=[AccuracyStop(num_envs, 0.99)])
+    stop = AccuracyStop(num_envs, 0.99, log)
+    result = agent.train(env, steps=max_steps, callbacks=[stop])
     sync(device)
     seconds = time.perf_counter() - start
     greedy = agent.evaluate(env, 1000, seed=10**6)["accuracy"]
@@ -216,6 +230,8 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="--solve seeds")
     parser.add_argument("--only-solve", action="store_true", help="skip the speed tables")
+    parser.add_argument("--log-rollouts", action="store_true",
+                        help="--solve: print each rollout's training accuracy")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--smoke", action="store_true", help="tiny budget (seconds): for CI")
     args = parser.parse_args()
@@ -248,6 +264,7 @@ def main() -> None:
             for count in minibatches:
                 for seed in args.seeds:
                     figures = solve(args.solve_envs, args.solve_steps, device, net, seed,
+                                    args.log_rollouts,
                                     **{**hp, **AT_SCALE, "num_minibatches": count})  # fmt: skip
                     runs.append((net, count, figures))
         if len(minibatches) > 1:  # what the launches alone would cost each to reach 0.99
