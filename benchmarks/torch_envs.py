@@ -177,7 +177,9 @@ def solve(
     """Train to 0.99 (training episodes); the figures, printed as one line (``log``: and the
     training accuracy of every rollout)."""
     env = gym.make(PARITY16[0], **PARITY16[1])
-    agent = agents.make("ppo", env, seed=seed, net=net, device=device, num_envs=num_envs, **hp)
+    agent = agents.make(
+        "ppo", env, seed=seed, net=net, device=device, num_envs=num_envs, torch_envs=True, **hp
+    )
     sync(device)
     start = time.perf_counter()
     stop = AccuracyStop(num_envs, 0.99, log)
