@@ -213,9 +213,9 @@ class PPOAgent(DeepAgent):
                 rollout.initial_state = detach_state(state)
                 steps_before = steps_done
                 with torch.no_grad():  # 1. collect
-                    # the Gumbel noise of every step's draw a ~ π(·|s), drawn at once
-                    noise = gumbel_noise((n_steps, num_envs, self.n_actions), self.generator,
-                                         self.device)  # fmt: skip
+                    with phase("rollout forward"):  # the noise of every draw a ~ π(·|s)
+                        noise = gumbel_noise((n_steps, num_envs, self.n_actions),
+                                             self.generator, self.device)  # fmt: skip
                     for t in range(n_steps):
                         with phase("rollout forward"):
                             obs_t = self.obs_tensor(obs)
@@ -420,6 +420,11 @@ class PPOAgent(DeepAgent):
                 # L^VF = ½ E[(V_θ(s_t) − V_t^target)²]
                 value_loss = 0.5 * (self.value(features) - returns[:, envs_idx]).pow(2).mean()
                 loss = policy_loss + hp["vf_coef"] * value_loss - hp["ent_coef"] * entropy
+                with torch.no_grad():
+                    clip_fraction = ((ratio - 1.0).abs() > hp["clip_coef"]).float().mean()
+                    step_stats = torch.stack([policy_loss, value_loss, entropy, clip_fraction])
+                stats["sum"] = step_stats if not stats else stats["sum"] + step_stats
+                count += 1
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
             with phase("optimizer"):
@@ -429,10 +434,5 @@ class PPOAgent(DeepAgent):
                     {"policy": policy_loss, "value": value_loss, "entropy": entropy},
                     {"learning_rate": lr},
                 )
-            with torch.no_grad():
-                clip_fraction = ((ratio - 1.0).abs() > hp["clip_coef"]).float().mean()
-                step_stats = torch.stack([policy_loss, value_loss, entropy, clip_fraction])
-            stats["sum"] = step_stats if not stats else stats["sum"] + step_stats
-            count += 1
         means = stats["sum"] / count
         return dict(zip(("policy", "value", "entropy", "clip_fraction"), means.unbind()))
