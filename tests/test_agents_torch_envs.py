@@ -184,11 +184,13 @@ def test_episodes_on_torch_envs_come_as_one_batch_per_rollout_equal_to_the_per_e
 def test_no_per_episode_event_is_built_unless_someone_listens(monkeypatch):
     built = []
 
-    class CountedEnd(EpisodeEnd):
-        def __post_init__(self):
-            built.append(1)
+    made = EpisodeEnd.__init__
 
-    monkeypatch.setattr("lecture_rl.agents.base.EpisodeEnd", CountedEnd)
+    def counted(self, *args, **kwargs):
+        built.append(1)
+        made(self, *args, **kwargs)
+
+    monkeypatch.setattr(EpisodeEnd, "__init__", counted)
     env = gym.make("LectureRL/Parity-v0", length=4)
     batches = []
     listener = TrainingCallback()
@@ -199,6 +201,8 @@ def test_no_per_episode_event_is_built_unless_someone_listens(monkeypatch):
         assert len(result.episodes) == sum(len(batch) for batch in batches) > 0
         assert not built
         batches.clear()
+    agent.train(env, steps=16 * 8, callback=lambda record: None)  # a listener: built
+    assert built
 
 
 def test_the_progress_bar_moves_once_per_rollout_on_torch_envs(monkeypatch):
