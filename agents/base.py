@@ -78,8 +78,8 @@ EpisodeCallback = Callable[[dict[str, Any]], Any]
 class EpisodeLog:
     """The finished episodes of one training run: records, and batches kept as arrays.
 
-    A batch (:class:`~lecture_rl.agents.events.EpisodeBatch`) is turned into dicts only when
-    the records are read (:meth:`records`), once; counting them costs nothing per episode.
+    A batch (`EpisodeBatch`) is turned into dicts only when
+    the records are read (`records()`), once; counting them costs nothing per episode.
     """
 
     def __init__(self, records: list[dict[str, Any]] | None = None):
@@ -111,7 +111,7 @@ class EpisodeLog:
         return self._records
 
     def returns(self, last: int) -> np.ndarray:
-        """The returns of the last ``last`` episodes, without making dicts of batches."""
+        """The returns of the last `last` episodes, without making dicts of batches."""
         parts, needed = [], last
         for batch in reversed(self._pending):
             if needed <= 0:
@@ -131,7 +131,7 @@ class TrainResult:
     this call when it ended) and ``wall_time`` (seconds since training began); ``accuracy`` is
     added on envs that grade answers. ``stopped_early`` is true when a subscriber stopped
     training before the budget was spent. Episodes an agent reported as a batch (torch batched
-    envs) become dicts when ``episodes`` is first read.
+    envs) become dicts when `episodes` is first read.
     """
 
     def __init__(
@@ -261,11 +261,11 @@ class TrainingRun:
     def episode_batch(self, returns: Any, lengths: Any, env_steps: Any) -> None:
         """Record the episodes that ended since the last report, as arrays, and emit them.
 
-        ``returns``, ``lengths`` and ``env_steps`` (the run's step count when each ended) are
+        `returns`, `lengths` and `env_steps` (the run's step count when each ended) are
         1-d, one row per episode in the order they ended. Rows past the episode budget are
-        dropped, as :meth:`episode_end` drops them. Subscribers of
-        :class:`~lecture_rl.agents.events.EpisodeBatch` get one event; an
-        :class:`~lecture_rl.agents.events.EpisodeEnd` per episode is built only when some
+        dropped, as `episode_end()` drops them. Subscribers of
+        `EpisodeBatch` get one event; an
+        `EpisodeEnd` per episode is built only when some
         subscriber wants those.
         """
         log = self.result.log

@@ -685,10 +685,10 @@ def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:
 def gumbel_noise(
     shape: tuple[int, ...], generator: torch.Generator, device: torch.device
 ) -> torch.Tensor:
-    """Gumbel(0, 1) noise ``g = -log(-log U)``, ``U ~ U(0, 1)`` from a seeded generator.
+    """Gumbel(0, 1) noise `g = -log(-log U)`, `U ~ U(0, 1)` from a seeded generator.
 
-    ``argmax(logits + g)`` is a draw from ``softmax(logits)`` (the Gumbel-max trick). On the
-    CPU one draw of shape ``(T, *shape)`` gives the numbers of ``T`` draws of ``shape``, so
+    `argmax(logits + g)` is a draw from `softmax(logits)` (the Gumbel-max trick). On the
+    CPU one draw of shape `(T, *shape)` gives the numbers of `T` draws of `shape`, so
     a rollout can draw all its steps' noise at once.
     """
     uniform = torch.rand(shape, generator=generator, device=device)

@@ -20,13 +20,13 @@ Description:
     returning ``False`` (as stable-baselines3's callbacks do). A plain function
     ``f(record) -> bool | None`` still works as the per-episode ``callback=`` of ``train``.
 
-    Episode ends come two ways. ``EpisodeEnd`` is one event per episode; ``EpisodeBatch`` is
+    Episode ends come two ways. `EpisodeEnd` is one event per episode; `EpisodeBatch` is
     the episodes an agent finished since its last report, as numpy arrays, one event for all
     of them. An agent on torch batched envs reports a rollout's thousands of episodes as one
-    batch and builds the per-episode ``EpisodeEnd`` events only when a subscriber wants them;
-    an agent that reports episodes one at a time sends a subscriber of ``EpisodeBatch`` a
+    batch and builds the per-episode `EpisodeEnd` events only when a subscriber wants them;
+    an agent that reports episodes one at a time sends a subscriber of `EpisodeBatch` a
     batch of one. A subscriber that needs only a running figure (a progress bar) listens to
-    ``EpisodeBatch`` and so costs nothing per episode.
+    `EpisodeBatch` and so costs nothing per episode.
 
 Example:
     >>> class Printer(TrainingCallback):
@@ -148,11 +148,11 @@ class EpisodeEnd:
 class EpisodeBatch:
     """Finished training episodes as arrays, one row per episode in the order they ended.
 
-    ``episode``, ``returns``, ``lengths`` and ``env_steps`` are 1-d arrays of one length (the
-    record keys ``episode``, ``return``, ``length``, ``env_steps``); ``wall_time`` is one
-    number for the batch (seconds since training began, when it was reported); ``accuracy``
-    (``returns / answers per episode``) is there on graded tasks, else ``None``.
-    :meth:`records` gives the same episodes as :class:`EpisodeEnd` records.
+    `episode`, `returns`, `lengths` and `env_steps` are 1-d arrays of one length (the
+    record keys `episode`, `return`, `length`, `env_steps`); `wall_time` is one
+    number for the batch (seconds since training began, when it was reported); `accuracy`
+    (`returns / answers per episode`) is there on graded tasks, else `None`.
+    `records()` gives the same episodes as `EpisodeEnd` records.
     """
 
     episode: np.ndarray
@@ -166,7 +166,7 @@ class EpisodeBatch:
         return int(self.returns.shape[0])
 
     def records(self) -> list[dict[str, Any]]:
-        """One dict per episode, with the keys and types of an :class:`EpisodeEnd` record."""
+        """One dict per episode, with the keys and types of an `EpisodeEnd` record."""
         wall = float(self.wall_time)
         columns = [self.episode.tolist(), self.returns.tolist(), self.lengths.tolist(),
                    self.env_steps.tolist()]  # fmt: skip
@@ -183,7 +183,7 @@ class EpisodeBatch:
 
     @classmethod
     def of_record(cls, record: Mapping[str, Any]) -> EpisodeBatch:
-        """A batch of one from an :class:`EpisodeEnd` record."""
+        """A batch of one from an `EpisodeEnd` record."""
         accuracy = record.get("accuracy")
         return cls(
             np.array([int(record["episode"])], dtype=np.int64),

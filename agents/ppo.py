@@ -352,16 +352,16 @@ class PPOAgent(DeepAgent):
     def _sequences(
         self, rollout: Rollout, previous: Rollout | None, envs: torch.Tensor, rows: np.ndarray
     ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...], int, list[int]]:
-        """``(obs, episode_starts, initial_state, lead, start_times)`` re-run for ``envs``.
+        """`(obs, episode_starts, initial_state, lead, start_times)` re-run for `envs`.
 
-        ``rows`` are ``envs`` on the host: the sequence is planned from the rollouts'
-        ``host_starts``, so nothing here waits for the device. Without a previous rollout: the
-        rollout from its stored state (``lead = 0``). With one (the episode prefix): its last
-        ``lead`` steps first, enough that every env's unfinished episode is re-run from its
-        start (:func:`episode_prefix_length`), so the gradient of a recall reaches the step
+        `rows` are `envs` on the host: the sequence is planned from the rollouts'
+        `host_starts`, so nothing here waits for the device. Without a previous rollout: the
+        rollout from its stored state (`lead = 0`). With one (the episode prefix): its last
+        `lead` steps first, enough that every env's unfinished episode is re-run from its
+        start (`episode_prefix_length()`), so the gradient of a recall reaches the step
         that showed what is recalled; the sequence then starts from the previous rollout's
-        stored state (exact where ``lead = T``; elsewhere an episode start inside the prefix
-        resets it). ``start_times``: where some env of the sequence begins an episode.
+        stored state (exact where `lead = T`; elsewhere an episode start inside the prefix
+        resets it). `start_times`: where some env of the sequence begins an episode.
         """
         obs, starts = rollout.obs[:, envs], rollout.episode_starts[:, envs]
         host_starts = rollout.host_starts[:, rows]

@@ -20,8 +20,8 @@ Fields (``t`` indexes time, ``n`` the env):
                               truncated rather than terminated).
     ``dones[t, n]``           True when the episode ended with that step.
     ``initial_state``         backbone state before step 0, batch on dim 0.
-    ``host_starts[t, n]``     ``episode_starts`` as a numpy array on the host, filled by the
-                              agent from what it reads anyway (the numpy envs' ``done``, or
+    `host_starts[t, n]`     `episode_starts` as a numpy array on the host, filled by the
+                              agent from what it reads anyway (the numpy envs' `done`, or
                               the one copy per rollout on torch batched envs), so the update
                               plans its sequences (the episode prefix, where the recurrent core
                               must reset) without reading the device.
@@ -87,10 +87,10 @@ class Rollout:
     def env_minibatches(
         self, num_minibatches: int, generator: torch.Generator, epochs: int = 1
     ) -> Iterator[tuple[np.ndarray, torch.Tensor]]:
-        """Env indices in ``num_minibatches`` random groups per epoch, each group keeping whole
-        sequences: ``(indices on the host, the same on the device)``.
+        """Env indices in `num_minibatches` random groups per epoch, each group keeping whole
+        sequences: `(indices on the host, the same on the device)`.
 
-        Every epoch's order is drawn first (one ``randperm`` per epoch from ``generator``, on
+        Every epoch's order is drawn first (one `randperm` per epoch from `generator`, on
         the CPU) and copied to the device once, without making the host wait for it.
         """
         orders = torch.stack(
@@ -106,7 +106,7 @@ class Rollout:
 
 
 def to_device_async(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """A CPU tensor on ``device`` without waiting: through pinned memory on a GPU."""
+    """A CPU tensor on `device` without waiting: through pinned memory on a GPU."""
     if device.type == "cpu":
         return tensor
     if device.type == "cuda":
@@ -119,10 +119,10 @@ def episode_prefix_length(previous_starts: Any, first_starts: Any) -> int:
 
     ``previous_starts[T, b]`` are the previous rollout's episode starts and ``first_starts[b]``
     whether the current rollout's step 0 starts an episode (numpy arrays, or CPU tensors). An
-    env whose episode began at step ``s`` of the previous rollout needs its last ``T - s``
-    steps; one whose episode began before that rollout needs all ``T`` (from the state stored
+    env whose episode began at step `s` of the previous rollout needs its last `T - s`
+    steps; one whose episode began before that rollout needs all `T` (from the state stored
     at its start); one that starts an episode at step 0 needs none. Returns the most any of
-    the ``b`` envs needs.
+    the `b` envs needs.
     """
     previous_starts, first_starts = np.asarray(previous_starts), np.asarray(first_starts)
     steps = previous_starts.shape[0]
@@ -136,7 +136,7 @@ def episode_prefix_length(previous_starts: Any, first_starts: Any) -> int:
 
 
 def start_times(starts: np.ndarray) -> list[int]:
-    """The times ``t >= 1`` at which some env of ``starts[T, b]`` begins an episode."""
+    """The times `t >= 1` at which some env of `starts[T, b]` begins an episode."""
     return (np.flatnonzero(starts[1:].any(axis=1)) + 1).tolist()
 
 

@@ -1,32 +1,32 @@
 """Where a deep agent's training time goes: named phases and a profile that reads them.
 
 Description:
-    An agent marks the parts of its training loop with :func:`phase` (``with phase("env
+    An agent marks the parts of its training loop with `phase()` (``with phase("env
     step"): ...``). Outside a profile that is a shared no-op context, so marking costs a
-    attribute read per use; inside :func:`profile_training` each mark is a
-    ``torch.profiler.record_function`` range, and the profile sums, per phase:
+    attribute read per use; inside `profile_training()` each mark is a
+    `torch.profiler.record_function` range, and the profile sums, per phase:
 
     - *wall ms*: the time inside the phase, Python included;
     - *torch ms*: the time of the torch operators called inside it (the outermost ones, so an
       operator is counted once however many it calls);
     - *launches*: the torch operators that would each launch a kernel on a GPU: the innermost
-      operators, less those that only make views or allocate (``view``, ``empty``, ...) and
+      operators, less those that only make views or allocate (`view`, `empty`, ...) and
       the scalar conversions the CPU does inside an operator (a GPU passes a Python number to
       the kernel as an argument). A GPU pays about 5-10 µs per launch however small the
-      kernel, so ``launches x 8 µs`` bounds the steps per second a training loop can reach on
-      any GPU while it launches one operator at a time (:attr:`TrainingProfile.ceiling`);
+      kernel, so `launches x 8 µs` bounds the steps per second a training loop can reach on
+      any GPU while it launches one operator at a time (`TrainingProfile.ceiling`);
     - *host syncs*: the places where the host waits for the device. On a GPU, the CUDA
       runtime's synchronising calls and their time. On the CPU, where nothing waits, what
-      would wait on a GPU: a tensor read as a Python number (``item``, ``bool``, ``int``,
-      ``float``: the operators ``aten::item`` / ``aten::is_nonzero`` called from Python), an
-      operator whose output size depends on the data (``nonzero``, ``masked_select``, a
+      would wait on a GPU: a tensor read as a Python number (`item`, `bool`, `int`,
+      `float`: the operators `aten::item` / `aten::is_nonzero` called from Python), an
+      operator whose output size depends on the data (`nonzero`, `masked_select`, a
       boolean index) and the copies an agent makes to the host on purpose through
-      :func:`to_host`.
+      `to_host()`.
 
     The remainder, wall time minus the time of every torch operator, is *Python outside torch
     ops*: the interpreter's own work between operators.
 
-    A recurrent core over a sequence (``nn.LSTM`` / ``nn.GRU``) runs differently on each
+    A recurrent core over a sequence (`nn.LSTM` / `nn.GRU`) runs differently on each
     device (one oneDNN primitive for the LSTM on the CPU, a loop of cell operators for the
     GRU, cuDNN on a GPU), so its call and its backward are counted as cuDNN's standard
     algorithm launches them: about two kernels per time step and layer. A profile taken on a
@@ -66,7 +66,7 @@ PHASES = (
 #: the phases of collecting a rollout (per rollout step) and of the update after it
 ROLLOUT_PHASES = PHASES[:3]
 UPDATE_PHASES = PHASES[4:]
-#: the label of a deliberate copy to the host (:func:`to_host`)
+#: the label of a deliberate copy to the host (`to_host()`)
 HOST_SYNC = "host sync"
 PREFIX = "lecture_rl::"
 #: what one small kernel launch costs a GPU, the issue's figure (5-10 µs)
@@ -76,21 +76,21 @@ _marking = False
 
 
 def phase(name: str) -> contextlib.AbstractContextManager[Any]:
-    """A profiler range named ``name`` while :func:`profile_training` runs, else a no-op."""
+    """A profiler range named `name` while `profile_training()` runs, else a no-op."""
     if _marking:
         return record_function(PREFIX + name)
     return contextlib.nullcontext()
 
 
 def to_host(tensor: torch.Tensor) -> np.ndarray:
-    """``tensor`` as a numpy array: the agent's deliberate wait for the device, marked."""
+    """`tensor` as a numpy array: the agent's deliberate wait for the device, marked."""
     with phase(HOST_SYNC):
         return tensor.detach().cpu().numpy()
 
 
 @contextlib.contextmanager
 def marking() -> Iterator[None]:
-    """Turn the phase marks into profiler ranges for the ``with`` block."""
+    """Turn the phase marks into profiler ranges for the `with` block."""
     global _marking
     before, _marking = _marking, True
     try:
@@ -119,7 +119,7 @@ DATA_DEPENDENT = frozenset(
     for name in "nonzero masked_select unique _unique _unique2 unique_consecutive".split()
 )
 SCALAR_READS = frozenset({"aten::item", "aten::is_nonzero"})
-#: a recurrent core over a whole sequence (``nn.LSTM`` / ``GRU`` / ``RNN``): oneDNN or a
+#: a recurrent core over a whole sequence (`nn.LSTM` / `GRU` / `RNN`): oneDNN or a
 #: loop of cell operators on the CPU, cuDNN on a GPU. Counted as cuDNN's standard algorithm
 #: launches it: per layer and direction, a GEMM and the gates' kernel per time step, plus the
 #: input GEMM (forward) or the two weight GEMMs (backward)
@@ -199,9 +199,9 @@ class TrainingProfile:
         return self.syncs / max(self.rollouts, 1)
 
     def ceiling(self, num_envs: int | None = None) -> float:
-        """Env steps per second if every launch cost ``LAUNCH_SECONDS`` and nothing else did:
-        ``num_envs x n_steps / (launches per rollout x 8 µs)`` (launches do not grow with
-        the envs; ``num_envs``: this run's unless given)."""
+        """Env steps per second if every launch cost `LAUNCH_SECONDS` and nothing else did:
+        `num_envs x n_steps / (launches per rollout x 8 µs)` (launches do not grow with
+        the envs; `num_envs`: this run's unless given)."""
         envs = self.num_envs if num_envs is None else num_envs
         per_rollout = self.launches_per_rollout
         return envs * self.n_steps / (per_rollout * LAUNCH_SECONDS) if per_rollout else math.inf
@@ -270,7 +270,7 @@ class TrainingProfile:
 
 
 def _phase_of(event: Any) -> str | None:
-    """The innermost phase mark above ``event`` (``None``: outside every phase).
+    """The innermost phase mark above `event` (`None`: outside every phase).
 
     Backward operators that autograd runs on its own thread (on a GPU) are the update's."""
     parent, backward = event.cpu_parent, False
@@ -303,7 +303,7 @@ def _descendants(event: Any) -> Iterator[Any]:
 
 
 def _rnn_launches_per_call(event: Any, backward: bool) -> int:
-    """cuDNN's launches for one call of a recurrent core (see ``RNN_SEQUENCES``)."""
+    """cuDNN's launches for one call of a recurrent core (see `RNN_SEQUENCES`)."""
     shapes = getattr(event, "input_shapes", None) or []
     args = list(getattr(event, "concrete_inputs", None) or [])
     layers = args[4] if len(args) > 4 and isinstance(args[4], int) else 1
@@ -319,7 +319,7 @@ class _LaunchCounter:
     """Kernel launches per operator event (see the module docstring).
 
     A leaf operator that writes device memory is one launch; a multi-tensor operator
-    (``_foreach_``, fused Adam) is one for all its tensors; a recurrent core's call and its
+    (`_foreach_`, fused Adam) is one for all its tensors; a recurrent core's call and its
     backward are cuDNN's count. What runs inside those is not counted again.
     """
 
@@ -337,7 +337,7 @@ class _LaunchCounter:
         return any(parent.name in RNN_SEQUENCES for parent in _ancestors(event))
 
     def _rnn_backward_node(self, event: Any) -> Any:
-        """The backward node of a recurrent core call that ``event`` is (or runs inside)."""
+        """The backward node of a recurrent core call that `event` is (or runs inside)."""
         for node in (event, *_ancestors(event)):
             if node.name.startswith(BACKWARD_NODE) and node.sequence_nr in self.rnn_of_sequence:
                 return node
@@ -377,7 +377,7 @@ def _inside_op(event: Any) -> bool:
 
 
 def _inside_scalar_conversion(event: Any) -> bool:
-    """A copy made by ``aten::to`` inside another operator on 0-d inputs: the CPU's
+    """A copy made by `aten::to` inside another operator on 0-d inputs: the CPU's
     conversion of a Python number that a GPU kernel takes as an argument."""
     shapes = getattr(event, "input_shapes", None) or []
     if any(len(shape) for shape in shapes):
@@ -452,11 +452,11 @@ def summarise(
 def profile_training(
     agent: Any, env: Any, steps: int, *, warmup_steps: int | None = None, label: str = ""
 ) -> TrainingProfile:
-    """Train ``agent`` on ``env`` for ``steps`` env steps under ``torch.profiler``.
+    """Train `agent` on `env` for `steps` env steps under `torch.profiler`.
 
-    A first ``train`` of ``warmup_steps`` (default: one rollout) runs unprofiled, so
+    A first `train` of `warmup_steps` (default: one rollout) runs unprofiled, so
     allocations, the optimizer's state and cuDNN's plans are made before. The profiled call
-    counts whole rollouts: ``steps`` is rounded up to them.
+    counts whole rollouts: `steps` is rounded up to them.
     """
     hp = agent.hp
     per_rollout = hp["num_envs"] * hp.get("n_steps", 1)

@@ -205,16 +205,16 @@ class EpisodeCounter:
 
 
 class DeviceEpisodeCounter:
-    """:class:`EpisodeCounter` for envs that return tensors: nothing per step on the host and
+    """`EpisodeCounter` for envs that return tensors: nothing per step on the host and
     nothing per episode in Python.
 
-    :meth:`step` stores each vector step's rewards and ends in one buffer on the device (two
-    copies, no host read). :meth:`flush`, once per rollout, copies that buffer to the host in
+    `step()` stores each vector step's rewards and ends in one buffer on the device (two
+    copies, no host read). `flush()`, once per rollout, copies that buffer to the host in
     one go, adds the rewards up into each finished episode's return and length (numpy, one
     pass over the steps for all envs at once; the running sums of unfinished episodes carry
     over to the next rollout) and reports the episodes as one batch
-    (:meth:`TrainingRun.episode_batch`): the order, returns, lengths and ``env_steps`` that
-    :class:`EpisodeCounter` reports one at a time (only their ``wall_time`` is the flush's).
+    (`TrainingRun.episode_batch()`): the order, returns, lengths and `env_steps` that
+    `EpisodeCounter` reports one at a time (only their `wall_time` is the flush's).
     """
 
     def __init__(self, num_envs: int, steps: int, run: TrainingRun, device: torch.device):
@@ -232,9 +232,9 @@ class DeviceEpisodeCounter:
         self.t += 1
 
     def flush(self, env_steps_before: int) -> np.ndarray:
-        """Report the episodes that ended since the last flush; ``run.env_steps`` after them.
+        """Report the episodes that ended since the last flush; `run.env_steps` after them.
 
-        Returns the ends ``[steps, num_envs]`` (bool, on the host) for the update's plan.
+        Returns the ends `[steps, num_envs]` (bool, on the host) for the update's plan.
         """
         steps = self.t
         copied = to_host(self.buffer[:, :steps])  # the one wait for the device

@@ -7,9 +7,9 @@ Usage::
     python benchmarks/gpu_check.py --device cpu --smoke   # the same checks on the CPU
 
 On a machine without CUDA it prints one line that says ``skipped`` and exits 0 (a skip, not a
-pass: nothing ran). Otherwise it first prints where a rollout's time goes (``profile.md``:
-``benchmarks/torch_envs.py --profile``'s tables, PPO + LSTM and GRU on Parity-16 with 4096
-torch envs), then runs, each through the real ``lecture-rl`` command where there is one:
+pass: nothing ran). Otherwise it first prints where a rollout's time goes (`profile.md`:
+`benchmarks/torch_envs.py --profile`'s tables, PPO + LSTM and GRU on Parity-16 with 4096
+torch envs), then runs, each through the real `lecture-rl` command where there is one:
 
 1. ``train --device cuda``: ``dqn`` + ``cnn`` on the maze seen as pixels; ``ppo`` with ``lstm``,
    ``gru`` and ``transformer`` on Parity-16 and on Copy-5; each then ``evaluate --json``;
@@ -19,8 +19,8 @@ torch envs), then runs, each through the real ``lecture-rl`` command where there
    greedy figures;
 4. ``inspect`` of a GPU checkpoint;
 5. the same seed twice on the GPU gives the same numbers (training log and weights);
-6. ``ppo`` + ``lstm`` and + ``gru`` on Parity-16 with 4096 envs on the device (the torch
-   batched envs, with ``AT_SCALE`` of ``benchmarks/torch_envs.py``): env-steps/s end to end
+6. `ppo` + `lstm` and + `gru` on Parity-16 with 4096 envs on the device (the torch
+   batched envs, with `AT_SCALE` of `benchmarks/torch_envs.py`): env-steps/s end to end
    and the wall time to greedy accuracy 0.99.
 
 It prints one table (what ran, seconds, env-steps/s, the learned figure, ok) and writes it with
@@ -262,7 +262,7 @@ class Checker:
         return Row("", time.perf_counter() - started, figure=f"identical: {', '.join(same)}")
 
     def profile(self) -> Row:
-        """Where a rollout's time goes: ``benchmarks/torch_envs.py --profile``'s tables."""
+        """Where a rollout's time goes: `benchmarks/torch_envs.py --profile`'s tables."""
         started = time.perf_counter()
         bench = torch_envs_benchmark()
         num_envs = 16 if self.smoke else 4096
@@ -285,7 +285,7 @@ class Checker:
                    note="tables in profile.md")  # fmt: skip
 
     def torch_envs(self, net: str) -> Row:
-        """ppo + ``net`` on Parity-16 with 4096 envs on the device, to greedy accuracy 0.99."""
+        """ppo + `net` on Parity-16 with 4096 envs on the device, to greedy accuracy 0.99."""
         import gymnasium as gym
 
         import lecture_rl.envs  # noqa: F401
@@ -361,7 +361,7 @@ class Checker:
 
 
 def torch_envs_benchmark():
-    """``benchmarks/torch_envs.py`` as a module (its ``AT_SCALE`` and ``profile``)."""
+    """`benchmarks/torch_envs.py` as a module (its `AT_SCALE` and `profile`)."""
     path = Path(__file__).with_name("torch_envs.py")
     spec = importlib.util.spec_from_file_location("lecture_rl_torch_envs_benchmark", path)
     module = importlib.util.module_from_spec(spec)

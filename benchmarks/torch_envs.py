@@ -10,9 +10,9 @@ Usage:
     python benchmarks/torch_envs.py --smoke          # seconds (CI): the profile included
     ```
 
-With ``--profile``, first: PPO + LSTM and GRU on Parity-16 with ``--profile-envs`` torch envs
-(4096) on ``--device``, one rollout and its update under ``torch.profiler``
-(``lecture_rl.agents.training_profile``), for PPO's defaults and for ``AT_SCALE``: a table per
+With `--profile`, first: PPO + LSTM and GRU on Parity-16 with `--profile-envs` torch envs
+(4096) on `--device`, one rollout and its update under `torch.profiler`
+(`lecture_rl.agents.training_profile`), for PPO's defaults and for `AT_SCALE`: a table per
 run (env step, the backbone's forward in the rollout, the sequence forward + backward of the
 update, the optimizer, host syncs, Python outside torch ops), the torch operator launches per
 rollout step and per update, and the launch-bound ceiling ``4096 x steps per rollout /
@@ -28,12 +28,12 @@ Two tables, each measured in the same run, numpy and torch interleaved, median o
    ``torch_envs=False`` (numpy envs: observations to the device and actions back at every
    step) and ``torch_envs=True``, for each ``--num-envs`` and device; the ratio torch/numpy.
 
-With ``--solve`` (on a GPU; ``--device cpu`` too): PPO + each of ``--nets`` on Parity-16 with
-``--solve-envs`` torch envs, for each ``--minibatches`` and ``--seeds``, trained until the
-last ``num_envs`` training episodes average accuracy >= 0.99 (episodes read as one batch per
+With `--solve` (on a GPU; `--device cpu` too): PPO + each of `--nets` on Parity-16 with
+`--solve-envs` torch envs, for each `--minibatches` and `--seeds`, trained until the
+last `num_envs` training episodes average accuracy >= 0.99 (episodes read as one batch per
 rollout), then a greedy evaluation of 1000 episodes; prints the env steps and wall time to
 0.99 and what the launches alone would cost (rollouts x launches per rollout x 8 µs): how
-``AT_SCALE`` was chosen (the goal on a GPU: 0.99 in <= 3 s, >= 1M env steps/s end to end).
+`AT_SCALE` was chosen (the goal on a GPU: 0.99 in <= 3 s, >= 1M env steps/s end to end).
 """
 
 from __future__ import annotations
@@ -141,9 +141,9 @@ def median_pair(measure: Callable[[bool], float], repeats: int) -> tuple[float, 
 
 
 class AccuracyStop(TrainingCallback):
-    """Stops training once the last ``window`` training episodes average ``target`` accuracy.
+    """Stops training once the last `window` training episodes average `target` accuracy.
 
-    It reads the episodes as one batch per rollout (``EpisodeBatch``): no per-episode event
+    It reads the episodes as one batch per rollout (`EpisodeBatch`): no per-episode event
     is built for it."""
 
     events = (EpisodeBatch,)
@@ -174,7 +174,7 @@ def solve(
     log: bool = False,
     **hp,
 ) -> dict:
-    """Train to 0.99 (training episodes); the figures, printed as one line (``log``: and the
+    """Train to 0.99 (training episodes); the figures, printed as one line (`log`: and the
     training accuracy of every rollout)."""
     env = gym.make(PARITY16[0], **PARITY16[1])
     agent = agents.make(
@@ -201,7 +201,7 @@ def solve(
 
 
 def profile(net: str, num_envs: int, device: str, label: str, rollouts: int = 1, **hp) -> float:
-    """Print the training profile of PPO + ``net`` on Parity-16; launches per rollout."""
+    """Print the training profile of PPO + `net` on Parity-16; launches per rollout."""
     env = gym.make(PARITY16[0], **PARITY16[1])
     agent = agents.make(
         "ppo", env, seed=0, net=net, device=device, num_envs=num_envs, torch_envs=True, **hp

@@ -48,12 +48,12 @@ def episode_keys(seeds: torch.Tensor, episodes: torch.Tensor) -> torch.Tensor:
 
 
 def seed_words(seeds: torch.Tensor) -> torch.Tensor:
-    """``mix(seed + C)``: the part of :func:`episode_keys` a copy keeps while its seed does."""
+    """`mix(seed + C)`: the part of `episode_keys()` a copy keeps while its seed does."""
     return mix(seeds + GOLDEN)
 
 
 def keys_of_seed_words(words: torch.Tensor, episodes: torch.Tensor) -> torch.Tensor:
-    """``key(seed, e) = mix(words ^ e)`` from ``words = seed_words(seed)``."""
+    """`key(seed, e) = mix(words ^ e)` from `words = seed_words(seed)`."""
     return mix(words ^ episodes)
 
 

@@ -30,10 +30,10 @@ class TorchTapeVectorEnv(TorchVectorEnv):
     State: ``self.t`` (the step of each copy's current observation) and the keys; a subclass
     may keep more (:meth:`_restart`). ``step`` grades the action against :meth:`_target`,
     moves to ``t + 1`` (:meth:`_advance`) and autoresets like
-    :class:`~lecture_rl.envs.tape_vector.TapeVectorEnv`. In ``SAME_STEP`` mode a copy that
+    `TapeVectorEnv`. In `SAME_STEP` mode a copy that
     ends starts its next episode in the same step, so every copy's next observation is
-    computed once (:meth:`_move`), and the ended copies' last one is the tape's end
-    (:meth:`_end_obs`): fewer operations per step, the same numbers.
+    computed once (`_move()`), and the ended copies' last one is the tape's end
+    (`_end_obs()`): fewer operations per step, the same numbers.
     """
 
     info_key = "target"
@@ -69,13 +69,13 @@ class TorchTapeVectorEnv(TorchVectorEnv):
         self._x = self._compute_obs()
 
     def _move(self, ended: torch.Tensor, t_next: torch.Tensor) -> None:
-        """``SAME_STEP``: every copy to ``t + 1``, or to ``t = 0`` where it ``ended`` (its
-        key already new); :meth:`_advance` and :meth:`_restart` in one."""
+        """`SAME_STEP`: every copy to `t + 1`, or to `t = 0` where it `ended` (its
+        key already new); `_advance()` and `_restart()` in one."""
         self.t = torch.where(ended, 0, t_next)
         self._x = self._compute_obs()
 
     def _end_obs(self) -> torch.Tensor:
-        """The observation after an episode's last step (``t = episode_steps``), every copy."""
+        """The observation after an episode's last step (`t = episode_steps`), every copy."""
         t, self.t = self.t, torch.full_like(self.t, self.episode_steps)
         try:
             return self._compute_obs()

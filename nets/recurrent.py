@@ -26,9 +26,9 @@ Episode boundaries:
 
     Finding those times reads the flags on the host, which on a GPU waits for the device. A
     caller that knows them already (an agent whose episode ends were copied to the host once
-    per rollout) passes them as ``start_times``: then nothing waits, and on a GPU the
+    per rollout) passes them as `start_times`: then nothing waits, and on a GPU the
     stretches are run one call each as well while there are few of them (at most
-    ``CHUNKED_AT_MOST``: Parity and Copy, whose episodes all end together), packed otherwise.
+    `CHUNKED_AT_MOST`: Parity and Copy, whose episodes all end together), packed otherwise.
 
 State:
     ``(h[B, num_layers, H],)`` for rnn / gru, ``(h[B, num_layers, H], c[B, num_layers, H])`` for
@@ -66,7 +66,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from lecture_rl.nets.backbone import Backbone, State, _check_positive
 
 CORES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-#: with ``start_times`` known, a GPU runs the stretches between them one core call each (no
+#: with `start_times` known, a GPU runs the stretches between them one core call each (no
 #: host wait) while there are at most this many cuts; beyond, packed sequences (one call)
 CHUNKED_AT_MOST = 8
 
@@ -233,10 +233,10 @@ class RecurrentBackbone(Backbone):
         *,
         start_times: list[int] | None = None,
     ) -> tuple[torch.Tensor, State]:
-        """A rollout ``obs[T, B, ...]`` in one call of the core; equals ``step`` T times.
+        """A rollout `obs[T, B, ...]` in one call of the core; equals `step` T times.
 
-        ``start_times`` (optional): the times ``t >= 1`` at which some row of
-        ``episode_starts`` is true, when the caller knows them on the host; the flags are
+        `start_times` (optional): the times `t >= 1` at which some row of
+        `episode_starts` is true, when the caller knows them on the host; the flags are
         then not read back from the device (see the module docstring).
         """
         o = self.as_obs_tensor(obs, 2)
@@ -266,7 +266,7 @@ class RecurrentBackbone(Backbone):
 
         On a CPU, torch's packed-sequence backward re-fills the whole input projection once per
         time step (quadratic in T), so there we cut the rollout only at the times where some env
-        starts an episode (``cut_times``) and zero those rows of the state between calls.
+        starts an episode (`cut_times`) and zero those rows of the state between calls.
         """
         bounds = [0, *cut_times, x.shape[0]]
         state = self._to_core(self._reset_rows(state0, starts[0]))

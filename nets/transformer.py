@@ -210,7 +210,7 @@ class TransformerBackbone(Backbone):
     ) -> tuple[torch.Tensor, State] | tuple[torch.Tensor, State, list[torch.Tensor]]:
         """A rollout ``obs[T, B, ...]`` in parallel over time; equals ``step`` T times.
 
-        ``start_times`` is accepted for the common interface and not needed: the episode
+        `start_times` is accepted for the common interface and not needed: the episode
         starts become the attention mask on the device.
 
         With ``return_weights=True`` also returns the attention weights per layer,

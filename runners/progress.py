@@ -3,7 +3,7 @@
 Description:
     Bars go to stderr so that ``--json`` output on stdout stays clean. A bar counts episodes
     for an episode budget and env steps for a step budget, and shows the latest return. It
-    listens to ``EpisodeBatch`` events: an agent that reports a rollout's episodes at once
+    listens to `EpisodeBatch` events: an agent that reports a rollout's episodes at once
     moves the bar once per rollout, reading one number, and builds no per-episode event for
     it; an agent that reports episodes one by one moves it once per episode.
 """
@@ -84,5 +84,5 @@ class TrainProgress(TrainingCallback):
         self.progress.update(self.task, completed=min(done, self.total), status=status)
 
     def __call__(self, record: dict[str, Any]) -> None:
-        """One finished episode given as a record (a per-episode ``callback=``)."""
+        """One finished episode given as a record (a per-episode `callback=`)."""
         self.on_event(EpisodeBatch.of_record({"episode": self.episodes, **record}))

@@ -130,7 +130,7 @@ def test_collecting_on_torch_envs_reads_the_host_once_per_rollout(monkeypatch, t
 
 def test_training_on_torch_envs_waits_for_the_device_once_per_rollout(monkeypatch):
     """Collect and update, LSTM with the episode prefix on Copy (episodes cross rollouts): one
-    read of the device per rollout, the copy of its episode ends. Reads once per ``train``
+    read of the device per rollout, the copy of its episode ends. Reads once per `train`
     (the reset's seeds, the divergence check at the end) do not grow with the rollouts."""
     env = gym.make("LectureRL/Copy-v0", length=2, symbols=3)
     reads = {}

@@ -50,7 +50,7 @@ def test_the_check_runs_its_checks_on_the_cpu_and_reports_each(tmp_path):
 
 
 def run_on_the_cpu(only: str, out: Path) -> subprocess.CompletedProcess:
-    """The check's smoke on the CPU, only the checks whose name holds ``only``."""
+    """The check's smoke on the CPU, only the checks whose name holds `only`."""
     return subprocess.run(
         [sys.executable, str(CHECK), "--smoke", "--device", "cpu", "--only", only,
          "--out", str(out)],

@@ -173,8 +173,8 @@ def test_both_sequence_paths_equal_stepping(mode, cell):
 
 @pytest.mark.parametrize("name", ["lstm", "gru", "mlp", "transformer"])
 def test_episode_start_times_known_on_the_host_give_the_same_sequence_without_reading_it(name):
-    """An agent that knows where episodes start passes ``start_times``: the same features,
-    and the recurrent core no longer reads the flags back (``nonzero`` waits on a GPU)."""
+    """An agent that knows where episodes start passes `start_times`: the same features,
+    and the recurrent core no longer reads the flags back (`nonzero` waits on a GPU)."""
     torch.manual_seed(3)
     bb = make_backbone(name, spaces.Discrete(4), **backbone_kwargs(name))
     obs = sample_obs(spaces.Discrete(4), (12, 5))

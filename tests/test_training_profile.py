@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def figures_of(fn) -> dict:
-    """The phase figures of running ``fn`` under the profiler, with the phases marked."""
+    """The phase figures of running `fn` under the profiler, with the phases marked."""
     with marking(), profile(record_shapes=True) as prof:
         fn()
     phases, other, total, _ = summarise(prof.events(), 1.0, on_cuda=False)
