@@ -8,6 +8,8 @@ Usage:
     python benchmarks/torch_envs.py --solve          # + time to 0.99 on Parity-16 (CUDA only)
     python benchmarks/torch_envs.py --solve --device cpu --minibatches 1 2 4 --only-solve
     python benchmarks/torch_envs.py --smoke          # seconds (CI): the profile included
+    git worktree add ../before <commit> && python benchmarks/torch_envs.py --profile \
+        --only-solve --before ../before              # the same counts on that code too
     ```
 
 With `--profile`, first: PPO + LSTM and GRU on Parity-16 with `--profile-envs` torch envs
@@ -28,6 +30,11 @@ Two tables, each measured in the same run, numpy and torch interleaved, median o
    ``torch_envs=False`` (numpy envs: observations to the device and actions back at every
    step) and ``torch_envs=True``, for each ``--num-envs`` and device; the ratio torch/numpy.
 
+With `--before TREE` (a checkout of earlier code): the profile's launches and host syncs per
+rollout of that code too, counted by this profile in a child process that imports the tree's
+agents (its loop has no phase marks, so only the totals per rollout), at 64 envs (the counts do
+not depend on the number of envs).
+
 With `--solve` (on a GPU; `--device cpu` too): PPO + each of `--nets` on Parity-16 with
 `--solve-envs` torch envs, for each `--minibatches` and `--seeds`, trained until the
 last `num_envs` training episodes average accuracy >= 0.99 (episodes read as one batch per
@@ -39,10 +46,16 @@ rollout), then a greedy evaluation of 1000 episodes; prints the env steps and wa
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -234,9 +247,15 @@ def main() -> None:
     parser.add_argument("--only-solve", action="store_true", help="skip the speed tables")
     parser.add_argument("--log-rollouts", action="store_true",
                         help="--solve: print each rollout's training accuracy")  # fmt: skip
+    parser.add_argument("--before", type=Path, metavar="TREE",
+                        help="--profile: also count the launches and syncs of the code "
+                        "checked out at TREE (git worktree add TREE <commit>)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     parser.add_argument("--smoke", action="store_true", help="tiny budget (seconds): for CI")
     args = parser.parse_args()
+    if args.before is not None and not (args.before / "agents" / "ppo.py").is_file():
+        parser.error(f"--before {args.before}: no agents/ppo.py there; make the checkout with "
+                     "git worktree add TREE <commit>")  # fmt: skip
     hp: dict = {}
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if args.smoke:
@@ -252,6 +271,8 @@ def main() -> None:
         for net in args.nets:
             for label, preset in (("PPO's defaults", {}), (f"AT_SCALE {AT_SCALE}", AT_SCALE)):
                 profile(net, args.profile_envs, device, label, **{**hp, **preset})
+            if args.before is not None:
+                profile_before(args.before, net, min(args.profile_envs, 64), hp)
 
     if not args.only_solve:
         speed_tables(args, hp)
@@ -287,6 +308,64 @@ def profile_launches(net: str, num_envs: int, device: str, minibatches: int, hp:
                         torch_envs=True, **settings)  # fmt: skip
     steps = agent.hp["num_envs"] * agent.hp["n_steps"]
     return profile_training(agent, env, steps).launches_per_rollout
+
+
+#: a child process's profile of PPO on the code it imports (argv: profile module, net,
+#: num_envs, settings as JSON); prints the counts per rollout as JSON
+BEFORE_PROFILE = """
+import importlib.util, json, sys, torch, gymnasium as gym
+import lecture_rl.envs
+from lecture_rl import agents
+torch.set_num_threads(1)
+spec = importlib.util.spec_from_file_location("training_profile", sys.argv[1])
+tp = sys.modules["training_profile"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tp)
+net, num_envs, hp = sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
+env = gym.make("LectureRL/Parity-v0", length=16)
+agent = agents.make("ppo", env, seed=0, net=net, device="cpu", num_envs=num_envs,
+                    torch_envs=True, **hp)
+report = tp.profile_training(agent, env, num_envs * agent.hp["n_steps"])
+print(json.dumps({"launches": report.launches_per_rollout, "syncs": report.syncs_per_rollout,
+                  "n_steps": report.n_steps, "ceiling": report.ceiling(4096)}))
+"""
+
+
+def profile_before(tree: Path, net: str, num_envs: int, hp: dict) -> dict:
+    """The launches and syncs per rollout of PPO + `net` on the code at `tree` (on the CPU).
+
+    A child process imports `lecture_rl` from `tree` (links to its packages in a temporary
+    folder first on `PYTHONPATH`) and counts with this checkout's profile."""
+    from lecture_rl.agents import training_profile
+
+    with tempfile.TemporaryDirectory() as root:
+        package = Path(root, "lecture_rl")
+        package.mkdir()
+        for part in ("envs", "agents", "nets", "runners", "assets"):
+            if (tree / part).is_dir():
+                (package / part).symlink_to((tree / part).resolve())
+        env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
+        found = subprocess.run(
+            [sys.executable, "-c", "import lecture_rl.agents as a; print(a.__file__)"],
+            env=env, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        if not Path(found).resolve().is_relative_to((tree / "agents").resolve()):
+            raise SystemExit(f"--before: the child imported {found}, not the tree's agents")
+        done = subprocess.run(
+            [sys.executable, "-c", BEFORE_PROFILE, training_profile.__file__, net,
+             str(num_envs), json.dumps(hp)],
+            env=env, capture_output=True, text=True,
+        )  # fmt: skip
+    if done.returncode:
+        raise SystemExit(f"--before: the profile of {tree} failed:\n{done.stderr[-2000:]}")
+    counts = json.loads(done.stdout.strip().splitlines()[-1])
+    print(
+        f"before ({tree}): ppo + {net}, PPO's defaults, {num_envs} envs: "
+        f"{counts['launches']:,.0f} launches and {counts['syncs']:,.1f} host syncs per rollout "
+        f"of {counts['n_steps']} steps; launch-bound ceiling at 4096 envs "
+        f"{counts['ceiling'] / 1e6:.2f}M env steps/s\n",
+        flush=True,
+    )
+    return counts
 
 
 def speed_tables(args: argparse.Namespace, hp: dict) -> None:
