@@ -47,11 +47,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -66,6 +64,9 @@ from lecture_rl import agents
 from lecture_rl.agents.events import EpisodeBatch, TrainingCallback
 from lecture_rl.agents.training_profile import LAUNCH_SECONDS, profile_training
 from lecture_rl.envs.torch_vector import make_torch_vector_env
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from event_overhead import tree_imports  # noqa: E402  (the same child process, another run)
 
 ENVS: list[tuple[str, dict]] = [
     ("LectureRL/Parity-v0", {"length": 16}),
@@ -337,19 +338,7 @@ def profile_before(tree: Path, net: str, num_envs: int, hp: dict) -> dict:
     folder first on `PYTHONPATH`) and counts with this checkout's profile."""
     from lecture_rl.agents import training_profile
 
-    with tempfile.TemporaryDirectory() as root:
-        package = Path(root, "lecture_rl")
-        package.mkdir()
-        for part in ("envs", "agents", "nets", "runners", "assets"):
-            if (tree / part).is_dir():
-                (package / part).symlink_to((tree / part).resolve())
-        env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
-        found = subprocess.run(
-            [sys.executable, "-c", "import lecture_rl.agents as a; print(a.__file__)"],
-            env=env, capture_output=True, text=True, check=True,
-        ).stdout.strip()  # fmt: skip
-        if not Path(found).resolve().is_relative_to((tree / "agents").resolve()):
-            raise SystemExit(f"--before: the child imported {found}, not the tree's agents")
+    with tree_imports(tree) as env:
         done = subprocess.run(
             [sys.executable, "-c", BEFORE_PROFILE, training_profile.__file__, net,
              str(num_envs), json.dumps(hp)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -152,9 +153,11 @@ def test_one_large_minibatch_halves_the_updates_launches():
 
 
 def test_the_benchmark_prints_the_profile_in_its_smoke():
+    """With `--before TREE` it counts that checkout's code in a child process: given this
+    checkout, the same launches per rollout as its own profile of PPO's defaults."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "torch_envs.py"), "--smoke", "--only-solve",
-         "--nets", "gru"],
+         "--nets", "gru", "--before", str(ROOT)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -162,3 +165,19 @@ def test_the_benchmark_prints_the_profile_in_its_smoke():
     assert out.count("| env step |") == 2  # PPO's defaults and AT_SCALE
     assert "launches:" in out and "per rollout step" in out and "per update" in out
     assert "launch-bound ceiling at 4096 envs" in out
+    defaults = re.search(r"PPO's defaults on cpu.*?, ([\d,]+) per rollout in all", out, re.S)
+    before = re.search(r"before \(.*\): ppo \+ gru, PPO's defaults, 16 envs: ([\d,]+) launches "
+                       r"and ([\d.]+) host syncs per rollout", out)  # fmt: skip
+    assert defaults and before, out
+    assert before[1] == defaults[1]
+    assert float(before[2]) == 2.0  # the rollout's copy, the end of `train`
+
+
+def test_before_without_a_checkout_is_one_line_and_exit_2(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "torch_envs.py"), "--profile",
+         "--before", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert f"--before {tmp_path}: no agents/ppo.py there" in done.stderr.strip().splitlines()[-1]
