@@ -682,8 +682,19 @@ def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:
     return True
 
 
+def gumbel_noise(
+    shape: tuple[int, ...], generator: torch.Generator, device: torch.device
+) -> torch.Tensor:
+    """Gumbel(0, 1) noise `g = -log(-log U)`, `U ~ U(0, 1)` from a seeded generator.
+
+    `argmax(logits + g)` is a draw from `softmax(logits)` (the Gumbel-max trick). On the
+    CPU one draw of shape `(T, *shape)` gives the numbers of `T` draws of `shape`, so
+    a rollout can draw all its steps' noise at once.
+    """
+    uniform = torch.rand(shape, generator=generator, device=device)
+    return -torch.log(-torch.log(uniform.clamp_(min=1e-20)))
+
+
 def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Draw ``a ~ softmax(logits)`` per row with the Gumbel-max trick and a seeded generator."""
-    uniform = torch.rand(logits.shape, generator=generator, device=logits.device)
-    gumbel = -torch.log(-torch.log(uniform.clamp_(min=1e-20)))
-    return (logits + gumbel).argmax(dim=-1)
+    return (logits + gumbel_noise(logits.shape, generator, logits.device)).argmax(dim=-1)

@@ -66,7 +66,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lecture_rl.agents.base import HyperparameterError, TrainingRun
-from lecture_rl.agents.deep import DeepAgent, sample_categorical
+from lecture_rl.agents.deep import DeepAgent, gumbel_noise
 from lecture_rl.agents.events import PolicyStep
 from lecture_rl.agents.hyperparameters import (
     Param,
@@ -80,7 +80,9 @@ from lecture_rl.agents.rollout import (
     detach_state,
     episode_prefix_length,
     index_state,
+    start_times,
 )
+from lecture_rl.agents.training_profile import phase
 from lecture_rl.agents.vector_envs import (
     TORCH_ENVS_PARAM,
     DeviceEpisodeCounter,
@@ -201,6 +203,7 @@ class PPOAgent(DeepAgent):
         previous: Rollout | None = None
         state = self.backbone.initial_state(num_envs, self.device)
         episode_start = torch.ones(num_envs, dtype=torch.bool, device=self.device)
+        host_start = np.ones(num_envs, dtype=bool)  # the same, on the host
         steps_done = 0
         try:
             while not run.done:
@@ -210,48 +213,66 @@ class PPOAgent(DeepAgent):
                 rollout.initial_state = detach_state(state)
                 steps_before = steps_done
                 with torch.no_grad():  # 1. collect
+                    with phase("rollout forward"):  # the noise of every draw a ~ π(·|s)
+                        noise = gumbel_noise((n_steps, num_envs, self.n_actions),
+                                             self.generator, self.device)  # fmt: skip
                     for t in range(n_steps):
-                        obs_t = self.obs_tensor(obs)
-                        rollout.obs[t] = obs_t
-                        rollout.episode_starts[t] = episode_start
-                        features, state = self.backbone.step(obs_t, state, episode_start)
-                        logits = self._masked(self._action_scores(features), infos, rollout, t)
-                        action = sample_categorical(logits, self.generator)
-                        logp = F.log_softmax(logits, dim=-1).gather(-1, action[:, None])[:, 0]
-                        rollout.values[t] = self.value(features)
-                        rollout.actions[t] = action
-                        rollout.logprobs[t] = logp
+                        with phase("rollout forward"):
+                            obs_t = self.obs_tensor(obs)
+                            rollout.obs[t] = obs_t
+                            rollout.episode_starts[t] = episode_start
+                            features, state = self.backbone.step(obs_t, state, episode_start)
+                            logits = self._masked(self._action_scores(features), infos, rollout, t)
+                            action = (logits + noise[t]).argmax(dim=-1)
+                            logp = F.log_softmax(logits, dim=-1).gather(-1, action[:, None])[:, 0]
+                            rollout.values[t] = self.value(features)
+                            rollout.actions[t] = action
+                            rollout.logprobs[t] = logp
                         steps_done += num_envs
                         if on_device:
                             obs, infos = self._device_step(envs, action, rollout, t, state, counter)
-                            episode_start = rollout.dones[t].clone()
+                            episode_start = rollout.dones[t]
                             continue
                         if want_policy:
                             run.emit(PolicyStep(obs, logits.softmax(-1), rollout.values[t],
                                                 action, state, steps_done - num_envs,
                                                 episode_start, infos.get("hidden")))  # fmt: skip
                         obs_before, infos_before = obs, infos
-                        env_actions = action.cpu().numpy() + self.action_start
-                        obs, reward, terminated, truncated, infos = envs.step(env_actions)
+                        with phase("env step"):
+                            env_actions = action.cpu().numpy() + self.action_start
+                            obs, reward, terminated, truncated, infos = envs.step(env_actions)
                         if counter.wants_transitions:  # env 0's step, for the live viewer
                             counter.transition(
                                 obs_before, env_actions, reward, obs, terminated, truncated,
                                 infos, infos_before,
                             )  # fmt: skip
-                        reward_t = torch.as_tensor(reward, dtype=torch.float32, device=self.device)
-                        cut = np.flatnonzero(truncated & ~terminated)
-                        if cut.size:  # a time limit is not the task's end: bootstrap γV(final)
-                            reward_t[cut] += gamma * self._final_values(infos, cut, state)
-                        done = np.logical_or(terminated, truncated)
-                        rollout.rewards[t] = reward_t
-                        rollout.dones[t] = torch.as_tensor(done, device=self.device)
-                        episode_start = rollout.dones[t].clone()
-                        counter.step(np.asarray(reward, dtype=float), done, steps_done)
+                        with phase("env step"):
+                            reward_t = torch.as_tensor(
+                                reward, dtype=torch.float32, device=self.device
+                            )
+                            cut = np.flatnonzero(truncated & ~terminated)
+                            if cut.size:  # a time limit is not the task's end: bootstrap γV
+                                reward_t[cut] += gamma * self._final_values(infos, cut, state)
+                            done = np.logical_or(terminated, truncated)
+                            rollout.rewards[t] = reward_t
+                            rollout.dones[t] = torch.as_tensor(done, device=self.device)
+                            episode_start = rollout.dones[t]
+                            rollout.host_starts[t], host_start = host_start, done
+                        with phase("episode counting"):
+                            counter.step(np.asarray(reward, dtype=float), done, steps_done)
                     if on_device:
-                        counter.flush(steps_before)  # the one wait for the device per rollout
-                    features, _ = self.backbone.step(self.obs_tensor(obs), state, episode_start)
-                    last_value = self.value(features)
-                advantages, returns = rollout.advantages_gae(last_value, gamma, hp["gae_lambda"])
+                        with phase("episode reporting"):
+                            ends = counter.flush(steps_before)  # the one wait for the device
+                        rollout.host_starts[0], rollout.host_starts[1:] = host_start, ends[:-1]
+                        host_start = ends[-1]
+                    with phase("rollout forward"):
+                        obs_t = self.obs_tensor(obs)
+                        features, _ = self.backbone.step(obs_t, state, episode_start)
+                        last_value = self.value(features)
+                with phase("advantages (GAE)"):
+                    advantages, returns = rollout.advantages_gae(
+                        last_value, gamma, hp["gae_lambda"]
+                    )
                 self._update(rollout, advantages, returns, previous)  # 2. update
                 previous = rollout if prefix else None
                 buffers.reverse()  # the next rollout fills the other buffer
@@ -270,17 +291,21 @@ class PPOAgent(DeepAgent):
         counter: DeviceEpisodeCounter,
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         """One step of torch batched envs, stored into ``rollout`` without leaving the device."""
-        obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
-        reward_t = reward.to(torch.float32)
-        if envs.can_truncate:  # a time limit is not the task's end: bootstrap γV(final)
-            final = self.obs_tensor(infos["final_obs"])
-            features, _ = self.backbone.step(final, state, None)
-            cut = truncated & ~terminated
-            reward_t = reward_t + torch.where(cut, self.hp["gamma"] * self.value(features), 0.0)
-        done = terminated | truncated
-        rollout.rewards[t] = reward_t
-        rollout.dones[t] = done
-        counter.step(reward, done)
+        with phase("env step"):
+            obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
+        with phase("rollout forward"):
+            reward_t = reward.to(torch.float32)
+            if envs.can_truncate:  # a time limit is not the task's end: bootstrap γV(final)
+                final = self.obs_tensor(infos["final_obs"])
+                features, _ = self.backbone.step(final, state, None)
+                cut = truncated & ~terminated
+                gamma_v = self.hp["gamma"] * self.value(features)
+                reward_t = reward_t + torch.where(cut, gamma_v, 0.0)
+            done = terminated | truncated
+            rollout.rewards[t] = reward_t
+            rollout.dones[t] = done
+        with phase("episode counting"):
+            counter.step(reward, done)
         return obs, infos
 
     def _masked(
@@ -325,27 +350,33 @@ class PPOAgent(DeepAgent):
             group["lr"] = lr
 
     def _sequences(
-        self, rollout: Rollout, previous: Rollout | None, envs: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...], int]:
-        """``(obs, episode_starts, initial_state, lead)`` the backbone re-runs for ``envs``.
+        self, rollout: Rollout, previous: Rollout | None, envs: torch.Tensor, rows: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...], int, list[int]]:
+        """`(obs, episode_starts, initial_state, lead, start_times)` re-run for `envs`.
 
-        Without a previous rollout: the rollout from its stored state (``lead = 0``). With one
-        (the episode prefix): its last ``lead`` steps first, enough that every env's unfinished
-        episode is re-run from its start (:func:`episode_prefix_length`), so the gradient of a
-        recall reaches the step that showed what is recalled; the sequence then starts from the
-        previous rollout's stored state (exact where ``lead = T``; elsewhere an episode start
-        inside the prefix resets it).
+        `rows` are `envs` on the host: the sequence is planned from the rollouts'
+        `host_starts`, so nothing here waits for the device. Without a previous rollout: the
+        rollout from its stored state (`lead = 0`). With one (the episode prefix): its last
+        `lead` steps first, enough that every env's unfinished episode is re-run from its
+        start (`episode_prefix_length()`), so the gradient of a recall reaches the step
+        that showed what is recalled; the sequence then starts from the previous rollout's
+        stored state (exact where `lead = T`; elsewhere an episode start inside the prefix
+        resets it). `start_times`: where some env of the sequence begins an episode.
         """
         obs, starts = rollout.obs[:, envs], rollout.episode_starts[:, envs]
+        host_starts = rollout.host_starts[:, rows]
         lead = 0
         if previous is not None:
-            lead = episode_prefix_length(previous.episode_starts[:, envs], starts[0])
+            lead = episode_prefix_length(previous.host_starts[:, rows], host_starts[0])
         if lead == 0:
-            return obs, starts, index_state(rollout.initial_state, envs), 0
+            state0 = index_state(rollout.initial_state, envs)
+            return obs, starts, state0, 0, start_times(host_starts)
         begin = previous.steps - lead
         obs = torch.cat([previous.obs[begin:, envs], obs])
         starts = torch.cat([previous.episode_starts[begin:, envs], starts])
-        return obs, starts, index_state(previous.initial_state, envs), lead
+        host_starts = np.concatenate([previous.host_starts[begin:, rows], host_starts])
+        state0 = index_state(previous.initial_state, envs)
+        return obs, starts, state0, lead, start_times(host_starts)
 
     def _update(
         self,
@@ -365,10 +396,13 @@ class PPOAgent(DeepAgent):
         # summed as tensors, converted once: a float() per minibatch is a host sync on a GPU
         stats: dict[str, torch.Tensor] = {}
         count = 0
-        for _ in range(hp["update_epochs"]):
-            for envs_idx in rollout.env_minibatches(hp["num_minibatches"], self.cpu_generator):
-                obs, starts, state0, lead = self._sequences(rollout, previous, envs_idx)
-                features, _ = self.backbone.forward_sequence(obs, state0, starts)
+        minibatches = rollout.env_minibatches(
+            hp["num_minibatches"], self.cpu_generator, hp["update_epochs"]
+        )
+        for rows, envs_idx in minibatches:
+            with phase("update forward+backward"):
+                obs, starts, state0, lead, cuts = self._sequences(rollout, previous, envs_idx, rows)
+                features, _ = self.backbone.forward_sequence(obs, state0, starts, start_times=cuts)
                 features = features[lead:]  # the prefix steps carry no loss
                 logits = self._action_scores(features)  # [T, b, nA]
                 if rollout.masks is not None:
@@ -380,22 +414,25 @@ class PPOAgent(DeepAgent):
                 adv = (adv - adv.mean()) / (adv.std() + 1e-8)
                 # r_t(θ) = π_θ(a_t|s_t) / π_θ_old(a_t|s_t)
                 ratio = torch.exp(new_logp - rollout.logprobs[:, envs_idx])
-                # L^CLIP = E[min(r_t A_t, clip(r_t, 1−ε, 1+ε) A_t)]  (maximised, so negated)
+                # L^CLIP = E[min(r_t A_t, clip(r_t, 1−ε, 1+ε) A_t)]  (maximised: negated)
                 clipped = ratio.clamp(1.0 - hp["clip_coef"], 1.0 + hp["clip_coef"])
                 policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
                 # L^VF = ½ E[(V_θ(s_t) − V_t^target)²]
                 value_loss = 0.5 * (self.value(features) - returns[:, envs_idx]).pow(2).mean()
                 loss = policy_loss + hp["vf_coef"] * value_loss - hp["ent_coef"] * entropy
-                lr = self.optimizer.param_groups[0]["lr"]
-                self.gradient_step(
-                    loss,
-                    {"policy": policy_loss, "value": value_loss, "entropy": entropy},
-                    {"learning_rate": lr},
-                )
                 with torch.no_grad():
                     clip_fraction = ((ratio - 1.0).abs() > hp["clip_coef"]).float().mean()
                     step_stats = torch.stack([policy_loss, value_loss, entropy, clip_fraction])
                 stats["sum"] = step_stats if not stats else stats["sum"] + step_stats
                 count += 1
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+            with phase("optimizer"):
+                lr = self.optimizer.param_groups[0]["lr"]
+                self.apply_gradients(
+                    loss,
+                    {"policy": policy_loss, "value": value_loss, "entropy": entropy},
+                    {"learning_rate": lr},
+                )
         means = stats["sum"] / count
         return dict(zip(("policy", "value", "entropy", "clip_fraction"), means.unbind()))

@@ -38,6 +38,7 @@ from lecture_rl.agents.base import TrainingRun
 from lecture_rl.agents.deep import DeepAgent, sample_categorical
 from lecture_rl.agents.hyperparameters import Param, non_negative, positive_int, with_defaults
 from lecture_rl.agents.ppo import layer_init
+from lecture_rl.agents.training_profile import to_host
 from lecture_rl.agents.vector_envs import (
     TORCH_ENVS_PARAM,
     EpisodeCounter,
@@ -231,15 +232,19 @@ class ReinforceAgent(DeepAgent):
         running: torch.Tensor,
         steps_done: int,
     ) -> int:
-        """Report each env's finished first episode, ordered by its end step, then by env;
-        returns the steps counted (each env's steps up to its episode's end)."""
-        copied = torch.stack([ret, length.double(), running.double()]).cpu().numpy()
+        """Report each env's finished first episode, ordered by its end step, then by env, as
+        one batch; returns the steps counted (each env's steps up to its episode's end)."""
+        copied = to_host(torch.stack([ret, length.double(), running.double()]))
         returns, lengths, unfinished = copied[0], copied[1].astype(np.int64), copied[2] > 0
         counted = int(lengths.sum())
-        for i in sorted(np.flatnonzero(~unfinished), key=lambda i: (lengths[i], i)):
-            # the steps counted when env i ended: Σ_j min(length_j, length_i)
-            run.env_steps = steps_done + int(np.minimum(lengths, lengths[i]).sum())
-            run.episode_end(returns[i], lengths[i])
+        finished = np.flatnonzero(~unfinished)
+        order = finished[np.lexsort((finished, lengths[finished]))]  # by length, then by env
+        # the steps counted when env i ended: Σ_j min(length_j, length_i)
+        sorted_lengths = np.sort(lengths)
+        below = np.concatenate([[0], np.cumsum(sorted_lengths)])
+        k = np.searchsorted(sorted_lengths, lengths[order], side="right")
+        ended_at = below[k] + lengths[order] * (lengths.size - k)
+        run.episode_batch(returns[order], lengths[order], steps_done + ended_at)
         run.env_steps = steps_done + counted
         return counted
 

@@ -28,11 +28,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -96,8 +98,12 @@ print(steps / (time.perf_counter() - start), steps / (time.process_time() - cpu)
 """
 
 
-def speed_before(tree: Path, steps: int, seed: int) -> tuple[float, float]:
-    """:func:`speed` unsubscribed, of the code checked out at ``tree``, in a child process."""
+@contextlib.contextmanager
+def tree_imports(tree: Path) -> Iterator[dict[str, str]]:
+    """The environment of a child process that imports `lecture_rl` from the checkout `tree`.
+
+    Its packages are linked into a temporary `lecture_rl` folder put first on `PYTHONPATH`
+    (checked: the child's `lecture_rl.agents` must be the tree's); one torch thread."""
     with tempfile.TemporaryDirectory() as root:
         package = Path(root, "lecture_rl")
         package.mkdir()
@@ -111,6 +117,12 @@ def speed_before(tree: Path, steps: int, seed: int) -> tuple[float, float]:
         ).stdout.strip()  # fmt: skip
         if not Path(found).resolve().is_relative_to((tree / "agents").resolve()):
             raise SystemExit(f"--before: the child imported {found}, not the tree's agents")
+        yield env
+
+
+def speed_before(tree: Path, steps: int, seed: int) -> tuple[float, float]:
+    """`speed()` unsubscribed, of the code checked out at `tree`, in a child process."""
+    with tree_imports(tree) as env:
         done = subprocess.run(
             [sys.executable, "-c", BEFORE_RUN, str(steps), str(seed)],
             env=env, capture_output=True, text=True, check=True,

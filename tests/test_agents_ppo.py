@@ -176,17 +176,45 @@ def test_update_reruns_each_unfinished_episode_from_its_start():
             rollout.initial_state = state
             for t in range(3):
                 rollout.obs[t], rollout.episode_starts[t] = agent.obs_tensor(obs), start
+                rollout.host_starts[t] = start.numpy()  # what the agent keeps on the host
                 features, state = agent.backbone.step(rollout.obs[t], state, start)
                 acted.append(features)
                 obs, _, terminated, truncated, _ = venv.step(np.zeros(2, dtype=np.int64))
                 start = torch.as_tensor(terminated | truncated)
             rollouts.append(rollout)
-        obs_seq, starts, state0, lead = agent._sequences(rollouts[2], rollouts[1], torch.arange(2))
-        features, _ = agent.backbone.forward_sequence(obs_seq, state0, starts)
+        both = (torch.arange(2), np.arange(2))
+        obs_seq, starts, state0, lead, cuts = agent._sequences(rollouts[2], rollouts[1], *both)
+        features, _ = agent.backbone.forward_sequence(obs_seq, state0, starts, start_times=cuts)
     venv.close()
     # the episode in progress at step 6 began at step 4: the update re-runs it from there
     assert lead == 2 and bool(starts[0].all())
+    assert cuts == torch.nonzero(starts[1:].any(dim=1)).add(1).flatten().tolist()
     torch.testing.assert_close(features[lead:], torch.stack(acted[6:]))  # what the agent saw
     # at step 3 the episode began at step 0: the whole previous rollout leads
-    assert agent._sequences(rollouts[1], rollouts[0], torch.arange(2))[3] == 3
-    assert agent._sequences(rollouts[1], None, torch.arange(2))[3] == 0  # the first rollout
+    assert agent._sequences(rollouts[1], rollouts[0], *both)[3] == 3
+    assert agent._sequences(rollouts[1], None, *both)[3] == 0  # the first rollout
+
+
+def test_gae_equals_the_sum_of_discounted_td_errors_within_each_episode():
+    """A_t = Σ_k (γλ)^k δ_{t+k}, summed up to the episode's end (notes' GAE), for every t."""
+    gen = torch.Generator().manual_seed(0)
+    steps, envs, gamma, lam = 9, 4, 0.9, 0.7
+    rollout = Rollout(steps, envs, (), torch.long, torch.device("cpu"))
+    rollout.rewards = torch.rand(steps, envs, generator=gen)
+    rollout.values = torch.rand(steps, envs, generator=gen)
+    rollout.dones = torch.rand(steps, envs, generator=gen) < 0.25
+    last_value = torch.rand(envs, generator=gen)
+    advantages, returns = rollout.advantages_gae(last_value, gamma, lam)
+    r, v, d = rollout.rewards.double(), rollout.values.double(), rollout.dones
+    v_next = torch.cat([v[1:], last_value.double()[None]])
+    delta = r + gamma * v_next * (~d) - v
+    for n in range(envs):
+        for t in range(steps):
+            expected, weight = 0.0, 1.0
+            for k in range(t, steps):
+                expected += weight * float(delta[k, n])
+                if d[k, n]:
+                    break
+                weight *= gamma * lam
+            assert float(advantages[t, n]) == pytest.approx(expected, abs=1e-5)
+    torch.testing.assert_close(returns, advantages + rollout.values)
