@@ -174,6 +174,7 @@ def test_every_experiment_is_listed_with_its_claim(capsys):
     [
         (["experiment", "parity"], "unknown experiment 'parity'"),
         (["experiment", "xor", "--seeds", "0"], "--seeds must be at least 1"),
+        (["experiment", "xor", "--first-seed", "-1"], "--first-seed must be at least 0"),
     ],
 )
 def test_misuse_exits_2_with_one_line(capsys, argv, message):
@@ -232,3 +233,46 @@ def test_greedy_path_probe_marks_a_loop_and_a_goal():
     edge = greedy_path(Scripted([0] + [1] * 11 + [2]), env, True, limit=30)
     assert edge["reached"] is True and len(edge["path"]) - 1 == 13
     env.close()
+
+
+def test_check_fails_on_a_claim_that_did_not_hold(tmp_path, monkeypatch, capsys):
+    """The gate CI runs (`experiment all --quick --check`): exit 0 while every claim holds; a
+    deliberately broken experiment (xor's autograd off by 1e-3) turns its verdict NOT HELD and
+    the command exits 1, naming it on stderr, after writing every report and the index."""
+    from lecture_rl.runners.experiments import xor
+
+    monkeypatch.setattr(experiments, "MODULES", {"xor": "xor", "random-walk": "random_walk"})
+    argv = ["experiment", "all", "--quick", "--seeds", "2", "--workers", "1", "--check"]
+    assert main([*argv, "--out", str(tmp_path / "sound")]) == 0
+    assert "NOT HELD" not in capsys.readouterr().err
+
+    right = xor.by_autograd
+    monkeypatch.setattr(xor, "by_autograd", lambda p: {k: v + 1e-3 for k, v in right(p).items()})
+    assert main([*argv, "--out", str(tmp_path / "broken")]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if "NOT HELD" in line]
+    assert len(err) == 1 and "NOT HELD: xor" in err[0] and "random-walk" not in err[0]
+    numbers = json.loads((tmp_path / "broken" / "xor" / "numbers.json").read_text())
+    assert numbers["held"] is False
+    assert "HELD" in (tmp_path / "broken" / "random-walk" / "report.md").read_text()
+    assert "1 of 2 claims held" in (tmp_path / "broken" / "index.md").read_text()
+    # without --check the verdicts are reported, not enforced (the trials resume: no training)
+    assert main([*argv[:-1], "--out", str(tmp_path / "broken")]) == 0
+
+
+def test_first_seed_moves_every_seed_and_the_rerun_line(tmp_path):
+    """`--first-seed 7 --seeds 2` trains seeds 7 and 8 (not 0 and 1) and the report's rerun
+    line says so."""
+    folder = tmp_path / "cliff"
+    argv = ["experiment", "cliff", "--quick", "--seeds", "2", "--first-seed", "7"]
+    assert main([*argv, "--workers", "1", "--out", str(folder)]) == 0
+    seeds = {json.loads(p.read_text())["seed"] for p in folder.glob("runs/trials/*.json")}
+    assert seeds == {7, 8}
+    assert "--seeds 2 --first-seed 7" in (folder / "report.md").read_text(encoding="utf-8")
+
+
+def test_ci_runs_every_quick_experiment_as_a_gate():
+    """`.ci/run` runs `experiment all --quick --check`, so a claim that stops holding fails CI."""
+    script = (Path(__file__).parents[1] / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line.strip() for line in script.splitlines() if not line.lstrip().startswith("#")]
+    gate = [c for c in commands if "experiment all" in c]
+    assert gate and "--quick" in gate[0] and "--check" in gate[0] and "set -e" in script
