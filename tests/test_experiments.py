@@ -98,8 +98,10 @@ CONTRARY = {
         {"chance": 0.25, "accuracy": {"0": {"lstm": 0.9}, "8": {"lstm": 0.9, "gru": 0.26}}},
     ),
     "dqn-target": (
-        {"steps": 1, "greedy_return": {"dqn": 0.89, "target-every-step": 0.2, "no-replay": -1}},
-        {"steps": 1, "greedy_return": {"dqn": 0.2, "target-every-step": 0.89, "no-replay": -1}},
+        {"steps": 1, "greedy_return": {"dqn": 0.89, "target-every-step": 0.2, "no-replay": -1},
+         "last_quarter": {"dqn": 0.8, "target-every-step": 0.1, "no-replay": -1}},
+        {"steps": 1, "greedy_return": {"dqn": 0.2, "target-every-step": 0.89, "no-replay": -1},
+         "last_quarter": {"dqn": 0.1, "target-every-step": 0.8, "no-replay": -1}},
     ),
     "popgym-memory": (
         {"steps": 1, "seeds": 1, "needs_memory": {"RP": True, "HL": False},
@@ -120,7 +122,16 @@ MORE_CONTRARY = [
                "greedy_length": {"sarsa": [17, 17], "q_learning": [15, None]}}),
     # full DQN did not learn (far from the optimum 0.89): the ablations say nothing
     ("dqn-target", {"steps": 1,
-                    "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1}}),
+                    "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1},
+                    "last_quarter": {"dqn": 0.5, "target-every-step": -1.0, "no-replay": -1}}),
+    # optimal after training on every seed, but no steadier than without θ̃ over the last quarter
+    ("dqn-target", {"steps": 1,
+                    "greedy_return": {"dqn": 0.89, "target-every-step": -0.37, "no-replay": -1},
+                    "last_quarter": {"dqn": 0.6, "target-every-step": 0.55, "no-replay": -1}}),
+    # no probe numbers for an ablation: nothing to compare with, not held
+    ("dqn-target", {"steps": 1,
+                    "greedy_return": {"dqn": 0.89, "target-every-step": -1.0, "no-replay": -1},
+                    "last_quarter": {"dqn": 0.89, "target-every-step": None, "no-replay": -1}}),
     # memory also helps on the memoryless task: the claim's second half fails
     ("popgym-memory", {"steps": 1, "seeds": 1, "needs_memory": {"RP": True, "HL": False},
                        "return": {"RP": {"mlp": -0.5, "gru": 0.9, "lstm": 0.8},
@@ -138,9 +149,22 @@ def test_dqn_that_did_not_learn_is_inconclusive():
     from lecture_rl.runners.experiments import dqn_target
 
     line = dqn_target.verdict(
-        {"steps": 1, "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1}}
-    ).line
+        {"steps": 1, "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1},
+         "last_quarter": {"dqn": -0.5, "target-every-step": -1.0, "no-replay": -1}}
+    ).line  # fmt: skip
     assert line.startswith("NOT HELD: inconclusive") and "DQN learned" in line
+
+
+def test_dqn_ablation_caught_at_a_good_moment_does_not_turn_the_verdict():
+    """θ̃ ← θ every step ends optimal on every seed (a flipping policy caught at a good moment)
+    but was optimal only part of the last quarter: the claim holds on the steadier policy."""
+    from lecture_rl.runners.experiments import dqn_target
+
+    line = dqn_target.verdict(
+        {"steps": 1, "greedy_return": {"dqn": 0.89, "target-every-step": 0.89, "no-replay": -1},
+         "last_quarter": {"dqn": 0.89, "target-every-step": 0.13, "no-replay": -1}}
+    ).line  # fmt: skip
+    assert line.startswith("HELD") and "over the last quarter of training: DQN 0.89" in line
 
 
 def test_cliff_reports_a_looping_greedy_path_as_no_path():
@@ -276,3 +300,32 @@ def test_ci_runs_every_quick_experiment_as_a_gate():
     commands = [line.strip() for line in script.splitlines() if not line.lstrip().startswith("#")]
     gate = [c for c in commands if "experiment all" in c]
     assert gate and "--quick" in gate[0] and "--check" in gate[0] and "set -e" in script
+
+
+def test_greedy_return_probe_runs_on_its_own_env_every_so_many_steps():
+    """The probe dqn-target draws: one greedy episode each time training passes a multiple of
+    `every` env steps, on a copy of the env (never the one given), nothing after training."""
+    from lecture_rl.runners.env_factory import make_env
+    from lecture_rl.runners.experiments.probes import greedy_return
+
+    class Agent:
+        env_steps = 0
+
+        def __init__(self):
+            self.envs = []
+
+        def evaluate(self, env, episodes, seed):
+            self.envs.append(env)
+            return {"return_mean": 0.5}
+
+    env = make_env("LectureRL/GridWorld-v0", {"map_name": "maze"})
+    agent, seen = Agent(), {}
+    for steps in (40, 100, 150, 199, 260, 420):
+        agent.env_steps = steps
+        seen[steps] = greedy_return(agent, env, False, every=100)
+    assert [s for s, numbers in seen.items() if numbers] == [100, 260, 420]
+    assert seen[260] == {"greedy_return": 0.5, "greedy_at": 260}
+    assert all(e is not env and e.spec.kwargs == env.spec.kwargs for e in agent.envs)
+    assert len({id(e) for e in agent.envs}) == 1  # one copy per agent, made once
+    assert greedy_return(agent, env, True, every=100) == {}
+    env.close()

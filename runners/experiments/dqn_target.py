@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -23,11 +24,11 @@ ENV = "LectureRL/GridWorld-v0"
 ENV_KWARGS = {"map_name": "maze", "obs_mode": "image"}
 STEPS = 60_000
 #: --quick: the maze as one-hot states and an MLP Q-network (the CNN costs ~6x more per step),
-#: 40k env steps, 3 seeds. Full DQN's greedy policy reaches the optimum for good between 12k and
-#: 38k env steps (seeds 0-9; 30 of 30 seeds optimal at 40k); with θ̃ ← θ every step it keeps
-#: flipping (8 of 30 seeds optimal at 40k), so one seed can be a lucky one: 3 seeds
+#: 50k env steps, 3 seeds. Measured at these settings, seeds 0-9 (40k steps): full DQN's greedy
+#: policy is optimal for good from 10k-37k env steps on (median 19k); with θ̃ ← θ every step it
+#: keeps flipping (optimal at the end on 1 of 8 seeds, and then only just)
 QUICK_ENV_KWARGS = {"map_name": "maze", "obs_mode": "onehot"}
-QUICK_STEPS = 40_000
+QUICK_STEPS = 50_000
 ABLATIONS = {
     "dqn": "",
     "target-every-step": ",target_update=1",
@@ -36,12 +37,14 @@ ABLATIONS = {
 }
 #: both modes: the paper's replay ratio, 8 replayed transitions per env step (Mnih et al.: 32
 #: every 4 steps; here one update of 64 every 2nd vector step of 4 envs), θ̃ copied every 1,000
-#: env steps (dqn's default), ε from 1 to 0.05 over 8k env steps. The ablations change what one
-#: update sees, so each update is a small sample (not dqn's default of 256 per step of 16 envs)
+#: env steps and Adam's step 1e-3 (dqn's defaults), ε from 1 to 0.05 over 8k env steps. The
+#: ablations change what one update sees, so each update is a small sample (not dqn's default of
+#: 256 per step of 16 envs). At lr 5e-4 full DQN learns more slowly (4 of 10 seeds optimal at 20k,
+#: on today's code and on the code of 29 November alike) and θ̃ ← θ every step flips less
 HP = {
     "num_envs": 4,
     "batch_size": 64,
-    "lr": 5e-4,
+    "lr": 1e-3,
     "train_freq": 2,
     "learning_starts": 1_000,
     "eps_decay_steps": 8_000,
@@ -55,21 +58,30 @@ NAMES = {"onehot": "one-hot states", "image": "pixels"}
 
 OPTIMUM = 0.89  # the shortest path's return on the maze (value iteration on the env's model)
 LEARNED = 0.1  # full DQN "learned" when its greedy return is within this of the optimum
+MARGIN = 0.1  # and "does better" than an ablation by this much greedy return
 
 
 def verdict(numbers: dict[str, Any]) -> Verdict:
-    """Held when full DQN learned the maze (greedy return within ``LEARNED`` of the optimum)
-    and beats both ablations by 0.1. When full DQN did not learn, the run says nothing about
-    θ̃ or replay: not held, marked inconclusive."""
-    r = numbers["greedy_return"]
+    """Held when full DQN learned the maze (its greedy return after training, mean over seeds,
+    within ``LEARNED`` of the optimum) and its greedy policy stayed better than each ablation's:
+    greedy return averaged over the greedy episodes of the last quarter of training at least
+    ``MARGIN`` above each ablation's. One evaluation after training says whether a policy is
+    optimal at that moment, and a policy that keeps flipping can be caught at a good one; the
+    last quarter says whether it stays so, which is what θ̃ is for. When full DQN did not learn,
+    the run says nothing about θ̃ or replay: not held, marked inconclusive."""
+    r, late = numbers["greedy_return"], numbers["last_quarter"]
     dqn, every, single = r["dqn"], r["target-every-step"], r["no-replay"]
+    late_dqn, late_every, late_single = (
+        math.nan if late.get(k) is None else float(late[k]) for k in ABLATIONS
+    )
     learned = dqn >= OPTIMUM - LEARNED
-    beats = dqn >= max(every, single) + 0.1
+    beats = late_dqn >= max(late_every, late_single) + MARGIN
     text = (
         f"greedy return after {numbers['steps']:,} env steps: DQN {dqn:.2f}, target every "
-        f"step {every:.2f}, no replay {single:.2f}; DQN learned (>= optimum {OPTIMUM:.2f} "
-        f"- {LEARNED}) {'yes' if learned else 'NO'}; DQN >= both + 0.1 "
-        f"{'yes' if beats else 'NO'}"
+        f"step {every:.2f}, no replay {single:.2f}; over the last quarter of training: DQN "
+        f"{late_dqn:.2f}, target every step {late_every:.2f}, no replay {late_single:.2f}; "
+        f"DQN learned (>= optimum {OPTIMUM:.2f} - {LEARNED}) {'yes' if learned else 'NO'}; "
+        f"DQN >= both + {MARGIN} over the last quarter {'yes' if beats else 'NO'}"
     )
     if not learned:
         text = "inconclusive, full DQN did not learn the maze: " + text
@@ -138,8 +150,8 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
         "step only, 4 transitions of the 4 envs (learning from each transition once, in "
         f"order). One update of 64 replayed transitions every 8 env steps, θ̃ copied every "
         f"1,000 env steps; {steps:,} env steps, {seeds} seed(s). The greedy policy is "
-        f"evaluated from the start every {every:,} env steps (right); the verdict reads the "
-        "greedy evaluation after training."
+        f"evaluated from the start every {every:,} env steps (right): whether DQN learned is "
+        "read after training, whether it does better than an ablation over the last quarter."
         + (
             " Quick mode: the maze as one-hot states with an MLP Q-network; the careful run "
             "uses pixels and the CNN."
