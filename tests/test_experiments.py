@@ -285,12 +285,16 @@ def test_check_fails_on_a_claim_that_did_not_hold(tmp_path, monkeypatch, capsys)
 
 def test_first_seed_moves_every_seed_and_the_rerun_line(tmp_path):
     """`--first-seed 7 --seeds 2` trains seeds 7 and 8 (not 0 and 1) and the report's rerun
-    line says so."""
+    line says so; compare's trials and timing.json carry CPU seconds."""
     folder = tmp_path / "cliff"
     argv = ["experiment", "cliff", "--quick", "--seeds", "2", "--first-seed", "7"]
     assert main([*argv, "--workers", "1", "--out", str(folder)]) == 0
-    seeds = {json.loads(p.read_text())["seed"] for p in folder.glob("runs/trials/*.json")}
-    assert seeds == {7, 8}
+    trials = [json.loads(p.read_text()) for p in folder.glob("runs/trials/*.json")]
+    assert {t["seed"] for t in trials} == {7, 8}
+    # each trial's CPU seconds (what it costs on a shared machine) beside its wall time
+    assert all(0 < t["cpu_time"] <= t["wall_time"] + 0.5 for t in trials)
+    timing = json.loads((folder / "runs" / "timing.json").read_text())
+    assert all(agent["cpu_time_s_mean"] > 0 for agent in timing["agents"].values())
     assert "--seeds 2 --first-seed 7" in (folder / "report.md").read_text(encoding="utf-8")
 
 
