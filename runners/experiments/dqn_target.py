@@ -12,8 +12,9 @@ from lecture_rl.runners.experiments.report import Report, Verdict, band, figure,
 
 NAME = "dqn-target"
 CLAIM = (
-    "DQN needs its fixed target θ̃ and experience replay: with both it learns the maze "
-    "from pixels; updating the target every step or a buffer of one does worse"
+    "DQN needs its fixed target θ̃ and experience replay: with both it learns the maze (from "
+    "pixels in the careful run) and its greedy policy stays optimal; updating θ̃ every step or "
+    "replaying only the latest step does worse"
 )
 CITES = (
     "notes 004, 'Deep Reinforcement Learning (Mnih et al., Nature, 2015)': the loss with "
