@@ -7,14 +7,9 @@ import pytest
 
 import lecture_rl.envs  # noqa: F401
 from lecture_rl.envs import rendering
-from lecture_rl.envs.grid_draw import (
-    CLIFF_COLOR,
-    KIND_COLORS,
-    GridLayout,
-    GridPainter,
-    Overlay,
-    ViewOptions,
-)
+from lecture_rl.envs.grid_draw import GridPainter
+from lecture_rl.envs.grid_layout import CLIFF_COLOR, KIND_COLORS, GridLayout
+from lecture_rl.envs.grid_overlay import Overlay, ViewOptions
 
 
 def pixel(surface, xy):
@@ -182,7 +177,7 @@ def test_frozen_lake_actions_point_the_right_way():
 
 def test_other_envs_are_refused_with_a_clear_message():
     env = gym.make("LectureRL/Parity-v0")
-    with pytest.raises(ValueError, match="--no-live"):
+    with pytest.raises(ValueError, match="their own picture"):
         GridLayout.from_env(env)
     env.close()
 

@@ -8,7 +8,7 @@ import pytest
 import lecture_rl.envs  # noqa: F401
 from lecture_rl import agents
 from lecture_rl.envs import rendering
-from lecture_rl.envs.grid_draw import CLIFF_COLOR
+from lecture_rl.envs.grid_layout import CLIFF_COLOR
 from lecture_rl.runners.viewer import panel
 from lecture_rl.runners.viewer.controls import SPEEDS, Controls
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory
@@ -105,7 +105,9 @@ def test_panel_numbers_equal_the_agents_update_and_the_updated_cell_flashes():
             seen["update"] = lane.state.update
             seen["lines"] = (
                 viewer.hud_lines(lane),
-                panel.update_lines(lane.state.update, viewer._cell(lane.layout), rule="q_learning"),
+                panel.update_lines(
+                    lane.state.update, viewer.view.cell_name(lane.layout), rule="q_learning"
+                ),
             )
             seen["q"] = lane.agent.q.copy()
             seen["canvas"] = pygame.surfarray.array3d(canvas).copy()
