@@ -155,6 +155,27 @@ def test_dqn_that_did_not_learn_is_inconclusive():
     assert line.startswith("NOT HELD: inconclusive") and "DQN learned" in line
 
 
+def test_dqn_caught_in_its_one_flip_after_training_still_learned():
+    """Full DQN optimal at nearly every greedy episode of the last quarter but caught in a flip
+    by the one evaluation after training (seed 1 of the careful run) learned; one optimal at
+    the end but not during the last quarter did not."""
+    from lecture_rl.runners.experiments import dqn_target
+
+    flip = {
+        "steps": 1,
+        "greedy_return": {"dqn": 0.51, "target-every-step": -0.2, "no-replay": -1},
+        "last_quarter": {"dqn": 0.85, "target-every-step": -0.4, "no-replay": -1},
+    }
+    assert dqn_target.verdict(flip).held
+    lucky = {
+        "steps": 1,
+        "greedy_return": {"dqn": 0.89, "target-every-step": -0.2, "no-replay": -1},
+        "last_quarter": {"dqn": 0.5, "target-every-step": -0.4, "no-replay": -1},
+    }
+    assert not dqn_target.verdict(lucky).held
+    assert dqn_target.verdict(lucky).text.startswith("inconclusive")
+
+
 def test_dqn_ablation_caught_at_a_good_moment_does_not_turn_the_verdict():
     """θ̃ ← θ every step ends optimal on every seed (a flipping policy caught at a good moment)
     but was optimal only part of the last quarter: the claim holds on the steadier policy."""
