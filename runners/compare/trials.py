@@ -162,7 +162,7 @@ def load_probe(spec: dict[str, Any] | None):
 def run_trial(trial: Trial, report=None) -> dict[str, Any]:
     """Train and evaluate one (agent, seed); errors are returned, never raised."""
     report = report or (lambda agent, seed, done: None)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     records: list[dict[str, Any]] = []
     result: dict[str, Any] = {"agent": trial.agent, "seed": trial.seed, "error": None}
     unit = budget_unit(trial.budget)
@@ -222,6 +222,7 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
     report(trial.agent, trial.seed, int(done))
     result["records"] = records
     result["wall_time"] = time.perf_counter() - start
+    result["cpu_time"] = time.process_time() - cpu_start  # this worker's CPU seconds
     result["env_steps"] = int(records[-1].get("env_steps", 0)) if records else 0
     result["trial_hash"] = trial_hash(trial)
     return result
