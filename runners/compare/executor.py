@@ -1,10 +1,13 @@
 """Where ``compare``'s trials run: this process, a local process pool, or Ray.
 
 Description:
-    An executor takes the trials, reports progress as ``(agent, seed, done)`` and hands each
-    finished trial's result to ``on_result`` in the driver, which writes every file; so resume
-    and the output files are the same whichever executor ran the trials. ``run`` returns True
-    when Ctrl-C stopped the run (finished results are kept).
+    An executor takes the trials, reports progress as ``(agent, seed, done)`` (and a trial's
+    evaluation-curve points as ``(agent, seed, done, point)``) and hands each finished trial's
+    result to ``on_result`` in the driver, which writes every file; so resume and the output
+    files are the same whichever executor ran the trials. ``run`` returns True when Ctrl-C
+    stopped the run (finished results are kept). The trials may be any iterable: executors
+    take the next one only when a worker is free, after handing the results so far to
+    ``on_result``, so a caller can choose each next trial from the results (``tune``).
 
     ``InlineExecutor``   one trial after another in this process (``--workers 1``)
     ``PoolExecutor``     ``--workers K`` spawned processes, one torch thread each by default
@@ -15,31 +18,32 @@ Description:
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import queue as queue_module
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from lecture_rl.runners.compare.trials import Trial, failed_result, init_worker, run_trial
 from lecture_rl.runners.processes import ctrl_c, worker_context
 from lecture_rl.runners.settings import UsageError
 
-Report = Callable[[str, int, int], None]
+Report = Callable[..., None]  # (agent, seed, done) or (agent, seed, done, curve point)
 OnResult = Callable[[dict[str, Any]], None]
 
 
 class Executor(Protocol):
     """Runs trials; returns True when interrupted with Ctrl-C."""
 
-    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool: ...
+    def run(self, trials: Iterable[Trial], report: Report, on_result: OnResult) -> bool: ...
 
 
 class InlineExecutor:
     """Every trial in this process, one after another."""
 
-    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
+    def run(self, trials: Iterable[Trial], report: Report, on_result: OnResult) -> bool:
         if "torch" in sys.modules:  # deep agents were planned: the one-off set-up a pool
             # worker gets from its fork server (torch._dynamo for the first optimizer, the
             # TensorBoard writer), before the first trial's clock starts, as in a worker
@@ -58,7 +62,7 @@ class PoolExecutor:
     def __init__(self, workers: int):
         self.workers = workers
 
-    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
+    def run(self, trials: Iterable[Trial], report: Report, on_result: OnResult) -> bool:
         context = worker_context()
         progress_queue = context.Queue()
         # the workers exit when this end closes: at the end of the run, or if the driver dies
@@ -71,15 +75,22 @@ class PoolExecutor:
         )
         futures: dict[cf.Future, Trial] = {}
         pending: set[cf.Future] = set()
+        source = iter(trials)
+
+        def submit_next() -> None:  # the next trial, when there is one, to a free worker
+            trial = next(source, None)
+            if trial is not None:
+                future = executor.submit(run_trial, trial)
+                futures[future] = trial
+                pending.add(future)
+
         interrupted = False
         try:
             # a Ctrl-C while the workers start waits until they have (at most the fork
             # server's imports): a worker stopped half-started prints a traceback
             with ctrl_c(defer=True):
-                for trial in trials:
-                    future = executor.submit(run_trial, trial)
-                    futures[future] = trial
-                    pending.add(future)
+                for _ in range(self.workers):
+                    submit_next()
             while pending:
                 finished, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_COMPLETED)
                 _drain(progress_queue, report)
@@ -90,6 +101,7 @@ class PoolExecutor:
                     except Exception as exc:  # noqa: BLE001 - a crashed worker process
                         result = failed_result(trial, f"{type(exc).__name__}: {exc}")
                     on_result(result)
+                    submit_next()
             _drain(progress_queue, report)
         except KeyboardInterrupt:
             interrupted = True
@@ -188,16 +200,39 @@ class RayExecutor:
             raise UsageError(f"cannot reach the Ray cluster at {self.address}: {exc}") from exc
         return True
 
-    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
+    def _slots(self) -> int:
+        """How many trials the cluster runs at once (its CPUs and GPUs over a trial's)."""
+        resources = self.ray.cluster_resources()
+        slots = resources.get("CPU", 1) / self.trial_cpus
+        if self.trial_gpus:
+            slots = min(slots, resources.get("GPU", 0) / self.trial_gpus)
+        return max(1, int(slots))
+
+    def run(self, trials: Iterable[Trial], report: Report, on_result: OnResult) -> bool:
+        from ray.util.queue import Queue
+
         ray = self.ray
         started = self._start()
         remote = ray.remote(num_cpus=self.trial_cpus, num_gpus=self.trial_gpus)(_ray_trial)
-        refs = {remote.remote(trial): trial for trial in trials}
-        pending = list(refs)
+        progress = Queue(actor_options={"num_cpus": 0})  # the tasks' progress, as the pool's
+        source = iter(trials)
+        refs: dict[Any, Trial] = {}
+        pending: list[Any] = []
+
+        def submit_next() -> None:  # the next trial, when there is one, to a free slot
+            trial = next(source, None)
+            if trial is not None:
+                ref = remote.remote(trial, progress)
+                refs[ref] = trial
+                pending.append(ref)
+
+        for _ in range(self._slots()):
+            submit_next()
         interrupted = False
         try:
             while pending:
-                done, pending = ray.wait(pending, num_returns=1, timeout=0.2)
+                done, pending[:] = ray.wait(pending, num_returns=1, timeout=0.2)
+                _drain_ray(progress, report)
                 for ref in done:
                     trial = refs[ref]
                     try:
@@ -206,11 +241,14 @@ class RayExecutor:
                         result = failed_result(trial, f"{type(exc).__name__}: {exc}")
                     report(trial.agent, trial.seed, _budget_total(trial))
                     on_result(result)
+                    submit_next()
         except KeyboardInterrupt:
             interrupted = True
             for ref in pending:
                 ray.cancel(ref, force=True)
         finally:
+            with contextlib.suppress(Exception):  # its actor, on a cluster we leave running
+                progress.shutdown()
             if started:
                 ray.shutdown()
         return interrupted
@@ -220,12 +258,29 @@ def _budget_total(trial: Trial) -> int:
     return int(next(iter(trial.budget.values())))
 
 
-def _ray_trial(trial: Trial) -> dict[str, Any]:
-    """A Ray task: one torch thread unless the trial says otherwise, no progress queue."""
+def _ray_trial(trial: Trial, progress: Any = None) -> dict[str, Any]:
+    """A Ray task: one torch thread unless the trial says otherwise; progress (and curve
+    points) to the driver through ``progress``, a Ray queue."""
     import os
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return run_trial(trial, report=lambda *_: None)
+
+    def report(*item: Any) -> None:
+        if progress is not None:
+            progress.put_nowait(item)
+
+    return run_trial(trial, report=report)
+
+
+def _drain_ray(progress, report: Report) -> None:
+    """Hand the progress the Ray tasks queued to ``report``."""
+    try:
+        count = progress.qsize()
+        items = progress.get_nowait_batch(count) if count else []
+    except Exception:  # noqa: BLE001 - the queue's actor has gone (a lost node): no progress
+        return
+    for item in items:
+        report(*item)
 
 
 def check_ray_address(address: str, timeout: float = 5.0) -> None:

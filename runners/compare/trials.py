@@ -24,6 +24,7 @@ import numpy as np
 from lecture_rl import agents
 from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
 from lecture_rl.runners.agent_factory import build_agent, train_agent
+from lecture_rl.runners.compare.curve import EvaluationCurve
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.progress import budget_unit
 from lecture_rl.runners.scoring import greedy_evaluation
@@ -57,6 +58,10 @@ class Trial:
     #: (``final=False``: its numbers join the episode's record) and once after training
     #: (``final=True``: its numbers are the result's ``probe``)
     probe: dict[str, Any] | None = None
+    #: an evaluation curve (`curve.EvaluationCurve`): ``{"at": [points of the budget],
+    #: "stop_file": PATH}``; each point is reported to the driver as it is measured, and
+    #: training stops early once the stop file exists (the result then has no ``eval``)
+    curve: dict[str, Any] | None = None
 
     @property
     def agent_name(self) -> str:
@@ -87,6 +92,7 @@ def trial_identity(trial: Trial) -> dict[str, Any]:
         "eval_seed": trial.eval_seed,
         "device": trial.device,
         **({"probe": trial.probe} if trial.probe else {}),
+        **({"curve": {"at": trial.curve["at"]}} if trial.curve else {}),
     }
 
 
@@ -123,9 +129,9 @@ def init_worker(progress_queue: Any, lifeline: Any = None) -> None:
         threading.Thread(target=watch, name="driver-lifeline", daemon=True).start()
 
 
-def _queue_report(agent: str, seed: int, done: int) -> None:
+def _queue_report(agent: str, seed: int, done: int, point: dict | None = None) -> None:
     if _progress_queue is not None:
-        _progress_queue.put((agent, seed, done))
+        _progress_queue.put((agent, seed, done) if point is None else (agent, seed, done, point))
 
 
 def _plain(value: Any) -> Any:
@@ -186,6 +192,16 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
 
     probe = None
     env = agent = None
+    curve = None
+    if trial.curve:
+        curve = EvaluationCurve(
+            trial.curve,
+            unit,
+            lambda: greedy_evaluation(
+                agent, trial.env_id, trial.env_kwargs, trial.eval_episodes, trial.eval_seed
+            )["return_mean"],
+            lambda point: report(trial.agent, trial.seed, int(point["at"]), point),
+        )
 
     try:
         probe = load_probe(trial.probe)
@@ -203,20 +219,26 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
                 )
                 threads.apply(agent)
                 agent.log_dir = Path(trial.log_dir) if trial.log_dir else None
-                train_agent(agent, env, [TrialRecords()], **trial.budget)
+                subscribers = [TrialRecords()] if curve is None else [TrialRecords(), curve]
+                train_agent(agent, env, subscribers, **trial.budget)
                 if probe is not None:
                     result["probe"] = {k: _plain(v) for k, v in probe(agent, env, True).items()}
             finally:
                 env.close()
-            result["eval"] = greedy_evaluation(
-                agent, trial.env_id, trial.env_kwargs, trial.eval_episodes, trial.eval_seed
-            )
+            if curve is not None and curve.stopped_at is not None:  # asked to stop: no score
+                result["stopped_at"] = curve.stopped_at
+            else:
+                result["eval"] = greedy_evaluation(
+                    agent, trial.env_id, trial.env_kwargs, trial.eval_episodes, trial.eval_seed
+                )
     except Exception as exc:  # noqa: BLE001 - one failing trial must not stop the others
         text = str(exc).strip().splitlines()
         result["error"] = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
     done = records[-1].get("env_steps", 0) if (unit == "steps" and records) else len(records)
     report(trial.agent, trial.seed, int(done))
     result["records"] = records
+    if curve is not None:
+        result["curve"] = curve.points
     result["wall_time"] = time.perf_counter() - start
     result["env_steps"] = int(records[-1].get("env_steps", 0)) if records else 0
     result["trial_hash"] = trial_hash(trial)
