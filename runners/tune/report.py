@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -169,22 +170,28 @@ def plot_history(study, plan: Plan, path: Path) -> None:
 
 
 def importances(study) -> dict[str, float]:
-    """Optuna's parameter importances (PED-ANOVA, deterministic) over the complete trials;
-    empty when fewer than two trials completed or no parameter varied."""
+    """Optuna's parameter importances over the complete trials (PED-ANOVA: how differently a
+    parameter is spread in the best trials than in all; deterministic). The best trials are
+    the top 10%, at least 3; empty when that cannot tell the parameters apart (fewer than 4
+    complete trials, or the best trials are all of them)."""
     import optuna
     from optuna.trial import TrialState
 
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if len(complete) < 2:
+    if len(complete) < 4:
         return {}
-    try:
-        return dict(
-            optuna.importance.get_param_importances(
-                study, evaluator=optuna.importance.PedAnovaImportanceEvaluator()
-            )
-        )
-    except (ValueError, RuntimeError, ZeroDivisionError):
+    evaluator = optuna.importance.PedAnovaImportanceEvaluator(
+        target_quantile=min(0.5, max(0.1, 3 / len(complete)))
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            values = optuna.importance.get_param_importances(study, evaluator=evaluator)
+        except (ValueError, RuntimeError, ZeroDivisionError):
+            return {}
+    if any("same set of trials" in str(warning.message) for warning in caught):
         return {}
+    return dict(values)
 
 
 def plot_importance(values: dict[str, float], plan: Plan, complete: int, path: Path) -> None:
@@ -332,7 +339,10 @@ def write_report(study, plan: Plan, wall: str, command: str) -> None:
     if values:
         lines += ["![parameter importances](importance.png)", ""]
     else:
-        lines += ["Not measured: it needs at least two complete trials.", ""]
+        lines += [
+            "Not measured: it needs at least 4 complete trials whose best ones stand apart.",
+            "",
+        ]
     lines += ["## Trials", "", "![each trial's score](history.png)", ""]
     headers = ["trial", "state", "mean eval return", *plan.space, "wall s", "note"]
     lines.append("| " + " | ".join(headers) + " |")

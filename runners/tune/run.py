@@ -204,6 +204,7 @@ def _finish(study, plan, console, interrupted: bool) -> int:
         console.print(
             "interrupted: the study is kept; run the same command again to finish the "
             f"remaining {max(0, plan.trials - counts['done'])} trials",
+            soft_wrap=True,
             highlight=False,
         )
         return 130
