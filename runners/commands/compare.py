@@ -70,21 +70,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--eval-episodes", type=int, metavar="N", help="greedy episodes per seed (default 100)"
     )
-    parser.add_argument(
-        "--executor",
-        metavar="local|ray|ray://HOST:PORT",
-        help="where trials run: local processes (default), a local Ray, or a Ray cluster "
-        '(needs the extra: pip install "lecture-rl[cluster]")',
-    )
-    parser.add_argument(
-        "--address", metavar="HOST:PORT", help="join this Ray cluster (implies --executor ray)"
-    )
-    parser.add_argument(
-        "--trial-cpus", type=float, metavar="N", help="CPUs per Ray trial (default 1)"
-    )
-    parser.add_argument(
-        "--trial-gpus", type=float, metavar="N", help="GPUs per Ray trial (default 0)"
-    )
+    options.add_executor(parser)
     return parser
 
 

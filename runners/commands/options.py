@@ -90,3 +90,23 @@ def add_threads(parser: argparse.ArgumentParser, what: str = "training") -> None
         metavar="N",
         help=f"torch threads for {what} (default: 1 for small nets, the fastest for them)",
     )
+
+
+def add_executor(parser, note: str = "") -> None:
+    """``--executor``, ``--address``, ``--trial-cpus``, ``--trial-gpus``: where trials run
+    (compare's executors); ``note`` ends the ``--executor`` help."""
+    parser.add_argument(
+        "--executor",
+        metavar="local|ray|ray://HOST:PORT",
+        help="where trials run: local processes (default), a local Ray, or a Ray cluster "
+        '(needs the extra: pip install "lecture-rl[cluster]")' + note,
+    )
+    parser.add_argument(
+        "--address", metavar="HOST:PORT", help="join this Ray cluster (implies --executor ray)"
+    )
+    parser.add_argument(
+        "--trial-cpus", type=float, metavar="N", help="CPUs per Ray trial (default 1)"
+    )
+    parser.add_argument(
+        "--trial-gpus", type=float, metavar="N", help="GPUs per Ray trial (default 0)"
+    )

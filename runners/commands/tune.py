@@ -91,20 +91,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--workers", type=int, metavar="K", help="worker processes (default: CPU count)"
     )
     options.add_threads(runs, "each trial")
-    runs.add_argument(
-        "--executor",
-        metavar="local|ray|ray://HOST:PORT",
-        help="local processes (default), a local Ray, or a Ray cluster (pip install "
-        '"lecture-rl[cluster]"); on a cluster, a pruned trial stops early only where its node '
-        "sees --out",
+    options.add_executor(
+        runs, "; on a cluster, a pruned trial stops early only where its node sees --out"
     )
-    runs.add_argument(
-        "--address", metavar="HOST:PORT", help="join this Ray cluster (implies --executor ray)"
-    )
-    for flag, what, default in (("--trial-cpus", "CPUs", 1), ("--trial-gpus", "GPUs", 0)):
-        runs.add_argument(
-            flag, type=float, metavar="N", help=f"{what} per Ray trial (default {default})"
-        )
     parser.add_argument("--out", metavar="DIR", help="the study's folder (required)")
     parser.add_argument(
         "--fresh", action="store_true", help="start over in --out (default: continue its study)"

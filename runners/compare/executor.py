@@ -75,15 +75,13 @@ class PoolExecutor:
         )
         futures: dict[cf.Future, Trial] = {}
         pending: set[cf.Future] = set()
-        source = iter(trials)
 
-        def submit_next() -> None:  # the next trial, when there is one, to a free worker
-            trial = next(source, None)
-            if trial is not None:
-                future = executor.submit(run_trial, trial)
-                futures[future] = trial
-                pending.add(future)
+        def submit(trial: Trial) -> None:
+            future = executor.submit(run_trial, trial)
+            futures[future] = trial
+            pending.add(future)
 
+        submit_next = _feeder(trials, submit)
         interrupted = False
         try:
             # a Ctrl-C while the workers start waits until they have (at most the fork
@@ -112,6 +110,19 @@ class PoolExecutor:
             progress_queue.close()
             progress_queue.join_thread()
         return interrupted
+
+
+def _feeder(trials: Iterable[Trial], submit: Callable[[Trial], None]) -> Callable[[], None]:
+    """A function that submits the next trial, when there is one: called when a worker frees
+    up, so a lazy ``trials`` decides each trial from the results so far."""
+    source = iter(trials)
+
+    def submit_next() -> None:
+        trial = next(source, None)
+        if trial is not None:
+            submit(trial)
+
+    return submit_next
 
 
 def _stop_pool(executor: cf.ProcessPoolExecutor, pending, interrupted: bool) -> None:
@@ -215,17 +226,15 @@ class RayExecutor:
         started = self._start()
         remote = ray.remote(num_cpus=self.trial_cpus, num_gpus=self.trial_gpus)(_ray_trial)
         progress = Queue(actor_options={"num_cpus": 0})  # the tasks' progress, as the pool's
-        source = iter(trials)
         refs: dict[Any, Trial] = {}
         pending: list[Any] = []
 
-        def submit_next() -> None:  # the next trial, when there is one, to a free slot
-            trial = next(source, None)
-            if trial is not None:
-                ref = remote.remote(trial, progress)
-                refs[ref] = trial
-                pending.append(ref)
+        def submit(trial: Trial) -> None:
+            ref = remote.remote(trial, progress)
+            refs[ref] = trial
+            pending.append(ref)
 
+        submit_next = _feeder(trials, submit)
         for _ in range(self._slots()):
             submit_next()
         interrupted = False

@@ -30,11 +30,11 @@ from lecture_rl.runners.tune.preset import plural, score_text
 from lecture_rl.runners.tune.report import OUTPUT_FILES, best_trial, write_progress, write_report
 from lecture_rl.runners.tune.search import Search, elapsed
 from lecture_rl.runners.tune.settings import (
-    first_difference,
     plan_study,
     preset_name,
     rerun_command,
     space_from_flags,
+    study_difference,
 )
 from lecture_rl.runners.tune.spaces import describe
 
@@ -80,18 +80,12 @@ def run_tune(args: argparse.Namespace, out=None) -> int:
     if workers > 1 and not args.executor and not args.address:
         warm_up_pool()
     config = plan.config()
-    old_path = out_dir / "config.json"
-    if old_path.is_file() and not args.fresh:
-        try:
-            old = json.loads(old_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = None
-        difference = first_difference(old, config) if isinstance(old, dict) else "config.json"
-        if difference:
-            raise UsageError(
-                f"--out {out_dir} holds a study with other settings ({difference}); add "
-                "--fresh to start over there, or choose another --out"
-            )
+    difference = None if args.fresh else study_difference(out_dir, config)
+    if difference:
+        raise UsageError(
+            f"--out {out_dir} holds a study with other settings ({difference}); add --fresh "
+            "to start over there, or choose another --out"
+        )
     out_paths.make_out_dir(out_dir, "trials")
     lock = studies.lock_out_dir(out_dir)
     try:

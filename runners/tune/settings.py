@@ -240,6 +240,21 @@ def first_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     return None
 
 
+def study_difference(out: Path, config: dict[str, Any]) -> str | None:
+    """How the study in `out` (its `config.json`) differs from `config` in what decides the
+    trials' results; None when it does not, or when `out` holds no study yet."""
+    path = out / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = None
+    if not isinstance(old, dict):
+        return f"{path} cannot be read"
+    return first_difference(old, config)
+
+
 def preset_name(agent: str) -> str:
     """The preset file's name in `--out`: `ppo.yml`, as in `assets/presets/<agent>.yml`."""
     return f"{safe_name(agent)}.yml"
