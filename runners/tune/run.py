@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import time
 
 from lecture_rl.runners import out_paths
 from lecture_rl.runners.agent_factory import agent_class
@@ -28,7 +27,7 @@ from lecture_rl.runners.tune import study as studies
 from lecture_rl.runners.tune.display import TuneDisplay
 from lecture_rl.runners.tune.preset import plural, score_text
 from lecture_rl.runners.tune.report import OUTPUT_FILES, best_trial, write_progress, write_report
-from lecture_rl.runners.tune.search import Search, elapsed
+from lecture_rl.runners.tune.search import Search
 from lecture_rl.runners.tune.settings import (
     plan_study,
     preset_name,
@@ -132,7 +131,6 @@ def _search(args, plan, executor, console) -> int:
             highlight=False,
         )
     command = rerun_command(plan)
-    start = time.perf_counter()
     interrupted = False
     if todo:
         display = TuneDisplay(plan.trials, unit, plan.total, plan.seeds, None)
@@ -157,7 +155,7 @@ def _search(args, plan, executor, console) -> int:
                 studies.recover(study)  # one asked when the Ctrl-C came
     with ctrl_c(defer=False):  # a further Ctrl-C must not leave half the files behind
         write_progress(study, plan)
-        write_report(study, plan, elapsed(start), command)
+        write_report(study, plan, command)
     return _finish(study, plan, console, interrupted)
 
 

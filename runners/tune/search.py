@@ -19,7 +19,6 @@ Description:
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,10 +272,3 @@ def _state(name: str):
     from optuna.trial import TrialState
 
     return TrialState[name]
-
-
-def elapsed(start: float) -> str:
-    """`3 min 12 s`."""
-    seconds = time.perf_counter() - start
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
