@@ -180,7 +180,8 @@ def test_layers_defaults_preset_net_defaults_preset_nets_command_line():
     assert lstm["gae_lambda"] == 0.9  # the preset's entry for the net
     # net_kwargs merge key by key: the preset's, the net's defaults over them
     assert lstm["net_kwargs"]["num_layers"] == 2
-    assert lstm["net_kwargs"]["forget_bias"] == cls.net_defaults["lstm"]["net_kwargs"]["forget_bias"]
+    lstm_defaults = cls.net_defaults["lstm"]["net_kwargs"]
+    assert lstm["net_kwargs"]["forget_bias"] == lstm_defaults["forget_bias"]
     assert presets.hyperparameters(None, "ppo", {"lr": 1.0}) == {"lr": 1.0}
 
 
@@ -267,8 +268,15 @@ def test_compare_applies_each_agents_preset_records_them_and_repeats_from_config
 def test_compare_refuses_to_resume_a_folder_run_with_other_presets(tmp_path):
     out = tmp_path / "c"
     base = ["--env", "CartPole-v1", "--agents", "ppo", "--steps", "32", "--out", str(out)]
-    mine = write_preset(tmp_path / "mine.yml", {"CartPole-v1": {
-        "set": {"num_envs": 2, "n_steps": 16, "num_minibatches": 1}, "source": "a test"}})
+    mine = write_preset(
+        tmp_path / "mine.yml",
+        {
+            "CartPole-v1": {
+                "set": {"num_envs": 2, "n_steps": 16, "num_minibatches": 1},
+                "source": "a test",
+            }
+        },
+    )
     assert run_compare(*base, "--preset", str(mine))[0] == 0
     code, err = run_compare(*base, "--preset", "none")
     assert code == 2 and "holds a run with another configuration" in err
@@ -281,8 +289,15 @@ def test_compare_names_an_unknown_agent_in_preset(tmp_path):
 
 
 def test_watch_off_screen_trains_with_the_preset(tmp_path, capsys):
-    path = write_preset(tmp_path / "mine.yml", {"CartPole-v1": {
-        "set": {"num_envs": 2, "n_steps": 8, "num_minibatches": 1}, "source": "a test"}})
+    path = write_preset(
+        tmp_path / "mine.yml",
+        {
+            "CartPole-v1": {
+                "set": {"num_envs": 2, "n_steps": 8, "num_minibatches": 1},
+                "source": "a test",
+            }
+        },
+    )
     code = main(["watch", *CARTPOLE, "--no-live", "--train-episodes", "2", "--episodes", "0",
                  "--preset", str(path)])  # fmt: skip
     err = capsys.readouterr().err
