@@ -201,6 +201,8 @@ class PPOAgent(DeepAgent):
         previous: Rollout | None = None
         state = self.backbone.initial_state(num_envs, self.device)
         episode_start = torch.ones(num_envs, dtype=torch.bool, device=self.device)
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.start(num_envs)
         steps_done = 0
         try:
             while not run.done:
@@ -211,7 +213,7 @@ class PPOAgent(DeepAgent):
                 steps_before = steps_done
                 with torch.no_grad():  # 1. collect
                     for t in range(n_steps):
-                        obs_t = self.obs_tensor(obs)
+                        obs_t = self.obs_tensor(obs, learn=True)
                         rollout.obs[t] = obs_t
                         rollout.episode_starts[t] = episode_start
                         features, state = self.backbone.step(obs_t, state, episode_start)
@@ -238,11 +240,11 @@ class PPOAgent(DeepAgent):
                                 obs_before, env_actions, reward, obs, terminated, truncated,
                                 infos, infos_before,
                             )  # fmt: skip
-                        reward_t = torch.as_tensor(reward, dtype=torch.float32, device=self.device)
+                        done = np.logical_or(terminated, truncated)
+                        reward_t = self._scaled_rewards(reward, done)
                         cut = np.flatnonzero(truncated & ~terminated)
                         if cut.size:  # a time limit is not the task's end: bootstrap γV(final)
                             reward_t[cut] += gamma * self._final_values(infos, cut, state)
-                        done = np.logical_or(terminated, truncated)
                         rollout.rewards[t] = reward_t
                         rollout.dones[t] = torch.as_tensor(done, device=self.device)
                         episode_start = rollout.dones[t].clone()
@@ -271,13 +273,13 @@ class PPOAgent(DeepAgent):
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         """One step of torch batched envs, stored into ``rollout`` without leaving the device."""
         obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
-        reward_t = reward.to(torch.float32)
+        done = terminated | truncated
+        reward_t = self._scaled_rewards(reward, done)
         if envs.can_truncate:  # a time limit is not the task's end: bootstrap γV(final)
             final = self.obs_tensor(infos["final_obs"])
             features, _ = self.backbone.step(final, state, None)
             cut = truncated & ~terminated
             reward_t = reward_t + torch.where(cut, self.hp["gamma"] * self.value(features), 0.0)
-        done = terminated | truncated
         rollout.rewards[t] = reward_t
         rollout.dones[t] = done
         counter.step(reward, done)
