@@ -136,9 +136,11 @@ def run_ours(row: Row, seed: int, preset: str, steps: int | None, episodes: int)
         "seconds": wall,
         "cpu_seconds": cpu,
         "steps": budget,
-        "settings": {"preset": setup.preset.record() if setup.preset else None,
-                     "hyperparameters": setup.hyperparameters,
-                     "env_kwargs": setup.env_kwargs},  # fmt: skip
+        "settings": {
+            "preset": setup.preset.record() if setup.preset else None,
+            "hyperparameters": setup.hyperparameters,
+            "env_kwargs": setup.env_kwargs,
+        },  # fmt: skip
     }
 
 
@@ -318,8 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", nargs="+", choices=list(BY_NAME), default=list(BY_NAME))
     parser.add_argument("--seeds", type=int, default=3, help="seeds per row (0, 1, ...)")
     parser.add_argument("--preset", default="auto", help="auto (built-in), none, or a FILE")
-    parser.add_argument("--sb3", nargs="+", default=CHEAP_ROWS, metavar="ROW",
-                        help="rows to run SB3 with rl-zoo3's settings on ('none': no SB3 runs)")
+    parser.add_argument(
+        "--sb3",
+        nargs="+",
+        default=CHEAP_ROWS,
+        metavar="ROW",
+        help="rows to run SB3 with rl-zoo3's settings on ('none': no SB3 runs)",
+    )
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (atomic)")
     parser.add_argument("--markdown", type=Path, help="also write the table here")
@@ -364,8 +371,13 @@ def main(argv: list[str] | None = None) -> int:
                 except _UNAVAILABLE as error:  # e.g. a Box action space before ppo had one
                     print(f"{row.name:34s} {who:4s} seed {seed}: not run: {error}", flush=True)
                     break
-                result.update(key=key, row=row.name, who=who, seed=seed,
-                              settings_key=selected[row.name] if who == "ours" else "")
+                result.update(
+                    key=key,
+                    row=row.name,
+                    who=who,
+                    seed=seed,
+                    settings_key=selected[row.name] if who == "ours" else "",
+                )
                 runs[key] = result
                 save_runs(out, runs, meta)
                 print(f"{row.name:34s} {who:4s} seed {seed}: greedy {result['greedy']:.3f}, "

@@ -36,14 +36,14 @@ Description:
     one). A missing file, bad YAML, an unknown key, a name the agent does not take, or a file
     with no entry for the env: one line, exit 2 (`UsageError`).
 
-    In Python, `preset_for` and `hyperparameters` give the same settings:
+    In Python, `settings_for` gives the same settings (`preset_for` and `hyperparameters` the
+    steps of it):
 
     ```python
     from lecture_rl.runners import presets
 
-    preset = presets.preset_for("ppo", "LectureRL/Parity-v0")
-    hp = presets.hyperparameters(preset, "ppo", {"net": "lstm"})
-    agent = lecture_rl.agents.make("ppo", env, **hp)
+    hp = presets.settings_for("ppo", "LectureRL/Parity-v0", {"net": "lstm"})
+    agent = lecture_rl.agents.make("ppo", env, seed=0, **hp)
     ```
 """
 
@@ -316,6 +316,12 @@ def budget_steps(preset: Preset | None, episodes: int | None, steps: int | None)
     if steps is not None or episodes is not None or preset is None:
         return steps
     return preset.steps
+
+
+def settings_for(agent: str, env_id: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The hyperparameters `lecture-rl train --agent AGENT --env ENV_ID` builds with: the
+    built-in preset (if any) under `given`; for scripts that call `agents.make` themselves."""
+    return hyperparameters(preset_for(agent, env_id), agent, dict(given or {}))
 
 
 def chosen_net(preset: Preset | None, given: dict[str, Any], cls: type) -> str | None:

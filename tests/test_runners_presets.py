@@ -303,3 +303,13 @@ def test_watch_off_screen_trains_with_the_preset(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 0, err
     assert f"ppo on CartPole-v1: preset from {path}: num_envs=2, n_steps=8" in err
+
+
+def test_agents_lists_the_envs_of_the_builtin_presets():
+    import io
+
+    out = io.StringIO()
+    assert main(["agents", "ppo"], out=out) == 0
+    text = " ".join(out.getvalue().split())
+    assert "presets (lecture_rl/assets/presets/ppo.yml" in text
+    assert "LectureRL/Parity-v0" in text and "CartPole-v1" in text
