@@ -50,9 +50,11 @@ from lecture_rl.agents.device import make_reproducible, resolve_device
 from lecture_rl.agents.events import NetworkUpdate, TrainingCallback
 from lecture_rl.agents.hyperparameters import Param, positive, positive_int, unit_interval
 from lecture_rl.agents.monitors import DivergenceGuard, TensorBoardScalars, divergence_message
+from lecture_rl.agents.normalization import ObservationNormalizer, RewardNormalizer
 from lecture_rl.agents.stats import evaluation_summary
 from lecture_rl.agents.vector_envs import make_train_envs
 from lecture_rl.envs.protocols import graded_answers
+from lecture_rl.nets.backbone import is_image_space
 from lecture_rl.nets.factory import BACKBONE_NAMES
 from lecture_rl.nets.numpy_twin import NumpyTwin
 
@@ -92,6 +94,14 @@ class DeepAgent(Agent):
         "checkpoint_every": positive_int(
             20, "with log_dir set, save log_dir/last_good every this many updates", high=10**9
         ),
+        "normalize_obs": Param(
+            False, "Box observations: o ← clip((o − μ)/σ, ±clip_obs) with running μ, σ "
+            "(SB3's VecNormalize); frozen outside training, saved in the checkpoint", kind="bool"),
+        "normalize_reward": Param(
+            False, "r ← clip(r/σ_G, ±clip_reward), σ_G the running std of the discounted return "
+            "(SB3's VecNormalize); saved in the checkpoint", kind="bool"),
+        "clip_obs": positive(10.0, "bound of the normalised observations (normalize_obs)"),
+        "clip_reward": positive(10.0, "bound of the scaled rewards (normalize_reward)"),
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
     #: defaults that depend on the backbone, ``{net: {name: value}}``; a value the user gives
@@ -134,6 +144,7 @@ class DeepAgent(Agent):
             torch.manual_seed(torch_seed)
             self.backbone = self._make_backbone().to(self.device)
             self.heads = nn.ModuleDict(self._build_heads()).to(self.device)
+        self.obs_normalizer, self.reward_normalizer = self._make_normalizers()
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(torch_seed + 1)
         self.cpu_generator = torch.Generator().manual_seed(torch_seed + 2)  # minibatch order
@@ -192,13 +203,34 @@ class DeepAgent(Agent):
         """The modules on top of the backbone (subclasses override)."""
         return {}
 
+    def _make_normalizers(self) -> tuple[ObservationNormalizer | None, RewardNormalizer | None]:
+        """The running statistics `normalize_obs` / `normalize_reward` ask for (else `None`)."""
+        hp, space = self.hp, self.observation_space
+        obs_normalizer = reward_normalizer = None
+        if hp["normalize_obs"]:
+            if not isinstance(space, gym.spaces.Box) or is_image_space(space):
+                raise HyperparameterError(
+                    f"normalize_obs=true needs vector (Box) observations, but this env has "
+                    f"{space}; leave normalize_obs off (one-hot and image inputs are already "
+                    "scaled by the backbone)"
+                )
+            obs_normalizer = ObservationNormalizer(space.shape, hp["clip_obs"]).to(self.device)
+        if hp["normalize_reward"]:
+            reward_normalizer = RewardNormalizer(hp["gamma"], hp["clip_reward"]).to(self.device)
+        return obs_normalizer, reward_normalizer
+
     @property
     def is_recurrent(self) -> bool:
         return bool(getattr(self.backbone, "is_recurrent", False))
 
     def modules_to_save(self) -> dict[str, nn.Module]:
-        """Every module whose weights go into the checkpoint, by name."""
-        return {"backbone": self.backbone, **dict(self.heads.items())}
+        """Every module whose weights (or statistics) go into the checkpoint, by name."""
+        modules = {"backbone": self.backbone, **dict(self.heads.items())}
+        if getattr(self, "obs_normalizer", None) is not None:
+            modules["obs_normalizer"] = self.obs_normalizer
+        if getattr(self, "reward_normalizer", None) is not None:
+            modules["reward_normalizer"] = self.reward_normalizer
+        return modules
 
     def parameters(self) -> list[nn.Parameter]:
         """All trainable parameters (backbone and heads)."""
@@ -211,15 +243,31 @@ class DeepAgent(Agent):
             cached = self._trainable_cache = self.parameters()
         return cached
 
-    def obs_tensor(self, obs: Any) -> torch.Tensor:
+    def obs_tensor(self, obs: Any, *, learn: bool = False) -> torch.Tensor:
         """Observations as the backbone takes them: integer ids for Discrete, raw arrays else.
 
-        A tensor (from torch batched envs) is already on the device and is used as it is."""
+        A tensor (from torch batched envs) is already on the device and is used as it is.
+        With `normalize_obs` they come normalised by the running statistics, which
+        `learn=True` (the training envs' observations, once each) first updates.
+        """
         if torch.is_tensor(obs):
-            return obs.to(self.device)
-        if isinstance(self.observation_space, gym.spaces.Discrete):
-            return torch.as_tensor(np.asarray(obs, dtype=np.int64), device=self.device)
-        return torch.as_tensor(np.asarray(obs), device=self.device)
+            tensor = obs.to(self.device)
+        elif isinstance(self.observation_space, gym.spaces.Discrete):
+            tensor = torch.as_tensor(np.asarray(obs, dtype=np.int64), device=self.device)
+        else:
+            tensor = torch.as_tensor(np.asarray(obs), device=self.device)
+        if self.obs_normalizer is not None:
+            tensor = self.obs_normalizer(tensor, update=learn)
+        return tensor
+
+    def _scaled_rewards(self, rewards: Any, dones: Any, active: Any = None) -> torch.Tensor:
+        """A vector step's rewards as float32 on the device; with `normalize_reward` folded
+        into the return statistics (`active`: the envs whose step counts) and scaled."""
+        reward_t = torch.as_tensor(rewards, dtype=torch.float32, device=self.device)
+        if self.reward_normalizer is None:
+            return reward_t
+        self.reward_normalizer.observe(reward_t, dones, active)
+        return self.reward_normalizer.scale(reward_t)
 
     def _action_scores(self, features: torch.Tensor) -> torch.Tensor:
         """``[B, nA]`` scores whose argmax is the greedy action (logits or Q-values)."""
@@ -246,6 +294,8 @@ class DeepAgent(Agent):
         """
         twin = self._numpy_twin()
         if twin is not None:
+            if self.obs_normalizer is not None:
+                obs = self.obs_normalizer.numpy(obs)
             state = self._act_state
             before = twin.initial_state() if state is None else tuple(s[0].numpy() for s in state)
             scores_np, after = twin.scores(obs, before)

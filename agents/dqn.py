@@ -439,6 +439,9 @@ class DQNAgent(DeepAgent):
         """One gradient step on a replayed minibatch; returns the loss (a 0-d tensor)."""
         assert self.buffer is not None
         batch = self.buffer.sample(self.hp["batch_size"])
+        if self.reward_normalizer is not None:  # scaled by the statistics as they are now (SB3)
+            rewards = torch.as_tensor(batch["rewards"], device=self.device)
+            batch["rewards"] = self.reward_normalizer.scale(rewards).cpu().numpy()
         if self._fused is not None:
             with torch.no_grad():
                 value = self.fused_step(batch)
@@ -535,6 +538,8 @@ class DQNAgent(DeepAgent):
         recurrent = self.is_recurrent
         state = self.backbone.initial_state(n, self.device)
         starts = np.ones(n, dtype=bool)
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.start(n)
         if recurrent:
             if self.buffer.num_envs != n:
                 raise HyperparameterError(
@@ -549,6 +554,8 @@ class DQNAgent(DeepAgent):
                     hp["eps_start"], hp["eps_end"], hp["eps_decay_steps"], self.env_steps
                 )
                 with torch.no_grad():
+                    if self.obs_normalizer is not None:  # the replay keeps raw observations
+                        self.obs_normalizer.stats.update(torch.as_tensor(obs, device=self.device))
                     state_before = state
                     if recurrent:  # h carried across steps, reset at episode starts
                         features, state = self.backbone.step(self.obs_tensor(obs), state, starts)
@@ -568,6 +575,8 @@ class DQNAgent(DeepAgent):
                 infos_before = infos
                 next_obs, rewards, terminated, truncated, infos = envs.step(actions)
                 done = terminated | truncated
+                if self.reward_normalizer is not None:
+                    self.reward_normalizer.observe(torch.as_tensor(rewards), done)
                 real_next = np.array(next_obs, copy=True)
                 acting_mask = _mask_of(infos, n, self.n_actions)  # reset rows: the new start
                 next_mask = acting_mask.copy()  # the actions available in s'

@@ -16,10 +16,15 @@ Description:
        loss, so backpropagation through time reaches from a recall back to the step that showed
        what is recalled instead of stopping at the rollout's first step.
 
-    Advantages are GAE(λ); they are normalised per minibatch. The defaults (lr 5e-3 decayed
-    linearly, λ = 0.8, 128 envs × 32 steps, hidden size 128) were picked from runs over several
-    seeds; λ = 0.95 or lr 2.5e-3 failed on Parity-16 on some seeds. Some defaults depend on the
-    net (``net_defaults``; ``benchmarks/memory_nets.py`` measures them):
+    Advantages are GAE(λ); they are normalised per minibatch. The defaults are what an env with
+    no preset meets (16 envs × 128 steps, 4 minibatches, 10 epochs, lr 3e-4 decayed linearly,
+    λ = 0.95, no entropy bonus, width 64, close to SB3's and CleanRL's): they learn CartPole,
+    Acrobot, LunarLander and Minigrid's DoorKey (`docs/presets.md` measures them). Our own
+    envs train with their presets (`lecture_rl/assets/presets/ppo.yml`: lr 5e-3, λ = 0.8,
+    128 envs × 32 steps, 4 epochs, entropy 0.01, width 128, picked on Parity and Copy from runs
+    over several seeds; λ = 0.95 or lr 2.5e-3 failed on Parity-16 on some seeds). Some defaults
+    depend on the net (``net_defaults``, over a preset; ``benchmarks/memory_nets.py`` measures
+    them):
 
     - ``transformer``: lr 1e-3 and d_model 64; at 5e-3 its attention does not settle (Copy-5:
       0.49 after 100k steps, against 1.00 with 1e-3). The episode prefix took it on Copy-5 with
@@ -104,24 +109,23 @@ class PPOAgent(DeepAgent):
     name: ClassVar[str] = "ppo"
     score_head: ClassVar[str | None] = "actor"  # _action_scores: this linear head
     params: ClassVar[dict[str, Param]] = {
-        **with_defaults(DeepAgent.params, num_envs=128),  # hidden_size, lr, net_kwargs: below
+        **with_defaults(DeepAgent.params, num_envs=16),  # hidden_size, lr, net_kwargs: below
         "net_kwargs": Param(
             {}, 'extra keywords for make_backbone, e.g. {"num_layers": 2}; lstm: input_init '
             "one_hot, forget_bias 3; gru: input_init one_hot, update_bias 2 (your keys win)",
             kind="dict"),
-        "hidden_size": positive_int(128, "width of the backbone (64 with net=transformer)",
-                                    high=65536),
-        "lr": positive(5e-3, "Adam learning rate (notes 004, Adam); 1e-3 with net=transformer"),
-        "n_steps": positive_int(32, "steps per env per rollout (the sequence length T)",
+        "hidden_size": positive_int(64, "width of the backbone", high=65536),
+        "lr": positive(3e-4, "Adam learning rate (notes 004, Adam); 1e-3 with net=transformer"),
+        "n_steps": positive_int(128, "steps per env per rollout (the sequence length T)",
                                 high=100_000),
         "num_minibatches": positive_int(
             4, "minibatches per epoch (the envs split into groups; <= num_envs)"
         ),
-        "update_epochs": positive_int(4, "passes over each rollout (8 with net=lstm or gru)",
+        "update_epochs": positive_int(10, "passes over each rollout (8 with net=lstm or gru)",
                                       high=1000),
-        "gae_lambda": Param(0.8, "λ of GAE(λ)", low=0.0, high=1.0),
+        "gae_lambda": Param(0.95, "λ of GAE(λ)", low=0.0, high=1.0),
         "clip_coef": positive(0.2, "ε of the clipped surrogate objective"),
-        "ent_coef": non_negative(0.01, "weight of the entropy bonus"),
+        "ent_coef": non_negative(0.0, "weight of the entropy bonus"),
         "vf_coef": non_negative(0.5, "weight of the value loss"),
         "anneal_lr": Param(True, "decay the learning rate linearly over the budget",
                            kind="bool"),
@@ -201,6 +205,8 @@ class PPOAgent(DeepAgent):
         previous: Rollout | None = None
         state = self.backbone.initial_state(num_envs, self.device)
         episode_start = torch.ones(num_envs, dtype=torch.bool, device=self.device)
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.start(num_envs)
         steps_done = 0
         try:
             while not run.done:
@@ -211,7 +217,7 @@ class PPOAgent(DeepAgent):
                 steps_before = steps_done
                 with torch.no_grad():  # 1. collect
                     for t in range(n_steps):
-                        obs_t = self.obs_tensor(obs)
+                        obs_t = self.obs_tensor(obs, learn=True)
                         rollout.obs[t] = obs_t
                         rollout.episode_starts[t] = episode_start
                         features, state = self.backbone.step(obs_t, state, episode_start)
@@ -238,11 +244,11 @@ class PPOAgent(DeepAgent):
                                 obs_before, env_actions, reward, obs, terminated, truncated,
                                 infos, infos_before,
                             )  # fmt: skip
-                        reward_t = torch.as_tensor(reward, dtype=torch.float32, device=self.device)
+                        done = np.logical_or(terminated, truncated)
+                        reward_t = self._scaled_rewards(reward, done)
                         cut = np.flatnonzero(truncated & ~terminated)
                         if cut.size:  # a time limit is not the task's end: bootstrap γV(final)
                             reward_t[cut] += gamma * self._final_values(infos, cut, state)
-                        done = np.logical_or(terminated, truncated)
                         rollout.rewards[t] = reward_t
                         rollout.dones[t] = torch.as_tensor(done, device=self.device)
                         episode_start = rollout.dones[t].clone()
@@ -271,13 +277,13 @@ class PPOAgent(DeepAgent):
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         """One step of torch batched envs, stored into ``rollout`` without leaving the device."""
         obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
-        reward_t = reward.to(torch.float32)
+        done = terminated | truncated
+        reward_t = self._scaled_rewards(reward, done)
         if envs.can_truncate:  # a time limit is not the task's end: bootstrap γV(final)
             final = self.obs_tensor(infos["final_obs"])
             features, _ = self.backbone.step(final, state, None)
             cut = truncated & ~terminated
             reward_t = reward_t + torch.where(cut, self.hp["gamma"] * self.value(features), 0.0)
-        done = terminated | truncated
         rollout.rewards[t] = reward_t
         rollout.dones[t] = done
         counter.step(reward, done)

@@ -114,8 +114,10 @@ class ReinforceAgent(DeepAgent):
         tracker.lengths[:] = 0
         observations, actions, rewards, valid, masks = [], [], [], [], []
         counted = 0
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.start(num_envs)
         for _ in range(self.hp["max_episode_steps"]):
-            obs_t = self.obs_tensor(obs)
+            obs_t = self.obs_tensor(obs, learn=True)
             features, state = self.backbone.step(obs_t, state, None)
             logits = self._action_scores(features)
             mask = None
@@ -135,7 +137,11 @@ class ReinforceAgent(DeepAgent):
                 )  # fmt: skip
             observations.append(obs_t)
             actions.append(action)
-            rewards.append(np.where(running, reward, 0.0))
+            step_rewards = np.where(running, reward, 0.0)
+            if self.reward_normalizer is not None:  # scaled; only the first episodes count
+                scaled = self._scaled_rewards(step_rewards, done & running, running)
+                step_rewards = scaled.cpu().numpy()
+            rewards.append(step_rewards)
             valid.append(running.copy())
             masks.append(mask)
             counted += int(running.sum())
@@ -185,8 +191,10 @@ class ReinforceAgent(DeepAgent):
             else min(fixed, self.hp["max_episode_steps"])
         )
         observations, actions, rewards, valid, masks = [], [], [], [], []
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.start(num_envs)
         for _ in range(limit):
-            obs_t = self.obs_tensor(obs)
+            obs_t = self.obs_tensor(obs, learn=True)
             features, state = self.backbone.step(obs_t, state, None)
             logits = self._action_scores(features)
             mask = None
@@ -199,7 +207,8 @@ class ReinforceAgent(DeepAgent):
             reward = torch.where(running, reward, 0.0)
             observations.append(obs_t)
             actions.append(action)
-            rewards.append(reward.to(torch.float32))
+            ended = (terminated | truncated) & running
+            rewards.append(self._scaled_rewards(reward, ended, running))
             valid.append(running)
             masks.append(mask)
             ret = ret + reward

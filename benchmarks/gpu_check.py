@@ -271,9 +271,12 @@ class Checker:
         started = time.perf_counter()
         num_envs = 256 if self.smoke else 4096
         env = gym.make("LectureRL/Parity-v0", length=16)
-        agent = agents.make(
-            "ppo", env, net="lstm", num_envs=num_envs, device=self.device, seed=0, torch_envs=True
+        from lecture_rl.runners import presets  # Parity's preset, as `lecture-rl train` picks it
+
+        hp = presets.settings_for(
+            "ppo", "LectureRL/Parity-v0", {"net": "lstm", "num_envs": num_envs}
         )
+        agent = agents.make("ppo", env, device=self.device, seed=0, torch_envs=True, **hp)
         budget = 16_384 if self.smoke else 20_000_000
         paused, reached, curve = 0.0, None, []
         next_eval = [num_envs * agent.hp["n_steps"]]

@@ -39,6 +39,7 @@ import lecture_rl.envs  # noqa: F401  (registers the ids)
 from lecture_rl import agents
 from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
 from lecture_rl.envs.torch_vector import make_torch_vector_env
+from lecture_rl.runners import presets
 
 ENVS: list[tuple[str, dict]] = [
     ("LectureRL/Parity-v0", {"length": 16}),
@@ -101,10 +102,8 @@ def env_rate(
 def ppo_rate(num_envs: int, torch_envs: bool, device: str, rollouts: int, **hp) -> float:
     """Env steps/s of PPO+LSTM training on Parity-16, after one warm-up rollout."""
     env = gym.make(PARITY16[0], **PARITY16[1])
-    agent = agents.make(
-        "ppo", env, seed=0, net="lstm", device=device, num_envs=num_envs, torch_envs=torch_envs,
-        **hp,
-    )  # fmt: skip
+    hp = presets.settings_for("ppo", PARITY16[0], {"net": "lstm", "num_envs": num_envs, **hp})
+    agent = agents.make("ppo", env, seed=0, device=device, torch_envs=torch_envs, **hp)
     per_rollout = num_envs * agent.hp["n_steps"]
     agent.train(env, steps=per_rollout)  # warm-up: allocations, cuDNN plans
     sync(device)
@@ -140,7 +139,8 @@ class AccuracyStop(TrainingCallback):
 
 def solve(num_envs: int, max_steps: int, device: str = "cuda", **hp) -> None:
     env = gym.make(PARITY16[0], **PARITY16[1])
-    agent = agents.make("ppo", env, seed=0, net="lstm", device=device, num_envs=num_envs, **hp)
+    hp = presets.settings_for("ppo", PARITY16[0], {"net": "lstm", "num_envs": num_envs, **hp})
+    agent = agents.make("ppo", env, seed=0, device=device, **hp)
     sync(device)
     start = time.perf_counter()
     result = agent.train(env, steps=max_steps, callbacks=[AccuracyStop(num_envs, 0.99)])

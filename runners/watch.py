@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from lecture_rl.runners import presets
 from lecture_rl.runners.agent_factory import (
     agent_class,
     build_agent,
     check_device,
-    resolve_budget,
     train_agent,
 )
 from lecture_rl.runners.env_factory import make_env
@@ -140,15 +140,24 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
             parse_assignments(args.set, "--set"), [args.agent]
         )
         check_device(args.device)
-        budget = resolve_budget(agent_class(args.agent), args.train_episodes, None)
+        setup = presets.set_up(
+            args.agent,
+            env_id,
+            {**common, **per_agent[args.agent]},
+            env_set,
+            choice=getattr(args, "preset", None),
+            episodes=args.train_episodes,
+        )
+        budget, env_set = setup.budget, setup.env_kwargs
         train_env = make_env(env_id, env_set)
         agent = build_agent(
             args.agent,
             train_env,
             seed=args.seed,
-            hyperparameters={**common, **per_agent[args.agent]},
+            hyperparameters=setup.hyperparameters,
             device=args.device,
         )
+        setup.announce()
         try:
             with TrainProgress(f"training {args.agent}", budget) as progress:
                 train_agent(agent, train_env, [progress], **budget)

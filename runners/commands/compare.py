@@ -53,7 +53,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--first-seed", type=int, metavar="S", help="seeds are S, S+1, ... (default 0)"
     )
     options.add_budget(parser)
-    options.add_agent_options(parser)
+    options.add_agent_options(parser, per_agent_preset=True)
     parser.add_argument(
         "--workers", type=int, metavar="K", help="worker processes (default: CPU count)"
     )

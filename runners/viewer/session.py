@@ -6,8 +6,9 @@ import argparse
 import math
 from typing import Any
 
-from lecture_rl.envs.grid_draw import GridLayout
-from lecture_rl.runners.agent_factory import agent_class, build_agent, check_device, resolve_budget
+from lecture_rl.envs.grid_layout import GridLayout
+from lecture_rl.runners import presets
+from lecture_rl.runners.agent_factory import build_agent, check_device
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.scoring import EVAL_SEED_BASE, eval_step_cap
 from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
@@ -82,7 +83,18 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
     common, per_agent = split_agent_overrides(parse_assignments(args.set, "--set"), names)
     check_device(args.device)
     check_threads(getattr(args, "threads", None))
-    budget = resolve_budget(agent_class(names[0]), args.train_episodes, None)
+    setups = {
+        name: presets.set_up(
+            name,
+            args.env,
+            {**common, **per_agent.get(name, {})},
+            env_set,
+            choice=getattr(args, "preset", None),
+            episodes=args.train_episodes,
+        )
+        for name in names
+    }
+    budget = setups[names[0]].budget
     if args.zoom is not None and args.zoom <= 0:
         raise UsageError(f"--zoom must be positive, got {args.zoom}")
     if args.fps is not None and args.fps <= 0:
@@ -92,15 +104,13 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
     recorder = open_recorder(args.record, fps=args.fps or 10.0)
 
     def build(name: str) -> tuple[Any, Any, Any]:
-        env = make_env(args.env, env_set)
+        setup = setups[name]
+        env = make_env(args.env, setup.env_kwargs)
         agent = build_agent(
-            name,
-            env,
-            seed=args.seed,
-            hyperparameters={**common, **per_agent.get(name, {})},
-            device=args.device,
+            name, env, seed=args.seed, hyperparameters=setup.hyperparameters, device=args.device
         )
-        return agent, env, make_env(args.env, env_set)
+        setup.announce()
+        return agent, env, make_env(args.env, setup.env_kwargs)
 
     make_lanes = make_lane_factory(names, build, budget)
     label = args.env if not env_set.get("map_name") else f"{args.env} ({env_set['map_name']})"
