@@ -5,7 +5,7 @@ Description:
 
     ```yaml
     CartPole-v1:
-      steps: 100000        # optional: the budget the settings were measured at
+      steps: 100000        # optional: the budget the settings were measured at (or episodes:)
       env_set: {}          # optional: env keywords, as --env-set takes them
       set:                 # the agent's hyperparameters, as --set takes them
         lr: 0.001
@@ -25,8 +25,8 @@ Description:
     4. the preset's `nets` entry for the chosen net;
     5. the command line's `--set` (and a `compare` variant's own values).
 
-    `env_set` sits under `--env-set` the same way, and `steps` is the budget when the command
-    gives no `--steps` / `--episodes`.
+    `env_set` sits under `--env-set` the same way, and `steps` (or `episodes`) is the budget
+    when the command gives no `--steps` / `--episodes`.
 
     `lecture-rl train`, `compare`, `watch` and the experiments (through `compare`) pick the
     built-in file of the agent by the env id (`--preset auto`, the default), say so on stderr,
@@ -62,7 +62,7 @@ from lecture_rl.runners.settings import UsageError
 #: the package holding the built-in `<agent>.yml` files
 PRESETS_PACKAGE = "lecture_rl.assets.presets"
 #: the keys an entry may hold
-ENTRY_KEYS = ("steps", "env_set", "set", "nets", "source")
+ENTRY_KEYS = ("steps", "episodes", "env_set", "set", "nets", "source")
 #: `--preset` values that are not files
 AUTO, NONE = "auto", "none"
 #: `set_up`'s "look the preset up" (`None` there means: no preset)
@@ -82,6 +82,7 @@ class Preset:
         steps: the budget the settings were measured at (`None`: not given).
         nets: per-net settings, `{net: {name: value}}`.
         source: where the settings came from.
+        episodes: the budget in episodes, for an entry measured so (`None`: not given).
     """
 
     agent: str
@@ -92,6 +93,7 @@ class Preset:
     steps: int | None = None
     nets: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""
+    episodes: int | None = None
 
     def record(self) -> dict[str, Any]:
         """The preset as JSON, for a checkpoint's metadata or `compare`'s `config.json`."""
@@ -99,6 +101,7 @@ class Preset:
             "file": self.file,
             "entry": self.entry,
             "steps": self.steps,
+            **({"episodes": self.episodes} if self.episodes is not None else {}),
             "env_set": self.env_set,
             "set": self.settings,
             "nets": self.nets,
@@ -117,6 +120,7 @@ class Preset:
             record.get("steps"),
             {k: dict(v) for k, v in (record.get("nets") or {}).items()},
             str(record.get("source", "")),
+            record.get("episodes"),
         )
 
     def describe(self, net: str | None = None) -> str:
@@ -199,10 +203,13 @@ def _check_entry(name: str, env_id: str, entry: Any) -> dict[str, Any]:
     for net, values in (entry.get("nets") or {}).items():
         if not isinstance(values, dict):
             raise UsageError(f"{where}: nets.{net} must be a mapping of NAME: VALUE")
-    steps = entry.get("steps")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, float))
-                              or steps < 1 or int(steps) != steps):  # fmt: skip
-        raise UsageError(f"{where}: steps must be a whole number >= 1, got {steps!r}")
+    for key in ("steps", "episodes"):
+        count = entry.get(key)
+        if count is not None and (isinstance(count, bool) or not isinstance(count, (int, float))
+                                  or count < 1 or int(count) != count):  # fmt: skip
+            raise UsageError(f"{where}: {key} must be a whole number >= 1, got {count!r}")
+    if entry.get("steps") is not None and entry.get("episodes") is not None:
+        raise UsageError(f"{where}: give its budget as steps or as episodes, not both")
     source = entry.get("source")
     if source is not None and not isinstance(source, str):
         raise UsageError(f"{where}: source must be one line of text")
@@ -252,7 +259,7 @@ def preset_for(agent: str, env_id: str, choice: str | None = AUTO) -> Preset | N
             f"add one ({env_id}: {{set: {{...}}}}) or pass --preset none"
         )
     entry = entries[key]
-    steps = entry.get("steps")
+    steps, episodes = entry.get("steps"), entry.get("episodes")
     return Preset(
         agent=agent,
         entry=key,
@@ -262,6 +269,7 @@ def preset_for(agent: str, env_id: str, choice: str | None = AUTO) -> Preset | N
         steps=int(steps) if steps is not None else None,
         nets={str(net): dict(values) for net, values in (entry.get("nets") or {}).items()},
         source=str(entry.get("source") or ""),
+        episodes=int(episodes) if episodes is not None else None,
     )
 
 
@@ -310,12 +318,14 @@ def hyperparameters(
     return merged
 
 
-def budget_steps(preset: Preset | None, episodes: int | None, steps: int | None) -> int | None:
-    """The `--steps` to train for: the command's, else the preset's budget (with neither
-    `--steps` nor `--episodes` given), else `None` (the agent's default budget)."""
+def budget_of(
+    preset: Preset | None, episodes: int | None, steps: int | None
+) -> tuple[int | None, int | None]:
+    """`(episodes, steps)` to train for: the command's, else the preset's budget (steps or
+    episodes, with neither flag given), else `(None, None)` (the agent's default budget)."""
     if steps is not None or episodes is not None or preset is None:
-        return steps
-    return preset.steps
+        return episodes, steps
+    return preset.episodes, preset.steps
 
 
 def settings_for(agent: str, env_id: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -371,7 +381,7 @@ def set_up(
         preset = preset_for(agent, env_id, check_choice(choice))
     assert preset is None or isinstance(preset, Preset)
     hp = hyperparameters(preset, agent, given, cls)
-    budget = resolve_budget(cls, episodes, budget_steps(preset, episodes, steps))
+    budget = resolve_budget(cls, *budget_of(preset, episodes, steps))
     net = chosen_net(preset, given, cls)
     return Setup(agent, env_id, preset, hp, env_kwargs(preset, env_set), budget, net)
 
@@ -392,7 +402,8 @@ def announce(
     if preset is None:
         return
     matched = "" if preset.entry == env_id else f" (entry {preset.entry})"
-    budget = f"; budget {preset.steps:,} steps unless --steps/--episodes" if preset.steps else ""
+    count, unit = (preset.episodes, "episodes") if preset.episodes else (preset.steps, "steps")
+    budget = f"; budget {count:,} {unit} unless --steps/--episodes" if count else ""
     print(
         f"{agent} on {env_id}: preset from {preset.file}{matched}: {preset.describe(net)}"
         f"{budget}; --set overrides, --preset none turns it off",

@@ -18,8 +18,11 @@ import pytest
 import yaml
 
 from lecture_rl import agents
+from lecture_rl.runners import presets
+from lecture_rl.runners.agent_factory import build_agent
 from lecture_rl.runners.cli import main
 from lecture_rl.runners.compare.trials import Trial, run_trial
+from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.processes import group_members, lecture_rl_command
 from lecture_rl.runners.settings import UsageError
 from lecture_rl.runners.tune.preset import preset_text, source_line
@@ -109,7 +112,7 @@ def test_set_fixes_only_cuts_and_ranges_are_the_agents():
 # ----- the preset file ------------------------------------------------------------------------
 
 
-def test_preset_is_the_specified_format_and_reads_back_as_the_values():
+def test_preset_is_the_specified_format_and_reads_back_as_the_values(tmp_path):
     source = source_line(17, 40, 500.0, 3, "2026-12-07")
     text = preset_text("CartPole-v1", {"steps": 20000}, {}, {"lr": 0.00025}, source)
     assert text == (
@@ -126,10 +129,19 @@ def test_preset_is_the_specified_format_and_reads_back_as_the_values():
               "off": False, "net_kwargs": {"layers": 2, "yes": "no"},
               "sizes": [64, 1e-3]}  # fmt: skip
     env_set = {"map_name": "cliff", "slip": 0.1}
-    text = preset_text("my.pkg:Task-v0", {"episodes": 300}, env_set, values, "s")
+    nets = {"lstm": {"update_epochs": 3}}
+    text = preset_text("my.pkg:Task-v0", {"episodes": 300}, env_set, values, "s", nets)
     assert yaml.safe_load(text) == {
-        "my.pkg:Task-v0": {"episodes": 300, "env_set": env_set, "set": values, "source": "s"}
-    }
+        "my.pkg:Task-v0": {
+            "episodes": 300, "env_set": env_set, "set": values, "nets": nets, "source": "s"
+        }
+    }  # fmt: skip
+    path = tmp_path / "preset.yml"  # and the loader of train --preset reads it as written
+    path.write_text(text)
+    read = presets.preset_for("ppo", "my.pkg:Task-v0", str(path))
+    assert (read.settings, read.env_set, read.nets, read.episodes, read.steps, read.source) == (
+        values, env_set, nets, 300, None, "s"
+    )  # fmt: skip
 
 
 # ----- the evaluation curve inside compare's trial ------------------------------------------
@@ -190,6 +202,14 @@ def test_a_study_writes_the_best_preset_report_and_resumes_without_rerunning(tmp
         in (out / "report.md").read_text()
     )
 
+    trained = tmp_path / "trained"  # the preset trains: its settings and its budget in episodes
+    argv = ["train", "--env", "CliffWalking-v1", "--agent", "q_learning", "--preset",
+            str(out / "q_learning.yml"), "--eval-episodes", "1", "--out", str(trained)]  # fmt: skip
+    assert main(argv) == 0
+    meta = json.loads((trained / "agent.json").read_text())
+    assert meta["training"]["budget"] == {"episodes": 60}
+    assert all(meta["hyperparameters"][k] == v for k, v in best["hyperparameters"].items())
+
     before = trial_files(out)
     capsys.readouterr()
     assert tune(out) == 0  # the same command: the study is complete
@@ -205,6 +225,32 @@ def test_a_study_writes_the_best_preset_report_and_resumes_without_rerunning(tmp
     assert "holds a study with other settings (hyperparameters" in capsys.readouterr().err
     assert tune(out, "--set", "gamma=1", "--fresh", trials=1, seeds=1) == 0
     assert len(load(out).trials) == 1 and len(trial_files(out)) == 1
+
+
+def test_a_preset_from_tune_trains_exactly_the_best_trials_settings(tmp_path):
+    """With an LSTM, whose own defaults (epochs, gate biases) sit above a preset's `set`, the
+    file repeats the trial's values under `nets`, and the env's preset (CartPole's) that the
+    trials started from is in the file too."""
+    out = tmp_path / "lstm"
+    argv = ["tune", "--env", "CartPole-v1", "--agent", "ppo", "--steps", "256", "--trials", "2",
+            "--seeds", "1", "--workers", "1", "--eval-episodes", "1", "--set", "net=lstm",
+            "--set", "num_envs=4", "--set", "n_steps=16", "--set", "hidden_size=8",
+            "--only", "lr,update_epochs", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    best = json.loads((out / "summary.json").read_text())["best"]["hyperparameters"]
+    builtin = presets.preset_for("ppo", "CartPole-v1")
+    assert best["gamma"] == builtin.settings["gamma"]  # not searched: the env's preset's value
+    entry = yaml.safe_load((out / "ppo.yml").read_text())["CartPole-v1"]
+    assert entry["nets"] == {"lstm": {k: best[k] for k in ("update_epochs", "net_kwargs")}}
+    trained = tmp_path / "trained"
+    train = ["train", "--env", "CartPole-v1", "--agent", "ppo", "--preset", str(out / "ppo.yml"),
+             "--eval-episodes", "1", "--out", str(trained)]  # fmt: skip
+    assert main(train) == 0
+    meta = json.loads((trained / "agent.json").read_text())
+    env = make_env("CartPole-v1", {})
+    expected = build_agent("ppo", env, seed=0, hyperparameters=best).hp
+    assert meta["hyperparameters"] == json.loads(json.dumps(expected))
+    assert meta["training"]["budget"] == {"steps": 256}
 
 
 def test_the_same_command_gives_the_same_study(tmp_path):

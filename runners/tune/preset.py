@@ -12,6 +12,13 @@ Description:
       source: "lecture-rl tune, trial 17 of 40, mean eval return 500.0 (3 seeds), 2026-12-07"
     ```
 
+    `set` holds every setting the trial trained with besides the agent's defaults (the base
+    preset's, `--set`'s, the sampled ones), so the file stands alone. Where the chosen net has
+    defaults of its own (PPO's Transformer lr, its LSTM's epochs), which sit above an entry's
+    `set` when a preset is applied, the file repeats the trial's values for them under
+    `nets: {NET: {...}}` (`net_layer`): `train --preset FILE` then trains with exactly what the
+    trial did.
+
     The text is written here rather than by a YAML library so that it keeps those comments;
     every value is written in a form YAML 1.1 and 1.2 readers both read back as the same
     value (floats always with a `.`, strings double-quoted).
@@ -89,14 +96,27 @@ def source_line(trial: int, trials: int, value: float, seeds: int, date: str | N
     )
 
 
+def net_layer(cls: type, hyperparameters: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`{NET: {name: value}}`: the values of `hyperparameters` that the chosen net's own
+    defaults (`cls.net_defaults`) would override when the file is applied; empty for most."""
+    params = getattr(cls, "params", None) or {}
+    default = params["net"].default if "net" in params else None
+    net = str(hyperparameters.get("net", default)).lower()
+    own = getattr(cls, "net_defaults", {}).get(net, {})
+    kept = {key: hyperparameters[key] for key in own if key in hyperparameters}
+    return {net: kept} if kept else {}
+
+
 def preset_text(
     env_id: str,
     budget: dict[str, int],
     env_kwargs: dict[str, Any],
     hyperparameters: dict[str, Any],
     source: str,
+    nets: dict[str, dict[str, Any]] | None = None,
 ) -> str:
-    """The preset file for one env: budget, `env_set`, `set`, `source` (see the module)."""
+    """The preset file for one env: budget, `env_set`, `set`, `source` (see the module), and
+    `nets` where the chosen net needs it."""
     unit = "steps" if "steps" in budget else "episodes"
 
     def commented(text: str, comment: str) -> str:
@@ -115,5 +135,9 @@ def preset_text(
     ]
     for key, value in hyperparameters.items():
         lines.append(f"    {yaml_key(key)}: {yaml_value(value)}")
+    if nets:
+        lines.append(commented("  nets:", "with this net these win over the net's own defaults"))
+        for net, values in nets.items():
+            lines.append(f"    {yaml_key(net)}: {yaml_value(values)}")
     lines.append(f"  source: {yaml_value(source)}")
     return "\n".join(lines) + "\n"

@@ -19,11 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from lecture_rl.runners.agent_factory import agent_class
 from lecture_rl.runners.compare.summary import threshold_window
 from lecture_rl.runners.plots import smooth
 from lecture_rl.runners.result_files import finite, records_to_csv, write_file
 from lecture_rl.runners.tune import study as studies
-from lecture_rl.runners.tune.preset import preset_text, score_text, source_line
+from lecture_rl.runners.tune.preset import net_layer, preset_text, score_text, source_line
 from lecture_rl.runners.tune.search import HYPERPARAMETERS, PER_SEED, PRUNED_AT, WALL
 from lecture_rl.runners.tune.settings import Plan, preset_name
 
@@ -112,13 +113,9 @@ def write_progress(study, plan: Plan) -> None:
             "preset": preset_name(plan.agent),
         }
         source = source_line(best.number, plan.trials, best.value, plan.seeds)
-        text = preset_text(
-            plan.env,
-            plan.budget,
-            plan.env_kwargs,
-            best.user_attrs.get(HYPERPARAMETERS, {}),
-            source,
-        )
+        settings = best.user_attrs.get(HYPERPARAMETERS, {})
+        nets = net_layer(agent_class(plan.agent), settings)
+        text = preset_text(plan.env, plan.budget, plan.env_kwargs, settings, source, nets)
         write_file(out / preset_name(plan.agent), text)
     write_file(out / "summary.json", json.dumps(finite(summary), indent=2))
 

@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 
-from lecture_rl.runners import out_paths
+from lecture_rl.runners import out_paths, presets
 from lecture_rl.runners.agent_factory import agent_class
 from lecture_rl.runners.compare.executor import make_executor
 from lecture_rl.runners.env_factory import make_env
@@ -44,14 +44,22 @@ def show_space(args: argparse.Namespace, console) -> int:
     """`tune --show-space`: the space this command would search, and exit."""
     cls = agent_class(args.agent)
     fixed, space = space_from_flags(cls, args)
+    base = None
+    if args.env:
+        base = presets.preset_for(args.agent, args.env, presets.check_choice(args.preset))
     console.print(f"{args.agent}: the search space (--space replaces, --set fixes)")
     width = max(len(name) for name in (*space, *fixed))
-    defaults = getattr(cls, "defaults", {})
+    start = {**getattr(cls, "defaults", {}), **(base.settings if base else {})}
     for name, text in describe(space).items():
-        default = json.dumps(defaults[name]) if name in defaults else "none"
-        console.print(f"  {name:<{width}}  {text}  (default {default})", highlight=False)
+        where = "preset" if base and name in base.settings else "default"
+        value = json.dumps(start[name]) if name in start else "none"
+        console.print(f"  {name:<{width}}  {text}  ({where} {value})", highlight=False)
     for name, value in fixed.items():
         console.print(f"  {name:<{width}}  fixed at {json.dumps(value)}", highlight=False)
+    if base is not None:
+        console.print(
+            f"the trials start from the preset {base.file}, entry {base.entry}", soft_wrap=True
+        )
     return 0
 
 
@@ -120,6 +128,13 @@ def _search(args, plan, executor, console) -> int:
         soft_wrap=True,
         highlight=False,
     )
+    if plan.base is not None:
+        console.print(
+            f"the trials start from the preset {plan.base.file} (entry {plan.base.entry}): "
+            f"{plan.base.describe()}; --preset none starts from {plan.agent}'s defaults",
+            soft_wrap=True,
+            highlight=False,
+        )
     if counts["done"] or stale:
         rerun = (
             f"; trial {', '.join(map(str, stale))} had not ended and runs again" if stale else ""

@@ -114,7 +114,7 @@ class Search:
         refuses fail it at once, with the agent's message."""
         trial = self.study.ask(self.distributions)
         sampled = {name: round_sample(trial.params[name]) for name in self.plan.space}
-        hyperparameters = {**self.plan.fixed, **sampled}
+        hyperparameters = self.plan.hyperparameters(sampled)
         trial.set_user_attr(HYPERPARAMETERS, hyperparameters)
         try:
             build_agent(

@@ -4,6 +4,11 @@ Description:
     `plan_study` checks everything a study needs (the agent and its fixed settings on the env,
     the search space against the agent's hyperparameter table, the budget, the evaluation
     points, `--out`) and returns a `Plan`: plain data from which every trial is built.
+
+    A study starts from what `lecture-rl train` would use: the env's preset (`--preset auto`,
+    the default; `none`: the agent's defaults; or a file), under `--set` and the sampled
+    point, exactly as `train` layers them (`runners/presets.py`). Its `env_set` joins
+    `--env-set`, and its budget is the trials' budget when no `--steps`/`--episodes` is given.
     `Plan.config()` is what `config.json` holds; a rerun into the same `--out` must agree with
     it on everything that decides a trial's result (`RESULT_KEYS`), while `--trials`,
     `--workers` and the executor may change between runs.
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from lecture_rl.runners import presets
 from lecture_rl.runners.agent_factory import agent_class, build_agent, check_device, resolve_budget
 from lecture_rl.runners.compare.trials import Trial, trial_hash
 from lecture_rl.runners.env_factory import make_env
@@ -31,6 +37,7 @@ RESULT_KEYS = (
     "env_kwargs",
     "agent",
     "hyperparameters",
+    "preset",
     "space",
     "budget",
     "seeds",
@@ -63,6 +70,8 @@ class Plan:
     agent_target: str | None
     fixed: dict[str, Any]
     space: dict[str, Dimension]
+    base: presets.Preset | None  # the preset the trials start from (None: the defaults)
+    preset_choice: str  # --preset as given: auto, none or a file
     budget: dict[str, int]
     seeds: int
     eval_episodes: int
@@ -93,6 +102,7 @@ class Plan:
             "env_kwargs": self.env_kwargs,
             "agent": self.agent,
             "hyperparameters": self.fixed,
+            "preset": self.base.record() if self.base is not None else None,
             "space": describe(self.space),
             "budget": self.budget,
             "seeds": self.seeds,
@@ -112,6 +122,10 @@ class Plan:
 
     def stop_file(self, number: int) -> Path:
         return self.out / "stop" / self.label(number)
+
+    def hyperparameters(self, sampled: dict[str, Any]) -> dict[str, Any]:
+        """What a trial trains with: the base preset under `--set` and the sampled point."""
+        return presets.hyperparameters(self.base, self.agent, {**self.fixed, **sampled})
 
     def trial(self, number: int, seed: int, hyperparameters: dict[str, Any]) -> Trial:
         """The compare trial that trains seed `seed` of Optuna trial `number`."""
@@ -162,8 +176,10 @@ def plan_study(args: argparse.Namespace) -> Plan:
     check_device(args.device)
     cls = agent_class(args.agent)
     fixed, space = space_from_flags(cls, args)
-    env_kwargs = parse_assignments(args.env_set, "--env-set")
-    budget = resolve_budget(cls, args.episodes, args.steps)
+    choice = presets.check_choice(getattr(args, "preset", None))
+    base = presets.preset_for(args.agent, args.env, choice)
+    env_kwargs = presets.env_kwargs(base, parse_assignments(args.env_set, "--env-set"))
+    budget = resolve_budget(cls, *presets.budget_of(base, args.episodes, args.steps))
     plan = Plan(
         env=args.env,
         env_kwargs=env_kwargs,
@@ -171,6 +187,8 @@ def plan_study(args: argparse.Namespace) -> Plan:
         agent_target=f"{cls.__module__}:{cls.__qualname__}" if ":" not in args.agent else None,
         fixed=fixed,
         space=space,
+        base=base,
+        preset_choice=choice,
         budget=budget,
         seeds=_count(args, "seeds", "--seeds"),
         eval_episodes=_count(args, "eval_episodes", "--eval-episodes"),
@@ -186,7 +204,8 @@ def plan_study(args: argparse.Namespace) -> Plan:
     plan.points = evaluation_points(plan.total, plan.evaluations)
     env = make_env(plan.env, plan.env_kwargs)
     try:  # the fixed settings on the env (each sampled point is checked again when asked)
-        build_agent(plan.agent, env, seed=0, hyperparameters=plan.fixed, device=plan.device)
+        hyperparameters = plan.hyperparameters({})
+        build_agent(plan.agent, env, seed=0, hyperparameters=hyperparameters, device=plan.device)
     finally:
         env.close()
     return plan
@@ -205,6 +224,8 @@ def rerun_command(plan: Plan) -> str:
     import shlex
 
     words = ["lecture-rl", "tune", "--env", plan.env, "--agent", plan.agent]
+    if plan.preset_choice != presets.AUTO:
+        words += ["--preset", plan.preset_choice]
     words += [f"--{plan.unit}", str(plan.total), "--trials", str(plan.trials)]
     words += ["--seeds", str(plan.seeds)]
     for flag, values in (("--set", plan.fixed), ("--env-set", plan.env_kwargs)):
