@@ -387,8 +387,9 @@ def test_kill_9_mid_study_then_the_same_command_runs_only_the_remaining_trials(t
                 old["records"], old["eval"], old["tune_key"]
             )  # fmt: skip
     preset = yaml.safe_load((out / "ppo.yml").read_text())["CartPole-v1"]
+    builtin = presets.preset_for("ppo", "CartPole-v1").settings  # what the trials started from
     assert preset["steps"] == 2000 and set(preset["set"]) == {
-        "num_envs", "n_steps", "hidden_size", "lr", "ent_coef", "gamma"
+        "num_envs", "n_steps", "hidden_size", "lr", "ent_coef", "gamma", *builtin
     }  # fmt: skip
 
 
