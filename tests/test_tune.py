@@ -438,6 +438,12 @@ def test_misuse_is_one_line_and_exit_2_before_any_work(tmp_path, capsys):
         err = capsys.readouterr().err
         assert says in err and err.count("\n") == 1, (argv, err)
     assert not out.exists()
+    other = tmp_path / "compared"  # a folder another command wrote is never taken over
+    (other / "trials").mkdir(parents=True)
+    (other / "config.json").write_text('{"command": "compare", "env": "CliffWalking-v1"}')
+    assert main([*CLIFF, "--fresh", "--out", str(other)]) == 2
+    assert "holds a 'compare' run, not a tune study" in capsys.readouterr().err
+    assert sorted(p.name for p in other.iterdir()) == ["config.json", "trials"]
 
 
 def test_a_second_tune_on_the_same_out_is_refused(tmp_path, capsys):

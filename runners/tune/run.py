@@ -29,11 +29,11 @@ from lecture_rl.runners.tune.preset import plural, score_text
 from lecture_rl.runners.tune.report import OUTPUT_FILES, best_trial, write_progress, write_report
 from lecture_rl.runners.tune.search import Search
 from lecture_rl.runners.tune.settings import (
+    check_study_folder,
     plan_study,
     preset_name,
     rerun_command,
     space_from_flags,
-    study_difference,
 )
 from lecture_rl.runners.tune.spaces import describe
 
@@ -87,12 +87,7 @@ def run_tune(args: argparse.Namespace, out=None) -> int:
     if workers > 1 and not args.executor and not args.address:
         warm_up_pool()
     config = plan.config()
-    difference = None if args.fresh else study_difference(out_dir, config)
-    if difference:
-        raise UsageError(
-            f"--out {out_dir} holds a study with other settings ({difference}); add --fresh "
-            "to start over there, or choose another --out"
-        )
+    check_study_folder(out_dir, config, args.fresh)
     out_paths.make_out_dir(out_dir, "trials")
     lock = studies.lock_out_dir(out_dir)
     try:

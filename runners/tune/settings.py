@@ -121,7 +121,7 @@ class Plan:
         return f"trial-{number:04d}"
 
     def stop_file(self, number: int) -> Path:
-        return self.out / "stop" / self.label(number)
+        return self.out.resolve() / "stop" / self.label(number)  # absolute: Ray workers too
 
     def hyperparameters(self, sampled: dict[str, Any]) -> dict[str, Any]:
         """What a trial trains with: the base preset under `--set` and the sampled point."""
@@ -261,19 +261,30 @@ def first_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
     return None
 
 
-def study_difference(out: Path, config: dict[str, Any]) -> str | None:
-    """How the study in `out` (its `config.json`) differs from `config` in what decides the
-    trials' results; None when it does not, or when `out` holds no study yet."""
+def check_study_folder(out: Path, config: dict[str, Any], fresh: bool) -> None:
+    """`out` must hold no study yet, or one with the same result-determining settings as
+    `config` (any with `fresh`); a folder another command wrote is never taken over. One line,
+    exit 2, otherwise."""
     path = out / "config.json"
     if not path.is_file():
-        return None
+        return
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         old = None
-    if not isinstance(old, dict):
-        return f"{path} cannot be read"
-    return first_difference(old, config)
+    command = old.get("command") if isinstance(old, dict) else None
+    if command not in (None, "tune"):
+        raise UsageError(
+            f"--out {out} holds a '{command}' run, not a tune study; choose another --out"
+        )
+    if fresh:
+        return
+    difference = first_difference(old, config) if isinstance(old, dict) else f"{path} unread"
+    if difference:
+        raise UsageError(
+            f"--out {out} holds a study with other settings ({difference}); add --fresh to "
+            "start over there, or choose another --out"
+        )
 
 
 def preset_name(agent: str) -> str:
