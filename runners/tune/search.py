@@ -124,11 +124,12 @@ class Search:
                 hyperparameters=hyperparameters,
                 device=self.plan.device,
             )
-        except UsageError as exc:
-            trial.set_user_attr(studies.FAILURE, f"refused settings: {exc}")
+        except Exception as exc:  # noqa: BLE001 - refused settings fail this trial only
+            text = str(exc) if isinstance(exc, UsageError) else f"{type(exc).__name__}: {exc}"
+            trial.set_user_attr(studies.FAILURE, f"refused settings: {text}")
             self.study.tell(trial, state=_state("FAIL"))
             self.done += 1
-            self.display.ended(trial.number, f"failed: {exc}")
+            self.display.ended(trial.number, f"failed: {text}")
             self.on_told(trial.number)
             return
         retry_of = trial.user_attrs.get(studies.RETRY_OF)
