@@ -11,7 +11,6 @@ Description:
 
 from __future__ import annotations
 
-import io
 import json
 import warnings
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 from lecture_rl.runners.agent_factory import agent_class
 from lecture_rl.runners.compare.summary import threshold_window
 from lecture_rl.runners.plots import smooth
-from lecture_rl.runners.result_files import finite, records_to_csv, write_file
+from lecture_rl.runners.result_files import finite, records_to_csv, write_figure, write_file
 from lecture_rl.runners.tune import study as studies
 from lecture_rl.runners.tune.preset import net_layer, preset_text, score_text, source_line
 from lecture_rl.runners.tune.search import HYPERPARAMETERS, PER_SEED, PRUNED_AT, WALL
@@ -123,12 +122,6 @@ def write_progress(study, plan: Plan) -> None:
 # ----- the report ---------------------------------------------------------------------------
 
 
-def _png(figure, path: Path) -> None:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    write_file(path, buffer.getvalue())
-
-
 def _figure(width: float = 8, height: float = 4.8):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -170,7 +163,7 @@ def plot_history(study, plan: Plan, path: Path) -> None:
     if complete or pruned:
         axes.legend(loc="best")
     figure.tight_layout()
-    _png(figure, path)
+    write_figure(figure, path)
 
 
 def importances(study) -> dict[str, float]:
@@ -214,7 +207,7 @@ def plot_importance(values: dict[str, float], plan: Plan, complete: int, path: P
     axes.set_title(f"which settings mattered: {complete} complete trials")
     axes.grid(True, axis="x", alpha=0.3)
     figure.tight_layout()
-    _png(figure, path)
+    write_figure(figure, path)
 
 
 def seed_results(plan: Plan, number: int) -> list[dict[str, Any]]:
@@ -281,7 +274,7 @@ def plot_best_curve(study, plan: Plan, best, path: Path) -> None:
     axes.grid(True, alpha=0.3)
     axes.legend(loc="best", fontsize=8)
     figure.tight_layout()
-    _png(figure, path)
+    write_figure(figure, path)
 
 
 def study_time(study) -> str:
