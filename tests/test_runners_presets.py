@@ -313,3 +313,30 @@ def test_agents_lists_the_envs_of_the_builtin_presets():
     text = " ".join(out.getvalue().split())
     assert "presets (lecture_rl/assets/presets/ppo.yml" in text
     assert "LectureRL/Parity-v0" in text and "CartPole-v1" in text
+
+
+#: ppo's defaults before the presets came (the settings every figure of ours on Parity, Copy,
+#: the grid world and POPGym was measured with)
+FORMER_PPO_DEFAULTS = {
+    "num_envs": 128, "n_steps": 32, "num_minibatches": 4, "update_epochs": 4,
+    "lr": 5e-3, "gae_lambda": 0.8, "ent_coef": 0.01, "hidden_size": 128,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    ["LectureRL/Parity-v0", "LectureRL/Copy-v0", "LectureRL/GridWorld-v0",
+     "popgym-RepeatPreviousEasy-v0", "popgym-MineSweeperEasy-v0"],
+)  # fmt: skip
+def test_our_envs_train_with_what_were_ppos_defaults_on_every_net(env_id):
+    """Our envs' presets restate ppo's former defaults, the per-net defaults over them: every
+    figure measured on them before (same seed, same numbers) stands."""
+    cls = agents.agent_class("ppo")
+    assert any(cls.params[k].default != v for k, v in FORMER_PPO_DEFAULTS.items())
+    for net in ("mlp", "rnn", "lstm", "gru", "transformer"):
+        built = cls.validate_hyperparameters(presets.settings_for("ppo", env_id, {"net": net}))
+        former = {**FORMER_PPO_DEFAULTS, "net": net}
+        for key, value in cls.net_defaults.get(net, {}).items():
+            former[key] = value
+        expected = cls.validate_hyperparameters(former)
+        assert built == expected, (env_id, net)
