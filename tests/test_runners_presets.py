@@ -56,8 +56,9 @@ def test_train_picks_the_builtin_preset_says_so_and_records_it(tmp_path):
 
 def test_set_overrides_the_preset_and_the_rest_of_it_stays(tmp_path):
     builtin = presets.preset_for("ppo", "CartPole-v1")
-    command, _ = train(tmp_path, *CARTPOLE, *TINY, "--set", "lr=0.0123")
+    command, err = train(tmp_path, *CARTPOLE, *TINY, "--set", "lr=0.0123")
     assert command["hyperparameters"]["lr"] == 0.0123
+    assert "lr=0.0123 (--set)" in err  # the line shows what is used, and why
     others = {k: v for k, v in builtin.settings.items() if k != "lr"}
     assert others and all(command["hyperparameters"][k] == v for k, v in others.items())
 
@@ -180,6 +181,9 @@ def test_layers_defaults_preset_net_defaults_preset_nets_command_line():
     assert lstm["gae_lambda"] == 0.9  # the preset's entry for the net
     # net_kwargs merge key by key: the preset's, the net's defaults over them
     assert lstm["net_kwargs"]["num_layers"] == 2
+    line = preset.describe("lstm", lstm, {"net": "lstm", "lr": 0.01})
+    assert "lr=0.01 (--set)" in line and "update_epochs=8 (lstm's default)" in line
+    assert "gae_lambda=0.9," in line  # the preset's own entry for the net: no remark
     lstm_defaults = cls.net_defaults["lstm"]["net_kwargs"]
     assert lstm["net_kwargs"]["forget_bias"] == lstm_defaults["forget_bias"]
     assert presets.hyperparameters(None, "ppo", {"lr": 1.0}) == {"lr": 1.0}
