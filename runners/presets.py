@@ -123,10 +123,23 @@ class Preset:
             record.get("episodes"),
         )
 
-    def describe(self, net: str | None = None) -> str:
-        """`lr=0.001, n_steps=32` (with the net's own settings when `net` has some)."""
+    def describe(
+        self,
+        net: str | None = None,
+        used: dict[str, Any] | None = None,
+        given: dict[str, Any] | None = None,
+    ) -> str:
+        """`lr=0.001, n_steps=32` (with the net's own settings when `net` has some). With the
+        settings `used`, a value that is not the preset's says why: `update_epochs=8 (lstm's
+        default)`, `lr=0.01 (--set)` (`given`: the command line's)."""
         values = {**self.settings, **self.nets.get(str(net), {})}
-        parts = [f"{key}={_text(value)}" for key, value in values.items()]
+        parts = []
+        for key, value in values.items():
+            actual = (used or {}).get(key, value)
+            why = ""
+            if actual != value:
+                why = " (--set)" if key in (given or {}) else f" ({net}'s default)"
+            parts.append(f"{key}={_text(actual)}{why}")
         parts += [f"env {key}={_text(value)}" for key, value in self.env_set.items()]
         return ", ".join(parts) or "no settings"
 
@@ -353,11 +366,13 @@ class Setup:
     env_kwargs: dict[str, Any]
     budget: dict[str, int]
     net: str | None
+    given: dict[str, Any] = field(default_factory=dict)
 
     def announce(self, label: str | None = None, file: TextIO | None = None) -> None:
         """Say on stderr which preset is used (nothing without one)."""
         shown = self.agent if label in (None, self.agent) else f"{label} ({self.agent})"
-        announce(self.preset, shown, self.env_id, self.net, file)
+        announce(self.preset, shown, self.env_id, self.net, file, self.hyperparameters,
+                 self.given)  # fmt: skip
 
 
 def set_up(
@@ -383,7 +398,7 @@ def set_up(
     hp = hyperparameters(preset, agent, given, cls)
     budget = resolve_budget(cls, *budget_of(preset, episodes, steps))
     net = chosen_net(preset, given, cls)
-    return Setup(agent, env_id, preset, hp, env_kwargs(preset, env_set), budget, net)
+    return Setup(agent, env_id, preset, hp, env_kwargs(preset, env_set), budget, net, given)
 
 
 def env_kwargs(preset: Preset | None, given: dict[str, Any]) -> dict[str, Any]:
@@ -397,16 +412,20 @@ def announce(
     env_id: str,
     net: str | None = None,
     file: TextIO | None = None,
+    used: dict[str, Any] | None = None,
+    given: dict[str, Any] | None = None,
 ) -> None:
-    """`ppo on CartPole-v1: preset from FILE: lr=0.001, ...` on stderr (nothing without one)."""
+    """`ppo on CartPole-v1: preset from FILE: lr=0.001, ...` on stderr (nothing without one);
+    with the settings `used`, the values that differ from the preset's say why."""
     if preset is None:
         return
     matched = "" if preset.entry == env_id else f" (entry {preset.entry})"
     count, unit = (preset.episodes, "episodes") if preset.episodes else (preset.steps, "steps")
     budget = f"; budget {count:,} {unit} unless --steps/--episodes" if count else ""
+    settings = preset.describe(net, used, given)
     print(
-        f"{agent} on {env_id}: preset from {preset.file}{matched}: {preset.describe(net)}"
-        f"{budget}; --set overrides, --preset none turns it off",
+        f"{agent} on {env_id}: preset from {preset.file}{matched}: {settings}{budget}; "
+        "--set overrides, --preset none turns it off",
         file=file or sys.stderr,
         flush=True,
     )

@@ -56,8 +56,9 @@ def test_train_picks_the_builtin_preset_says_so_and_records_it(tmp_path):
 
 def test_set_overrides_the_preset_and_the_rest_of_it_stays(tmp_path):
     builtin = presets.preset_for("ppo", "CartPole-v1")
-    command, _ = train(tmp_path, *CARTPOLE, *TINY, "--set", "lr=0.0123")
+    command, err = train(tmp_path, *CARTPOLE, *TINY, "--set", "lr=0.0123")
     assert command["hyperparameters"]["lr"] == 0.0123
+    assert "lr=0.0123 (--set)" in err  # the line shows what is used, and why
     others = {k: v for k, v in builtin.settings.items() if k != "lr"}
     assert others and all(command["hyperparameters"][k] == v for k, v in others.items())
 
@@ -180,6 +181,9 @@ def test_layers_defaults_preset_net_defaults_preset_nets_command_line():
     assert lstm["gae_lambda"] == 0.9  # the preset's entry for the net
     # net_kwargs merge key by key: the preset's, the net's defaults over them
     assert lstm["net_kwargs"]["num_layers"] == 2
+    line = preset.describe("lstm", lstm, {"net": "lstm", "lr": 0.01})
+    assert "lr=0.01 (--set)" in line and "update_epochs=8 (lstm's default)" in line
+    assert "gae_lambda=0.9," in line  # the preset's own entry for the net: no remark
     lstm_defaults = cls.net_defaults["lstm"]["net_kwargs"]
     assert lstm["net_kwargs"]["forget_bias"] == lstm_defaults["forget_bias"]
     assert presets.hyperparameters(None, "ppo", {"lr": 1.0}) == {"lr": 1.0}
@@ -313,3 +317,30 @@ def test_agents_lists_the_envs_of_the_builtin_presets():
     text = " ".join(out.getvalue().split())
     assert "presets (lecture_rl/assets/presets/ppo.yml" in text
     assert "LectureRL/Parity-v0" in text and "CartPole-v1" in text
+
+
+#: ppo's defaults before the presets came (the settings every figure of ours on Parity, Copy,
+#: the grid world and POPGym was measured with)
+FORMER_PPO_DEFAULTS = {
+    "num_envs": 128, "n_steps": 32, "num_minibatches": 4, "update_epochs": 4,
+    "lr": 5e-3, "gae_lambda": 0.8, "ent_coef": 0.01, "hidden_size": 128,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "env_id",
+    ["LectureRL/Parity-v0", "LectureRL/Copy-v0", "LectureRL/GridWorld-v0",
+     "popgym-RepeatPreviousEasy-v0", "popgym-MineSweeperEasy-v0"],
+)  # fmt: skip
+def test_our_envs_train_with_what_were_ppos_defaults_on_every_net(env_id):
+    """Our envs' presets restate ppo's former defaults, the per-net defaults over them: every
+    figure measured on them before (same seed, same numbers) stands."""
+    cls = agents.agent_class("ppo")
+    assert any(cls.params[k].default != v for k, v in FORMER_PPO_DEFAULTS.items())
+    for net in ("mlp", "rnn", "lstm", "gru", "transformer"):
+        built = cls.validate_hyperparameters(presets.settings_for("ppo", env_id, {"net": net}))
+        former = {**FORMER_PPO_DEFAULTS, "net": net}
+        for key, value in cls.net_defaults.get(net, {}).items():
+            former[key] = value
+        expected = cls.validate_hyperparameters(former)
+        assert built == expected, (env_id, net)
