@@ -191,6 +191,12 @@ def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -
             args.agent, env, seed=args.seed,
             hyperparameters={**common, **per_agent[args.agent]}, device=args.device,
         )  # fmt: skip
+    if getattr(getattr(agent, "policy", None), "continuous", False):
+        raise UsageError(
+            f"watch draws a deep agent's insides for Discrete actions; {agent.name} on "
+            f"{args.env or args.checkpoint} acts in {agent.action_space}: add --no-live to "
+            "train it, then watch it act in the env's own window"
+        )
     recorder = open_recorder(args.record, fps=args.fps or 2.0)
     window = Window(
         f"lecture-rl watch: the insides of {agent.name} + {agent.hp.get('net')}",
