@@ -57,6 +57,7 @@ from lecture_rl.agents.vector_envs import make_train_envs
 from lecture_rl.envs.protocols import graded_answers
 from lecture_rl.nets.backbone import is_image_space
 from lecture_rl.nets.factory import BACKBONE_NAMES
+from lecture_rl.nets.frame_stack import FrameStackBackbone
 from lecture_rl.nets.numpy_twin import NumpyTwin
 
 State = tuple[torch.Tensor, ...]
@@ -101,6 +102,9 @@ class DeepAgent(Agent):
         "normalize_reward": Param(
             False, "r ← clip(r/σ_G, ±clip_reward), σ_G the running std of the discounted return "
             "(SB3's VecNormalize); saved in the checkpoint", kind="bool"),
+        "frame_stack": positive_int(
+            1, "net=mlp: read the last k observations side by side (SB3's VecFrameStack; "
+            "zeros before an episode's start); 1: the current one only", high=1000),
         "clip_obs": positive(10.0, "bound of the normalised observations (normalize_obs)"),
         "clip_reward": positive(10.0, "bound of the scaled rewards (normalize_reward)"),
     }  # fmt: skip
@@ -190,13 +194,26 @@ class DeepAgent(Agent):
     def _make_backbone(self) -> nn.Module:
         from lecture_rl.nets import make_backbone
 
-        try:
+        hp = self.hp
+
+        def build(space: gym.Space) -> nn.Module:
             return make_backbone(
-                self.hp["net"],
-                self.observation_space,
-                hidden_size=self.hp["hidden_size"],
-                **self.hp["net_kwargs"],
+                hp["net"], space, hidden_size=hp["hidden_size"], **hp["net_kwargs"]
             )
+
+        try:
+            if hp["frame_stack"] > 1:  # the last k observations side by side
+                if hp["net"] != "mlp":
+                    raise HyperparameterError(
+                        f"frame_stack={hp['frame_stack']} stacks observations for net=mlp; "
+                        f"net={hp['net']} reads one observation per step (a memory net "
+                        "carries the past itself): leave frame_stack at 1"
+                    )
+                try:
+                    return FrameStackBackbone(self.observation_space, build, hp["frame_stack"])
+                except ValueError as exc:
+                    raise HyperparameterError(f"frame_stack={hp['frame_stack']}: {exc}") from exc
+            return build(self.observation_space)
         except TypeError as exc:
             raise HyperparameterError(
                 f"net_kwargs={self.hp['net_kwargs']!r} does not fit backbone "

@@ -91,6 +91,7 @@ from lecture_rl.agents.vector_envs import (
     stack_final_obs,
     use_torch_envs,
 )
+from lecture_rl.nets.frame_stack import FrameStackBackbone
 
 #: the backbones with a memory: minibatches keep their sequences whole
 MEMORY_NETS = ("rnn", "lstm", "gru", "transformer")
@@ -212,7 +213,9 @@ class PPOAgent(DeepAgent):
         obs, infos = envs.reset(seed=int(self.rng.integers(2**31)))
         first = self.obs_tensor(obs)
         # with the episode prefix two buffers alternate: the update reads the previous one too
+        # (a frame stack's stored state is exact and carries no gradient: no prefix needed)
         prefix = hp["episode_prefix"] and self.is_recurrent
+        prefix = prefix and not isinstance(self.backbone, FrameStackBackbone)
         buffers = [
             Rollout(
                 n_steps,
@@ -399,10 +402,17 @@ class PPOAgent(DeepAgent):
         """
         hp = self.hp
         if hp["batch_size"]:
-            obs = rollout.obs.flatten(0, 1)  # [T·N, ...]
+            net, obs = self.backbone, rollout.obs
+            if isinstance(net, FrameStackBackbone):  # the stacks have no weights: built once
+                with torch.no_grad():
+                    obs, _ = net.stacked_sequence(
+                        obs, rollout.initial_state, rollout.episode_starts
+                    )
+                net = net.inner
+            obs = obs.flatten(0, 1)  # [T·N, ...]
             for flat in rollout.step_minibatches(hp["batch_size"], self.cpu_generator):
                 rows = (flat // rollout.num_envs, flat % rollout.num_envs)
-                features, _ = self.backbone.step(obs[flat], (), None)
+                features, _ = net.step(obs[flat], (), None)
                 yield rows, features
             return
         for envs_idx in rollout.env_minibatches(hp["num_minibatches"], self.cpu_generator):
