@@ -26,7 +26,12 @@ from typing import Any
 import gymnasium as gym
 
 from lecture_rl.agents.base import Agent, TrainingDiverged, TrainResult
-from lecture_rl.agents.checkpoint_io import CheckpointError, check_spaces_fit, read_metadata
+from lecture_rl.agents.checkpoint_io import (
+    CheckpointError,
+    check_files,
+    check_spaces_fit,
+    read_metadata,
+)
 from lecture_rl.agents.events import TrainingCallback
 from lecture_rl.agents.hyperparameters import HyperparameterError
 
@@ -113,6 +118,7 @@ def load(
     """
     folder = Path(path)
     meta = read_metadata(folder)
+    check_files(folder, meta)  # every file is the one saved with this agent.json
     try:
         cls = agent_class(meta["agent"])
     except KeyError as exc:

@@ -366,13 +366,17 @@ class Agent:
         With ``training_state=True`` it also holds what training needs to go on exactly where
         it stopped (optimizer state, random generators, counters, DQN's replay memory), so
         ``lecture_rl.agents.load(path)`` gives an agent whose next ``train`` continues the run.
+
+        The save is all or nothing (`checkpoint_io.staged_folder`): a full disk or a crash
+        during it leaves the checkpoint that was in ``path`` as it was.
         """
         folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        extra = self._save_state(folder) or {}
-        if training_state:
-            extra["training_state"] = self._save_training_state(folder)
-        ckpt.write_metadata(folder, {**self.metadata(), **extra})
+        with ckpt.staged_folder(folder) as staging:
+            extra = self._save_state(staging) or {}
+            if training_state:
+                extra["training_state"] = self._save_training_state(staging)
+            files = {ckpt.FILES_KEY: ckpt.file_manifest(staging)}
+            ckpt.write_metadata(staging, {**self.metadata(), **extra, **files})
         return folder
 
     def _save_training_state(self, folder: Path) -> dict[str, Any]:

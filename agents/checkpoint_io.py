@@ -14,15 +14,25 @@ Checkpoint folder:
                              observation and action spaces, lecture-rl version.
     ``arrays.npz``           tabular agents' tables.
     ``weights.safetensors``  deep agents' weights.
+
+    A save is all or nothing: `staged_folder` writes the files into a staging folder inside the
+    checkpoint and moves them in only when every one was written (`agent.json` last), so a
+    full disk or a crash during a save leaves the last good checkpoint as it was. `agent.json`
+    lists the size and SHA-256 of every file it goes with (`"files"`); `check_files` finds a
+    file that was truncated, edited or copied in from another checkpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
 import json
 import os
+import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +43,10 @@ CHECKPOINT_FORMAT = 1
 METADATA_FILE = "agent.json"
 ARRAYS_FILE = "arrays.npz"
 WEIGHTS_FILE = "weights.safetensors"
+#: `agent.json`'s list of the files it goes with: `{name: {"bytes": n, "sha256": hex}}`
+FILES_KEY = "files"
+#: the staging folder a save writes into before its files move into place
+STAGING_PREFIX = ".saving-"
 
 
 class CheckpointError(ValueError):
@@ -46,19 +60,122 @@ def _umask() -> int:
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write ``path`` through ``write(handle)`` on a temporary file and an atomic rename."""
+    """Write ``path`` through ``write(handle)`` on a temporary file and an atomic rename.
+
+    The data reaches the disk (`fsync`) before the rename, so after a crash or a full disk the
+    path holds the old file or the new one, never half of one. An `OSError` names ``path``
+    itself (not the temporary file), so the one line a user sees is the file they know."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:  # the folder was removed that very moment: make it again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; honour the user's umask
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename in (None, tmp):
+            exc.filename = str(path)
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextlib.contextmanager
+def staged_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """Write a set of files into ``folder`` as one: all of them, or none.
+
+    Yields a staging folder inside ``folder``; when the block ends without an error, every
+    file written there moves into ``folder`` (`agent.json` last, so a reader that finds the
+    new metadata finds its files); on an error (a full disk, a read-only file system) nothing
+    in ``folder`` has changed. A staging folder left by a killed process is removed by the next
+    save. Sub-folders of the staging folder are not moved.
+
+    ```python
+    with staged_folder("runs/q") as staging:
+        atomic_save_npz(staging / ARRAYS_FILE, q=table)
+        write_metadata(staging, meta)
+    ```
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for left in folder.glob(STAGING_PREFIX + "*"):  # a save killed half-way
+        shutil.rmtree(left, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+    made = staging.stat().st_ino
+    try:
+        yield staging
+        if not staging.is_dir() or staging.stat().st_ino != made:  # removed meanwhile
+            raise FileNotFoundError(errno.ENOENT, "removed during the save", str(folder))
+        names = sorted(p.name for p in staging.iterdir() if p.is_file())
+        _check_complete(staging, names)
+        names.sort(key=lambda name: name == METADATA_FILE)  # the metadata last
+        for name in names:
+            os.replace(staging / name, folder / name)
+    except OSError as exc:
+        if exc.filename and str(exc.filename).startswith(str(staging)):
+            exc.filename = str(folder / Path(exc.filename).relative_to(staging))
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_complete(staging: Path, names: list[str]) -> None:
+    """Every file the staged `agent.json` lists is there (none removed meanwhile)."""
+    if METADATA_FILE not in names:
+        return
+    listed = json.loads((staging / METADATA_FILE).read_text(encoding="utf-8")).get(FILES_KEY)
+    missing = sorted(set(listed or ()) - set(names))
+    if missing:
+        raise FileNotFoundError(errno.ENOENT, "removed during the save", str(staging / missing[0]))
+
+
+def file_manifest(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """`{name: {"bytes": n, "sha256": hex}}` of the files in ``folder`` (not `agent.json`)."""
+    manifest = {}
+    for path in sorted(Path(folder).iterdir()):
+        if path.is_file() and path.name != METADATA_FILE:
+            manifest[path.name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    return manifest
+
+
+def check_files(folder: str | os.PathLike, meta: dict[str, Any]) -> None:
+    """Raise `CheckpointError` when a file listed in `agent.json`'s `"files"` is missing or
+    is not the one saved with it (truncated, edited, copied from another checkpoint).
+    Checkpoints written before the list existed are not checked."""
+    folder = Path(folder)
+    listed = meta.get(FILES_KEY)
+    if not isinstance(listed, dict):
+        return
+    for name, expected in sorted(listed.items()):
+        path = folder / name
+        if not path.is_file():
+            raise CheckpointError(f"checkpoint {folder} has no {name} (agent.json lists it)")
+        if not isinstance(expected, dict):
+            continue
+        if path.stat().st_size != expected.get("bytes") or _sha256(path) != expected.get("sha256"):
+            raise CheckpointError(
+                f"checkpoint file {path} is corrupt: not the one saved with its agent.json "
+                "(truncated, edited, or copied from another checkpoint); use a complete "
+                "checkpoint folder, or train again"
+            )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lecture_rl.agents.base import TrainingDiverged
+from lecture_rl.agents.event_file import ScalarEventFile
 from lecture_rl.agents.events import EpisodeEnd, NetworkUpdate, TrainingCallback
 
 
@@ -46,7 +47,9 @@ class DivergenceGuard(TrainingCallback):
 
 class TensorBoardScalars(TrainingCallback):
     """TensorBoard scalars under ``folder``: the mean losses of each update, the extra scalars
-    the agent reports and the mean return of the last 100 episodes (x = env steps)."""
+    the agent reports and the mean return of the last 100 episodes (x = env steps). Written by
+    `ScalarEventFile`, so a full disk stops training with one `OSError` naming the file and
+    leaves the file's complete records readable."""
 
     events = (NetworkUpdate, EpisodeEnd)
 
@@ -79,9 +82,7 @@ class TensorBoardScalars(TrainingCallback):
         if not self._count:
             return
         if self._writer is None:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._writer = SummaryWriter(log_dir=str(self.folder))
+            self._writer = ScalarEventFile(self.folder)
         scalars = {f"losses/{key}": value / self._count for key, value in self._sums.items()}
         scalars.update({f"charts/{key}": value for key, value in self._scalars.items()})
         if self._returns:
@@ -95,6 +96,5 @@ class TensorBoardScalars(TrainingCallback):
     def on_training_end(self, result: Any) -> None:
         self._flush()
         if self._writer is not None:
-            self._writer.flush()
             self._writer.close()
             self._writer = None

@@ -68,7 +68,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from lecture_rl.envs import grid_draw, streams
+from lecture_rl.envs import grid_draw, grid_images, grid_overlay, streams
 from lecture_rl.envs.base import EnvArgumentError, LectureEnv
 from lecture_rl.envs.grid_maps import (
     ACTION_ARROWS,
@@ -286,14 +286,14 @@ class GridWorldEnv(LectureEnv[Any, int]):
         self.reward_bounds = d.reward_bounds
         self.action_space = spaces.Discrete(self.nA)
         self.observation_space = observation_space(d, obs_mode)
-        self._images = grid_draw.observation_images(d) if obs_mode == "image" else None
+        self._images = grid_images.observation_images(d) if obs_mode == "image" else None
         self.s = d.start_state
         self.steps = 0
         self.episode_return = 0.0
         self.last_action: int | None = None
         self.last_reward: float | None = None
         self.trail: list[int] = []
-        self.overlay = grid_draw.Overlay()
+        self.overlay = grid_overlay.Overlay()
         self._reward_threshold: object = _UNSET
 
     # -------------------------------------------------------------- teaching helpers
@@ -322,7 +322,9 @@ class GridWorldEnv(LectureEnv[Any, int]):
 
     def greedy_actions(self, q: np.ndarray, s: int, atol: float = 1e-9) -> list[int]:
         """All actions tied for the maximum of ``q[s]`` among the available ones at ``s``."""
-        return grid_draw.greedy_actions(np.asarray(q, dtype=float)[s], self.dynamics.mask[s], atol)
+        return grid_overlay.greedy_actions(
+            np.asarray(q, dtype=float)[s], self.dynamics.mask[s], atol
+        )
 
     @property
     def agent_coords(self) -> tuple[int, int]:
@@ -339,11 +341,13 @@ class GridWorldEnv(LectureEnv[Any, int]):
         per-action numbers, and greedy arrows (from ``policy``, ``(nS,)`` actions or an
         ``(nS, nA)`` table whose positive entries get arrows, else from ``q``: every action tied
         for the maximum among the available ones)."""
-        self.overlay = grid_draw.Overlay.build(self.nS, self.nA, values=values, q=q, policy=policy)
+        self.overlay = grid_overlay.Overlay.build(
+            self.nS, self.nA, values=values, q=q, policy=policy
+        )
 
     def clear_overlay(self) -> None:
         """Remove the overlay."""
-        self.overlay = grid_draw.Overlay()
+        self.overlay = grid_overlay.Overlay()
 
     @property
     def reward_threshold(self) -> float | None:
@@ -419,7 +423,9 @@ class GridWorldEnv(LectureEnv[Any, int]):
         return text
 
     def _render_text(self) -> str:
-        return grid_draw.grid_text(self.dynamics, self.s) + self._caption(", ", arrows=True) + "\n"
+        return (
+            grid_images.grid_text(self.dynamics, self.s) + self._caption(", ", arrows=True) + "\n"
+        )
 
 
 def grid_keys_to_action() -> dict[tuple[int | str, ...], int]:
@@ -477,5 +483,5 @@ def observation_space(dynamics: GridDynamics, obs_mode: str) -> spaces.Space:
             np.array([dynamics.nrow, dynamics.ncol], dtype=np.float32),
             dtype=np.float32,
         )
-    h, w = grid_draw.observation_image_shape(dynamics.nrow, dynamics.ncol)
+    h, w = grid_images.observation_image_shape(dynamics.nrow, dynamics.ncol)
     return spaces.Box(0, 255, (h, w, 3), dtype=np.uint8)

@@ -56,7 +56,7 @@ from gymnasium.error import InvalidAction, ResetNeeded, UnsupportedMode
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from lecture_rl.envs import grid_draw, rendering, streams
+from lecture_rl.envs import grid_draw, grid_images, rendering, streams
 from lecture_rl.envs.base import EnvArgumentError, reset_mask_of
 from lecture_rl.envs.grid_maps import load_map
 from lecture_rl.envs.grid_world import (
@@ -78,7 +78,7 @@ def observation_table(dynamics: GridDynamics, obs_mode: str) -> np.ndarray:
         return np.eye(dynamics.nS, dtype=np.float32)
     if obs_mode == "coords":
         return np.array([dynamics.coords_of(s) for s in range(dynamics.nS)], dtype=np.float32)
-    return grid_draw.observation_images(dynamics)
+    return grid_images.observation_images(dynamics)
 
 
 class GridWorldVectorEnv(VectorEnv):
@@ -276,7 +276,7 @@ class GridWorldVectorEnv(VectorEnv):
         if self.render_mode is None:
             return None
         if self.render_mode == "ansi":
-            return tuple(grid_draw.grid_text(self.dynamics, int(s)) for s in self.s)
+            return tuple(grid_images.grid_text(self.dynamics, int(s)) for s in self.s)
         return tuple(
             rendering.surface_to_rgb(
                 grid_draw.draw_grid(self.dynamics, agent=int(s), caption=self.map_name)

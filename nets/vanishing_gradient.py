@@ -99,12 +99,21 @@ def measure_gradient_norms(
 
 
 def _atomic_savefig(fig, path: Path) -> None:
+    """Save through a temporary file and a rename, with the umask's permissions; an `OSError`
+    (a full disk) names ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=120)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename in (None, tmp):
+            exc.filename = str(path)
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

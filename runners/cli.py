@@ -3,8 +3,11 @@
 Description:
     ``main(argv)`` parses the arguments, runs one subcommand and returns its exit code:
     0 success, 1 some ``compare`` trials failed, 2 misuse (one line on stderr, naming the
-    problem and the fix), 130 interrupted with Ctrl-C (what was learned is kept). Each command
-    is a module in :mod:`lecture_rl.runners.commands` that registers its own parser.
+    problem and the fix), 74 an I/O error during the run (a full disk, a read-only file
+    system: one line naming the file and the cause, `runners/io_faults.py`; finished files are
+    kept), 130 interrupted with Ctrl-C (what was learned is kept). Each command is a module in
+    `lecture_rl.runners.commands` that registers its own parser; every command, present and
+    future, gets the same guard here.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Sequence
 
 from lecture_rl.runners.commands import COMMANDS
 from lecture_rl.runners.commands.options import formatter, wrap
+from lecture_rl.runners.io_faults import EX_IOERR, describe, storage_fault
 from lecture_rl.runners.settings import UsageError
 
 PROG = "lecture-rl"
@@ -29,6 +33,9 @@ examples:
       --episodes 500 --set epsilon=0.1 --set alpha=0.5 --set gamma=1 --out runs/cliff
   lecture-rl train --env LectureRL/Parity-v0 --agent ppo --set net=lstm --steps 200000
   lecture-rl evaluate --checkpoint runs/LectureRL_Parity-v0-ppo-0 --env-set length=32 --json
+
+exit codes: 0 done, 1 some compare trials failed, 2 misuse, 74 an I/O error during
+the run (a full disk, a read-only file system; finished files are kept), 130 Ctrl-C.
 
 Run 'lecture-rl COMMAND --help' for the options of each command.
 """
@@ -140,6 +147,12 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
+    except Exception as exc:  # a full disk, a read-only file system, EIO: during the run
+        fault = storage_fault(exc)
+        if fault is None:
+            raise
+        _fail(describe(fault))
+        return EX_IOERR
 
 
 def _fail(message: str) -> int:

@@ -323,7 +323,7 @@ def show_window(
     target and δ beside the grid; the last frame waits for a key and says so. With ``hold=0``
     (headless) every frame is shown once and the window closes. Returns the frames shown.
     """
-    from lecture_rl.envs.grid_draw import GridLayout
+    from lecture_rl.envs.grid_layout import GridLayout
     from lecture_rl.runners.viewer.stepper import Stepper
     from lecture_rl.runners.viewer.window import Window
 

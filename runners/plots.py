@@ -7,7 +7,6 @@ Description:
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import warnings
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from lecture_rl.agents.stats import t_975
-from lecture_rl.runners.result_files import write_file
+from lecture_rl.runners.result_files import write_figure
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -90,8 +89,5 @@ def plot_curves(
     figure.tight_layout()
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    write_file(path, buffer.getvalue())
+    write_figure(figure, path)
     return path

@@ -11,14 +11,17 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lecture_rl.agents.checkpoint_io import METADATA_FILE, atomic_write_text, read_metadata
+from lecture_rl.agents.checkpoint_io import (
+    METADATA_FILE,
+    atomic_write,
+    atomic_write_text,
+    read_metadata,
+)
 
 
 def finite(value: Any) -> Any:
@@ -76,28 +79,20 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def current_umask() -> int:
-    """The process umask (read by setting and restoring it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_file(path: Path, data: str | bytes) -> None:
-    """Write ``path`` atomically (temporary file in the same folder, then rename) with the
-    permissions a plain ``open`` would give (``0o666`` less the umask; ``mkstemp`` alone makes
-    ``0o600``, which hides a student's results from a teaching assistant)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``path`` atomically (temporary file in the same folder, `fsync`, then rename) with
+    the permissions a plain ``open`` would give (``0o666`` less the umask; ``mkstemp`` alone
+    makes ``0o600``, which hides a student's results from a teaching assistant).
+
+    The one writer of the runners' files (`agents.checkpoint_io.atomic_write` underneath, the
+    agents' own): a full disk or a crash leaves the old file or the new one, and the `OSError`
+    names ``path``."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(raw)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~current_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda stream: stream.write(raw))
+
+
+def write_figure(figure: Any, path: Path, **savefig: Any) -> None:
+    """Save a matplotlib ``figure`` as a PNG through `write_file` (rendered in memory first)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", **savefig)
+    write_file(path, buffer.getvalue())

@@ -13,9 +13,11 @@ Description:
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +112,46 @@ def load_config(path: str | Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise UsageError(f"config file {path} must hold a table/object of settings")
     return config
+
+
+_EVERY_UNITS = {
+    "": ("seconds", 1.0),
+    "s": ("seconds", 1.0),
+    "m": ("seconds", 60.0),
+    "h": ("seconds", 3600.0),
+    "steps": ("steps", 1.0),
+    "episodes": ("episodes", 1.0),
+}
+_EVERY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SaveEvery:
+    """How often ``train`` saves a resumable checkpoint: every ``amount`` seconds, env steps or
+    episodes (checked at the end of each episode; 0: after every episode)."""
+
+    amount: float
+    unit: str = "seconds"
+
+    @classmethod
+    def parse(cls, text: str) -> SaveEvery:
+        """``"60"`` or ``"60s"``, ``"5m"``, ``"1h"``, ``"20000steps"``, ``"100episodes"``."""
+        match = _EVERY.match(str(text))
+        unit = _EVERY_UNITS.get(match.group(2).lower()) if match else None
+        if match is None or unit is None:
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is not a period: give seconds (60, 90s, 10m, 1h), env steps "
+                "(20000steps) or episodes (100episodes)"
+            )
+        amount = float(match.group(1)) * unit[1]
+        return cls(int(amount) if unit[0] != "seconds" else amount, unit[0])
+
+    def due(self, seconds: float, steps: int, episodes: int) -> bool:
+        """True when this much time, env steps or episodes passed since the last save."""
+        passed = {"seconds": seconds, "steps": steps, "episodes": episodes}[self.unit]
+        return passed >= self.amount
+
+    def __str__(self) -> str:
+        if self.unit == "seconds":
+            return f"{self.amount:g} s"
+        return f"{self.amount:,} {self.unit}"

@@ -8,7 +8,8 @@ import numpy as np
 
 import lecture_rl.envs  # noqa: F401
 from lecture_rl.agents.events import TableUpdate
-from lecture_rl.envs.grid_draw import GridLayout, grid_text
+from lecture_rl.envs.grid_images import grid_text
+from lecture_rl.envs.grid_layout import GridLayout
 from lecture_rl.runners.experiments.cliff import draw_paths
 from lecture_rl.runners.experiments.report import figure
 from lecture_rl.runners.lecture_example import _pair, replay_lecture_episode

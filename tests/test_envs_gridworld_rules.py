@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import lecture_rl.envs  # noqa: F401
 from lecture_rl.envs import rendering
-from lecture_rl.envs.grid_draw import frame_cell_size
+from lecture_rl.envs.grid_layout import frame_cell_size
 from lecture_rl.envs.grid_maps import MapFormatError, UnknownMapError, load_map, parse_map
 
 UP, RIGHT, DOWN, LEFT = range(4)

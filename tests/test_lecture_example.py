@@ -55,7 +55,7 @@ def test_stepper_steps_back_and_forth_and_shows_the_changed_value():
     import pygame
 
     from lecture_rl.envs import rendering
-    from lecture_rl.envs.grid_draw import GridLayout
+    from lecture_rl.envs.grid_layout import GridLayout
     from lecture_rl.runners.viewer import panel
     from lecture_rl.runners.viewer.stepper import Stepper
     from lecture_rl.runners.viewer.window import Window

@@ -1,8 +1,14 @@
-"""``compare --executor ray``: the same files as the local pool (a local Ray, 2 CPUs)."""
+"""``compare --executor ray``: the same files as the local pool (a local Ray, 2 CPUs), also
+when a Ray worker is killed mid-trial."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
 
 import pytest
 import ray  # the 'cluster' extra; the dev extra includes it
@@ -87,3 +93,49 @@ def test_an_unreachable_or_malformed_ray_address_is_one_line_before_any_work(tmp
         err = capsys.readouterr().err
         assert says in err and len(err.strip().splitlines()) == 1, err
         assert not out.exists()
+
+
+def ray_trial_workers() -> list[int]:
+    """The Ray worker processes running a trial now (Ray titles them ``ray::_ray_trial``)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if (entry / "cmdline").read_bytes().startswith(b"ray::_ray_trial"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_ray_worker_killed_mid_trial_runs_its_trial_again(tmp_path, local_ray, capsys):
+    """kill -9 of the Ray worker running a trial: Ray runs the task again (``max_retries``),
+    and the comparison ends with the undisturbed run's files."""
+    argv = ["compare", "--env", "LectureRL/GridWorld-v0", "--env-set", "map_name=maze",
+            "--agents", "q_learning,sarsa", "--seeds", "2", "--episodes", "1500",
+            "--eval-episodes", "3"]  # fmt: skip
+    assert main([*argv, "--workers", "1", "--out", str(tmp_path / "pool")]) == 0
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def kill_one_worker_mid_trial() -> None:
+        seen: dict[int, float] = {}
+        while not stop.is_set() and not killed:
+            now = time.monotonic()
+            for pid in ray_trial_workers():
+                if now - seen.setdefault(pid, now) > 0.5:  # half a second into its trial
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    break
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_one_worker_mid_trial, daemon=True)
+    killer.start()
+    try:
+        assert main([*argv, "--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no trial ran long enough to be killed; make the trials longer"
+    assert "4 of 4 trials finished" in " ".join(capsys.readouterr().out.split())
+    for name in ("results.csv", "summary.json"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "pool" / name).read_bytes()

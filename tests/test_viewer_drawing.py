@@ -7,14 +7,9 @@ import pytest
 
 import lecture_rl.envs  # noqa: F401
 from lecture_rl.envs import rendering
-from lecture_rl.envs.grid_draw import (
-    CLIFF_COLOR,
-    KIND_COLORS,
-    GridLayout,
-    GridPainter,
-    Overlay,
-    ViewOptions,
-)
+from lecture_rl.envs.grid_draw import GridPainter
+from lecture_rl.envs.grid_layout import CLIFF_COLOR, KIND_COLORS, GridLayout
+from lecture_rl.envs.grid_overlay import Overlay, ViewOptions
 
 
 def pixel(surface, xy):

@@ -8,7 +8,7 @@ import pytest
 import lecture_rl.envs  # noqa: F401
 from lecture_rl import agents
 from lecture_rl.envs import rendering
-from lecture_rl.envs.grid_draw import CLIFF_COLOR
+from lecture_rl.envs.grid_layout import CLIFF_COLOR
 from lecture_rl.runners.viewer import panel
 from lecture_rl.runners.viewer.controls import SPEEDS, Controls
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory

@@ -23,7 +23,7 @@ import pygame  # noqa: E402
 
 import lecture_rl.envs  # noqa: E402,F401
 from lecture_rl import agents  # noqa: E402
-from lecture_rl.envs.grid_draw import GridLayout  # noqa: E402
+from lecture_rl.envs.grid_layout import GridLayout  # noqa: E402
 from lecture_rl.runners.lecture_example import replay_lecture_episode  # noqa: E402
 from lecture_rl.runners.viewer.controls import SPEEDS, Controls  # noqa: E402
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory  # noqa: E402

@@ -21,7 +21,10 @@ examples:
 --set NAME=VALUE applies to every agent, --set AGENT.NAME=VALUE to one.
 Rerunning into the same --out runs only the trials not finished there (--fresh starts over).
 Exit code 1 when some trials failed (reported; the others are kept); Ctrl-C keeps the
-finished trials and writes the summary from them (exit 130).
+finished trials and writes the summary from them (exit 130). A worker killed mid-trial
+(kill -9, out of memory): its trial runs again, up to twice. A full disk: one line, exit
+74, the finished trials kept for the rerun. A damaged or edited trial file or results.csv
+found by a rerun is named, moved aside (*.rejected) and its trial run again.
 """
 
 from __future__ import annotations

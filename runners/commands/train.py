@@ -10,6 +10,8 @@ examples:
   lecture-rl train --resume runs/s   # continue an interrupted run
 
 Ctrl-C saves what was learned so far (marked interrupted, resumable) and exits 130.
+An I/O error (a full disk, a read-only file system) is one line and exit 74; the last
+checkpoint saved by --save-every is kept: free space, then train --resume DIR.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 
 from lecture_rl.runners.commands import options
+from lecture_rl.runners.settings import SaveEvery
 
 NAME = "train"
 
@@ -38,13 +41,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--eval-episodes", type=int, default=100, metavar="N", help="greedy episodes (100; 0: none)"
     )
     parser.add_argument(
+        "--save-every",
         "--checkpoint-every",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="save a resumable checkpoint (optimizer, random generators, counters, DQN's "
-        "replay memory) to --out this often while training (default 60; 0 = after every "
-        "episode)",
+        dest="save_every",
+        type=SaveEvery.parse,
+        default=SaveEvery(60.0),
+        metavar="PERIOD",
+        help="save a resumable checkpoint (weights, optimizer, random generators, counters, "
+        "DQN's replay memory, train_log.csv) to --out this often while training, so a crash "
+        "or a full disk loses at most that much: seconds (60, the default; 90s, 10m, 1h), env "
+        "steps (20000steps) or episodes (100episodes); 0 = after every episode. A save is "
+        "all or nothing: one that fails leaves the last good checkpoint",
     )
     parser.add_argument(
         "--resume",

@@ -7,39 +7,50 @@ Description:
     when Ctrl-C stopped the run (finished results are kept).
 
     ``InlineExecutor``   one trial after another in this process (``--workers 1``)
-    ``PoolExecutor``     ``--workers K`` spawned processes, one torch thread each by default
+    ``PoolExecutor``     ``--workers K`` processes, one torch thread each by default
     ``RayExecutor``      one Ray task per trial (``--executor ray`` or ``ray://HOST:PORT``);
                          Ray is the optional extra ``cluster``
+
+    A worker that dies mid-trial (``kill -9``, the out-of-memory killer) costs only that trial:
+    it runs again, at most `pool.RETRIES` times (Ray: the task's ``max_retries``), then is
+    reported failed with the cause while the others still land. ``notice`` gets one line per
+    rerun. An exception from ``on_result`` (an I/O fault while keeping a result) stops the
+    workers and rises.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import logging
-import queue as queue_module
 import sys
-import threading
-from collections.abc import Callable
 from typing import Any, Protocol
 
-from lecture_rl.runners.compare.trials import Trial, failed_result, init_worker, run_trial
-from lecture_rl.runners.processes import ctrl_c, worker_context
+from lecture_rl.runners.compare.pool import RETRIES, Notice, OnResult, Report, WorkerPool
+from lecture_rl.runners.compare.trials import Trial, failed_result, run_trial
 from lecture_rl.runners.settings import UsageError
-
-Report = Callable[[str, int, int], None]
-OnResult = Callable[[dict[str, Any]], None]
 
 
 class Executor(Protocol):
     """Runs trials; returns True when interrupted with Ctrl-C."""
 
-    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool: ...
+    def run(
+        self,
+        trials: list[Trial],
+        report: Report,
+        on_result: OnResult,
+        notice: Notice | None = None,
+    ) -> bool: ...
 
 
 class InlineExecutor:
     """Every trial in this process, one after another."""
 
-    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
+    def run(
+        self,
+        trials: list[Trial],
+        report: Report,
+        on_result: OnResult,
+        notice: Notice | None = None,
+    ) -> bool:
         if "torch" in sys.modules:  # deep agents were planned: the one-off set-up a pool
             # worker gets from its fork server (torch._dynamo for the first optimizer, the
             # TensorBoard writer), before the first trial's clock starts, as in a worker
@@ -52,93 +63,9 @@ class InlineExecutor:
         return False
 
 
-class PoolExecutor:
-    """``workers`` spawned processes; progress comes back through a queue."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-
-    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
-        context = worker_context()
-        progress_queue = context.Queue()
-        # the workers exit when this end closes: at the end of the run, or if the driver dies
-        lifeline, lifeline_end = context.Pipe(duplex=False)
-        executor = cf.ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=context,
-            initializer=init_worker,
-            initargs=(progress_queue, lifeline),
-        )
-        futures: dict[cf.Future, Trial] = {}
-        pending: set[cf.Future] = set()
-        interrupted = False
-        try:
-            # a Ctrl-C while the workers start waits until they have (at most the fork
-            # server's imports): a worker stopped half-started prints a traceback
-            with ctrl_c(defer=True):
-                for trial in trials:
-                    future = executor.submit(run_trial, trial)
-                    futures[future] = trial
-                    pending.add(future)
-            while pending:
-                finished, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_COMPLETED)
-                _drain(progress_queue, report)
-                for future in finished:
-                    trial = futures[future]
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # noqa: BLE001 - a crashed worker process
-                        result = failed_result(trial, f"{type(exc).__name__}: {exc}")
-                    on_result(result)
-            _drain(progress_queue, report)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            _stop_pool(executor, pending, interrupted)
-            lifeline_end.close()
-            lifeline.close()
-            progress_queue.close()
-            progress_queue.join_thread()
-        return interrupted
-
-
-def _stop_pool(executor: cf.ProcessPoolExecutor, pending, interrupted: bool) -> None:
-    """Shut the pool down; on Ctrl-C kill the workers and wait for them, so no process is left
-    behind and the pool's manager thread does not print a traceback about cancelled futures."""
-    if not interrupted:
-        executor.shutdown(wait=True)
-        return
-    for future in pending:
-        future.cancel()
-    processes = list((getattr(executor, "_processes", None) or {}).values())
-    hook = threading.excepthook
-
-    def quiet(args: threading.ExceptHookArgs) -> None:
-        if not isinstance(args.exc_value, cf.InvalidStateError):
-            hook(args)
-
-    threading.excepthook = quiet
-    try:
-        for process in processes:
-            process.terminate()
-        executor.shutdown(wait=True, cancel_futures=True)
-        for process in processes:
-            process.join(timeout=5)
-    except KeyboardInterrupt:  # a second Ctrl-C: stop waiting, the caller writes the summary
-        for process in processes:
-            process.kill()
-    finally:
-        threading.excepthook = hook
-
-
-def _drain(progress_queue, report: Report) -> None:
-    while True:
-        try:
-            report(*progress_queue.get_nowait())
-        except queue_module.Empty:
-            return
-        except (OSError, ValueError, EOFError):
-            return
+class PoolExecutor(WorkerPool):
+    """``workers`` local processes (`pool.WorkerPool`): a worker that dies costs only its trial,
+    which runs again (at most `pool.RETRIES` times)."""
 
 
 def import_ray():
@@ -188,10 +115,18 @@ class RayExecutor:
             raise UsageError(f"cannot reach the Ray cluster at {self.address}: {exc}") from exc
         return True
 
-    def run(self, trials: list[Trial], report: Report, on_result: OnResult) -> bool:
+    def run(
+        self,
+        trials: list[Trial],
+        report: Report,
+        on_result: OnResult,
+        notice: Notice | None = None,
+    ) -> bool:
         ray = self.ray
         started = self._start()
-        remote = ray.remote(num_cpus=self.trial_cpus, num_gpus=self.trial_gpus)(_ray_trial)
+        remote = ray.remote(
+            num_cpus=self.trial_cpus, num_gpus=self.trial_gpus, max_retries=RETRIES
+        )(_ray_trial)  # a task whose worker died runs again, as in the local pool
         refs = {remote.remote(trial): trial for trial in trials}
         pending = list(refs)
         interrupted = False
@@ -203,13 +138,18 @@ class RayExecutor:
                     try:
                         result = ray.get(ref)
                     except Exception as exc:  # noqa: BLE001 - a lost worker or node
-                        result = failed_result(trial, f"{type(exc).__name__}: {exc}")
+                        lines = str(exc).strip().splitlines() or [""]
+                        result = failed_result(trial, f"{type(exc).__name__}: {lines[0]}")
                     report(trial.agent, trial.seed, _budget_total(trial))
                     on_result(result)
         except KeyboardInterrupt:
             interrupted = True
             for ref in pending:
                 ray.cancel(ref, force=True)
+        except BaseException:  # an I/O fault while keeping a result: stop the other tasks
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
         finally:
             if started:
                 ray.shutdown()

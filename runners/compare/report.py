@@ -60,9 +60,9 @@ class Display:
         self.progress.update(self.tasks[agent], status=status)
 
 
-def write_results_csv(path: Path, settings, results) -> None:
+def write_results_csv(path: Path, settings, results) -> str:
     """``results.csv``: one row per training episode of every finished trial, sorted by agent
-    order, seed, episode."""
+    order, seed, episode; returns the text written."""
     order = {name: i for i, name in enumerate(settings["agents"])}
     rows = []
     for (agent, seed), result in sorted(
@@ -78,7 +78,9 @@ def write_results_csv(path: Path, settings, results) -> None:
     columns = [
         c for c in RESULT_COLUMNS if any(c in row for row in rows) or c in RESULT_COLUMNS[:5]
     ]
-    write_file(path, records_to_csv(rows, columns))
+    text = records_to_csv(rows, columns)
+    write_file(path, text)
+    return text
 
 
 def print_table(console, summary: dict[str, Any]) -> None:

@@ -24,14 +24,22 @@ from rich.markup import escape
 from lecture_rl.runners import out_paths
 from lecture_rl.runners.compare.executor import InlineExecutor, make_executor
 from lecture_rl.runners.compare.report import Display, print_table, write_results_csv
+from lecture_rl.runners.compare.resume import (
+    check_results_csv,
+    first_difference,
+    load_finished,
+    reject,
+    remove_stale,
+    text_sha256,
+)
 from lecture_rl.runners.compare.settings import (
     CONFIG_KEYS,
-    RESULT_KEYS,
     plan_trials,
     resolve_settings,
 )
 from lecture_rl.runners.compare.summary import curve_data, summarize, timing
-from lecture_rl.runners.compare.trials import Trial, trial_hash
+from lecture_rl.runners.compare.trials import result_checksum
+from lecture_rl.runners.io_faults import from_record, next_step
 from lecture_rl.runners.plots import plot_curves
 from lecture_rl.runners.processes import ctrl_c, warm_up_pool
 from lecture_rl.runners.result_files import finite, write_file
@@ -51,48 +59,6 @@ def check_out_dir(out_dir: Path) -> None:
 def make_out_dir(out_dir: Path) -> None:
     """Create ``--out`` and its ``trials/`` (one line, exit 2, if the system refuses)."""
     out_paths.make_out_dir(out_dir, "trials")
-
-
-def first_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
-    """``"hyperparameters: {...} there, {...} here"`` for the first result-determining key that
-    differs between two configs, else None."""
-    for key in RESULT_KEYS:
-        if old.get(key) != new.get(key):
-            return f"{key}: {json.dumps(old.get(key))} there, {json.dumps(new.get(key))} here"
-    return None
-
-
-def load_finished(out_dir: Path, trials: list[Trial]) -> dict[tuple[str, int], dict[str, Any]]:
-    """The trials ``out_dir/trials/`` already holds finished, with the same hash; unreadable,
-    truncated, failed or different trial files are run again (never executed: plain JSON)."""
-    finished = {}
-    for trial in trials:
-        path = out_dir / "trials" / trial.file_name
-        try:
-            result = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if (
-            isinstance(result, dict)
-            and result.get("trial_hash") == trial_hash(trial)
-            and not result.get("error")
-            and isinstance(result.get("records"), list)
-            and isinstance(result.get("eval"), dict)
-        ):
-            finished[trial.key] = result
-    return finished
-
-
-def _remove_stale(out_dir: Path, trials: list[Trial]) -> list[str]:
-    """Delete trial files (and their TensorBoard folders) that are not part of this run."""
-    keep = {trial.file_name for trial in trials}
-    removed = []
-    for path in sorted((out_dir / "trials").glob("*.json")):
-        if path.name not in keep:
-            path.unlink()
-            shutil.rmtree(out_dir / "tb" / path.stem, ignore_errors=True)
-            removed.append(path.stem)
-    return removed
 
 
 def run_compare(args: argparse.Namespace, out=None) -> int:
@@ -133,7 +99,8 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
                 f"--out {out_dir} holds a run with another configuration ({difference}); "
                 "add --fresh to start over there, or choose another --out"
             )
-    finished = {} if fresh else load_finished(out_dir, trials)
+    rejected: dict[Path, str] = {}
+    finished = {} if fresh else load_finished(out_dir, trials, rejected)
     todo = [trial for trial in trials if trial.key not in finished]
     executor = make_executor(
         getattr(args, "executor", None),
@@ -149,7 +116,10 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
         for name in OUTPUT_FILES:
             (out_dir / name).unlink(missing_ok=True)
     make_out_dir(out_dir)
-    removed = _remove_stale(out_dir, trials)
+    for line in [*reject(rejected), check_results_csv(out_dir)]:
+        if line:  # files compare will not trust: named, moved aside, never mixed in
+            console.print(escape(line), soft_wrap=True)
+    removed = remove_stale(out_dir, trials)
     write_file(out_dir / "config.json", json.dumps(config, indent=2))
     if removed:
         console.print(f"removed {len(removed)} trial files not part of this run", soft_wrap=True)
@@ -168,13 +138,17 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
         display.finished(result)
 
     def on_result(result: dict[str, Any]) -> None:
+        if result.get("io_error"):  # a full disk in a worker: the same for every trial
+            raise from_record(result["io_error"])
         trial = next(t for t in trials if t.key == (result["agent"], result["seed"]))
         # results.csv is written once at the end: rewriting it per trial costs time quadratic in
         # the trials, and trials/ already keeps every finished one for a rerun to collect. A
         # Ctrl-C waits until the trial is both kept and counted, so the summary covers exactly
         # the files in trials/.
+        kept = finite(result)
+        kept["checksum"] = result_checksum(kept)  # a rerun trusts only unchanged numbers
         with ctrl_c(defer=True):
-            write_file(out_dir / "trials" / trial.file_name, json.dumps(finite(result)))
+            write_file(out_dir / "trials" / trial.file_name, json.dumps(kept))
             results[trial.key] = result
         display.finished(result)
         if result.get("error"):
@@ -185,21 +159,40 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
 
     if not isinstance(executor, InlineExecutor):
         _prepare_outputs_in_background()  # the driver waits on workers: import what it writes with
+
+    def notice(line: str) -> None:
+        display.progress.console.print(f"[yellow]{escape(line)}[/yellow]", soft_wrap=True)
+
+    def kept() -> str:  # what an I/O fault leaves, and how to go on
+        done = sum(1 for result in results.values() if not result.get("error"))
+        if not done:
+            return "no trial had finished yet; then run the same command again"
+        kept = (
+            f"the {done} finished trials of {len(trials)} are"
+            if done > 1
+            else (f"the finished trial (1 of {len(trials)}) is")
+        )
+        return f"{kept} kept in {out_dir}/trials; then run the same command again (it resumes)"
+
     start = time.perf_counter()
     interrupted = False
-    try:
-        with display.progress:
-            interrupted = executor.run(todo, display.update, on_result)
-    except KeyboardInterrupt:  # a second Ctrl-C while stopping: still write the summary
-        interrupted = True
-    wall = time.perf_counter() - start
-    with ctrl_c(defer=False):  # a further Ctrl-C must not leave half the files behind
-        _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall)
+    with next_step(kept):
+        try:
+            with display.progress:
+                interrupted = executor.run(todo, display.update, on_result, notice=notice)
+        except KeyboardInterrupt:  # a second Ctrl-C while stopping: still write the summary
+            interrupted = True
+        wall = time.perf_counter() - start
+        with ctrl_c(defer=False):  # a further Ctrl-C must not leave half the files behind
+            _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall)
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
     print_table(console, summary)
+    failed = sum(1 for result in results.values() if result.get("error"))
     console.print(
         f"wrote {out_dir}/results.csv, summary.json, curves.png, config.json "
-        f"({len(results)} of {len(trials)} trials finished)"
+        f"({len(results) - failed} of {len(trials)} trials finished"
+        + (f", {failed} failed" if failed else "")
+        + ")"
     )
     if interrupted:
         console.print(
@@ -212,8 +205,9 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
 
 def _write_outputs(out_dir, settings, facts, trials, results, interrupted, wall) -> None:
     """results.csv, summary.json, timing.json, curves.png from the finished trials."""
-    write_results_csv(out_dir / "results.csv", settings, results)
+    csv_text = write_results_csv(out_dir / "results.csv", settings, results)
     summary = summarize(settings, facts, results, interrupted)
+    summary["files"] = {"results.csv": text_sha256(csv_text)}  # a rerun spots a changed copy
     write_file(out_dir / "summary.json", json.dumps(finite(summary), indent=2))
     write_file(
         out_dir / "timing.json", json.dumps(finite(timing(settings, results, wall)), indent=2)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from lecture_rl import agents
 from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
 from lecture_rl.runners.agent_factory import build_agent, train_agent
 from lecture_rl.runners.env_factory import make_env
+from lecture_rl.runners.io_faults import as_record, is_storage_fault, storage_fault
 from lecture_rl.runners.progress import budget_unit
 from lecture_rl.runners.scoring import greedy_evaluation
 from lecture_rl.runners.settings import safe_name
@@ -96,20 +98,23 @@ def trial_hash(trial: Trial) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-_progress_queue: Any = None
+def result_checksum(result: dict[str, Any]) -> str:
+    """SHA-256 of a trial's result as strict JSON (without its own ``checksum`` key): a trial
+    file whose numbers were changed after ``compare`` wrote it no longer matches."""
+    body = {key: value for key, value in result.items() if key != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def init_worker(progress_queue: Any, lifeline: Any = None) -> None:
-    """Worker set-up: Ctrl-C is the parent's business; progress goes to ``progress_queue``.
+def init_worker(lifeline: Any = None) -> None:
+    """Worker set-up: Ctrl-C is the parent's business; one torch thread.
 
     ``lifeline``: the read end of a pipe whose write end only the driver holds. When the driver
     dies (even by ``kill -9``) the pipe reads end-of-file and the worker exits at once, instead
     of blocking forever on a result nobody reads (and keeping the fork server alive)."""
-    global _progress_queue
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"
-    _progress_queue = progress_queue
     if lifeline is not None:
         import threading
 
@@ -121,11 +126,6 @@ def init_worker(progress_queue: Any, lifeline: Any = None) -> None:
             os._exit(1)
 
         threading.Thread(target=watch, name="driver-lifeline", daemon=True).start()
-
-
-def _queue_report(agent: str, seed: int, done: int) -> None:
-    if _progress_queue is not None:
-        _progress_queue.put((agent, seed, done))
 
 
 def _plain(value: Any) -> Any:
@@ -161,7 +161,7 @@ def load_probe(spec: dict[str, Any] | None):
 
 def run_trial(trial: Trial, report=None) -> dict[str, Any]:
     """Train and evaluate one (agent, seed); errors are returned, never raised."""
-    report = report or _queue_report
+    report = report or (lambda agent, seed, done: None)
     start = time.perf_counter()
     records: list[dict[str, Any]] = []
     result: dict[str, Any] = {"agent": trial.agent, "seed": trial.seed, "error": None}
@@ -188,6 +188,8 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
     env = agent = None
 
     try:
+        if trial.log_dir:  # a trial runs from scratch: no TensorBoard events of an earlier try
+            shutil.rmtree(trial.log_dir, ignore_errors=True)
         probe = load_probe(trial.probe)
         with TorchThreads(trial.threads) as threads:
             if trial.agent_target and trial.agent_name not in agents.names():
@@ -214,6 +216,8 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - one failing trial must not stop the others
         text = str(exc).strip().splitlines()
         result["error"] = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+        if is_storage_fault(exc):  # a full disk is no fault of the trial: it stops the run
+            result["io_error"] = as_record(storage_fault(exc))
     done = records[-1].get("env_steps", 0) if (unit == "steps" and records) else len(records)
     report(trial.agent, trial.seed, int(done))
     result["records"] = records

@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover
     pass
 
 try:  # deep agents log to TensorBoard; its import is the slowest part of a trial's start
-    import torch.utils.tensorboard  # noqa: E402, F401
+    import tensorboard.compat.proto.event_pb2  # noqa: E402, F401
+    import tensorboard.summary.writer.record_writer  # noqa: E402, F401
 except ImportError:  # pragma: no cover
     pass

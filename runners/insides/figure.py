@@ -27,10 +27,12 @@ Description:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from lecture_rl.runners.insides.common import VALUE_ROW, tape_symbols, top_rows
 from lecture_rl.runners.insides.record import CELL_SIGNALS, Insides
+from lecture_rl.runners.result_files import write_figure
 
 
 def draw_insides(
@@ -76,20 +78,4 @@ def find_image(fig: Any, gid: str):
 
 def save_figure(fig: Any, path: str) -> None:
     """Write ``fig`` as a PNG atomically (temporary file + rename), honouring the umask."""
-    import os
-    import tempfile
-    from pathlib import Path
-
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".png.tmp")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, format="png")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_figure(fig, Path(path), dpi=110)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lecture_rl.envs.grid_draw import GridLayout
+from lecture_rl.envs.grid_layout import GridLayout
 from lecture_rl.envs.grid_maps import ACTION_ARROWS
 from lecture_rl.nets.backbone import is_image_space
 from lecture_rl.nets.introspection import trace_backbone

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from lecture_rl.envs.grid_draw import ViewOptions
+from lecture_rl.envs.grid_overlay import ViewOptions
 
 #: env steps per second at each speed level: 0 = one step per key press, inf = turbo
 SPEEDS: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, math.inf)

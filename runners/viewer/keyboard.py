@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from lecture_rl.envs import rendering
-from lecture_rl.envs.grid_draw import GridLayout, GridPainter
+from lecture_rl.envs.grid_draw import GridPainter
+from lecture_rl.envs.grid_layout import GridLayout
 from lecture_rl.runners.viewer import panel
 from lecture_rl.runners.viewer.live import _blocked, _index
 from lecture_rl.runners.viewer.window import Window

@@ -31,7 +31,10 @@ import numpy as np
 
 from lecture_rl.agents.events import EpisodeEnd, TableUpdate, TrainingCallback, Transition
 from lecture_rl.envs import rendering
-from lecture_rl.envs.grid_draw import MOVES, GridLayout, GridPainter, Overlay, frame_cell_size
+from lecture_rl.envs.grid_draw import GridPainter
+from lecture_rl.envs.grid_layout import GridLayout, frame_cell_size
+from lecture_rl.envs.grid_maps import MOVES
+from lecture_rl.envs.grid_overlay import Overlay
 from lecture_rl.runners.viewer import panel
 from lecture_rl.runners.viewer.controls import LEGEND, TURBO_FPS, Controls, speed_text
 from lecture_rl.runners.viewer.window import Window

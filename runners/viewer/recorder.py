@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -74,28 +73,21 @@ class Recorder:
             return None
         import imageio.v3 as iio
 
+        from lecture_rl.runners.result_files import write_file  # (the CLI starts without it)
+
         suffix = self.path.suffix.lower()
-        fd, tmp = tempfile.mkstemp(suffix=suffix, dir=self.path.parent or ".")
-        os.close(fd)
-        try:
-            if suffix == ".gif":
-                iio.imwrite(
-                    tmp,
-                    np.stack(self.frames),
-                    extension=".gif",
-                    duration=1000.0 / self.fps,
-                    loop=0,
-                )
-            else:
-                frames = [_even(f) for f in self.frames]
-                iio.imwrite(tmp, np.stack(frames), extension=".mp4", fps=self.fps)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        if suffix == ".gif":
+            data = iio.imwrite(
+                "<bytes>",
+                np.stack(self.frames),
+                extension=".gif",
+                duration=1000.0 / self.fps,
+                loop=0,
+            )
+        else:
+            frames = [_even(f) for f in self.frames]
+            data = iio.imwrite("<bytes>", np.stack(frames), extension=".mp4", fps=self.fps)
+        write_file(self.path, data)  # atomic: a full disk leaves no half a file
         self.frames = []
         return self.path
 

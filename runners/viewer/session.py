@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import Any
 
-from lecture_rl.envs.grid_draw import GridLayout
+from lecture_rl.envs.grid_layout import GridLayout
 from lecture_rl.runners.agent_factory import agent_class, build_agent, check_device, resolve_budget
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.scoring import EVAL_SEED_BASE, eval_step_cap

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from lecture_rl.envs import rendering
-from lecture_rl.envs.grid_draw import GridLayout, GridPainter, Overlay, ViewOptions
+from lecture_rl.envs.grid_draw import GridPainter
+from lecture_rl.envs.grid_layout import GridLayout
+from lecture_rl.envs.grid_overlay import Overlay, ViewOptions
 from lecture_rl.runners.viewer import panel
 from lecture_rl.runners.viewer.window import Window
 
