@@ -275,7 +275,9 @@ class DQNAgent(DeepAgent):
             return nn.functional.smooth_l1_loss(q_sa, y)
         return nn.functional.mse_loss(q_sa, y)  # (y − Q(s, a; θ))², notes 004
 
-    def _sample_action(self, scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def _sample_action(
+        self, scores: torch.Tensor, mask: torch.Tensor | None, features: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """ε-greedy: a uniformly random available action with probability ε, else the argmax."""
         if mask is not None:
             mask = mask | ~mask.any(dim=-1, keepdim=True)

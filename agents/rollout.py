@@ -15,7 +15,8 @@ Fields (``t`` indexes time, ``n`` the env):
     ``obs[t, n]``             observation the agent acted on at step t.
     ``episode_starts[t, n]``  True when ``obs[t, n]`` is the first of an episode (the backbone
                               resets row n's state before reading it).
-    ``actions``, ``logprobs``, ``values``  what the agent did, log π(a|s) and V(s) at step t.
+    ``actions``, ``logprobs``, ``values``  what the agent did, log π(a|s) and V(s) at step t
+                              (a Box action: the unclipped sample, ``[T, N, d]``).
     ``rewards[t, n]``         reward after the step (plus γ·V(final obs) where the episode was
                               truncated rather than terminated).
     ``dones[t, n]``           True when the episode ended with that step.
@@ -41,12 +42,14 @@ class Rollout:
         obs_shape: tuple[int, ...],
         obs_dtype: torch.dtype,
         device: torch.device,
+        action_shape: tuple[int, ...] = (),
+        action_dtype: torch.dtype = torch.long,
     ):
         self.steps, self.num_envs, self.device = steps, num_envs, device
         shape = (steps, num_envs)
         self.obs = torch.zeros(shape + tuple(obs_shape), dtype=obs_dtype, device=device)
         self.episode_starts = torch.zeros(shape, dtype=torch.bool, device=device)
-        self.actions = torch.zeros(shape, dtype=torch.long, device=device)
+        self.actions = torch.zeros(shape + tuple(action_shape), dtype=action_dtype, device=device)
         self.logprobs = torch.zeros(shape, device=device)
         self.values = torch.zeros(shape, device=device)
         self.rewards = torch.zeros(shape, device=device)
@@ -83,6 +86,15 @@ class Rollout:
         """Env indices in ``num_minibatches`` random groups; each group keeps whole sequences."""
         order = torch.randperm(self.num_envs, generator=generator, device="cpu").to(self.device)
         yield from torch.tensor_split(order, num_minibatches)
+
+    def step_minibatches(
+        self, batch_size: int, generator: torch.Generator
+    ) -> Iterator[torch.Tensor]:
+        """Flat step indices ``t·N + n`` shuffled, in minibatches of ``batch_size`` (the last one
+        may be smaller): SB3's PPO minibatches, for feed-forward nets (no sequence to keep)."""
+        total = self.steps * self.num_envs
+        order = torch.randperm(total, generator=generator, device="cpu").to(self.device)
+        yield from torch.split(order, batch_size)
 
 
 def episode_prefix_length(previous_starts: torch.Tensor, first_starts: torch.Tensor) -> int:

@@ -76,6 +76,11 @@ def _window_closed() -> bool:
     return bool(pygame.event.get(pygame.QUIT))
 
 
+def continuous_actions(agent: Any) -> bool:
+    """Whether a deep agent acts in a Box (a Gaussian policy), where π has no table to draw."""
+    return bool(getattr(getattr(agent, "policy", None), "continuous", False))
+
+
 def _is_deep(name: str) -> bool:
     from lecture_rl.agents.deep import DeepAgent
 
@@ -120,7 +125,8 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
         agent, env, env_id, kwargs = load_checkpoint(
             args.checkpoint, args.env, env_set, render_mode="human", device=args.device
         )
-        if hasattr(agent, "backbone"):  # a deep agent: its insides, step by step
+        if hasattr(agent, "backbone") and not continuous_actions(agent):
+            # a deep agent: its insides, step by step (continuous actions: the env's window)
             from lecture_rl.runners.insides.panel import watch_insides
 
             env.close()

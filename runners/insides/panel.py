@@ -192,6 +192,12 @@ def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -
             device=args.device,
         )  # fmt: skip
         setup.announce()
+    if getattr(getattr(agent, "policy", None), "continuous", False):
+        raise UsageError(
+            f"watch draws a deep agent's insides for Discrete actions; {agent.name} on "
+            f"{args.env or args.checkpoint} acts in {agent.action_space}: add --no-live to "
+            "train it, then watch it act in the env's own window"
+        )
     recorder = open_recorder(args.record, fps=args.fps or 2.0)
     window = Window(
         f"lecture-rl watch: the insides of {agent.name} + {agent.hp.get('net')}",
