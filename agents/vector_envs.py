@@ -54,12 +54,17 @@ def make_train_envs(
     one, numpy copies of Gymnasium's table-driven toy-text envs (FrozenLake, CliffWalking:
     :class:`~lecture_rl.envs.table_vector.TableVectorEnv`), else Gymnasium's
     ``SyncVectorEnv`` (with the wrappers named in ``env.spec.additional_wrappers``, so an env
-    adapted by :func:`lecture_rl.envs.adapters.adapt` trains as adapted). In ``SAME_STEP``
+    adapted by `lecture_rl.envs.adapters.adapt` trains as adapted). An ``env`` made with
+    a ``render_mode`` (the live viewer's) is itself copy 0 of a ``SyncVectorEnv``, borrowed:
+    what it draws is what the agent's first copy does, and closing the vector env leaves it
+    open. In ``SAME_STEP``
     mode a finished env is reset in the same ``step`` call and its last observation is in
     ``infos["final_obs"]``.
     """
     same_step = gym.vector.AutoresetMode.SAME_STEP
     spec = env_spec(env)
+    if device is None and getattr(env, "render_mode", None) is not None and spec is not None:
+        return _drawn_first_copy(env, num_envs, spec, same_step)
     if device is not None and spec is not None:
         kwargs = {k: v for k, v in (spec.kwargs or {}).items() if k != "render_mode"}
         torch_envs = make_torch_vector_env(spec.id, num_envs, device, same_step, **kwargs)
@@ -103,6 +108,29 @@ def make_train_envs(
         vector_kwargs={"autoreset_mode": same_step},
         **kwargs,
     )
+
+
+class _Borrowed(gym.Wrapper):
+    """The caller's env as copy 0 of a vector env: the vector env's ``close`` leaves it open
+    (its owner closes it)."""
+
+    def close(self) -> None:
+        pass
+
+
+def _drawn_first_copy(
+    env: gym.Env, num_envs: int, spec: Any, mode: gym.vector.AutoresetMode
+) -> gym.vector.VectorEnv:
+    """``env`` itself as copy 0, ``num_envs - 1`` fresh copies (no rendering) after it."""
+    kwargs = {k: v for k, v in (spec.kwargs or {}).items() if k != "render_mode"}
+    rebuilt = copy.copy(spec)
+    rebuilt.kwargs = kwargs
+
+    def fresh() -> gym.Env:
+        return gym.make(rebuilt)
+
+    makers = [lambda: _Borrowed(env)] + [fresh] * (num_envs - 1)
+    return gym.vector.SyncVectorEnv(makers, autoreset_mode=mode)
 
 
 def stack_final_obs(final_obs: Any, rows: np.ndarray) -> np.ndarray:

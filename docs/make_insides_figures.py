@@ -54,7 +54,7 @@ def cnn_on_the_maze(out: Path, seed: int) -> None:
     """``dqn`` + ``cnn`` on the maze as pixels: the inspect figure and a live panel frame."""
     import pygame
 
-    from lecture_rl.runners.insides.panel import InsidesTap, figure_surface
+    from lecture_rl.runners.viewer.insides_panel import InsidesTap, figure_surface
 
     env = gym.make("LectureRL/GridWorld-v0", map_name="maze", obs_mode="image")
     agent = agents.make("dqn", env, net="cnn", seed=seed)
@@ -69,7 +69,7 @@ def cnn_on_the_maze(out: Path, seed: int) -> None:
     fig = draw_insides(insides, f"{title}  (greedy return {ret:.2f})")
     save_figure(fig, str(out / "insides_cnn_maze.png"))
     print(f"insides_cnn_maze.png: {agent.env_steps:,} env steps, return {ret:.2f}", flush=True)
-    # the live panel: what `watch` draws (insides.panel.run_insides) after 1,000 more steps,
+    # the live panel: what `watch` draws (viewer.insides_panel.run_insides) after 1,000 more steps,
     # here in one thread so the picture is the same on every run
     tap = InsidesTap()
     agent.train(env, steps=1_000, callbacks=[tap])

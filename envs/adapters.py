@@ -21,7 +21,10 @@ Description:
       (object < 11, colour < 6, state < 3), which the backbones one-hot: the flattened image
       for ``mlp`` / ``gru`` / ``lstm`` / ``transformer``;
     - ``flatten``: Gymnasium's ``FlattenObservation``;
-    - ``discrete-actions``: ``MultiDiscrete`` actions as one ``Discrete``.
+    - ``discrete-actions``: ``MultiDiscrete`` actions as one ``Discrete``;
+    - ``index``: a ``Tuple`` of ``Discrete`` observations as one ``Discrete`` (the tuple's
+      row-major index), so tabular agents read it. Gymnasium's own envs with such
+      observations (Blackjack) get it without asking (`index_wanted`).
 
     Every wrapper records its constructor arguments, so ``env.spec.additional_wrappers`` names
     them and ``gym.make(env.spec)`` / ``gym.make_vec(env.spec, ...)`` rebuild the same stack
@@ -106,7 +109,61 @@ class DiscreteActions(gym.ActionWrapper, RecordConstructorArgs):
         return np.asarray(np.unravel_index(int(action), tuple(self.nvec)), dtype=np.int64)
 
 
-WRAPPER_NAMES = ("auto", "none", "image", "categorical-image", "flatten", "discrete-actions")
+class DiscreteObservations(gym.ObservationWrapper, RecordConstructorArgs):
+    """A ``Tuple`` of ``Discrete`` observations as one ``Discrete(n_1 · n_2 · ...)``.
+
+    Observation ``(o_1, o_2, ...)`` becomes its row-major index
+    ``np.ravel_multi_index((o_1 - start_1, ...), (n_1, ...))``, so a tabular agent keeps one
+    row per tuple (Blackjack's player sum, dealer card and usable ace: 32 · 11 · 2 = 704 states);
+    `state_name` turns an index back into the tuple.
+    """
+
+    def __init__(self, env: gym.Env):
+        RecordConstructorArgs.__init__(self)
+        gym.ObservationWrapper.__init__(self, env)
+        space = env.observation_space
+        if not tuple_of_discretes(space):
+            raise gym.error.Error(f"index needs a Tuple of Discrete observations, got {space}")
+        self.sizes = tuple(int(part.n) for part in space.spaces)
+        self.starts = np.array([int(part.start) for part in space.spaces], dtype=np.int64)
+        self.observation_space = spaces.Discrete(int(np.prod(self.sizes)))
+
+    def observation(self, observation: Any) -> int:
+        parts = np.asarray(observation, dtype=np.int64).reshape(-1) - self.starts
+        return int(np.ravel_multi_index(tuple(parts), self.sizes))
+
+    def state_name(self, index: int) -> str:
+        """The tuple an index stands for, as text: ``"(17, 10, 0)"``."""
+        parts = np.unravel_index(int(index), self.sizes) + self.starts
+        return "(" + ", ".join(str(int(p)) for p in parts) + ")"
+
+
+def tuple_of_discretes(space: spaces.Space) -> bool:
+    """Whether ``space`` is a non-empty ``Tuple`` whose parts are all ``Discrete``."""
+    return (
+        isinstance(space, spaces.Tuple)
+        and len(space.spaces) > 0
+        and all(isinstance(part, spaces.Discrete) for part in space.spaces)
+    )
+
+
+#: the most states `index_wanted` turns a tuple into (a table row per state)
+INDEX_STATES_MAX = 1_000_000
+
+
+def index_wanted(env: gym.Env) -> bool:
+    """Whether a Gymnasium env should get ``index`` without asking: a ``Tuple`` of ``Discrete``
+    observations (Blackjack) of at most `INDEX_STATES_MAX` combinations, which neither
+    our networks nor tabular agents read as it is."""
+    space = env.observation_space
+    if not tuple_of_discretes(space):
+        return False
+    return int(np.prod([int(part.n) for part in space.spaces])) <= INDEX_STATES_MAX
+
+
+WRAPPER_NAMES = (
+    "auto", "none", "image", "categorical-image", "flatten", "discrete-actions", "index",
+)  # fmt: skip
 
 
 def auto_wrappers(env: gym.Env) -> list[str]:
@@ -158,4 +215,6 @@ def adapt(env: gym.Env, wrap: str = "auto") -> gym.Env:
                 ) from exc
         elif name == "discrete-actions":
             env = DiscreteActions(env)
+        elif name == "index":
+            env = DiscreteObservations(env)
     return env

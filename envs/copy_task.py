@@ -206,7 +206,10 @@ class CopyEnv(LectureEnv):
         return {(key,): i for i, key in enumerate(KEY_NAMES[: self.symbols])}
 
     # ----------------------------------------------------------------- pictures
-    def _symbol_text(self, obs: int) -> str:
+    def tape_symbol(self, obs: Any) -> str:
+        """An observation as the tape shows it: the symbol, ``·`` for blank, ``GO`` for go
+        (the `TapeTask` protocol)."""
+        obs = int(obs)
         if obs == self.blank:
             return "·"
         if obs == self.go:
@@ -253,7 +256,7 @@ class CopyEnv(LectureEnv):
     def _render_text(self) -> str:
         shown = min(self.t + 1, self.episode_steps)
         width = max(len(str(self.symbols - 1)), 2)
-        cells = [self._symbol_text(int(o)).rjust(width) for o in self.obs_tape[:shown]]
+        cells = [self.tape_symbol(o).rjust(width) for o in self.obs_tape[:shown]]
         pad = " " * width * self.recall_start
         lines = [
             self._title(),

@@ -133,5 +133,5 @@ class GridLayout:
             )
         raise ValueError(
             f"the grid viewer draws LectureRL/GridWorld-v0, FrozenLake-v1 and CliffWalking-v1, "
-            f"not {name}; watch other envs with --no-live"
+            f"not {name}; watch draws other envs as their own picture"
         )

@@ -128,6 +128,11 @@ class ParityEnv(LectureEnv):
         """Keys 0 and 1 claim even or odd parity, for ``gymnasium.utils.play.play(env)``."""
         return {("0",): 0, ("1",): 1}
 
+    def tape_symbol(self, obs: Any) -> str:
+        """The bit seen, as the tape shows it (the
+        `TapeTask` protocol)."""
+        return str(int(obs))
+
     # ----------------------------------------------------------------- pictures
     def _tape_rows(self) -> list[tuple[str, list[rendering.TapeCell]]]:
         shown = min(self.t + 1, self.length)

@@ -15,17 +15,25 @@ Description:
     * :class:`ChosenStart` — an env that starts an episode in a state the caller chooses,
       ``reset(options={"start": s})``, for any ``s`` in ``start_states`` (exploring starts,
       Sutton & Barto 2018 §5.3).
+    * `TapeTask` — an env read as a tape (Parity, Copy): one symbol seen per step,
+      ``tape_symbol(obs)`` its text, and the action at a step an answer that may be graded.
+      Viewers draw such a task as a tape (seen, hidden variable, graded answers); no other env
+      gets answer cells.
+    * `NamedActions` — an env that names its actions, ``action_names[a]``.
 
-Usage::
+Usage:
 
-    from lecture_rl.envs.protocols import graded_answers, tabular_model
-    model = tabular_model(env)        # None when the env has no P
-    answers = graded_answers(env)     # None when the env does not grade answers
+```python
+from lecture_rl.envs.protocols import graded_answers, tabular_model, tape_task
+model = tabular_model(env)        # None when the env has no P
+answers = graded_answers(env)     # None when the env does not grade answers
+tape = tape_task(env)             # None unless the env declares itself a tape task
+```
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
@@ -62,8 +70,43 @@ class ChosenStart(Protocol):
     start_states: frozenset[int]
 
 
+@runtime_checkable
+class TapeTask(Protocol):
+    """An env read as a tape: the observation of a step is one symbol, ``tape_symbol(obs)``
+    its short text (Copy's blank is ``·``, its go marker ``GO``), and the step's action is an
+    answer (graded where the step's info has ``correct``)."""
+
+    def tape_symbol(self, obs: Any) -> str: ...
+
+
+@runtime_checkable
+class NamedActions(Protocol):
+    """An env that names its actions: ``action_names[i]`` for the ``i``-th action of its
+    ``Discrete`` action space (counted from the space's ``start``)."""
+
+    action_names: Sequence[str]
+
+
 def _inner(env: gym.Env) -> Any:
     return getattr(env, "unwrapped", env)
+
+
+def wrapper_chain(env: Any) -> Iterator[Any]:
+    """``env``, the env it wraps, and so on down to the unwrapped env."""
+    seen = 0
+    while env is not None and seen < 64:  # a cycle would be a bug in a wrapper; stop anyway
+        yield env
+        inner = getattr(env, "env", None)
+        env = inner if inner is not env else None
+        seen += 1
+
+
+def tape_task(env: gym.Env) -> TapeTask | None:
+    """The env (or the wrapper of it) that declares itself a tape task, else ``None``."""
+    for layer in wrapper_chain(env):
+        if isinstance(layer, TapeTask):
+            return layer
+    return None
 
 
 def tabular_model(env: gym.Env) -> TabularModel | None:

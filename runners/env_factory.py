@@ -23,7 +23,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from lecture_rl.envs.adapters import WRAPPER_NAMES, adapt
+from lecture_rl.envs.adapters import WRAPPER_NAMES, adapt, index_wanted
 from lecture_rl.runners.settings import UsageError
 
 #: id prefix -> (the module that registers those ids, the pip package)
@@ -130,7 +130,8 @@ def make_env(
     """``gym.make(env_id, render_mode=..., **env_kwargs)`` with command-line friendly errors.
 
     ``env_kwargs["wrap"]`` (not passed to the env) names the adapters to apply (see
-    :func:`lecture_rl.envs.adapters.adapt`); a third-party env gets ``"auto"`` without it.
+    `lecture_rl.envs.adapters.adapt`); a third-party env gets ``"auto"`` without it, a
+    Gymnasium env with a ``Tuple`` of ``Discrete`` observations (Blackjack) ``"index"``.
     """
     spec = env_spec(env_id)
     kwargs = dict(env_kwargs or {})
@@ -156,6 +157,8 @@ def make_env(
             f"env '{env_id}' rejected keywords {kwargs}: {_first_line(exc)}; "
             "fix the --env-set values"
         ) from exc
+    if wrap is None and index_wanted(env):  # Blackjack's tuple as one state for every agent
+        wrap = "index"
     return adapted(env, env_id, wrap) if wrap is not None else env
 
 

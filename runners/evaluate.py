@@ -97,7 +97,8 @@ def run_evaluate(args: argparse.Namespace, out=None) -> int:
     """Carry out ``lecture-rl evaluate``; returns the exit code."""
     from rich.console import Console
 
-    console = Console(file=out) if out is not None else Console()
+    # a file given is written to, in a Jupyter kernel too (where rich would display instead)
+    console = Console(file=out, force_jupyter=False) if out is not None else Console()
     if args.episodes < 1:
         raise UsageError(f"--episodes must be at least 1, got {args.episodes}")
     env_set = parse_assignments(args.env_set, "--env-set")

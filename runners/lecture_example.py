@@ -263,7 +263,7 @@ def print_lecture_example(example: LectureExample, out: TextIO | None = None) ->
     from rich.console import Console
 
     out = sys.stdout if out is None else out
-    console = Console(file=out, width=100, highlight=False, soft_wrap=True)
+    console = Console(file=out, width=100, highlight=False, soft_wrap=True, force_jupyter=False)
     path = " → ".join(f"({r},{c})" for r, c in PATH)
     console.print(
         "[bold]Notes 000 §7.f: one episode of Q-learning on the lecture grid world[/]\n"
@@ -315,13 +315,17 @@ def print_lecture_example(example: LectureExample, out: TextIO | None = None) ->
 
 
 def show_window(
-    example: LectureExample, seconds_per_step: float | None = None, hold: float | None = None
+    example: LectureExample,
+    seconds_per_step: float | None = None,
+    hold: float | None = None,
+    make_window: Any = None,
 ) -> int:
     """Show the example stepped in the viewer: → next update, ← back, Esc closes.
 
     Each frame shows the table after one more update, the changed value outlined, and the
     target and δ beside the grid; the last frame waits for a key and says so. With ``hold=0``
-    (headless) every frame is shown once and the window closes. Returns the frames shown.
+    (headless) every frame is shown once and the window closes. ``make_window``: the window's
+    class or factory (default `Window`). Returns the frames shown.
     """
     from lecture_rl.envs.grid_layout import GridLayout
     from lecture_rl.runners.viewer.stepper import Stepper
@@ -332,7 +336,7 @@ def show_window(
         layout = GridLayout.from_env(env)
     finally:
         env.close()
-    window = Window("lecture-rl: notes 000 §7.f, one update at a time")
+    window = (make_window or Window)("lecture-rl: notes 000 §7.f, one update at a time")
     stepper = Stepper(example, layout)
     try:
         # without a display nobody can press a key: show every frame once
@@ -353,13 +357,15 @@ def run_lecture_example(
     *,
     seconds_per_step: float = 1.0,
     hold: float | None = None,
+    make_window: Any = None,
 ) -> int:
-    """``lecture-rl lecture-example``: print the worked example (and show it with ``window``).
+    """``lecture-rl lecture-example``: print the worked example (and show it with ``window``,
+    in a window ``make_window`` builds: default `Window`).
 
     Returns the exit code (0).
     """
     example = replay_lecture_episode()
     print_lecture_example(example, out)
     if window:
-        show_window(example, seconds_per_step=seconds_per_step, hold=hold)
+        show_window(example, seconds_per_step=seconds_per_step, hold=hold, make_window=make_window)
     return 0

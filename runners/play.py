@@ -95,14 +95,16 @@ def _gym_play():
     return play.play
 
 
-def run_play(args: argparse.Namespace, out=None) -> int:
-    """Carry out ``lecture-rl play``; returns the exit code."""
+def run_play(args: argparse.Namespace, out=None, *, make_window: Any = None) -> int:
+    """Carry out ``lecture-rl play``; returns the exit code. ``make_window``: the window's
+    class or factory (default `Window`; a notebook hands the frames to a widget)."""
     from rich.console import Console
 
     from lecture_rl.runners.viewer.keyboard import KeyboardPlay
     from lecture_rl.runners.viewer.window import Window
 
-    console = Console(file=out) if out is not None else Console()
+    # a file given is written to, in a Jupyter kernel too (where rich would display instead)
+    console = Console(file=out, force_jupyter=False) if out is not None else Console()
     env_set = parse_assignments(args.env_set, "--env-set")
     env = make_env(args.env, env_set, render_mode="rgb_array")
     if "rgb_array" not in (env.metadata.get("render_modes") or []):
@@ -111,7 +113,7 @@ def run_play(args: argparse.Namespace, out=None) -> int:
     if args.zoom is not None and args.zoom <= 0:
         env.close()
         raise UsageError(f"--zoom must be positive, got {args.zoom}")
-    window = Window(
+    window = (make_window or Window)(
         f"lecture-rl play: {args.env}", zoom=args.zoom or 1.0, max_frames=args.max_frames
     )
     try:

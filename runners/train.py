@@ -183,7 +183,8 @@ def run_train(args: argparse.Namespace, out=None) -> int:
     """Carry out ``lecture-rl train``; returns the exit code."""
     from rich.console import Console
 
-    console = Console(file=out) if out is not None else Console()
+    # a file given is written to, in a Jupyter kernel too (where rich would display instead)
+    console = Console(file=out, force_jupyter=False) if out is not None else Console()
     if args.eval_episodes < 0:
         raise UsageError(f"--eval-episodes must be 0 (none) or more, got {args.eval_episodes}")
     job = _resumed_job(args) if args.resume else _fresh_job(args)

@@ -1,16 +1,17 @@
-"""``lecture-rl watch``: see an agent learn, live, and play in the pygame window.
+"""`lecture-rl watch`: see an agent learn, live, and play in the pygame window.
 
 Description:
-    By default the agent (``--agent NAME``, or two with ``--agents A,B``) trains *in the
-    window* on grids (our GridWorld, FrozenLake-v1, CliffWalking-v1): see
-    :mod:`lecture_rl.runners.viewer`. ``--no-live`` (and any env the grid viewer cannot draw)
-    trains off-screen with a progress bar first; ``--checkpoint PATH`` loads an agent. Then
-    ``--episodes`` greedy episodes play in the env's ``human`` render mode at ``--fps``; on
-    the grid world tabular agents get their values and greedy arrows drawn
-    (``env.unwrapped.set_overlay``). One deep agent on a task without a grid, or on a grid it
-    sees as pixels (``--env-set obs_mode=image``), and a deep agent's checkpoint show the
-    network's insides instead (:mod:`lecture_rl.runners.insides.panel`).
-    ``--max-frames`` stops after that many frames; closing the window or Ctrl-C ends cleanly.
+    By default the agent (`--agent NAME`, or two with `--agents A,B`) trains *in the window*
+    (`lecture_rl.runners.viewer`): on a grid (our GridWorld, FrozenLake-v1, CliffWalking-v1)
+    the grid view with its Q triangles; on any other env the env's own picture (its
+    `rgb_array` frame, or its text) beside what the agent thinks. One deep agent on a tape
+    task (an env that declares `envs.protocols.TapeTask`: Parity, Copy) or on a grid it sees
+    as pixels (`--env-set obs_mode=image`), and a deep agent's checkpoint, show the network's
+    insides instead (`runners.viewer.insides_panel`). `--no-live` trains off-screen with a progress
+    bar first, `--checkpoint PATH` loads an agent; then `--episodes` greedy episodes play in
+    the env's `human` render mode at `--fps` (on the grid world a table's values and greedy
+    arrows drawn, `env.unwrapped.set_overlay`). `--max-frames` stops after that many frames;
+    closing the window or Ctrl-C ends cleanly.
 """
 
 from __future__ import annotations
@@ -90,29 +91,49 @@ def _is_deep(name: str) -> bool:
         return False
 
 
-def run_watch(args: argparse.Namespace, out=None) -> int:
-    """Carry out ``lecture-rl watch``; returns the exit code."""
+def live_view(args: argparse.Namespace) -> str | None:
+    """What `watch` shows while the agent learns: `"insides"` (one deep agent on a tape task,
+    or on a grid it sees as pixels: the network's insides), `"grid"` (the grid viewer),
+    `"picture"` (the env's own picture beside the agent's view); `None` with `--checkpoint`,
+    `--no-live` or no agent (nothing learns live)."""
+    if args.checkpoint or getattr(args, "no_live", False) or not args.env:
+        return None
+    from lecture_rl.runners.viewer import session
+
+    names = session.agent_names(args)
+    if not names:
+        return None
+    live_set = parse_assignments(args.env_set, "--env-set")
+    on_grid = session.live_supported(args.env, live_set) is None
+    alone_deep = len(names) == 1 and _is_deep(names[0])
+    if alone_deep and (
+        session.is_tape_task(args.env, live_set)
+        or (on_grid and session.sees_pixels(args.env, live_set))
+    ):
+        return "insides"
+    return "grid" if on_grid else "picture"
+
+
+def run_watch(args: argparse.Namespace, out=None, *, make_window: Any = None) -> int:
+    """Carry out ``lecture-rl watch``; returns the exit code.
+
+    ``make_window`` builds the window the viewer draws in, with the arguments of
+    `lecture_rl.runners.viewer.window.Window` (default: that class, a pygame window); a
+    notebook passes one that hands the frames to a widget (`lecture_rl.notebook`).
+    """
     from rich.console import Console
 
-    console = Console(file=out) if out is not None else Console()
-    if not args.checkpoint and not getattr(args, "no_live", False) and args.env:
+    # a file given is written to, in a Jupyter kernel too (where rich would display instead)
+    console = Console(file=out, force_jupyter=False) if out is not None else Console()
+    view = live_view(args)
+    if view == "insides":  # a tape task, or a grid the network sees as pixels
+        from lecture_rl.runners.viewer.insides_panel import watch_insides
+
+        return watch_insides(args, console, make_window=make_window)
+    if view is not None:
         from lecture_rl.runners.viewer import session
 
-        names = session.agent_names(args)
-        if names:
-            live_set = parse_assignments(args.env_set, "--env-set")
-            reason = session.live_supported(args.env, live_set)
-            alone_deep = len(names) == 1 and _is_deep(names[0])
-            if alone_deep and (reason is not None or session.sees_pixels(args.env, live_set)):
-                # no grid, or a grid the network sees as pixels: the network's insides
-                from lecture_rl.runners.insides.panel import watch_insides
-
-                return watch_insides(args, console)
-            if reason is None:
-                return session.run_live(args, console)
-            if len(names) > 1 or getattr(args, "record", None):
-                raise UsageError(reason)
-            console.print(f"{reason.split(';')[0]}: training first, then replaying")
+        return session.run_live(args, console, grid=view == "grid", make_window=make_window)
     if getattr(args, "record", None) and getattr(args, "no_live", False):
         raise UsageError(
             "--record records the live viewer, which --no-live turns off; drop one of them"
@@ -127,10 +148,12 @@ def run_watch(args: argparse.Namespace, out=None) -> int:
         )
         if hasattr(agent, "backbone") and not continuous_actions(agent):
             # a deep agent: its insides, step by step (continuous actions: the env's window)
-            from lecture_rl.runners.insides.panel import watch_insides
+            from lecture_rl.runners.viewer.insides_panel import watch_insides
 
             env.close()
-            return watch_insides(args, console, agent, make_env(env_id, kwargs))
+            return watch_insides(
+                args, console, agent, make_env(env_id, kwargs), make_window=make_window
+            )
         if getattr(args, "record", None):
             env.close()
             raise UsageError(

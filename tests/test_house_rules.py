@@ -17,7 +17,7 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("envs", "agents", "nets", "runners")
+PACKAGES = ("envs", "agents", "nets", "runners", "notebook")
 
 pytest.importorskip("importlinter", reason="import-linter is in the dev extra")
 

@@ -125,7 +125,7 @@ def test_inspect_misuse_is_one_line_and_exit_2(tmp_path):
 
 
 def test_tap_keeps_env_zero_episode_with_its_hidden_variable():
-    from lecture_rl.runners.insides.panel import InsidesTap
+    from lecture_rl.runners.viewer.insides_panel import InsidesTap
 
     env = gym.make("LectureRL/Parity-v0", length=6)
     agent = small("lstm", env)

@@ -116,7 +116,7 @@ def test_grid_context_only_for_grids_seen_as_pixels():
 
 
 def test_live_tap_traces_the_steps_env_zero_took():
-    from lecture_rl.runners.insides.panel import InsidesTap
+    from lecture_rl.runners.viewer.insides_panel import InsidesTap
 
     env = grid_env()
     agent = small(env)

@@ -177,7 +177,7 @@ def test_frozen_lake_actions_point_the_right_way():
 
 def test_other_envs_are_refused_with_a_clear_message():
     env = gym.make("LectureRL/Parity-v0")
-    with pytest.raises(ValueError, match="--no-live"):
+    with pytest.raises(ValueError, match="their own picture"):
         GridLayout.from_env(env)
     env.close()
 

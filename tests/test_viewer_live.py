@@ -105,7 +105,9 @@ def test_panel_numbers_equal_the_agents_update_and_the_updated_cell_flashes():
             seen["update"] = lane.state.update
             seen["lines"] = (
                 viewer.hud_lines(lane),
-                panel.update_lines(lane.state.update, viewer._cell(lane.layout), rule="q_learning"),
+                panel.update_lines(
+                    lane.state.update, viewer.view.cell_name(lane.layout), rule="q_learning"
+                ),
             )
             seen["q"] = lane.agent.q.copy()
             seen["canvas"] = pygame.surfarray.array3d(canvas).copy()

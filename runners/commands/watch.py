@@ -1,10 +1,13 @@
 r"""``lecture-rl watch``: watch an agent learn live in a window (or load one and watch it play)
 
 Train an agent (--agent, or two side by side with --agents A,B) live in a pygame window:
-every step is drawn after the agent learned from it, with Q triangles, the update in the
-notes' notation and the return per episode; then greedy episodes. Keys: Space pause, → step,
-+/− speed, g greedy, r restart, h help, Esc quit. --no-live trains first and replays;
---checkpoint loads an agent.
+every step is drawn after the agent learned from it. On a grid: Q triangles, the update in the
+notes' notation and the return per episode. On any other env: the env's own picture (or its
+text) beside what the agent thinks in the state shown (Q(s, a) of a table, π(a|s) and V(s) or
+Q(s, a) of a network, by the env's action names). Then greedy episodes. One deep agent on a
+tape task (Parity, Copy) shows its network's insides. Keys: Space pause, → step, +/− speed,
+g greedy, r restart, h help, Esc quit. --no-live trains first and replays; --checkpoint loads
+an agent.
 
 examples:
   lecture-rl watch --env LectureRL/GridWorld-v0 --agent q_learning --train-episodes 60
@@ -13,6 +16,8 @@ examples:
   lecture-rl watch --env CliffWalking-v1 --agent q_learning --record cliff.gif --max-frames 300
   lecture-rl watch --env FrozenLake-v1 --env-set map_name=8x8 --agent q_learning \
       --train-episodes 3000 --record-every 500 --record frozen.gif
+  lecture-rl watch --env Taxi-v4 --agent q_learning --train-episodes 2000 --record taxi.gif
+  lecture-rl watch --env CartPole-v1 --agent ppo --set num_envs=8 --train-episodes 400
   lecture-rl watch --checkpoint runs/q --fps 2
 """
 

@@ -65,7 +65,8 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
     """Carry out ``lecture-rl compare``; returns 0, 1 if some trial failed, 130 on Ctrl-C."""
     from rich.console import Console
 
-    console = Console(file=out) if out is not None else Console()
+    # a file given is written to, in a Jupyter kernel too (where rich would display instead)
+    console = Console(file=out, force_jupyter=False) if out is not None else Console()
     settings = resolve_settings(args)
     out_dir = Path(settings["out"])
     check_out_dir(out_dir)

@@ -11,7 +11,8 @@ Description:
     - :mod:`.recurrent` (LSTM, GRU, RNN: state and gates per unit), :mod:`.transformer`
       (attention per layer and head), :mod:`.cnn` (a CNN on a grid's pixels: saliency per cell,
       first-layer feature maps);
-    - :mod:`.panel`: the live panel in the viewer's window (pygame), imported on demand.
+    The live panel in the viewer's window (pygame) is `runners.viewer.insides_panel`: the
+    viewer draws these figures, they know nothing of it.
 """
 
 from lecture_rl.runners.insides.figure import draw_insides, find_image, save_figure

@@ -2,7 +2,10 @@
 
 Description:
     Every net kind's figure (:mod:`.recurrent`, :mod:`.transformer`, :mod:`.cnn`) starts from
-    these rows, drawn over the same step columns.
+    these rows, drawn over the same step columns. The tape row (what the agent saw, the hidden
+    variable, its graded answers) is drawn only for an env that declares itself a tape task
+    (``Insides.tape_task``, `TapeTask`); the others start
+    with the policy.
 """
 
 from __future__ import annotations
@@ -17,9 +20,21 @@ VALUE_COLOUR = "#b34a00"  # V(s): orange, 5.4:1 on white (WCAG AA for its tick l
 VALUE_ROW = 0.6  # the V(s) row's height, relative to the policy strip's 1.0
 
 
+TAPE_ROW = 1.2  # the tape row's height, relative to the policy strip's 1.0
+
+
 def tape_symbols(ins: Insides) -> list[str]:
-    """One short text per step: the env's own (``ins.tape``) or the observation id."""
+    """One short text per step: on a tape task the env's own (``ins.tape``) or the observation
+    id; elsewhere the step's number (the columns' labels)."""
+    if not ins.tape_task:
+        return [str(ins.first_step + t) for t in range(ins.steps)]
     return list(ins.tape) if ins.tape else tape_text(None, ins.obs)
+
+
+def top_ratios(ins: Insides) -> list[float]:
+    """The heights of the rows `top_rows` draws: the tape (tape tasks only), the policy
+    strip and the V(s) row."""
+    return ([TAPE_ROW] if ins.tape_task else []) + [1.0, VALUE_ROW]
 
 
 def text_colour(rgb: Any) -> str:
@@ -105,7 +120,14 @@ def _value_line(ax: Any, ins: Insides) -> None:
 
 def top_rows(
     fig: Any, grid: Any, ins: Insides, symbols: list[str], columns: Any = slice(None)
-) -> None:
-    """The tape, the policy strip and the V(s) row in rows 0 to 2 of ``grid``."""
-    _tape(fig.add_subplot(grid[0, columns]), ins, symbols)
-    _policy(fig.add_subplot(grid[1, columns]), ins, fig.add_subplot(grid[2, columns]))
+) -> int:
+    """The tape (tape tasks only), the policy strip and the V(s) row in the first rows of
+    ``grid`` (their heights: `top_ratios`); returns the number of rows used."""
+    row = 0
+    if ins.tape_task:
+        _tape(fig.add_subplot(grid[0, columns]), ins, symbols)
+        row = 1
+    _policy(fig.add_subplot(grid[row, columns]), ins, fig.add_subplot(grid[row + 1, columns]))
+    if not ins.tape_task:  # no tape above it: the strip's columns are the steps
+        fig.axes[-2].set_xticks(range(ins.steps), symbols, fontsize=7)
+    return row + 2

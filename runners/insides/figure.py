@@ -4,8 +4,9 @@ Description:
     :func:`draw_insides` lays out, over the steps of one or more episodes (one column per step,
     the same columns in every panel):
 
-    1. the tape: what the agent saw, the task's hidden variable, its answer (green right, red
-       wrong);
+    1. on a tape task only (Parity, Copy: envs that declare
+       `TapeTask`), the tape: what the agent saw, the task's
+       hidden variable, its answer (green right, red wrong);
     2. the policy π(a|s) as a heat strip (one row per action) with its numbers, and V(s) as a
        line in a row of its own beneath it;
     3. the memory:
@@ -30,7 +31,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lecture_rl.runners.insides.common import VALUE_ROW, tape_symbols, top_rows
+from lecture_rl.runners.insides.common import tape_symbols, top_ratios, top_rows
 from lecture_rl.runners.insides.record import CELL_SIGNALS, Insides
 from lecture_rl.runners.result_files import write_figure
 
@@ -58,8 +59,9 @@ def draw_insides(
 
         fig = draw_recurrent(ins, symbols, width)
     else:  # a feed-forward net: the shared rows only
-        fig = Figure(figsize=(width, 4.2))
-        grid = fig.add_gridspec(3, 1, height_ratios=[1.2, 1.0, VALUE_ROW])
+        ratios = top_ratios(ins)
+        fig = Figure(figsize=(width, 1.5 * sum(ratios) + 0.9))
+        grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios)
         top_rows(fig, grid, ins, symbols)
     if title:
         fig.suptitle(title, fontsize=11)

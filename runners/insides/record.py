@@ -34,6 +34,7 @@ import torch
 
 from lecture_rl.envs.grid_layout import GridLayout
 from lecture_rl.envs.grid_maps import ACTION_ARROWS
+from lecture_rl.envs.protocols import tape_task
 from lecture_rl.nets.backbone import is_image_space
 from lecture_rl.nets.introspection import trace_backbone
 
@@ -66,6 +67,9 @@ class Insides:
     grid: tuple[int, int] | None = None  # (rows, cols) of a grid seen as an image (CNN)
     action_labels: list[str] = field(default_factory=list)  # e.g. the grid's arrows
     score: str = "logit"  # what the actions' scores are: "logit" (π's) or "Q" (DQN)
+    scores: np.ndarray | None = None  # [T, nA] the actions' scores (logits, or Q(s, ·))
+    tape_task: bool = False  # the env declares itself a tape task: draw the tape row
+    first_step: int = 0  # the episode step of row 0 (a window of a longer episode)
 
     @property
     def steps(self) -> int:
@@ -157,8 +161,9 @@ def _frozen(agent: Any) -> Any:
     return frozen
 
 
-def _policy(agent: Any, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """π(a|s) and V(s) for ``features [T, D]`` (DQN: greedy one-hot and max_a Q)."""
+def _policy(agent: Any, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """π(a|s), V(s) and the actions' scores for ``features [T, D]`` (DQN: the greedy one-hot,
+    max_a Q and Q(s, ·))."""
     scores = agent._action_scores(features)
     if hasattr(agent, "value"):
         probs = torch.softmax(scores, dim=-1)
@@ -166,7 +171,7 @@ def _policy(agent: Any, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]
     else:  # a Q-network: the greedy policy and max_a Q(s, a)
         probs = torch.nn.functional.one_hot(scores.argmax(-1), scores.shape[-1]).float()
         values = scores.max(-1).values
-    return probs.cpu().numpy(), values.cpu().numpy()
+    return probs.cpu().numpy(), values.cpu().numpy(), scores.float().cpu().numpy()
 
 
 @torch.no_grad()
@@ -198,14 +203,14 @@ def insides_from_steps(
         trace = trace_backbone(agent.backbone, obs_t, starts)
     trace = {key: value[:, 0] for key, value in trace.items()}  # batch of one: axis 1 dropped
     features = torch.as_tensor(trace["features"], device=agent.device)
-    probs, values = _policy(agent, features)
+    probs, values, scores = _policy(agent, features)
     insides = Insides(
         net, np.asarray(obs), np.asarray(episode_starts, dtype=bool),
         None if hidden is None else np.asarray(hidden), probs, values,
         np.asarray(actions), np.asarray(rewards, dtype=float), trace,
         grid=None if grid is None else (int(grid[0]), int(grid[1])),
         action_labels=list(action_labels or []),
-        score="logit" if hasattr(agent, "value") else "Q",
+        score="logit" if hasattr(agent, "value") else "Q", scores=scores,
     )  # fmt: skip
     if net in CELL_SIGNALS:
         by, _ = CELL_SIGNALS[net]
@@ -246,17 +251,41 @@ def record_insides(agent: Any, env: Any, episodes: int = 1, seed: int = 0, k: in
     )  # fmt: skip
     insides.tape = tape_text(env, insides.obs)
     insides.graded = np.array(graded)
+    insides.tape_task = tape_task(env) is not None
     return insides
 
 
 def tape_text(env: Any, obs: np.ndarray) -> list[str]:
-    """Each observation as short text: Copy's blank as ``·`` and its go marker as ``GO``; a
-    Discrete id as its number; a vector as the index of its largest entry."""
-    base = getattr(env, "unwrapped", env)
-    names = {}
-    if hasattr(base, "blank") and hasattr(base, "go"):
-        names = {int(base.blank): "·", int(base.go): "GO"}
+    """Each observation as short text: a tape task's own symbols
+    (`TapeTask`: Copy's blank ``·``, its go marker ``GO``);
+    else a Discrete id as its number and a vector as the index of its largest entry."""
+    task = tape_task(env) if env is not None else None
     obs = np.asarray(obs)
+    if task is not None and obs.ndim == 1:
+        return [task.tape_symbol(o) for o in obs]
     if obs.ndim == 1:
-        return [names.get(int(o), str(int(o))) for o in obs]
+        return [str(int(o)) for o in obs]
     return [str(int(np.argmax(o))) for o in obs.reshape(len(obs), -1)]
+
+
+def steps_window(ins: Insides, start: int, stop: int) -> Insides:
+    """Steps ``start:stop`` of ``ins`` (the live views draw the last few; a causal network's
+    insides of a step do not change with later steps)."""
+    from dataclasses import replace
+
+    window = slice(start, stop)
+    trace = {}
+    for key, value in ins.trace.items():
+        trace[key] = value[:, :, window, window] if key == "attention" else value[window]
+    trace.pop("attention_cache", None)
+
+    def part(values: Any) -> Any:
+        return None if values is None else values[window]
+
+    return replace(
+        ins, obs=ins.obs[window], episode_starts=ins.episode_starts[window],
+        hidden=part(ins.hidden), probs=ins.probs[window], values=ins.values[window],
+        actions=ins.actions[window], rewards=ins.rewards[window], trace=trace,
+        tape=ins.tape[window], graded=part(ins.graded), scores=part(ins.scores),
+        first_step=ins.first_step + start,
+    )  # fmt: skip

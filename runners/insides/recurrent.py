@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.insides.common import VALUE_ROW, _annotate, top_rows
+from lecture_rl.runners.insides.common import _annotate, top_ratios, top_rows
 from lecture_rl.runners.insides.record import CELL_SIGNALS, Insides
 
 #: row labels: the notes' equations (notes 003, LSTM and GRU; torch's GRU convention)
@@ -42,12 +42,15 @@ def draw_recurrent(ins: Insides, symbols: list[str], width: float):
 
     units = list(ins.units)
     n_signals = len(CELL_SIGNALS[ins.net][1])
-    fig = Figure(figsize=(width + 2.5, 4.0 + len(units) * (0.42 * n_signals + 0.5)))
-    ratios = [1.2, 1.0, VALUE_ROW] + [0.42 * n_signals] * len(units)
-    grid = fig.add_gridspec(3 + len(units), 1, height_ratios=ratios)
-    top_rows(fig, grid, ins, symbols)
+    top = top_ratios(ins)
+    fig = Figure(
+        figsize=(width + 2.5, 1.5 * sum(top) + 0.7 + len(units) * (0.42 * n_signals + 0.5))
+    )
+    ratios = top + [0.42 * n_signals] * len(units)
+    grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios)
+    first = top_rows(fig, grid, ins, symbols)
     for i, (unit, score) in enumerate(zip(units, ins.unit_scores)):
-        _unit_strip(fig.add_subplot(grid[3 + i]), ins, int(unit), float(score))
+        _unit_strip(fig.add_subplot(grid[first + i]), ins, int(unit), float(score))
     return fig
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.runners.insides.common import VALUE_ROW, top_rows
+from lecture_rl.runners.insides.common import top_ratios, top_rows
 from lecture_rl.runners.insides.record import Insides
 
 
@@ -23,12 +23,15 @@ def draw_transformer(ins: Insides, symbols: list[str], width: float):
     attention = ins.attention()
     layers, heads = attention.shape[:2]
     panel = max(2.2, 0.32 * ins.steps)
-    fig = Figure(figsize=(max(width, heads * panel + 1.5), 4.2 + layers * (panel + 0.6)))
-    ratios = [1.2, 1.0, VALUE_ROW] + [panel] * layers
-    grid = fig.add_gridspec(3 + layers, heads, height_ratios=ratios)
-    top_rows(fig, grid, ins, symbols)
+    top = top_ratios(ins)
+    fig = Figure(
+        figsize=(max(width, heads * panel + 1.5), 1.5 * sum(top) + 0.9 + layers * (panel + 0.6))
+    )
+    ratios = top + [panel] * layers
+    grid = fig.add_gridspec(len(ratios), heads, height_ratios=ratios)
+    first = top_rows(fig, grid, ins, symbols)
     for layer in range(layers):
-        axes = [fig.add_subplot(grid[3 + layer, head]) for head in range(heads)]
+        axes = [fig.add_subplot(grid[first + layer, head]) for head in range(heads)]
         for head, ax in enumerate(axes):
             _attention(ax, ins, layer, head, symbols)
         bar = fig.colorbar(axes[-1].get_images()[0], ax=axes, shrink=0.8, pad=0.01)
@@ -44,8 +47,9 @@ def _attention(ax: Any, ins: Insides, layer: int, head: int, symbols: list[str])
     image = ax.imshow(shown, cmap="magma_r", vmin=0, vmax=1, interpolation="none", aspect="auto")
     image.set_gid(f"attention-l{layer}-h{head}")
     ax.set_xticks(range(steps), symbols, fontsize=7)
-    ax.set_yticks(range(steps), [f"{t}:{s}" for t, s in enumerate(symbols)], fontsize=6)
+    rows = [f"{t}:{s}" for t, s in enumerate(symbols)] if ins.tape_task else symbols
+    ax.set_yticks(range(steps), rows, fontsize=6)
     ax.set_title(f"layer {layer}, head {head}", fontsize=8)
-    ax.set_xlabel("key step (column: tape cell)", fontsize=7)
+    ax.set_xlabel("key step (column: tape cell)" if ins.tape_task else "key step", fontsize=7)
     if head == 0:  # once per layer: narrow panels have no room for it in every title
         ax.set_ylabel("query step (row)", fontsize=7)

@@ -21,7 +21,7 @@ from lecture_rl.envs import rendering
 from lecture_rl.envs.grid_draw import GridPainter
 from lecture_rl.envs.grid_layout import GridLayout
 from lecture_rl.runners.viewer import panel
-from lecture_rl.runners.viewer.live import _blocked, _index
+from lecture_rl.runners.viewer.lane import blocked, index
 from lecture_rl.runners.viewer.window import Window
 
 FOOTER = 78
@@ -80,11 +80,11 @@ class KeyboardPlay:
             seed = self.seed + len(self.returns)
         self.obs, _ = self.env.reset(seed=seed)
         self.episode_steps, self.episode_return = 0, 0.0
-        self.trail = [_index(self.obs)] if self.layout is not None else []
+        self.trail = [index(self.obs)] if self.layout is not None else []
 
     def render(self) -> Any:
         if self.painter is not None:
-            board = self.painter.draw(None, _index(self.obs), self.trail)
+            board = self.painter.draw(None, index(self.obs), self.trail)
         else:
             board = rendering.rgb_to_surface(np.asarray(self.env.render()))
         width = max(board.get_width(), 560)
@@ -123,15 +123,15 @@ class KeyboardPlay:
             name = pygame.key.name(key) or "?"
             self.message, self.blocked = f"'{name}' is not a key of this env", False
             return True
-        s = _index(self.obs) if self.layout is not None else None
+        s = index(self.obs) if self.layout is not None else None
         obs, reward, terminated, truncated, _ = self.env.step(action)
         self.steps += 1
         self.episode_steps += 1
         self.episode_return += float(reward)
         self.blocked = False
         if self.layout is not None:
-            s2 = _index(obs)
-            self.blocked = _blocked(self.layout, s, int(action), s2, bool(terminated))
+            s2 = index(obs)
+            self.blocked = blocked(self.layout, s, int(action), s2, bool(terminated))
             self.trail.append(s2)
         self.message = f"action {action}, reward {panel.num(float(reward))}"
         if self.blocked:

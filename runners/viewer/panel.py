@@ -108,13 +108,13 @@ def update_lines(
     return lines
 
 
-_FONTS: dict[int, Any] = {}
-_TEXT: dict[tuple[str, int, tuple[int, int, int]], Any] = {}
+_FONTS: dict[tuple[int, bool], Any] = {}
+_TEXT: dict[tuple[str, int, tuple[int, int, int], bool], Any] = {}
 
 
-def text_font(size: int) -> Any:
-    """A font with arrows and Greek letters (matplotlib's DejaVu Sans; pygame's default
-    font lacks the arrows), cached per size."""
+def text_font(size: int, mono: bool = False) -> Any:
+    """A font with arrows and Greek letters (matplotlib's DejaVu Sans, or DejaVu Sans Mono
+    with `mono`; pygame's default font lacks the arrows), cached per size."""
     import pygame
 
     if not pygame.font.get_init():
@@ -124,18 +124,19 @@ def text_font(size: int) -> Any:
     elif _FONTS and not rendering.font_alive(next(iter(_FONTS.values()))):
         _FONTS.clear()
         _TEXT.clear()
-    found = _FONTS.get(size)
+    found = _FONTS.get((size, mono))
     if found is None:
         path = None
+        name = "DejaVuSansMono.ttf" if mono else "DejaVuSans.ttf"
         try:
             import matplotlib
 
-            candidate = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+            candidate = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
             path = str(candidate) if candidate.exists() else None
         except ImportError:  # pragma: no cover - matplotlib is a dependency
             path = None
         found = pygame.font.Font(path, size)
-        _FONTS[size] = found
+        _FONTS[(size, mono)] = found
     return found
 
 
@@ -147,12 +148,14 @@ def draw_text(
     size: int = 16,
     color: rendering.Color = rendering.INK,
     anchor: str = "topleft",
+    mono: bool = False,
 ) -> Any:
-    """Like :func:`lecture_rl.envs.rendering.draw_text` in the panel's font."""
-    key = (str(text), size, tuple(color))
+    """Like :func:`lecture_rl.envs.rendering.draw_text` in the panel's font (`mono`: the
+    monospaced one, for text whose columns line up)."""
+    key = (str(text), size, tuple(color), mono)
     image = _TEXT.get(key)
     if image is None:  # rendered text is cached: most lines repeat from frame to frame
-        image = text_font(size).render(str(text), True, color)
+        image = text_font(size, mono).render(str(text), True, color)
         if len(_TEXT) > 4000:
             _TEXT.clear()
         _TEXT[key] = image
@@ -183,42 +186,66 @@ def draw_lines(
 def draw_returns(
     surface: Any, rect: tuple[int, int, int, int], returns: Sequence[float], title: str = ""
 ) -> None:
-    """A small line plot of the return per episode (the last ``width`` episodes)."""
+    """A small line plot of the return per episode (the last episodes the width holds, one per
+    pixel); from 40 episodes on, the raw returns are drawn light and their running mean over
+    the last `k` episodes dark on top, so a noisy task (Blackjack) still shows its trend."""
     import pygame
 
     x, y, w, h = rect
     pygame.draw.rect(surface, (255, 255, 255), rect)
     pygame.draw.rect(surface, rendering.GRID_LINE, rect, 1)
-    draw_text(
-        surface,
-        title or f"return per episode ({len(returns)} episodes)",
-        (x + 4, y + 2),
-        size=14,
-        color=rendering.LABEL,
-    )
     # the max and min labels get a column of their own on the right, so the line never
     # covers them: reserve their width, then fit as many episodes as the rest holds
     label_w, right, shown, lo, hi = 0, x + w - 4, list(returns), 0.0, 0.0
     for _ in range(2):  # a second pass if the shown episodes' labels are wider
         shown = list(returns)[-max(2, right - x - 4) :]
         if len(shown) < 2:
-            return
+            break
         lo, hi = _bounds(shown)
         needed = max(text_font(12).size(num(v))[0] for v in (lo, hi)) + 8
         if needed <= label_w:
             break
         label_w, right = needed, x + w - 4 - needed
-    top, bottom = y + 22, y + h - 8
     n = len(shown)
-    points = [
-        (x + 4 + (right - x - 4) * i / (n - 1), bottom - (bottom - top) * (v - lo) / (hi - lo))
-        for i, v in enumerate(shown)
-    ]
-    pygame.draw.lines(surface, rendering.AGENT, False, points, 2)
+    k = max(5, n // 25) if n >= 40 else 1
+    if not title:
+        which = f"{len(returns)} episodes" if n == len(returns) else f"last {n} of {len(returns)}"
+        title = f"return per episode ({which}" + (f"; dark: mean of {k})" if k > 1 else ")")
+    draw_text(surface, title, (x + 4, y + 2), size=14, color=rendering.LABEL)
+    if n < 2:
+        return
+    top, bottom = y + 30, y + h - 8  # the max label sits under the title, not beside it
+
+    def points(values: Sequence[float]) -> list[tuple[float, float]]:
+        return [
+            (x + 4 + (right - x - 4) * i / (n - 1), bottom - (bottom - top) * (v - lo) / (hi - lo))
+            for i, v in enumerate(values)
+        ]
+
+    if k > 1:
+        pygame.draw.lines(surface, RAW_RETURN, False, points(shown), 1)
+        pygame.draw.lines(surface, rendering.AGENT, False, points(running_mean(returns, k)[-n:]), 2)
+    else:
+        pygame.draw.lines(surface, rendering.AGENT, False, points(shown), 2)
     for value, yy in ((hi, top), (lo, bottom)):
         draw_text(
             surface, num(value), (x + w - 4, yy), size=12, color=rendering.LABEL, anchor="midright"
         )
+
+
+#: the raw returns under their running mean: light blue
+RAW_RETURN: rendering.Color = (165, 205, 240)
+
+
+def running_mean(values: Sequence[float], k: int) -> list[float]:
+    """The mean of the last `k` values at every position (fewer at the start)."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    sums = np.cumsum(np.concatenate([[0.0], v]))
+    ends = np.arange(1, len(v) + 1)
+    starts = np.maximum(0, ends - k)
+    return list((sums[ends] - sums[starts]) / (ends - starts))
 
 
 def _bounds(values: Sequence[float]) -> tuple[float, float]:

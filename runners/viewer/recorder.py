@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
+import tempfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +50,26 @@ def open_recorder(path: str | os.PathLike[str] | None, fps: float) -> Recorder |
 
 
 class Recorder:
-    """Collects frames (``(H, W, 3)`` ``uint8``) and writes them on :meth:`close`.
+    """Collects frames (`(H, W, 3)` `uint8`) and writes them on `close`.
 
     Frames of another size than the first (the window was resized) are scaled to the first
-    size, so the file has one size. The file is written to a temporary name and moved into
-    place, so a half-written file never appears under the final name.
+    size, so the file has one size. Frames are kept compressed (zlib) until the file is
+    written, so a recording of a thousand frames holds tens of megabytes, not gigabytes. A GIF
+    gets each frame's own palette (`palette_image`: exact where a frame has at most 256
+    colours, else Pillow's fast octree; no dithering, so text stays crisp);
+    identical frames in a row are merged into one longer frame. The file is written to a
+    temporary name and moved into place, so a half-written file never appears under the final
+    name.
     """
 
     def __init__(self, path: str | os.PathLike[str], fps: float = 10.0):
         self.path = check_record_path(path)
         self.fps = float(fps) if fps and fps > 0 else 10.0
-        self.frames: list[np.ndarray] = []
+        self._frames: list[bytes] = []
         self._size: tuple[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self._frames)
 
     def add(self, frame: np.ndarray) -> None:
         frame = np.asarray(frame, dtype=np.uint8)
@@ -65,31 +77,75 @@ class Recorder:
             self._size = frame.shape[:2]
         elif frame.shape[:2] != self._size:
             frame = _resize(frame, self._size)
-        self.frames.append(frame)
+        self._frames.append(zlib.compress(np.ascontiguousarray(frame).tobytes(), 1))
+
+    def frames(self) -> Iterator[np.ndarray]:
+        """The frames added so far, in order."""
+        h, w = self._size or (0, 0)
+        for packed in self._frames:
+            yield np.frombuffer(zlib.decompress(packed), dtype=np.uint8).reshape(h, w, 3)
 
     def close(self) -> Path | None:
-        """Write the file (nothing when no frame was shown); returns its path."""
-        if not self.frames:
+        """Write the file (nothing when no frame was shown); returns its path. The file is
+        written whole or not at all (`runners.result_files.write_file`): a full disk leaves no
+        half a file."""
+        if not self._frames:
             return None
-        import imageio.v3 as iio
-
         from lecture_rl.runners.result_files import write_file  # (the CLI starts without it)
 
-        suffix = self.path.suffix.lower()
-        if suffix == ".gif":
-            data = iio.imwrite(
-                "<bytes>",
-                np.stack(self.frames),
-                extension=".gif",
-                duration=1000.0 / self.fps,
-                loop=0,
-            )
+        if self.path.suffix.lower() == ".gif":
+            data = self._gif_bytes()
         else:
-            frames = [_even(f) for f in self.frames]
-            data = iio.imwrite("<bytes>", np.stack(frames), extension=".mp4", fps=self.fps)
-        write_file(self.path, data)  # atomic: a full disk leaves no half a file
-        self.frames = []
+            data = self._mp4_bytes()
+        write_file(self.path, data)
+        self._frames = []
         return self.path
+
+    def _gif_bytes(self) -> bytes:
+        images = [palette_image(frame) for frame in self.frames()]
+        buffer = io.BytesIO()
+        images[0].save(
+            buffer,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=1000.0 / self.fps,
+            loop=0,
+        )
+        return buffer.getvalue()
+
+    def _mp4_bytes(self) -> bytes:
+        """The video through ffmpeg, one frame at a time, into a scratch file (ffmpeg writes
+        files), then read back."""
+        import imageio.v2 as imageio
+
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "video.mp4"
+            writer = imageio.get_writer(path, format="FFMPEG", fps=self.fps, macro_block_size=1)
+            try:
+                for frame in self.frames():
+                    writer.append_data(_even(frame))
+            finally:
+                writer.close()
+            return path.read_bytes()
+
+
+def palette_image(frame: np.ndarray) -> Any:
+    """`frame` as a Pillow palette image for a GIF: exact when it has at most 256 colours (the
+    viewer's panels, flat env pictures), else Pillow's fast octree without dithering."""
+    from PIL import Image
+
+    image = Image.fromarray(frame)
+    found = image.getcolors(256)  # None: more than 256 colours
+    if found is None:
+        return image.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    packed = (frame[..., 0].astype(np.uint32) << 16) | (frame[..., 1].astype(np.uint32) << 8)
+    packed |= frame[..., 2]
+    colours = np.sort([(r << 16) | (g << 8) | b for _, (r, g, b) in found]).astype(np.uint32)
+    indices = Image.fromarray(np.searchsorted(colours, packed).astype(np.uint8))
+    rgb = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1)
+    indices.putpalette(rgb.astype(np.uint8).reshape(-1).tolist())  # "L" becomes "P"
+    return indices
 
 
 def _even(frame: np.ndarray) -> np.ndarray:

@@ -1,4 +1,11 @@
-"""``lecture-rl watch`` live: build the agents, the lanes and the window from the CLI flags."""
+"""`lecture-rl watch` live: build the agents, the lanes and the window from the CLI flags.
+
+Description:
+    A grid (our GridWorld, FrozenLake, CliffWalking) is drawn by the grid view; any other env
+    by the env's own picture (`env_canvas.py`): its lanes train on envs made with
+    `render_mode="rgb_array"` (else `ansi`, else none: the observation as text), wrapped in
+    `picture.DrawnEnv`.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from lecture_rl.runners.settings import UsageError, parse_assignments, split_age
 from lecture_rl.runners.threads import TorchThreads, check_threads
 from lecture_rl.runners.viewer.controls import Controls, speed_level_for
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory
+from lecture_rl.runners.viewer.picture import DrawnEnv, no_picture_line, picture_mode, picture_of
 from lecture_rl.runners.viewer.recorder import RECORDED_EPISODES, open_recorder
 from lecture_rl.runners.viewer.window import Window, check_frames_and_display
 
@@ -31,7 +39,8 @@ def agent_names(args: argparse.Namespace) -> list[str]:
 
 
 def live_supported(env_id: str, env_set: dict[str, Any]) -> str | None:
-    """``None`` when the live viewer can draw ``env_id``; otherwise the reason it cannot."""
+    """`None` when the grid view can draw `env_id`; otherwise the reason it cannot (the env
+    is then drawn as its own picture)."""
     env = make_env(env_id, env_set)
     try:
         GridLayout.from_env(env)
@@ -50,6 +59,18 @@ def sees_pixels(env_id: str, env_set: dict[str, Any]) -> bool:
     env = make_env(env_id, env_set)
     try:
         return is_image_space(env.observation_space)
+    finally:
+        env.close()
+
+
+def is_tape_task(env_id: str, env_set: dict[str, Any]) -> bool:
+    """Whether `env_id` declares itself a tape task (`envs.protocols.TapeTask`: Parity, Copy),
+    which a deep agent's insides view draws as a tape."""
+    from lecture_rl.envs.protocols import tape_task
+
+    env = make_env(env_id, env_set)
+    try:
+        return tape_task(env) is not None
     finally:
         env.close()
 
@@ -76,8 +97,29 @@ def steps_drawn(args: argparse.Namespace, every: int | None, episodes: int | Non
     return max(1, args.max_frames // shown - 1)
 
 
-def run_live(args: argparse.Namespace, console: Any) -> int:
-    """Train ``--agent`` (or both of ``--agents``) live in the window; returns the exit code."""
+def record_every_steps(args: argparse.Namespace, steps: int | None) -> int | None:
+    """With `--record` and a step budget (no episodes to count): draw the first episode to
+    start after every `steps / RECORDED_EPISODES` env steps, so the recording spans it."""
+    if args.record and steps and getattr(args, "record_every", None) is None:
+        return max(1, math.ceil(steps / RECORDED_EPISODES))
+    return None
+
+
+def render_modes(env_id: str, env_set: dict[str, Any]) -> list[str]:
+    """The render modes `env_id` declares (its `metadata["render_modes"]`)."""
+    env = make_env(env_id, env_set)
+    try:
+        return list(env.metadata.get("render_modes") or [])
+    finally:
+        env.close()
+
+
+def run_live(
+    args: argparse.Namespace, console: Any, grid: bool = True, make_window: Any = None
+) -> int:
+    """Train `--agent` (or both of `--agents`) live in the window, on the grid (`grid`) or as
+    the env's own picture; returns the exit code. `make_window`: the window's class or factory
+    (default `Window`)."""
     names = agent_names(args)
     env_set = parse_assignments(args.env_set, "--env-set")
     common, per_agent = split_agent_overrides(parse_assignments(args.set, "--set"), names)
@@ -101,20 +143,34 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
         raise UsageError(f"--fps must be positive, got {args.fps}")
     check_frames_and_display(args)
     show_every = record_every(args, budget.get("episodes"))
+    every_steps = None if show_every else record_every_steps(args, budget.get("steps"))
     recorder = open_recorder(args.record, fps=args.fps or 10.0)
+    mode = None
+    if not grid:
+        modes = render_modes(args.env, env_set)
+        mode = picture_mode(args.env, modes)
+        line = no_picture_line(args.env, modes)
+        if line:
+            console.print(line)
 
     def build(name: str) -> tuple[Any, Any, Any]:
         setup = setups[name]
-        env = make_env(args.env, setup.env_kwargs)
+        env = make_env(args.env, setup.env_kwargs, render_mode=mode)
         agent = build_agent(
             name, env, seed=args.seed, hyperparameters=setup.hyperparameters, device=args.device
         )
         setup.announce()
-        return agent, env, make_env(args.env, setup.env_kwargs)
+        eval_env = make_env(args.env, setup.env_kwargs, render_mode=mode)
+        if grid:
+            return agent, env, eval_env
+        for drawn in (env, eval_env):  # the first frame from the main thread, where the
+            obs, _ = drawn.reset()  # env's drawing (pygame) starts
+            picture_of(drawn, obs)
+        return agent, DrawnEnv(env), eval_env
 
-    make_lanes = make_lane_factory(names, build, budget)
+    make_lanes = make_lane_factory(names, build, budget, grid=grid)
     label = args.env if not env_set.get("map_name") else f"{args.env} ({env_set['map_name']})"
-    window = Window(
+    window = (make_window or Window)(
         f"lecture-rl watch: {' vs '.join(names)} on {label}",
         zoom=args.zoom or 1.0,
         recorder=recorder,
@@ -135,6 +191,8 @@ def run_live(args: argparse.Namespace, console: Any) -> int:
         step_cap=cap,
         show_every=show_every,
         steps_drawn=steps_drawn(args, show_every, budget.get("episodes")),
+        thin=bool(args.record) and not grid,
+        show_every_steps=every_steps,
     )
     console.print(
         f"watching {' and '.join(names)} learn {label} live: Space pauses, → steps, + / − "

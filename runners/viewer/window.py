@@ -54,7 +54,14 @@ class Window:
 
     ``zoom`` scales the first window size; ``max_frames`` makes :attr:`done` true after that
     many frames; ``recorder`` receives every frame shown.
+
+    This is the viewer's seam to the screen: `open`, `show(canvas)`, `events()` (pygame
+    events), `done`, `close()`, with `headless` (nobody watches: a recording runs at its own
+    pace) and `keeps_last_frame` (the last frame stays after `close`, so the viewer need not
+    wait for a key to hold it). `lecture_rl.notebook` implements it with a Jupyter widget.
     """
+
+    keeps_last_frame = False
 
     def __init__(
         self,

@@ -1,18 +1,17 @@
-"""The insides panel: a deep agent's policy, value and memory, live while it learns.
+"""The insides view: a deep agent's policy, value and memory in the window, live while it learns.
 
 Description:
-    :class:`InsidesTap` subscribes to the agent's ``PolicyStep`` events (π(a|s), V(s), the
-    recurrent state, episode starts and ``info["hidden"]``) and keeps the steps of env 0's
-    current episode. :meth:`InsidesTap.insides` turns them into
-    :class:`~lecture_rl.runners.insides.Insides` (the gates, cell state or attention recomputed
-    by ``trace_backbone`` from the agent's current weights; for a CNN on a grid's pixels the
-    saliency per cell and the first layer's feature maps), which
-    :func:`~lecture_rl.runners.insides.figure.draw_insides` draws: a strip that grows, and so
-    scrolls, with the episode (a CNN's: its last four steps). :func:`run_insides` shows it in
-    the viewer's window, either while the agent trains (``watch --agent ppo --set net=lstm``
-    on a task without a grid, or any deep agent on a grid seen as pixels, ``--env-set
-    obs_mode=image``) or step by step over greedy episodes of a loaded checkpoint (``watch
-    --checkpoint DIR``).
+    `InsidesTap` subscribes to the agent's `PolicyStep` events (π(a|s), V(s), the recurrent
+    state, episode starts and `info["hidden"]`) and env 0's `Transition`s (the reward, whether
+    the answer was graded), and keeps the steps of env 0's current episode. `InsidesTap.insides`
+    turns them into `runners.insides.Insides` (the gates, cell state or attention recomputed
+    by `trace_backbone` from the agent's current weights; for a CNN on a grid's pixels the
+    saliency per cell and the first layer's feature maps), which `runners.insides.draw_insides`
+    draws: a strip that grows, and so scrolls, with the episode (a CNN's: its last four steps),
+    the tape on top for a tape task. `run_insides` shows it in the viewer's window, either while
+    the agent trains (`watch --agent ppo --set net=lstm` on a tape task such as Parity, or any
+    deep agent on a grid seen as pixels, `--env-set obs_mode=image`), or step by step over
+    greedy episodes of a loaded checkpoint (`watch --checkpoint DIR`).
 """
 
 from __future__ import annotations
@@ -23,31 +22,46 @@ from typing import Any
 
 import numpy as np
 
-from lecture_rl.agents.events import PolicyStep, TrainingCallback
+from lecture_rl.agents.events import PolicyStep, TrainingCallback, Transition
 from lecture_rl.envs import rendering
+from lecture_rl.envs.protocols import tape_task
 from lecture_rl.runners.insides.figure import draw_insides
 from lecture_rl.runners.insides.record import (
     Insides,
     grid_context,
     insides_from_steps,
     record_insides,
+    steps_window,
+    tape_text,
 )
 
 WINDOW_STEPS = 48  # the strip shows at most this many of the latest steps
 
 
 class InsidesTap(TrainingCallback):
-    """Keeps env 0's current episode from the ``PolicyStep`` events (thread-safe)."""
+    """Keeps env 0's current episode from the ``PolicyStep`` events, with each step's reward
+    and whether it was graded from env 0's ``Transition`` (thread-safe)."""
 
-    events = (PolicyStep,)
+    events = (PolicyStep, Transition)
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.steps: list[tuple[Any, bool, int, int, np.ndarray]] = []
+        #: per step: obs, episode start, hidden, action, π(·|s), reward, graded
+        self.steps: list[list[Any]] = []
         self.stop = False
         self.count = 0
+        self.episodes = 0  # env 0's finished episodes
+        self.episode_steps = 0  # env 0's steps in its current episode
 
     def on_event(self, event: Any) -> bool | None:
+        if isinstance(event, Transition):
+            with self.lock:
+                if self.steps:
+                    info = event.info or {}
+                    self.steps[-1][5] = float(event.reward)
+                    self.steps[-1][6] = "correct" in info or "phase" not in info
+                self.episodes += bool(event.terminated or event.truncated)
+            return False if self.stop else None
         obs = np.asarray(event.obs)[0]
         start = True if event.episode_starts is None else bool(np.asarray(event.episode_starts)[0])
         hidden = -1 if event.hidden is None else int(np.asarray(event.hidden)[0])
@@ -57,7 +71,9 @@ class InsidesTap(TrainingCallback):
         with self.lock:
             if start:
                 self.steps = []
-            self.steps.append((obs, start or not self.steps, hidden, action, probs[0]))
+                self.episode_steps = 0
+            self.episode_steps += 1
+            self.steps.append([obs, start or not self.steps, hidden, action, probs[0], 0.0, True])
             self.steps = self.steps[-WINDOW_STEPS:]
             self.count += 1
         return False if self.stop else None
@@ -67,12 +83,14 @@ class InsidesTap(TrainingCallback):
         agent: Any,
         grid: tuple[int, int] | None = None,
         action_labels: list[str] | None = None,
+        env: Any = None,
     ) -> Insides | None:
         """The insides of the episode so far under the agent's current weights (``grid``: the
-        cells a CNN's maps are pooled to, see :func:`~lecture_rl.runners.insides.grid_context`).
+        cells a CNN's maps are pooled to, see `grid_context`;
+        ``env``: where the observations' tape text and the tape-task flag come from).
         """
         with self.lock:
-            steps = list(self.steps)
+            steps = [list(step) for step in self.steps]
         if not steps:
             return None
         obs = np.stack([s[0] for s in steps])
@@ -81,10 +99,15 @@ class InsidesTap(TrainingCallback):
         hidden = np.array([s[2] for s in steps])
         # the events carry action indices; the env's actions start at action_start
         actions = np.array([s[3] for s in steps]) + int(getattr(agent, "action_start", 0))
-        return insides_from_steps(
+        ins = insides_from_steps(
             agent, obs, starts, hidden if (hidden >= 0).any() else None, actions,
-            np.zeros(len(steps)), grid=grid, action_labels=action_labels,
+            np.array([s[5] for s in steps]), grid=grid, action_labels=action_labels,
         )  # fmt: skip
+        ins.graded = np.array([s[6] for s in steps])
+        if env is not None:
+            ins.tape = tape_text(env, ins.obs)
+            ins.tape_task = tape_task(env) is not None
+        return ins
 
 
 def figure_surface(fig: Any) -> Any:
@@ -121,20 +144,19 @@ def run_insides(
         worker.start()
         while worker.is_alive() and not window.done:
             time.sleep(1.0 / fps)
-            ins = tap.insides(agent, grid, labels)
-            if ins is not None:
-                fig = draw_insides(ins, f"{title} learning: step {tap.count}", latest=True)
-                window.show(figure_surface(fig))
+            _show_live(window, tap, agent, env, grid, labels, f"{title} learning")
             window.events()
         tap.stop = True
         worker.join()
+        if not window.done:  # the last steps, however short the training was
+            _show_live(window, tap, agent, env, grid, labels, f"{title} after training")
         return 0
     for episode in range(episodes):
         full = record_insides(agent, env, 1, seed=seed + episode)
         for t in range(1, full.steps + 1):
             if window.done:
                 return 0
-            ins = _prefix(full, t)
+            ins = steps_window(full, 0, t)
             fig = draw_insides(ins, f"{title}: episode {episode}, step {t}", latest=True)
             window.show(figure_surface(fig))
             window.events()
@@ -142,25 +164,20 @@ def run_insides(
     return 0
 
 
-def _prefix(ins: Insides, t: int) -> Insides:
-    """The first ``t`` steps of ``ins`` (a causal network's insides do not change later)."""
-    from dataclasses import replace
-
-    trace = {}
-    for key, value in ins.trace.items():
-        trace[key] = value[:, :, :t, :t] if key == "attention" else value[:t]
-    trace.pop("attention_cache", None)
-    return replace(
-        ins, obs=ins.obs[:t], episode_starts=ins.episode_starts[:t],
-        hidden=None if ins.hidden is None else ins.hidden[:t], probs=ins.probs[:t],
-        values=ins.values[:t], actions=ins.actions[:t], rewards=ins.rewards[:t], trace=trace,
-        tape=ins.tape[:t],
-    )  # fmt: skip
+def _show_live(window: Any, tap: InsidesTap, agent: Any, env: Any, grid: Any, labels: Any,
+               title: str) -> None:  # fmt: skip
+    ins = tap.insides(agent, grid, labels, env)
+    if ins is not None:
+        where = f"env 0's episode {tap.episodes + 1}, step {tap.episode_steps}"
+        window.show(figure_surface(draw_insides(ins, f"{title}: {where}", latest=True)))
 
 
-def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -> int:
+def watch_insides(
+    args: Any, console: Any, agent: Any = None, env: Any = None, make_window: Any = None
+) -> int:
     """``watch`` for a deep agent: live while it learns (``agent`` None: built from ``--agent``
-    and ``--set``) or over greedy episodes of a loaded checkpoint."""
+    and ``--set``) or over greedy episodes of a loaded checkpoint. ``make_window``: the
+    window's class or factory (default `Window`)."""
     from lecture_rl.runners import presets
     from lecture_rl.runners.agent_factory import build_agent, check_device
     from lecture_rl.runners.env_factory import make_env
@@ -199,7 +216,7 @@ def watch_insides(args: Any, console: Any, agent: Any = None, env: Any = None) -
             "train it, then watch it act in the env's own window"
         )
     recorder = open_recorder(args.record, fps=args.fps or 2.0)
-    window = Window(
+    window = (make_window or Window)(
         f"lecture-rl watch: the insides of {agent.name} + {agent.hp.get('net')}",
         zoom=args.zoom or 1.0, recorder=recorder, max_frames=args.max_frames,
     )  # fmt: skip
