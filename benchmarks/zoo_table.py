@@ -115,6 +115,10 @@ def run_ours(row: Row, seed: int, preset: str, steps: int | None, episodes: int)
     torch.set_num_threads(1)
     setup = presets.set_up(row.agent, row.env_id, {}, {}, choice=preset, steps=steps)
     budget = setup.budget.get("steps")
+    if setup.preset is None and steps is None:  # no settings measured for the row yet
+        from lecture_rl.runners.settings import UsageError
+
+        raise UsageError(f"no built-in {row.agent} preset for {row.env_id} (--preset FILE)")
     if budget is None or budget > row.published_steps:
         raise SystemExit(
             f"{row.name}: the preset's budget {setup.budget} is not at most rl-zoo3's "
