@@ -113,6 +113,7 @@ def run_ours(row: Row, seed: int, preset: str, steps: int | None, episodes: int)
     from lecture_rl.runners.scoring import greedy_evaluation
 
     torch.set_num_threads(1)
+    steps = row_steps(row, preset, steps)
     setup = presets.set_up(row.agent, row.env_id, {}, {}, choice=preset, steps=steps)
     budget = setup.budget.get("steps")
     if setup.preset is None and steps is None:  # no settings measured for the row yet
@@ -148,6 +149,14 @@ def run_ours(row: Row, seed: int, preset: str, steps: int | None, episodes: int)
     }
 
 
+def row_steps(row: Row, preset: str, steps: int | None) -> int | None:
+    """The budget to train with: `steps` if given; with `--preset none` (the agent's defaults,
+    no budget of a preset) rl-zoo3's published one; else the preset's (`None` here)."""
+    if steps is None and preset == "none":
+        return row.published_steps
+    return steps
+
+
 def resolved_settings(row: Row, preset: str, steps: int | None, episodes: int) -> dict:
     """What an `ours` run of the row is trained with (what its results file key hashes): the
     preset as resolved now, so a changed preset file is not mistaken for a finished run."""
@@ -155,6 +164,7 @@ def resolved_settings(row: Row, preset: str, steps: int | None, episodes: int) -
     from lecture_rl.runners.settings import UsageError
 
     try:
+        steps = row_steps(row, preset, steps)
         setup = presets.set_up(row.agent, row.env_id, {}, {}, choice=preset, steps=steps)
     except UsageError as error:
         return {"error": str(error)}

@@ -73,3 +73,11 @@ def test_smoke_writes_each_run_and_a_rerun_reuses_them(tmp_path):
     assert second.returncode == 0, second.stderr
     assert " seed 0: greedy" not in second.stdout  # nothing trained again
     assert json.loads(out.read_text())["runs"] == data["runs"]
+
+
+def test_preset_none_trains_the_defaults_at_rl_zoo3s_budget():
+    row = zoo_table.BY_NAME["ppo-CartPole-v1"]
+    settings = zoo_table.resolved_settings(row, "none", None, 100)
+    assert settings["budget"] == {"steps": 100_000} and "n_steps" not in settings["hyperparameters"]
+    builtin = zoo_table.resolved_settings(row, "auto", None, 100)
+    assert builtin["hyperparameters"]["n_steps"] == 32
