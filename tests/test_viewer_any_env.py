@@ -24,6 +24,7 @@ from lecture_rl.runners.viewer.grid_canvas import draw_legend
 from lecture_rl.runners.viewer.lane import Lane, LaneState
 from lecture_rl.runners.viewer.live import LiveViewer, make_lane_factory
 from lecture_rl.runners.viewer.picture import DrawnEnv, Picture, draw_picture, picture_of
+from lecture_rl.runners.viewer.schedule import ShowSchedule, drawn_step
 from lecture_rl.runners.viewer.window import Window
 
 TURBO = len(SPEEDS) - 1
@@ -113,17 +114,25 @@ def lanes_for(env_id, names, *, episodes=3, env_kwargs=None, **hp):
     return make_lane_factory(names, build, {"episodes": episodes}, grid=False)
 
 
-def run_viewer(make_lanes, *, frames=12, on_frame=None, greedy=1, **kwargs):
+def run_viewer(
+    make_lanes, *, frames=12, on_frame=None, greedy=1, script=None, controls=None, **kwargs
+):
+    """Run a viewer headless; `script`: the keys pressed right after frame n is shown."""
+
     class Noting(Window):
         def show(self, canvas):
             super().show(canvas)
             if on_frame is not None:
                 on_frame(viewer, canvas)
+            for key in (script or {}).get(self.frames, ()):
+                char = chr(key) if key < 0x110000 and chr(key).isprintable() else ""
+                pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, unicode=char))
 
     window = Noting("test", max_frames=frames)
     viewer = LiveViewer(
-        make_lanes, env_label="test", window=window, controls=Controls(speed=TURBO - 1),
-        greedy_episodes=greedy, hold=False, **kwargs,
+        make_lanes, env_label="test", window=window,
+        controls=controls or Controls(speed=TURBO - 1), greedy_episodes=greedy, hold=False,
+        **kwargs,
     )  # fmt: skip
     viewer.run()
     return viewer
@@ -178,6 +187,72 @@ def test_a_deep_agent_shows_pi_and_v_of_the_state_shown():
     assert len({round(float(t.values[0]), 4) for t, _, _ in seen}) > 1  # it changes
 
 
+def test_keys_drive_the_env_view_of_two_agents_side_by_side():
+    """Paused: one step per → for both panes; + / − change the speed; g plays a greedy episode
+    and learning goes on; both agents start from the same seeded state; Esc quits."""
+    seen = []
+
+    def on_frame(viewer, canvas):
+        seen.append(
+            [(lane.state.mode, lane.env_steps, int(lane.state.obs),
+              viewer.view.look(lane)[0].rgb is not None)
+             for lane in viewer.lanes] + [viewer.controls.speed, canvas.get_height()]
+        )  # fmt: skip
+
+    controls = Controls(paused=True, speed=3)
+    script = {1: [pygame.K_RIGHT], 2: [pygame.K_RIGHT], 3: [ord("+"), ord("+"), ord("-")],
+              4: [pygame.K_g, pygame.K_SPACE], 30: [pygame.K_ESCAPE]}  # fmt: skip
+    make = lanes_for("Taxi-v4", ["q_learning", "sarsa"], episodes=50)
+    viewer = run_viewer(
+        make, frames=60, on_frame=on_frame, script=script, controls=controls, step_cap=8, greedy=0
+    )
+    assert isinstance(viewer.view, EnvCanvas)
+    assert [lane.name for lane in viewer.lanes] == ["q_learning", "sarsa"]
+    steps = [[lane[1] for lane in frame[:2]] for frame in seen[:3]]
+    assert steps == [[1, 1], [2, 2], [3, 3]]  # paused: one step per key, both panes
+    assert all(lane[3] for frame in seen for lane in frame[:2])  # Taxi's own picture each time
+    assert seen[0][0][2] == seen[0][1][2]  # the same seed: the same first state
+    assert [seen[3][0][1], seen[3][2]] == [3, 4] and controls.quit  # + + −: speed 3 -> 4, no step
+    modes = [frame[0][0] for frame in seen]
+    assert modes.index("greedy") <= 6 and viewer.greedy_runs == 1  # g: a greedy run at once
+    assert "learning" in modes[modes.index("greedy") :]  # ... then learning goes on
+    assert seen[-1][1][1] > 3 and len(seen) == 30  # space resumed; Esc after frame 30
+    one = run_viewer(lanes_for("Taxi-v4", ["sarsa"], episodes=1), frames=2)
+    assert seen[0][-1] > 1.5 * one.canvas.get_height() - 100  # two panes, one above the other
+
+
+@pytest.mark.parametrize(
+    "env_id, names, sets, prefix",
+    [  # ppo steps 4 envs, dqn 1: their episode counts differ, the line names the top pane's
+        ("CartPole-v1", "ppo,dqn", ["ppo.num_envs=4", "ppo.n_steps=16", "dqn.num_envs=1"],
+         "ppo (top): env 0's episode "),
+        ("Taxi-v4", "q_learning,sarsa", [], "training episode "),  # one count for both
+    ],
+)  # fmt: skip
+def test_a_recording_of_two_agents_says_whose_episode_its_caption_counts(
+    env_id, names, sets, prefix, tmp_path, monkeypatch
+):
+    captions = []
+    real_run = LiveViewer.run
+
+    def run(viewer):
+        try:
+            return real_run(viewer)
+        finally:
+            captions.extend(viewer.captions)
+
+    monkeypatch.setattr(LiveViewer, "run", run)
+    argv = ["watch", "--env", env_id, "--agents", names, "--train-episodes", "8",
+            "--episodes", "1", "--max-frames", "12", "--threads", "1",
+            "--record", str(tmp_path / "two.gif")]  # fmt: skip
+    for item in sets:
+        argv += ["--set", item]
+    assert main(argv, out=io.StringIO()) == 0
+    training = [caption for caption in captions if not caption.startswith("after ")]
+    assert training and all(caption.startswith(prefix) for caption in training), training
+    assert training[0].startswith(prefix + ("1, begun after 0 of 8" if "0's" in prefix else "1"))
+
+
 def test_a_vector_env_reset_does_not_hide_the_last_frame_of_an_episode():
     """Copy 0 of a deep agent's envs is the viewer's env; its episode's last frame is kept."""
     env = DrawnEnv(gym.make("CartPole-v1", render_mode="rgb_array"))
@@ -227,6 +302,58 @@ def test_an_env_that_draws_nothing_is_shown_as_text():
     view.build([lane], 1.0)
     text = " | ".join(view.look(lane)[0].text)
     assert text.startswith("t=0") and "→ a=1  r=1" in text and "t=1" in text
+
+
+class AnsiWalk(gym.Env):
+    """A walk on 5 cells that draws itself only as coloured text (`ansi`)."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    observation_space = gym.spaces.Discrete(5)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.s = 2
+        return self.s, {}
+
+    def step(self, action):
+        self.s = max(0, min(4, self.s + (1 if action else -1)))
+        return self.s, float(self.s == 4), self.s in (0, 4), False, {}
+
+    def render(self):
+        return "".join("\x1b[41mX\x1b[0m" if i == self.s else "." for i in range(5)) + "\n"
+
+
+def test_an_ansi_env_is_shown_as_its_text_and_the_console_says_so(tmp_path, monkeypatch):
+    gym.register("LectureRLTest/AnsiWalk-v0", entry_point=AnsiWalk, max_episode_steps=20)
+    shown = []
+    real_show = LiveViewer.show
+
+    def show(viewer, prompt=""):
+        real_show(viewer, prompt)
+        lane = viewer.lanes[0]
+        shown.append((viewer.view.look(lane)[0], int(lane.state.obs), lane.state.mode))
+
+    monkeypatch.setattr(LiveViewer, "show", show)
+    out = io.StringIO()
+    try:
+        code = main(["watch", "--env", "LectureRLTest/AnsiWalk-v0", "--agent", "q_learning",
+                     "--train-episodes", "3", "--episodes", "1", "--max-frames", "12",
+                     "--record", str(tmp_path / "walk.gif")], out=out)  # fmt: skip
+    finally:
+        gym.registry.pop("LectureRLTest/AnsiWalk-v0")
+    assert code == 0, out.getvalue()
+    said = " ".join(out.getvalue().split())
+    assert "LectureRLTest/AnsiWalk-v0 draws no picture (render modes: ['ansi']); showing its " \
+        "ansi text" in said  # fmt: skip
+    learning = [(picture, s) for picture, s, mode in shown if mode == "learning"]
+    assert learning and (tmp_path / "walk.gif").exists()
+    for picture, s in learning:  # the env's own text of the state shown, without its colours
+        assert picture.rgb is None and picture.text == ["".join("X" if i == s else "." for i in
+                                                                range(5))]  # fmt: skip
 
 
 def test_agents_acting_with_vectors_get_the_vector_not_a_crash():
@@ -334,12 +461,41 @@ def caption_reader(size: tuple[int, int], candidates: list[str]):
     return read
 
 
-def episode_of(caption: str) -> int | None:
-    """The training episode a caption names (env 0's episodes: how many began before it)."""
-    found = re.match(r"training episode (\d+)|env 0's episode \d+, begun after (\d+)", caption)
+def label_of(caption: str) -> tuple[int, int] | None:
+    """(training episode, step) a caption names (env 0's episodes: how many began before it,
+    plus one); None for a greedy frame's caption."""
+    found = re.match(
+        r"(?:training episode (\d+)|env 0's episode \d+, begun after (\d+)).*step (\d+)", caption
+    )
     if found is None:
         return None
-    return int(found.group(1)) if found.group(1) else int(found.group(2)) + 1
+    episode = int(found.group(1)) if found.group(1) else int(found.group(2)) + 1
+    return episode, int(found.group(3))
+
+
+def scheduled_frames(
+    starts: list[tuple[int, int]], end: int, total: int, width: int, caption: str, cap: int
+) -> list[tuple[int, int]]:
+    """The (episode, step) labels a recording's training frames must carry, written from the
+    rule the caption states: env 0's episode starting at `(episodes done, env 0's steps)` is
+    drawn when it is the first to start after a mark (every N-th episode), while fewer than S
+    of env 0's steps were drawn since that mark (`at least S steps from each`), or when it
+    starts within `width` episodes of the end; each drawn episode shows its steps 1, 2, ...
+    up to its length or `cap`, whichever is first (`end`: env 0's steps at the end)."""
+    found = re.search(r"every (\d+)(?:st|nd|rd|th) shown", caption)
+    every = int(found.group(1)) if found else 1  # (or "every episode shown")
+    stretch = re.search(r"at least (\d+) steps from each", caption)
+    min_steps = int(stretch.group(1)) if stretch else 0
+    labels, mark_at = [], None
+    for i, (done, own) in enumerate(starts):
+        length = (starts[i + 1][1] if i + 1 < len(starts) else end) - own
+        first_after_mark = i == 0 or done // every > starts[i - 1][0] // every
+        if first_after_mark:
+            mark_at = own
+        if first_after_mark or own - mark_at < min_steps or done >= total - width:
+            steps = range(1, min(length, cap) + 1)
+            labels += [(done + 1, t) for t in steps if drawn_step(t, t == length)]
+    return labels
 
 
 @pytest.mark.parametrize("case", sorted(RECORDINGS))
@@ -350,17 +506,23 @@ def test_a_recording_spans_the_training_and_names_every_frames_episode(case, tmp
     argv, width = RECORDINGS[case]
     total = int(argv[argv.index("--train-episodes") + 1])
     shown: list[dict] = []
-    real_show = LiveViewer.show
+    starts: list[tuple[int, int]] = []  # (episodes done, env 0's steps) as env 0's episodes begin
+    real_show, real_starts = LiveViewer.show, ShowSchedule.starts
 
     def show(viewer, prompt=""):
         before = viewer.window.frames
         real_show(viewer, prompt)
         if viewer.window.frames > before:
-            shown.append(
-                {"caption": viewer.captions[-1], "picture": viewer.view.look(viewer.lanes[0])[0]}
-            )
+            lane = viewer.lanes[0]
+            shown.append({"caption": viewer.captions[-1], "picture": viewer.view.look(lane)[0],
+                          "end": lane.env_steps, "cap": lane.steps_drawn})  # fmt: skip
+
+    def spy_starts(schedule, done, env_steps, own_steps=0):
+        starts.append((done, own_steps))
+        return real_starts(schedule, done, env_steps, own_steps)
 
     monkeypatch.setattr(LiveViewer, "show", show)
+    monkeypatch.setattr(ShowSchedule, "starts", spy_starts)
     gif = tmp_path / "lesson.gif"
     out = io.StringIO()
     code = main(["watch", *argv, "--episodes", "1", "--max-frames", "40", "--threads", "1",
@@ -374,8 +536,15 @@ def test_a_recording_spans_the_training_and_names_every_frames_episode(case, tmp
     assert all(item["picture"].rgb is not None for item in shown)
     candidates = sorted({item["caption"] for item in shown})
     read = list(map(caption_reader(frames.shape[2:0:-1], candidates), frames))
-    episodes = [episode_of(caption) for caption in read if episode_of(caption) is not None]
+    labels = [label_of(caption) for caption in read if label_of(caption) is not None]
+    # the training frames in the file are exactly those the schedule the caption states picks:
+    # the first episode, the first after every N-th, the last ones, each step by step
+    after = next(item for item in shown if not label_of(item["caption"]))  # training is over
+    expected = scheduled_frames(starts, after["end"], total, width, read[0], after["cap"] or 10**9)
+    assert labels == expected
+    episodes = [episode for episode, _ in labels]
     assert episodes[0] == 1 and episodes == sorted(episodes)  # first, then onwards
     assert max(episodes) >= total - width  # ... up to the last episodes
     assert len(set(episodes)) >= 3 or total <= 4 * width
-    assert read[-1] == f"after {total} training episodes: the greedy policy"
+    greedy = read[len(labels) :]
+    assert greedy and set(greedy) == {f"after {total} training episodes: the greedy policy"}

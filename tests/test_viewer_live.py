@@ -349,3 +349,20 @@ def test_returns_plot_keeps_its_min_and_max_labels_clear_of_the_line(returns):
     columns = np.flatnonzero(line.any(axis=1))
     assert columns.size and columns.max() < 404 - 4 - label_w  # the line stops before the labels
     assert columns.min() <= 6  # ... and starts at the left edge
+
+
+@pytest.mark.parametrize(
+    "returns, words",
+    [
+        ([-500.0] * 6, ["return per episode (6 episodes)", "-500"]),  # not -499 and -501
+        ([-13.0], ["return per episode (1 episode)", "episode 1: -13"]),
+        ([2.0, -3.5], ["return per episode (2 episodes)", "2", "-3.5"]),
+    ],
+)
+def test_returns_plot_labels_name_returns_that_happened(returns, words, monkeypatch):
+    written = []
+    real = panel.draw_text
+    monkeypatch.setattr(panel, "draw_text", lambda s, text, *a, **k: written.append(text)
+                        or real(s, text, *a, **k))  # fmt: skip
+    panel.draw_returns(pygame.Surface((404, 110)), (0, 0, 404, 110), returns)
+    assert written == words

@@ -1,7 +1,7 @@
 """Keys of the live viewer and the state they steer (pause, speed, toggles), with its legend.
 
 Description:
-    :class:`Controls` turns one ``KEYDOWN`` into one change of state and remembers the
+    `Controls` turns one ``KEYDOWN`` into one change of state and remembers the
     requests the viewer's loop acts on (one step, a greedy run, a restart, quit). Speeds run
     from "one step per key press" through steps per second up to *turbo*, which learns at
     close to headless speed while drawing about 30 frames per second.

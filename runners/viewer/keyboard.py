@@ -42,7 +42,7 @@ def action_for(keys: dict[Any, Any], key: int, unicode: str = "") -> Any:
 
 
 class KeyboardPlay:
-    """Plays ``env`` from the keyboard; :meth:`run` returns the finished episodes' returns."""
+    """Plays ``env`` from the keyboard; `run` returns the finished episodes' returns."""
 
     def __init__(
         self,

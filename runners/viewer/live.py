@@ -162,15 +162,17 @@ class LiveViewer:
             every = "every episode"
         shown = f"{every} shown"
         stretch = self.lanes[0].schedule.min_steps if self.lanes[0].schedule else 0
-        if stretch > 1:
+        if stretch > 1 and self.show_every != 1:  # (every episode drawn: nothing to stretch)
             shown += f", at least {stretch} steps from each"
         step = f"   step {lane.state.episode_steps}" if self.thin else ""
+        # agents that count episodes differently side by side: the line is the top pane's
+        who = f"{lane.name} (top): " if len({_envs_of(x.agent) for x in self.lanes}) > 1 else ""
         if _envs_of(lane.agent) > 1:  # the pane draws env 0, one of several envs at once
             return (
-                f"env 0's episode {lane.state.episode + 1}, begun after {lane.state.number - 1}"
-                f"{of} training episodes{step}   ({shown})"
+                f"{who}env 0's episode {lane.state.episode + 1}, begun after "
+                f"{lane.state.number - 1}{of} training episodes{step}   ({shown})"
             )
-        return f"training episode {lane.state.number}{of}{step}   ({shown})"
+        return f"{who}training episode {lane.state.number}{of}{step}   ({shown})"
 
     def render(self, prompt: str = "") -> Any:
         """Draw the frame (every pane, the legend or `prompt`); returns the canvas."""

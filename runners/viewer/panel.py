@@ -1,7 +1,7 @@
 """The update side panel (notes 000 §7.e notation) and the return-per-episode plot.
 
 Description:
-    :func:`update_lines` writes one tabular update with its numbers, each rule with its own
+    `update_lines` writes one tabular update with its numbers, each rule with its own
     target::
 
         Q-learning       target = r + γ·max_a' Q(s',a')
@@ -62,7 +62,7 @@ def update_lines(
     rule: str = "",
     action_arrows: Sequence[str] = ARROWS,
 ) -> list[str]:
-    """The panel's lines for one :class:`~lecture_rl.agents.events.TableUpdate`.
+    """The panel's lines for one `lecture_rl.agents.events.TableUpdate`.
 
     ``cell(s)`` names a state (e.g. ``"(3,2)"``); ``action_arrows[a]`` an action.
     """
@@ -150,7 +150,7 @@ def draw_text(
     anchor: str = "topleft",
     mono: bool = False,
 ) -> Any:
-    """Like :func:`lecture_rl.envs.rendering.draw_text` in the panel's font (`mono`: the
+    """Like `lecture_rl.envs.rendering.draw_text` in the panel's font (`mono`: the
     monospaced one, for text whose columns line up)."""
     key = (str(text), size, tuple(color), mono)
     image = _TEXT.get(key)
@@ -209,10 +209,14 @@ def draw_returns(
     n = len(shown)
     k = max(5, n // 25) if n >= 40 else 1
     if not title:
-        which = f"{len(returns)} episodes" if n == len(returns) else f"last {n} of {len(returns)}"
+        episodes = f"{len(returns)} episode" + ("s" if len(returns) != 1 else "")
+        which = episodes if n == len(returns) else f"last {n} of {len(returns)}"
         title = f"return per episode ({which}" + (f"; dark: mean of {k})" if k > 1 else ")")
     draw_text(surface, title, (x + 4, y + 2), size=14, color=rendering.LABEL)
     if n < 2:
+        if shown:  # one episode: its return in words (a line needs two)
+            words = f"episode 1: {num(shown[0])}"
+            draw_text(surface, words, (x + 4, y + h // 2), size=14, color=rendering.INK)
         return
     top, bottom = y + 30, y + h - 8  # the max label sits under the title, not beside it
 
@@ -227,7 +231,9 @@ def draw_returns(
         pygame.draw.lines(surface, rendering.AGENT, False, points(running_mean(returns, k)[-n:]), 2)
     else:
         pygame.draw.lines(surface, rendering.AGENT, False, points(shown), 2)
-    for value, yy in ((hi, top), (lo, bottom)):
+    low, high = min(shown), max(shown)  # the labels: the returns, not the widened bounds
+    labels = [(high, top), (low, bottom)] if high > low else [(high, points([high])[0][1])]
+    for value, yy in labels:
         draw_text(
             surface, num(value), (x + w - 4, yy), size=12, color=rendering.LABEL, anchor="midright"
         )

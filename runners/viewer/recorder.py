@@ -40,7 +40,7 @@ def check_record_path(path: str | os.PathLike[str]) -> Path:
 
 def open_recorder(path: str | os.PathLike[str] | None, fps: float) -> Recorder | None:
     """``watch --record``'s recorder (None without ``--record``); a path it cannot write is
-    a :class:`UsageError` (one line, exit 2) before any work."""
+    a `UsageError` (one line, exit 2) before any work."""
     if not path:
         return None
     try:

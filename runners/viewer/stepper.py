@@ -25,7 +25,7 @@ FOOTER = 44
 
 
 class Stepper:
-    """The stepped view of a :class:`~lecture_rl.runners.lecture_example.LectureExample`."""
+    """The stepped view of a `lecture_rl.runners.lecture_example.LectureExample`."""
 
     def __init__(self, example: Any, layout: GridLayout, *, rule: str = "q_learning"):
         self.example = example

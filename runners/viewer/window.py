@@ -1,7 +1,7 @@
 """The viewer's window: resizable, zoomable, and the last frame stays until a key or close.
 
 Description:
-    The viewer draws a *canvas* (a pygame surface); :class:`Window` shows it, scaled to fit
+    The viewer draws a *canvas* (a pygame surface); `Window` shows it, scaled to fit
     when the window is smaller or larger than the canvas, and hands the same canvas to the
     recorder, so a recording holds exactly the frames shown. Headless runs (no display, e.g.
     a recording on a server) use SDL's dummy video driver: the same frames, no window.
