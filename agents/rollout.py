@@ -15,7 +15,8 @@ Fields (``t`` indexes time, ``n`` the env):
     ``obs[t, n]``             observation the agent acted on at step t.
     ``episode_starts[t, n]``  True when ``obs[t, n]`` is the first of an episode (the backbone
                               resets row n's state before reading it).
-    ``actions``, ``logprobs``, ``values``  what the agent did, log π(a|s) and V(s) at step t.
+    ``actions``, ``logprobs``, ``values``  what the agent did, log π(a|s) and V(s) at step t
+                              (a Box action: the unclipped sample, ``[T, N, d]``).
     ``rewards[t, n]``         reward after the step (plus γ·V(final obs) where the episode was
                               truncated rather than terminated).
     ``dones[t, n]``           True when the episode ended with that step.
@@ -48,12 +49,14 @@ class Rollout:
         obs_shape: tuple[int, ...],
         obs_dtype: torch.dtype,
         device: torch.device,
+        action_shape: tuple[int, ...] = (),
+        action_dtype: torch.dtype = torch.long,
     ):
         self.steps, self.num_envs, self.device = steps, num_envs, device
         shape = (steps, num_envs)
         self.obs = torch.zeros(shape + tuple(obs_shape), dtype=obs_dtype, device=device)
         self.episode_starts = torch.zeros(shape, dtype=torch.bool, device=device)
-        self.actions = torch.zeros(shape, dtype=torch.long, device=device)
+        self.actions = torch.zeros(shape + tuple(action_shape), dtype=action_dtype, device=device)
         self.logprobs = torch.zeros(shape, device=device)
         self.values = torch.zeros(shape, device=device)
         self.rewards = torch.zeros(shape, device=device)
@@ -103,6 +106,15 @@ class Rollout:
                 if rows.size:
                     begin, end = int(rows[0]), int(rows[-1]) + 1
                     yield host[begin:end], on_device[epoch, begin:end]
+
+    def step_minibatches(
+        self, batch_size: int, generator: torch.Generator
+    ) -> Iterator[torch.Tensor]:
+        """Flat step indices ``t·N + n`` shuffled, in minibatches of ``batch_size`` (the last one
+        may be smaller): SB3's PPO minibatches, for feed-forward nets (no sequence to keep)."""
+        total = self.steps * self.num_envs
+        order = torch.randperm(total, generator=generator, device="cpu").to(self.device)
+        yield from torch.split(order, batch_size)
 
 
 def to_device_async(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -184,10 +184,11 @@ class EpisodeCounter:
         before = env_row(infos_before, 0)
         if "state" in before:
             info["state_before"] = before["state"]
-        action = actions[0]
+        action = np.asarray(actions[0])
+        action = int(action) if action.ndim == 0 else action  # a Box action stays an array
         self.run.emit(
             Transition(
-                obs[0], int(action), float(rewards[0]), next_obs, bool(terminated[0]),
+                obs[0], action, float(rewards[0]), next_obs, bool(terminated[0]),
                 bool(truncated[0]), explored, int(self.episodes[0]), int(self.lengths[0]),
                 self.run.env_steps, 0, info,
             )

@@ -46,6 +46,7 @@ import torch  # noqa: E402
 import lecture_rl.envs  # noqa: E402,F401
 from lecture_rl import agents  # noqa: E402
 from lecture_rl.agents.events import NetworkUpdate, TrainingCallback  # noqa: E402
+from lecture_rl.runners import presets  # noqa: E402
 
 
 class CountUpdates(TrainingCallback):
@@ -71,7 +72,8 @@ def speed(
 ) -> tuple[float, float, int]:
     """(env-steps per wall second, per CPU second of this process, events received)."""
     env = gym.make("LectureRL/Parity-v0", length=16)
-    agent = agents.make("ppo", env, net="gru", seed=seed, device="cpu", **(settings or {}))
+    hp = presets.settings_for("ppo", "LectureRL/Parity-v0", {"net": "gru", **(settings or {})})
+    agent = agents.make("ppo", env, seed=seed, device="cpu", **hp)
     listener = CountUpdates()
     agent.train(env, steps=2_048, callbacks=[listener] if subscribed else None)  # warm-up
     listener.count = 0

@@ -300,11 +300,13 @@ class Checker:
         started = time.perf_counter()
         num_envs = 256 if self.smoke else 4096
         env = gym.make("LectureRL/Parity-v0", length=16)
+        from lecture_rl.runners import presets  # Parity's preset, as `lecture-rl train` picks it
+
         at_scale = {} if self.smoke else torch_envs_benchmark().AT_SCALE
-        agent = agents.make(
-            "ppo", env, net=net, num_envs=num_envs, device=self.device, seed=0, torch_envs=True,
-            **at_scale,
-        )  # fmt: skip
+        hp = presets.settings_for(
+            "ppo", "LectureRL/Parity-v0", {"net": net, "num_envs": num_envs, **at_scale}
+        )
+        agent = agents.make("ppo", env, device=self.device, seed=0, torch_envs=True, **hp)
         budget = 16_384 if self.smoke else 20_000_000
         paused, reached, curve = 0.0, None, []
         t0 = time.perf_counter()

@@ -64,6 +64,7 @@ from lecture_rl import agents
 from lecture_rl.agents.events import EpisodeBatch, TrainingCallback
 from lecture_rl.agents.training_profile import LAUNCH_SECONDS, profile_training
 from lecture_rl.envs.torch_vector import make_torch_vector_env
+from lecture_rl.runners import presets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from event_overhead import tree_imports  # noqa: E402  (the same child process, another run)
@@ -129,13 +130,17 @@ def env_rate(
     return numpy_env_rate(env_id, kw, num_envs, seconds)
 
 
+def parity_settings(net: str, num_envs: int, **hp) -> dict:
+    """PPO's settings on Parity-16 as `lecture-rl train` picks them: Parity's preset under
+    `net`, `num_envs` and `hp`."""
+    return presets.settings_for("ppo", PARITY16[0], {"net": net, "num_envs": num_envs, **hp})
+
+
 def ppo_rate(num_envs: int, torch_envs: bool, device: str, rollouts: int, **hp) -> float:
     """Env steps/s of PPO+LSTM training on Parity-16, after one warm-up rollout."""
     env = gym.make(PARITY16[0], **PARITY16[1])
-    agent = agents.make(
-        "ppo", env, seed=0, net="lstm", device=device, num_envs=num_envs, torch_envs=torch_envs,
-        **hp,
-    )  # fmt: skip
+    hp = parity_settings("lstm", num_envs, **hp)
+    agent = agents.make("ppo", env, seed=0, device=device, torch_envs=torch_envs, **hp)
     per_rollout = num_envs * agent.hp["n_steps"]
     agent.train(env, steps=per_rollout)  # warm-up: allocations, cuDNN plans
     sync(device)
@@ -191,9 +196,8 @@ def solve(
     """Train to 0.99 (training episodes); the figures, printed as one line (`log`: and the
     training accuracy of every rollout)."""
     env = gym.make(PARITY16[0], **PARITY16[1])
-    agent = agents.make(
-        "ppo", env, seed=seed, net=net, device=device, num_envs=num_envs, torch_envs=True, **hp
-    )
+    hp = parity_settings(net, num_envs, **hp)
+    agent = agents.make("ppo", env, seed=seed, device=device, torch_envs=True, **hp)
     sync(device)
     start = time.perf_counter()
     stop = AccuracyStop(num_envs, 0.99, log)
@@ -217,9 +221,8 @@ def solve(
 def profile(net: str, num_envs: int, device: str, label: str, rollouts: int = 1, **hp) -> float:
     """Print the training profile of PPO + `net` on Parity-16; launches per rollout."""
     env = gym.make(PARITY16[0], **PARITY16[1])
-    agent = agents.make(
-        "ppo", env, seed=0, net=net, device=device, num_envs=num_envs, torch_envs=True, **hp
-    )
+    hp = parity_settings(net, num_envs, **hp)
+    agent = agents.make("ppo", env, seed=0, device=device, torch_envs=True, **hp)
     steps = rollouts * num_envs * agent.hp["n_steps"]
     report = profile_training(agent, env, steps, label=f"ppo + {net}, Parity-16, {label}")
     print(report.table(), "\n", flush=True)
@@ -304,9 +307,10 @@ def main() -> None:
 def profile_launches(net: str, num_envs: int, device: str, minibatches: int, hp: dict) -> float:
     """Launches per rollout (they do not depend on the number of envs: measured at 64)."""
     env = gym.make(PARITY16[0], **PARITY16[1])
-    settings = {**hp, **AT_SCALE, "num_minibatches": minibatches}
-    agent = agents.make("ppo", env, seed=0, net=net, device=device, num_envs=min(num_envs, 64),
-                        torch_envs=True, **settings)  # fmt: skip
+    settings = parity_settings(
+        net, min(num_envs, 64), **{**hp, **AT_SCALE, "num_minibatches": minibatches}
+    )
+    agent = agents.make("ppo", env, seed=0, device=device, torch_envs=True, **settings)
     steps = agent.hp["num_envs"] * agent.hp["n_steps"]
     return profile_training(agent, env, steps).launches_per_rollout
 
@@ -335,13 +339,16 @@ def profile_before(tree: Path, net: str, num_envs: int, hp: dict) -> dict:
     """The launches and syncs per rollout of PPO + `net` on the code at `tree` (on the CPU).
 
     A child process imports `lecture_rl` from `tree` (links to its packages in a temporary
-    folder first on `PYTHONPATH`) and counts with this checkout's profile."""
+    folder first on `PYTHONPATH`) and counts with this checkout's profile. Both run the
+    settings this checkout picks (Parity's preset under `hp`), whatever that code's defaults."""
     from lecture_rl.agents import training_profile
 
+    settings = parity_settings(net, num_envs, **hp)
+    del settings["net"], settings["num_envs"]  # given on their own
     with tree_imports(tree) as env:
         done = subprocess.run(
             [sys.executable, "-c", BEFORE_PROFILE, training_profile.__file__, net,
-             str(num_envs), json.dumps(hp)],
+             str(num_envs), json.dumps(settings)],
             env=env, capture_output=True, text=True,
         )  # fmt: skip
     if done.returncode:
