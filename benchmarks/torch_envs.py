@@ -319,12 +319,13 @@ def profile_launches(net: str, num_envs: int, device: str, minibatches: int, hp:
 #: num_envs, settings as JSON); prints the counts per rollout as JSON
 BEFORE_PROFILE = """
 import importlib.util, json, sys, torch, gymnasium as gym
+name = "lecture_rl.agents.training_profile"  # this checkout's, also for the tree's own marks
+spec = importlib.util.spec_from_file_location(name, sys.argv[1])
+tp = sys.modules[name] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tp)
 import lecture_rl.envs
 from lecture_rl import agents
 torch.set_num_threads(1)
-spec = importlib.util.spec_from_file_location("training_profile", sys.argv[1])
-tp = sys.modules["training_profile"] = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tp)
 net, num_envs, hp = sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
 env = gym.make("LectureRL/Parity-v0", length=16)
 agent = agents.make("ppo", env, seed=0, net=net, device="cpu", num_envs=num_envs,
