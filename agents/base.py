@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,6 +42,7 @@ import numpy as np
 from lecture_rl.agents import checkpoint_io as ckpt
 from lecture_rl.agents.checkpoint_io import CheckpointError
 from lecture_rl.agents.events import (
+    EpisodeBatch,
     EpisodeEnd,
     EventStream,
     TrainingCallback,
@@ -74,7 +75,54 @@ class BudgetError(ValueError):
 EpisodeCallback = Callable[[dict[str, Any]], Any]
 
 
-@dataclass
+class EpisodeLog:
+    """The finished episodes of one training run: records, and batches kept as arrays.
+
+    A batch (`EpisodeBatch`) is turned into dicts only when
+    the records are read (`records()`), once; counting them costs nothing per episode.
+    """
+
+    def __init__(self, records: list[dict[str, Any]] | None = None):
+        self._records: list[dict[str, Any]] = [] if records is None else records
+        self._pending: list[EpisodeBatch] = []
+        self._pending_count = 0
+
+    def __len__(self) -> int:
+        return len(self._records) + self._pending_count
+
+    def append(self, record: dict[str, Any]) -> None:
+        """One finished episode, after every earlier one."""
+        if self._pending:
+            self.records()
+        self._records.append(record)
+
+    def add_batch(self, batch: EpisodeBatch) -> None:
+        """Episodes as arrays, after every earlier one; made into dicts when first read."""
+        if len(batch):
+            self._pending.append(batch)
+            self._pending_count += len(batch)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every episode as a dict (the same list object each time; batches converted once)."""
+        for batch in self._pending:
+            self._records.extend(batch.records())
+        self._pending.clear()
+        self._pending_count = 0
+        return self._records
+
+    def returns(self, last: int) -> np.ndarray:
+        """The returns of the last `last` episodes, without making dicts of batches."""
+        parts, needed = [], last
+        for batch in reversed(self._pending):
+            if needed <= 0:
+                break
+            parts.append(batch.returns[-needed:])
+            needed -= len(batch)
+        if needed > 0 and self._records:
+            parts.append(np.array([r["return"] for r in self._records[-needed:]], dtype=float))
+        return np.concatenate(parts[::-1]) if parts else np.zeros(0)
+
+
 class TrainResult:
     """What ``Agent.train`` returns.
 
@@ -82,13 +130,35 @@ class TrainResult:
     ``episode`` (0-based count), ``return``, ``length``, ``env_steps`` (cumulative env steps of
     this call when it ended) and ``wall_time`` (seconds since training began); ``accuracy`` is
     added on envs that grade answers. ``stopped_early`` is true when a subscriber stopped
-    training before the budget was spent.
+    training before the budget was spent. Episodes an agent reported as a batch (torch batched
+    envs) become dicts when `episodes` is first read.
     """
 
-    episodes: list[dict[str, Any]] = field(default_factory=list)
-    env_steps: int = 0
-    wall_time: float = 0.0
-    stopped_early: bool = False
+    def __init__(
+        self,
+        episodes: list[dict[str, Any]] | None = None,
+        env_steps: int = 0,
+        wall_time: float = 0.0,
+        stopped_early: bool = False,
+    ):
+        self.log = EpisodeLog(episodes)
+        self.env_steps = env_steps
+        self.wall_time = wall_time
+        self.stopped_early = stopped_early
+
+    @property
+    def episodes(self) -> list[dict[str, Any]]:
+        return self.log.records()
+
+    @episodes.setter
+    def episodes(self, value: list[dict[str, Any]]) -> None:
+        self.log = EpisodeLog(value)
+
+    def __repr__(self) -> str:
+        return (
+            f"TrainResult(episodes=<{len(self.log)} episodes>, env_steps={self.env_steps}, "
+            f"wall_time={self.wall_time:.3f}, stopped_early={self.stopped_early})"
+        )
 
 
 @dataclass(frozen=True)
@@ -149,11 +219,11 @@ class TrainingRun:
 
     @property
     def episodes_done(self) -> int:
-        return len(self.result.episodes)
+        return len(self.result.log)
 
     @property
     def budget_spent(self) -> bool:
-        return self.budget.spent(len(self.result.episodes), self.env_steps)
+        return self.budget.spent(len(self.result.log), self.env_steps)
 
     @property
     def done(self) -> bool:
@@ -170,11 +240,11 @@ class TrainingRun:
 
     def episode_end(self, ret: float, length: int, number: int | None = None) -> None:
         """Record a finished episode (dropped once the episode budget is full) and emit it."""
-        episodes = self.result.episodes
-        if self.budget.episodes is not None and len(episodes) >= self.budget.episodes:
+        log = self.result.log
+        if self.budget.episodes is not None and len(log) >= self.budget.episodes:
             return
         record: dict[str, Any] = {
-            "episode": len(episodes) if number is None else int(number),
+            "episode": len(log) if number is None else int(number),
             "return": float(ret),
             "length": int(length),
             "env_steps": int(self.env_steps),
@@ -182,15 +252,51 @@ class TrainingRun:
         }
         if self.answers:
             record["accuracy"] = record["return"] / self.answers
-        episodes.append(record)
-        self.stream.emit(EpisodeEnd(record))
+        log.append(record)
+        if self.stream.wants(EpisodeEnd):
+            self.stream.emit(EpisodeEnd(record))
+        if self.stream.wants(EpisodeBatch):
+            self.stream.emit(EpisodeBatch.of_record(record))
+
+    def episode_batch(self, returns: Any, lengths: Any, env_steps: Any) -> None:
+        """Record the episodes that ended since the last report, as arrays, and emit them.
+
+        `returns`, `lengths` and `env_steps` (the run's step count when each ended) are
+        1-d, one row per episode in the order they ended. Rows past the episode budget are
+        dropped, as `episode_end()` drops them. Subscribers of
+        `EpisodeBatch` get one event; an
+        `EpisodeEnd` per episode is built only when some
+        subscriber wants those.
+        """
+        log = self.result.log
+        returns = np.asarray(returns, dtype=np.float64).reshape(-1)
+        lengths = np.asarray(lengths, dtype=np.int64).reshape(-1)
+        env_steps = np.asarray(env_steps, dtype=np.int64).reshape(-1)
+        if self.budget.episodes is not None:
+            room = max(self.budget.episodes - len(log), 0)
+            returns, lengths, env_steps = returns[:room], lengths[:room], env_steps[:room]
+        if not returns.size:
+            return
+        first = len(log)
+        batch = EpisodeBatch(
+            np.arange(first, first + returns.size, dtype=np.int64),
+            returns,
+            lengths,
+            env_steps,
+            time.perf_counter() - self.started,
+            returns / self.answers if self.answers else None,
+        )
+        log.add_batch(batch)
+        if self.stream.wants(EpisodeBatch):
+            self.stream.emit(batch)
+        if self.stream.wants(EpisodeEnd):
+            for record in batch.records():
+                self.stream.emit(EpisodeEnd(record))
 
     def recent_return(self, count: int = 100) -> float | None:
         """Mean return of the last ``count`` finished episodes (``None`` before the first)."""
-        episodes = self.result.episodes
-        if not episodes:
-            return None
-        return float(np.mean([r["return"] for r in episodes[-count:]]))
+        returns = self.result.log.returns(count)
+        return float(returns.mean()) if returns.size else None
 
     def finish(self) -> TrainResult:
         result = self.result

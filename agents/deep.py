@@ -50,10 +50,14 @@ from lecture_rl.agents.device import make_reproducible, resolve_device
 from lecture_rl.agents.events import NetworkUpdate, TrainingCallback
 from lecture_rl.agents.hyperparameters import Param, positive, positive_int, unit_interval
 from lecture_rl.agents.monitors import DivergenceGuard, TensorBoardScalars, divergence_message
+from lecture_rl.agents.normalization import ObservationNormalizer, RewardNormalizer
+from lecture_rl.agents.policies import Policy, make_policy
 from lecture_rl.agents.stats import evaluation_summary
 from lecture_rl.agents.vector_envs import make_train_envs
 from lecture_rl.envs.protocols import graded_answers
+from lecture_rl.nets.backbone import is_image_space
 from lecture_rl.nets.factory import BACKBONE_NAMES
+from lecture_rl.nets.frame_stack import FrameStackBackbone
 from lecture_rl.nets.numpy_twin import NumpyTwin
 
 State = tuple[torch.Tensor, ...]
@@ -92,6 +96,17 @@ class DeepAgent(Agent):
         "checkpoint_every": positive_int(
             20, "with log_dir set, save log_dir/last_good every this many updates", high=10**9
         ),
+        "normalize_obs": Param(
+            False, "Box observations: o ← clip((o − μ)/σ, ±clip_obs) with running μ, σ "
+            "(SB3's VecNormalize); frozen outside training, saved in the checkpoint", kind="bool"),
+        "normalize_reward": Param(
+            False, "r ← clip(r/σ_G, ±clip_reward), σ_G the running std of the discounted return "
+            "(SB3's VecNormalize); saved in the checkpoint", kind="bool"),
+        "frame_stack": positive_int(
+            1, "net=mlp: read the last k observations side by side (SB3's VecFrameStack; "
+            "zeros before an episode's start); 1: the current one only", high=1000),
+        "clip_obs": positive(10.0, "bound of the normalised observations (normalize_obs)"),
+        "clip_reward": positive(10.0, "bound of the scaled rewards (normalize_reward)"),
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
     #: defaults that depend on the backbone, ``{net: {name: value}}``; a value the user gives
@@ -101,6 +116,8 @@ class DeepAgent(Agent):
     #: the head whose linear output is :meth:`_action_scores` (``None``: unknown), which lets
     #: :meth:`act` run in numpy on the CPU
     score_head: ClassVar[str | None] = None
+    #: whether the agent also acts in a `Box` action space (a Gaussian policy: ppo, reinforce)
+    continuous_actions: ClassVar[bool] = False
 
     @classmethod
     def validate_hyperparameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -119,21 +136,23 @@ class DeepAgent(Agent):
 
     def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
         super().__init__(env, seed=seed, **hyperparameters)
-        if not isinstance(self.action_space, gym.spaces.Discrete):
-            raise HyperparameterError(
-                f"agent '{self.name}' needs a Discrete action space, but this env has "
-                f"{self.action_space}; pick an env with discrete actions"
-            )
+        options = {k: self.hp[k] for k in ("log_std_init", "use_sde") if k in self.hp}
+        #: the action distribution: categorical over Discrete actions, Gaussian over a Box
+        self.policy: Policy = make_policy(
+            self.action_space, self.name, self.continuous_actions, **options
+        )
         self.device = resolve_device(self.hp["device"])
         make_reproducible(self.device)
-        self.n_actions = int(self.action_space.n)
-        self.action_start = int(self.action_space.start)
+        continuous = self.policy.continuous
+        self.n_actions = 0 if continuous else int(self.action_space.n)  # 0: a Box
+        self.action_start = 0 if continuous else int(self.action_space.start)
         # every torch draw goes through generators seeded from `seed`
         torch_seed = int(self.rng.integers(2**62))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(torch_seed)
             self.backbone = self._make_backbone().to(self.device)
             self.heads = nn.ModuleDict(self._build_heads()).to(self.device)
+        self.obs_normalizer, self.reward_normalizer = self._make_normalizers()
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(torch_seed + 1)
         self.cpu_generator = torch.Generator().manual_seed(torch_seed + 2)  # minibatch order
@@ -175,13 +194,26 @@ class DeepAgent(Agent):
     def _make_backbone(self) -> nn.Module:
         from lecture_rl.nets import make_backbone
 
-        try:
+        hp = self.hp
+
+        def build(space: gym.Space) -> nn.Module:
             return make_backbone(
-                self.hp["net"],
-                self.observation_space,
-                hidden_size=self.hp["hidden_size"],
-                **self.hp["net_kwargs"],
+                hp["net"], space, hidden_size=hp["hidden_size"], **hp["net_kwargs"]
             )
+
+        try:
+            if hp["frame_stack"] > 1:  # the last k observations side by side
+                if hp["net"] != "mlp":
+                    raise HyperparameterError(
+                        f"frame_stack={hp['frame_stack']} stacks observations for net=mlp; "
+                        f"net={hp['net']} reads one observation per step (a memory net "
+                        "carries the past itself): leave frame_stack at 1"
+                    )
+                try:
+                    return FrameStackBackbone(self.observation_space, build, hp["frame_stack"])
+                except ValueError as exc:
+                    raise HyperparameterError(f"frame_stack={hp['frame_stack']}: {exc}") from exc
+            return build(self.observation_space)
         except TypeError as exc:
             raise HyperparameterError(
                 f"net_kwargs={self.hp['net_kwargs']!r} does not fit backbone "
@@ -192,13 +224,34 @@ class DeepAgent(Agent):
         """The modules on top of the backbone (subclasses override)."""
         return {}
 
+    def _make_normalizers(self) -> tuple[ObservationNormalizer | None, RewardNormalizer | None]:
+        """The running statistics `normalize_obs` / `normalize_reward` ask for (else `None`)."""
+        hp, space = self.hp, self.observation_space
+        obs_normalizer = reward_normalizer = None
+        if hp["normalize_obs"]:
+            if not isinstance(space, gym.spaces.Box) or is_image_space(space):
+                raise HyperparameterError(
+                    f"normalize_obs=true needs vector (Box) observations, but this env has "
+                    f"{space}; leave normalize_obs off (one-hot and image inputs are already "
+                    "scaled by the backbone)"
+                )
+            obs_normalizer = ObservationNormalizer(space.shape, hp["clip_obs"]).to(self.device)
+        if hp["normalize_reward"]:
+            reward_normalizer = RewardNormalizer(hp["gamma"], hp["clip_reward"]).to(self.device)
+        return obs_normalizer, reward_normalizer
+
     @property
     def is_recurrent(self) -> bool:
         return bool(getattr(self.backbone, "is_recurrent", False))
 
     def modules_to_save(self) -> dict[str, nn.Module]:
-        """Every module whose weights go into the checkpoint, by name."""
-        return {"backbone": self.backbone, **dict(self.heads.items())}
+        """Every module whose weights (or statistics) go into the checkpoint, by name."""
+        modules = {"backbone": self.backbone, **dict(self.heads.items())}
+        if getattr(self, "obs_normalizer", None) is not None:
+            modules["obs_normalizer"] = self.obs_normalizer
+        if getattr(self, "reward_normalizer", None) is not None:
+            modules["reward_normalizer"] = self.reward_normalizer
+        return modules
 
     def parameters(self) -> list[nn.Parameter]:
         """All trainable parameters (backbone and heads)."""
@@ -211,25 +264,49 @@ class DeepAgent(Agent):
             cached = self._trainable_cache = self.parameters()
         return cached
 
-    def obs_tensor(self, obs: Any) -> torch.Tensor:
+    def obs_tensor(self, obs: Any, *, learn: bool = False) -> torch.Tensor:
         """Observations as the backbone takes them: integer ids for Discrete, raw arrays else.
 
-        A tensor (from torch batched envs) is already on the device and is used as it is."""
+        A tensor (from torch batched envs) is already on the device and is used as it is.
+        With `normalize_obs` they come normalised by the running statistics, which
+        `learn=True` (the training envs' observations, once each) first updates.
+        """
         if torch.is_tensor(obs):
-            return obs.to(self.device)
-        if isinstance(self.observation_space, gym.spaces.Discrete):
-            return torch.as_tensor(np.asarray(obs, dtype=np.int64), device=self.device)
-        return torch.as_tensor(np.asarray(obs), device=self.device)
+            tensor = obs.to(self.device)
+        elif isinstance(self.observation_space, gym.spaces.Discrete):
+            tensor = torch.as_tensor(np.asarray(obs, dtype=np.int64), device=self.device)
+        else:
+            tensor = torch.as_tensor(np.asarray(obs), device=self.device)
+        if self.obs_normalizer is not None:
+            tensor = self.obs_normalizer(tensor, update=learn)
+        return tensor
+
+    def _scaled_rewards(self, rewards: Any, dones: Any, active: Any = None) -> torch.Tensor:
+        """A vector step's rewards as float32 on the device; with `normalize_reward` folded
+        into the return statistics (`active`: the envs whose step counts) and scaled."""
+        reward_t = torch.as_tensor(rewards, dtype=torch.float32, device=self.device)
+        if self.reward_normalizer is None:
+            return reward_t
+        self.reward_normalizer.observe(reward_t, dones, active)
+        return self.reward_normalizer.scale(reward_t)
 
     def _action_scores(self, features: torch.Tensor) -> torch.Tensor:
         """``[B, nA]`` scores whose argmax is the greedy action (logits or Q-values)."""
         raise NotImplementedError
 
-    def _sample_action(self, scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        """Exploring actions ``[B]`` for scores ``[B, nA]`` (default: sample softmax(scores))."""
+    def _sample_action(
+        self, scores: torch.Tensor, mask: torch.Tensor | None, features: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Exploring actions for scores ``[B, ...]`` (default: a sample of the policy; gSDE
+        reads the ``features`` too)."""
         if mask is not None:
             scores = scores.masked_fill(~mask, -1e9)
-        return sample_categorical(scores, self.generator)
+        return self.policy.sample(scores, self.heads, self.generator, features)
+
+    def _env_action(self, action: torch.Tensor) -> Any:
+        """One action ``[1, ...]`` as ``env.step`` takes it: an int, or a clipped Box array."""
+        env_action = self.policy.to_env(action)[0]
+        return env_action if self.policy.continuous else int(env_action)
 
     # ----- acting one step at a time ----------------------------------------------------------
 
@@ -237,15 +314,20 @@ class DeepAgent(Agent):
         """Start of a new episode: forget the recurrent state."""
         self._act_state = None
 
-    def act(self, obs: Any, info: Mapping[str, Any] | None = None, *, greedy: bool = True) -> int:
+    def act(self, obs: Any, info: Mapping[str, Any] | None = None, *, greedy: bool = True) -> Any:
         """The action for one observation; the recurrent state is kept until :meth:`reset`.
+
+        An int for a `Discrete` action space; for a `Box`, an array of its shape clipped to its
+        bounds (greedy: the Gaussian's mean).
 
         On the CPU, MLP and rnn/lstm/gru backbones compute the scores in numpy on the same
         weights (:class:`~lecture_rl.nets.numpy_twin.NumpyTwin`): the same action, a few
         microseconds instead of tens (``benchmarks/act_latency.py``).
         """
         twin = self._numpy_twin()
-        if twin is not None:
+        if twin is not None and (greedy or not self.policy.needs_features):
+            if self.obs_normalizer is not None:
+                obs = self.obs_normalizer.numpy(obs)
             state = self._act_state
             before = twin.initial_state() if state is None else tuple(s[0].numpy() for s in state)
             scores_np, after = twin.scores(obs, before)
@@ -254,17 +336,19 @@ class DeepAgent(Agent):
             if info is not None and "action_mask" in info:
                 allowed = np.asarray(info["action_mask"], dtype=bool).reshape(-1)
                 allowed = allowed if allowed.any() else None
-            if greedy:
+            if greedy and not self.policy.continuous:
                 if allowed is not None:
                     scores_np = np.where(allowed, scores_np, -np.inf)
                 return int(np.argmax(scores_np)) + self.action_start
             scores = torch.from_numpy(np.asarray(scores_np, dtype=np.float32)[None])
+            if greedy:  # a Box: the Gaussian's mean, clipped
+                return self._env_action(self.policy.greedy(scores))
             mask = None if allowed is None else torch.from_numpy(allowed[None])
-            return int(self._sample_action(scores, mask).item()) + self.action_start
+            return self._env_action(self._sample_action(scores, mask))
         return self._act_torch(obs, info, greedy)
 
     @torch.no_grad()
-    def _act_torch(self, obs: Any, info: Mapping[str, Any] | None, greedy: bool) -> int:
+    def _act_torch(self, obs: Any, info: Mapping[str, Any] | None, greedy: bool) -> Any:
         """:meth:`act` through the torch modules (GPU, CNN, Transformer, ...)."""
         if self._act_state is None:
             self._act_state = self.backbone.initial_state(1, self.device)
@@ -281,10 +365,10 @@ class DeepAgent(Agent):
         if greedy:
             if mask is not None:
                 scores = scores.masked_fill(~mask, -math.inf)
-            action = scores.argmax(dim=-1)
+            action = self.policy.greedy(scores)
         else:
-            action = self._sample_action(scores, mask)
-        return int(action.item()) + self.action_start
+            action = self._sample_action(scores, mask, features)
+        return self._env_action(action)
 
     def _numpy_twin(self) -> NumpyTwin | None:
         """The numpy twin of backbone + ``score_head`` on the CPU (``None``: act in torch)."""
@@ -357,7 +441,7 @@ class DeepAgent(Agent):
                 )
                 mask = mask | ~mask.any(dim=-1, keepdim=True)
                 scores = scores.masked_fill(~mask, -math.inf)
-            actions = scores.argmax(dim=-1).cpu().numpy() + self.action_start
+            actions = self.policy.to_env(self.policy.greedy(scores))
             obs, rewards, terminated, truncated, infos = venv.step(actions)
             returns += np.where(running, rewards, 0.0)
             lengths += running
@@ -680,10 +764,3 @@ def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:
     if found_inf is not None:  # a skipped step does not count
         torch._foreach_sub_(steps, [found_inf] * len(steps))
     return True
-
-
-def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Draw ``a ~ softmax(logits)`` per row with the Gumbel-max trick and a seeded generator."""
-    uniform = torch.rand(logits.shape, generator=generator, device=logits.device)
-    gumbel = -torch.log(-torch.log(uniform.clamp_(min=1e-20)))
-    return (logits + gumbel).argmax(dim=-1)

@@ -275,7 +275,9 @@ class DQNAgent(DeepAgent):
             return nn.functional.smooth_l1_loss(q_sa, y)
         return nn.functional.mse_loss(q_sa, y)  # (y − Q(s, a; θ))², notes 004
 
-    def _sample_action(self, scores: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def _sample_action(
+        self, scores: torch.Tensor, mask: torch.Tensor | None, features: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """ε-greedy: a uniformly random available action with probability ε, else the argmax."""
         if mask is not None:
             mask = mask | ~mask.any(dim=-1, keepdim=True)
@@ -439,6 +441,9 @@ class DQNAgent(DeepAgent):
         """One gradient step on a replayed minibatch; returns the loss (a 0-d tensor)."""
         assert self.buffer is not None
         batch = self.buffer.sample(self.hp["batch_size"])
+        if self.reward_normalizer is not None:  # scaled by the statistics as they are now (SB3)
+            rewards = torch.as_tensor(batch["rewards"], device=self.device)
+            batch["rewards"] = self.reward_normalizer.scale(rewards).cpu().numpy()
         if self._fused is not None:
             with torch.no_grad():
                 value = self.fused_step(batch)
@@ -535,6 +540,8 @@ class DQNAgent(DeepAgent):
         recurrent = self.is_recurrent
         state = self.backbone.initial_state(n, self.device)
         starts = np.ones(n, dtype=bool)
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.start(n)
         if recurrent:
             if self.buffer.num_envs != n:
                 raise HyperparameterError(
@@ -549,6 +556,8 @@ class DQNAgent(DeepAgent):
                     hp["eps_start"], hp["eps_end"], hp["eps_decay_steps"], self.env_steps
                 )
                 with torch.no_grad():
+                    if self.obs_normalizer is not None:  # the replay keeps raw observations
+                        self.obs_normalizer.stats.update(torch.as_tensor(obs, device=self.device))
                     state_before = state
                     if recurrent:  # h carried across steps, reset at episode starts
                         features, state = self.backbone.step(self.obs_tensor(obs), state, starts)
@@ -568,6 +577,8 @@ class DQNAgent(DeepAgent):
                 infos_before = infos
                 next_obs, rewards, terminated, truncated, infos = envs.step(actions)
                 done = terminated | truncated
+                if self.reward_normalizer is not None:
+                    self.reward_normalizer.observe(torch.as_tensor(rewards), done)
                 real_next = np.array(next_obs, copy=True)
                 acting_mask = _mask_of(infos, n, self.n_actions)  # reset rows: the new start
                 next_mask = acting_mask.copy()  # the actions available in s'

@@ -8,6 +8,7 @@ Description:
         env step ──► Transition ──► (the agent learns) ──► TableUpdate / NetworkUpdate
                  └─► PolicyStep (deep agents: π(a|s), V(s), recurrent state)
         episode end ──► EpisodeEnd (return, length, accuracy)
+        a rollout's episode ends ──► EpisodeBatch (the same, as arrays, once per rollout)
 
     For tabular agents the order within one env step is fixed: the ``TableUpdate`` of the step
     comes first, then its ``Transition``, so a subscriber that draws on a ``Transition`` shows the
@@ -18,6 +19,14 @@ Description:
     nothing), receives them in :meth:`TrainingCallback.on_event`, and stops training by
     returning ``False`` (as stable-baselines3's callbacks do). A plain function
     ``f(record) -> bool | None`` still works as the per-episode ``callback=`` of ``train``.
+
+    Episode ends come two ways. `EpisodeEnd` is one event per episode; `EpisodeBatch` is
+    the episodes an agent finished since its last report, as numpy arrays, one event for all
+    of them. An agent on torch batched envs reports a rollout's thousands of episodes as one
+    batch and builds the per-episode `EpisodeEnd` events only when a subscriber wants them;
+    an agent that reports episodes one at a time sends a subscriber of `EpisodeBatch` a
+    batch of one. A subscriber that needs only a running figure (a progress bar) listens to
+    `EpisodeBatch` and so costs nothing per episode.
 
 Example:
     >>> class Printer(TrainingCallback):
@@ -32,6 +41,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,58 @@ class EpisodeEnd:
     record: Mapping[str, Any]
 
 
-Event = Transition | TableUpdate | NetworkUpdate | PolicyStep | EpisodeEnd
+@dataclass(frozen=True, eq=False)
+class EpisodeBatch:
+    """Finished training episodes as arrays, one row per episode in the order they ended.
+
+    `episode`, `returns`, `lengths` and `env_steps` are 1-d arrays of one length (the
+    record keys `episode`, `return`, `length`, `env_steps`); `wall_time` is one
+    number for the batch (seconds since training began, when it was reported); `accuracy`
+    (`returns / answers per episode`) is there on graded tasks, else `None`.
+    `records()` gives the same episodes as `EpisodeEnd` records.
+    """
+
+    episode: np.ndarray
+    returns: np.ndarray
+    lengths: np.ndarray
+    env_steps: np.ndarray
+    wall_time: float
+    accuracy: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.returns.shape[0])
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per episode, with the keys and types of an `EpisodeEnd` record."""
+        wall = float(self.wall_time)
+        columns = [self.episode.tolist(), self.returns.tolist(), self.lengths.tolist(),
+                   self.env_steps.tolist()]  # fmt: skip
+        if self.accuracy is None:
+            return [
+                {"episode": e, "return": r, "length": n, "env_steps": s, "wall_time": wall}
+                for e, r, n, s in zip(*columns)
+            ]
+        return [
+            {"episode": e, "return": r, "length": n, "env_steps": s, "wall_time": wall,
+             "accuracy": a}
+            for e, r, n, s, a in zip(*columns, self.accuracy.tolist())
+        ]  # fmt: skip
+
+    @classmethod
+    def of_record(cls, record: Mapping[str, Any]) -> EpisodeBatch:
+        """A batch of one from an `EpisodeEnd` record."""
+        accuracy = record.get("accuracy")
+        return cls(
+            np.array([int(record["episode"])], dtype=np.int64),
+            np.array([float(record["return"])]),
+            np.array([int(record["length"])], dtype=np.int64),
+            np.array([int(record.get("env_steps", 0))], dtype=np.int64),
+            float(record.get("wall_time", 0.0)),
+            None if accuracy is None else np.array([float(accuracy)]),
+        )
+
+
+Event = Transition | TableUpdate | NetworkUpdate | PolicyStep | EpisodeEnd | EpisodeBatch
 
 
 class TrainingCallback:

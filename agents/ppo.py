@@ -16,10 +16,15 @@ Description:
        loss, so backpropagation through time reaches from a recall back to the step that showed
        what is recalled instead of stopping at the rollout's first step.
 
-    Advantages are GAE(λ); they are normalised per minibatch. The defaults (lr 5e-3 decayed
-    linearly, λ = 0.8, 128 envs × 32 steps, hidden size 128) were picked from runs over several
-    seeds; λ = 0.95 or lr 2.5e-3 failed on Parity-16 on some seeds. Some defaults depend on the
-    net (``net_defaults``; ``benchmarks/memory_nets.py`` measures them):
+    Advantages are GAE(λ); they are normalised per minibatch. The defaults are what an env with
+    no preset meets (16 envs × 128 steps, 4 minibatches, 10 epochs, lr 3e-4 decayed linearly,
+    λ = 0.95, no entropy bonus, width 64, close to SB3's and CleanRL's): they learn CartPole,
+    Acrobot, LunarLander and Minigrid's DoorKey (`docs/presets.md` measures them). Our own
+    envs train with their presets (`lecture_rl/assets/presets/ppo.yml`: lr 5e-3, λ = 0.8,
+    128 envs × 32 steps, 4 epochs, entropy 0.01, width 128, picked on Parity and Copy from runs
+    over several seeds; λ = 0.95 or lr 2.5e-3 failed on Parity-16 on some seeds). Some defaults
+    depend on the net (``net_defaults``, over a preset; ``benchmarks/memory_nets.py`` measures
+    them):
 
     - ``transformer``: lr 1e-3 and d_model 64; at 5e-3 its attention does not settle (Copy-5:
       0.49 after 100k steps, against 1.00 with 1e-3). The episode prefix took it on Copy-5 with
@@ -57,30 +62,34 @@ Usage::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from lecture_rl.agents.base import HyperparameterError, TrainingRun
-from lecture_rl.agents.deep import DeepAgent, sample_categorical
+from lecture_rl.agents.deep import DeepAgent
 from lecture_rl.agents.events import PolicyStep
 from lecture_rl.agents.hyperparameters import (
     Param,
     non_negative,
     positive,
     positive_int,
+    unit_interval,
     with_defaults,
 )
+from lecture_rl.agents.policies import LOG_STD_INIT_PARAM, layer_init
 from lecture_rl.agents.rollout import (
     Rollout,
     detach_state,
     episode_prefix_length,
     index_state,
+    start_times,
 )
+from lecture_rl.agents.training_profile import phase
 from lecture_rl.agents.vector_envs import (
     TORCH_ENVS_PARAM,
     DeviceEpisodeCounter,
@@ -89,13 +98,10 @@ from lecture_rl.agents.vector_envs import (
     stack_final_obs,
     use_torch_envs,
 )
+from lecture_rl.nets.frame_stack import FrameStackBackbone
 
-
-def layer_init(layer: nn.Linear, std: float) -> nn.Linear:
-    """Orthogonal weights with gain ``std`` and zero bias (the usual PPO initialisation)."""
-    nn.init.orthogonal_(layer.weight, std)
-    nn.init.zeros_(layer.bias)
-    return layer
+#: the backbones with a memory: minibatches keep their sequences whole
+MEMORY_NETS = ("rnn", "lstm", "gru", "transformer")
 
 
 class PPOAgent(DeepAgent):
@@ -103,32 +109,46 @@ class PPOAgent(DeepAgent):
 
     name: ClassVar[str] = "ppo"
     score_head: ClassVar[str | None] = "actor"  # _action_scores: this linear head
+    continuous_actions: ClassVar[bool] = True  # Box actions: a Gaussian policy
+    _clip_coef: float | None = None  # ε now (anneal_clip); None: clip_coef
     params: ClassVar[dict[str, Param]] = {
-        **with_defaults(DeepAgent.params, num_envs=128),  # hidden_size, lr, net_kwargs: below
+        **with_defaults(DeepAgent.params, num_envs=16),  # hidden_size, lr, net_kwargs: below
         "net_kwargs": Param(
             {}, 'extra keywords for make_backbone, e.g. {"num_layers": 2}; lstm: input_init '
             "one_hot, forget_bias 3; gru: input_init one_hot, update_bias 2 (your keys win)",
             kind="dict"),
-        "hidden_size": positive_int(128, "width of the backbone (64 with net=transformer)",
-                                    high=65536),
-        "lr": positive(5e-3, "Adam learning rate (notes 004, Adam); 1e-3 with net=transformer"),
-        "n_steps": positive_int(32, "steps per env per rollout (the sequence length T)",
+        "hidden_size": positive_int(64, "width of the backbone", high=65536),
+        "lr": positive(3e-4, "Adam learning rate (notes 004, Adam); 1e-3 with net=transformer"),
+        "n_steps": positive_int(128, "steps per env per rollout (the sequence length T)",
                                 high=100_000),
         "num_minibatches": positive_int(
             4, "minibatches per epoch (the envs split into groups; <= num_envs)"
         ),
-        "update_epochs": positive_int(4, "passes over each rollout (8 with net=lstm or gru)",
+        "update_epochs": positive_int(10, "passes over each rollout (8 with net=lstm or gru)",
                                       high=1000),
-        "gae_lambda": Param(0.8, "λ of GAE(λ)", low=0.0, high=1.0),
+        "gae_lambda": Param(0.95, "λ of GAE(λ)", low=0.0, high=1.0),
         "clip_coef": positive(0.2, "ε of the clipped surrogate objective"),
-        "ent_coef": non_negative(0.01, "weight of the entropy bonus"),
+        "ent_coef": non_negative(0.0, "weight of the entropy bonus"),
         "vf_coef": non_negative(0.5, "weight of the value loss"),
-        "anneal_lr": Param(True, "decay the learning rate linearly over the budget",
-                           kind="bool"),
+        "batch_size": positive_int(
+            0, "0: num_minibatches groups of whole env sequences (any net); N: minibatches of "
+            "N steps shuffled over the rollout, as SB3's PPO (feed-forward nets)", low=0),
+        "anneal_lr": Param(True, "decay the learning rate linearly over the budget "
+                           "(SB3's lin_ schedule)", kind="bool"),
+        "anneal_clip": Param(False, "decay the clip range ε linearly over the budget "
+                             "(SB3's lin_ schedule)", kind="bool"),
+        "anneal_floor": unit_interval(
+            0.05, "the fraction of lr (and ε) an anneal keeps at the end: x ← x₀·max(1 − "
+            "spent, floor); 0 is SB3's lin_"),
         "episode_prefix": Param(
             True, "memory nets: the update first re-runs each env's unfinished episode from the "
             "previous rollout, so BPTT reaches the episode's start (at most one rollout back)",
             kind="bool"),
+        "log_std_init": LOG_STD_INIT_PARAM,
+        "use_sde": Param(False, "Box actions: gSDE, exploration noise φ(s)ᵀΘ with Θ redrawn "
+                         "every sde_sample_freq steps (SB3's use_sde)", kind="bool"),
+        "sde_sample_freq": Param(-1, "gSDE: steps between new noise weights Θ (-1: once per "
+                                 "rollout)", low=-1, high=10**9, integer=True),
         "torch_envs": TORCH_ENVS_PARAM,
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 500_000}
@@ -147,7 +167,13 @@ class PPOAgent(DeepAgent):
     @classmethod
     def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
         super().check_hyperparameters(hp)
-        if hp["num_minibatches"] > hp["num_envs"]:
+        if hp["batch_size"] and hp["net"] in MEMORY_NETS:
+            raise HyperparameterError(
+                f"ppo: batch_size={hp['batch_size']} shuffles single steps, but net="
+                f"{hp['net']} learns from whole sequences; leave batch_size at 0 and use "
+                "num_minibatches"
+            )
+        if hp["num_minibatches"] > hp["num_envs"] and not hp["batch_size"]:
             raise HyperparameterError(
                 f"ppo: num_minibatches={hp['num_minibatches']} is out of range; minibatches "
                 f"split the envs, so num_minibatches must be <= num_envs ({hp['num_envs']})"
@@ -160,7 +186,7 @@ class PPOAgent(DeepAgent):
     def _build_heads(self) -> dict[str, nn.Module]:
         width = self.backbone.output_dim
         return {
-            "actor": layer_init(nn.Linear(width, self.n_actions), std=0.01),
+            **self.policy.build_heads(width),  # π: logits, or a Gaussian's mean and log σ
             "critic": layer_init(nn.Linear(width, 1), std=1.0),
         }
 
@@ -193,65 +219,102 @@ class PPOAgent(DeepAgent):
         obs, infos = envs.reset(seed=int(self.rng.integers(2**31)))
         first = self.obs_tensor(obs)
         # with the episode prefix two buffers alternate: the update reads the previous one too
+        # (a frame stack's stored state is exact and carries no gradient: no prefix needed)
         prefix = hp["episode_prefix"] and self.is_recurrent
+        prefix = prefix and not isinstance(self.backbone, FrameStackBackbone)
         buffers = [
-            Rollout(n_steps, num_envs, tuple(first.shape[1:]), first.dtype, self.device)
+            Rollout(
+                n_steps,
+                num_envs,
+                tuple(first.shape[1:]),
+                first.dtype,
+                self.device,
+                self.policy.action_shape,
+                self.policy.action_dtype,
+            )  # fmt: skip
             for _ in range(2 if prefix else 1)
         ]
         previous: Rollout | None = None
         state = self.backbone.initial_state(num_envs, self.device)
         episode_start = torch.ones(num_envs, dtype=torch.bool, device=self.device)
+        host_start = np.ones(num_envs, dtype=bool)  # the same, on the host
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.start(num_envs)
+        # gSDE: Θ redrawn at each rollout's start (sde_sample_freq -1) or every that many steps
+        sde = hp["use_sde"] and self.policy.continuous
+        sde_every = hp["sde_sample_freq"] if sde else 0
         steps_done = 0
         try:
             while not run.done:
-                if hp["anneal_lr"]:
-                    self._anneal(steps_done, run)
+                self._anneal(steps_done, run)
                 rollout = buffers[0]
                 rollout.initial_state = detach_state(state)
+                if sde:  # gSDE: a new Θ per env for each rollout
+                    self.policy.reset_noise(num_envs, self.heads, self.generator)
                 steps_before = steps_done
                 with torch.no_grad():  # 1. collect
+                    with phase("rollout forward"):  # categorical: the noise of every a ~ π(·|s)
+                        noise = self.policy.rollout_noise(n_steps, num_envs, self.generator)
                     for t in range(n_steps):
-                        obs_t = self.obs_tensor(obs)
-                        rollout.obs[t] = obs_t
-                        rollout.episode_starts[t] = episode_start
-                        features, state = self.backbone.step(obs_t, state, episode_start)
-                        logits = self._masked(self._action_scores(features), infos, rollout, t)
-                        action = sample_categorical(logits, self.generator)
-                        logp = F.log_softmax(logits, dim=-1).gather(-1, action[:, None])[:, 0]
-                        rollout.values[t] = self.value(features)
-                        rollout.actions[t] = action
-                        rollout.logprobs[t] = logp
+                        with phase("rollout forward"):
+                            obs_t = self.obs_tensor(obs, learn=True)
+                            rollout.obs[t] = obs_t
+                            rollout.episode_starts[t] = episode_start
+                            features, state = self.backbone.step(obs_t, state, episode_start)
+                            scores = self._masked(self._action_scores(features), infos, rollout, t)
+                            if sde_every > 0 and t % sde_every == 0:  # gSDE: new Θ
+                                self.policy.reset_noise(num_envs, self.heads, self.generator)
+                            action = self.policy.sample(
+                                scores, self.heads, self.generator, features,
+                                noise=None if noise is None else noise[t],
+                            )  # fmt: skip
+                            logp = self.policy.log_prob(scores, self.heads, action, features)
+                            rollout.values[t] = self.value(features)
+                            rollout.actions[t] = action
+                            rollout.logprobs[t] = logp
                         steps_done += num_envs
                         if on_device:
                             obs, infos = self._device_step(envs, action, rollout, t, state, counter)
-                            episode_start = rollout.dones[t].clone()
+                            episode_start = rollout.dones[t]
                             continue
                         if want_policy:
-                            run.emit(PolicyStep(obs, logits.softmax(-1), rollout.values[t],
+                            run.emit(PolicyStep(obs, self.policy.probs(scores), rollout.values[t],
                                                 action, state, steps_done - num_envs,
                                                 episode_start, infos.get("hidden")))  # fmt: skip
                         obs_before, infos_before = obs, infos
-                        env_actions = action.cpu().numpy() + self.action_start
-                        obs, reward, terminated, truncated, infos = envs.step(env_actions)
+                        with phase("env step"):
+                            env_actions = self.policy.to_env(action)  # a Box: clipped
+                            obs, reward, terminated, truncated, infos = envs.step(env_actions)
                         if counter.wants_transitions:  # env 0's step, for the live viewer
                             counter.transition(
                                 obs_before, env_actions, reward, obs, terminated, truncated,
                                 infos, infos_before,
                             )  # fmt: skip
-                        reward_t = torch.as_tensor(reward, dtype=torch.float32, device=self.device)
-                        cut = np.flatnonzero(truncated & ~terminated)
-                        if cut.size:  # a time limit is not the task's end: bootstrap γV(final)
-                            reward_t[cut] += gamma * self._final_values(infos, cut, state)
-                        done = np.logical_or(terminated, truncated)
-                        rollout.rewards[t] = reward_t
-                        rollout.dones[t] = torch.as_tensor(done, device=self.device)
-                        episode_start = rollout.dones[t].clone()
-                        counter.step(np.asarray(reward, dtype=float), done, steps_done)
+                        with phase("env step"):
+                            done = np.logical_or(terminated, truncated)
+                            reward_t = self._scaled_rewards(reward, done)
+                            cut = np.flatnonzero(truncated & ~terminated)
+                            if cut.size:  # a time limit is not the task's end: bootstrap γV
+                                reward_t[cut] += gamma * self._final_values(infos, cut, state)
+                            rollout.rewards[t] = reward_t
+                            rollout.dones[t] = torch.as_tensor(done, device=self.device)
+                            episode_start = rollout.dones[t]
+                            rollout.host_starts[t], host_start = host_start, done
+                        with phase("episode counting"):
+                            counter.step(np.asarray(reward, dtype=float), done, steps_done)
                     if on_device:
-                        counter.flush(steps_before)  # the one wait for the device per rollout
-                    features, _ = self.backbone.step(self.obs_tensor(obs), state, episode_start)
-                    last_value = self.value(features)
-                advantages, returns = rollout.advantages_gae(last_value, gamma, hp["gae_lambda"])
+                        with phase("episode reporting"):
+                            ends = counter.flush(steps_before)  # the one wait for the device
+                        rollout.host_starts[0], rollout.host_starts[1:] = host_start, ends[:-1]
+                        host_start = ends[-1]
+                    with phase("rollout forward"):
+                        obs_t = self.obs_tensor(obs)
+                        features, _ = self.backbone.step(obs_t, state, episode_start)
+                        last_value = self.value(features)
+                with phase("advantages (GAE)"):
+                    advantages, returns = rollout.advantages_gae(
+                        last_value, gamma, hp["gae_lambda"]
+                    )
                 self._update(rollout, advantages, returns, previous)  # 2. update
                 previous = rollout if prefix else None
                 buffers.reverse()  # the next rollout fills the other buffer
@@ -270,17 +333,21 @@ class PPOAgent(DeepAgent):
         counter: DeviceEpisodeCounter,
     ) -> tuple[torch.Tensor, dict[str, Any]]:
         """One step of torch batched envs, stored into ``rollout`` without leaving the device."""
-        obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
-        reward_t = reward.to(torch.float32)
-        if envs.can_truncate:  # a time limit is not the task's end: bootstrap γV(final)
-            final = self.obs_tensor(infos["final_obs"])
-            features, _ = self.backbone.step(final, state, None)
-            cut = truncated & ~terminated
-            reward_t = reward_t + torch.where(cut, self.hp["gamma"] * self.value(features), 0.0)
-        done = terminated | truncated
-        rollout.rewards[t] = reward_t
-        rollout.dones[t] = done
-        counter.step(reward, done)
+        with phase("env step"):
+            obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
+        with phase("rollout forward"):
+            done = terminated | truncated
+            reward_t = self._scaled_rewards(reward, done)
+            if envs.can_truncate:  # a time limit is not the task's end: bootstrap γV(final)
+                final = self.obs_tensor(infos["final_obs"])
+                features, _ = self.backbone.step(final, state, None)
+                cut = truncated & ~terminated
+                gamma_v = self.hp["gamma"] * self.value(features)
+                reward_t = reward_t + torch.where(cut, gamma_v, 0.0)
+            rollout.rewards[t] = reward_t
+            rollout.dones[t] = done
+        with phase("episode counting"):
+            counter.step(reward, done)
         return obs, infos
 
     def _masked(
@@ -314,38 +381,89 @@ class PPOAgent(DeepAgent):
         return self.value(features)
 
     def _anneal(self, steps_done: int, run: TrainingRun) -> None:
-        """lr ← lr₀ · max(1 − fraction of the budget spent, 0.05)."""
+        """The linear schedules: x ← x₀ · max(1 − fraction of the budget spent, anneal_floor)
+        for the learning rate (``anneal_lr``) and the clip range ε (``anneal_clip``)."""
+        hp = self.hp
         fractions = [0.0]
         if run.budget.steps:
             fractions.append(steps_done / run.budget.steps)
         if run.budget.episodes:
             fractions.append(run.episodes_done / run.budget.episodes)
-        lr = self.hp["lr"] * max(1.0 - max(fractions), 0.05)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        remaining = max(1.0 - max(fractions), hp["anneal_floor"])
+        self._clip_coef = hp["clip_coef"] * (remaining if hp["anneal_clip"] else 1.0)
+        if hp["anneal_lr"]:
+            for group in self.optimizer.param_groups:
+                group["lr"] = hp["lr"] * remaining
 
     def _sequences(
-        self, rollout: Rollout, previous: Rollout | None, envs: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...], int]:
-        """``(obs, episode_starts, initial_state, lead)`` the backbone re-runs for ``envs``.
+        self, rollout: Rollout, previous: Rollout | None, envs: torch.Tensor, rows: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, ...], int, list[int]]:
+        """`(obs, episode_starts, initial_state, lead, start_times)` re-run for `envs`.
 
-        Without a previous rollout: the rollout from its stored state (``lead = 0``). With one
-        (the episode prefix): its last ``lead`` steps first, enough that every env's unfinished
-        episode is re-run from its start (:func:`episode_prefix_length`), so the gradient of a
-        recall reaches the step that showed what is recalled; the sequence then starts from the
-        previous rollout's stored state (exact where ``lead = T``; elsewhere an episode start
-        inside the prefix resets it).
+        `rows` are `envs` on the host: the sequence is planned from the rollouts'
+        `host_starts`, so nothing here waits for the device. Without a previous rollout: the
+        rollout from its stored state (`lead = 0`). With one (the episode prefix): its last
+        `lead` steps first, enough that every env's unfinished episode is re-run from its
+        start (`episode_prefix_length()`), so the gradient of a recall reaches the step
+        that showed what is recalled; the sequence then starts from the previous rollout's
+        stored state (exact where `lead = T`; elsewhere an episode start inside the prefix
+        resets it). `start_times`: where some env of the sequence begins an episode.
         """
         obs, starts = rollout.obs[:, envs], rollout.episode_starts[:, envs]
+        host_starts = rollout.host_starts[:, rows]
         lead = 0
         if previous is not None:
-            lead = episode_prefix_length(previous.episode_starts[:, envs], starts[0])
+            lead = episode_prefix_length(previous.host_starts[:, rows], host_starts[0])
         if lead == 0:
-            return obs, starts, index_state(rollout.initial_state, envs), 0
+            state0 = index_state(rollout.initial_state, envs)
+            return obs, starts, state0, 0, start_times(host_starts)
         begin = previous.steps - lead
         obs = torch.cat([previous.obs[begin:, envs], obs])
         starts = torch.cat([previous.episode_starts[begin:, envs], starts])
-        return obs, starts, index_state(previous.initial_state, envs), lead
+        host_starts = np.concatenate([previous.host_starts[begin:, rows], host_starts])
+        state0 = index_state(previous.initial_state, envs)
+        return obs, starts, state0, lead, start_times(host_starts)
+
+    def _minibatches(
+        self, rollout: Rollout, previous: Rollout | None
+    ) -> Iterator[tuple[Any, torch.Tensor]]:
+        """Every epoch's minibatches as ``(rows, features)``: ``rollout.x[rows]`` are their
+        steps and ``features`` the backbone's output for them, with gradients.
+
+        By default ``num_minibatches`` groups of whole env sequences (``rows = (:, envs)``),
+        re-run by ``backbone.forward_sequence`` (with the episode prefix of ``previous``),
+        planned on the host (:meth:`_sequences`: no wait for the device). With ``batch_size``
+        (feed-forward nets): the rollout's steps shuffled into minibatches of that many steps,
+        as SB3's PPO draws them.
+        """
+        hp = self.hp
+        if hp["batch_size"]:
+            net, obs = self.backbone, rollout.obs
+            if isinstance(net, FrameStackBackbone):  # the stacks have no weights: built once
+                with torch.no_grad():
+                    obs, _ = net.stacked_sequence(
+                        obs, rollout.initial_state, rollout.episode_starts
+                    )
+                net = net.inner
+            obs = obs.flatten(0, 1)  # [T·N, ...]
+            for _ in range(hp["update_epochs"]):
+                for flat in rollout.step_minibatches(hp["batch_size"], self.cpu_generator):
+                    with phase("update forward+backward"):
+                        rows = (flat // rollout.num_envs, flat % rollout.num_envs)
+                        features, _ = net.step(obs[flat], (), None)
+                    yield rows, features
+            return
+        minibatches = rollout.env_minibatches(
+            hp["num_minibatches"], self.cpu_generator, hp["update_epochs"]
+        )
+        for host_rows, envs_idx in minibatches:
+            with phase("update forward+backward"):
+                obs, starts, state0, lead, cuts = self._sequences(
+                    rollout, previous, envs_idx, host_rows
+                )
+                features, _ = self.backbone.forward_sequence(obs, state0, starts, start_times=cuts)
+                features = features[lead:]  # the prefix steps carry no loss
+            yield (slice(None), envs_idx), features
 
     def _update(
         self,
@@ -354,7 +472,7 @@ class PPOAgent(DeepAgent):
         returns: torch.Tensor,
         previous: Rollout | None = None,
     ) -> dict[str, torch.Tensor]:
-        """``update_epochs`` passes of clipped-PPO gradient steps on env-wise minibatches.
+        """``update_epochs`` passes of clipped-PPO gradient steps (:meth:`_minibatches`).
 
         Returns the mean losses and clip fraction as 0-d tensors (no host sync).
 
@@ -362,40 +480,42 @@ class PPOAgent(DeepAgent):
         sequence where an episode began in it; its steps carry no loss.
         """
         hp = self.hp
+        clip_coef = hp["clip_coef"] if self._clip_coef is None else self._clip_coef
         # summed as tensors, converted once: a float() per minibatch is a host sync on a GPU
         stats: dict[str, torch.Tensor] = {}
         count = 0
-        for _ in range(hp["update_epochs"]):
-            for envs_idx in rollout.env_minibatches(hp["num_minibatches"], self.cpu_generator):
-                obs, starts, state0, lead = self._sequences(rollout, previous, envs_idx)
-                features, _ = self.backbone.forward_sequence(obs, state0, starts)
-                features = features[lead:]  # the prefix steps carry no loss
-                logits = self._action_scores(features)  # [T, b, nA]
+        for rows, features in self._minibatches(rollout, previous):
+            with phase("update forward+backward"):
+                scores = self._action_scores(features)  # [..., nA] logits, or [..., d] μ
                 if rollout.masks is not None:
-                    logits = logits.masked_fill(~rollout.masks[:, envs_idx], -1e9)
-                log_pi = F.log_softmax(logits, dim=-1)
-                new_logp = log_pi.gather(-1, rollout.actions[:, envs_idx, None])[..., 0]
-                entropy = -(log_pi.exp() * log_pi).sum(-1).mean()
-                adv = advantages[:, envs_idx]
+                    scores = scores.masked_fill(~rollout.masks[rows], -1e9)
+                new_logp, entropy = self.policy.log_prob_entropy(
+                    scores, self.heads, rollout.actions[rows], features
+                )
+                entropy = entropy.mean()
+                adv = advantages[rows]
                 adv = (adv - adv.mean()) / (adv.std() + 1e-8)
                 # r_t(θ) = π_θ(a_t|s_t) / π_θ_old(a_t|s_t)
-                ratio = torch.exp(new_logp - rollout.logprobs[:, envs_idx])
-                # L^CLIP = E[min(r_t A_t, clip(r_t, 1−ε, 1+ε) A_t)]  (maximised, so negated)
-                clipped = ratio.clamp(1.0 - hp["clip_coef"], 1.0 + hp["clip_coef"])
+                ratio = torch.exp(new_logp - rollout.logprobs[rows])
+                # L^CLIP = E[min(r_t A_t, clip(r_t, 1−ε, 1+ε) A_t)]  (maximised: negated)
+                clipped = ratio.clamp(1.0 - clip_coef, 1.0 + clip_coef)
                 policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
                 # L^VF = ½ E[(V_θ(s_t) − V_t^target)²]
-                value_loss = 0.5 * (self.value(features) - returns[:, envs_idx]).pow(2).mean()
+                value_loss = 0.5 * (self.value(features) - returns[rows]).pow(2).mean()
                 loss = policy_loss + hp["vf_coef"] * value_loss - hp["ent_coef"] * entropy
-                lr = self.optimizer.param_groups[0]["lr"]
-                self.gradient_step(
-                    loss,
-                    {"policy": policy_loss, "value": value_loss, "entropy": entropy},
-                    {"learning_rate": lr},
-                )
                 with torch.no_grad():
-                    clip_fraction = ((ratio - 1.0).abs() > hp["clip_coef"]).float().mean()
+                    clip_fraction = ((ratio - 1.0).abs() > clip_coef).float().mean()
                     step_stats = torch.stack([policy_loss, value_loss, entropy, clip_fraction])
                 stats["sum"] = step_stats if not stats else stats["sum"] + step_stats
                 count += 1
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+            with phase("optimizer"):
+                lr = self.optimizer.param_groups[0]["lr"]
+                self.apply_gradients(
+                    loss,
+                    {"policy": policy_loss, "value": value_loss, "entropy": entropy},
+                    {"learning_rate": lr, "clip_coef": clip_coef},
+                )
         means = stats["sum"] / count
         return dict(zip(("policy", "value", "entropy", "clip_fraction"), means.unbind()))

@@ -31,13 +31,13 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from lecture_rl.agents.base import TrainingRun
-from lecture_rl.agents.deep import DeepAgent, sample_categorical
+from lecture_rl.agents.deep import DeepAgent
 from lecture_rl.agents.hyperparameters import Param, non_negative, positive_int, with_defaults
-from lecture_rl.agents.ppo import layer_init
+from lecture_rl.agents.policies import LOG_STD_INIT_PARAM, layer_init
+from lecture_rl.agents.training_profile import to_host
 from lecture_rl.agents.vector_envs import (
     TORCH_ENVS_PARAM,
     EpisodeCounter,
@@ -51,6 +51,7 @@ class ReinforceAgent(DeepAgent):
 
     name: ClassVar[str] = "reinforce"
     score_head: ClassVar[str | None] = "actor"  # _action_scores: this linear head
+    continuous_actions: ClassVar[bool] = True  # Box actions: a Gaussian policy
     params: ClassVar[dict[str, Param]] = {
         **with_defaults(DeepAgent.params, hidden_size=64, lr=1e-2, num_envs=64),
         "ent_coef": non_negative(0.05, "weight of the entropy bonus"),
@@ -58,6 +59,7 @@ class ReinforceAgent(DeepAgent):
         "max_episode_steps": positive_int(1000, "episodes are cut here while training",
                                           high=10**7),
         "normalize_advantages": Param(True, "normalise G − b over each batch", kind="bool"),
+        "log_std_init": LOG_STD_INIT_PARAM,
         "torch_envs": TORCH_ENVS_PARAM,
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
@@ -67,7 +69,7 @@ class ReinforceAgent(DeepAgent):
     def _build_heads(self) -> dict[str, nn.Module]:
         width = self.backbone.output_dim
         return {
-            "actor": layer_init(nn.Linear(width, self.n_actions), std=0.01),
+            **self.policy.build_heads(width),  # π: logits, or a Gaussian's mean and log σ
             "baseline": layer_init(nn.Linear(width, 1), std=1.0),
         }
 
@@ -114,8 +116,10 @@ class ReinforceAgent(DeepAgent):
         tracker.lengths[:] = 0
         observations, actions, rewards, valid, masks = [], [], [], [], []
         counted = 0
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.start(num_envs)
         for _ in range(self.hp["max_episode_steps"]):
-            obs_t = self.obs_tensor(obs)
+            obs_t = self.obs_tensor(obs, learn=True)
             features, state = self.backbone.step(obs_t, state, None)
             logits = self._action_scores(features)
             mask = None
@@ -123,9 +127,9 @@ class ReinforceAgent(DeepAgent):
                 mask = torch.as_tensor(np.asarray(infos["action_mask"], dtype=bool))
                 mask = (mask | ~mask.any(dim=-1, keepdim=True)).to(self.device)
                 logits = logits.masked_fill(~mask, -1e9)
-            action = sample_categorical(logits, self.generator)
+            action = self.policy.sample(logits, self.heads, self.generator, features)
             obs_before, infos_before = obs, infos
-            env_actions = action.cpu().numpy() + self.action_start
+            env_actions = self.policy.to_env(action)  # a Box: clipped
             obs, reward, terminated, truncated, infos = envs.step(env_actions)
             done = np.logical_or(terminated, truncated)
             if tracker.wants_transitions and running[0]:  # env 0's step, for the live viewer
@@ -135,7 +139,11 @@ class ReinforceAgent(DeepAgent):
                 )  # fmt: skip
             observations.append(obs_t)
             actions.append(action)
-            rewards.append(np.where(running, reward, 0.0))
+            step_rewards = np.where(running, reward, 0.0)
+            if self.reward_normalizer is not None:  # scaled; only the first episodes count
+                scaled = self._scaled_rewards(step_rewards, done & running, running)
+                step_rewards = scaled.cpu().numpy()
+            rewards.append(step_rewards)
             valid.append(running.copy())
             masks.append(mask)
             counted += int(running.sum())
@@ -185,8 +193,10 @@ class ReinforceAgent(DeepAgent):
             else min(fixed, self.hp["max_episode_steps"])
         )
         observations, actions, rewards, valid, masks = [], [], [], [], []
+        if self.reward_normalizer is not None:
+            self.reward_normalizer.start(num_envs)
         for _ in range(limit):
-            obs_t = self.obs_tensor(obs)
+            obs_t = self.obs_tensor(obs, learn=True)
             features, state = self.backbone.step(obs_t, state, None)
             logits = self._action_scores(features)
             mask = None
@@ -194,12 +204,13 @@ class ReinforceAgent(DeepAgent):
                 mask = infos["action_mask"].bool()
                 mask = mask | ~mask.any(dim=-1, keepdim=True)
                 logits = logits.masked_fill(~mask, -1e9)
-            action = sample_categorical(logits, self.generator)
+            action = self.policy.sample(logits, self.heads, self.generator, features)
             obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
             reward = torch.where(running, reward, 0.0)
             observations.append(obs_t)
             actions.append(action)
-            rewards.append(reward.to(torch.float32))
+            ended = (terminated | truncated) & running
+            rewards.append(self._scaled_rewards(reward, ended, running))
             valid.append(running)
             masks.append(mask)
             ret = ret + reward
@@ -231,15 +242,19 @@ class ReinforceAgent(DeepAgent):
         running: torch.Tensor,
         steps_done: int,
     ) -> int:
-        """Report each env's finished first episode, ordered by its end step, then by env;
-        returns the steps counted (each env's steps up to its episode's end)."""
-        copied = torch.stack([ret, length.double(), running.double()]).cpu().numpy()
+        """Report each env's finished first episode, ordered by its end step, then by env, as
+        one batch; returns the steps counted (each env's steps up to its episode's end)."""
+        copied = to_host(torch.stack([ret, length.double(), running.double()]))
         returns, lengths, unfinished = copied[0], copied[1].astype(np.int64), copied[2] > 0
         counted = int(lengths.sum())
-        for i in sorted(np.flatnonzero(~unfinished), key=lambda i: (lengths[i], i)):
-            # the steps counted when env i ended: Σ_j min(length_j, length_i)
-            run.env_steps = steps_done + int(np.minimum(lengths, lengths[i]).sum())
-            run.episode_end(returns[i], lengths[i])
+        finished = np.flatnonzero(~unfinished)
+        order = finished[np.lexsort((finished, lengths[finished]))]  # by length, then by env
+        # the steps counted when env i ended: Σ_j min(length_j, length_i)
+        sorted_lengths = np.sort(lengths)
+        below = np.concatenate([[0], np.cumsum(sorted_lengths)])
+        k = np.searchsorted(sorted_lengths, lengths[order], side="right")
+        ended_at = below[k] + lengths[order] * (lengths.size - k)
+        run.episode_batch(returns[order], lengths[order], steps_done + ended_at)
         run.env_steps = steps_done + counted
         return counted
 
@@ -248,12 +263,10 @@ class ReinforceAgent(DeepAgent):
         num_envs = self.hp["num_envs"]
         state0 = self.backbone.initial_state(num_envs, self.device)
         features, _ = self.backbone.forward_sequence(batch["obs"], state0, None)
-        logits = self._action_scores(features)  # [T, N, nA]
+        scores = self._action_scores(features)  # [T, N, nA] logits, or [T, N, d] μ
         if batch["masks"] is not None:
-            logits = logits.masked_fill(~batch["masks"], -1e9)
-        log_pi = F.log_softmax(logits, dim=-1)
-        logp = log_pi.gather(-1, batch["actions"][..., None])[..., 0]
-        entropy = -(log_pi.exp() * log_pi).sum(-1)
+            scores = scores.masked_fill(~batch["masks"], -1e9)
+        logp, entropy = self.policy.log_prob_entropy(scores, self.heads, batch["actions"], features)
         baseline = self.heads["baseline"](features).squeeze(-1)  # b(s_t) = V_w(s_t)
         valid = batch["valid"].float()
         count = valid.sum().clamp(min=1.0)

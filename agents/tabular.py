@@ -92,9 +92,12 @@ def discrete_size(space: gym.Space, what: str, env_name: str) -> tuple[int, int]
     if isinstance(space, gym.spaces.Discrete):
         return int(space.n), int(space.start)
     hint = " (for LectureRL/GridWorld-v0 pass obs_mode=index)" if what == "observations" else ""
+    deep = "dqn or ppo"
+    if what == "actions" and isinstance(space, gym.spaces.Box):
+        deep, hint = "ppo or reinforce (a Gaussian policy for continuous actions)", ""
     raise UnsupportedSpaceError(
         f"tabular agents need Discrete {what}, but {env_name} has {space}; use an env with "
-        f"Discrete {what}{hint}, or a deep agent such as dqn or ppo"
+        f"Discrete {what}{hint}, or a deep agent such as {deep}"
     )
 
 
@@ -144,6 +147,8 @@ class TableAgent(Agent):
     def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
         super().__init__(env, seed=seed, **hyperparameters)
         env_name = self.env_id or type(getattr(env, "unwrapped", env)).__name__
+        if isinstance(env.action_space, gym.spaces.Box):  # the first thing to fix: the actions
+            discrete_size(env.action_space, "actions", env_name)
         self.nS, self._obs_start = discrete_size(env.observation_space, "observations", env_name)
         self.nA, self._act_start = discrete_size(env.action_space, "actions", env_name)
         self.alpha = float(self.hp.get("alpha", 0.0))

@@ -12,6 +12,7 @@ import torch
 from lecture_rl.agents.base import TrainingRun
 from lecture_rl.agents.events import PolicyStep, Transition
 from lecture_rl.agents.hyperparameters import Param
+from lecture_rl.agents.training_profile import to_host
 from lecture_rl.envs.table_vector import TableVectorEnv, is_table_env
 from lecture_rl.envs.torch_vector import has_torch_vector_env, make_torch_vector_env
 
@@ -183,10 +184,11 @@ class EpisodeCounter:
         before = env_row(infos_before, 0)
         if "state" in before:
             info["state_before"] = before["state"]
-        action = actions[0]
+        action = np.asarray(actions[0])
+        action = int(action) if action.ndim == 0 else action  # a Box action stays an array
         self.run.emit(
             Transition(
-                obs[0], int(action), float(rewards[0]), next_obs, bool(terminated[0]),
+                obs[0], action, float(rewards[0]), next_obs, bool(terminated[0]),
                 bool(truncated[0]), explored, int(self.episodes[0]), int(self.lengths[0]),
                 self.run.env_steps, 0, info,
             )
@@ -204,46 +206,58 @@ class EpisodeCounter:
 
 
 class DeviceEpisodeCounter:
-    """:class:`EpisodeCounter` for envs that return tensors: no host round-trip per step.
+    """`EpisodeCounter` for envs that return tensors: nothing per step on the host and
+    nothing per episode in Python.
 
-    :meth:`step` keeps the running returns and lengths on the device and notes, per step of a
-    rollout, which envs finished an episode and with what return and length; :meth:`flush`
-    (once per rollout) copies that to the host and reports the finished episodes in the order
-    :class:`EpisodeCounter` would have, with the same ``run.env_steps`` per step (only their
-    ``wall_time`` is the flush's).
+    `step()` stores each vector step's rewards and ends in one buffer on the device (two
+    copies, no host read). `flush()`, once per rollout, copies that buffer to the host in
+    one go, adds the rewards up into each finished episode's return and length (numpy, one
+    pass over the steps for all envs at once; the running sums of unfinished episodes carry
+    over to the next rollout) and reports the episodes as one batch
+    (`TrainingRun.episode_batch()`): the order, returns, lengths and `env_steps` that
+    `EpisodeCounter` reports one at a time (only their `wall_time` is the flush's).
     """
 
     def __init__(self, num_envs: int, steps: int, run: TrainingRun, device: torch.device):
         self.num_envs, self.run = num_envs, run
-        self.returns = torch.zeros(num_envs, dtype=torch.float64, device=device)
-        self.lengths = torch.zeros(num_envs, dtype=torch.int64, device=device)
-        self.ended = torch.zeros((steps, num_envs), dtype=torch.bool, device=device)
-        self.ended_returns = torch.zeros((steps, num_envs), dtype=torch.float64, device=device)
-        self.ended_lengths = torch.zeros((steps, num_envs), dtype=torch.int64, device=device)
+        # [0, t]: the rewards of step t, [1, t]: 1.0 where an episode ended with step t
+        self.buffer = torch.zeros((2, steps, num_envs), dtype=torch.float64, device=device)
+        self.returns = np.zeros(num_envs)  # the running return and length of each env, host
+        self.lengths = np.zeros(num_envs, dtype=np.int64)
         self.t = 0
 
     def step(self, rewards: torch.Tensor, dones: torch.Tensor) -> None:
         """After each vector step (tensors on the device)."""
-        self.returns = self.returns + rewards
-        self.lengths = self.lengths + 1
-        self.ended[self.t] = dones
-        self.ended_returns[self.t] = self.returns
-        self.ended_lengths[self.t] = self.lengths
-        self.returns = torch.where(dones, 0.0, self.returns)
-        self.lengths = torch.where(dones, 0, self.lengths)
+        self.buffer[0, self.t] = rewards
+        self.buffer[1, self.t] = dones
         self.t += 1
 
-    def flush(self, env_steps_before: int) -> None:
-        """Report the episodes that ended since the last flush; ``run.env_steps`` after them."""
+    def flush(self, env_steps_before: int) -> np.ndarray:
+        """Report the episodes that ended since the last flush; `run.env_steps` after them.
+
+        Returns the ends `[steps, num_envs]` (bool, on the host) for the update's plan.
+        """
         steps = self.t
-        rows = (self.ended[:steps], self.ended_returns[:steps], self.ended_lengths[:steps])
-        copied = torch.stack([row.to(torch.float64) for row in rows]).cpu().numpy()  # one copy
-        ended, returns, lengths = copied[0] > 0, copied[1], copied[2].astype(np.int64)
-        for t, i in np.argwhere(ended):  # by step, then by env: EpisodeCounter's order
-            self.run.env_steps = env_steps_before + (int(t) + 1) * self.num_envs
-            self.run.episode_end(returns[t, i], lengths[t, i])
+        copied = to_host(self.buffer[:, :steps])  # the one wait for the device
+        rewards, ends = copied[0], copied[1] > 0
+        ended_returns = np.empty_like(rewards)
+        ended_lengths = np.empty(rewards.shape, dtype=np.int64)
+        returns, lengths = self.returns, self.lengths
+        for t in range(steps):  # per step, for all envs at once
+            returns += rewards[t]
+            lengths += 1
+            ended_returns[t], ended_lengths[t] = returns, lengths
+            returns[ends[t]] = 0.0
+            lengths[ends[t]] = 0
+        when, which = np.nonzero(ends)  # by step, then by env: EpisodeCounter's order
+        self.run.episode_batch(
+            ended_returns[when, which],
+            ended_lengths[when, which],
+            env_steps_before + (when + 1) * self.num_envs,
+        )
         self.run.env_steps = env_steps_before + steps * self.num_envs
         self.t = 0
+        return ends
 
 
 def env_row(infos: dict[str, Any], i: int) -> dict[str, Any]:

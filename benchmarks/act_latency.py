@@ -32,6 +32,7 @@ import torch  # noqa: E402
 
 import lecture_rl.envs  # noqa: E402,F401
 from lecture_rl import agents  # noqa: E402
+from lecture_rl.runners import presets  # noqa: E402
 
 WANT_US = {"dqn+mlp": 30.0, "ppo+mlp": 30.0, "ppo+lstm": 80.0}
 
@@ -57,7 +58,8 @@ def pairs() -> dict[str, tuple[Callable[[int], int], Callable[[int], int]]]:
     ppo = agents.make("ppo", frozen_lake(), seed=0, device="cpu")
     sb3_ppo = PPO("MlpPolicy", frozen_lake(), seed=0, device="cpu")
     found["ppo+mlp"] = (ppo.act, lambda o: int(sb3_ppo.predict(o, deterministic=True)[0]))
-    lstm = agents.make("ppo", parity(), net="lstm", seed=0, device="cpu")
+    lstm_hp = presets.settings_for("ppo", "LectureRL/Parity-v0", {"net": "lstm"})
+    lstm = agents.make("ppo", parity(), seed=0, device="cpu", **lstm_hp)
     recurrent = RecurrentPPO("MlpLstmPolicy", parity(), seed=0, device="cpu")
     memory = {"state": None}
 

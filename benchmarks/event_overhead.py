@@ -28,11 +28,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -44,6 +46,7 @@ import torch  # noqa: E402
 import lecture_rl.envs  # noqa: E402,F401
 from lecture_rl import agents  # noqa: E402
 from lecture_rl.agents.events import NetworkUpdate, TrainingCallback  # noqa: E402
+from lecture_rl.runners import presets  # noqa: E402
 
 
 class CountUpdates(TrainingCallback):
@@ -69,7 +72,8 @@ def speed(
 ) -> tuple[float, float, int]:
     """(env-steps per wall second, per CPU second of this process, events received)."""
     env = gym.make("LectureRL/Parity-v0", length=16)
-    agent = agents.make("ppo", env, net="gru", seed=seed, device="cpu", **(settings or {}))
+    hp = presets.settings_for("ppo", "LectureRL/Parity-v0", {"net": "gru", **(settings or {})})
+    agent = agents.make("ppo", env, seed=seed, device="cpu", **hp)
     listener = CountUpdates()
     agent.train(env, steps=2_048, callbacks=[listener] if subscribed else None)  # warm-up
     listener.count = 0
@@ -96,8 +100,12 @@ print(steps / (time.perf_counter() - start), steps / (time.process_time() - cpu)
 """
 
 
-def speed_before(tree: Path, steps: int, seed: int) -> tuple[float, float]:
-    """:func:`speed` unsubscribed, of the code checked out at ``tree``, in a child process."""
+@contextlib.contextmanager
+def tree_imports(tree: Path) -> Iterator[dict[str, str]]:
+    """The environment of a child process that imports `lecture_rl` from the checkout `tree`.
+
+    Its packages are linked into a temporary `lecture_rl` folder put first on `PYTHONPATH`
+    (checked: the child's `lecture_rl.agents` must be the tree's); one torch thread."""
     with tempfile.TemporaryDirectory() as root:
         package = Path(root, "lecture_rl")
         package.mkdir()
@@ -111,6 +119,12 @@ def speed_before(tree: Path, steps: int, seed: int) -> tuple[float, float]:
         ).stdout.strip()  # fmt: skip
         if not Path(found).resolve().is_relative_to((tree / "agents").resolve()):
             raise SystemExit(f"--before: the child imported {found}, not the tree's agents")
+        yield env
+
+
+def speed_before(tree: Path, steps: int, seed: int) -> tuple[float, float]:
+    """`speed()` unsubscribed, of the code checked out at `tree`, in a child process."""
+    with tree_imports(tree) as env:
         done = subprocess.run(
             [sys.executable, "-c", BEFORE_RUN, str(steps), str(seed)],
             env=env, capture_output=True, text=True, check=True,

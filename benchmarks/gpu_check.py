@@ -7,8 +7,9 @@ Usage::
     python benchmarks/gpu_check.py --device cpu --smoke   # the same checks on the CPU
 
 On a machine without CUDA it prints one line that says ``skipped`` and exits 0 (a skip, not a
-pass: nothing ran). Otherwise it runs, each through the real ``lecture-rl`` command where there
-is one:
+pass: nothing ran). Otherwise it first prints where a rollout's time goes (`profile.md`:
+`benchmarks/torch_envs.py --profile`'s tables, PPO + LSTM and GRU on Parity-16 with 4096
+torch envs), then runs, each through the real `lecture-rl` command where there is one:
 
 1. ``train --device cuda``: ``dqn`` + ``cnn`` on the maze seen as pixels; ``ppo`` with ``lstm``,
    ``gru`` and ``transformer`` on Parity-16 and on Copy-5; each then ``evaluate --json``;
@@ -18,8 +19,9 @@ is one:
    greedy figures;
 4. ``inspect`` of a GPU checkpoint;
 5. the same seed twice on the GPU gives the same numbers (training log and weights);
-6. ``ppo`` + ``lstm`` on Parity-16 with 4096 envs on the device (the torch batched envs, when
-   this version has them): env-steps/s end to end and the wall time to greedy accuracy 0.99.
+6. `ppo` + `lstm` and + `gru` on Parity-16 with 4096 envs on the device (the torch
+   batched envs, with `AT_SCALE` of `benchmarks/torch_envs.py`): env-steps/s end to end
+   and the wall time to greedy accuracy 0.99.
 
 It prints one table (what ran, seconds, env-steps/s, the learned figure, ok) and writes it with
 the details to ``--out`` (``gpu_check.md``, ``gpu_check.json``, each command's log). The exit
@@ -29,8 +31,11 @@ code is 1 when any check failed. It installs nothing: run it where ``lecture_rl`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
+import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -256,12 +261,36 @@ class Checker:
             same.append(name)
         return Row("", time.perf_counter() - started, figure=f"identical: {', '.join(same)}")
 
-    def torch_envs(self) -> Row:
-        """ppo + lstm on Parity-16 with 4096 envs on the device, to greedy accuracy 0.99."""
+    def profile(self) -> Row:
+        """Where a rollout's time goes: `benchmarks/torch_envs.py --profile`'s tables."""
+        started = time.perf_counter()
+        bench = torch_envs_benchmark()
+        num_envs = 16 if self.smoke else 4096
+        hp = {"n_steps": 4, "hidden_size": 8, "update_epochs": 1} if self.smoke else {}
+        if self.device == "cpu":
+            torch.set_num_threads(1)
+        printed = io.StringIO()
+        launches = {}
+        with contextlib.redirect_stdout(printed):
+            for net in ("lstm", "gru"):
+                launches[net] = bench.profile(
+                    net, num_envs, self.device, f"AT_SCALE {bench.AT_SCALE}",
+                    **{**hp, **bench.AT_SCALE},
+                )  # fmt: skip
+        text = printed.getvalue()
+        (self.out / "profile.md").write_text(text)
+        print(text, flush=True)
+        figure = ", ".join(f"{net} {count:,.0f}" for net, count in launches.items())
+        return Row("", time.perf_counter() - started, figure=f"launches per rollout: {figure}",
+                   note="tables in profile.md")  # fmt: skip
+
+    def torch_envs(self, net: str) -> Row:
+        """ppo + `net` on Parity-16 with 4096 envs on the device, to greedy accuracy 0.99."""
         import gymnasium as gym
 
         import lecture_rl.envs  # noqa: F401
         from lecture_rl import agents
+        from lecture_rl.agents.events import EpisodeBatch, TrainingCallback
 
         params = agents.agent_class("ppo").params
         if "torch_envs" not in params:
@@ -271,39 +300,56 @@ class Checker:
         started = time.perf_counter()
         num_envs = 256 if self.smoke else 4096
         env = gym.make("LectureRL/Parity-v0", length=16)
-        agent = agents.make(
-            "ppo", env, net="lstm", num_envs=num_envs, device=self.device, seed=0, torch_envs=True
+        from lecture_rl.runners import presets  # Parity's preset, as `lecture-rl train` picks it
+
+        at_scale = {} if self.smoke else torch_envs_benchmark().AT_SCALE
+        hp = presets.settings_for(
+            "ppo", "LectureRL/Parity-v0", {"net": net, "num_envs": num_envs, **at_scale}
         )
+        agent = agents.make("ppo", env, device=self.device, seed=0, torch_envs=True, **hp)
         budget = 16_384 if self.smoke else 20_000_000
         paused, reached, curve = 0.0, None, []
-        next_eval = [num_envs * agent.hp["n_steps"]]
         t0 = time.perf_counter()
 
-        def callback(record: dict) -> bool | None:
-            nonlocal paused, reached
-            if record["env_steps"] < next_eval[0]:
-                return None
-            next_eval[0] = record["env_steps"] + 2 * num_envs * agent.hp["n_steps"]
-            pause = time.perf_counter()
-            acc = agent.evaluate(env, episodes=200, seed=10_000)["accuracy"]
-            paused += time.perf_counter() - pause
-            curve.append((record["env_steps"], acc))
-            if acc >= 0.99:
-                reached = (record["env_steps"], time.perf_counter() - started)
-                return False
-            return False if time.perf_counter() - t0 - paused > 60 else None
+        class EveryOtherRollout(TrainingCallback):
+            """A greedy evaluation every second rollout (one event per rollout)."""
 
-        result = agent.train(env, steps=budget, callback=callback)
+            events = (EpisodeBatch,)
+            rollouts = 0
+
+            def on_event(self, batch: EpisodeBatch) -> bool | None:
+                nonlocal paused, reached
+                self.rollouts += 1
+                if self.rollouts % 2:
+                    return None
+                pause = time.perf_counter()
+                acc = agent.evaluate(env, episodes=200, seed=10_000)["accuracy"]
+                paused += time.perf_counter() - pause
+                steps = int(batch.env_steps[-1])
+                curve.append((steps, acc))
+                if acc >= 0.99:
+                    now = time.perf_counter()
+                    reached = (steps, now - started - paused, now - started)
+                    return False
+                return False if time.perf_counter() - t0 - paused > 60 else None
+
+        result = agent.train(env, steps=budget, callbacks=[EveryOtherRollout()])
         train_seconds = time.perf_counter() - t0 - paused
         rate = result.env_steps / max(train_seconds, 1e-9)
         figure = f"best {max((a for _, a in curve), default=float('nan')):.3f}"
         if reached:
-            figure = f"0.99 after {reached[0]:,} steps, {reached[1]:.1f} s end to end"
-        return Row("", time.perf_counter() - started, rate, figure, note=f"{num_envs} envs")
+            figure = (
+                f"0.99 after {reached[0]:,} steps, {reached[1]:.1f} s end to end "
+                f"({reached[2]:.1f} s with the evaluations)"
+            )
+        settings = ", ".join(f"{k}={v}" for k, v in at_scale.items())
+        return Row("", time.perf_counter() - started, rate, figure,
+                   note=f"{num_envs} envs{', ' + settings if settings else ''}")  # fmt: skip
 
     # ----- all of it --------------------------------------------------------------------------
 
     def run_all(self) -> None:
+        self.check("profile: ppo + lstm and gru, Parity-16, torch envs", self.profile)
         for label, env, agent, hp, steps, smoke_steps in TRAIN_CHECKS:
             budget = smoke_steps if self.smoke else steps
             self.check(label, lambda a=(label, env, agent, hp, budget): self.train_and_evaluate(*a))
@@ -312,7 +358,17 @@ class Checker:
         self.check("checkpoint across devices", lambda: self.cross_device(gpu_folder))
         self.check("inspect of a GPU checkpoint", lambda: self.inspect(gpu_folder))
         self.check("same seed twice", self.same_seed_twice)
-        self.check("ppo + lstm, Parity-16, torch envs", self.torch_envs)
+        self.check("ppo + lstm, Parity-16, torch envs", lambda: self.torch_envs("lstm"))
+        self.check("ppo + gru, Parity-16, torch envs", lambda: self.torch_envs("gru"))
+
+
+def torch_envs_benchmark():
+    """`benchmarks/torch_envs.py` as a module (its `AT_SCALE` and `profile`)."""
+    path = Path(__file__).with_name("torch_envs.py")
+    spec = importlib.util.spec_from_file_location("lecture_rl_torch_envs_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def weights_digest(path: Path) -> str:

@@ -1,9 +1,11 @@
-"""Benchmark: does every memory network solve the memory tasks with ``ppo``'s defaults?
+"""Benchmark: does every memory network solve the memory tasks with ``ppo``'s own settings?
 
 Each named net (``lstm``, ``gru``, ``transformer``; ``rnn`` and ``mlp`` on request) trains with
-``agents.make("ppo", env, net=NET, seed=SEED)`` and nothing else set (the nets' own defaults
-come from ``PPOAgent.net_defaults``: the Transformer's lr 1e-3 and d_model 64; for LSTM and GRU
-8 epochs, one-hot input weights of order 1, LSTM forget bias 3, GRU update bias 2) on:
+the env's preset and nothing else set, as ``lecture-rl train --agent ppo --set net=NET`` does
+(``presets.settings_for``: Parity's and Copy's entries of ``lecture_rl/assets/presets/ppo.yml``;
+the nets' own defaults over them come from ``PPOAgent.net_defaults``: the Transformer's lr 1e-3
+and d_model 64; for LSTM and GRU 8 epochs, one-hot input weights of order 1, LSTM forget bias 3,
+GRU update bias 2) on:
 
 - ``copy``:        ``LectureRL/Copy-v0`` length 5, 4 symbols;
 - ``copy-delay``:  the same with ``delay=10`` blank steps before the go marker;
@@ -39,6 +41,7 @@ import torch  # noqa: E402
 
 import lecture_rl.envs  # noqa: E402,F401  (registers the ids)
 from lecture_rl import agents  # noqa: E402
+from lecture_rl.runners import presets  # noqa: E402
 
 TASKS: dict[str, tuple[str, dict, dict]] = {  # name: (env id, kwargs, kwargs at twice the length)
     "copy": ("LectureRL/Copy-v0", {"length": 5, "symbols": 4}, {"length": 10, "symbols": 4}),
@@ -71,7 +74,7 @@ def run_one(net: str, task: str, seed: int, args: argparse.Namespace, tasks: dic
     env_id, kwargs, longer_kwargs = tasks[task]
     start = time.perf_counter()  # start-up (making the env and the agent) counts
     env = gym.make(env_id, **kwargs)
-    agent = agents.make("ppo", env, net=net, seed=seed)
+    agent = agents.make("ppo", env, seed=seed, **presets.settings_for("ppo", env_id, {"net": net}))
     result = Result(net, task, seed)
     paused = 0.0
     next_eval = args.eval_every
@@ -152,7 +155,7 @@ def main() -> None:
         args.tasks = [t for t in args.tasks if t in SMOKE_TASKS]
         args.seeds, args.max_steps, args.eval_every, args.eval_episodes = [0], 8192, 4096, 50
     print(
-        f"ppo with its defaults; target {args.target}, budget {args.max_steps:,} env steps or "
+        f"ppo with the env's preset; target {args.target}, budget {args.max_steps:,} env steps or "
         f"{args.cap_seconds:.0f}s, evaluation on {args.eval_episodes} episodes"
     )
     results: list[Result] = []

@@ -1,6 +1,7 @@
 """Benchmark: our ``ppo`` + ``lstm`` against sb3-contrib's RecurrentPPO on Parity.
 
-Both agents train with their defaults (ours: ``agents.make("ppo", env, net="lstm")``; the peer:
+Both agents train with their own settings (ours: Parity's preset with ``net="lstm"``, as
+``lecture-rl train`` picks it; the peer:
 ``RecurrentPPO("MlpLstmPolicy", 8 envs)``) on ``LectureRL/Parity-v0`` in the same run. Every
 ``--eval-every`` env steps the greedy policy is evaluated on ``--eval-episodes`` fresh
 episodes (evaluation time is not counted; start-up, making the envs and the agent, is). A run
@@ -31,6 +32,7 @@ import torch  # noqa: E402
 
 import lecture_rl.envs  # noqa: E402,F401  (registers the ids)
 from lecture_rl import agents  # noqa: E402
+from lecture_rl.runners import presets  # noqa: E402
 
 ENV_ID = "LectureRL/Parity-v0"
 
@@ -82,7 +84,8 @@ class Clock:
 def run_ours(args: argparse.Namespace, seed: int) -> Run:
     clock = Clock()  # start-up (making the env and the agent) counts
     env = gym.make(ENV_ID, length=args.length)
-    agent = agents.make("ppo", env, net="lstm", seed=seed)
+    hp = presets.settings_for("ppo", ENV_ID, {"net": "lstm"})  # as `lecture-rl train` picks it
+    agent = agents.make("ppo", env, seed=seed, **hp)
     run = Run("ppo+lstm (ours)", seed)
     next_eval = args.eval_every
 

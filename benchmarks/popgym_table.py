@@ -46,6 +46,7 @@ import torch  # noqa: E402
 from lecture_rl import agents  # noqa: E402
 from lecture_rl.agents.checkpoint_io import atomic_write_text  # noqa: E402
 from lecture_rl.agents.stats import mean_ci95  # noqa: E402
+from lecture_rl.runners import presets  # noqa: E402
 from lecture_rl.runners.env_factory import make_env  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -133,6 +134,7 @@ def run_one(env: tuple[str, dict], label: str, seed: int, args: argparse.Namespa
     hp = dict(hp)
     if args.smoke:
         hp.update(SMOKE_SETTINGS if name == "ppo" else {"num_envs": 4})
+    hp = presets.settings_for(name, env[0], hp)  # as `lecture-rl train` picks it
     env = make_env(*env)
     agent = agents.make(name, env, seed=seed, **hp)
     start = time.perf_counter()

@@ -44,7 +44,17 @@ def mix(x: torch.Tensor) -> torch.Tensor:
 
 def episode_keys(seeds: torch.Tensor, episodes: torch.Tensor) -> torch.Tensor:
     """``key(seed, e) = mix(mix(seed + C) ^ e)``, elementwise (``int64`` words)."""
-    return mix(mix(seeds + GOLDEN) ^ episodes)
+    return keys_of_seed_words(seed_words(seeds), episodes)
+
+
+def seed_words(seeds: torch.Tensor) -> torch.Tensor:
+    """`mix(seed + C)`: the part of `episode_keys()` a copy keeps while its seed does."""
+    return mix(seeds + GOLDEN)
+
+
+def keys_of_seed_words(words: torch.Tensor, episodes: torch.Tensor) -> torch.Tensor:
+    """`key(seed, e) = mix(words ^ e)` from `words = seed_words(seed)`."""
+    return mix(words ^ episodes)
 
 
 def step_words(keys: torch.Tensor, steps: torch.Tensor | int) -> torch.Tensor:
@@ -65,4 +75,13 @@ def integers(keys: torch.Tensor, steps: torch.Tensor | int, n: int) -> torch.Ten
     return shift_right(shift_right(step_words(keys, steps), 32) * n, 32)
 
 
-__all__ = ["episode_keys", "integers", "mix", "shift_right", "step_words", "uniforms"]
+__all__ = [
+    "episode_keys",
+    "integers",
+    "keys_of_seed_words",
+    "mix",
+    "seed_words",
+    "shift_right",
+    "step_words",
+    "uniforms",
+]

@@ -30,7 +30,10 @@ class TorchTapeVectorEnv(TorchVectorEnv):
     State: ``self.t`` (the step of each copy's current observation) and the keys; a subclass
     may keep more (:meth:`_restart`). ``step`` grades the action against :meth:`_target`,
     moves to ``t + 1`` (:meth:`_advance`) and autoresets like
-    :class:`~lecture_rl.envs.tape_vector.TapeVectorEnv`.
+    `TapeVectorEnv`. In `SAME_STEP` mode a copy that
+    ends starts its next episode in the same step, so every copy's next observation is
+    computed once (`_move()`), and the ended copies' last one is the tape's end
+    (`_end_obs()`): fewer operations per step, the same numbers.
     """
 
     info_key = "target"
@@ -65,6 +68,20 @@ class TorchTapeVectorEnv(TorchVectorEnv):
         self.t = torch.where(mask, 0, self.t)
         self._x = self._compute_obs()
 
+    def _move(self, ended: torch.Tensor, t_next: torch.Tensor) -> None:
+        """`SAME_STEP`: every copy to `t + 1`, or to `t = 0` where it `ended` (its
+        key already new); `_advance()` and `_restart()` in one."""
+        self.t = torch.where(ended, 0, t_next)
+        self._x = self._compute_obs()
+
+    def _end_obs(self) -> torch.Tensor:
+        """The observation after an episode's last step (`t = episode_steps`), every copy."""
+        t, self.t = self.t, torch.full_like(self.t, self.episode_steps)
+        try:
+            return self._compute_obs()
+        finally:
+            self.t = t
+
     def _obs(self) -> torch.Tensor:
         return self._x
 
@@ -86,11 +103,11 @@ class TorchTapeVectorEnv(TorchVectorEnv):
         actions = self._check_actions(actions)
         target = self._target()  # the answer graded this step, -1 if none
         reward = (actions == target).to(torch.float64)  # +1 per right answer
-        self._advance()
-        terminated = self.t == self.episode_steps
         graded = target >= 0
         infos: dict[str, Any] = {self.info_key: target}
         if self.autoreset_mode is AutoresetMode.NEXT_STEP:
+            self._advance()
+            terminated = self.t == self.episode_steps
             restart = self._autoreset  # these copies ended last step: this step resets them
             self._next_episode(restart)
             self._restart(restart)
@@ -98,12 +115,14 @@ class TorchTapeVectorEnv(TorchVectorEnv):
             graded = graded & ~restart
             self._autoreset = terminated
         else:  # SAME_STEP: reset the copies that ended, keep their last obs
-            infos["final_obs"] = self._obs()
+            t_next = self.t + 1
+            terminated = t_next == self.episode_steps
+            infos["final_obs"] = self._end_obs()
             infos["_final_obs"] = terminated
             infos["final_info"] = {self.info_key: target, "_" + self.info_key: terminated}
             infos["_final_info"] = terminated
             self._next_episode(terminated)
-            self._restart(terminated)
+            self._move(terminated, t_next)
         infos["_" + self.info_key] = graded
         infos[HIDDEN_KEY] = self._hidden()
         truncated = torch.zeros_like(terminated)
@@ -144,6 +163,14 @@ class TorchParityVectorEnv(TorchTapeVectorEnv):
         super()._restart(mask)
         self._parity = torch.where(mask, self._x, self._parity)  # y_1 = x_1
 
+    def _move(self, ended: torch.Tensor, t_next: torch.Tensor) -> None:
+        super()._move(ended, t_next)
+        # y_t = y_{t-1} ⊕ x_t, or y_1 = x_1 in a new episode
+        self._parity = torch.where(ended, self._x, self._parity ^ self._x)
+
+    def _end_obs(self) -> torch.Tensor:
+        return torch.zeros_like(self.t)  # past the last bit: 0
+
 
 class TorchCopyVectorEnv(TorchTapeVectorEnv):
     """:class:`~lecture_rl.envs.copy_task_vector.CopyVectorEnv` on tensors: the task keywords
@@ -168,6 +195,9 @@ class TorchCopyVectorEnv(TorchTapeVectorEnv):
     def _symbol(self, position: torch.Tensor) -> torch.Tensor:
         """The ``position``-th input symbol of each copy's episode (clamped into the input)."""
         return torch_streams.integers(self.keys, position.clamp(0, self.length - 1), self.symbols)
+
+    def _end_obs(self) -> torch.Tensor:
+        return torch.full_like(self.t, self.symbols)  # past the recall: blank
 
     def _compute_obs(self) -> torch.Tensor:
         blank, go = self.symbols, self.symbols + 1

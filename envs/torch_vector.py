@@ -88,6 +88,7 @@ class TorchVectorEnv(gym.vector.VectorEnv):
         self.device = torch.device(device)
         n = self.num_envs
         self.seeds = torch.zeros(n, dtype=torch.int64, device=self.device)
+        self._seed_words = torch_streams.seed_words(self.seeds)
         self.episodes = torch.zeros(n, dtype=torch.int64, device=self.device)
         self.keys = torch.zeros(n, dtype=torch.int64, device=self.device)
         self._streams = EpisodeStreams(n)  # the host's view, used by reset() only
@@ -115,6 +116,7 @@ class TorchVectorEnv(gym.vector.VectorEnv):
         streams.start(slice(None), seeds, self.np_random)
         as_tensor = lambda words: torch.from_numpy(words.view(np.int64).copy()).to(self.device)  # noqa: E731
         self.seeds = as_tensor(streams.seeds)
+        self._seed_words = torch_streams.seed_words(self.seeds)  # half of each autoreset's key
         self.episodes = as_tensor(streams.episodes)
         self.keys = as_tensor(streams.keys)
         self._needs_reset = False
@@ -122,9 +124,8 @@ class TorchVectorEnv(gym.vector.VectorEnv):
     def _next_episode(self, mask: torch.Tensor) -> None:
         """Autoreset: the next episode (same seed) in the copies of ``mask``, elementwise."""
         self.episodes = self.episodes + mask
-        self.keys = torch.where(
-            mask, torch_streams.episode_keys(self.seeds, self.episodes), self.keys
-        )
+        keys = torch_streams.keys_of_seed_words(self._seed_words, self.episodes)
+        self.keys = torch.where(mask, keys, self.keys)
 
     def _check_reset_options(self, options: dict[str, Any] | None, allowed: tuple[str, ...]):
         unknown = sorted(set(options or {}) - set(allowed))

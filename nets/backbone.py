@@ -12,6 +12,8 @@ Description:
       step; rows where ``episode_start`` is true restart from the initial state first.
     - ``forward_sequence(obs[T, B, ...], state0, episode_starts[T, B])`` ->
       ``(features[T, B, D], final_state)``: a whole rollout in one call, equal to ``step`` T times.
+      A caller that knows on the host where episodes start passes `start_times=[t, ...]`
+      (the times `t >= 1` where some row starts one), so nothing waits for the device.
 
     A recurrent backbone carries the notes' hidden state h^(t) (notes 000 §2.c) across steps; the
     episode starts are where the notes' sequence begins again with h^(0) = 0.
@@ -201,9 +203,18 @@ class Backbone(nn.Module):
         return self._features(x), state
 
     def forward_sequence(
-        self, obs: Any, state0: State = (), episode_starts: Any = None
+        self,
+        obs: Any,
+        state0: State = (),
+        episode_starts: Any = None,
+        *,
+        start_times: list[int] | None = None,
     ) -> tuple[torch.Tensor, State]:
-        """A rollout ``obs[T, B, ...]`` -> ``(features[T, B, D], state)`` in one batched call."""
+        """A rollout `obs[T, B, ...]` -> `(features[T, B, D], state)` in one batched call.
+
+        `start_times`: the times `t >= 1` where some row starts an episode, when the caller
+        knows them on the host (memory networks use them instead of reading the flags back
+        from the device; feed-forward ones need no flags)."""
         o = self.as_obs_tensor(obs, 2)
         t, b = o.shape[:2]
         x = self.preprocess(o.reshape(t * b, *o.shape[2:]))

@@ -24,6 +24,12 @@ Episode boundaries:
     env starts an episode, one core call per stretch: torch's CPU backward through packed
     sequences is quadratic in T, cuDNN's is not (see ``benchmarks/nets_sequence.py``).
 
+    Finding those times reads the flags on the host, which on a GPU waits for the device. A
+    caller that knows them already (an agent whose episode ends were copied to the host once
+    per rollout) passes them as `start_times`: then nothing waits, and on a GPU the
+    stretches are run one call each as well while there are few of them (at most
+    `CHUNKED_AT_MOST`: Parity and Copy, whose episodes all end together), packed otherwise.
+
 State:
     ``(h[B, num_layers, H],)`` for rnn / gru, ``(h[B, num_layers, H], c[B, num_layers, H])`` for
     lstm: batch on dim 0 (torch's own layout is ``[num_layers, B, H]``; we transpose at the call).
@@ -60,6 +66,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from lecture_rl.nets.backbone import Backbone, State, _check_positive
 
 CORES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+#: with `start_times` known, a GPU runs the stretches between them one core call each (no
+#: host wait) while there are at most this many cuts; beyond, packed sequences (one call)
+CHUNKED_AT_MOST = 8
 
 
 def make_input_encoder(
@@ -217,36 +226,48 @@ class RecurrentBackbone(Backbone):
         return out[0], self._from_core(new)
 
     def forward_sequence(
-        self, obs: Any, state0: State = (), episode_starts: Any = None
+        self,
+        obs: Any,
+        state0: State = (),
+        episode_starts: Any = None,
+        *,
+        start_times: list[int] | None = None,
     ) -> tuple[torch.Tensor, State]:
-        """A rollout ``obs[T, B, ...]`` in one call of the core; equals ``step`` T times."""
+        """A rollout `obs[T, B, ...]` in one call of the core; equals `step` T times.
+
+        `start_times` (optional): the times `t >= 1` at which some row of
+        `episode_starts` is true, when the caller knows them on the host; the flags are
+        then not read back from the device (see the module docstring).
+        """
         o = self.as_obs_tensor(obs, 2)
         t_len, batch = o.shape[:2]
         state0 = self._check_state(state0, batch)
         starts = self._flags(episode_starts, (t_len, batch))
         x = self._embed(o, 2)  # [T, B, F]
-        if starts is None or not bool(starts[1:].any()):
+        if starts is not None and start_times is None:
+            start_times = (torch.nonzero(starts[1:].any(dim=1)).squeeze(1) + 1).tolist()
+        if starts is None or not start_times:
             # Fast path: no episode begins inside the rollout.
             state = self._reset_rows(state0, None if starts is None else starts[0])
             out, new = self.core(x, self._to_core(state))
             return out, self._from_core(new)
         mode = self.sequence_mode
         if mode == "auto":
-            mode = "packed" if x.is_cuda else "chunked"
+            few = len(start_times) <= CHUNKED_AT_MOST
+            mode = "packed" if x.is_cuda and not few else "chunked"
         if mode == "packed":
             return self._forward_segments(x, state0, starts)
-        return self._forward_chunks(x, state0, starts)
+        return self._forward_chunks(x, state0, starts, start_times)
 
     def _forward_chunks(
-        self, x: torch.Tensor, state0: State, starts: torch.Tensor
+        self, x: torch.Tensor, state0: State, starts: torch.Tensor, cut_times: list[int]
     ) -> tuple[torch.Tensor, State]:
         """One core call per stretch of time in which no env starts an episode.
 
         On a CPU, torch's packed-sequence backward re-fills the whole input projection once per
         time step (quadratic in T), so there we cut the rollout only at the times where some env
-        starts an episode and zero those rows of the state between calls.
+        starts an episode (`cut_times`) and zero those rows of the state between calls.
         """
-        cut_times = (torch.nonzero(starts[1:].any(dim=1)).squeeze(1) + 1).tolist()
         bounds = [0, *cut_times, x.shape[0]]
         state = self._to_core(self._reset_rows(state0, starts[0]))
         parts = state if isinstance(state, tuple) else (state,)

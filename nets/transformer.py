@@ -200,9 +200,18 @@ class TransformerBackbone(Backbone):
         return self.norm(x[:, 0]), (new_keys, new_values, new_valid, position + 1)
 
     def forward_sequence(
-        self, obs: Any, state0: State = (), episode_starts: Any = None, *, return_weights=False
+        self,
+        obs: Any,
+        state0: State = (),
+        episode_starts: Any = None,
+        *,
+        return_weights=False,
+        start_times: list[int] | None = None,
     ) -> tuple[torch.Tensor, State] | tuple[torch.Tensor, State, list[torch.Tensor]]:
         """A rollout ``obs[T, B, ...]`` in parallel over time; equals ``step`` T times.
+
+        `start_times` is accepted for the common interface and not needed: the episode
+        starts become the attention mask on the device.
 
         With ``return_weights=True`` also returns the attention weights per layer,
         ``[B, H, T, context + T]`` each (columns: the cache slots, then the rollout's steps).

@@ -86,7 +86,7 @@ def train_agent(agent: Agent, env: gym.Env, callbacks: list, **budget: int) -> A
     (its ``train`` takes only the per-episode ``callback=``) gets the episode ends through it."""
     import inspect
 
-    from lecture_rl.agents.events import EpisodeEnd, EventStream
+    from lecture_rl.agents.events import EpisodeBatch, EpisodeEnd, EventStream
 
     parameters = inspect.signature(agent.train).parameters
     takes_callbacks = "callbacks" in parameters or any(
@@ -94,11 +94,16 @@ def train_agent(agent: Agent, env: gym.Env, callbacks: list, **budget: int) -> A
     )
     if takes_callbacks:
         return agent.train(env, callbacks=callbacks, **budget)
-    stream = EventStream([c for c in callbacks if EpisodeEnd in c.events])
+    stream = EventStream([c for c in callbacks if {EpisodeEnd, EpisodeBatch} & set(c.events)])
+
+    def report(record: dict) -> bool:
+        stream.emit(EpisodeEnd(record))
+        return stream.emit(EpisodeBatch.of_record(record))  # a batch of one (progress bars)
+
     stream.start(agent, budget)
     result = None
     try:
-        result = agent.train(env, callback=lambda record: stream.emit(EpisodeEnd(record)), **budget)
+        result = agent.train(env, callback=report, **budget)
     finally:
         stream.end(result)
     return result

@@ -41,6 +41,12 @@ def run_inspect(args: argparse.Namespace, out=None) -> int:
                 f"inspect draws a deep agent's network; {args.checkpoint} holds a "
                 f"'{agent.name}' agent (tables): use 'lecture-rl watch' for it"
             )
+        if getattr(getattr(agent, "policy", None), "continuous", False):
+            raise UsageError(
+                f"inspect draws π(a|s) over Discrete actions; {args.checkpoint} holds a "
+                f"{agent.name} agent acting in {agent.action_space}: use 'lecture-rl evaluate' "
+                "for its return, or 'lecture-rl watch --checkpoint' to see it act"
+            )
         insides = record_insides(agent, env, args.episodes, seed=args.seed, k=args.units)
     finally:
         env.close()

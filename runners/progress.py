@@ -1,8 +1,11 @@
-"""Progress bars (rich) fed by the agents' per-episode callback.
+"""Progress bars (rich) fed by the agents' episode reports.
 
 Description:
     Bars go to stderr so that ``--json`` output on stdout stays clean. A bar counts episodes
-    for an episode budget and env steps for a step budget, and shows the latest return.
+    for an episode budget and env steps for a step budget, and shows the latest return. It
+    listens to `EpisodeBatch` events: an agent that reports a rollout's episodes at once
+    moves the bar once per rollout, reading one number, and builds no per-episode event for
+    it; an agent that reports episodes one by one moves it once per episode.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
+from lecture_rl.agents.events import EpisodeBatch, TrainingCallback
 
 stderr_console = Console(stderr=True)
 
@@ -44,22 +47,24 @@ def budget_unit(budget: dict[str, int]) -> str:
 
 
 class TrainProgress(TrainingCallback):
-    """One bar for one training run: a subscriber to the episode ends of the event stream.
+    """One bar for one training run: a subscriber to the episode reports of the event stream.
 
-    Usage::
-
+    Usage:
+        ```python
         with TrainProgress("q_learning", {"episodes": 500}) as progress:
             agent.train(env, episodes=500, callbacks=[progress])
+        ```
     """
 
-    events = (EpisodeEnd,)
+    events = (EpisodeBatch,)
 
     def __init__(self, label: str, budget: dict[str, int], console: Console | None = None):
         self.unit = budget_unit(budget)
         self.total = int(budget[self.unit])
         self.progress = make_progress(console)
         self.task = self.progress.add_task(f"{label} ({self.unit})", total=self.total, status="")
-        self.records: list[dict[str, Any]] = []
+        #: episodes reported so far
+        self.episodes = 0
 
     def __enter__(self) -> TrainProgress:
         self.progress.start()
@@ -68,13 +73,16 @@ class TrainProgress(TrainingCallback):
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def on_event(self, event: EpisodeEnd) -> None:
-        self(dict(event.record))
+    def on_event(self, event: EpisodeBatch) -> None:
+        if not len(event):
+            return
+        self.episodes += len(event)
+        done = int(event.env_steps[-1]) if self.unit == "steps" else self.episodes
+        status = f"return {float(event.returns[-1]):.3g}"
+        if event.accuracy is not None:
+            status += f"  accuracy {float(event.accuracy[-1]):.3f}"
+        self.progress.update(self.task, completed=min(done, self.total), status=status)
 
     def __call__(self, record: dict[str, Any]) -> None:
-        self.records.append(record)
-        done = record.get("env_steps", 0) if self.unit == "steps" else len(self.records)
-        status = f"return {float(record.get('return', 0.0)):.3g}"
-        if "accuracy" in record:
-            status += f"  accuracy {float(record['accuracy']):.3f}"
-        self.progress.update(self.task, completed=min(done, self.total), status=status)
+        """One finished episode given as a record (a per-episode `callback=`)."""
+        self.on_event(EpisodeBatch.of_record({"episode": self.episodes, **record}))

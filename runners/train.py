@@ -34,11 +34,11 @@ from typing import Any
 from lecture_rl import agents
 from lecture_rl.agents.checkpoint_io import CheckpointError, read_metadata, staged_folder
 from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
+from lecture_rl.runners import presets
 from lecture_rl.runners.agent_factory import (
     agent_class,
     build_agent,
     check_device,
-    resolve_budget,
     train_agent,
 )
 from lecture_rl.runners.env_factory import make_env
@@ -233,16 +233,23 @@ def _fresh_job(args: argparse.Namespace) -> TrainingJob:
         missing = "--env" if not args.env else "--agent"
         raise UsageError(f"train needs {missing} (or --resume DIR to continue a run)")
     common, per_agent = split_agent_overrides(parse_assignments(args.set, "--set"), [args.agent])
-    hp = {**common, **per_agent[args.agent]}
-    env_kwargs = parse_assignments(args.env_set, "--env-set")
     check_device(args.device)
-    cls = agent_class(args.agent)
-    budget = resolve_budget(cls, args.episodes, args.steps)
+    setup = presets.set_up(
+        args.agent,
+        args.env,
+        {**common, **per_agent[args.agent]},
+        parse_assignments(args.env_set, "--env-set"),
+        choice=args.preset,
+        episodes=args.episodes,
+        steps=args.steps,
+    )
+    hp, env_kwargs, budget = setup.hyperparameters, setup.env_kwargs, setup.budget
     out_dir = Path(args.out) if args.out else default_out_dir(args.env, args.agent, args.seed)
     check_out_dir(out_dir, command="train", folders=("tb",), files=OUTPUT_FILES)
     env = make_env(args.env, env_kwargs)
     agent = build_agent(args.agent, env, seed=args.seed, hyperparameters=hp, device=args.device)
     make_out_dir(out_dir)
+    setup.announce()
     agent.log_dir = out_dir / "tb"
     command = {
         "env": args.env,
@@ -252,6 +259,7 @@ def _fresh_job(args: argparse.Namespace) -> TrainingJob:
         "seed": args.seed,
         "device": args.device,
         "eval_episodes": args.eval_episodes,
+        "preset": setup.preset.record() if setup.preset is not None else None,
     }
     return TrainingJob(agent, env, command, budget, dict(budget), out_dir, [])
 
@@ -268,6 +276,7 @@ def _resumed_job(args: argparse.Namespace) -> TrainingJob:
         ("--device", args.device, None),
         ("--out", args.out, None),
         ("--eval-episodes", args.eval_episodes, 100),
+        ("--preset", getattr(args, "preset", None), None),
     ]
     given = [flag for flag, value, unset in settings if value not in (unset, [])]
     if given:

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from lecture_rl.runners import presets
 from lecture_rl.runners.agent_factory import (
     agent_class,
     build_agent,
     check_device,
-    resolve_budget,
     train_agent,
 )
 from lecture_rl.runners.env_factory import make_env
@@ -75,6 +75,11 @@ def _window_closed() -> bool:
     if not pygame.display.get_init():
         return False
     return bool(pygame.event.get(pygame.QUIT))
+
+
+def continuous_actions(agent: Any) -> bool:
+    """Whether a deep agent acts in a Box (a Gaussian policy), where π has no table to draw."""
+    return bool(getattr(getattr(agent, "policy", None), "continuous", False))
 
 
 def _is_deep(name: str) -> bool:
@@ -141,7 +146,8 @@ def run_watch(args: argparse.Namespace, out=None, *, make_window: Any = None) ->
         agent, env, env_id, kwargs = load_checkpoint(
             args.checkpoint, args.env, env_set, render_mode="human", device=args.device
         )
-        if hasattr(agent, "backbone"):  # a deep agent: its insides, step by step
+        if hasattr(agent, "backbone") and not continuous_actions(agent):
+            # a deep agent: its insides, step by step (continuous actions: the env's window)
             from lecture_rl.runners.viewer.insides_panel import watch_insides
 
             env.close()
@@ -163,15 +169,24 @@ def run_watch(args: argparse.Namespace, out=None, *, make_window: Any = None) ->
             parse_assignments(args.set, "--set"), [args.agent]
         )
         check_device(args.device)
-        budget = resolve_budget(agent_class(args.agent), args.train_episodes, None)
+        setup = presets.set_up(
+            args.agent,
+            env_id,
+            {**common, **per_agent[args.agent]},
+            env_set,
+            choice=getattr(args, "preset", None),
+            episodes=args.train_episodes,
+        )
+        budget, env_set = setup.budget, setup.env_kwargs
         train_env = make_env(env_id, env_set)
         agent = build_agent(
             args.agent,
             train_env,
             seed=args.seed,
-            hyperparameters={**common, **per_agent[args.agent]},
+            hyperparameters=setup.hyperparameters,
             device=args.device,
         )
+        setup.announce()
         try:
             with TrainProgress(f"training {args.agent}", budget) as progress:
                 train_agent(agent, train_env, [progress], **budget)

@@ -12,8 +12,15 @@ from lecture_rl import agents
 from lecture_rl.agents import HyperparameterError
 from lecture_rl.agents.rollout import Rollout, episode_prefix_length
 from lecture_rl.agents.vector_envs import make_train_envs
+from lecture_rl.runners import presets
 
 SMALL = {"num_envs": 32, "hidden_size": 32, "n_steps": 16}
+
+
+def ours(env_id: str, **given) -> dict:
+    """ppo's settings for one of our envs: its preset (what `lecture-rl train` picks) under
+    `given`, the agent's per-net defaults between them."""
+    return presets.hyperparameters(presets.preset_for("ppo", env_id), "ppo", given)
 
 
 def memoryless_bound(length: int) -> float:
@@ -23,7 +30,7 @@ def memoryless_bound(length: int) -> float:
 
 def train_parity(net: str, length: int, steps: int, seed: int = 0) -> float:
     env = gym.make("LectureRL/Parity-v0", length=length)
-    agent = agents.make("ppo", env, net=net, seed=seed, **SMALL)
+    agent = agents.make("ppo", env, seed=seed, **ours("LectureRL/Parity-v0", net=net, **SMALL))
     agent.train(env, steps=steps)
     return agent.evaluate(env, episodes=256, seed=1000)["accuracy"]
 
@@ -107,26 +114,31 @@ def test_policy_gradient_agents_reach_the_optimal_return_on_the_lecture_grid(nam
 def test_ppo_recall_on_copy_needs_memory(net, low, high):
     # a memoryless policy can only guess the recalled symbol: accuracy 1/symbols = 0.5
     env = gym.make("LectureRL/Copy-v0", length=3, symbols=2)
-    agent = agents.make("ppo", env, net=net, seed=1, hidden_size=64, num_envs=64)
+    hp = ours("LectureRL/Copy-v0", net=net, hidden_size=64, num_envs=64)
+    agent = agents.make("ppo", env, seed=1, **hp)
     agent.train(env, steps=80_000)
     assert low <= agent.evaluate(env, episodes=256, seed=1000)["accuracy"] <= high
 
 
 def test_ppo_lstm_recalls_across_a_delay_with_its_defaults():
     """Guards the memory nets' defaults: 8 epochs, one-hot input weights of order 1, forget-gate
-    bias 3 (``PPOAgent.net_defaults``) and the episode prefix in the update. With them the LSTM
-    recalls 3 symbols across 6 blank steps after 100k steps (1.00, seed 0); with the earlier
-    defaults (4 epochs, torch's init, b_f = 1, rollouts cut at their start) it reached 0.73."""
+    bias 3 (``PPOAgent.net_defaults``, over Copy's preset) and the episode prefix in the update.
+    With them the LSTM recalls 3 symbols across 6 blank steps after 100k steps (1.00, seed 0);
+    with the earlier defaults (4 epochs, torch's init, b_f = 1, rollouts cut at their start) it
+    reached 0.73."""
     env = gym.make("LectureRL/Copy-v0", length=3, symbols=4, delay=6)
-    agent = agents.make("ppo", env, net="lstm", seed=0, num_envs=64)
+    agent = agents.make("ppo", env, seed=0, **ours("LectureRL/Copy-v0", net="lstm", num_envs=64))
+    assert agent.hp["update_epochs"] == 8 and agent.hp["net_kwargs"]["forget_bias"] == 3.0
     agent.train(env, steps=100_000)
     assert agent.evaluate(env, episodes=256, seed=1000)["accuracy"] >= 0.97
 
 
 def test_ppo_transformer_recalls_on_copy_with_its_defaults():
-    # its net_defaults (lr 1e-3, d_model 64) apply; with the recurrent cores' 5e-3 it stalled
+    # its net_defaults (lr 1e-3, d_model 64) apply over Copy's preset; with the recurrent cores'
+    # 5e-3 it stalled
     env = gym.make("LectureRL/Copy-v0", length=3, symbols=2)
-    agent = agents.make("ppo", env, net="transformer", seed=0, num_envs=32)
+    hp = ours("LectureRL/Copy-v0", net="transformer", num_envs=32)
+    agent = agents.make("ppo", env, seed=0, **hp)
     assert (agent.hp["lr"], agent.hp["hidden_size"]) == (1e-3, 64)
     agent.train(env, steps=20_000)
     assert agent.evaluate(env, episodes=256, seed=1000)["accuracy"] >= 0.9
@@ -136,16 +148,21 @@ def test_net_defaults_yield_to_values_the_user_gives():
     env = gym.make("LectureRL/Copy-v0", length=3, symbols=2)
     agent = agents.make("ppo", env, net="transformer", lr=3e-3)
     assert (agent.hp["lr"], agent.hp["hidden_size"]) == (3e-3, 64)
-    assert agents.make("ppo", env, net="lstm").hp["lr"] == 5e-3
+    defaults = agents.agent_class("ppo").params
+    assert agents.make("ppo", env, net="lstm").hp["lr"] == defaults["lr"].default
     # LSTM and GRU: 8 epochs and their net_kwargs, which the user's net_kwargs override key by key
     lstm = agents.make("ppo", env, net="lstm", net_kwargs={"num_layers": 2, "forget_bias": 2.0})
     assert lstm.hp["update_epochs"] == 8
     assert lstm.hp["net_kwargs"] == {"input_init": "one_hot", "forget_bias": 2.0, "num_layers": 2}
-    forget_bias = lstm.backbone.core.bias_ih_l1.detach()[128]  # f's block of layer 2's biases
+    width = lstm.hp["hidden_size"]  # f's block of layer 2's biases starts there (i, f, g, o)
+    forget_bias = lstm.backbone.core.bias_ih_l1.detach()[width]
     assert lstm.backbone.num_layers == 2 and float(forget_bias) == 2.0
     gru = agents.make("ppo", env, net="gru", update_epochs=3)
     assert gru.hp["update_epochs"] == 3 and gru.hp["net_kwargs"]["update_bias"] == 2.0
-    assert agents.make("ppo", env, net="mlp").hp["update_epochs"] == 4
+    assert (
+        agents.make("ppo", env, net="mlp").hp["update_epochs"] == defaults["update_epochs"].default
+    )
+    assert defaults["update_epochs"].default != 8
 
 
 def test_episode_prefix_length_reaches_back_to_each_unfinished_episodes_start():
@@ -176,17 +193,45 @@ def test_update_reruns_each_unfinished_episode_from_its_start():
             rollout.initial_state = state
             for t in range(3):
                 rollout.obs[t], rollout.episode_starts[t] = agent.obs_tensor(obs), start
+                rollout.host_starts[t] = start.numpy()  # what the agent keeps on the host
                 features, state = agent.backbone.step(rollout.obs[t], state, start)
                 acted.append(features)
                 obs, _, terminated, truncated, _ = venv.step(np.zeros(2, dtype=np.int64))
                 start = torch.as_tensor(terminated | truncated)
             rollouts.append(rollout)
-        obs_seq, starts, state0, lead = agent._sequences(rollouts[2], rollouts[1], torch.arange(2))
-        features, _ = agent.backbone.forward_sequence(obs_seq, state0, starts)
+        both = (torch.arange(2), np.arange(2))
+        obs_seq, starts, state0, lead, cuts = agent._sequences(rollouts[2], rollouts[1], *both)
+        features, _ = agent.backbone.forward_sequence(obs_seq, state0, starts, start_times=cuts)
     venv.close()
     # the episode in progress at step 6 began at step 4: the update re-runs it from there
     assert lead == 2 and bool(starts[0].all())
+    assert cuts == torch.nonzero(starts[1:].any(dim=1)).add(1).flatten().tolist()
     torch.testing.assert_close(features[lead:], torch.stack(acted[6:]))  # what the agent saw
     # at step 3 the episode began at step 0: the whole previous rollout leads
-    assert agent._sequences(rollouts[1], rollouts[0], torch.arange(2))[3] == 3
-    assert agent._sequences(rollouts[1], None, torch.arange(2))[3] == 0  # the first rollout
+    assert agent._sequences(rollouts[1], rollouts[0], *both)[3] == 3
+    assert agent._sequences(rollouts[1], None, *both)[3] == 0  # the first rollout
+
+
+def test_gae_equals_the_sum_of_discounted_td_errors_within_each_episode():
+    """A_t = Σ_k (γλ)^k δ_{t+k}, summed up to the episode's end (notes' GAE), for every t."""
+    gen = torch.Generator().manual_seed(0)
+    steps, envs, gamma, lam = 9, 4, 0.9, 0.7
+    rollout = Rollout(steps, envs, (), torch.long, torch.device("cpu"))
+    rollout.rewards = torch.rand(steps, envs, generator=gen)
+    rollout.values = torch.rand(steps, envs, generator=gen)
+    rollout.dones = torch.rand(steps, envs, generator=gen) < 0.25
+    last_value = torch.rand(envs, generator=gen)
+    advantages, returns = rollout.advantages_gae(last_value, gamma, lam)
+    r, v, d = rollout.rewards.double(), rollout.values.double(), rollout.dones
+    v_next = torch.cat([v[1:], last_value.double()[None]])
+    delta = r + gamma * v_next * (~d) - v
+    for n in range(envs):
+        for t in range(steps):
+            expected, weight = 0.0, 1.0
+            for k in range(t, steps):
+                expected += weight * float(delta[k, n])
+                if d[k, n]:
+                    break
+                weight *= gamma * lam
+            assert float(advantages[t, n]) == pytest.approx(expected, abs=1e-5)
+    torch.testing.assert_close(returns, advantages + rollout.values)

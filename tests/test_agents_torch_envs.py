@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
 import gymnasium as gym
 import pytest
 import torch
+from rich.console import Console
 
 import lecture_rl.envs  # noqa: F401  (registers the ids)
 from lecture_rl import agents
 from lecture_rl.agents.base import TrainingCallback
 from lecture_rl.agents.device import resolve_device
-from lecture_rl.agents.events import Transition
+from lecture_rl.agents.events import EpisodeBatch, EpisodeEnd, Transition
 from lecture_rl.agents.ppo import PPOAgent
 from lecture_rl.agents.vector_envs import use_torch_envs
 from lecture_rl.envs.torch_vector import TorchVectorEnv
@@ -124,6 +126,97 @@ def test_collecting_on_torch_envs_reads_the_host_once_per_rollout(monkeypatch, t
         assert reads <= 2 * rollouts + 2, counts
     else:  # the numpy envs need the actions on the host every step
         assert reads >= rollouts * TINY["n_steps"], counts
+
+
+def test_training_on_torch_envs_waits_for_the_device_once_per_rollout(monkeypatch):
+    """Collect and update, LSTM with the episode prefix on Copy (episodes cross rollouts): one
+    read of the device per rollout, the copy of its episode ends. Reads once per `train`
+    (the reset's seeds, the divergence check at the end) do not grow with the rollouts."""
+    env = gym.make("LectureRL/Copy-v0", length=2, symbols=3)
+    reads = {}
+    for rollouts in (2, 4):
+        agent = agents.make("ppo", env, seed=0, device="cpu", net="lstm", torch_envs=True,
+                            **TINY)  # fmt: skip
+        with monkeypatch.context() as patch:
+            counts = count_host_reads(patch)
+            agent.train(env, steps=rollouts * TINY["num_envs"] * TINY["n_steps"])
+        # .numpy() works on host tensors only (a device tensor is copied by .cpu() first)
+        reads[rollouts] = sum(n for name, n in counts.items() if name != "numpy")
+    assert reads[4] - reads[2] == 2, reads
+    assert reads[2] <= 2 + 3, reads
+
+
+class Episodes(TrainingCallback):
+    """Keeps both kinds of episode events."""
+
+    events = (EpisodeBatch, EpisodeEnd)
+
+    def __init__(self):
+        self.batches, self.ends = [], []
+
+    def on_event(self, event):
+        (self.batches if isinstance(event, EpisodeBatch) else self.ends).append(event)
+
+
+@pytest.mark.parametrize("budget", [{"steps": 6 * 16 * 8}, {"episodes": 50}])
+def test_episodes_on_torch_envs_come_as_one_batch_per_rollout_equal_to_the_per_episode_ones(
+    budget,
+):
+    env = gym.make("LectureRL/Copy-v0", length=2, symbols=3)  # 5-step episodes
+    runs = {}
+    for torch_envs in (True, False):
+        agent = agents.make("ppo", env, seed=3, device="cpu", net="gru", torch_envs=torch_envs,
+                            **TINY)  # fmt: skip
+        seen = Episodes()
+        result = agent.train(env, callbacks=[seen], **budget)
+        runs[torch_envs] = (seen, result)
+    (batched, result), (one_by_one, numpy_result) = runs[True], runs[False]
+    rows = [record for batch in batched.batches for record in batch.records()]
+    assert rows == [dict(end.record) for end in batched.ends] == result.episodes
+    strip = lambda records: [{k: v for k, v in r.items() if k != "wall_time"} for r in records]  # noqa: E731
+    assert strip(rows) == strip(numpy_result.episodes) == strip(e.record for e in one_by_one.ends)
+    assert len(rows) == budget.get("episodes", len(rows)) and len(rows) > 20
+    assert len(batched.batches) == result.env_steps // (16 * 8)  # one per rollout
+    assert len(one_by_one.batches) == len(one_by_one.ends)  # numpy envs: batches of one
+    assert all(batch.accuracy is not None for batch in batched.batches)
+
+
+def test_no_per_episode_event_is_built_unless_someone_listens(monkeypatch):
+    built = []
+
+    made = EpisodeEnd.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(1)
+        made(self, *args, **kwargs)
+
+    monkeypatch.setattr(EpisodeEnd, "__init__", counted)
+    env = gym.make("LectureRL/Parity-v0", length=4)
+    batches = []
+    listener = TrainingCallback()
+    listener.events, listener.on_event = (EpisodeBatch,), batches.append
+    for torch_envs in (True, False):
+        agent = agents.make("ppo", env, seed=0, device="cpu", torch_envs=torch_envs, **TINY)
+        result = agent.train(env, steps=4 * 16 * 8, callbacks=[listener])
+        assert len(result.episodes) == sum(len(batch) for batch in batches) > 0
+        assert not built
+        batches.clear()
+    agent.train(env, steps=16 * 8, callback=lambda record: None)  # a listener: built
+    assert built
+
+
+def test_the_progress_bar_moves_once_per_rollout_on_torch_envs(monkeypatch):
+    from lecture_rl.runners.progress import TrainProgress
+
+    env = gym.make("LectureRL/Parity-v0", length=4)
+    agent = agents.make("ppo", env, seed=0, device="cpu", torch_envs=True, **TINY)
+    progress = TrainProgress("ppo", {"steps": 4 * 16 * 8}, Console(file=io.StringIO()))
+    moves = []
+    monkeypatch.setattr(progress.progress, "update", lambda task, **kw: moves.append(kw))
+    result = agent.train(env, steps=4 * 16 * 8, callbacks=[progress])
+    assert len(moves) == 4 and moves[-1]["completed"] == result.env_steps
+    assert progress.episodes == len(result.episodes)
+    assert moves[-1]["status"].endswith(f"accuracy {result.episodes[-1]['accuracy']:.3f}")
 
 
 def save_with_device(tmp_path, device_name: str) -> tuple[Any, PPOAgent]:

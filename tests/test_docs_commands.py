@@ -30,10 +30,11 @@ TINY = {
     "--seeds": "1",
     "--workers": "1",
     "--length": "10",
+    "--trials": "2",
 }
-#: commands that train: given no budget, they get a tiny one (compare and experiment also get
-#: one worker, experiment one seed)
-TRAINING = {"train", "compare"}
+#: commands that train: given no budget, they get a tiny one (compare, tune and experiment also
+#: get one worker, experiment one seed)
+TRAINING = {"train", "compare", "tune"}
 
 
 def fenced_blocks(path: Path) -> list[tuple[int, str | None, list[str]]]:
@@ -76,7 +77,7 @@ def tiny(argv: list[str]) -> list[str]:
             out[i + 1] = TINY[word]
     if out and out[0] in TRAINING and not {"--episodes", "--steps"} & set(out):
         out += ["--steps", TINY["--steps"]]
-    if out and out[0] in {"compare", "experiment"} and "--workers" not in out:
+    if out and out[0] in {"compare", "experiment", "tune"} and "--workers" not in out:
         out += ["--workers", "1"]
     if out[:1] == ["experiment"] and out[1:2] != ["list"] and "--seeds" not in out:
         out += ["--seeds", "1"]

@@ -98,8 +98,10 @@ CONTRARY = {
         {"chance": 0.25, "accuracy": {"0": {"lstm": 0.9}, "8": {"lstm": 0.9, "gru": 0.26}}},
     ),
     "dqn-target": (
-        {"steps": 1, "greedy_return": {"dqn": 0.89, "target-every-step": 0.2, "no-replay": -1}},
-        {"steps": 1, "greedy_return": {"dqn": 0.2, "target-every-step": 0.89, "no-replay": -1}},
+        {"steps": 1, "greedy_return": {"dqn": 0.89, "target-every-step": 0.2, "no-replay": -1},
+         "last_quarter": {"dqn": 0.8, "target-every-step": 0.1, "no-replay": -1}},
+        {"steps": 1, "greedy_return": {"dqn": 0.2, "target-every-step": 0.89, "no-replay": -1},
+         "last_quarter": {"dqn": 0.1, "target-every-step": 0.8, "no-replay": -1}},
     ),
     "popgym-memory": (
         {"steps": 1, "seeds": 1, "needs_memory": {"RP": True, "HL": False},
@@ -120,7 +122,16 @@ MORE_CONTRARY = [
                "greedy_length": {"sarsa": [17, 17], "q_learning": [15, None]}}),
     # full DQN did not learn (far from the optimum 0.89): the ablations say nothing
     ("dqn-target", {"steps": 1,
-                    "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1}}),
+                    "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1},
+                    "last_quarter": {"dqn": 0.5, "target-every-step": -1.0, "no-replay": -1}}),
+    # optimal after training on every seed, but no steadier than without θ̃ over the last quarter
+    ("dqn-target", {"steps": 1,
+                    "greedy_return": {"dqn": 0.89, "target-every-step": -0.37, "no-replay": -1},
+                    "last_quarter": {"dqn": 0.6, "target-every-step": 0.55, "no-replay": -1}}),
+    # no probe numbers for an ablation: nothing to compare with, not held
+    ("dqn-target", {"steps": 1,
+                    "greedy_return": {"dqn": 0.89, "target-every-step": -1.0, "no-replay": -1},
+                    "last_quarter": {"dqn": 0.89, "target-every-step": None, "no-replay": -1}}),
     # memory also helps on the memoryless task: the claim's second half fails
     ("popgym-memory", {"steps": 1, "seeds": 1, "needs_memory": {"RP": True, "HL": False},
                        "return": {"RP": {"mlp": -0.5, "gru": 0.9, "lstm": 0.8},
@@ -138,9 +149,43 @@ def test_dqn_that_did_not_learn_is_inconclusive():
     from lecture_rl.runners.experiments import dqn_target
 
     line = dqn_target.verdict(
-        {"steps": 1, "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1}}
-    ).line
+        {"steps": 1, "greedy_return": {"dqn": -0.07, "target-every-step": -1.0, "no-replay": -1},
+         "last_quarter": {"dqn": -0.5, "target-every-step": -1.0, "no-replay": -1}}
+    ).line  # fmt: skip
     assert line.startswith("NOT HELD: inconclusive") and "DQN learned" in line
+
+
+def test_dqn_caught_in_its_one_flip_after_training_still_learned():
+    """Full DQN optimal at nearly every greedy episode of the last quarter but caught in a flip
+    by the one evaluation after training (seed 1 of the careful run) learned; one optimal at
+    the end but not during the last quarter did not."""
+    from lecture_rl.runners.experiments import dqn_target
+
+    flip = {
+        "steps": 1,
+        "greedy_return": {"dqn": 0.51, "target-every-step": -0.2, "no-replay": -1},
+        "last_quarter": {"dqn": 0.85, "target-every-step": -0.4, "no-replay": -1},
+    }
+    assert dqn_target.verdict(flip).held
+    lucky = {
+        "steps": 1,
+        "greedy_return": {"dqn": 0.89, "target-every-step": -0.2, "no-replay": -1},
+        "last_quarter": {"dqn": 0.5, "target-every-step": -0.4, "no-replay": -1},
+    }
+    assert not dqn_target.verdict(lucky).held
+    assert dqn_target.verdict(lucky).text.startswith("inconclusive")
+
+
+def test_dqn_ablation_caught_at_a_good_moment_does_not_turn_the_verdict():
+    """θ̃ ← θ every step ends optimal on every seed (a flipping policy caught at a good moment)
+    but was optimal only part of the last quarter: the claim holds on the steadier policy."""
+    from lecture_rl.runners.experiments import dqn_target
+
+    line = dqn_target.verdict(
+        {"steps": 1, "greedy_return": {"dqn": 0.89, "target-every-step": 0.89, "no-replay": -1},
+         "last_quarter": {"dqn": 0.89, "target-every-step": 0.13, "no-replay": -1}}
+    ).line  # fmt: skip
+    assert line.startswith("HELD") and "over the last quarter of training: DQN 0.89" in line
 
 
 def test_cliff_reports_a_looping_greedy_path_as_no_path():
@@ -174,6 +219,7 @@ def test_every_experiment_is_listed_with_its_claim(capsys):
     [
         (["experiment", "parity"], "unknown experiment 'parity'"),
         (["experiment", "xor", "--seeds", "0"], "--seeds must be at least 1"),
+        (["experiment", "xor", "--first-seed", "-1"], "--first-seed must be at least 0"),
     ],
 )
 def test_misuse_exits_2_with_one_line(capsys, argv, message):
@@ -231,4 +277,80 @@ def test_greedy_path_probe_marks_a_loop_and_a_goal():
     assert looping["reached"] is False and len(looping["path"]) == 31
     edge = greedy_path(Scripted([0] + [1] * 11 + [2]), env, True, limit=30)
     assert edge["reached"] is True and len(edge["path"]) - 1 == 13
+    env.close()
+
+
+def test_check_fails_on_a_claim_that_did_not_hold(tmp_path, monkeypatch, capsys):
+    """The gate CI runs (`experiment all --quick --check`): exit 0 while every claim holds; a
+    deliberately broken experiment (xor's autograd off by 1e-3) turns its verdict NOT HELD and
+    the command exits 1, naming it on stderr, after writing every report and the index."""
+    from lecture_rl.runners.experiments import xor
+
+    monkeypatch.setattr(experiments, "MODULES", {"xor": "xor", "random-walk": "random_walk"})
+    argv = ["experiment", "all", "--quick", "--seeds", "2", "--workers", "1", "--check"]
+    assert main([*argv, "--out", str(tmp_path / "sound")]) == 0
+    assert "NOT HELD" not in capsys.readouterr().err
+
+    right = xor.by_autograd
+    monkeypatch.setattr(xor, "by_autograd", lambda p: {k: v + 1e-3 for k, v in right(p).items()})
+    assert main([*argv, "--out", str(tmp_path / "broken")]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if "NOT HELD" in line]
+    assert len(err) == 1 and "NOT HELD: xor" in err[0] and "random-walk" not in err[0]
+    numbers = json.loads((tmp_path / "broken" / "xor" / "numbers.json").read_text())
+    assert numbers["held"] is False
+    assert "HELD" in (tmp_path / "broken" / "random-walk" / "report.md").read_text()
+    assert "1 of 2 claims held" in (tmp_path / "broken" / "index.md").read_text()
+    # without --check the verdicts are reported, not enforced (the trials resume: no training)
+    assert main([*argv[:-1], "--out", str(tmp_path / "broken")]) == 0
+
+
+def test_first_seed_moves_every_seed_and_the_rerun_line(tmp_path):
+    """`--first-seed 7 --seeds 2` trains seeds 7 and 8 (not 0 and 1) and the report's rerun
+    line says so; compare's trials and timing.json carry CPU seconds."""
+    folder = tmp_path / "cliff"
+    argv = ["experiment", "cliff", "--quick", "--seeds", "2", "--first-seed", "7"]
+    assert main([*argv, "--workers", "1", "--out", str(folder)]) == 0
+    trials = [json.loads(p.read_text()) for p in folder.glob("runs/trials/*.json")]
+    assert {t["seed"] for t in trials} == {7, 8}
+    # each trial's CPU seconds (what it costs on a shared machine) beside its wall time
+    assert all(0 < t["cpu_time"] <= t["wall_time"] + 0.5 for t in trials)
+    timing = json.loads((folder / "runs" / "timing.json").read_text())
+    assert all(agent["cpu_time_s_mean"] > 0 for agent in timing["agents"].values())
+    assert "--seeds 2 --first-seed 7" in (folder / "report.md").read_text(encoding="utf-8")
+
+
+def test_ci_runs_every_quick_experiment_as_a_gate():
+    """`.ci/run` runs `experiment all --quick --check`, so a claim that stops holding fails CI."""
+    script = (Path(__file__).parents[1] / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line.strip() for line in script.splitlines() if not line.lstrip().startswith("#")]
+    gate = [c for c in commands if "experiment all" in c]
+    assert gate and "--quick" in gate[0] and "--check" in gate[0] and "set -e" in script
+
+
+def test_greedy_return_probe_runs_on_its_own_env_every_so_many_steps():
+    """The probe dqn-target draws: one greedy episode each time training passes a multiple of
+    `every` env steps, on a copy of the env (never the one given), nothing after training."""
+    from lecture_rl.runners.env_factory import make_env
+    from lecture_rl.runners.experiments.probes import greedy_return
+
+    class Agent:
+        env_steps = 0
+
+        def __init__(self):
+            self.envs = []
+
+        def evaluate(self, env, episodes, seed):
+            self.envs.append(env)
+            return {"return_mean": 0.5}
+
+    env = make_env("LectureRL/GridWorld-v0", {"map_name": "maze"})
+    agent, seen = Agent(), {}
+    for steps in (40, 100, 150, 199, 260, 420):
+        agent.env_steps = steps
+        seen[steps] = greedy_return(agent, env, False, every=100)
+    assert [s for s, numbers in seen.items() if numbers] == [100, 260, 420]
+    assert seen[260] == {"greedy_return": 0.5, "greedy_at": 260}
+    assert all(e is not env and e.spec.kwargs == env.spec.kwargs for e in agent.envs)
+    assert len({id(e) for e in agent.envs}) == 1  # one copy per agent, made once
+    assert greedy_return(agent, env, True, every=100) == {}
     env.close()

@@ -144,9 +144,10 @@ def start(*argv, env: dict | None = None) -> subprocess.Popen:
 
 
 def one_line(stderr: str, stdout: str = "") -> str:
-    """The one error line of a command (beside its progress bar); no traceback anywhere."""
+    """The one error line of a command (beside its progress bar and the line naming the preset
+    it trains with); no traceback anywhere."""
     assert "Traceback" not in stderr + stdout, stderr
-    progress = re.compile(r"\((episodes|steps)\) ")  # the progress bars' lines
+    progress = re.compile(r"\((episodes|steps)\) |: preset from ")  # bars, a preset's line
     lines = [line for line in stderr.splitlines() if line.strip() and not progress.search(line)]
     assert len(lines) == 1, stderr
     assert lines[0].startswith("lecture-rl: error: "), stderr

@@ -49,13 +49,18 @@ def test_the_check_runs_its_checks_on_the_cpu_and_reports_each(tmp_path):
     assert "greedy accuracy" in table and (out / "inspect.png").stat().st_size > 10_000
 
 
-def test_a_failing_check_makes_the_exit_code_1(tmp_path):
-    # inspect needs the checkpoint of the lstm training check, which --only leaves out
-    done = subprocess.run(
-        [sys.executable, str(CHECK), "--smoke", "--device", "cpu", "--only", "inspect",
-         "--out", str(tmp_path)],
+def run_on_the_cpu(only: str, out: Path) -> subprocess.CompletedProcess:
+    """The check's smoke on the CPU, only the checks whose name holds `only`."""
+    return subprocess.run(
+        [sys.executable, str(CHECK), "--smoke", "--device", "cpu", "--only", only,
+         "--out", str(out)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
+
+
+def test_a_failing_check_makes_the_exit_code_1(tmp_path):
+    # inspect needs the checkpoint of the lstm training check, which --only leaves out
+    done = run_on_the_cpu("inspect", tmp_path)
     assert done.returncode == 1
     assert "**FAILED**" in (tmp_path / "gpu_check.md").read_text()
 
@@ -133,3 +138,14 @@ def test_device_cuda_on_a_loading_command_without_cuda_is_one_line(
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "CUDA is not available" in done.stderr
     assert not (tmp_path / "fig.png").exists()
+
+
+def test_the_check_prints_where_a_rollouts_time_goes_first(tmp_path):
+    done = run_on_the_cpu("profile", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    tables = (tmp_path / "profile.md").read_text()
+    assert tables.count("| update forward+backward |") == 2  # lstm and gru
+    assert "launch-bound ceiling at 4096 envs" in tables
+    assert done.stdout.index("| env step |") < done.stdout.index("[    ok] profile")
+    row = (tmp_path / "gpu_check.md").read_text()
+    assert "launches per rollout: lstm" in row and "gru" in row

@@ -171,6 +171,35 @@ def test_both_sequence_paths_equal_stepping(mode, cell):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["lstm", "gru", "mlp", "transformer"])
+def test_episode_start_times_known_on_the_host_give_the_same_sequence_without_reading_it(name):
+    """An agent that knows where episodes start passes `start_times`: the same features,
+    and the recurrent core no longer reads the flags back (`nonzero` waits on a GPU)."""
+    torch.manual_seed(3)
+    bb = make_backbone(name, spaces.Discrete(4), **backbone_kwargs(name))
+    obs = sample_obs(spaces.Discrete(4), (12, 5))
+    starts = torch.zeros(12, 5, dtype=torch.bool)
+    starts[[0, 4, 9], :] = True  # episodes that all end together (Parity, Copy)
+    starts[6, 2] = True
+    state0 = tuple(torch.randn_like(s) for s in bb.initial_state(5))
+    times = torch.nonzero(starts[1:].any(dim=1)).add(1).flatten().tolist()
+    assert times == [4, 6, 9]
+    with torch.profiler.profile() as prof:
+        given, final = bb.forward_sequence(obs, state0, starts, start_times=times)
+    reads = [e.name for e in prof.events() if e.name in ("aten::nonzero", "aten::is_nonzero")
+             or (e.name == "aten::item" and e.cpu_parent is None)]  # fmt: skip
+    assert not reads  # (one_hot's range check on the CPU is an item inside an operator)
+    read, read_final = bb.forward_sequence(obs, state0, starts)
+    torch.testing.assert_close(given, read, rtol=0, atol=0)
+    for a, b in zip(final, read_final):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    if bb.is_recurrent:  # an empty list: no episode starts inside, the one-call path
+        first_only = starts.clone()
+        first_only[1:] = False
+        one_call, _ = bb.forward_sequence(obs, state0, first_only, start_times=[])
+        torch.testing.assert_close(one_call, bb.forward_sequence(obs, state0, first_only)[0])
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_one_hot_input_init_gives_each_symbol_weights_of_order_one(cell):
     torch.manual_seed(0)

@@ -181,6 +181,49 @@ def test_backbone_core_takes_reference_weights():
     torch.testing.assert_close(feats, expected, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["packed", "chunked"])
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_the_training_cores_sequence_equals_the_hand_written_cell_across_episode_starts(mode, kind):
+    """What PPO trains through (torch's fused LSTM / GRU over a rollout, cuDNN on a GPU, cut at
+    the episode starts it is told on the host) equals the reference cell stepped one t at a
+    time with h^(0) = 0 (and C^(0) = 0) at each episode start: the features and every weight's
+    gradient."""
+    from gymnasium import spaces
+
+    torch.manual_seed(4)
+    t_len, batch, symbols, n = 9, 5, 4, 6
+    bb = make_backbone(kind, spaces.Discrete(symbols), hidden_size=n, sequence_mode=mode)
+    ref = LSTMCell(symbols, n) if kind == "lstm" else GRUCell(symbols, n, reset_after=True)
+    ref.copy_to(bb.core)
+    obs = torch.randint(0, symbols, (t_len, batch))
+    starts = torch.zeros(t_len, batch, dtype=torch.bool)
+    starts[[0, 3, 7], :] = True  # episodes that end together (Parity, Copy) ...
+    starts[5, 1] = True  # ... and one that does not
+    state0 = tuple(torch.randn_like(s) for s in bb.initial_state(batch))
+    times = [t for t in range(1, t_len) if bool(starts[t].any())]
+    feats, _ = bb.forward_sequence(obs, state0, starts, start_times=times)
+
+    x = F.one_hot(obs, symbols).float()
+    h, c = state0[0][:, 0], (state0[1][:, 0] if kind == "lstm" else None)
+    expected = []
+    for t in range(t_len):
+        keep = (~starts[t]).float()[:, None]  # an episode start forgets the past
+        h = h * keep
+        if kind == "lstm":
+            h, c = ref(x[t], (h, c * keep))
+        else:
+            h = ref(x[t], h)
+        expected.append(h)
+    expected = torch.stack(expected)
+    torch.testing.assert_close(feats, expected, atol=1e-5, rtol=1e-5)
+    target = torch.randn_like(feats)
+    (feats * target).sum().backward()
+    (expected * target).sum().backward()
+    mapped = copy.deepcopy(ref).copy_from(_grads_of(bb.core, kind))
+    for (name, p), (_, g) in zip(ref.named_parameters(), mapped.named_parameters()):
+        torch.testing.assert_close(p.grad, g, atol=1e-5, rtol=1e-5, msg=f"grad of {name}")
+
+
 def test_notes_003_gru_fast_unroll_equals_reference():
     torch.manual_seed(3)
     cell = GRUCell(3, 5)  # notes 003 form: r acts on h before W_h

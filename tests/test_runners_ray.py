@@ -95,6 +95,32 @@ def test_an_unreachable_or_malformed_ray_address_is_one_line_before_any_work(tmp
         assert not out.exists()
 
 
+def test_tune_on_ray_scores_every_trial_as_the_local_run_and_reads_its_curve_live(
+    tmp_path, local_ray
+):
+    """The trials' evaluation curves reach the driver while they run (through a Ray queue, as
+    the pool's progress does), so the pruner can act on Ray too."""
+    import csv
+
+    import optuna
+
+    argv = ["tune", "--env", "CliffWalking-v1", "--agent", "q_learning", "--episodes", "40",
+            "--trials", "2", "--seeds", "2", "--eval-episodes", "2"]  # fmt: skip
+    assert main([*argv, "--workers", "1", "--out", str(tmp_path / "local")]) == 0
+    assert main([*argv, "--executor", "ray", "--out", str(tmp_path / "ray")]) == 0
+    tables, curves = [], []
+    for name in ("local", "ray"):
+        with open(tmp_path / name / "trials.csv", newline="") as stream:
+            tables.append(
+                [{k: v for k, v in r.items() if k != "wall_s"} for r in csv.DictReader(stream)]
+            )
+        storage = f"sqlite:///{tmp_path / name / 'study.db'}"
+        study = optuna.load_study(study_name="tune", storage=storage)
+        curves.append([t.intermediate_values for t in study.trials])
+    assert tables[0] == tables[1] and len(tables[0]) == 2
+    assert curves[0] == curves[1] and all(len(c) == 4 for c in curves[1])
+
+
 def ray_trial_workers() -> list[int]:
     """The Ray worker processes running a trial now (Ray titles them ``ray::_ray_trial``)."""
     found = []

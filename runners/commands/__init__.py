@@ -14,6 +14,7 @@ from lecture_rl.runners.commands import (
     lecture_example,
     play,
     train,
+    tune,
     vanishing_gradient,
     watch,
 )
@@ -25,6 +26,7 @@ COMMANDS = (
     train,
     evaluate,
     compare,
+    tune,
     watch,
     inspect,
     play,

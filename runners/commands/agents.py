@@ -49,6 +49,21 @@ def _net_default_lines(cls: type) -> list[str]:
     ]
 
 
+def _print_presets(console, name: str) -> None:
+    """The envs the agent's built-in preset file has entries for (``--preset``)."""
+    from lecture_rl.runners import presets
+
+    path = presets.builtin_file(name)
+    if path is None:
+        return
+    entries = ", ".join(presets.read_file(path))
+    console.print(
+        f"presets ({presets.shown_path(path)}, picked by --env; --preset none: the defaults "
+        f"above): {entries}",
+        highlight=False,
+    )
+
+
 def run(args: argparse.Namespace, out) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -79,6 +94,7 @@ def run(args: argparse.Namespace, out) -> int:
         for line in _net_default_lines(cls):
             console.print(line, highlight=False)
         console.print(f"default budget: {getattr(cls, 'default_budget', {})}")
+        _print_presets(console, args.name)
         return 0
     table = Table(title="lecture-rl agents")
     table.add_column("name")

@@ -56,7 +56,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--first-seed", type=int, metavar="S", help="seeds are S, S+1, ... (default 0)"
     )
     options.add_budget(parser)
-    options.add_agent_options(parser)
+    options.add_agent_options(parser, per_agent_preset=True)
     parser.add_argument(
         "--workers", type=int, metavar="K", help="worker processes (default: CPU count)"
     )
@@ -73,21 +73,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--eval-episodes", type=int, metavar="N", help="greedy episodes per seed (default 100)"
     )
-    parser.add_argument(
-        "--executor",
-        metavar="local|ray|ray://HOST:PORT",
-        help="where trials run: local processes (default), a local Ray, or a Ray cluster "
-        '(needs the extra: pip install "lecture-rl[cluster]")',
-    )
-    parser.add_argument(
-        "--address", metavar="HOST:PORT", help="join this Ray cluster (implies --executor ray)"
-    )
-    parser.add_argument(
-        "--trial-cpus", type=float, metavar="N", help="CPUs per Ray trial (default 1)"
-    )
-    parser.add_argument(
-        "--trial-gpus", type=float, metavar="N", help="GPUs per Ray trial (default 0)"
-    )
+    options.add_executor(parser)
     return parser
 
 

@@ -10,11 +10,14 @@ examples:
   lecture-rl experiment cliff --quick         (class-sized: about a minute)
   lecture-rl experiment parity-memory --seeds 5 --out runs/parity-memory
   lecture-rl experiment all --quick --out runs/experiments   (and an index)
+  lecture-rl experiment all --quick --first-seed 100 --check
+      (other seeds; exit 1 if a claim did not hold: the claims as regression tests)
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -30,9 +33,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="class-sized: fewer seeds, shorter")
     parser.add_argument("--out", metavar="DIR", help="report folder (default runs/experiments)")
     parser.add_argument("--seeds", type=int, metavar="N", help="seeds (default: per experiment)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, metavar="S", help="seeds are S, S+1, ... (default 0)"
+    )
     parser.add_argument("--workers", type=int, metavar="K", help="worker processes (CPU count)")
     parser.add_argument(
         "--fresh", action="store_true", help="start over in --out (default: resume)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when a verdict is NOT HELD (CI: the claims as regression tests)",
     )
     return parser
 
@@ -55,6 +66,8 @@ def run(args: argparse.Namespace, out) -> int:
     for flag, value in (("--seeds", args.seeds), ("--workers", args.workers)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} must be at least 1, got {value}")
+    if args.first_seed < 0:
+        raise UsageError(f"--first-seed must be at least 0, got {args.first_seed}")
     base = Path(args.out or "runs/experiments")
     names = experiments.names() if args.name == "all" else [args.name]
     folders = {name: base / name if args.name == "all" or not args.out else base for name in names}
@@ -66,7 +79,7 @@ def run(args: argparse.Namespace, out) -> int:
     for name in names:
         module = experiments.load(name)
         folder = folders[name]
-        ctx = Context(folder, args.quick, args.seeds, args.workers, args.fresh)
+        ctx = Context(folder, args.quick, args.seeds, args.workers, args.fresh, args.first_seed)
         out.write(f"{name}: {module.CLAIM}\n")
         began = time.perf_counter()
         verdict = module.run(ctx)
@@ -78,4 +91,8 @@ def run(args: argparse.Namespace, out) -> int:
         wall = time.perf_counter() - start
         write_index(base, entries, wall)
         out.write(f"index: {base / 'index.html'} ({wall:.0f} s in all)\n")
+    failed = [entry["name"] for entry in entries if not entry["held"]]
+    if args.check and failed:
+        print(f"lecture-rl experiment: NOT HELD: {', '.join(failed)} (--check)", file=sys.stderr)
+        return 1
     return 0

@@ -49,14 +49,28 @@ def add_env_options(parser: argparse.ArgumentParser, required: bool = True) -> N
     )
 
 
-def add_agent_options(parser: argparse.ArgumentParser) -> None:
+def add_agent_options(parser: argparse.ArgumentParser, per_agent_preset: bool = False) -> None:
     parser.add_argument(
         "--set",
         action="append",
         metavar="KEY=VALUE",
         help="hyperparameter, e.g. --set alpha=0.5 --set net=lstm (repeatable; JSON values)",
     )
+    add_preset(parser, per_agent_preset)
     add_device(parser)
+
+
+def add_preset(parser: argparse.ArgumentParser, per_agent: bool = False) -> None:
+    """``--preset auto|none|FILE``: the per-env settings an agent trains with."""
+    one = " (compare: AGENT=FILE for one agent; repeatable)" if per_agent else ""
+    parser.add_argument(
+        "--preset",
+        action="append" if per_agent else "store",
+        metavar="auto|none|FILE",
+        help="per-env settings: auto (default) takes the agent's built-in entry for --env "
+        "(lecture_rl/assets/presets/AGENT.yml), none the agent's defaults, FILE a preset file "
+        f"of that format{one}; --set and --env-set override it",
+    )
 
 
 def add_device(parser: argparse.ArgumentParser, what: str = "deep agents run") -> None:
@@ -89,4 +103,24 @@ def add_threads(parser: argparse.ArgumentParser, what: str = "training") -> None
         type=int,
         metavar="N",
         help=f"torch threads for {what} (default: 1 for small nets, the fastest for them)",
+    )
+
+
+def add_executor(parser, note: str = "") -> None:
+    """``--executor``, ``--address``, ``--trial-cpus``, ``--trial-gpus``: where trials run
+    (compare's executors); ``note`` ends the ``--executor`` help."""
+    parser.add_argument(
+        "--executor",
+        metavar="local|ray|ray://HOST:PORT",
+        help="where trials run: local processes (default), a local Ray, or a Ray cluster "
+        '(needs the extra: pip install "lecture-rl[cluster]")' + note,
+    )
+    parser.add_argument(
+        "--address", metavar="HOST:PORT", help="join this Ray cluster (implies --executor ray)"
+    )
+    parser.add_argument(
+        "--trial-cpus", type=float, metavar="N", help="CPUs per Ray trial (default 1)"
+    )
+    parser.add_argument(
+        "--trial-gpus", type=float, metavar="N", help="GPUs per Ray trial (default 0)"
     )

@@ -1,10 +1,13 @@
 """Where ``compare``'s trials run: this process, a local process pool, or Ray.
 
 Description:
-    An executor takes the trials, reports progress as ``(agent, seed, done)`` and hands each
-    finished trial's result to ``on_result`` in the driver, which writes every file; so resume
-    and the output files are the same whichever executor ran the trials. ``run`` returns True
-    when Ctrl-C stopped the run (finished results are kept).
+    An executor takes the trials, reports progress as ``(agent, seed, done)`` (and a trial's
+    evaluation-curve points as ``(agent, seed, done, point)``) and hands each finished trial's
+    result to ``on_result`` in the driver, which writes every file; so resume and the output
+    files are the same whichever executor ran the trials. ``run`` returns True when Ctrl-C
+    stopped the run (finished results are kept). The trials may be any iterable: executors
+    take the next one only when a worker is free, after handing the results so far to
+    ``on_result``, so a caller can choose each next trial from the results (``tune``).
 
     ``InlineExecutor``   one trial after another in this process (``--workers 1``)
     ``PoolExecutor``     ``--workers K`` processes, one torch thread each by default
@@ -20,8 +23,10 @@ Description:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from lecture_rl.runners.compare.pool import RETRIES, Notice, OnResult, Report, WorkerPool
@@ -34,7 +39,7 @@ class Executor(Protocol):
 
     def run(
         self,
-        trials: list[Trial],
+        trials: Iterable[Trial],
         report: Report,
         on_result: OnResult,
         notice: Notice | None = None,
@@ -46,7 +51,7 @@ class InlineExecutor:
 
     def run(
         self,
-        trials: list[Trial],
+        trials: Iterable[Trial],
         report: Report,
         on_result: OnResult,
         notice: Notice | None = None,
@@ -117,22 +122,37 @@ class RayExecutor:
 
     def run(
         self,
-        trials: list[Trial],
+        trials: Iterable[Trial],
         report: Report,
         on_result: OnResult,
         notice: Notice | None = None,
     ) -> bool:
+        from ray.util.queue import Queue
+
         ray = self.ray
         started = self._start()
         remote = ray.remote(
             num_cpus=self.trial_cpus, num_gpus=self.trial_gpus, max_retries=RETRIES
         )(_ray_trial)  # a task whose worker died runs again, as in the local pool
-        refs = {remote.remote(trial): trial for trial in trials}
-        pending = list(refs)
+        progress = Queue(actor_options={"num_cpus": 0})  # the tasks' progress, as the pool's
+        source = iter(trials)
+        refs: dict[Any, Trial] = {}
+        pending: list[Any] = []
+
+        def submit_next() -> None:  # the next trial, when there is one, to a free slot
+            trial = next(source, None)
+            if trial is not None:
+                ref = remote.remote(trial, progress)
+                refs[ref] = trial
+                pending.append(ref)
+
+        for _ in range(self._slots()):
+            submit_next()
         interrupted = False
         try:
             while pending:
-                done, pending = ray.wait(pending, num_returns=1, timeout=0.2)
+                done, pending[:] = ray.wait(pending, num_returns=1, timeout=0.2)
+                _drain_ray(progress, report)
                 for ref in done:
                     trial = refs[ref]
                     try:
@@ -142,6 +162,7 @@ class RayExecutor:
                         result = failed_result(trial, f"{type(exc).__name__}: {lines[0]}")
                     report(trial.agent, trial.seed, _budget_total(trial))
                     on_result(result)
+                    submit_next()
         except KeyboardInterrupt:
             interrupted = True
             for ref in pending:
@@ -151,21 +172,48 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
             raise
         finally:
+            with contextlib.suppress(Exception):  # its actor, on a cluster we leave running
+                progress.shutdown()
             if started:
                 ray.shutdown()
         return interrupted
+
+    def _slots(self) -> int:
+        """How many trials the cluster runs at once (its CPUs and GPUs over a trial's)."""
+        resources = self.ray.cluster_resources()
+        slots = resources.get("CPU", 1) / self.trial_cpus
+        if self.trial_gpus:
+            slots = min(slots, resources.get("GPU", 0) / self.trial_gpus)
+        return max(1, int(slots))
 
 
 def _budget_total(trial: Trial) -> int:
     return int(next(iter(trial.budget.values())))
 
 
-def _ray_trial(trial: Trial) -> dict[str, Any]:
-    """A Ray task: one torch thread unless the trial says otherwise, no progress queue."""
+def _ray_trial(trial: Trial, progress: Any = None) -> dict[str, Any]:
+    """A Ray task: one torch thread unless the trial says otherwise; progress (and curve
+    points) to the driver through ``progress``, a Ray queue."""
     import os
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    return run_trial(trial, report=lambda *_: None)
+
+    def report(*item: Any) -> None:
+        if progress is not None:
+            progress.put_nowait(item)
+
+    return run_trial(trial, report=report)
+
+
+def _drain_ray(progress: Any, report: Callable[..., None]) -> None:
+    """Hand the progress the Ray tasks queued to ``report``."""
+    try:
+        count = progress.qsize()
+        items = progress.get_nowait_batch(count) if count else []
+    except Exception:  # noqa: BLE001 - the queue's actor has gone (a lost node): no progress
+        return
+    for item in items:
+        report(*item)
 
 
 def check_ray_address(address: str, timeout: float = 5.0) -> None:

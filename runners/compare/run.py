@@ -86,6 +86,10 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
         config["grid"] = settings["grid"]
     if settings.get("probe"):
         config["probe"] = settings["probe"]
+    if not config.get("preset"):
+        config.pop("preset", None)
+    if settings["presets"]:  # what each agent's preset set, so --config repeats the run
+        config["presets"] = settings["presets"]
     config["out"] = str(out_dir)
     fresh = bool(getattr(args, "fresh", False))
     old_config_path = out_dir / "config.json"
@@ -111,6 +115,8 @@ def run_compare(args: argparse.Namespace, out=None) -> int:
         getattr(args, "trial_gpus", None),
     )
 
+    for label, setup in settings["setups"].items():  # which presets the agents train with
+        setup.announce(label)
     if fresh:
         for name in ("trials", "tb"):
             shutil.rmtree(out_dir / name, ignore_errors=True)

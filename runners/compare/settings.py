@@ -9,11 +9,14 @@ Description:
 from __future__ import annotations
 
 import argparse
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 from lecture_rl.envs.protocols import graded_answers as answers_per_episode
-from lecture_rl.runners.agent_factory import agent_class, build_agent, check_device, resolve_budget
+from lecture_rl.runners import presets
+from lecture_rl.runners.agent_factory import agent_class, build_agent, check_device
 from lecture_rl.runners.compare.trials import Trial
 from lecture_rl.runners.compare.variants import expand_grid, parse_agents, parse_grid
 from lecture_rl.runners.env_factory import make_env
@@ -37,6 +40,7 @@ CONFIG_KEYS = (
     "hyperparameters",
     "eval_episodes",
     "device",
+    "preset",
 )
 #: the settings that change what a trial computes; a folder holding a run that differs in one
 #: of them is refused (agents and seeds may change: trials are added or dropped)
@@ -48,6 +52,7 @@ RESULT_KEYS = (
     "hyperparameters",
     "eval_episodes",
     "device",
+    "presets",
 )
 
 
@@ -69,7 +74,7 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     unknown = [
         key
         for key in config
-        if key not in (*CONFIG_KEYS, "grid", "out", "command", "version", "probe")
+        if key not in (*CONFIG_KEYS, "grid", "out", "command", "version", "probe", "presets")
     ]
     if unknown:
         raise UsageError(
@@ -92,6 +97,11 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     settings.update({key: value for key, value in flags.items() if value is not None})
     if args.episodes is not None or args.steps is not None:
         settings["episodes"], settings["steps"] = args.episodes, args.steps
+    given_presets = getattr(args, "preset", None)
+    if given_presets:  # the command line's --preset: resolved afresh
+        settings["preset"] = [presets.check_choice(choice) for choice in given_presets]
+    elif args.config:  # a config's run again: the presets it used, as it recorded them
+        settings["recorded_presets"] = config.get("presets") or {}
     settings["hyperparameters"].update(parse_assignments(args.set, "--set"))
     settings["env_kwargs"].update(parse_assignments(args.env_set, "--env-set"))
     for key, flag in (("env", "--env"), ("agents", "--agents"), ("out", "--out")):
@@ -129,7 +139,11 @@ def plan_trials(
     variants = settings["variants"]
     names = list(dict.fromkeys([*variants, *(v.agent for v in variants.values())]))
     common, per_agent = split_agent_overrides(settings["hyperparameters"], names)
+    choices = preset_choices(settings.get("preset"), variants)
+    recorded = settings.get("recorded_presets")
     env = make_env(settings["env"], settings["env_kwargs"])
+    envs = {_kwargs_key(settings["env_kwargs"]): env}  # one env per distinct env_kwargs
+    settings["presets"], settings["setups"] = {}, {}
     try:
         answers = answers_per_episode(env)
         spec = env.spec
@@ -147,16 +161,31 @@ def plan_trials(
         trials = []
         for name in settings["agents"]:
             cls = classes[name]
-            budget = resolve_budget(cls, settings["episodes"], settings["steps"])
             shared = {key: value for key, value in common.items() if key in cls.defaults}
             variant = variants[name]
-            hp = {
-                **shared,
-                **per_agent[variant.agent],
-                **variant.hyperparameters,
-                **per_agent[name],
-            }
-            build_agent(variant.agent, env, seed=0, hyperparameters=hp, device=settings["device"])
+            choice = choices.get(name, choices.get(variant.agent, choices["*"]))
+            setup = presets.set_up(
+                variant.agent,
+                settings["env"],
+                {**shared, **per_agent[variant.agent], **variant.hyperparameters,
+                 **per_agent[name]},
+                settings["env_kwargs"],
+                choice=choice,
+                episodes=settings["episodes"],
+                steps=settings["steps"],
+                **({} if recorded is None else
+                   {"preset": _recorded_preset(recorded, name, variant.agent)}),
+            )  # fmt: skip
+            hp, env_kwargs, budget = setup.hyperparameters, setup.env_kwargs, setup.budget
+            key = _kwargs_key(env_kwargs)
+            if key not in envs:
+                envs[key] = make_env(settings["env"], env_kwargs)
+            build_agent(
+                variant.agent, envs[key], seed=0, hyperparameters=hp, device=settings["device"]
+            )
+            settings["setups"][name] = setup  # announced once nothing can be refused
+            if setup.preset is not None:
+                settings["presets"][name] = setup.preset.record()
             target = f"{cls.__module__}:{cls.__qualname__}" if ":" not in variant.agent else None
             for seed in range(settings["first_seed"], settings["first_seed"] + settings["seeds"]):
                 trials.append(
@@ -166,7 +195,7 @@ def plan_trials(
                         agent_target=target,
                         seed=seed,
                         env_id=settings["env"],
-                        env_kwargs=settings["env_kwargs"],
+                        env_kwargs=env_kwargs,
                         hyperparameters=hp,
                         device=settings["device"],
                         budget=budget,
@@ -178,5 +207,42 @@ def plan_trials(
                     )
                 )
     finally:
-        env.close()
+        for made in envs.values():
+            made.close()
     return trials, {"answers_per_episode": answers, "threshold": threshold}
+
+
+def _kwargs_key(env_kwargs: dict[str, Any]) -> str:
+    return json.dumps(env_kwargs, sort_keys=True, default=str)
+
+
+def preset_choices(given: list[str] | None, variants: dict[str, Any]) -> dict[str, str]:
+    """`--preset` values by agent: `{"*": every agent's, LABEL or AGENT: that one's}`.
+
+    `NAME=FILE` (or `NAME=none`) is for the agent or variant label `NAME`; anything else is
+    for every agent (a file path with `=` in it: name the agent, `ppo=a=b.yml`).
+    """
+    names = {*variants, *(v.agent for v in variants.values())}
+    choices = {"*": presets.AUTO}
+    for item in given or ():
+        name, sep, value = item.partition("=")
+        if sep and name in names:
+            choices[name] = presets.check_choice(value)
+        elif sep and _LOOKS_LIKE_NAME.match(name) and not Path(item).exists():
+            raise UsageError(
+                f"--preset {item}: '{name}' is not one of the agents being run "
+                f"({', '.join(sorted(names))}); write --preset AGENT=FILE with one of them"
+            )
+        else:
+            choices["*"] = presets.check_choice(item)
+    return choices
+
+
+_LOOKS_LIKE_NAME = re.compile(r"^[A-Za-z0-9_:.()-]+$")
+
+
+def _recorded_preset(recorded: Any, name: str, agent: str) -> presets.Preset | None:
+    """The preset a config.json recorded for `name` (`None`: it used none)."""
+    if not isinstance(recorded, dict) or not isinstance(recorded.get(name), dict):
+        return None
+    return presets.Preset.from_record(agent, recorded[name])

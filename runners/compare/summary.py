@@ -108,7 +108,9 @@ def summarize(
 
 
 def timing(settings: dict[str, Any], results, wall_time: float) -> dict[str, Any]:
-    """``timing.json``: the run's wall time and, per agent, mean trial time and env steps/s."""
+    """``timing.json``: the run's wall time and, per agent, mean trial time (wall and the
+    worker's CPU seconds: on a shared machine the CPU time is what the trial costs) and env
+    steps/s."""
     agents: dict[str, Any] = {}
     for name in settings["agents"]:
         ok = [
@@ -116,8 +118,10 @@ def timing(settings: dict[str, Any], results, wall_time: float) -> dict[str, Any
         ]
         wall = sum(r["wall_time"] for r in ok)
         steps = sum(r["env_steps"] for r in ok)
+        cpu = [r["cpu_time"] for r in ok if "cpu_time" in r]  # resumed older trials: none
         agents[name] = {
             "wall_time_s_mean": wall / len(ok) if ok else None,
+            "cpu_time_s_mean": sum(cpu) / len(cpu) if cpu else None,
             "env_steps_mean": steps / len(ok) if ok else None,
             "env_steps_per_s": steps / wall if wall > 0 else None,
         }

@@ -25,6 +25,7 @@ import numpy as np
 from lecture_rl import agents
 from lecture_rl.agents.events import EpisodeEnd, TrainingCallback
 from lecture_rl.runners.agent_factory import build_agent, train_agent
+from lecture_rl.runners.compare.curve import EvaluationCurve
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.io_faults import as_record, is_storage_fault, storage_fault
 from lecture_rl.runners.progress import budget_unit
@@ -59,6 +60,10 @@ class Trial:
     #: (``final=False``: its numbers join the episode's record) and once after training
     #: (``final=True``: its numbers are the result's ``probe``)
     probe: dict[str, Any] | None = None
+    #: an evaluation curve (`curve.EvaluationCurve`): ``{"at": [points of the budget],
+    #: "stop_file": PATH}``; each point is reported to the driver as it is measured, and
+    #: training stops early once the stop file exists (the result then has no ``eval``)
+    curve: dict[str, Any] | None = None
 
     @property
     def agent_name(self) -> str:
@@ -89,6 +94,7 @@ def trial_identity(trial: Trial) -> dict[str, Any]:
         "eval_seed": trial.eval_seed,
         "device": trial.device,
         **({"probe": trial.probe} if trial.probe else {}),
+        **({"curve": {"at": trial.curve["at"]}} if trial.curve else {}),
     }
 
 
@@ -161,8 +167,8 @@ def load_probe(spec: dict[str, Any] | None):
 
 def run_trial(trial: Trial, report=None) -> dict[str, Any]:
     """Train and evaluate one (agent, seed); errors are returned, never raised."""
-    report = report or (lambda agent, seed, done: None)
-    start = time.perf_counter()
+    report = report or (lambda *item: None)  # (agent, seed, done[, curve point])
+    start, cpu_start = time.perf_counter(), time.process_time()
     records: list[dict[str, Any]] = []
     result: dict[str, Any] = {"agent": trial.agent, "seed": trial.seed, "error": None}
     unit = budget_unit(trial.budget)
@@ -186,6 +192,16 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
 
     probe = None
     env = agent = None
+    curve = None
+    if trial.curve:
+        curve = EvaluationCurve(
+            trial.curve,
+            unit,
+            lambda: greedy_evaluation(
+                agent, trial.env_id, trial.env_kwargs, trial.eval_episodes, trial.eval_seed
+            )["return_mean"],
+            lambda point: report(trial.agent, trial.seed, int(point["at"]), point),
+        )
 
     try:
         if trial.log_dir:  # a trial runs from scratch: no TensorBoard events of an earlier try
@@ -205,14 +221,18 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
                 )
                 threads.apply(agent)
                 agent.log_dir = Path(trial.log_dir) if trial.log_dir else None
-                train_agent(agent, env, [TrialRecords()], **trial.budget)
+                subscribers = [TrialRecords()] if curve is None else [TrialRecords(), curve]
+                train_agent(agent, env, subscribers, **trial.budget)
                 if probe is not None:
                     result["probe"] = {k: _plain(v) for k, v in probe(agent, env, True).items()}
             finally:
                 env.close()
-            result["eval"] = greedy_evaluation(
-                agent, trial.env_id, trial.env_kwargs, trial.eval_episodes, trial.eval_seed
-            )
+            if curve is not None and curve.stopped_at is not None:  # asked to stop: no score
+                result["stopped_at"] = curve.stopped_at
+            else:
+                result["eval"] = greedy_evaluation(
+                    agent, trial.env_id, trial.env_kwargs, trial.eval_episodes, trial.eval_seed
+                )
     except Exception as exc:  # noqa: BLE001 - one failing trial must not stop the others
         text = str(exc).strip().splitlines()
         result["error"] = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
@@ -221,7 +241,10 @@ def run_trial(trial: Trial, report=None) -> dict[str, Any]:
     done = records[-1].get("env_steps", 0) if (unit == "steps" and records) else len(records)
     report(trial.agent, trial.seed, int(done))
     result["records"] = records
+    if curve is not None:
+        result["curve"] = curve.points
     result["wall_time"] = time.perf_counter() - start
+    result["cpu_time"] = time.process_time() - cpu_start  # this worker's CPU seconds
     result["env_steps"] = int(records[-1].get("env_steps", 0)) if records else 0
     result["trial_hash"] = trial_hash(trial)
     return result

@@ -98,7 +98,7 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
         numbers["greedy_return"][name] = [
             t["probe"]["greedy_return"] if t["probe"].get("reached") else None for t in trials
         ]
-        # the first seed whose greedy path reaches the goal (else seed 0)
+        # the first seed whose greedy path reaches the goal (else the first seed)
         done = [t for t in trials if t["probe"].get("reached")] or trials
         paths[title] = done[0]["probe"]["path"]
     axes[0].set_ylim(-120, 0)

@@ -34,16 +34,22 @@ from lecture_rl.runners.settings import UsageError
 
 @dataclass
 class Context:
-    """Where and how an experiment runs (``--out``, ``--quick``, ``--seeds``, ``--workers``)."""
+    """Where and how an experiment runs (``--out``, ``--quick``, ``--seeds``, ``--workers``,
+    ``--first-seed``)."""
 
     out: Path
     quick: bool = False
     seeds: int | None = None
     workers: int | None = None
     fresh: bool = False
+    first_seed: int = 0
 
     def seed_count(self, quick: int, careful: int) -> int:
         return self.seeds if self.seeds is not None else (quick if self.quick else careful)
+
+    def seed_range(self, count: int) -> range:
+        """The seeds of a run of ``count`` seeds: ``first_seed, first_seed + 1, ...``."""
+        return range(self.first_seed, self.first_seed + count)
 
     def flags(self, name: str) -> str:
         """The command line that reruns this experiment with these settings."""
@@ -52,6 +58,8 @@ class Context:
             parts.append("--quick")
         if self.seeds is not None:
             parts.append(f"--seeds {self.seeds}")
+        if self.first_seed:
+            parts.append(f"--first-seed {self.first_seed}")
         return " ".join(parts) + f" --out {self.out}"
 
 
@@ -105,7 +113,8 @@ def compare(
     out = ctx.out / folder
     args = argparse.Namespace(
         **UNSET,
-        **{"env": env, "agents": agents, "seeds": seeds, "first_seed": 0, "device": "cpu"},
+        **{"env": env, "agents": agents, "seeds": seeds, "first_seed": ctx.first_seed},
+        device="cpu",
         **{"eval_episodes": eval_episodes, "episodes": episodes, "steps": steps, "probe": probe},
         **{"out": str(out), "workers": ctx.workers, "fresh": ctx.fresh},
         set=[f"{k}={json.dumps(v)}" for k, v in (hyperparameters or {}).items()],

@@ -8,8 +8,10 @@ Description:
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 
@@ -53,3 +55,29 @@ def greedy_path(agent: Any, env: Any, final: bool, limit: int = 200) -> dict:
             reached = bool(terminated)
             break
     return {"path": path, "greedy_return": total, "reached": reached}
+
+
+#: per trained agent: its own evaluation env and the env step of its next greedy episode
+_GREEDY_SCHEDULE: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+
+
+def greedy_return(agent: Any, env: Any, final: bool, every: int, seed: int = 1_000_000) -> dict:
+    """The return of one greedy episode (reset with ``seed``) every ``every`` env steps of
+    training, on a copy of ``env`` (the training envs are never touched): a record gains
+    ``greedy_return`` and ``greedy_at`` (the env steps when it ran) when its episode ended past
+    the next multiple of ``every``. A greedy policy that loops is cut at the env's own limit.
+
+    Where one end-of-training evaluation says whether the policy is optimal at one moment,
+    these say whether it stays so."""
+    if final:
+        return {}
+    steps = int(agent.env_steps)
+    schedule = _GREEDY_SCHEDULE.get(agent)
+    if schedule is None:
+        schedule = _GREEDY_SCHEDULE[agent] = [gym.make(env.spec), every]
+    probe_env, due = schedule
+    if steps < due:
+        return {}
+    schedule[1] = (steps // every + 1) * every
+    return {"greedy_return": agent.evaluate(probe_env, 1, seed=seed)["return_mean"],
+            "greedy_at": steps}  # fmt: skip

@@ -63,7 +63,7 @@ def measure(ctx: Context, report: Report) -> dict[str, Any]:
                 measure_gradient_norms(
                     cell, seq_len=seq_len, seed=seed, forget_bias=bias, recurrent_scale=rscale
                 )
-                for seed in range(seeds)
+                for seed in ctx.seed_range(seeds)
             ]
         )
     by_cell = {"rnn": "RNN", "gru": "GRU", "lstm": "LSTM (forget bias 1)"}

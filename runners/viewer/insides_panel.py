@@ -178,12 +178,8 @@ def watch_insides(
     """``watch`` for a deep agent: live while it learns (``agent`` None: built from ``--agent``
     and ``--set``) or over greedy episodes of a loaded checkpoint. ``make_window``: the
     window's class or factory (default `Window`)."""
-    from lecture_rl.runners.agent_factory import (
-        agent_class,
-        build_agent,
-        check_device,
-        resolve_budget,
-    )
+    from lecture_rl.runners import presets
+    from lecture_rl.runners.agent_factory import build_agent, check_device
     from lecture_rl.runners.env_factory import make_env
     from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
     from lecture_rl.runners.viewer.recorder import open_recorder
@@ -202,12 +198,23 @@ def watch_insides(
             parse_assignments(args.set, "--set"), [args.agent]
         )
         check_device(args.device)
-        budget = resolve_budget(agent_class(args.agent), args.train_episodes, None)
-        env = make_env(args.env, env_set)
-        agent = build_agent(
-            args.agent, env, seed=args.seed,
-            hyperparameters={**common, **per_agent[args.agent]}, device=args.device,
+        setup = presets.set_up(
+            args.agent, args.env, {**common, **per_agent[args.agent]}, env_set,
+            choice=getattr(args, "preset", None), episodes=args.train_episodes,
         )  # fmt: skip
+        budget = setup.budget
+        env = make_env(args.env, setup.env_kwargs)
+        agent = build_agent(
+            args.agent, env, seed=args.seed, hyperparameters=setup.hyperparameters,
+            device=args.device,
+        )  # fmt: skip
+        setup.announce()
+    if getattr(getattr(agent, "policy", None), "continuous", False):
+        raise UsageError(
+            f"watch draws a deep agent's insides for Discrete actions; {agent.name} on "
+            f"{args.env or args.checkpoint} acts in {agent.action_space}: add --no-live to "
+            "train it, then watch it act in the env's own window"
+        )
     recorder = open_recorder(args.record, fps=args.fps or 2.0)
     window = (make_window or Window)(
         f"lecture-rl watch: the insides of {agent.name} + {agent.hp.get('net')}",

@@ -14,7 +14,8 @@ import math
 from typing import Any
 
 from lecture_rl.envs.grid_layout import GridLayout
-from lecture_rl.runners.agent_factory import agent_class, build_agent, check_device, resolve_budget
+from lecture_rl.runners import presets
+from lecture_rl.runners.agent_factory import build_agent, check_device
 from lecture_rl.runners.env_factory import make_env
 from lecture_rl.runners.scoring import EVAL_SEED_BASE, eval_step_cap
 from lecture_rl.runners.settings import UsageError, parse_assignments, split_agent_overrides
@@ -124,7 +125,18 @@ def run_live(
     common, per_agent = split_agent_overrides(parse_assignments(args.set, "--set"), names)
     check_device(args.device)
     check_threads(getattr(args, "threads", None))
-    budget = resolve_budget(agent_class(names[0]), args.train_episodes, None)
+    setups = {
+        name: presets.set_up(
+            name,
+            args.env,
+            {**common, **per_agent.get(name, {})},
+            env_set,
+            choice=getattr(args, "preset", None),
+            episodes=args.train_episodes,
+        )
+        for name in names
+    }
+    budget = setups[names[0]].budget
     if args.zoom is not None and args.zoom <= 0:
         raise UsageError(f"--zoom must be positive, got {args.zoom}")
     if args.fps is not None and args.fps <= 0:
@@ -142,15 +154,13 @@ def run_live(
             console.print(line)
 
     def build(name: str) -> tuple[Any, Any, Any]:
-        env = make_env(args.env, env_set, render_mode=mode)
+        setup = setups[name]
+        env = make_env(args.env, setup.env_kwargs, render_mode=mode)
         agent = build_agent(
-            name,
-            env,
-            seed=args.seed,
-            hyperparameters={**common, **per_agent.get(name, {})},
-            device=args.device,
+            name, env, seed=args.seed, hyperparameters=setup.hyperparameters, device=args.device
         )
-        eval_env = make_env(args.env, env_set, render_mode=mode)
+        setup.announce()
+        eval_env = make_env(args.env, setup.env_kwargs, render_mode=mode)
         if grid:
             return agent, env, eval_env
         for drawn in (env, eval_env):  # the first frame from the main thread, where the
