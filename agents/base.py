@@ -412,8 +412,6 @@ class Agent:
 
     # ----- evaluation -----------------------------------------------------------------------
 
-    # Intentional twin (duplicate scan): DeepAgent.evaluate overrides this with the same signature
-    # (plus num_envs), so every agent evaluates alike.
     def evaluate(
         self,
         env: gym.Env,
@@ -426,8 +424,16 @@ class Agent:
         ``episodes``, ``length_mean`` and, on envs that grade answers, ``accuracy``.
 
         Episodes run from seeds ``seed, seed+1, ...`` and are cut at ``max_episode_steps`` so a
-        looping greedy policy cannot hang.
+        looping greedy policy cannot hang. How the episodes are played is
+        :meth:`_greedy_episodes` (deep agents play many at once on a vector env).
         """
+        returns, lengths = self._greedy_episodes(env, episodes, seed, max_episode_steps)
+        return evaluation_summary(returns, lengths, graded_answers(env))
+
+    def _greedy_episodes(
+        self, env: gym.Env, episodes: int, seed: int | None, max_episode_steps: int
+    ) -> tuple[list[float], list[int]]:
+        """Play ``episodes`` greedy episodes one after another; their returns and lengths."""
         returns, lengths = [], []
         for i in range(episodes):
             obs, info = env.reset(seed=None if seed is None else seed + i)
@@ -441,7 +447,7 @@ class Agent:
                 done = terminated or truncated
             returns.append(total)
             lengths.append(length)
-        return evaluation_summary(returns, lengths, graded_answers(env))
+        return returns, lengths
 
     # ----- checkpoints ----------------------------------------------------------------------
 

@@ -7,12 +7,14 @@ Description:
 
     * the device (:mod:`~lecture_rl.agents.device`) and torch seeding;
     * acting one step at a time while keeping the recurrent state between calls;
-    * a batched greedy :meth:`DeepAgent.evaluate` on a vector env
+    * a batched greedy evaluation (:meth:`DeepAgent._greedy_episodes`) on a vector env
       (:mod:`~lecture_rl.agents.vector_envs`);
-    * :meth:`DeepAgent.gradient_step`: backward, clip, report a ``NetworkUpdate`` (the
-      divergence guard of :mod:`~lecture_rl.agents.monitors` stops a NaN here), step;
-    * checkpoints as ``weights.safetensors`` plus JSON metadata (never a pickle);
-    * TensorBoard scalars under ``log_dir`` (a subscriber of the event stream).
+    * TensorBoard scalars under ``log_dir`` (a subscriber of the event stream);
+    * from its two halves in their own modules: the update, :meth:`GradientSteps.gradient_step`
+      (:mod:`~lecture_rl.agents.gradient_step`: backward, clip, report a ``NetworkUpdate``,
+      the divergence guard, step), and the checkpoints, :class:`DeepCheckpoint`
+      (:mod:`~lecture_rl.agents.deep_checkpoint`: ``weights.safetensors`` plus JSON metadata,
+      never a pickle; the training state that resumes a run).
 
 Subclasses implement:
     ``_build_heads()`` -> dict of extra modules (``{"actor": ..., "critic": ...}``),
@@ -32,42 +34,26 @@ import numpy as np
 import torch
 from torch import nn
 
-from lecture_rl.agents.base import (
-    Agent,
-    CheckpointError,
-    HyperparameterError,
-    TrainingDiverged,
-    TrainingRun,
-)
-from lecture_rl.agents.checkpoint_io import (
-    WEIGHTS_FILE,
-    check_spaces_fit,
-    load_tensors,
-    save_tensors,
-    space_to_json,
-)
+from lecture_rl.agents.base import Agent, HyperparameterError, TrainingRun
+from lecture_rl.agents.checkpoint_io import check_spaces_fit, space_to_json
+from lecture_rl.agents.deep_checkpoint import DeepCheckpoint
 from lecture_rl.agents.device import make_reproducible, resolve_device
-from lecture_rl.agents.events import NetworkUpdate, TrainingCallback
+from lecture_rl.agents.events import TrainingCallback
+from lecture_rl.agents.gradient_step import GradientSteps
 from lecture_rl.agents.hyperparameters import Param, positive, positive_int, unit_interval
-from lecture_rl.agents.monitors import DivergenceGuard, TensorBoardScalars, divergence_message
+from lecture_rl.agents.monitors import TensorBoardScalars
 from lecture_rl.agents.normalization import ObservationNormalizer, RewardNormalizer
 from lecture_rl.agents.policies import Policy, make_policy
-from lecture_rl.agents.stats import evaluation_summary
 from lecture_rl.agents.vector_envs import make_train_envs
-from lecture_rl.envs.protocols import graded_answers
 from lecture_rl.nets.backbone import is_image_space
 from lecture_rl.nets.factory import BACKBONE_NAMES
 from lecture_rl.nets.frame_stack import FrameStackBackbone
 from lecture_rl.nets.numpy_twin import NumpyTwin
 
 State = tuple[torch.Tensor, ...]
-TRAINING_STATE_FILE = "training_state.safetensors"
-#: updates between the sync-free divergence guard's host checks (:meth:`DeepAgent.check_divergence`)
-GUARD_EVERY = 64
-_NEVER = 2.0**40  # first bad update k is stored as _NEVER − k (0: none)
 
 
-class DeepAgent(Agent):
+class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
     """Base of the deep agents: a backbone from ``lecture_rl.nets`` plus heads.
 
     Arguments (hyperparameters common to every deep agent):
@@ -109,6 +95,8 @@ class DeepAgent(Agent):
         "clip_reward": positive(10.0, "bound of the scaled rewards (normalize_reward)"),
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
+    #: greedy evaluation plays this many episodes at once (one vector env)
+    eval_num_envs: ClassVar[int] = 256
     #: defaults that depend on the backbone, ``{net: {name: value}}``; a value the user gives
     #: wins (``net_kwargs`` key by key). Each such default is named in its ``Param``'s doc
     #: (e.g. PPO's Transformer lr).
@@ -384,24 +372,16 @@ class DeepAgent(Agent):
     # ----- batched greedy evaluation --------------------------------------------------------
 
     @torch.no_grad()
-    def evaluate(
-        self,
-        env: gym.Env,
-        episodes: int = 100,
-        *,
-        seed: int | None = None,
-        max_episode_steps: int = 10_000,
-        num_envs: int = 256,
-    ) -> dict[str, Any]:
-        """Greedy evaluation of ``episodes`` episodes, up to ``num_envs`` of them at once.
-
-        Same keys as :meth:`Agent.evaluate`; episode ``i`` runs from seed ``seed + i``. Falls
-        back to the one-env loop when ``env`` has no spec to rebuild it from.
-        """
+    def _greedy_episodes(
+        self, env: gym.Env, episodes: int, seed: int | None, max_episode_steps: int
+    ) -> tuple[list[float], list[int]]:
+        """Greedy episodes up to `eval_num_envs` at once on a vector env built from `env`'s
+        spec (episode `i` from seed `seed + i`, as the one-env loop it falls back to when
+        `env` has no spec to rebuild it from)."""
         spec = getattr(env, "spec", None) or getattr(env.unwrapped, "spec", None)
         if spec is None or episodes <= 1:
-            return super().evaluate(env, episodes, seed=seed, max_episode_steps=max_episode_steps)
-        width = max(1, min(episodes, num_envs))
+            return super()._greedy_episodes(env, episodes, seed, max_episode_steps)
+        width = max(1, min(episodes, self.eval_num_envs))
         venv = make_train_envs(env, width)
         returns: list[float] = []
         lengths: list[int] = []
@@ -417,7 +397,7 @@ class DeepAgent(Agent):
                 start += count
         finally:
             venv.close()
-        return evaluation_summary(returns, lengths, graded_answers(env))
+        return returns, lengths
 
     def _run_wave(
         self,
@@ -480,287 +460,3 @@ class DeepAgent(Agent):
     def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
         """The algorithm: collect experience and update the networks until ``run.done``."""
         raise NotImplementedError
-
-    def gradient_step(
-        self,
-        loss: torch.Tensor,
-        losses: dict[str, torch.Tensor],
-        scalars: dict[str, float] | None = None,
-    ) -> torch.Tensor:
-        """∇ of ``loss``, clipped to ``max_grad_norm``, guarded, then one optimizer step.
-
-        Returns the loss (a detached tensor: ``float()`` it only where the number is needed,
-        each conversion is a host sync on a GPU). See :meth:`apply_gradients`.
-        """
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        return self.apply_gradients(loss, losses, scalars)
-
-    # Intentional twin (duplicate scan): the same arguments as gradient_step, which runs
-    # backward first; this one takes gradients already in .grad (dqn's hand-written MLP backward).
-    def apply_gradients(
-        self,
-        loss: torch.Tensor,
-        losses: dict[str, torch.Tensor],
-        scalars: dict[str, float] | None = None,
-        *,
-        numpy_grads: list[np.ndarray] | None = None,
-    ) -> torch.Tensor:
-        """Clip the gradients in ``.grad`` to ``max_grad_norm``, guard, report, step.
-
-        ``numpy_grads`` (CPU only): numpy views of those same ``.grad`` tensors, in the order of
-        :meth:`_trainable`; the norm and the clipping are then done in numpy (~1 µs per
-        operation instead of torch's few).
-
-        With a subscriber of :class:`NetworkUpdate`, the event (``loss`` and the named
-        ``losses`` as floats, the gradient norm before clipping) goes out *before* the
-        optimizer step, so the divergence guard stops a NaN before it reaches the weights.
-        Without one nothing is converted to a float: a fused optimizer is handed a
-        ``found_inf`` flag (as mixed-precision training does), so a non-finite loss or
-        gradient leaves the weights as they were without a host sync, and the first such
-        update is remembered for :meth:`check_divergence`, which raises
-        :class:`TrainingDiverged` naming it.
-        """
-        if numpy_grads is not None:
-            grad_norm = clip_numpy_gradients(numpy_grads, self.hp["max_grad_norm"])
-        else:
-            grads = [p.grad for p in self._trainable() if p.grad is not None]
-            grad_norm = clip_gradients(grads, self.hp["max_grad_norm"])
-        loss = loss.detach()
-        optimizer = self.optimizer
-        run = self._run
-        if run is not None and run.wants(NetworkUpdate):
-            values = {"loss": float(loss)}
-            values.update({key: float(value.detach()) for key, value in losses.items()})
-            event = NetworkUpdate(
-                self.updates + 1, self.env_steps, values, float(grad_norm), scalars or {}
-            )
-            run.emit(event)
-            DivergenceGuard(self).on_event(event)  # already floats: checking costs nothing
-            optimizer.found_inf = None
-        elif run is None or not optimizer.defaults.get("fused"):
-            # an update outside train(), or an optimizer without found_inf: check now
-            event = NetworkUpdate(self.updates + 1, self.env_steps, {"loss": float(loss)})
-            DivergenceGuard(self).on_event(event)
-            optimizer.found_inf = None
-        else:
-            total = loss + grad_norm  # finite iff both are
-            found_inf = (total - total).ne_(0.0)  # 1.0 where nan or ±inf, else 0.0
-            optimizer.found_inf = found_inf  # fused Adam skips the step: no sync
-            # remember the first bad update: the largest BIG − k over bad updates k
-            mark = found_inf.double().mul_(_NEVER - (self.updates + 1))  # float64: exact
-            if self._first_bad is None:
-                self._first_bad = mark
-            else:
-                torch.maximum(self._first_bad, mark, out=self._first_bad)
-        if not fused_adam_step(optimizer):
-            optimizer.step()
-        return loss
-
-    def check_divergence(self) -> None:
-        """Raise :class:`TrainingDiverged` if a sync-free update met a non-finite loss.
-
-        One host sync; agents call it every ``GUARD_EVERY`` updates, before saving a
-        checkpoint and when training ends. The weights never took the bad step.
-        """
-        if self._first_bad is None:
-            return
-        mark = float(self._first_bad)
-        if mark > 0:
-            self._first_bad = None
-            update = int(_NEVER - mark)
-            raise TrainingDiverged(
-                divergence_message(self, update, "loss or its gradient", math.nan)
-            )
-
-    def _after_update(self) -> None:
-        """Count the update; every ``checkpoint_every`` updates save ``log_dir/last_good``."""
-        self.updates += 1
-        saving = self.log_dir is not None and self.updates % self.hp["checkpoint_every"] == 0
-        if saving or self.updates % GUARD_EVERY == 0:
-            self.check_divergence()  # never save a checkpoint past a bad update
-        if saving:
-            self.last_good_checkpoint = self.save(Path(self.log_dir) / "last_good")
-
-    # ----- checkpoints ----------------------------------------------------------------------
-
-    def _save_state(self, folder: Path) -> dict[str, Any]:
-
-        tensors = {
-            f"{module_name}.{key}": value.detach().to("cpu").contiguous().clone()
-            for module_name, module in self.modules_to_save().items()
-            for key, value in module.state_dict().items()
-        }
-        save_tensors(folder / WEIGHTS_FILE, tensors, {"agent": self.name, "net": self.hp["net"]})
-        return {
-            "weights": WEIGHTS_FILE,
-            "backbone": self.hp["net"],
-            "modules": sorted(self.modules_to_save()),
-            "updates": self.updates,
-            "env_steps": self.env_steps,
-        }
-
-    def _save_training_state(self, folder: Path) -> dict[str, Any]:
-        """Adam's moments and step counts, the torch generators, extra arrays (DQN's replay
-        memory) as ``training_state.safetensors``; the rest as JSON."""
-        optimizer = self.optimizer.state_dict()
-        tensors: dict[str, torch.Tensor] = {
-            "generator": self.generator.get_state(),
-            "cpu_generator": self.cpu_generator.get_state(),
-        }
-        scalars: dict[str, dict[str, float]] = {}
-        for index, slots in optimizer["state"].items():
-            for name, value in slots.items():
-                if torch.is_tensor(value):
-                    tensors[f"optimizer.{index}.{name}"] = value.detach().to("cpu").contiguous()
-                else:
-                    scalars.setdefault(str(index), {})[name] = value
-        for name, array in self._extra_training_arrays().items():
-            tensors[f"extra.{name}"] = torch.from_numpy(np.ascontiguousarray(array))
-        save_tensors(folder / TRAINING_STATE_FILE, tensors, {"agent": self.name})
-        return {
-            **super()._save_training_state(folder),
-            "file": TRAINING_STATE_FILE,
-            "param_groups": optimizer["param_groups"],
-            "optimizer_scalars": scalars,
-            **self._extra_training_json(),
-        }
-
-    def _load_training_state(self, folder: Path, state: dict[str, Any]) -> None:
-        super()._load_training_state(folder, state)
-        tensors = load_tensors(folder / state.get("file", TRAINING_STATE_FILE))
-        try:
-            self.generator.set_state(tensors["generator"])
-            self.cpu_generator.set_state(tensors["cpu_generator"])
-            slots: dict[int, dict[str, Any]] = {}
-            for key, value in tensors.items():
-                if key.startswith("optimizer."):
-                    _, index, name = key.split(".", 2)
-                    slots.setdefault(int(index), {})[name] = value.to(self.device)
-            for index, values in state.get("optimizer_scalars", {}).items():
-                slots.setdefault(int(index), {}).update(values)
-            self.optimizer.load_state_dict({"state": slots, "param_groups": state["param_groups"]})
-        except (KeyError, ValueError, RuntimeError, TypeError) as exc:
-            raise CheckpointError(
-                f"checkpoint {folder}: the training state does not fit this agent: {exc}"
-            ) from exc
-        arrays = {
-            k[len("extra.") :]: v.numpy() for k, v in tensors.items() if k.startswith("extra.")
-        }
-        self._restore_extra_training_state(arrays, state)
-
-    def _extra_training_arrays(self) -> dict[str, np.ndarray]:
-        """Arrays an algorithm adds to the training state (DQN: its replay memory)."""
-        return {}
-
-    def _extra_training_json(self) -> dict[str, Any]:
-        """JSON values an algorithm adds to the training state (DQN: ε, the next θ̃ copy)."""
-        return {}
-
-    def _restore_extra_training_state(
-        self, arrays: dict[str, np.ndarray], state: dict[str, Any]
-    ) -> None:
-        """Restore what the two methods above added."""
-
-    @classmethod
-    def from_checkpoint(cls, folder: Path, meta: dict[str, Any], env: gym.Env) -> Agent:
-        """As the base, but a checkpoint trained on a GPU also loads on a machine without one."""
-        hp = dict(meta.get("hyperparameters", {}))
-        if str(hp.get("device", "auto")).startswith("cuda") and not torch.cuda.is_available():
-            meta = {**meta, "hyperparameters": {**hp, "device": "cpu"}}
-        return super().from_checkpoint(folder, meta, env)
-
-    def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
-        path = folder / meta.get("weights", WEIGHTS_FILE)
-        tensors = load_tensors(path)
-        for module_name, module in self.modules_to_save().items():
-            prefix = f"{module_name}."
-            part = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-            try:
-                module.load_state_dict(part, strict=True)
-            except RuntimeError as exc:
-                raise CheckpointError(
-                    f"checkpoint {path} does not fit module '{module_name}' of a "
-                    f"{self.hp['net']} {self.name} agent: {str(exc).splitlines()[0]}"
-                ) from exc
-        self.updates = int(meta.get("updates", 0))
-        self.env_steps = int(meta.get("env_steps", 0))
-
-
-def clip_gradients(grads: list[torch.Tensor], max_norm: float) -> torch.Tensor:
-    """Scale ``grads`` in place to a global norm of at most ``max_norm``; returns the norm
-    before clipping (a tensor). What ``nn.utils.clip_grad_norm_`` computes, with its
-    per-call grouping and checks left out (same device and dtype here)."""
-    if not grads:
-        return torch.zeros(())
-    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))  # ‖g‖
-    scale = (max_norm / (norm + 1e-6)).clamp_(max=1.0)  # g ← g · min(1, c / ‖g‖)
-    torch._foreach_mul_(grads, scale)
-    return norm
-
-
-def clip_numpy_gradients(grads: list[np.ndarray], max_norm: float) -> torch.Tensor:
-    """:func:`clip_gradients` on numpy views of CPU gradients: the same global norm and
-    scale, g ← g · min(1, c / (‖g‖ + 10⁻⁶)), in float32; returns the norm before clipping."""
-    norm = np.float32(math.sqrt(sum(float(np.vdot(g, g)) for g in grads)))  # ‖g‖
-    scale = min(np.float32(max_norm) / (norm + np.float32(1e-6)), np.float32(1.0))
-    if scale < 1.0:
-        for g in grads:
-            g *= scale
-    return torch.tensor(float(norm))
-
-
-def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:
-    """One step of a fused :class:`torch.optim.Adam` straight through its kernel.
-
-    ``optimizer.step()`` spends ~50 µs per call grouping tensors, checking options and
-    profiling before the kernel that does the work; on a small net that is most of the step.
-    This calls the same kernel (``torch._fused_adam_``, with the optimizer's own state, so
-    checkpoints and ``state_dict`` are unchanged) when the set-up is the plain one: one
-    parameter group, fused, no amsgrad/maximize/weight decay/capturable/differentiable, no
-    step hooks, state already made by a first ``step()``. Returns ``False`` (nothing done)
-    otherwise, and the caller steps as usual.
-    """
-    if type(optimizer) is not torch.optim.Adam or len(optimizer.param_groups) != 1:
-        return False
-    group = optimizer.param_groups[0]
-    plain = (
-        group["fused"]
-        and not (group["amsgrad"] or group["maximize"] or group["capturable"])
-        and not group["differentiable"]
-        and group["weight_decay"] == 0
-        and isinstance(group["lr"], float)
-        and not optimizer._optimizer_step_pre_hooks
-        and not optimizer._optimizer_step_post_hooks
-        and hasattr(torch, "_fused_adam_")
-    )
-    if not plain:
-        return False
-    cache = getattr(optimizer, "_lecture_rl_state", None)
-    params = group["params"]
-    if cache is None or cache[0] is not optimizer.state or len(cache[1]) != len(params):
-        states = [optimizer.state.get(p) for p in params]
-        if any(not state or state["step"].device != p.device for state, p in zip(states, params)):
-            return False  # the first step() makes the state
-        cache = (
-            optimizer.state,
-            [s["exp_avg"] for s in states],
-            [s["exp_avg_sq"] for s in states],
-            [s["step"] for s in states],
-        )
-        optimizer._lecture_rl_state = cache
-    _, exp_avgs, exp_avg_sqs, steps = cache
-    grads = [p.grad for p in params]
-    if any(g is None for g in grads):
-        return False
-    found_inf = getattr(optimizer, "found_inf", None)
-    beta1, beta2 = group["betas"]
-    torch._foreach_add_(steps, 1)
-    torch._fused_adam_(
-        params, grads, exp_avgs, exp_avg_sqs, [], steps,
-        amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=0.0,
-        eps=group["eps"], maximize=False, grad_scale=None, found_inf=found_inf,
-    )  # fmt: skip
-    if found_inf is not None:  # a skipped step does not count
-        torch._foreach_sub_(steps, [found_inf] * len(steps))
-    return True

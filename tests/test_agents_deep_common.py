@@ -293,14 +293,14 @@ def test_env_zeros_steps_arrive_as_a_chain_of_transitions(name):
 def test_gradient_steps_make_no_floats_and_no_events_when_nobody_listens(name, monkeypatch):
     """Without a NetworkUpdate subscriber an update converts nothing to a Python number
     (each conversion is a host sync on a GPU); with one, every update is reported."""
-    from lecture_rl.agents import deep
+    from lecture_rl.agents import gradient_step
     from lecture_rl.agents.events import NetworkUpdate, TrainingCallback
 
     env = parity(4)
     settings = {"learning_starts": 32} if name == "dqn" else TINY
     agent = agents.make(name, env, net="mlp", seed=0, **settings)
     made = []
-    real_event, real_apply = deep.NetworkUpdate, agent.apply_gradients
+    real_event, real_apply = gradient_step.NetworkUpdate, agent.apply_gradients
 
     def no_sync(*args, **kwargs):
         raise AssertionError("a host sync in an unobserved gradient step")
@@ -312,7 +312,9 @@ def test_gradient_steps_make_no_floats_and_no_events_when_nobody_listens(name, m
             return real_apply(*args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(deep, "NetworkUpdate", lambda *a, **k: made.append(1) or real_event(*a, **k))
+        patch.setattr(
+            gradient_step, "NetworkUpdate", lambda *a, **k: made.append(1) or real_event(*a, **k)
+        )
         patch.setattr(agent, "apply_gradients", watched_apply)
         agent.train(env, steps=256)
     assert agent.updates > 0 and made == []

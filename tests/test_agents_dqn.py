@@ -7,7 +7,7 @@ import torch
 
 import lecture_rl.envs  # noqa: F401
 from lecture_rl import agents
-from lecture_rl.agents import HyperparameterError, deep
+from lecture_rl.agents import HyperparameterError, gradient_step
 from lecture_rl.agents.dqn import td_target
 from lecture_rl.agents.events import PolicyStep, TrainingCallback
 from lecture_rl.agents.replay import ReplayBuffer
@@ -258,8 +258,8 @@ def test_numpy_clipping_equals_torch_clipping():
     for scale in (0.01, 100.0):  # below and above the threshold
         grads = [torch.randn(shape, generator=gen) * scale for shape in [(64, 16), (64,), (4, 64)]]
         copies = [g.clone() for g in grads]
-        want = deep.clip_gradients(copies, 10.0)
-        got = deep.clip_numpy_gradients([g.numpy() for g in grads], 10.0)
+        want = gradient_step.clip_gradients(copies, 10.0)
+        got = gradient_step.clip_numpy_gradients([g.numpy() for g in grads], 10.0)
         torch.testing.assert_close(got, want, rtol=1e-5, atol=0)
         for g, c in zip(grads, copies):
             torch.testing.assert_close(g, c, rtol=1e-5, atol=1e-7)

@@ -274,7 +274,7 @@ def test_a_cpu_checkpoint_loads_onto_the_requested_device(tmp_path, monkeypatch)
         seen.extend({t.device.type for t in tensors.values()})
         return tensors
 
-    monkeypatch.setattr("lecture_rl.agents.deep.load_tensors", spy)
+    monkeypatch.setattr("lecture_rl.agents.deep_checkpoint.load_tensors", spy)
     loaded = agents.load(folder)
     assert set(seen) == {"cpu"}
     assert torch.equal(weights(loaded), weights(trained))

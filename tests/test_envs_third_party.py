@@ -110,7 +110,9 @@ def test_compare_runs_every_third_party_env(env_id, tmp_path, capsys):
 MISUSE = {
     "unknown popgym id": (["--env", "popgym-RepeatPrevEasy-v0"],
                           "did you mean 'popgym-RepeatPreviousEasy-v0'"),
-    "continuous actions": (["--env", "popgym-PositionOnlyPendulumEasy-v0"], "Discrete"),
+    # ppo and reinforce act on Box actions (a Gaussian policy); dqn cannot
+    "continuous actions": (["--env", "popgym-PositionOnlyPendulumEasy-v0", "--agent", "dqn"],
+                           "needs a Discrete action space"),
     "unknown wrapper": (["--env", "popgym-AutoencodeEasy-v0", "--env-set", "wrap=onehot"],
                         "unknown wrapper 'onehot'"),
     "wrapper that does not fit": (["--env", "popgym-AutoencodeEasy-v0", "--env-set",
@@ -123,7 +125,7 @@ MISUSE = {
 @pytest.mark.parametrize("case", list(MISUSE))
 def test_third_party_misuse_is_one_line_and_exit_2(case, capsys, tmp_path):
     argv, phrase = MISUSE[case]
-    code = main(["train", *argv, "--agent", "ppo", "--steps", "8", "--out", str(tmp_path / "r")])
+    code = main(["train", "--agent", "ppo", *argv, "--steps", "8", "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
