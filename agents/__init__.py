@@ -1,19 +1,21 @@
 """lecture-rl agents: tabular TD methods, dynamic programming and deep agents.
 
-Usage::
+Usage:
 
-    import gymnasium as gym
-    import lecture_rl.envs
-    from lecture_rl import agents
+```python
+import gymnasium as gym
+import lecture_rl.envs
+from lecture_rl import agents
 
-    env = gym.make("LectureRL/GridWorld-v0")
-    agent = agents.make("q_learning", env, alpha=0.5, gamma=0.7, seed=0)
-    agent.train(env, episodes=200)
-    agent.save("runs/q")
-    again = agents.load("runs/q")
+env = gym.make("LectureRL/GridWorld-v0")
+agent = agents.make("q_learning", env, alpha=0.5, gamma=0.7, seed=0)
+agent.train(env, episodes=200)
+agent.save("runs/q")
+again = agents.load("runs/q")
+```
 
-``names()`` lists the agent names. Agents are imported lazily, so ``import lecture_rl.agents``
-does not import torch; names ``sb3:ALGO`` and ``sb3-contrib:ALGO`` wrap stable-baselines3.
+`names()` lists the agent names. Agents are imported lazily, so `import lecture_rl.agents`
+does not import torch; names `sb3:ALGO` and `sb3-contrib:ALGO` wrap stable-baselines3.
 """
 
 from __future__ import annotations
@@ -69,19 +71,19 @@ __all__ = [
 
 
 def names() -> list[str]:
-    """The registered agent names (``sb3:ALGO`` names are accepted on top of these)."""
+    """The registered agent names (`sb3:ALGO` names are accepted on top of these)."""
     return sorted(_REGISTRY)
 
 
 def register(name: str, target: str | type[Agent]) -> None:
-    """Register a user's agent class (or ``"module:Class"``) under ``name``."""
+    """Register a user's agent class (or `"module:Class"`) under `name`."""
     if isinstance(target, type):
         target = f"{target.__module__}:{target.__qualname__}"
     _REGISTRY[name] = target
 
 
 def agent_class(name: str) -> type[Agent]:
-    """The class behind an agent name; unknown names raise ``KeyError`` with the valid ones."""
+    """The class behind an agent name; unknown names raise `KeyError` with the valid ones."""
     if name.startswith(_SB3_PREFIXES):
         from lecture_rl.agents.sb3_agent import SB3Agent
 
@@ -101,20 +103,20 @@ def agent_class(name: str) -> type[Agent]:
 
 
 def make(name: str, env: gym.Env, **hyperparameters: Any) -> Agent:
-    """Build agent ``name`` for ``env``; ``seed=`` and ``device=`` are accepted where they apply."""
+    """Build agent `name` for `env`; `seed=` and `device=` are accepted where they apply."""
     return agent_class(name)(env, **hyperparameters)
 
 
 def load(
     path: str | os.PathLike, env: gym.Env | None = None, *, device: str | None = None
 ) -> Agent:
-    """Restore an agent from a checkpoint folder written by ``agent.save``.
+    """Restore an agent from a checkpoint folder written by `agent.save`.
 
-    ``env`` defaults to the env recorded in the checkpoint. ``device`` (``"cpu"``, ``"cuda"``,
-    ``"auto"``) puts a deep agent there instead of on its recorded device (a checkpoint from a
+    `env` defaults to the env recorded in the checkpoint. `device` (`"cpu"`, `"cuda"`,
+    `"auto"`) puts a deep agent there instead of on its recorded device (a checkpoint from a
     GPU loads on the CPU without it too, where there is no CUDA). Nothing is unpickled:
-    metadata is JSON and arrays/weights load with ``allow_pickle=False`` /
-    ``weights_only=True``, onto the CPU first.
+    metadata is JSON and arrays/weights load with `allow_pickle=False` /
+    `weights_only=True`, onto the CPU first.
     """
     folder = Path(path)
     meta = read_metadata(folder)

@@ -1,31 +1,33 @@
 """The agent protocol every lecture-rl agent follows, and the training contract the base enforces.
 
 Description:
-    An agent is built with ``lecture_rl.agents.make(name, env, **hyperparameters)``. It learns
-    with ``train(env, episodes=None, steps=None, callbacks=...)``, chooses actions with
-    ``act(obs, info)``, writes a checkpoint folder with ``save(path)`` and comes back with
-    ``lecture_rl.agents.load(path)``.
+    An agent is built with `lecture_rl.agents.make(name, env, **hyperparameters)`. It learns
+    with `train(env, episodes=None, steps=None, callbacks=...)`, chooses actions with
+    `act(obs, info)`, writes a checkpoint folder with `save(path)` and comes back with
+    `lecture_rl.agents.load(path)`.
 
-    The base owns the training loop's contract (as stable-baselines3's ``BaseAlgorithm`` owns
-    ``learn``); an algorithm implements only its own part in :meth:`Agent._learn`:
+    The base owns the training loop's contract (as stable-baselines3's `BaseAlgorithm` owns
+    `learn`); an algorithm implements only its own part in `Agent._learn`:
 
-    1. the budget is validated once by :class:`Budget` (the one rule, below);
-    2. the subscribers (``callbacks=`` plus the per-episode ``callback=`` function) form the
-       run's :class:`~lecture_rl.agents.events.EventStream`;
-    3. ``_learn(env, run)`` steps the env and learns, reporting through ``run``: env steps,
-       finished episodes (:meth:`TrainingRun.episode_end`), and events; it stops when
-       ``run.done`` (budget spent or a subscriber said stop);
-    4. the base fills in :class:`TrainResult` — ``stopped_early`` means a subscriber stopped
-       training before the budget was spent, for every agent alike.
+    1. the budget is validated once by [`Budget`][lecture_rl.agents.base.Budget] (the one rule,
+       below);
+    2. the subscribers (`callbacks=` plus the per-episode `callback=` function) form the
+       run's [`EventStream`][lecture_rl.agents.events.EventStream];
+    3. `_learn(env, run)` steps the env and learns, reporting through `run`: env steps,
+       finished episodes
+       ([`TrainingRun.episode_end`][lecture_rl.agents.base.TrainingRun.episode_end]), and events;
+       it stops when `run.done` (budget spent or a subscriber said stop);
+    4. the base fills in [`TrainResult`][lecture_rl.agents.base.TrainResult] — `stopped_early`
+       means a subscriber stopped training before the budget was spent, for every agent alike.
 
 Budget rule:
-    ``episodes`` counts finished episodes, ``steps`` env steps (over all copies of a vector env);
-    each is a whole number >= 0 or ``None``. Given both, training ends at whichever comes first.
-    Given neither, the class's ``default_budget`` applies. ``0`` trains nothing (a planner still
-    plans). Agents that step several envs at once may overshoot ``steps`` by less than one
-    batch; episodes beyond ``episodes`` that end in the same batch are not recorded.
+    `episodes` counts finished episodes, `steps` env steps (over all copies of a vector env);
+    each is a whole number >= 0 or `None`. Given both, training ends at whichever comes first.
+    Given neither, the class's `default_budget` applies. `0` trains nothing (a planner still
+    plans). Agents that step several envs at once may overshoot `steps` by less than one
+    batch; episodes beyond `episodes` that end in the same batch are not recorded.
 
-Checkpoint folder: see :mod:`lecture_rl.agents.checkpoint_io`.
+Checkpoint folder: see `lecture_rl.agents.checkpoint_io`.
 """
 
 from __future__ import annotations
@@ -124,12 +126,12 @@ class EpisodeLog:
 
 
 class TrainResult:
-    """What ``Agent.train`` returns.
+    """What `Agent.train` returns.
 
-    ``episodes`` holds one dict per finished training episode with at least the keys
-    ``episode`` (0-based count), ``return``, ``length``, ``env_steps`` (cumulative env steps of
-    this call when it ended) and ``wall_time`` (seconds since training began); ``accuracy`` is
-    added on envs that grade answers. ``stopped_early`` is true when a subscriber stopped
+    `episodes` holds one dict per finished training episode with at least the keys
+    `episode` (0-based count), `return`, `length`, `env_steps` (cumulative env steps of
+    this call when it ended) and `wall_time` (seconds since training began); `accuracy` is
+    added on envs that grade answers. `stopped_early` is true when a subscriber stopped
     training before the budget was spent. Episodes an agent reported as a batch (torch batched
     envs) become dicts when `episodes` is first read.
     """
@@ -163,14 +165,14 @@ class TrainResult:
 
 @dataclass(frozen=True)
 class Budget:
-    """How long one ``train`` call runs (see the module's budget rule)."""
+    """How long one `train` call runs (see the module's budget rule)."""
 
     episodes: int | None = None
     steps: int | None = None
 
     @classmethod
     def resolve(cls, episodes: int | None, steps: int | None, default: Mapping[str, int]) -> Budget:
-        """The budget for ``train(episodes=, steps=)``; the class default when both are None."""
+        """The budget for `train(episodes=, steps=)`; the class default when both are None."""
         for label, value in (("episodes", episodes), ("steps", steps)):
             if value is None:
                 continue
@@ -186,13 +188,13 @@ class Budget:
         )
 
     def spent(self, episodes_done: int, steps_done: int) -> bool:
-        """Whether ``episodes_done`` finished episodes or ``steps_done`` env steps use it up."""
+        """Whether `episodes_done` finished episodes or `steps_done` env steps use it up."""
         return (self.episodes is not None and episodes_done >= self.episodes) or (
             self.steps is not None and steps_done >= self.steps
         )
 
     def as_dict(self) -> dict[str, int]:
-        """``{"episodes": N}`` and/or ``{"steps": N}``."""
+        """`{"episodes": N}` and/or `{"steps": N}`."""
         out = {}
         if self.episodes is not None:
             out["episodes"] = self.episodes
@@ -202,10 +204,10 @@ class Budget:
 
 
 class TrainingRun:
-    """One ``train`` call as ``_learn`` sees it: the budget, the event stream, the counters.
+    """One `train` call as `_learn` sees it: the budget, the event stream, the counters.
 
-    ``env_steps`` is counted by the agent (``run.env_steps += n`` after each env step);
-    :meth:`episode_end` records a finished episode and tells the subscribers; ``done`` turns
+    `env_steps` is counted by the agent (`run.env_steps += n` after each env step);
+    `episode_end` records a finished episode and tells the subscribers; `done` turns
     true when the budget is spent or a subscriber stopped training.
     """
 
@@ -231,11 +233,11 @@ class TrainingRun:
         return self.stream.stopped or self.budget_spent
 
     def wants(self, kind: type) -> bool:
-        """Whether a subscriber listens to events of type ``kind`` (build them only then)."""
+        """Whether a subscriber listens to events of type `kind` (build them only then)."""
         return self.stream.wants(kind)
 
     def emit(self, event: Any) -> bool:
-        """Send an event; ``False`` once a subscriber has stopped training."""
+        """Send an event; `False` once a subscriber has stopped training."""
         return self.stream.emit(event)
 
     def episode_end(self, ret: float, length: int, number: int | None = None) -> None:
@@ -294,7 +296,7 @@ class TrainingRun:
                 self.stream.emit(EpisodeEnd(record))
 
     def recent_return(self, count: int = 100) -> float | None:
-        """Mean return of the last ``count`` finished episodes (``None`` before the first)."""
+        """Mean return of the last `count` finished episodes (`None` before the first)."""
         returns = self.result.log.returns(count)
         return float(returns.mean()) if returns.size else None
 
@@ -311,19 +313,19 @@ class Agent:
 
     Arguments:
         env: the env the agent will act in; its spaces fix the agent's shape.
-        seed: seeds every random draw the agent makes (``self.rng``, torch for deep agents).
-        **hyperparameters: names from ``cls.params``; unknown names and out-of-range values
-            raise :class:`HyperparameterError`.
+        seed: seeds every random draw the agent makes (`self.rng`, torch for deep agents).
+        **hyperparameters: names from `cls.params`; unknown names and out-of-range values
+            raise `HyperparameterError`.
 
-    Subclasses set ``name`` and ``params`` (each hyperparameter's default, range and doc) and
-    implement :meth:`_learn`, :meth:`act`, :meth:`_save_state` and :meth:`_load_state`.
-    Recurrent agents also override :meth:`reset`, which callers invoke at each episode start.
+    Subclasses set `name` and `params` (each hyperparameter's default, range and doc) and
+    implement `_learn`, `act`, `_save_state` and `_load_state`.
+    Recurrent agents also override `reset`, which callers invoke at each episode start.
     """
 
     name: ClassVar[str] = ""
     #: every hyperparameter with its default, accepted values and one-line doc
     params: ClassVar[dict[str, Param]] = {}
-    #: ``{name: default}``, derived from ``params``
+    #: `{name: default}`, derived from `params`
     defaults: ClassVar[dict[str, Any]] = {}
     #: training budget when the user gives neither episodes nor steps
     default_budget: ClassVar[dict[str, int]] = {"episodes": 500}
@@ -342,16 +344,16 @@ class Agent:
         self.env_id, self.env_kwargs = ckpt.env_identity(env)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        #: set by runners before ``train``: deep agents write TensorBoard scalars and their
-        #: last good checkpoint under it; ``None`` means no logging to disk.
+        #: set by runners before `train`: deep agents write TensorBoard scalars and their
+        #: last good checkpoint under it; `None` means no logging to disk.
         self.log_dir: Path | None = None
 
     # ----- hyperparameters ------------------------------------------------------------------
 
     @classmethod
     def validate_hyperparameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults merged with ``given``, each checked against ``params``; then the agent's own
-        rules between values (:meth:`check_hyperparameters`)."""
+        """Defaults merged with `given`, each checked against `params`; then the agent's own
+        rules between values (`check_hyperparameters`)."""
         merged = validate(cls.params, given, cls.name)
         cls.check_hyperparameters(merged)
         return merged
@@ -371,11 +373,12 @@ class Agent:
         callbacks: TrainingCallback | Iterable[TrainingCallback] | None = None,
         callback: EpisodeCallback | None = None,
     ) -> TrainResult:
-        """Learn on ``env`` for ``episodes`` episodes and/or ``steps`` env steps.
+        """Learn on `env` for `episodes` episodes and/or `steps` env steps.
 
-        ``callbacks`` subscribe to the event stream (:mod:`lecture_rl.agents.events`);
-        ``callback(record)`` is called with each finished episode's record. Either stops
-        training by returning ``False`` (``TrainResult.stopped_early``).
+        `callbacks` subscribe to the event stream
+        ([`lecture_rl.agents.events`][lecture_rl.agents.events]); `callback(record)` is called with
+        each finished episode's record. Either stops training by returning `False`
+        (`TrainResult.stopped_early`).
         """
         budget = Budget.resolve(episodes, steps, self.default_budget)
         self.check_train_env(env)
@@ -390,7 +393,7 @@ class Agent:
         return run.result
 
     def _learn(self, env: gym.Env, run: TrainingRun) -> None:
-        """The algorithm's part of training: step ``env`` and learn until ``run.done``."""
+        """The algorithm's part of training: step `env` and learn until `run.done`."""
         raise NotImplementedError
 
     def standing_callbacks(self) -> list[TrainingCallback]:
@@ -398,12 +401,12 @@ class Agent:
         return []
 
     def check_train_env(self, env: gym.Env) -> None:
-        """Raise when ``env`` does not fit the agent (default: the spaces must be the same)."""
+        """Raise when `env` does not fit the agent (default: the spaces must be the same)."""
 
     def act(self, obs: Any, info: Mapping[str, Any] | None = None, *, greedy: bool = True) -> Any:
-        """The action for ``obs``: greedy by default, exploring when ``greedy=False``.
+        """The action for `obs`: greedy by default, exploring when `greedy=False`.
 
-        ``info["action_mask"]``, when given, restricts the choice to available actions.
+        `info["action_mask"]`, when given, restricts the choice to available actions.
         """
         raise NotImplementedError
 
@@ -420,12 +423,12 @@ class Agent:
         seed: int | None = None,
         max_episode_steps: int = 10_000,
     ) -> dict[str, Any]:
-        """Greedy evaluation: returns ``return_mean``, ``return_std``, ``ci95``, ``n``,
-        ``episodes``, ``length_mean`` and, on envs that grade answers, ``accuracy``.
+        """Greedy evaluation: returns `return_mean`, `return_std`, `ci95`, `n`,
+        `episodes`, `length_mean` and, on envs that grade answers, `accuracy`.
 
-        Episodes run from seeds ``seed, seed+1, ...`` and are cut at ``max_episode_steps`` so a
+        Episodes run from seeds `seed, seed+1, ...` and are cut at `max_episode_steps` so a
         looping greedy policy cannot hang. How the episodes are played is
-        :meth:`_greedy_episodes` (deep agents play many at once on a vector env).
+        `_greedy_episodes` (deep agents play many at once on a vector env).
         """
         returns, lengths = self._greedy_episodes(env, episodes, seed, max_episode_steps)
         return evaluation_summary(returns, lengths, graded_answers(env))
@@ -433,7 +436,7 @@ class Agent:
     def _greedy_episodes(
         self, env: gym.Env, episodes: int, seed: int | None, max_episode_steps: int
     ) -> tuple[list[float], list[int]]:
-        """Play ``episodes`` greedy episodes one after another; their returns and lengths."""
+        """Play `episodes` greedy episodes one after another; their returns and lengths."""
         returns, lengths = [], []
         for i in range(episodes):
             obs, info = env.reset(seed=None if seed is None else seed + i)
@@ -452,7 +455,7 @@ class Agent:
     # ----- checkpoints ----------------------------------------------------------------------
 
     def metadata(self) -> dict[str, Any]:
-        """The JSON metadata written to ``agent.json``."""
+        """The JSON metadata written to `agent.json`."""
         from importlib.metadata import PackageNotFoundError, version
 
         try:
@@ -473,14 +476,14 @@ class Agent:
         }
 
     def save(self, path: str | Path, *, training_state: bool = False) -> Path:
-        """Write a checkpoint folder at ``path`` (created if needed) and return it.
+        """Write a checkpoint folder at `path` (created if needed) and return it.
 
-        With ``training_state=True`` it also holds what training needs to go on exactly where
+        With `training_state=True` it also holds what training needs to go on exactly where
         it stopped (optimizer state, random generators, counters, DQN's replay memory), so
-        ``lecture_rl.agents.load(path)`` gives an agent whose next ``train`` continues the run.
+        `lecture_rl.agents.load(path)` gives an agent whose next `train` continues the run.
 
         The save is all or nothing (`checkpoint_io.staged_folder`): a full disk or a crash
-        during it leaves the checkpoint that was in ``path`` as it was.
+        during it leaves the checkpoint that was in `path` as it was.
         """
         folder = Path(path)
         with ckpt.staged_folder(folder) as staging:
@@ -496,7 +499,7 @@ class Agent:
         return {"rng": self.rng.bit_generator.state}
 
     def _load_training_state(self, folder: Path, state: dict[str, Any]) -> None:
-        """Restore what :meth:`_save_training_state` wrote."""
+        """Restore what `_save_training_state` wrote."""
         if isinstance(state.get("rng"), dict):
             try:
                 self.rng.bit_generator.state = state["rng"]
@@ -504,18 +507,19 @@ class Agent:
                 raise CheckpointError(f"checkpoint {folder}: bad generator state: {exc}") from exc
 
     def _save_state(self, folder: Path) -> dict[str, Any] | None:
-        """Write the learned state (arrays, weights) into ``folder``; may return extra metadata."""
+        """Write the learned state (arrays, weights) into `folder`; may return extra metadata."""
         raise NotImplementedError
 
     def _load_state(self, folder: Path, meta: dict[str, Any]) -> None:
-        """Restore what :meth:`_save_state` wrote."""
+        """Restore what `_save_state` wrote."""
         raise NotImplementedError
 
     @classmethod
     def from_checkpoint(cls, folder: Path, meta: dict[str, Any], env: gym.Env) -> Agent:
-        """Rebuild the agent for ``env`` from a checkpoint's metadata, then load its state.
+        """Rebuild the agent for `env` from a checkpoint's metadata, then load its state.
 
-        The spaces were checked once by :func:`lecture_rl.agents.load` before this is called.
+        The spaces were checked once by [`lecture_rl.agents.load`][lecture_rl.agents.load] before
+        this is called.
         """
         agent = cls(env, seed=meta.get("seed"), **meta.get("hyperparameters", {}))
         agent.env_id = meta.get("env_id")

@@ -1,19 +1,19 @@
 """Checkpoint files: atomic writes, arrays (npz), weights (safetensors), JSON metadata.
 
 Description:
-    Everything an agent writes to disk goes through :func:`atomic_write`: a temporary file in
-    the same folder, then ``os.replace``, so a reader (or a crash) sees the old file or the new
-    one, never half of one. Files get the permissions of an ordinary ``open()`` (0666 less the
-    user's umask), so a teaching assistant can read a student's ``runs/``.
+    Everything an agent writes to disk goes through `atomic_write`: a temporary file in
+    the same folder, then `os.replace`, so a reader (or a crash) sees the old file or the new
+    one, never half of one. Files get the permissions of an ordinary `open()` (0666 less the
+    user's umask), so a teaching assistant can read a student's `runs/`.
 
-    Nothing is ever unpickled: metadata is JSON, arrays load with ``allow_pickle=False`` and
+    Nothing is ever unpickled: metadata is JSON, arrays load with `allow_pickle=False` and
     weights with safetensors.
 
 Checkpoint folder:
-    ``agent.json``           metadata: agent name, hyperparameters, seed, env id and keywords,
+    `agent.json`           metadata: agent name, hyperparameters, seed, env id and keywords,
                              observation and action spaces, lecture-rl version.
-    ``arrays.npz``           tabular agents' tables.
-    ``weights.safetensors``  deep agents' weights.
+    `arrays.npz`           tabular agents' tables.
+    `weights.safetensors`  deep agents' weights.
 
     A save is all or nothing: `staged_folder` writes the files into a staging folder inside the
     checkpoint and moves them in only when every one was written (`agent.json` last), so a
@@ -60,10 +60,10 @@ def _umask() -> int:
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write ``path`` through ``write(handle)`` on a temporary file and an atomic rename.
+    """Write `path` through `write(handle)` on a temporary file and an atomic rename.
 
     The data reaches the disk (`fsync`) before the rename, so after a crash or a full disk the
-    path holds the old file or the new one, never half of one. An `OSError` names ``path``
+    path holds the old file or the new one, never half of one. An `OSError` names `path`
     itself (not the temporary file), so the one line a user sees is the file they know."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,12 +92,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
 
 @contextlib.contextmanager
 def staged_folder(folder: str | os.PathLike) -> Iterator[Path]:
-    """Write a set of files into ``folder`` as one: all of them, or none.
+    """Write a set of files into `folder` as one: all of them, or none.
 
-    Yields a staging folder inside ``folder``; when the block ends without an error, every
-    file written there moves into ``folder`` (`agent.json` last, so a reader that finds the
+    Yields a staging folder inside `folder`; when the block ends without an error, every
+    file written there moves into `folder` (`agent.json` last, so a reader that finds the
     new metadata finds its files); on an error (a full disk, a read-only file system) nothing
-    in ``folder`` has changed. A staging folder left by a killed process is removed by the next
+    in `folder` has changed. A staging folder left by a killed process is removed by the next
     save. Sub-folders of the staging folder are not moved.
 
     ```python
@@ -140,7 +140,7 @@ def _check_complete(staging: Path, names: list[str]) -> None:
 
 
 def file_manifest(folder: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """`{name: {"bytes": n, "sha256": hex}}` of the files in ``folder`` (not `agent.json`)."""
+    """`{name: {"bytes": n, "sha256": hex}}` of the files in `folder` (not `agent.json`)."""
     manifest = {}
     for path in sorted(Path(folder).iterdir()):
         if path.is_file() and path.name != METADATA_FILE:
@@ -179,18 +179,18 @@ def _sha256(path: Path) -> str:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) so that readers see the old file or the new one, never half."""
+    """Write `text` (UTF-8) so that readers see the old file or the new one, never half."""
     data = text.encode("utf-8")
     return atomic_write(path, lambda handle: handle.write(data))
 
 
 def atomic_save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
-    """``np.savez`` through a temporary file and an atomic rename."""
+    """`np.savez` through a temporary file and an atomic rename."""
     return atomic_write(path, lambda handle: np.savez(handle, **arrays))
 
 
 def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load arrays saved by :func:`atomic_save_npz` without ever unpickling."""
+    """Load arrays saved by `atomic_save_npz` without ever unpickling."""
     try:
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
@@ -203,7 +203,7 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
 def save_tensors(
     path: str | os.PathLike, tensors: dict[str, Any], metadata: dict[str, str]
 ) -> Path:
-    """Write ``{name: tensor}`` as safetensors, atomically."""
+    """Write `{name: tensor}` as safetensors, atomically."""
     from safetensors.torch import save
 
     data = save(tensors, metadata=metadata)
@@ -248,7 +248,7 @@ def space_to_json(space: gym.Space) -> dict[str, Any]:
 
 
 def describe_space(saved: dict[str, Any]) -> str:
-    """A short text for a space saved by :func:`space_to_json` (``Discrete(2)``, ``Box(...)``)."""
+    """A short text for a space saved by `space_to_json` (`Discrete(2)`, `Box(...)`)."""
     kind = saved.get("type", "?")
     if kind == "Discrete":
         start = saved.get("start", 0)
@@ -264,8 +264,8 @@ def check_spaces_fit(
     action: dict[str, Any] | None,
     env: gym.Env,
 ) -> None:
-    """Raise :class:`CheckpointError` when ``env``'s spaces differ from the recorded ones
-    (a space not recorded, ``None``, is not checked)."""
+    """Raise `CheckpointError` when `env`'s spaces differ from the recorded ones
+    (a space not recorded, `None`, is not checked)."""
     for label, mine, theirs in (
         ("observation", observation, env.observation_space),
         ("action", action, env.action_space),
@@ -299,14 +299,14 @@ def env_identity(env: gym.Env) -> tuple[str | None, dict[str, Any]]:
 
 
 def write_metadata(folder: Path, meta: dict[str, Any]) -> Path:
-    """Write ``agent.json`` atomically."""
+    """Write `agent.json` atomically."""
     return atomic_write_text(
         folder / METADATA_FILE, json.dumps(meta, indent=2, default=json_default)
     )
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and sanity-check ``agent.json`` of a checkpoint folder."""
+    """Read and sanity-check `agent.json` of a checkpoint folder."""
     folder = Path(path)
     meta_path = folder / METADATA_FILE
     if not folder.exists():
@@ -325,7 +325,7 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def json_default(value: Any) -> Any:
-    """``json.dumps(default=...)`` for numpy scalars and arrays and paths."""
+    """`json.dumps(default=...)` for numpy scalars and arrays and paths."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):

@@ -1,25 +1,25 @@
-"""The shared base of lecture-rl's deep agents (``dqn``, ``reinforce``, ``ppo``).
+"""The shared base of lecture-rl's deep agents (`dqn`, `reinforce`, `ppo`).
 
 Description:
-    A deep agent is a backbone from :func:`lecture_rl.nets.make_backbone` (``mlp``, ``cnn``,
-    ``rnn``, ``lstm``, ``gru``, ``transformer``) plus small heads that a subclass builds. This
+    A deep agent is a backbone from `lecture_rl.nets.make_backbone` (`mlp`, `cnn`,
+    `rnn`, `lstm`, `gru`, `transformer`) plus small heads that a subclass builds. This
     base owns what every deep agent needs and no algorithm:
 
-    * the device (:mod:`~lecture_rl.agents.device`) and torch seeding;
+    * the device (`device`) and torch seeding;
     * acting one step at a time while keeping the recurrent state between calls;
-    * a batched greedy evaluation (:meth:`DeepAgent._greedy_episodes`) on a vector env
-      (:mod:`~lecture_rl.agents.vector_envs`);
-    * TensorBoard scalars under ``log_dir`` (a subscriber of the event stream);
-    * from its two halves in their own modules: the update, :meth:`GradientSteps.gradient_step`
-      (:mod:`~lecture_rl.agents.gradient_step`: backward, clip, report a ``NetworkUpdate``,
-      the divergence guard, step), and the checkpoints, :class:`DeepCheckpoint`
-      (:mod:`~lecture_rl.agents.deep_checkpoint`: ``weights.safetensors`` plus JSON metadata,
+    * a batched greedy evaluation (`DeepAgent._greedy_episodes`) on a vector env
+      (`vector_envs`);
+    * TensorBoard scalars under `log_dir` (a subscriber of the event stream);
+    * from its two halves in their own modules: the update, `GradientSteps.gradient_step`
+      (`gradient_step`: backward, clip, report a `NetworkUpdate`,
+      the divergence guard, step), and the checkpoints, `DeepCheckpoint`
+      (`deep_checkpoint`: `weights.safetensors` plus JSON metadata,
       never a pickle; the training state that resumes a run).
 
 Subclasses implement:
-    ``_build_heads()`` -> dict of extra modules (``{"actor": ..., "critic": ...}``),
-    ``_action_scores(features)`` -> ``[B, nA]`` scores whose argmax is the greedy action,
-    ``_sample_action(scores, mask)`` for exploring actions, and ``_learn`` (collect, update).
+    `_build_heads()` -> dict of extra modules (`{"actor": ..., "critic": ...}`),
+    `_action_scores(features)` -> `[B, nA]` scores whose argmax is the greedy action,
+    `_sample_action(scores, mask)` for exploring actions, and `_learn` (collect, update).
 """
 
 from __future__ import annotations
@@ -54,18 +54,18 @@ State = tuple[torch.Tensor, ...]
 
 
 class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
-    """Base of the deep agents: a backbone from ``lecture_rl.nets`` plus heads.
+    """Base of the deep agents: a backbone from `lecture_rl.nets` plus heads.
 
     Arguments (hyperparameters common to every deep agent):
-        net: backbone name, one of ``mlp``, ``cnn``, ``rnn``, ``lstm``, ``gru``, ``transformer``.
+        net: backbone name, one of `mlp`, `cnn`, `rnn`, `lstm`, `gru`, `transformer`.
         hidden_size: width of the backbone.
-        net_kwargs: extra keywords for ``make_backbone`` (e.g. ``{"context": 32}``).
+        net_kwargs: extra keywords for `make_backbone` (e.g. `{"context": 32}`).
         lr: Adam learning rate (notes 004, Adam).
         gamma: discount factor γ.
         num_envs: envs stepped together while training.
         max_grad_norm: gradients are clipped to this global norm.
-        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
-        checkpoint_every: with ``log_dir`` set, save ``log_dir/last_good`` every this many
+        device: `auto` (CUDA when present), `cpu` or `cuda`.
+        checkpoint_every: with `log_dir` set, save `log_dir/last_good` every this many
             updates (used by the divergence guard's message).
     """
 
@@ -97,19 +97,19 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
     #: greedy evaluation plays this many episodes at once (one vector env)
     eval_num_envs: ClassVar[int] = 256
-    #: defaults that depend on the backbone, ``{net: {name: value}}``; a value the user gives
-    #: wins (``net_kwargs`` key by key). Each such default is named in its ``Param``'s doc
+    #: defaults that depend on the backbone, `{net: {name: value}}`; a value the user gives
+    #: wins (`net_kwargs` key by key). Each such default is named in its `Param`'s doc
     #: (e.g. PPO's Transformer lr).
     net_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
-    #: the head whose linear output is :meth:`_action_scores` (``None``: unknown), which lets
-    #: :meth:`act` run in numpy on the CPU
+    #: the head whose linear output is `_action_scores` (`None`: unknown), which lets
+    #: `act` run in numpy on the CPU
     score_head: ClassVar[str | None] = None
     #: whether the agent also acts in a `Box` action space (a Gaussian policy: ppo, reinforce)
     continuous_actions: ClassVar[bool] = False
 
     @classmethod
     def validate_hyperparameters(cls, given: Mapping[str, Any]) -> dict[str, Any]:
-        """As the base, after filling the ``net_defaults`` of the chosen ``net`` not given."""
+        """As the base, after filling the `net_defaults` of the chosen `net` not given."""
         net = str(given.get("net", cls.params["net"].default)).lower()
         defaults = cls.net_defaults.get(net, {})
         extra = {k: v for k, v in defaults.items() if k not in given}
@@ -156,9 +156,9 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
 
     @property
     def optimizer(self) -> torch.optim.Optimizer:
-        """The optimizer over :meth:`parameters` (:meth:`_make_optimizer`), made on first use.
+        """The optimizer over `parameters` (`_make_optimizer`), made on first use.
 
-        Building an agent only to check its settings (``compare`` does, before any work starts)
+        Building an agent only to check its settings (`compare` does, before any work starts)
         thus skips torch's one-off optimizer set-up: about a second, importing torch._dynamo.
         """
         if self._optimizer is None:
@@ -170,10 +170,10 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
         self._optimizer = value
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        """Adam with the agent's ``lr`` (an algorithm overrides this for other settings).
+        """Adam with the agent's `lr` (an algorithm overrides this for other settings).
 
         Fused: one kernel updates every parameter (per-update overhead matters on small nets)
-        and it takes the ``found_inf`` flag of :meth:`apply_gradients` without a host sync.
+        and it takes the `found_inf` flag of `apply_gradients` without a host sync.
         """
         return torch.optim.Adam(self.parameters(), lr=self.hp["lr"], fused=True)
 
@@ -246,7 +246,7 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
         return list(self.backbone.parameters()) + list(self.heads.parameters())
 
     def _trainable(self) -> list[nn.Parameter]:
-        """:meth:`parameters`, listed once (walking the modules each update costs ~0.1 ms)."""
+        """`parameters`, listed once (walking the modules each update costs ~0.1 ms)."""
         cached = getattr(self, "_trainable_cache", None)
         if cached is None:
             cached = self._trainable_cache = self.parameters()
@@ -279,20 +279,20 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
         return self.reward_normalizer.scale(reward_t)
 
     def _action_scores(self, features: torch.Tensor) -> torch.Tensor:
-        """``[B, nA]`` scores whose argmax is the greedy action (logits or Q-values)."""
+        """`[B, nA]` scores whose argmax is the greedy action (logits or Q-values)."""
         raise NotImplementedError
 
     def _sample_action(
         self, scores: torch.Tensor, mask: torch.Tensor | None, features: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Exploring actions for scores ``[B, ...]`` (default: a sample of the policy; gSDE
-        reads the ``features`` too)."""
+        """Exploring actions for scores `[B, ...]` (default: a sample of the policy; gSDE
+        reads the `features` too)."""
         if mask is not None:
             scores = scores.masked_fill(~mask, -1e9)
         return self.policy.sample(scores, self.heads, self.generator, features)
 
     def _env_action(self, action: torch.Tensor) -> Any:
-        """One action ``[1, ...]`` as ``env.step`` takes it: an int, or a clipped Box array."""
+        """One action `[1, ...]` as `env.step` takes it: an int, or a clipped Box array."""
         env_action = self.policy.to_env(action)[0]
         return env_action if self.policy.continuous else int(env_action)
 
@@ -303,14 +303,14 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
         self._act_state = None
 
     def act(self, obs: Any, info: Mapping[str, Any] | None = None, *, greedy: bool = True) -> Any:
-        """The action for one observation; the recurrent state is kept until :meth:`reset`.
+        """The action for one observation; the recurrent state is kept until `reset`.
 
         An int for a `Discrete` action space; for a `Box`, an array of its shape clipped to its
         bounds (greedy: the Gaussian's mean).
 
         On the CPU, MLP and rnn/lstm/gru backbones compute the scores in numpy on the same
-        weights (:class:`~lecture_rl.nets.numpy_twin.NumpyTwin`): the same action, a few
-        microseconds instead of tens (``benchmarks/act_latency.py``).
+        weights (`NumpyTwin`): the same action, a few
+        microseconds instead of tens (`benchmarks/act_latency.py`).
         """
         twin = self._numpy_twin()
         if twin is not None and (greedy or not self.policy.needs_features):
@@ -337,7 +337,7 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
 
     @torch.no_grad()
     def _act_torch(self, obs: Any, info: Mapping[str, Any] | None, greedy: bool) -> Any:
-        """:meth:`act` through the torch modules (GPU, CNN, Transformer, ...)."""
+        """`act` through the torch modules (GPU, CNN, Transformer, ...)."""
         if self._act_state is None:
             self._act_state = self.backbone.initial_state(1, self.device)
         obs_t = self.obs_tensor(np.asarray(obs)[None])
@@ -359,7 +359,7 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
         return self._env_action(action)
 
     def _numpy_twin(self) -> NumpyTwin | None:
-        """The numpy twin of backbone + ``score_head`` on the CPU (``None``: act in torch)."""
+        """The numpy twin of backbone + `score_head` on the CPU (`None`: act in torch)."""
         twin = getattr(self, "_twin_cache", None)
         if twin is None:
             head = self.heads[self.score_head] if self.score_head in self.heads else None
@@ -406,7 +406,7 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
         seed: int | None,
         max_steps: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """One greedy episode in each of the ``width`` envs; returns (returns, lengths)."""
+        """One greedy episode in each of the `width` envs; returns (returns, lengths)."""
         obs, infos = venv.reset(seed=seed)
         state = self.backbone.initial_state(width, self.device)
         returns = np.zeros(width)
@@ -433,10 +433,10 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
     # ----- training helpers -----------------------------------------------------------------
 
     def standing_callbacks(self) -> list[TrainingCallback]:
-        """TensorBoard scalars when ``log_dir`` is set.
+        """TensorBoard scalars when `log_dir` is set.
 
-        The divergence guard is no subscriber: :meth:`apply_gradients` guards every update
-        itself, without host syncs when nobody listens to :class:`NetworkUpdate`.
+        The divergence guard is no subscriber: `apply_gradients` guards every update
+        itself, without host syncs when nobody listens to `NetworkUpdate`.
         """
         found: list[TrainingCallback] = []
         if self.log_dir is not None:
@@ -458,5 +458,5 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
         self.check_divergence()
 
     def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
-        """The algorithm: collect experience and update the networks until ``run.done``."""
+        """The algorithm: collect experience and update the networks until `run.done`."""
         raise NotImplementedError

@@ -46,7 +46,7 @@ class DeepCheckpoint:
 
     def _save_training_state(self, folder: Path) -> dict[str, Any]:
         """Adam's moments and step counts, the torch generators, extra arrays (DQN's replay
-        memory) as ``training_state.safetensors``; the rest as JSON."""
+        memory) as `training_state.safetensors`; the rest as JSON."""
         optimizer = self.optimizer.state_dict()
         tensors: dict[str, torch.Tensor] = {
             "generator": self.generator.get_state(),

@@ -1,4 +1,4 @@
-"""Where deep agents run: ``device="auto"`` picks CUDA when there is one."""
+"""Where deep agents run: `device="auto"` picks CUDA when there is one."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ def make_reproducible(device: torch.device) -> None:
     """Same seed, same numbers on a GPU too: cuDNN picks deterministic kernels.
 
     By default cuDNN may choose convolution backward kernels that add with atomics in whatever
-    order the threads finish (measured on an H200: ``dqn`` + ``cnn`` gave other weights for the
-    same seed). ``cudnn.benchmark`` would also choose kernels by timing, which varies by run.
+    order the threads finish (measured on an H200: `dqn` + `cnn` gave other weights for the
+    same seed). `cudnn.benchmark` would also choose kernels by timing, which varies by run.
     cuBLAS gets a fixed workspace so its reductions are reproducible too (the variable must be
     set before the first cuBLAS call of the process; a user's own setting wins).
     """
@@ -28,7 +28,7 @@ def make_reproducible(device: torch.device) -> None:
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``; ``"cuda"`` (or ``"cuda:N"``)."""
+    """`"auto"` -> CUDA when available, else CPU; `"cpu"`; `"cuda"` (or `"cuda:N"`)."""
     if isinstance(device, torch.device):
         device = str(device)
     if not isinstance(device, str):

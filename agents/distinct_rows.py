@@ -2,7 +2,7 @@
 
 Description:
     A replayed minibatch of a small world repeats itself: 256 transitions of the pixel maze
-    (``LectureRL/GridWorld-v0``, ``map_name="maze"``, ``obs_mode="image"``) show about 22 of
+    (`LectureRL/GridWorld-v0`, `map_name="maze"`, `obs_mode="image"`) show about 22 of
     its 28 possible pictures. A network whose rows do not interact (an MLP, the notes' CNN: no
     batch statistics) gives a repeated picture the same output every time, so
 
@@ -13,7 +13,7 @@ Description:
     network pass per row, added in another order. The arithmetic of a convolution update falls
     by about n / K (11x on the maze); the finding costs ~0.4 ms per 256 pictures.
 
-    Whether pictures repeat is measured, not assumed: :class:`DistinctRows` stops looking after
+    Whether pictures repeat is measured, not assumed: `DistinctRows` stops looking after
     a few minibatches in which fewer than a third of the rows repeat (an env whose observations
     rarely repeat pays nothing after that) and looks again now and then.
 """
@@ -26,11 +26,11 @@ __all__ = ["DistinctRows", "distinct_rows"]
 
 
 def distinct_rows(obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of ``obs`` ``[n, ...]`` and, per row, which one it is.
+    """The distinct rows of `obs` `[n, ...]` and, per row, which one it is.
 
     Returns:
-        ``(unique, inverse)`` with ``unique[inverse]`` equal to ``obs`` (byte for byte) and
-        ``unique`` in the order the rows first appear.
+        `(unique, inverse)` with `unique[inverse]` equal to `obs` (byte for byte) and
+        `unique` in the order the rows first appear.
     """
     rows = np.ascontiguousarray(obs).reshape(len(obs), -1)
     ids: dict[bytes, int] = {}
@@ -59,7 +59,7 @@ class DistinctRows:
         self.calls = 0
 
     def __call__(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """``(unique, inverse)`` as :func:`distinct_rows` when enough rows repeat, else ``None``
+        """`(unique, inverse)` as `distinct_rows` when enough rows repeat, else `None`
         (then run the network on every row)."""
         self.calls += 1
         if self.misses >= self.patience and self.calls % self.retry_every:

@@ -1,16 +1,18 @@
 """Double Q-learning (Sutton & Barto §6.7).
 
 Description:
-    Q-learning's ``max`` of noisy estimates is biased upwards (maximisation bias). Double
+    Q-learning's `max` of noisy estimates is biased upwards (maximisation bias). Double
     Q-learning keeps two tables; on each step a fair coin picks one to update, the *other* one
-    values the action the updated one thinks is best::
+    values the action the updated one thinks is best:
 
-        with probability ½:  a* = argmax_a Q1(s', a)
-                             δ = r + γ Q2(s', a*) − Q1(s, a);   Q1(s, a) ← Q1(s, a) + α δ
-        otherwise the same with Q1 and Q2 swapped.
+    ```text
+    with probability ½:  a* = argmax_a Q1(s', a)
+                         δ = r + γ Q2(s', a*) − Q1(s, a);   Q1(s, a) ← Q1(s, a) + α δ
+    otherwise the same with Q1 and Q2 swapped.
+    ```
 
-    It acts ε-greedily on Q1 + Q2. ``agent.q`` is (Q1 + Q2) / 2; ``agent.q1``/``agent.q2`` are
-    the two tables. Hyperparameters: see :mod:`lecture_rl.agents.tabular`.
+    It acts ε-greedily on Q1 + Q2. `agent.q` is (Q1 + Q2) / 2; `agent.q1`/`agent.q2` are
+    the two tables. Hyperparameters: see [`lecture_rl.agents.tabular`][lecture_rl.agents.tabular].
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class DoubleQAgent(QTableAgent):
     table_names = ("q1", "q2")
 
     def __init__(self, env: gym.Env, *, seed: int | None = None, **hyperparameters: Any):
-        # the base's ``self.q = np.full(...)`` goes through the setter below: Q1 = Q2 = initial
+        # the base's `self.q = np.full(...)` goes through the setter below: Q1 = Q2 = initial
         super().__init__(env, seed=seed, **hyperparameters)
 
     @property

@@ -8,20 +8,20 @@ Description:
     where θ̃ are *fixed previous* parameters and (s, a, r, s') are sampled from experience. This
     file is that loss plus the pieces that make it work (Mnih et al., Nature 2015):
 
-    * a replay buffer of past transitions (:class:`lecture_rl.agents.replay.ReplayBuffer`);
-    * the target network θ̃, copied from θ every ``target_update`` env steps (``tau=1``) or
-      moved towards it by Polyak averaging θ̃ ← τ θ + (1 − τ) θ̃ (``tau<1``);
-    * the Huber loss (the paper's "clip the error term to [−1, 1]"; ``loss="mse"`` gives the
+    * a replay buffer of past transitions (`lecture_rl.agents.replay.ReplayBuffer`);
+    * the target network θ̃, copied from θ every `target_update` env steps (`tau=1`) or
+      moved towards it by Polyak averaging θ̃ ← τ θ + (1 − τ) θ̃ (`tau<1`);
+    * the Huber loss (the paper's "clip the error term to [−1, 1]"; `loss="mse"` gives the
       notes' square);
-    * ε-greedy exploration with ε decaying linearly from ``eps_start`` to ``eps_end``;
-    * Double DQN (``double=True``): y = r + γ f_θ̃(s', argmax_a' f_θ(s', a'));
-    * Adam, gradient-norm clipping, ``learning_starts`` and ``train_freq``.
+    * ε-greedy exploration with ε decaying linearly from `eps_start` to `eps_end`;
+    * Double DQN (`double=True`): y = r + γ f_θ̃(s', argmax_a' f_θ(s', a'));
+    * Adam, gradient-norm clipping, `learning_starts` and `train_freq`.
 
-    Actions an env marks unavailable in ``info["action_mask"]`` (GridWorld) are never chosen,
+    Actions an env marks unavailable in `info["action_mask"]` (GridWorld) are never chosen,
     and the target's max runs over the available actions of s' only.
 
 Arguments (defaults are ours, scaled down for small envs; not the paper's):
-    net: ``mlp`` or ``cnn`` (image observations, e.g. GridWorld ``obs_mode="image"``).
+    net: `mlp` or `cnn` (image observations, e.g. GridWorld `obs_mode="image"`).
     buffer_size: replay capacity (paper: 1,000,000).
     batch_size: minibatch size (paper: 32).
     learning_starts: env steps of random-ish acting before the first update (paper: 50,000).
@@ -29,19 +29,19 @@ Arguments (defaults are ours, scaled down for small envs; not the paper's):
     target_update: env steps between copies θ̃ ← θ (paper: 10,000 updates).
     tau: 1.0 = hard copy; < 1 = Polyak averaging after every update.
     eps_start, eps_end, eps_decay_steps: the linear ε schedule (paper: 1 → 0.1 over 1M frames).
-    double: Double DQN target. loss: ``huber`` or ``mse``. lr: Adam's step size.
+    double: Double DQN target. loss: `huber` or `mse`. lr: Adam's step size.
     seq_len, burn_in: recurrent backbones only (below).
 
-Recurrent Q-networks (``net=rnn|lstm|gru``; DRQN / R2D2): the acting network carries its memory
+Recurrent Q-networks (`net=rnn|lstm|gru`; DRQN / R2D2): the acting network carries its memory
 h across steps (reset at episode starts), and the replay stores *sequences* of ``burn_in +
 seq_len`` consecutive steps with the state h the actor had before them
-(:mod:`lecture_rl.agents.sequence_replay`). An update replays ``batch_size`` sequences: the
+(`lecture_rl.agents.sequence_replay`). An update replays `batch_size` sequences: the
 online network θ and the target network θ̃ both start from the stored state, run over the
-``burn_in`` prefix without gradient (refreshing the stale state), then over the rest; the loss
-is notes 004's L(θ) on each of the ``seq_len`` steps, with y built from θ̃'s Q at the next step
+`burn_in` prefix without gradient (refreshing the stale state), then over the rest; the loss
+is notes 004's L(θ) on each of the `seq_len` steps, with y built from θ̃'s Q at the next step
 of the same sequence (θ̃: the fixed previous parameters, copied as for the MLP). A step that
-ends its episode, by termination or by a time limit, does not bootstrap. ``transformer`` is
-not supported by ``dqn`` (``ppo`` trains it).
+ends its episode, by termination or by a time limit, does not bootstrap. `transformer` is
+not supported by `dqn` (`ppo` trains it).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ RECURRENT_NETS = ("rnn", "lstm", "gru")  # sequence replay (R2D2-style)
 
 
 def linear_schedule(start: float, end: float, duration: int, t: int) -> float:
-    """ε_t: from ``start`` to ``end`` linearly over ``duration`` steps, then ``end``."""
+    """ε_t: from `start` to `end` linearly over `duration` steps, then `end`."""
     if duration <= 0:
         return end
     return start + (end - start) * min(1.0, t / duration)
@@ -168,7 +168,7 @@ class DQNAgent(FusedQSteps, DeepAgent):
         return self.heads["q"](features)
 
     def q_values(self, obs: Any) -> torch.Tensor:
-        """Q(s, ·; θ) for a batch of raw observations ``[B, ...]`` -> ``[B, nA]``."""
+        """Q(s, ·; θ) for a batch of raw observations `[B, ...]` -> `[B, nA]`."""
         if self._fused is not None and not torch.is_grad_enabled():
             states = self._state_inputs()
             obs = np.asarray(obs)
@@ -184,9 +184,9 @@ class DQNAgent(FusedQSteps, DeepAgent):
         return self.heads["q"](features)
 
     def _state_inputs(self) -> torch.Tensor | None:
-        """For a ``Discrete`` observation space of at most ``2·batch_size`` states: the
+        """For a `Discrete` observation space of at most `2·batch_size` states: the
         encoded input of every state (the identity matrix, one one-hot row per state), else
-        ``None``. A minibatch then needs f_θ on these rows only: Q(s, ·) of a replayed s is
+        `None`. A minibatch then needs f_θ on these rows only: Q(s, ·) of a replayed s is
         row s, and a row's gradient is the sum of the gradients of the samples showing s
         (the same numbers as one row per sample, added in another order)."""
         if self._states is None and self._fused is not None:
@@ -199,7 +199,7 @@ class DQNAgent(FusedQSteps, DeepAgent):
         return self._states if self._states is not False else None
 
     def _encode(self, obs: Any) -> torch.Tensor:
-        """Raw observations ``[B, ...]`` -> the MLP's float input ``[B, in]``."""
+        """Raw observations `[B, ...]` -> the MLP's float input `[B, in]`."""
         return self.backbone.preprocess(self.obs_tensor(obs))
 
     def target_q_values(self, obs: Any) -> torch.Tensor:
@@ -208,9 +208,9 @@ class DQNAgent(FusedQSteps, DeepAgent):
         return self.target_q(features)
 
     def sequence_q_values(self, batch: dict[str, Any], *, target: bool = False) -> torch.Tensor:
-        """Q(·, ·) over a replayed sequence batch, ``[seq_len + 1, B, nA]`` after the burn-in.
+        """Q(·, ·) over a replayed sequence batch, `[seq_len + 1, B, nA]` after the burn-in.
 
-        Starts from the stored state, runs the ``burn_in`` prefix without gradient, then the
+        Starts from the stored state, runs the `burn_in` prefix without gradient, then the
         rest (the last row is the observation after the sequence, for the last step's target).
         """
         backbone = self.target_backbone if target else self.backbone
@@ -225,7 +225,7 @@ class DQNAgent(FusedQSteps, DeepAgent):
         return head(features)
 
     def sequence_loss(self, batch: dict[str, Any]) -> torch.Tensor:
-        """L(θ) summed over the ``seq_len`` steps of each replayed sequence (mean over all)."""
+        """L(θ) summed over the `seq_len` steps of each replayed sequence (mean over all)."""
         k = self.hp["burn_in"]
         actions = torch.as_tensor(batch["actions"][:, k:].T, device=self.device)
         rewards = torch.as_tensor(batch["rewards"][:, k:].T, device=self.device)
@@ -313,7 +313,7 @@ class DQNAgent(FusedQSteps, DeepAgent):
 
     @torch.no_grad()
     def soft_update(self, tau: float) -> None:
-        """θ̃ ← τ θ + (1 − τ) θ̃ (``tau=1``: the hard copy θ̃ ← θ)."""
+        """θ̃ ← τ θ + (1 − τ) θ̃ (`tau=1`: the hard copy θ̃ ← θ)."""
         pairs = (
             (self.target_backbone, self.backbone),
             (self.target_q, self.heads["q"]),
@@ -378,7 +378,7 @@ class DQNAgent(FusedQSteps, DeepAgent):
         )
 
     def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
-        """Collect with ε-greedy on ``num_envs`` envs, store, replay, update; see the module."""
+        """Collect with ε-greedy on `num_envs` envs, store, replay, update; see the module."""
         hp = self.hp
         n = hp["num_envs"]
         envs = make_train_envs(env, n)
@@ -487,7 +487,7 @@ class DQNAgent(FusedQSteps, DeepAgent):
 def _per_row(
     q_of: Any, obs: Any, seen: tuple[np.ndarray, np.ndarray] | None, device: torch.device
 ) -> torch.Tensor:
-    """``q_of(obs)`` ``[B, nA]``; with ``seen = (unique, inverse)`` computed on the distinct
+    """`q_of(obs)` `[B, nA]`; with `seen = (unique, inverse)` computed on the distinct
     rows only and read back per row (the gradient of a shared row is the sum of its rows')."""
     if seen is None:
         return q_of(obs)
@@ -496,7 +496,7 @@ def _per_row(
 
 
 def _mask_of(infos: dict[str, Any], n: int, n_actions: int) -> np.ndarray:
-    """``infos["action_mask"]`` as ``bool[n, nA]`` (all true when the env gives none)."""
+    """`infos["action_mask"]` as `bool[n, nA]` (all true when the env gives none)."""
     if "action_mask" in infos:
         return np.asarray(infos["action_mask"], dtype=bool).reshape(n, n_actions).copy()
     return np.ones((n, n_actions), dtype=bool)

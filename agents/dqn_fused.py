@@ -24,8 +24,8 @@ class FusedQSteps:
     `n_actions`, `epsilon`, `_state_inputs()`, `_encode()` and `apply_gradients`)."""
 
     def fused_step(self, batch: dict[str, np.ndarray]) -> torch.Tensor:
-        """:meth:`loss_on` and its gradient by :class:`FusedMLP` (no autograd), then the
-        step; returns the loss. ``tests/test_agents_dqn.py`` checks the gradient."""
+        """`loss_on` and its gradient by `FusedMLP` (no autograd), then the
+        step; returns the loss. `tests/test_agents_dqn.py` checks the gradient."""
         assert self._fused is not None and self._fused_target is not None
         n = len(batch["actions"])
         actions = torch.as_tensor(batch["actions"], device=self.device) - self.action_start
@@ -74,7 +74,7 @@ class FusedQSteps:
         return self.apply_gradients(loss, {}, {"epsilon": self.epsilon})
 
     def _fused_table_step(self, batch: dict[str, np.ndarray], states: torch.Tensor) -> torch.Tensor:
-        """:meth:`fused_step` for a small ``Discrete`` space without action masks: the targets
+        """`fused_step` for a small `Discrete` space without action masks: the targets
         are computed per state (16 rows on FrozenLake 4x4) and read by index."""
         assert self._fused is not None and self._fused_target is not None
         if self.device.type == "cpu" and self.numpy_on_cpu:
@@ -107,8 +107,8 @@ class FusedQSteps:
         return self.apply_gradients(loss, {}, {"epsilon": self.epsilon})
 
     def _numpy_table_step(self, batch: dict[str, np.ndarray], states: torch.Tensor) -> torch.Tensor:
-        """:meth:`_fused_table_step` in numpy (CPU): the same numbers, each operation ~1 µs
-        instead of torch's few µs; the gradients land in ``.grad`` for the usual step."""
+        """`_fused_table_step` in numpy (CPU): the same numbers, each operation ~1 µs
+        instead of torch's few µs; the gradients land in `.grad` for the usual step."""
         assert self._fused is not None and self._fused_target is not None
         n, width = len(batch["actions"]), self.n_actions
         inputs = states.numpy()

@@ -4,19 +4,21 @@ Description:
     When the env publishes its model ``env.unwrapped.P[s][a] = [(prob, next_s, reward,
     terminated), ...]`` (our GridWorld, FrozenLake, CliffWalking, Taxi), the Bellman equations
     can be solved directly, without trying anything (Sutton & Barto ch. 4). These are the ground
-    truth the learning agents are checked against::
+    truth the learning agents are checked against:
 
-        policy evaluation:  V(s) ← Σ_a π(a|s) Σ_{s',r} p(s', r | s, a) [r + γ V(s')]
-        value iteration:    V(s) ← max_a Σ_{s',r} p(s', r | s, a) [r + γ V(s')]
-        policy iteration:   evaluate π, make it greedy w.r.t. its Q, repeat until stable
+    ```text
+    policy evaluation:  V(s) ← Σ_a π(a|s) Σ_{s',r} p(s', r | s, a) [r + γ V(s')]
+    value iteration:    V(s) ← max_a Σ_{s',r} p(s', r | s, a) [r + γ V(s')]
+    policy iteration:   evaluate π, make it greedy w.r.t. its Q, repeat until stable
+    ```
 
-    A transition marked ``terminated`` contributes only its reward (V(terminal) = 0). Actions
-    that ``env.unwrapped.action_mask(s)`` marks unavailable are left out of max and argmax.
+    A transition marked `terminated` contributes only its reward (V(terminal) = 0). Actions
+    that `env.unwrapped.action_mask(s)` marks unavailable are left out of max and argmax.
 
-    The plain functions take ``P`` directly; the agents ``value_iteration`` and
-    ``policy_iteration`` wrap them: ``train`` plans (the sweeps) and then plays ``episodes``
-    (or ``steps``) with the greedy plan, so learning curves can show the planning optimum as a
-    reference line. ``agent.q``, ``agent.v`` and ``agent.policy`` hold the result.
+    The plain functions take `P` directly; the agents `value_iteration` and
+    `policy_iteration` wrap them: `train` plans (the sweeps) and then plays `episodes`
+    (or `steps`) with the greedy plan, so learning curves can show the planning optimum as a
+    reference line. `agent.q`, `agent.v` and `agent.policy` hold the result.
 
 Arguments (agents):
     gamma: discount γ ∈ [0, 1]. With γ = 1 every policy considered must reach a terminal state.
@@ -48,15 +50,15 @@ TIE_TOLERANCE = 1e-9
 
 
 class NotConverged(ValueError):
-    """Sweeps did not settle within ``max_sweeps`` (e.g. γ = 1 and a policy that never ends)."""
+    """Sweeps did not settle within `max_sweeps` (e.g. γ = 1 and a policy that never ends)."""
 
 
 @dataclass
 class DPResult:
     """What value iteration and policy iteration return.
 
-    ``policy[s]`` spreads probability equally over the greedy actions of ``s`` (ties within
-    :data:`TIE_TOLERANCE`), for value iteration; policy iteration's is deterministic.
+    `policy[s]` spreads probability equally over the greedy actions of `s` (ties within
+    `TIE_TOLERANCE`), for value iteration; policy iteration's is deterministic.
     """
 
     v: np.ndarray
@@ -67,10 +69,10 @@ class DPResult:
 
 
 def model_arrays(P: Model, nS: int, nA: int) -> tuple[np.ndarray, np.ndarray]:
-    """The model as arrays: expected reward ``R[s, a]`` and continuation ``T[s, a, s']``.
+    """The model as arrays: expected reward `R[s, a]` and continuation `T[s, a, s']`.
 
-    ``T[s, a, s']`` sums the probabilities of reaching ``s'`` *without* terminating, so that
-    ``Q = R + γ T V`` is the Bellman backup with V(terminal) = 0.
+    `T[s, a, s']` sums the probabilities of reaching `s'` *without* terminating, so that
+    `Q = R + γ T V` is the Bellman backup with V(terminal) = 0.
     """
     R = np.zeros((nS, nA))
     T = np.zeros((nS, nA, nS))
@@ -84,7 +86,7 @@ def model_arrays(P: Model, nS: int, nA: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def uniform_policy(nS: int, nA: int, available: np.ndarray | None = None) -> np.ndarray:
-    """π(a|s) uniform over the available actions (all actions when ``available`` is None)."""
+    """π(a|s) uniform over the available actions (all actions when `available` is None)."""
     mask = np.ones((nS, nA), bool) if available is None else np.asarray(available, bool).copy()
     mask[~mask.any(axis=1)] = True  # a state with nothing available: treat all as available
     return mask / mask.sum(axis=1, keepdims=True)
@@ -140,7 +142,7 @@ def policy_evaluation(
     theta: float = 1e-10,
     max_sweeps: int = 100_000,
 ) -> np.ndarray:
-    """v_π for a policy given as ``(nS, nA)`` probabilities (iterative policy evaluation)."""
+    """v_π for a policy given as `(nS, nA)` probabilities (iterative policy evaluation)."""
     policy = np.asarray(policy, dtype=float)
     if policy.shape != (nS, nA):
         raise ValueError(f"policy has shape {policy.shape}; it needs (nS, nA) = ({nS}, {nA})")
@@ -239,7 +241,7 @@ def policy_iteration(
 
 
 class _PlanningAgent(QTableAgent):
-    """Shared part of the DP agents: plan in ``train``, then act greedily on the plan."""
+    """Shared part of the DP agents: plan in `train`, then act greedily on the plan."""
 
     params: ClassVar[dict[str, Param]] = {
         "gamma": unit_interval(0.99, "discount γ ∈ [0, 1]"),
@@ -264,7 +266,7 @@ class _PlanningAgent(QTableAgent):
         """V(s) of the planned policy."""
         return self.v_table
 
-    #: ``value_iteration`` or ``policy_iteration`` (set by the subclass)
+    #: `value_iteration` or `policy_iteration` (set by the subclass)
     planner: ClassVar[Any] = None
 
     def _plan(self) -> DPResult:
@@ -279,7 +281,7 @@ class _PlanningAgent(QTableAgent):
         )
 
     def plan(self) -> DPResult:
-        """Run the DP sweeps now and store ``q``, ``v`` and ``policy``."""
+        """Run the DP sweeps now and store `q`, `v` and `policy`."""
         result = self._plan()
         self.q, self.v_table, self.policy = result.q, result.v, result.policy
         self.sweeps += result.sweeps
@@ -287,7 +289,7 @@ class _PlanningAgent(QTableAgent):
         return result
 
     def greedy_action(self, s: int, actions: list[int] | None = None) -> int:
-        """An action of the planned greedy set (random among ties), within ``actions``."""
+        """An action of the planned greedy set (random among ties), within `actions`."""
         row = self.policy[s]
         candidates = self._all_actions if actions is None else actions
         best = [a for a in candidates if row[a] > 0.0]
@@ -303,10 +305,10 @@ class _PlanningAgent(QTableAgent):
         """Planning agents do not learn from transitions."""
 
     def _learn(self, env: gym.Env, run: TrainingRun) -> None:
-        """Plan from ``env.unwrapped.P``, then play the budget's episodes greedily.
+        """Plan from `env.unwrapped.P`, then play the budget's episodes greedily.
 
         The played episodes produce the usual records, so a comparison shows the planned
-        optimum beside the learners; ``episodes=0`` only plans.
+        optimum beside the learners; `episodes=0` only plans.
         """
         if not self.planned:
             self.plan()

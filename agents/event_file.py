@@ -25,7 +25,7 @@ _files_made = 0
 
 
 class ScalarEventFile:
-    """Scalars in one `events.out.tfevents.*` file under ``folder``, made on the first flush.
+    """Scalars in one `events.out.tfevents.*` file under `folder`, made on the first flush.
 
     Args:
         folder: the run's TensorBoard folder (made if missing, again if removed meanwhile).
@@ -43,7 +43,7 @@ class ScalarEventFile:
         self._last_flush = time.monotonic()
 
     def add_scalar(self, tag: str, value: float, step: int) -> None:
-        """Queue one scalar (``tag`` at x = ``step``); appended with the next flush."""
+        """Queue one scalar (`tag` at x = `step`); appended with the next flush."""
         from tensorboard.compat.proto import event_pb2, summary_pb2
 
         summary = summary_pb2.Summary(
@@ -86,7 +86,7 @@ class ScalarEventFile:
 
 
 def _cut_back(descriptor: int, size: int) -> None:
-    """Truncate a failed append back to ``size`` (freeing space works on a full disk too)."""
+    """Truncate a failed append back to `size` (freeing space works on a full disk too)."""
     try:
         os.ftruncate(descriptor, size)
     except OSError:

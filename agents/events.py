@@ -1,24 +1,27 @@
 """The training event stream: what happens while an agent learns, as typed events.
 
 Description:
-    Every agent's ``train`` emits the same kinds of events to the same subscribers, so a
+    Every agent's `train` emits the same kinds of events to the same subscribers, so a
     progress bar, TensorBoard, a comparison's records, the divergence guard and the live
-    viewer all observe training one way::
+    viewer all observe training one way:
 
-        env step ──► Transition ──► (the agent learns) ──► TableUpdate / NetworkUpdate
-                 └─► PolicyStep (deep agents: π(a|s), V(s), recurrent state)
-        episode end ──► EpisodeEnd (return, length, accuracy)
-        a rollout's episode ends ──► EpisodeBatch (the same, as arrays, once per rollout)
+    ```text
+    env step ──► Transition ──► (the agent learns) ──► TableUpdate / NetworkUpdate
+             └─► PolicyStep (deep agents: π(a|s), V(s), recurrent state)
+    episode end ──► EpisodeEnd (return, length, accuracy)
+    a rollout's episode ends ──► EpisodeBatch (the same, as arrays, once per rollout)
+    ```
 
-    For tabular agents the order within one env step is fixed: the ``TableUpdate`` of the step
-    comes first, then its ``Transition``, so a subscriber that draws on a ``Transition`` shows the
+    For tabular agents the order within one env step is fixed: the `TableUpdate` of the step
+    comes first, then its `Transition`, so a subscriber that draws on a `Transition` shows the
     table *after* the agent learned from that step (the viewer is never one update behind).
 
-    A subscriber is a :class:`TrainingCallback`. It names the event types it wants in
-    ``events`` (agents build an event only when someone wants it, so an unobserved run pays
-    nothing), receives them in :meth:`TrainingCallback.on_event`, and stops training by
-    returning ``False`` (as stable-baselines3's callbacks do). A plain function
-    ``f(record) -> bool | None`` still works as the per-episode ``callback=`` of ``train``.
+    A subscriber is a [`TrainingCallback`][lecture_rl.agents.events.TrainingCallback]. It names the
+    event types it wants in `events` (agents build an event only when someone wants it, so an
+    unobserved run pays nothing), receives them in
+    [`TrainingCallback.on_event`][lecture_rl.agents.events.TrainingCallback.on_event], and stops
+    training by returning `False` (as stable-baselines3's callbacks do). A plain function
+    `f(record) -> bool | None` still works as the per-episode `callback=` of `train`.
 
     Episode ends come two ways. `EpisodeEnd` is one event per episode; `EpisodeBatch` is
     the episodes an agent finished since its last report, as numpy arrays, one event for all
@@ -47,11 +50,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Transition:
-    """One env step as the agent saw it: (s, a, r, s', done) and whether ``a`` explored.
+    """One env step as the agent saw it: (s, a, r, s', done) and whether `a` explored.
 
-    ``explored`` is ``True`` for an exploring (random) action, ``False`` for a greedy one and
-    ``None`` where the policy samples (policy-gradient agents). ``env_index`` is the copy of a
-    vector env it came from; ``episode`` and ``step`` count from 0 within this agent's life.
+    `explored` is `True` for an exploring (random) action, `False` for a greedy one and
+    `None` where the policy samples (policy-gradient agents). `env_index` is the copy of a
+    vector env it came from; `episode` and `step` count from 0 within this agent's life.
     """
 
     obs: Any
@@ -70,14 +73,14 @@ class Transition:
 
 @dataclass(frozen=True)
 class TableUpdate:
-    """One tabular update ``X(s[, a]) ← X + α δ`` with every number of it.
+    """One tabular update `X(s[, a]) ← X + α δ` with every number of it.
 
-    ``table`` names what was updated (``"q"``, ``"v"``, ``"q1"``/``"q2"`` for double Q); ``a``
-    is ``None`` for state-value (TD(0), MC prediction) updates, ``a_next`` is ``None`` where no
-    next action was chosen. ``target`` is the agent's target, ``td_error`` is δ = target − old
-    value and ``new_value = old_value + alpha · td_error`` (``alpha`` the step size used).
-    ``target_terms`` holds the pieces of the target by name (e.g. ``{"r": 0, "gamma": 0.7,
-    "bootstrap": 0}``) so a viewer can print ``target = r + γ·max_a' Q(s',a')`` with numbers.
+    `table` names what was updated (`"q"`, `"v"`, `"q1"`/`"q2"` for double Q); `a`
+    is `None` for state-value (TD(0), MC prediction) updates, `a_next` is `None` where no
+    next action was chosen. `target` is the agent's target, `td_error` is δ = target − old
+    value and `new_value = old_value + alpha · td_error` (`alpha` the step size used).
+    `target_terms` holds the pieces of the target by name (e.g. ``{"r": 0, "gamma": 0.7,
+    "bootstrap": 0}`) so a viewer can print `target = r + γ·max_a' Q(s',a')`` with numbers.
     """
 
     s: int
@@ -118,12 +121,12 @@ class NetworkUpdate:
 class PolicyStep:
     """A deep agent's output for one batch of observations while it collects experience.
 
-    ``probs`` is π(a|s) (or the ε-greedy distribution for DQN) as ``[N, nA]``, ``values`` V(s)
-    as ``[N]`` (``max_a Q`` for DQN), ``actions`` the actions taken and ``state`` a handle on
+    `probs` is π(a|s) (or the ε-greedy distribution for DQN) as `[N, nA]`, `values` V(s)
+    as `[N]` (`max_a Q` for DQN), `actions` the actions taken and `state` a handle on
     the recurrent state after the step (a tuple of tensors; empty for feed-forward nets).
-    ``episode_starts`` ``[N]`` marks the observations that begin an episode (the memory
-    restarts there) and ``hidden`` ``[N]`` is the env's ``info["hidden"]`` for them, the task's
-    hidden variable (``None`` when the env has none): what the insides panel correlates with.
+    `episode_starts` `[N]` marks the observations that begin an episode (the memory
+    restarts there) and `hidden` `[N]` is the env's `info["hidden"]` for them, the task's
+    hidden variable (`None` when the env has none): what the insides panel correlates with.
     """
 
     obs: Any
@@ -138,8 +141,8 @@ class PolicyStep:
 
 @dataclass(frozen=True)
 class EpisodeEnd:
-    """A finished training episode: ``record`` holds ``episode``, ``return``, ``length``,
-    ``env_steps``, ``wall_time`` and, on graded tasks, ``accuracy``."""
+    """A finished training episode: `record` holds `episode`, `return`, `length`,
+    `env_steps`, `wall_time` and, on graded tasks, `accuracy`."""
 
     record: Mapping[str, Any]
 
@@ -201,20 +204,21 @@ Event = Transition | TableUpdate | NetworkUpdate | PolicyStep | EpisodeEnd | Epi
 class TrainingCallback:
     """A subscriber to the event stream. Override what you need.
 
-    ``events`` is the tuple of event types :meth:`on_event` receives; the agent builds the
+    `events` is the tuple of event types `on_event` receives; the agent builds the
     expensive ones (transitions, policy steps) only when a subscriber wants them.
     """
 
     events: ClassVar[tuple[type, ...]] = (EpisodeEnd,)
-    #: the run's :class:`EventStream` while training (set before ``on_training_start``), so a
-    #: subscriber can change what it listens to mid-run (``stream.unsubscribe(self)``, ...)
+    #: the run's [`EventStream`][lecture_rl.agents.events.EventStream] while training (set before
+    #: `on_training_start`), so a #: subscriber can change what it listens to mid-run
+    #: (`stream.unsubscribe(self)`, ...)
     stream: EventStream | None = None
 
     def on_training_start(self, agent: Any, budget: Mapping[str, int | None]) -> None:
         """Called once before the first env step with the resolved budget."""
 
     def on_event(self, event: Any) -> bool | None:
-        """One event; return ``False`` to stop training (anything else goes on)."""
+        """One event; return `False` to stop training (anything else goes on)."""
         return None
 
     def on_training_end(self, result: Any) -> None:
@@ -222,7 +226,7 @@ class TrainingCallback:
 
 
 class EpisodeFunction(TrainingCallback):
-    """Adapter for the per-episode ``callback=`` of ``train``: ``fn(record)``, ``False`` stops."""
+    """Adapter for the per-episode `callback=` of `train`: `fn(record)`, `False` stops."""
 
     events = (EpisodeEnd,)
 
@@ -234,7 +238,8 @@ class EpisodeFunction(TrainingCallback):
 
 
 class UpdateFunction(TrainingCallback):
-    """Adapter for ``add_update_hook``: ``fn(update)`` for every :class:`TableUpdate`."""
+    """Adapter for `add_update_hook`: `fn(update)` for every
+    [`TableUpdate`][lecture_rl.agents.events.TableUpdate]."""
 
     events = (TableUpdate,)
 
@@ -249,8 +254,8 @@ class UpdateFunction(TrainingCallback):
 class EventStream:
     """The subscribers of one training run and the stop flag they set.
 
-    Agents call :meth:`wants` before building an event on a hot path and :meth:`emit` to send
-    it. ``stopped`` turns true when a subscriber returns ``False``.
+    Agents call `wants` before building an event on a hot path and `emit` to send
+    it. `stopped` turns true when a subscriber returns `False`.
     """
 
     def __init__(self, callbacks: Iterable[TrainingCallback] = ()):
@@ -276,11 +281,11 @@ class EventStream:
         self._refresh()
 
     def wants(self, kind: type) -> bool:
-        """Whether any subscriber listens to events of type ``kind``."""
+        """Whether any subscriber listens to events of type `kind`."""
         return kind in self._by_type
 
     def emit(self, event: Any) -> bool:
-        """Send ``event`` to its subscribers; returns ``False`` once training should stop."""
+        """Send `event` to its subscribers; returns `False` once training should stop."""
         for callback in self._by_type.get(type(event), ()):
             if callback.on_event(event) is False:
                 self.stopped = True
@@ -301,7 +306,7 @@ def as_callbacks(
     callbacks: TrainingCallback | Iterable[TrainingCallback] | None,
     callback: Callable[[dict[str, Any]], Any] | None = None,
 ) -> list[TrainingCallback]:
-    """The subscriber list from ``train``'s ``callbacks=`` and the per-episode ``callback=``."""
+    """The subscriber list from `train`'s `callbacks=` and the per-episode `callback=`."""
     if callbacks is None:
         found: list[TrainingCallback] = []
     elif isinstance(callbacks, TrainingCallback):

@@ -2,15 +2,18 @@
 
 Description:
     Like SARSA, but bootstraps from the *expected* value of the next action under the current
-    ε-greedy policy instead of the one sampled action, which removes that sampling noise::
+    ε-greedy policy instead of the one sampled action, which removes that sampling noise:
 
-        E_π[Q(s', ·)] = Σ_a π(a | s') Q(s', a),   π = ε-greedy over the available actions
-        δ_t = r_{t+1} + γ E_π[Q(s_{t+1}, ·)] − Q(s_t, a_t)
-        Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+    ```text
+    E_π[Q(s', ·)] = Σ_a π(a | s') Q(s', a),   π = ε-greedy over the available actions
+    δ_t = r_{t+1} + γ E_π[Q(s_{t+1}, ·)] − Q(s_t, a_t)
+    Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+    ```
 
     π gives ε / |A(s')| to each available action and splits the remaining 1 − ε equally among
     the greedy ones (ties are broken at random when acting, so they share the greedy mass).
-    With ε = 0 it is Q-learning. Hyperparameters: see :mod:`lecture_rl.agents.tabular`.
+    With ε = 0 it is Q-learning. Hyperparameters: see
+    [`lecture_rl.agents.tabular`][lecture_rl.agents.tabular].
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ class ExpectedSarsaAgent(QTableAgent):
     name = "expected_sarsa"
 
     def expected_q(self, s: int, actions: list[int]) -> float:
-        """Σ_a π(a | s) Q(s, a) for the ε-greedy policy π over ``actions``."""
+        """Σ_a π(a | s) Q(s, a) for the ε-greedy policy π over `actions`."""
         row = self.q[s].tolist()
         values = [row[a] for a in actions]
         eps = self.epsilon

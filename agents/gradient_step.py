@@ -41,10 +41,10 @@ class GradientSteps:
         losses: dict[str, torch.Tensor],
         scalars: dict[str, float] | None = None,
     ) -> torch.Tensor:
-        """∇ of ``loss``, clipped to ``max_grad_norm``, guarded, then one optimizer step.
+        """∇ of `loss`, clipped to `max_grad_norm`, guarded, then one optimizer step.
 
-        Returns the loss (a detached tensor: ``float()`` it only where the number is needed,
-        each conversion is a host sync on a GPU). See :meth:`apply_gradients`.
+        Returns the loss (a detached tensor: `float()` it only where the number is needed,
+        each conversion is a host sync on a GPU). See `apply_gradients`.
         """
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -60,20 +60,20 @@ class GradientSteps:
         *,
         numpy_grads: list[np.ndarray] | None = None,
     ) -> torch.Tensor:
-        """Clip the gradients in ``.grad`` to ``max_grad_norm``, guard, report, step.
+        """Clip the gradients in `.grad` to `max_grad_norm`, guard, report, step.
 
-        ``numpy_grads`` (CPU only): numpy views of those same ``.grad`` tensors, in the order of
-        :meth:`_trainable`; the norm and the clipping are then done in numpy (~1 µs per
+        `numpy_grads` (CPU only): numpy views of those same `.grad` tensors, in the order of
+        `_trainable`; the norm and the clipping are then done in numpy (~1 µs per
         operation instead of torch's few).
 
-        With a subscriber of :class:`NetworkUpdate`, the event (``loss`` and the named
-        ``losses`` as floats, the gradient norm before clipping) goes out *before* the
-        optimizer step, so the divergence guard stops a NaN before it reaches the weights.
-        Without one nothing is converted to a float: a fused optimizer is handed a
-        ``found_inf`` flag (as mixed-precision training does), so a non-finite loss or
+        With a subscriber of [`NetworkUpdate`][lecture_rl.agents.events.NetworkUpdate], the event
+        (`loss` and the named `losses` as floats, the gradient norm before clipping) goes out
+        *before* the optimizer step, so the divergence guard stops a NaN before it reaches the
+        weights. Without one nothing is converted to a float: a fused optimizer is handed a
+        `found_inf` flag (as mixed-precision training does), so a non-finite loss or
         gradient leaves the weights as they were without a host sync, and the first such
-        update is remembered for :meth:`check_divergence`, which raises
-        :class:`TrainingDiverged` naming it.
+        update is remembered for `check_divergence`, which raises
+        [`TrainingDiverged`][lecture_rl.agents.base.TrainingDiverged] naming it.
         """
         if numpy_grads is not None:
             grad_norm = clip_numpy_gradients(numpy_grads, self.hp["max_grad_norm"])
@@ -112,9 +112,10 @@ class GradientSteps:
         return loss
 
     def check_divergence(self) -> None:
-        """Raise :class:`TrainingDiverged` if a sync-free update met a non-finite loss.
+        """Raise [`TrainingDiverged`][lecture_rl.agents.base.TrainingDiverged] if a sync-free
+        update met a non-finite loss.
 
-        One host sync; agents call it every ``GUARD_EVERY`` updates, before saving a
+        One host sync; agents call it every `GUARD_EVERY` updates, before saving a
         checkpoint and when training ends. The weights never took the bad step.
         """
         if self._first_bad is None:
@@ -128,7 +129,7 @@ class GradientSteps:
             )
 
     def _after_update(self) -> None:
-        """Count the update; every ``checkpoint_every`` updates save ``log_dir/last_good``."""
+        """Count the update; every `checkpoint_every` updates save `log_dir/last_good`."""
         self.updates += 1
         saving = self.log_dir is not None and self.updates % self.hp["checkpoint_every"] == 0
         if saving or self.updates % GUARD_EVERY == 0:
@@ -138,8 +139,8 @@ class GradientSteps:
 
 
 def clip_gradients(grads: list[torch.Tensor], max_norm: float) -> torch.Tensor:
-    """Scale ``grads`` in place to a global norm of at most ``max_norm``; returns the norm
-    before clipping (a tensor). What ``nn.utils.clip_grad_norm_`` computes, with its
+    """Scale `grads` in place to a global norm of at most `max_norm`; returns the norm
+    before clipping (a tensor). What `nn.utils.clip_grad_norm_` computes, with its
     per-call grouping and checks left out (same device and dtype here)."""
     if not grads:
         return torch.zeros(())
@@ -150,7 +151,7 @@ def clip_gradients(grads: list[torch.Tensor], max_norm: float) -> torch.Tensor:
 
 
 def clip_numpy_gradients(grads: list[np.ndarray], max_norm: float) -> torch.Tensor:
-    """:func:`clip_gradients` on numpy views of CPU gradients: the same global norm and
+    """`clip_gradients` on numpy views of CPU gradients: the same global norm and
     scale, g ← g · min(1, c / (‖g‖ + 10⁻⁶)), in float32; returns the norm before clipping."""
     norm = np.float32(math.sqrt(sum(float(np.vdot(g, g)) for g in grads)))  # ‖g‖
     scale = min(np.float32(max_norm) / (norm + np.float32(1e-6)), np.float32(1.0))
@@ -161,14 +162,14 @@ def clip_numpy_gradients(grads: list[np.ndarray], max_norm: float) -> torch.Tens
 
 
 def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:
-    """One step of a fused :class:`torch.optim.Adam` straight through its kernel.
+    """One step of a fused `torch.optim.Adam` straight through its kernel.
 
-    ``optimizer.step()`` spends ~50 µs per call grouping tensors, checking options and
+    `optimizer.step()` spends ~50 µs per call grouping tensors, checking options and
     profiling before the kernel that does the work; on a small net that is most of the step.
-    This calls the same kernel (``torch._fused_adam_``, with the optimizer's own state, so
-    checkpoints and ``state_dict`` are unchanged) when the set-up is the plain one: one
+    This calls the same kernel (`torch._fused_adam_`, with the optimizer's own state, so
+    checkpoints and `state_dict` are unchanged) when the set-up is the plain one: one
     parameter group, fused, no amsgrad/maximize/weight decay/capturable/differentiable, no
-    step hooks, state already made by a first ``step()``. Returns ``False`` (nothing done)
+    step hooks, state already made by a first `step()`. Returns `False` (nothing done)
     otherwise, and the caller steps as usual.
     """
     if type(optimizer) is not torch.optim.Adam or len(optimizer.param_groups) != 1:

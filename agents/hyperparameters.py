@@ -3,10 +3,10 @@
 Description:
     An agent class lists its hyperparameters as ``params = {"alpha": Param(0.1, "step size α",
     low=0, high=1, low_open=True), ...}``. From that one table come the defaults
-    (``cls.defaults``), the validation of user values (unknown names get a did-you-mean hint,
-    out-of-range values a message naming the range), ``lecture-rl agents NAME`` and the README's
-    tables (:func:`describe`). Rules between several values (PPO's ``num_minibatches <=
-    num_envs``) stay in the agent's ``check_hyperparameters``.
+    (`cls.defaults`), the validation of user values (unknown names get a did-you-mean hint,
+    out-of-range values a message naming the range), `lecture-rl agents NAME` and the README's
+    tables (`describe`). Rules between several values (PPO's ``num_minibatches <=
+    num_envs`) stay in the agent's `check_hyperparameters``.
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ class Param:
 
     Arguments:
         default: the value used when the user gives none.
-        doc: one line for ``lecture-rl agents NAME`` and the README.
-        low, high: bounds of a number (``None``: unbounded); ``low_open``/``high_open`` exclude
+        doc: one line for `lecture-rl agents NAME` and the README.
+        low, high: bounds of a number (`None`: unbounded); `low_open`/`high_open` exclude
             the bound itself.
         integer: the value must be a whole number.
         choices: the value must be one of these (strings such as backbone names).
-        kind: ``"number"`` (the default when bounds are given), ``"int"``, ``"choice"``,
-            ``"bool"``, ``"dict"`` or ``"any"`` (checked by the agent itself).
+        kind: `"number"` (the default when bounds are given), `"int"`, `"choice"`,
+            `"bool"`, `"dict"` or `"any"` (checked by the agent itself).
     """
 
     default: Any
@@ -61,7 +61,7 @@ class Param:
         return "any"
 
     def range_text(self) -> str:
-        """The accepted values as text: ``(0, 1]``, ``integer >= 1``, ``one of: a, b``."""
+        """The accepted values as text: `(0, 1]`, `integer >= 1`, `one of: a, b`."""
         kind = self.kind_name
         if kind == "choice":
             return "one of: " + ", ".join(str(c) for c in self.choices or ())
@@ -83,7 +83,7 @@ class Param:
         return "any value"
 
     def check(self, key: str, value: Any, agent: str) -> None:
-        """Raise :class:`HyperparameterError` unless ``value`` is acceptable for ``key``."""
+        """Raise `HyperparameterError` unless `value` is acceptable for `key`."""
         kind = self.kind_name
         where = f"{agent}: " if agent else ""
         if kind == "choice":
@@ -148,7 +148,7 @@ def _num(value: float) -> str:
 
 
 def validate(params: Mapping[str, Param], given: Mapping[str, Any], agent: str) -> dict[str, Any]:
-    """Defaults merged with ``given``, each value checked; unknown names raise with a hint."""
+    """Defaults merged with `given`, each value checked; unknown names raise with a hint."""
     unknown = [key for key in given if key not in params]
     if unknown:
         key = unknown[0]
@@ -166,17 +166,17 @@ def validate(params: Mapping[str, Param], given: Mapping[str, Any], agent: str) 
 
 
 def describe(params: Mapping[str, Param]) -> list[tuple[str, Any, str, str]]:
-    """``(name, default, accepted values, doc)`` rows for help texts and README tables."""
+    """`(name, default, accepted values, doc)` rows for help texts and README tables."""
     return [(key, p.default, p.range_text(), p.doc) for key, p in params.items()]
 
 
 def unit_interval(default: float, doc: str, *, low_open: bool = False) -> Param:
-    """A number in [0, 1] (``(0, 1]`` with ``low_open``)."""
+    """A number in [0, 1] (`(0, 1]` with `low_open`)."""
     return Param(default, doc, low=0.0, high=1.0, low_open=low_open)
 
 
 def positive_int(default: int, doc: str, *, low: int = 1, high: float | None = None) -> Param:
-    """A whole number >= ``low``."""
+    """A whole number >= `low`."""
     return Param(default, doc, low=low, high=high, integer=True)
 
 
@@ -191,7 +191,7 @@ def non_negative(default: float, doc: str) -> Param:
 
 
 def with_defaults(params: Mapping[str, Param], **defaults: Any) -> dict[str, Param]:
-    """``params`` with some defaults changed (an algorithm's own choice for a shared knob)."""
+    """`params` with some defaults changed (an algorithm's own choice for a shared knob)."""
     from dataclasses import replace
 
     unknown = set(defaults) - set(params)

@@ -1,44 +1,46 @@
 """Monte Carlo prediction and control: learn from complete episodes' returns (S&B ch. 5).
 
 Description:
-    Notes 002 §5.5 define the value as an expected return, ``V_π(s) = E_π[G_t | S_t = s]``;
-    Monte Carlo estimates it by averaging the returns that followed visits of ``s`` (Sutton &
+    Notes 002 §5.5 define the value as an expected return, `V_π(s) = E_π[G_t | S_t = s]`;
+    Monte Carlo estimates it by averaging the returns that followed visits of `s` (Sutton &
     Barto 2018, §5.1, first-visit MC prediction), with no bootstrap: where TD(0) (notes 002
-    §5.6) moves V(S) toward ``R + γV(S')`` after every step, MC waits for the episode to end and
-    moves it toward the whole return ``G_t``::
+    §5.6) moves V(S) toward `R + γV(S')` after every step, MC waits for the episode to end and
+    moves it toward the whole return `G_t`:
 
-        G ← 0
-        Loop for each step of the episode, t = T−1, T−2, …, 0:
-            G ← γ G + R_{t+1}
-            (first-visit: unless S_t appears in S_0 … S_{t−1})
-            V(S_t) ← V(S_t) + α [G − V(S_t)]          (prediction)
-            Q(S_t, A_t) ← Q(S_t, A_t) + α [G − Q(S_t, A_t)]   (control, S&B §5.4)
+    ```text
+    G ← 0
+    Loop for each step of the episode, t = T−1, T−2, …, 0:
+        G ← γ G + R_{t+1}
+        (first-visit: unless S_t appears in S_0 … S_{t−1})
+        V(S_t) ← V(S_t) + α [G − V(S_t)]          (prediction)
+        Q(S_t, A_t) ← Q(S_t, A_t) + α [G − Q(S_t, A_t)]   (control, S&B §5.4)
+    ```
 
-    ``mode="prediction"`` evaluates a fixed policy π (uniform random by default) like ``td0``;
-    ``mode="control"`` is on-policy ε-soft MC control (S&B §5.4): ε-greedy on Q, so the greedy
+    `mode="prediction"` evaluates a fixed policy π (uniform random by default) like `td0`;
+    `mode="control"` is on-policy ε-soft MC control (S&B §5.4): ε-greedy on Q, so the greedy
     policy improves as Q does. Constant α is the "constant-α MC" of S&B Example 6.2;
-    ``alpha=1, alpha_power=1`` gives α = 1/n, the sample average of §5.1.
+    `alpha=1, alpha_power=1` gives α = 1/n, the sample average of §5.1.
 
-    An episode cut by truncation (the env's ``max_steps``) ends before its return is known: MC
+    An episode cut by truncation (the env's `max_steps`) ends before its return is known: MC
     completes the missing tail with the current estimate of the state where it was cut,
-    ``G ← V(S_T)`` (``max_a Q(S_T, a)`` in control) instead of 0, then runs the same backward
+    `G ← V(S_T)` (`max_a Q(S_T, a)` in control) instead of 0, then runs the same backward
     loop (the n-step return of S&B §7.1 with n reaching the cut; the table agents bootstrap a
     truncated step the same way). Dropping such episodes would hide a loop from control: on the
     maze a greedy policy that walks in a circle is truncated every time and never learns that
     circling costs −0.01 a step (docs/monte-carlo.md).
 
-    ``exploring_starts=True`` is Monte Carlo ES (S&B §5.3): every training episode starts in a
-    state drawn uniformly from the env's ``start_states`` with a uniformly drawn first action,
+    `exploring_starts=True` is Monte Carlo ES (S&B §5.3): every training episode starts in a
+    state drawn uniformly from the env's `start_states` with a uniformly drawn first action,
     so every (s, a) keeps being tried; the env must start where it is told
-    (:class:`~lecture_rl.envs.protocols.ChosenStart`, our GridWorld).
+    ([`ChosenStart`][lecture_rl.envs.protocols.ChosenStart], our GridWorld).
 
 Arguments:
     alpha, gamma, alpha_power, alpha_delay: as in the other table agents.
-    mode: ``"prediction"`` (V of π) or ``"control"`` (Q, ε-greedy).
+    mode: `"prediction"` (V of π) or `"control"` (Q, ε-greedy).
     first_visit: True: first-visit MC; False: every-visit MC.
     epsilon, epsilon_decay, epsilon_min, initial_q: control's ε-greedy behaviour.
     initial_v: prediction's initial V of non-terminal states.
-    policy: prediction's π: None (uniform random) or an ``(nS, nA)`` array of probabilities.
+    policy: prediction's π: None (uniform random) or an `(nS, nA)` array of probabilities.
     exploring_starts: control: a random start state and first action each episode (S&B §5.3).
 """
 
@@ -157,13 +159,13 @@ class MCAgent(QTableAgent):
             self._episode = []
 
     def _value_of(self, s: int, actions: list[int]) -> float:
-        """The current estimate of the return from ``s``: V(s), or max_a Q(s, a) in control."""
+        """The current estimate of the return from `s`: V(s), or max_a Q(s, a) in control."""
         if self.prediction:
             return float(self.v_table[s])
         return self.max_q(s, actions)
 
     def _learn_episode(self, episode: list[Step], tail: float) -> None:
-        """The backward loop over the episode; ``tail`` is G after its last step (0 at a
+        """The backward loop over the episode; `tail` is G after its last step (0 at a
         terminal state, the estimate of the state where a truncated episode was cut)."""
         keys = [step.s if self.prediction else (step.s, step.a) for step in episode]
         first = {}

@@ -13,7 +13,8 @@ from lecture_rl.agents.events import EpisodeEnd, NetworkUpdate, TrainingCallback
 
 
 def divergence_message(agent: Any, update: int, what: str, value: float) -> str:
-    """The text of :class:`TrainingDiverged`: the update, the last good checkpoint, the cure."""
+    """The text of [`TrainingDiverged`][lecture_rl.agents.base.TrainingDiverged]: the update, the
+    last good checkpoint, the cure."""
     if agent.last_good_checkpoint is not None:
         where = f"the last good checkpoint is {agent.last_good_checkpoint}"
     else:
@@ -25,12 +26,13 @@ def divergence_message(agent: Any, update: int, what: str, value: float) -> str:
 
 
 class DivergenceGuard(TrainingCallback):
-    """Stops training with :class:`TrainingDiverged` when a loss turns NaN or infinite.
+    """Stops training with [`TrainingDiverged`][lecture_rl.agents.base.TrainingDiverged] when a
+    loss turns NaN or infinite.
 
-    Deep agents emit each :class:`NetworkUpdate` after the backward pass and before the
-    optimizer step, so the weights are never touched by a non-finite gradient. They guard
-    themselves without it (``DeepAgent.apply_gradients``: the same check with no host sync
-    when nobody listens); add it by hand to stop at the very update.
+    Deep agents emit each [`NetworkUpdate`][lecture_rl.agents.events.NetworkUpdate] after the
+    backward pass and before the optimizer step, so the weights are never touched by a non-finite
+    gradient. They guard themselves without it (`DeepAgent.apply_gradients`: the same check with no
+    host sync when nobody listens); add it by hand to stop at the very update.
     """
 
     events = (NetworkUpdate,)
@@ -46,7 +48,7 @@ class DivergenceGuard(TrainingCallback):
 
 
 class TensorBoardScalars(TrainingCallback):
-    """TensorBoard scalars under ``folder``: the mean losses of each update, the extra scalars
+    """TensorBoard scalars under `folder`: the mean losses of each update, the extra scalars
     the agent reports and the mean return of the last 100 episodes (x = env steps). Written by
     `ScalarEventFile`, so a full disk stops training with one `OSError` naming the file and
     leaves the file's complete records readable."""

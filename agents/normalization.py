@@ -85,7 +85,7 @@ class ObservationNormalizer(nn.Module):
         return ((obs.to(torch.float32) - mean) * scale).clamp_(-self.clip, self.clip)
 
     def numpy(self, obs: np.ndarray) -> np.ndarray:
-        """:meth:`forward` without update for a numpy observation on the CPU (`act`)."""
+        """`forward` without update for a numpy observation on the CPU (`act`)."""
         mean = self.stats.mean.cpu().numpy().astype(np.float32)
         scale = (1.0 / np.sqrt(self.stats.var.cpu().numpy() + VARIANCE_EPSILON)).astype(np.float32)
         out = (np.asarray(obs, dtype=np.float32) - mean) * scale  # float32, as forward
@@ -99,8 +99,8 @@ class RewardNormalizer(nn.Module):
         gamma: γ of the discounted return `G ← γ G + r` (the agent's own γ, as rl-zoo3 sets).
         clip: the bound of the scaled rewards (SB3's `clip_reward`, 10).
 
-    Each training call starts the envs' returns at 0 (:meth:`start`); :meth:`observe` folds a
-    vector step in, :meth:`scale` rescales rewards with the statistics as they are.
+    Each training call starts the envs' returns at 0 (`start`); `observe` folds a
+    vector step in, `scale` rescales rewards with the statistics as they are.
     """
 
     def __init__(self, gamma: float, clip: float = 10.0):

@@ -6,16 +6,16 @@ Description:
     sampling an action, its log-probability log π(a|s), the entropy H[π(·|s)], the greedy
     action and the action handed to the env.
 
-    - `Discrete` actions, :class:`CategoricalPolicy`: π(a|s) = softmax(z_θ(s))_a, the actor
+    - `Discrete` actions, `CategoricalPolicy`: π(a|s) = softmax(z_θ(s))_a, the actor
       head's logits z; greedy = argmax.
-    - `Box` actions, :class:`GaussianPolicy`: a ~ N(μ_θ(s), diag σ²) with the actor head's
+    - `Box` actions, `GaussianPolicy`: a ~ N(μ_θ(s), diag σ²) with the actor head's
       mean μ_θ(s) and a learned log σ that is the same in every state (PPO's usual choice,
       SB3's `log_std_init`); greedy = μ. The env receives the action clipped to the Box; the
       unclipped sample is what is stored and scored by log π, so the ratio π_θ/π_θ_old of
       PPO compares the same sample (as SB3 does).
 
-    Both keep what `DeepAgent.act` and the batched evaluation need: :meth:`greedy` and
-    :meth:`to_env` (torch actions -> the numpy actions `env.step` takes).
+    Both keep what `DeepAgent.act` and the batched evaluation need: `greedy` and
+    `to_env` (torch actions -> the numpy actions `env.step` takes).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def layer_init(layer: nn.Linear, std: float) -> nn.Linear:
-    """Orthogonal weights with gain ``std`` and zero bias (the usual PPO initialisation)."""
+    """Orthogonal weights with gain `std` and zero bias (the usual PPO initialisation)."""
     nn.init.orthogonal_(layer.weight, std)
     nn.init.zeros_(layer.bias)
     return layer
@@ -62,13 +62,13 @@ def gumbel_noise(
 
 
 def sample_categorical(logits: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Draw ``a ~ softmax(logits)`` per row with the Gumbel-max trick and a seeded generator."""
+    """Draw `a ~ softmax(logits)` per row with the Gumbel-max trick and a seeded generator."""
     return (logits + gumbel_noise(logits.shape, generator, logits.device)).argmax(dim=-1)
 
 
 class LogStd(nn.Module):
     """The learned log σ of a Gaussian policy, the same in every state: one number per action
-    dim (``shape = (d,)``), or per feature and action dim for gSDE (``(D, d)``)."""
+    dim (`shape = (d,)`), or per feature and action dim for gSDE (`(D, d)`)."""
 
     def __init__(self, shape: tuple[int, ...], init: float = 0.0):
         super().__init__()
@@ -81,7 +81,7 @@ class LogStd(nn.Module):
 class CategoricalPolicy:
     """π(a|s) = softmax(z_θ(s))_a over the actions of a `Discrete` space (module docstring).
 
-    Every method takes the actor head's output ``scores`` (here the logits z); ``features``
+    Every method takes the actor head's output `scores` (here the logits z); `features`
     (the backbone's output) is read by gSDE only.
     """
 
@@ -128,7 +128,7 @@ class CategoricalPolicy:
         actions: torch.Tensor,
         features: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """log π(a|s) and H[π(·|s)] per row (``scores`` ``[..., nA]``, ``actions`` ``[...]``)."""
+        """log π(a|s) and H[π(·|s)] per row (`scores` `[..., nA]`, `actions` `[...]`)."""
         log_pi = F.log_softmax(scores, dim=-1)
         logp = log_pi.gather(-1, actions[..., None])[..., 0]
         entropy = -(log_pi.exp() * log_pi).sum(-1)  # H = −Σ_a π log π
@@ -149,11 +149,11 @@ class CategoricalPolicy:
         return scores.argmax(dim=-1)
 
     def probs(self, scores: torch.Tensor) -> torch.Tensor:
-        """π(·|s) ``[..., nA]`` (what the insides views draw)."""
+        """π(·|s) `[..., nA]` (what the insides views draw)."""
         return scores.softmax(-1)
 
     def to_env(self, actions: torch.Tensor) -> np.ndarray:
-        """Action indices as the env numbers them (from ``space.start``)."""
+        """Action indices as the env numbers them (from `space.start`)."""
         return actions.cpu().numpy() + self.start
 
 
@@ -185,7 +185,7 @@ class GaussianPolicy:
         }
 
     def log_std(self, heads: nn.ModuleDict, features: torch.Tensor | None) -> torch.Tensor:
-        """log σ, ``[d]`` (the same in every state)."""
+        """log σ, `[d]` (the same in every state)."""
         return heads["log_std"]()
 
     def rollout_noise(
@@ -214,7 +214,7 @@ class GaussianPolicy:
         actions: torch.Tensor,
         features: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """log π(a|s) and H[π(·|s)] per row (``scores``: μ ``[..., d]``; ``actions`` alike)."""
+        """log π(a|s) and H[π(·|s)] per row (`scores`: μ `[..., d]`; `actions` alike)."""
         log_std = self.log_std(heads, features).expand(scores.shape)
         # H = Σ_i (½ + ½ log 2π + log σ_i)
         entropy = (0.5 + HALF_LOG_2PI + log_std).sum(-1)
@@ -239,24 +239,24 @@ class GaussianPolicy:
         return scores
 
     def to_env(self, actions: torch.Tensor) -> np.ndarray:
-        """Actions ``[B, d]`` clipped to the Box, in its shape and dtype: ``[B, *shape]``."""
+        """Actions `[B, d]` clipped to the Box, in its shape and dtype: `[B, *shape]`."""
         clipped = np.clip(actions.detach().cpu().numpy().astype(np.float64), self.low, self.high)
         return clipped.reshape(-1, *self.space.shape).astype(self.space.dtype)
 
 
 class StateDependentGaussianPolicy(GaussianPolicy):
-    """Generalised state-dependent exploration, gSDE (Raffin et al. 2022; SB3's ``use_sde``).
+    """Generalised state-dependent exploration, gSDE (Raffin et al. 2022; SB3's `use_sde`).
 
     The exploring part of the action is a linear function of the features φ(s) (the
     backbone's output, without gradient) with random weights Θ, drawn per env with
-    Θ_jk ~ N(0, σ_jk²) and kept for a while (:meth:`reset_noise`):
+    Θ_jk ~ N(0, σ_jk²) and kept for a while (`reset_noise`):
 
         a = μ_θ(s) + φ(s)ᵀ Θ,   so   a_k ~ N(μ_k(s), Σ_j φ_j(s)² σ_jk²)
 
     Between two draws of Θ the noise changes smoothly with the state, not at random every
     step: exploration that pushes one way in one part of the state space, which is what lets
     PPO find MountainCarContinuous's goal (rl-zoo3's settings use it there and on Pendulum).
-    The greedy action is μ_θ(s), as for :class:`GaussianPolicy`.
+    The greedy action is μ_θ(s), as for `GaussianPolicy`.
     """
 
     #: added to the variance (SB3's ε), so σ(s) > 0 where φ(s) = 0
@@ -268,20 +268,20 @@ class StateDependentGaussianPolicy(GaussianPolicy):
         self.noise: torch.Tensor | None = None  # Θ per env, [N, D, d]
 
     def build_heads(self, width: int) -> dict[str, nn.Module]:
-        """The mean μ = W h + b and log σ, one per feature and action dim ``[D, d]``."""
+        """The mean μ = W h + b and log σ, one per feature and action dim `[D, d]`."""
         return {
             "actor": layer_init(nn.Linear(width, self.dim), std=0.01),
             "log_std": LogStd((width, self.dim), self.log_std_init),
         }
 
     def reset_noise(self, num_envs: int, heads: nn.ModuleDict, generator: torch.Generator) -> None:
-        """Draw a new Θ ~ N(0, σ²) for each of ``num_envs`` envs."""
+        """Draw a new Θ ~ N(0, σ²) for each of `num_envs` envs."""
         sigma = heads["log_std"]().detach().exp()
         xi = torch.randn((num_envs, *sigma.shape), generator=generator, device=sigma.device)
         self.noise = sigma * xi
 
     def log_std(self, heads: nn.ModuleDict, features: torch.Tensor | None) -> torch.Tensor:
-        """log σ(s) with σ_k(s)² = Σ_j φ_j(s)² σ_jk² + ε, ``[..., d]``."""
+        """log σ(s) with σ_k(s)² = Σ_j φ_j(s)² σ_jk² + ε, `[..., d]`."""
         if features is None:
             raise ValueError("gSDE's σ(s) depends on the features; pass features=")
         sigma_sq = (2.0 * heads["log_std"]()).exp()  # σ_jk², [D, d]
@@ -323,13 +323,13 @@ class UnsupportedActionSpace(ValueError):
 
 
 def make_policy(space: gym.Space, agent: str, continuous: bool, **options: Any) -> Policy:
-    """The policy for an action ``space``; what an agent cannot act in raises one clear line.
+    """The policy for an action `space`; what an agent cannot act in raises one clear line.
 
-    ``options`` for a Box: ``log_std_init`` and ``use_sde`` (gSDE).
+    `options` for a Box: `log_std_init` and `use_sde` (gSDE).
 
     Raises:
         ValueError: a space other than `Discrete`, or a `Box` for an agent without
-            continuous actions (``continuous=False``: dqn).
+            continuous actions (`continuous=False`: dqn).
     """
     if isinstance(space, gym.spaces.Discrete):  # log_std_init has no use here
         if options.get("use_sde"):

@@ -1,15 +1,15 @@
 """Proximal Policy Optimisation (PPO) on any lecture-rl backbone, recurrent ones included.
 
 Description:
-    An actor-critic: the backbone (``mlp``, ``cnn``, ``rnn``, ``lstm``, ``gru``,
-    ``transformer``) reads the observations; a linear actor head gives the policy logits
+    An actor-critic: the backbone (`mlp`, `cnn`, `rnn`, `lstm`, `gru`,
+    `transformer`) reads the observations; a linear actor head gives the policy logits
     π(a|s) and a linear critic head the value V(s). Training alternates two phases:
 
-    1. *Collect* ``n_steps`` steps in each of ``num_envs`` envs stepped together (one
-       ``backbone.step`` per vector step), storing the recurrent state the rollout started from.
-    2. *Update* for ``update_epochs`` epochs on minibatches drawn **by env**, so each env's
+    1. *Collect* `n_steps` steps in each of `num_envs` envs stepped together (one
+       `backbone.step` per vector step), storing the recurrent state the rollout started from.
+    2. *Update* for `update_epochs` epochs on minibatches drawn **by env**, so each env's
        sequence stays contiguous, re-running the backbone over the whole sequence in one call
-       (``backbone.forward_sequence``), with the clipped surrogate objective, a value loss and an
+       (`backbone.forward_sequence`), with the clipped surrogate objective, a value loss and an
        entropy bonus, using Adam (notes 004) with gradient clipping. With a memory net the
        sequence begins with the *episode prefix*: the steps of each env's unfinished episode
        that fell in the previous rollout (at most that whole rollout) are re-run first, without
@@ -23,20 +23,20 @@ Description:
     envs train with their presets (`lecture_rl/assets/presets/ppo.yml`: lr 5e-3, λ = 0.8,
     128 envs × 32 steps, 4 epochs, entropy 0.01, width 128, picked on Parity and Copy from runs
     over several seeds; λ = 0.95 or lr 2.5e-3 failed on Parity-16 on some seeds). Some defaults
-    depend on the net (``net_defaults``, over a preset; ``benchmarks/memory_nets.py`` measures
+    depend on the net (`net_defaults`, over a preset; `benchmarks/memory_nets.py` measures
     them):
 
-    - ``transformer``: lr 1e-3 and d_model 64; at 5e-3 its attention does not settle (Copy-5:
+    - `transformer`: lr 1e-3 and d_model 64; at 5e-3 its attention does not settle (Copy-5:
       0.49 after 100k steps, against 1.00 with 1e-3). The episode prefix took it on Copy-5 with
-      ``delay=10`` from 151k-194k steps to 86k-108k (2 seeds).
-    - ``lstm`` and ``gru``: 8 epochs, input weights of order 1 for one-hot observations
-      (``input_init="one_hot"``) and a gate that keeps the memory at the start (LSTM forget
+      `delay=10` from 151k-194k steps to 86k-108k (2 seeds).
+    - `lstm` and `gru`: 8 epochs, input weights of order 1 for one-hot observations
+      (`input_init="one_hot"`) and a gate that keeps the memory at the start (LSTM forget
       bias 3, GRU update bias 2). With the earlier settings (4 epochs, torch's init, b_f = 1, no
-      episode prefix) Copy-5 with ``delay=10`` stalled at 0.72 (LSTM) and 0.69 (GRU) after 500k
+      episode prefix) Copy-5 with `delay=10` stalled at 0.72 (LSTM) and 0.69 (GRU) after 500k
       steps; the errors were recalls of a neighbouring symbol, the order got lost. Now both
       reach 0.99 in 300k-390k steps (3 seeds) and Parity-16 in ~40k steps instead of ~90k.
 
-Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAgent`):
+Arguments (besides the deep-agent ones in `DeepAgent`):
     n_steps: steps per env per rollout (the sequence length T the core is trained on).
     num_minibatches: minibatches per epoch (envs are split into this many groups).
     update_epochs: passes over each rollout.
@@ -46,18 +46,20 @@ Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAg
     vf_coef: weight of the value loss.
     anneal_lr: decay the learning rate linearly to 0 over the training budget.
     episode_prefix: re-run each env's unfinished episode from the previous rollout at the
-        start of its update sequence (memory nets only; ``False``: start from the stored state).
-    torch_envs: ``"auto"`` (default) trains on the env's torch batched version
-        (:mod:`lecture_rl.envs.torch_vector`: Parity, Copy, GridWorld) when the device is
-        cuda, ``True`` also on the CPU, ``False`` on the numpy envs. Same seed, same numbers
+        start of its update sequence (memory nets only; `False`: start from the stored state).
+    torch_envs: `"auto"` (default) trains on the env's torch batched version
+        (`lecture_rl.envs.torch_vector`: Parity, Copy, GridWorld) when the device is
+        cuda, `True` also on the CPU, `False` on the numpy envs. Same seed, same numbers
         either way; on the torch envs a rollout reads the device once, not at every step.
 
-Usage::
+Usage:
 
-    env = gym.make("LectureRL/Parity-v0", length=16)
-    agent = lecture_rl.agents.make("ppo", env, net="lstm", seed=0)
-    agent.train(env, steps=300_000)
-    agent.evaluate(env, episodes=200)["accuracy"]
+```python
+env = gym.make("LectureRL/Parity-v0", length=16)
+agent = lecture_rl.agents.make("ppo", env, net="lstm", seed=0)
+agent.train(env, steps=300_000)
+agent.evaluate(env, episodes=200)["accuracy"]
+```
 """
 
 from __future__ import annotations
@@ -194,15 +196,15 @@ class PPOAgent(DeepAgent):
         return self.heads["actor"](features)
 
     def value(self, features: torch.Tensor) -> torch.Tensor:
-        """V(s) from backbone features (``[..., D]`` -> ``[...]``)."""
+        """V(s) from backbone features (`[..., D]` -> `[...]`)."""
         return self.heads["critic"](features).squeeze(-1)
 
     # ----- training -------------------------------------------------------------------------
 
     def _collect_and_update(self, env: gym.Env, run: TrainingRun) -> None:
-        """Rollouts of ``n_steps`` × ``num_envs`` steps, each followed by the PPO update.
+        """Rollouts of `n_steps` × `num_envs` steps, each followed by the PPO update.
 
-        On torch batched envs (``torch_envs``; :func:`use_torch_envs`) observations, actions,
+        On torch batched envs (`torch_envs`; `use_torch_envs`) observations, actions,
         rewards and episode ends stay tensors on the agent's device: collecting a rollout
         waits for the device only once, when the finished episodes are reported.
         """
@@ -332,7 +334,7 @@ class PPOAgent(DeepAgent):
         state: Any,
         counter: DeviceEpisodeCounter,
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """One step of torch batched envs, stored into ``rollout`` without leaving the device."""
+        """One step of torch batched envs, stored into `rollout` without leaving the device."""
         with phase("env step"):
             obs, reward, terminated, truncated, infos = envs.step(action + self.action_start)
         with phase("rollout forward"):
@@ -353,7 +355,7 @@ class PPOAgent(DeepAgent):
     def _masked(
         self, logits: torch.Tensor, infos: dict[str, Any], rollout: Rollout, t: int
     ) -> torch.Tensor:
-        """Logits with unavailable actions (``infos["action_mask"]``) pushed to -1e9."""
+        """Logits with unavailable actions (`infos["action_mask"]`) pushed to -1e9."""
         if "action_mask" not in infos:
             if rollout.masks is not None:
                 rollout.masks[t] = True
@@ -374,7 +376,7 @@ class PPOAgent(DeepAgent):
         return logits.masked_fill(~mask, -1e9)
 
     def _final_values(self, infos: dict[str, Any], rows: np.ndarray, state: Any) -> torch.Tensor:
-        """V(final observation) of the truncated envs ``rows``, from their current state."""
+        """V(final observation) of the truncated envs `rows`, from their current state."""
         final = self.obs_tensor(stack_final_obs(infos["final_obs"], rows))
         rows_t = torch.as_tensor(rows, device=self.device)
         features, _ = self.backbone.step(final, index_state(state, rows_t), None)
@@ -382,7 +384,7 @@ class PPOAgent(DeepAgent):
 
     def _anneal(self, steps_done: int, run: TrainingRun) -> None:
         """The linear schedules: x ← x₀ · max(1 − fraction of the budget spent, anneal_floor)
-        for the learning rate (``anneal_lr``) and the clip range ε (``anneal_clip``)."""
+        for the learning rate (`anneal_lr`) and the clip range ε (`anneal_clip`)."""
         hp = self.hp
         fractions = [0.0]
         if run.budget.steps:
@@ -427,12 +429,12 @@ class PPOAgent(DeepAgent):
     def _minibatches(
         self, rollout: Rollout, previous: Rollout | None
     ) -> Iterator[tuple[Any, torch.Tensor]]:
-        """Every epoch's minibatches as ``(rows, features)``: ``rollout.x[rows]`` are their
-        steps and ``features`` the backbone's output for them, with gradients.
+        """Every epoch's minibatches as `(rows, features)`: `rollout.x[rows]` are their
+        steps and `features` the backbone's output for them, with gradients.
 
-        By default ``num_minibatches`` groups of whole env sequences (``rows = (:, envs)``),
-        re-run by ``backbone.forward_sequence`` (with the episode prefix of ``previous``),
-        planned on the host (:meth:`_sequences`: no wait for the device). With ``batch_size``
+        By default `num_minibatches` groups of whole env sequences (`rows = (:, envs)`),
+        re-run by `backbone.forward_sequence` (with the episode prefix of `previous`),
+        planned on the host (`_sequences`: no wait for the device). With `batch_size`
         (feed-forward nets): the rollout's steps shuffled into minibatches of that many steps,
         as SB3's PPO draws them.
         """
@@ -472,11 +474,11 @@ class PPOAgent(DeepAgent):
         returns: torch.Tensor,
         previous: Rollout | None = None,
     ) -> dict[str, torch.Tensor]:
-        """``update_epochs`` passes of clipped-PPO gradient steps (:meth:`_minibatches`).
+        """`update_epochs` passes of clipped-PPO gradient steps (`_minibatches`).
 
         Returns the mean losses and clip fraction as 0-d tensors (no host sync).
 
-        ``previous`` (the rollout before, with the episode prefix) is re-run in front of each
+        `previous` (the rollout before, with the episode prefix) is re-run in front of each
         sequence where an episode began in it; its steps carry no loss.
         """
         hp = self.hp

@@ -2,12 +2,15 @@
 
 Description:
     Acts ε-greedily but bootstraps from the *greedy* action in the next state, whatever it does
-    next, so it learns Q* while exploring::
+    next, so it learns Q* while exploring:
 
-        δ_t = r_{t+1} + γ max_a Q(s_{t+1}, a) − Q(s_t, a_t)
-        Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+    ```text
+    δ_t = r_{t+1} + γ max_a Q(s_{t+1}, a) − Q(s_t, a_t)
+    Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+    ```
 
-    A terminal ``s_{t+1}`` contributes 0. Hyperparameters: see :mod:`lecture_rl.agents.tabular`.
+    A terminal `s_{t+1}` contributes 0. Hyperparameters: see
+    [`lecture_rl.agents.tabular`][lecture_rl.agents.tabular].
 
 Example:
     >>> agent = lecture_rl.agents.make("q_learning", env, alpha=0.5, gamma=0.7, seed=0)

@@ -24,8 +24,8 @@ def td_target(
     """The regression target y for a minibatch (no gradient flows through it).
 
     DQN:        y = r + γ (1 − done) max_a' Q(s', a'; θ̃)
-    Double DQN: y = r + γ (1 − done) Q(s', argmax_a' Q(s', a'; θ); θ̃)   (``q_next_online``)
-    Maxima and argmaxes run over the actions ``next_mask`` marks available.
+    Double DQN: y = r + γ (1 − done) Q(s', argmax_a' Q(s', a'; θ); θ̃)   (`q_next_online`)
+    Maxima and argmaxes run over the actions `next_mask` marks available.
     """
     if next_mask is not None:
         next_mask = next_mask | ~next_mask.any(dim=-1, keepdim=True)  # none available: all

@@ -2,9 +2,9 @@
 
 Description:
     Picks each action uniformly at random with its own seeded generator, honouring
-    ``info["action_mask"]`` when the env gives one. It learns nothing; ``train`` just plays
+    `info["action_mask"]` when the env gives one. It learns nothing; `train` just plays
     episodes so a comparison has a baseline curve. Works on any action space: Discrete actions
-    are drawn by ``self.rng`` (respecting masks), other spaces by a seeded copy of the space.
+    are drawn by `self.rng` (respecting masks), other spaces by a seeded copy of the space.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class RandomAgent(Agent):
         self.episodes_done = 0
 
     def act(self, obs: Any, info: Mapping[str, Any] | None = None, *, greedy: bool = True) -> Any:
-        """A uniformly random action among those ``info["action_mask"]`` allows."""
+        """A uniformly random action among those `info["action_mask"]` allows."""
         if not self._discrete:
             return self._space.sample()
         space = self.action_space

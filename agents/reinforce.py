@@ -9,19 +9,19 @@ Description:
 
     where the baseline b(s_t) = V_w(s_t) is learned by regression on G_t; subtracting it keeps
     the gradient unbiased and lowers its variance. Each update uses one whole episode from each
-    of ``num_envs`` envs stepped together: the envs are reset, run until every one has finished
+    of `num_envs` envs stepped together: the envs are reset, run until every one has finished
     its episode (steps after an env's end are masked out), and the backbone is re-run over the
-    whole batch of sequences in one call (``backbone.forward_sequence``) to get log π and V with
+    whole batch of sequences in one call (`backbone.forward_sequence`) to get log π and V with
     gradients. One Adam step per batch.
 
-Arguments (besides the deep-agent ones in :class:`~lecture_rl.agents.deep.DeepAgent`):
+Arguments (besides the deep-agent ones in `DeepAgent`):
     ent_coef: weight of an entropy bonus (0 is plain REINFORCE).
     vf_coef: weight of the baseline's squared error.
     max_episode_steps: a batch stops after this many steps even if some episode has not
         finished (those steps are then used with the return so far).
     normalize_advantages: scale G − b to unit variance per batch.
-    torch_envs: as PPO's: ``"auto"`` trains on torch batched envs on a cuda device, ``True``
-        also on the CPU, ``False`` on the numpy envs (same numbers either way).
+    torch_envs: as PPO's: `"auto"` trains on torch batched envs on a cuda device, `True`
+        also on the CPU, `False` on the numpy envs (same numbers either way).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class ReinforceAgent(DeepAgent):
         tracker: EpisodeCounter,
         steps_done: int,
     ) -> dict[str, Any]:
-        """One episode per env, sampled from π; returns the tensors ``[T, N, ...]``."""
+        """One episode per env, sampled from π; returns the tensors `[T, N, ...]`."""
         num_envs = self.hp["num_envs"]
         obs, infos = envs.reset(seed=seed)
         state = self.backbone.initial_state(num_envs, self.device)
@@ -173,11 +173,11 @@ class ReinforceAgent(DeepAgent):
     def _collect_on_device(
         self, envs: gym.vector.VectorEnv, seed: int | None, run: TrainingRun, steps_done: int
     ) -> dict[str, Any]:
-        """:meth:`_collect` on torch batched envs: everything stays on the device.
+        """`_collect` on torch batched envs: everything stays on the device.
 
         The episodes are reported after the batch, from one copy of each env's first return
-        and length, in the order and with the ``env_steps`` :meth:`_collect` gives them. A
-        sequence task ends every copy at its ``episode_steps``, so the loop needs no check;
+        and length, in the order and with the `env_steps` `_collect` gives them. A
+        sequence task ends every copy at its `episode_steps`, so the loop needs no check;
         other envs are asked once per step whether any copy still runs.
         """
         num_envs, gamma = self.hp["num_envs"], self.hp["gamma"]

@@ -1,15 +1,15 @@
 """Experience replay: the memory of transitions that DQN samples its minibatches from.
 
 Description:
-    DQN (notes 004, "deep Q-learning") learns from tuples ``(s, a, r, s')`` "sampled ... from
-    experience". :class:`ReplayBuffer` keeps the last ``capacity`` transitions in preallocated
+    DQN (notes 004, "deep Q-learning") learns from tuples `(s, a, r, s')` "sampled ... from
+    experience". `ReplayBuffer` keeps the last `capacity` transitions in preallocated
     numpy arrays (a ring buffer: when full, the oldest row is overwritten) and draws uniform
-    minibatches with a seeded ``numpy.random.Generator``, so the same seed gives the same
+    minibatches with a seeded `numpy.random.Generator`, so the same seed gives the same
     minibatches.
 
 Stored per transition:
-    ``obs``, ``action``, ``reward``, ``next_obs``, ``terminated`` (1 when s' is terminal, so the
-    target does not bootstrap; a time-limit truncation is *not* terminal) and ``next_mask`` (the
+    `obs`, `action`, `reward`, `next_obs`, `terminated` (1 when s' is terminal, so the
+    target does not bootstrap; a time-limit truncation is *not* terminal) and `next_mask` (the
     actions available in s', used to take the target's max over available actions only).
 """
 
@@ -23,11 +23,11 @@ class ReplayBuffer:
 
     Arguments:
         capacity: the most transitions kept; older ones are overwritten.
-        obs_shape: shape of one observation (``()`` for ``Discrete`` ids).
-        obs_dtype: numpy dtype of observations (``uint8`` images stay ``uint8``).
+        obs_shape: shape of one observation (`()` for `Discrete` ids).
+        obs_dtype: numpy dtype of observations (`uint8` images stay `uint8`).
         n_actions: number of actions (width of the stored action masks).
-        seed: seeds the sampling generator (or pass ``rng``).
-        rng: a ``numpy.random.Generator`` to draw minibatch indices from.
+        seed: seeds the sampling generator (or pass `rng`).
+        rng: a `numpy.random.Generator` to draw minibatch indices from.
     """
 
     def __init__(
@@ -65,7 +65,7 @@ class ReplayBuffer:
         terminated: np.ndarray,
         next_mask: np.ndarray | None = None,
     ) -> None:
-        """Append a batch of ``B`` transitions (one per env of a vector step)."""
+        """Append a batch of `B` transitions (one per env of a vector step)."""
         actions = np.asarray(actions).reshape(-1)
         count = actions.shape[0]
         if count > self.capacity:
@@ -81,7 +81,7 @@ class ReplayBuffer:
         self.size = min(self.size + count, self.capacity)
 
     def sample(self, batch_size: int) -> dict[str, np.ndarray]:
-        """A uniform minibatch (with replacement) of ``batch_size`` stored transitions."""
+        """A uniform minibatch (with replacement) of `batch_size` stored transitions."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         idx = self.rng.integers(0, self.size, size=batch_size)
@@ -110,7 +110,7 @@ class ReplayBuffer:
         }
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        """Put back what :meth:`state_arrays` returned (shapes are checked)."""
+        """Put back what `state_arrays` returned (shapes are checked)."""
         size = int(arrays["actions"].shape[0])
         if size > self.capacity:
             raise ValueError(f"{size} stored transitions do not fit a buffer of {self.capacity}")

@@ -1,26 +1,26 @@
-"""Rollout storage for the on-policy deep agents (``ppo``, ``reinforce``).
+"""Rollout storage for the on-policy deep agents (`ppo`, `reinforce`).
 
 Description:
-    A rollout is ``T`` steps of ``N`` envs stepped together, stored as ``[T, N, ...]`` tensors
+    A rollout is `T` steps of `N` envs stepped together, stored as `[T, N, ...]` tensors
     on the agent's device. It also keeps the recurrent state the rollout *started* from, so the
     update can re-run the backbone over each env's whole sequence in one call
-    (``backbone.forward_sequence(obs[:, envs], initial_state[envs], episode_starts[:, envs])``)
+    (`backbone.forward_sequence(obs[:, envs], initial_state[envs], episode_starts[:, envs])`)
     and get the same features the agent acted on. Minibatches are drawn *by env*, so every
-    sequence stays contiguous in time (CleanRL's ``ppo_atari_lstm`` does the same; SB3's
+    sequence stays contiguous in time (CleanRL's `ppo_atari_lstm` does the same; SB3's
     RecurrentPPO and Tianshou lose this when they shuffle steps). The stored state carries no
-    gradient, so ``ppo`` also keeps the previous rollout and re-runs, in front of a sequence,
-    the steps of each unfinished episode that fell in it (:func:`episode_prefix_length`).
+    gradient, so `ppo` also keeps the previous rollout and re-runs, in front of a sequence,
+    the steps of each unfinished episode that fell in it (`episode_prefix_length`).
 
-Fields (``t`` indexes time, ``n`` the env):
-    ``obs[t, n]``             observation the agent acted on at step t.
-    ``episode_starts[t, n]``  True when ``obs[t, n]`` is the first of an episode (the backbone
+Fields (`t` indexes time, `n` the env):
+    `obs[t, n]`             observation the agent acted on at step t.
+    `episode_starts[t, n]`  True when `obs[t, n]` is the first of an episode (the backbone
                               resets row n's state before reading it).
-    ``actions``, ``logprobs``, ``values``  what the agent did, log π(a|s) and V(s) at step t
-                              (a Box action: the unclipped sample, ``[T, N, d]``).
-    ``rewards[t, n]``         reward after the step (plus γ·V(final obs) where the episode was
+    `actions`, `logprobs`, `values`  what the agent did, log π(a|s) and V(s) at step t
+                              (a Box action: the unclipped sample, `[T, N, d]`).
+    `rewards[t, n]`         reward after the step (plus γ·V(final obs) where the episode was
                               truncated rather than terminated).
-    ``dones[t, n]``           True when the episode ended with that step.
-    ``initial_state``         backbone state before step 0, batch on dim 0.
+    `dones[t, n]`           True when the episode ended with that step.
+    `initial_state`         backbone state before step 0, batch on dim 0.
     `host_starts[t, n]`     `episode_starts` as a numpy array on the host, filled by the
                               agent from what it reads anyway (the numpy envs' `done`, or
                               the one copy per rollout on torch batched envs), so the update
@@ -40,7 +40,7 @@ State = tuple[torch.Tensor, ...]
 
 
 class Rollout:
-    """``T`` steps of ``N`` envs, preallocated on ``device``."""
+    """`T` steps of `N` envs, preallocated on `device`."""
 
     def __init__(
         self,
@@ -72,8 +72,8 @@ class Rollout:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Generalised advantage estimates and value targets (Schulman et al. 2016).
 
-        ``last_value`` is V(s_T) for the observation after the rollout. Returns
-        ``(advantages, returns)`` with ``returns = advantages + values`` (the TD(λ) targets).
+        `last_value` is V(s_T) for the observation after the rollout. Returns
+        `(advantages, returns)` with `returns = advantages + values` (the TD(λ) targets).
         """
         not_done = (~self.dones).float()  # no bootstrap past an episode's end
         next_values = torch.cat([self.values[1:], last_value[None]])
@@ -110,7 +110,7 @@ class Rollout:
     def step_minibatches(
         self, batch_size: int, generator: torch.Generator
     ) -> Iterator[torch.Tensor]:
-        """Flat step indices ``t·N + n`` shuffled, in minibatches of ``batch_size`` (the last one
+        """Flat step indices `t·N + n` shuffled, in minibatches of `batch_size` (the last one
         may be smaller): SB3's PPO minibatches, for feed-forward nets (no sequence to keep)."""
         total = self.steps * self.num_envs
         order = torch.randperm(total, generator=generator, device="cpu").to(self.device)
@@ -129,7 +129,7 @@ def to_device_async(tensor: torch.Tensor, device: torch.device) -> torch.Tensor:
 def episode_prefix_length(previous_starts: Any, first_starts: Any) -> int:
     """How many of the previous rollout's last steps to re-run so every episode starts whole.
 
-    ``previous_starts[T, b]`` are the previous rollout's episode starts and ``first_starts[b]``
+    `previous_starts[T, b]` are the previous rollout's episode starts and `first_starts[b]`
     whether the current rollout's step 0 starts an episode (numpy arrays, or CPU tensors). An
     env whose episode began at step `s` of the previous rollout needs its last `T - s`
     steps; one whose episode began before that rollout needs all `T` (from the state stored
@@ -153,10 +153,10 @@ def start_times(starts: np.ndarray) -> list[int]:
 
 
 def index_state(state: State, rows: torch.Tensor) -> State:
-    """The rows ``rows`` of a backbone state (every tensor has the batch on dim 0)."""
+    """The rows `rows` of a backbone state (every tensor has the batch on dim 0)."""
     return tuple(t[rows] for t in state)
 
 
 def detach_state(state: State) -> State:
-    """A copy of ``state`` cut from the autograd graph."""
+    """A copy of `state` cut from the autograd graph."""
     return tuple(t.detach().clone() for t in state)

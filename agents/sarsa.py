@@ -3,13 +3,16 @@
 Description:
     Chooses the next action a_{t+1} with its own ε-greedy policy *first*, then bootstraps from
     it, so the exploration it actually does is priced into Q (the tuple S, A, R, S', A' names
-    it)::
+    it):
 
-        δ_t = r_{t+1} + γ Q(s_{t+1}, a_{t+1}) − Q(s_t, a_t)
-        Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+    ```text
+    δ_t = r_{t+1} + γ Q(s_{t+1}, a_{t+1}) − Q(s_t, a_t)
+    Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+    ```
 
-    A terminal ``s_{t+1}`` contributes 0. On the cliff (S&B Example 6.6) this makes SARSA take
-    the safer path away from the edge. Hyperparameters: see :mod:`lecture_rl.agents.tabular`.
+    A terminal `s_{t+1}` contributes 0. On the cliff (S&B Example 6.6) this makes SARSA take
+    the safer path away from the edge. Hyperparameters: see
+    [`lecture_rl.agents.tabular`][lecture_rl.agents.tabular].
 """
 
 from __future__ import annotations

@@ -1,26 +1,26 @@
-"""stable-baselines3 algorithms as lecture-rl agents, so ``compare`` can put them beside ours.
+"""stable-baselines3 algorithms as lecture-rl agents, so `compare` can put them beside ours.
 
 Description:
-    ``agent_class("sb3:PPO")`` (or ``sb3:DQN``, ``sb3:A2C``, ``sb3-contrib:RecurrentPPO``,
-    ``sb3-contrib:MaskablePPO``, or any other algorithm class of those two packages by its name)
+    `agent_class("sb3:PPO")` (or `sb3:DQN`, `sb3:A2C`, `sb3-contrib:RecurrentPPO`,
+    `sb3-contrib:MaskablePPO`, or any other algorithm class of those two packages by its name)
     returns a subclass of
-    :class:`SB3Agent`. It trains with the algorithm's own ``model.learn``, reports each finished
-    episode to our callback, acts with ``model.predict`` (keeping an LSTM's state between steps;
-    ``MaskablePPO`` trains on the env's ``action_masks()`` and acts on ``info["action_mask"]``)
+    `SB3Agent`. It trains with the algorithm's own `model.learn`, reports each finished
+    episode to our callback, acts with `model.predict` (keeping an LSTM's state between steps;
+    `MaskablePPO` trains on the env's `action_masks()` and acts on `info["action_mask"]`)
     and is evaluated greedily by the same code as every other agent.
 
 Hyperparameters:
-    Every constructor argument of the algorithm whose value fits in JSON (``learning_rate``,
-    ``gamma``, ``n_steps``, ``batch_size``, ``policy_kwargs``, ...), with the algorithm's own
-    defaults, plus ``policy`` (``"auto"`` picks ``MlpPolicy``, ``CnnPolicy`` for images,
-    ``MlpLstmPolicy``/``CnnLstmPolicy`` for RecurrentPPO), ``num_envs`` (parallel training envs,
-    default 1) and ``device`` (``auto``/``cpu``/``cuda``). In ``policy_kwargs`` an
-    ``activation_fn`` may be named by string (``"ReLU"``, ``"Tanh"``).
+    Every constructor argument of the algorithm whose value fits in JSON (`learning_rate`,
+    `gamma`, `n_steps`, `batch_size`, `policy_kwargs`, ...), with the algorithm's own
+    defaults, plus `policy` (`"auto"` picks `MlpPolicy`, `CnnPolicy` for images,
+    `MlpLstmPolicy`/`CnnLstmPolicy` for RecurrentPPO), `num_envs` (parallel training envs,
+    default 1) and `device` (`auto`/`cpu`/`cuda`). In `policy_kwargs` an
+    `activation_fn` may be named by string (`"ReLU"`, `"Tanh"`).
 
 Checkpoints:
-    ``weights.safetensors`` (the policy's ``state_dict``) plus ``agent.json``. Loading rebuilds
+    `weights.safetensors` (the policy's `state_dict`) plus `agent.json`. Loading rebuilds
     the model from the env's spaces and the hyperparameters and copies the weights in; SB3's own
-    zip format (which unpickles on ``load``) is never used.
+    zip format (which unpickles on `load`) is never used.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ _CLASS_CACHE: dict[str, type[SB3Agent]] = {}
 
 
 def _algorithm_class(name: str) -> type:
-    """The SB3 algorithm class for ``sb3:ALGO`` / ``sb3-contrib:ALGO``; clear errors otherwise."""
+    """The SB3 algorithm class for `sb3:ALGO` / `sb3-contrib:ALGO`; clear errors otherwise."""
     prefix, sep, algo = name.partition(":")
     if not sep or prefix not in PACKAGES or not algo:
         raise KeyError(
@@ -138,7 +138,7 @@ class _SpacesOnly(gym.Env):
 class SB3Agent(Agent):
     """A stable-baselines3 algorithm behind the lecture-rl agent protocol.
 
-    Use :meth:`for_name` (or ``lecture_rl.agents.make("sb3:PPO", env)``) to get the subclass of
+    Use `for_name` (or `lecture_rl.agents.make("sb3:PPO", env)`) to get the subclass of
     one algorithm; this base class is not built directly.
     """
 
@@ -147,7 +147,7 @@ class SB3Agent(Agent):
 
     @classmethod
     def for_name(cls, name: str) -> type[SB3Agent]:
-        """The agent class for ``sb3:ALGO`` or ``sb3-contrib:ALGO`` (unknown: ``KeyError``)."""
+        """The agent class for `sb3:ALGO` or `sb3-contrib:ALGO` (unknown: `KeyError`)."""
         if name not in _CLASS_CACHE:
             algo_class = _algorithm_class(name)
             subclass = type(
@@ -160,7 +160,7 @@ class SB3Agent(Agent):
                         key: Param(value, f"{algo_class.__name__} argument", kind="any")
                         for key, value in _json_defaults(algo_class).items()
                     },
-                    "__doc__": f"stable-baselines3 ``{algo_class.__name__}`` as agent '{name}'.",
+                    "__doc__": f"stable-baselines3 `{algo_class.__name__}` as agent '{name}'.",
                 },
             )
             _CLASS_CACHE[name] = subclass
@@ -213,8 +213,8 @@ class SB3Agent(Agent):
 
     @property
     def is_maskable(self) -> bool:
-        """``MaskablePPO``: acting honours ``info["action_mask"]``; training reads the env's
-        ``action_masks()`` (sb3-contrib's convention)."""
+        """`MaskablePPO`: acting honours `info["action_mask"]`; training reads the env's
+        `action_masks()` (sb3-contrib's convention)."""
         return "action_masks" in inspect.signature(self.model.predict).parameters
 
     @property
@@ -277,7 +277,7 @@ class SB3Agent(Agent):
     # ----- training -------------------------------------------------------------------------
 
     def _make_vec_env(self, env: gym.Env) -> Any:
-        """SB3 vector env of ``num_envs`` copies of ``env`` (from its spec), each in a Monitor."""
+        """SB3 vector env of `num_envs` copies of `env` (from its spec), each in a Monitor."""
         from stable_baselines3.common.env_util import make_vec_env
         from stable_baselines3.common.monitor import Monitor
         from stable_baselines3.common.vec_env import DummyVecEnv
@@ -300,7 +300,7 @@ class SB3Agent(Agent):
         return vec_env
 
     def _learn(self, env: gym.Env, run: TrainingRun) -> None:
-        """Run ``model.learn`` until ``run.done``: SB3's callback reports our events."""
+        """Run `model.learn` until `run.done`: SB3's callback reports our events."""
         from stable_baselines3.common.callbacks import BaseCallback
 
         key = (id(env), getattr(env.spec, "id", None))
@@ -370,7 +370,7 @@ class SB3Agent(Agent):
         self._episode_start = np.ones((1,), dtype=bool)
 
     def act(self, obs: Any, info: Any = None, *, greedy: bool = True) -> Any:
-        """``model.predict`` for one observation; an LSTM's state is kept until :meth:`reset`."""
+        """`model.predict` for one observation; an LSTM's state is kept until `reset`."""
         if self.is_recurrent:
             action, self._recurrent_state = self.model.predict(
                 obs,

@@ -7,19 +7,19 @@ Description:
     replays a sequence by first running the network over a *burn-in* prefix without gradient (to
     refresh that stale state under the current weights), then computing the loss on the rest.
 
-    :class:`SequenceReplay` does this for ``N`` envs stepped together. Every vector step adds one
+    `SequenceReplay` does this for `N` envs stepped together. Every vector step adds one
     record per env (the observation acted on, whether it starts an episode, its action mask, the
-    state before the step, then action, reward and the end flags). Every ``seq_len`` vector
-    steps, once ``burn_in + seq_len + 1`` records exist, the last ``burn_in + seq_len`` steps of
+    state before the step, then action, reward and the end flags). Every `seq_len` vector
+    steps, once `burn_in + seq_len + 1` records exist, the last `burn_in + seq_len` steps of
     every env become one stored sequence (plus the observation after them, which the last
-    step's target reads), so consecutive sequences overlap by ``burn_in`` steps. Sequences may
-    cross episode ends: the ``starts`` flags make the network restart its memory there
-    (``backbone.forward_sequence``), and a step that ended its episode does not bootstrap.
+    step's target reads), so consecutive sequences overlap by `burn_in` steps. Sequences may
+    cross episode ends: the `starts` flags make the network restart its memory there
+    (`backbone.forward_sequence`), and a step that ended its episode does not bootstrap.
 
-Stored per sequence (``L = burn_in + seq_len`` steps):
-    ``obs[L + 1]``, ``starts[L + 1]``, ``masks[L + 1, nA]`` (available actions of each obs),
-    ``actions[L]``, ``rewards[L]``, ``ends[L]`` (1 when the step ended the episode: terminated,
-    or truncated, which is treated as an end here), and ``state``: the backbone state before
+Stored per sequence (`L = burn_in + seq_len` steps):
+    `obs[L + 1]`, `starts[L + 1]`, `masks[L + 1, nA]` (available actions of each obs),
+    `actions[L]`, `rewards[L]`, `ends[L]` (1 when the step ended the episode: terminated,
+    or truncated, which is treated as an end here), and `state`: the backbone state before
     step 0, one tensor per state part, batch on dim 0.
 """
 
@@ -93,8 +93,8 @@ class SequenceReplay:
         rewards: np.ndarray,
         ends: np.ndarray,
     ) -> None:
-        """One vector step: what each env saw (``obs``, ``starts``, ``masks``), the state before
-        the step, and what followed (``actions``, ``rewards``, ``ends``)."""
+        """One vector step: what each env saw (`obs`, `starts`, `masks`), the state before
+        the step, and what followed (`actions`, `rewards`, `ends`)."""
         self._records.append(
             (np.array(obs, copy=True), np.array(starts, dtype=bool), np.array(masks, dtype=bool),
              tuple(t.detach().clone() for t in state), np.asarray(actions),
@@ -106,12 +106,12 @@ class SequenceReplay:
             self._store_window()
 
     def new_stream(self) -> None:
-        """The envs restart (a new ``train`` call): forget the steps not yet stored."""
+        """The envs restart (a new `train` call): forget the steps not yet stored."""
         self._records.clear()
         self._steps = 0
 
     def _store_window(self) -> None:
-        """The last ``L`` complete steps of every env (and the obs after them) as sequences."""
+        """The last `L` complete steps of every env (and the obs after them) as sequences."""
         records = list(self._records)
         steps = records[: self.length]
         rows = (self.pos + np.arange(self.num_envs)) % self.capacity
@@ -144,7 +144,7 @@ class SequenceReplay:
         return arrays
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray], device: torch.device) -> None:
-        """Put back what :meth:`state_arrays` returned (shapes are checked)."""
+        """Put back what `state_arrays` returned (shapes are checked)."""
         size = int(arrays["actions"].shape[0])
         if size > self.capacity:
             raise ValueError(f"{size} stored sequences do not fit a replay of {self.capacity}")
@@ -169,7 +169,7 @@ class SequenceReplay:
         self.new_stream()
 
     def sample(self, batch_size: int) -> dict[str, object]:
-        """``batch_size`` sequences drawn uniformly (with replacement), time on dim 1."""
+        """`batch_size` sequences drawn uniformly (with replacement), time on dim 1."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty sequence replay")
         idx = self.rng.integers(0, self.size, size=batch_size)

@@ -10,7 +10,7 @@ import numpy as np
 def t_975(degrees_of_freedom):
     """The Student-t quantile t_{0.975, ν} of a two-sided 95% interval (array or scalar).
 
-    ``scipy.special.stdtrit`` gives the same numbers as ``scipy.stats.t.ppf`` and imports in a
+    `scipy.special.stdtrit` gives the same numbers as `scipy.stats.t.ppf` and imports in a
     fifth of the time (scipy.stats takes 0.5-1 s, paid by every fresh worker process)."""
     from scipy.special import stdtrit
 
@@ -34,8 +34,8 @@ def mean_ci95(values: list[float] | np.ndarray) -> tuple[float, float, tuple[flo
 def evaluation_summary(
     returns: list[float], lengths: list[int], answers: int | None
 ) -> dict[str, float | int | list[float]]:
-    """The dict every ``evaluate`` returns: return mean/std/ci95, n, episodes, length_mean and,
-    with ``answers`` graded answers per episode, ``accuracy``."""
+    """The dict every `evaluate` returns: return mean/std/ci95, n, episodes, length_mean and,
+    with `answers` graded answers per episode, `accuracy`."""
     episodes = len(returns)
     mean, std, ci = mean_ci95(returns)
     result: dict[str, float | int | list[float]] = {

@@ -2,33 +2,36 @@
 
 Description:
     Tabular agents keep one number per state (V) or per state-action pair (Q) and improve it one
-    transition at a time with a temporal-difference update (notes 000 §7.e)::
+    transition at a time with a temporal-difference update (notes 000 §7.e):
 
-        X ← X + α δ_t,   δ_t = target_t − X      (X = Q(s_t, a_t), or V(s_t) for TD(0))
+    ```text
+    X ← X + α δ_t,   δ_t = target_t − X      (X = Q(s_t, a_t), or V(s_t) for TD(0))
+    ```
 
-    The algorithms differ only in their ``target`` (Q-learning: ``r + γ max_a Q(s', a)``, SARSA:
-    ``r + γ Q(s', a')``, TD(0): ``r + γ V(s')``), so each algorithm file holds just its
-    :meth:`TableAgent._update`. Two bases share the work:
+    The algorithms differ only in their `target` (Q-learning: `r + γ max_a Q(s', a)`, SARSA:
+    `r + γ Q(s', a')`, TD(0): `r + γ V(s')`), so each algorithm file holds just its
+    `TableAgent._update`. Two bases share the work:
 
-    * :class:`TableAgent` — V or Q: Discrete spaces, action masks, the episode loop of
-      ``_learn``, the step size, the TD step :meth:`TableAgent._move_toward` (which emits a
-      :class:`~lecture_rl.agents.events.TableUpdate`), update hooks and ``arrays.npz``.
-    * :class:`QTableAgent` — the control methods: a Q table, ε-greedy acting with optional
-      decay of ε after every episode, greedy ties broken at random by the seeded ``self.rng``.
+    * [`TableAgent`][lecture_rl.agents.tabular.TableAgent] — V or Q: Discrete spaces, action masks,
+      the episode loop of `_learn`, the step size, the TD step `TableAgent._move_toward` (which
+      emits a [`TableUpdate`][lecture_rl.agents.events.TableUpdate]), update hooks and `arrays.npz`.
+    * [`QTableAgent`][lecture_rl.agents.tabular.QTableAgent] — the control methods: a Q table,
+      ε-greedy acting with optional decay of ε after every episode, greedy ties broken at random by
+      the seeded `self.rng`.
 
     A terminal next state bootstraps with 0; a truncated step (time limit) still bootstraps.
-    When the env gives ``info["action_mask"]`` (our GridWorld, Taxi), unavailable actions are
-    never taken and never counted in the bootstrap ``max``.
+    When the env gives `info["action_mask"]` (our GridWorld, Taxi), unavailable actions are
+    never taken and never counted in the bootstrap `max`.
 
 Events:
-    Per env step, the step's ``TableUpdate`` comes first, then its ``Transition``
-    (``explored`` tells an ε-random action from a greedy one), then ``EpisodeEnd`` when the
+    Per env step, the step's `TableUpdate` comes first, then its `Transition`
+    (`explored` tells an ε-random action from a greedy one), then `EpisodeEnd` when the
     episode ended.
 
 Spaces:
-    Observations and actions must be ``gymnasium.spaces.Discrete``. Anything else raises
-    :class:`UnsupportedSpaceError` (a ``ValueError``) with a hint, e.g. our GridWorld's
-    ``obs_mode="index"``.
+    Observations and actions must be `gymnasium.spaces.Discrete`. Anything else raises
+    [`UnsupportedSpaceError`][lecture_rl.agents.tabular.UnsupportedSpaceError] (a `ValueError`)
+    with a hint, e.g. our GridWorld's `obs_mode="index"`.
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ class UnsupportedSpaceError(ValueError):
 class Step(NamedTuple):
     """One transition as a tabular update reads it (indices start at 0).
 
-    ``actions2`` are the actions available in ``s2``; ``a2`` is the next action when the agent
-    chose it before the update (SARSA), else ``-1``.
+    `actions2` are the actions available in `s2`; `a2` is the next action when the agent
+    chose it before the update (SARSA), else `-1`.
     """
 
     s: int
@@ -75,20 +78,21 @@ class Step(NamedTuple):
 
 
 def pick(candidates: list[int], rng: np.random.Generator) -> int:
-    """One of ``candidates`` uniformly at random (the only draw when there is a choice)."""
+    """One of `candidates` uniformly at random (the only draw when there is a choice)."""
     if len(candidates) == 1:
         return candidates[0]
     return candidates[int(rng.random() * len(candidates))]
 
 
 def argmax_ties(row: list[float], candidates: list[int]) -> list[int]:
-    """Every candidate that attains the maximum of ``row`` (the greedy set)."""
+    """Every candidate that attains the maximum of `row` (the greedy set)."""
     best = max(row[a] for a in candidates)
     return [a for a in candidates if row[a] == best]
 
 
 def discrete_size(space: gym.Space, what: str, env_name: str) -> tuple[int, int]:
-    """``(n, start)`` of a Discrete space; any other space raises :class:`UnsupportedSpaceError`."""
+    """`(n, start)` of a Discrete space; any other space raises
+    [`UnsupportedSpaceError`][lecture_rl.agents.tabular.UnsupportedSpaceError]."""
     if isinstance(space, gym.spaces.Discrete):
         return int(space.n), int(space.start)
     hint = " (for LectureRL/GridWorld-v0 pass obs_mode=index)" if what == "observations" else ""
@@ -102,7 +106,7 @@ def discrete_size(space: gym.Space, what: str, env_name: str) -> tuple[int, int]
 
 
 def env_model(env: gym.Env) -> Any:
-    """The transition model ``env.unwrapped.P[s][a] = [(prob, next_s, reward, terminated)]``."""
+    """The transition model `env.unwrapped.P[s][a] = [(prob, next_s, reward, terminated)]`."""
     model = tabular_model(env)
     if model is None:
         name = env.spec.id if getattr(env, "spec", None) else type(env).__name__
@@ -114,7 +118,7 @@ def env_model(env: gym.Env) -> Any:
     return model.P
 
 
-#: ``(nS, nA)`` booleans of the available actions, or None (kept under its old name)
+#: `(nS, nA)` booleans of the available actions, or None (kept under its old name)
 availability = state_action_mask
 
 STEP_SIZE_PARAMS: dict[str, Param] = {
@@ -132,14 +136,14 @@ SCHEDULE_PARAMS: dict[str, Param] = {
 class TableAgent(Agent):
     """Base of the table agents (V or Q): spaces, masks, the episode loop, the TD step, hooks.
 
-    Subclasses implement :meth:`_choose` (the behaviour policy while training; it sets
-    ``self._explored``) and :meth:`_update` (one update from one :class:`Step`). SARSA-like
-    agents set ``on_policy = True`` so the next action is chosen *before* the update.
+    Subclasses implement `_choose` (the behaviour policy while training; it sets
+    `self._explored`) and `_update` (one update from one [`Step`][lecture_rl.agents.tabular.Step]).
+    SARSA-like agents set `on_policy = True` so the next action is chosen *before* the update.
     """
 
     #: the next action is chosen before the update (SARSA) rather than after (Q-learning)
     on_policy: ClassVar[bool] = False
-    #: arrays written to / read from ``arrays.npz``
+    #: arrays written to / read from `arrays.npz`
     table_names: ClassVar[tuple[str, ...]] = ()
     #: episodes longer than this are cut (treated as truncated) while training; None = no cap
     max_episode_steps: ClassVar[int | None] = None
@@ -163,7 +167,7 @@ class TableAgent(Agent):
         self._all_actions = list(range(self.nA))
         self._avail_cache: dict[bytes, list[int]] = {}
         self._episode_step = 0
-        #: ``(nS, nA)`` booleans from ``env.unwrapped.action_mask(s)`` where the env has it
+        #: `(nS, nA)` booleans from `env.unwrapped.action_mask(s)` where the env has it
         self.available_actions = state_action_mask(env, self.nS, self.nA)
         self._alpha_power = float(self.hp.get("alpha_power", 0.0))
         self._alpha_delay = float(self.hp.get("alpha_delay", 1.0))
@@ -172,12 +176,13 @@ class TableAgent(Agent):
     # ----- hooks (a thin adapter on the event stream, kept for notebooks) -----------------
 
     def add_update_hook(self, hook: UpdateHook) -> UpdateHook:
-        """Call ``hook(update)`` with each :class:`TableUpdate`; returns ``hook``."""
+        """Call `hook(update)` with each [`TableUpdate`][lecture_rl.agents.events.TableUpdate];
+        returns `hook`."""
         self._hooks.append(hook)
         return hook
 
     def remove_update_hook(self, hook: UpdateHook) -> None:
-        """Stop calling ``hook``."""
+        """Stop calling `hook`."""
         self._hooks.remove(hook)
 
     def standing_callbacks(self) -> list[Any]:
@@ -193,8 +198,9 @@ class TableAgent(Agent):
         callback: Callable[[dict[str, Any]], Any] | None = None,
         hooks: tuple[UpdateHook, ...] | list[UpdateHook] = (),
     ) -> TrainResult:
-        """As :meth:`Agent.train`; ``hooks`` are update hooks for this call only (an adapter
-        kept for notebooks: ``callbacks=[UpdateFunction(hook)]`` is the same)."""
+        """As [`Agent.train`][lecture_rl.agents.base.Agent.train]; `hooks` are update hooks for
+        this call only (an adapter kept for notebooks: `callbacks=[UpdateFunction(hook)]` is the
+        same)."""
         if hooks:
             given = as_callbacks(callbacks)
             callbacks = [*given, *(UpdateFunction(hook) for hook in hooks)]
@@ -203,7 +209,7 @@ class TableAgent(Agent):
     # ----- acting ---------------------------------------------------------------------------
 
     def available(self, mask: Any) -> list[int]:
-        """The available action indices for an ``info["action_mask"]`` (all when ``None``)."""
+        """The available action indices for an `info["action_mask"]` (all when `None`)."""
         if mask is None:
             return self._all_actions
         mask = np.asarray(mask)
@@ -222,13 +228,13 @@ class TableAgent(Agent):
         return actions
 
     def _choose(self, s: int, actions: list[int]) -> int:
-        """The behaviour policy while training; sets ``self._explored``."""
+        """The behaviour policy while training; sets `self._explored`."""
         raise NotImplementedError
 
     # ----- learning -------------------------------------------------------------------------
 
     def _update(self, t: Step) -> None:
-        """Apply one TD update for the transition ``t``."""
+        """Apply one TD update for the transition `t`."""
         raise NotImplementedError
 
     def _step_size(self, index: Any) -> float:
@@ -257,7 +263,7 @@ class TableAgent(Agent):
     ) -> float:
         """The TD step every method shares (notes 000 §7.e), after it chose its target:
         X ← X + α δ with δ = target − X, X = Q(s, a) (or V(s) for a 1-D table). Emits the
-        :class:`TableUpdate`; returns the new value."""
+        [`TableUpdate`][lecture_rl.agents.events.TableUpdate]; returns the new value."""
         index = (t.s, t.a) if table.ndim == 2 else t.s
         old = float(table[index])
         alpha = self._step_size(index)
@@ -310,8 +316,8 @@ class TableAgent(Agent):
     ) -> None:
         """Apply one update from a transition given by hand (lessons, tests, replays).
 
-        ``next_mask`` is the ``info["action_mask"]`` that came with ``s_next``; SARSA needs
-        ``a_next`` unless ``terminated``; ``truncated`` says the episode was cut after it.
+        `next_mask` is the `info["action_mask"]` that came with `s_next`; SARSA needs
+        `a_next` unless `terminated`; `truncated` says the episode was cut after it.
         """
         if self.on_policy and a_next is None and not terminated:
             raise ValueError(f"{self.name} needs a_next, the action chosen in s_next")
@@ -332,7 +338,7 @@ class TableAgent(Agent):
         """After every training episode (ε decay in the control agents)."""
 
     def _start_options(self) -> dict[str, Any] | None:
-        """The ``options`` of the next training episode's ``env.reset`` (None: the env's own
+        """The `options` of the next training episode's `env.reset` (None: the env's own
         start; MC's exploring starts choose the state here)."""
         return None
 
@@ -475,7 +481,7 @@ class TableAgent(Agent):
 class QTableAgent(TableAgent):
     """Base of the Q-table control agents: a Q table and ε-greedy acting.
 
-    Arguments: see ``params`` (α, γ, ε and its decay, the step-size schedule, initial Q).
+    Arguments: see `params` (α, γ, ε and its decay, the step-size schedule, initial Q).
     """
 
     params: ClassVar[dict[str, Param]] = {
@@ -502,11 +508,11 @@ class QTableAgent(TableAgent):
     # ----- acting ---------------------------------------------------------------------------
 
     def greedy_action(self, s: int, actions: list[int] | None = None) -> int:
-        """argmax_a Q(s, a) over ``actions`` (default: all), ties broken at random by self.rng."""
+        """argmax_a Q(s, a) over `actions` (default: all), ties broken at random by self.rng."""
         return pick(self.greedy_actions(s, actions), self.rng)
 
     def greedy_actions(self, s: int, actions: list[int] | None = None) -> list[int]:
-        """Every action that attains ``max_a Q(s, a)`` (the greedy set shown as arrows)."""
+        """Every action that attains `max_a Q(s, a)` (the greedy set shown as arrows)."""
         return argmax_ties(self.q[s].tolist(), self._all_actions if actions is None else actions)
 
     def behaviour_action(self, s: int, actions: list[int]) -> int:
@@ -530,7 +536,7 @@ class QTableAgent(TableAgent):
 
     @property
     def v(self) -> np.ndarray:
-        """State values of the greedy policy, ``V(s) = max_a Q(s, a)`` over available actions."""
+        """State values of the greedy policy, `V(s) = max_a Q(s, a)` over available actions."""
         q = self.q
         if self.available_actions is None:
             return q.max(axis=1)
@@ -538,7 +544,7 @@ class QTableAgent(TableAgent):
         return np.where(np.isfinite(v), v, q.max(axis=1))
 
     def max_q(self, s: int, actions: list[int]) -> float:
-        """``max_a Q(s, a)`` over the available ``actions`` (the bootstrap of Q-learning)."""
+        """`max_a Q(s, a)` over the available `actions` (the bootstrap of Q-learning)."""
         row = self.q[s].tolist()
         if len(actions) == self.nA:
             return max(row)

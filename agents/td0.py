@@ -1,22 +1,24 @@
 """TD(0) policy evaluation: estimate v_π of a given policy (notes 002 §5.6; S&B §6.1).
 
 Description:
-    Exactly the box of notes 002 §5.6 (Tabular TD(0) for estimating v_π)::
+    Exactly the box of notes 002 §5.6 (Tabular TD(0) for estimating v_π):
 
-        Input: the policy π to be evaluated
-        Algorithm parameter: step size α ∈ (0, 1]
-        Initialise V(s) arbitrarily, except that V(terminal) = 0
-        Loop for each episode:
-            Initialise S
-            Loop for each step of episode:
-                A ← action given by π for S
-                Take action A, observe R, S'
-                V(S) ← V(S) + α [R + γ V(S') − V(S)]
-                S ← S'
-            until S is terminal
+    ```text
+    Input: the policy π to be evaluated
+    Algorithm parameter: step size α ∈ (0, 1]
+    Initialise V(s) arbitrarily, except that V(terminal) = 0
+    Loop for each episode:
+        Initialise S
+        Loop for each step of episode:
+            A ← action given by π for S
+            Take action A, observe R, S'
+            V(S) ← V(S) + α [R + γ V(S') − V(S)]
+            S ← S'
+        until S is terminal
+    ```
 
-    The agent does not improve π: it *evaluates* it. ``act`` follows π (``greedy`` is ignored),
-    ``agent.v`` is the estimate of v_π and ``agent.policy`` the evaluated π as an ``(nS, nA)``
+    The agent does not improve π: it *evaluates* it. `act` follows π (`greedy` is ignored),
+    `agent.v` is the estimate of v_π and `agent.policy` the evaluated π as an `(nS, nA)`
     array of probabilities.
 
 Arguments:
@@ -25,8 +27,8 @@ Arguments:
     alpha_power: 0 keeps α constant; ω ∈ (0, 1] uses α / n(s)^ω with n(s) the number of updates
         of V(s) so far (ω = 1 averages the targets, which converges to v_π).
     initial_v: the arbitrary initial V(s) of non-terminal states.
-    policy: ``None`` (default) for the uniform random policy over the available actions
-        (``info["action_mask"]``), or an ``(nS, nA)`` array/list of probabilities π(a | s).
+    policy: `None` (default) for the uniform random policy over the available actions
+        (`info["action_mask"]`), or an `(nS, nA)` array/list of probabilities π(a | s).
         Probabilities of unavailable actions are dropped and the rest renormalised.
 """
 
@@ -71,7 +73,7 @@ class TD0Agent(TableAgent):
 
     @staticmethod
     def _policy_array(given: Any, nS: int, nA: int, name: str) -> np.ndarray | None:
-        """The ``policy`` hyperparameter as an ``(nS, nA)`` array of π(a|s) (None: uniform)."""
+        """The `policy` hyperparameter as an `(nS, nA)` array of π(a|s) (None: uniform)."""
         if given is None:
             return None
         policy = np.asarray(given, dtype=float)
@@ -128,7 +130,7 @@ class TD0Agent(TableAgent):
         return actions[int(self.rng.random() * len(actions))]
 
     def act(self, obs: Any, info: dict | None = None, *, greedy: bool = True) -> int:
-        """An action drawn from the evaluated policy π (``greedy`` is ignored: TD(0) only
+        """An action drawn from the evaluated policy π (`greedy` is ignored: TD(0) only
         evaluates π, it has no greedy policy of its own)."""
         s = int(obs) - self._obs_start
         actions = self.available(info.get("action_mask") if info else None)

@@ -16,7 +16,7 @@ from lecture_rl.agents.training_profile import to_host
 from lecture_rl.envs.table_vector import TableVectorEnv, is_table_env
 from lecture_rl.envs.torch_vector import has_torch_vector_env, make_torch_vector_env
 
-#: the ``torch_envs`` hyperparameter of the agents that can train on torch batched envs
+#: the `torch_envs` hyperparameter of the agents that can train on torch batched envs
 TORCH_ENVS_PARAM = Param(
     "auto",
     "train on the env's torch batched version on the agent's device (Parity, Copy, GridWorld): "
@@ -26,15 +26,15 @@ TORCH_ENVS_PARAM = Param(
 
 
 def env_spec(env: gym.Env) -> Any:
-    """The env's registration spec (``None`` for an env not made with ``gym.make``)."""
+    """The env's registration spec (`None` for an env not made with `gym.make`)."""
     return getattr(env, "spec", None) or getattr(env.unwrapped, "spec", None)
 
 
 def use_torch_envs(setting: str | bool, device: torch.device, env: gym.Env, run: Any) -> bool:
-    """Whether to train on torch batched envs (:mod:`lecture_rl.envs.torch_vector`).
+    """Whether to train on torch batched envs (`lecture_rl.envs.torch_vector`).
 
-    ``setting`` is the ``torch_envs`` hyperparameter: ``"auto"`` uses them on a CUDA device,
-    ``True`` on any device, ``False`` never. Only envs with a torch version qualify, and not
+    `setting` is the `torch_envs` hyperparameter: `"auto"` uses them on a CUDA device,
+    `True` on any device, `False` never. Only envs with a torch version qualify, and not
     while a subscriber wants per-step events (the live viewer reads numpy observations).
     """
     spec = env_spec(env)
@@ -47,20 +47,20 @@ def use_torch_envs(setting: str | bool, device: torch.device, env: gym.Env, run:
 def make_train_envs(
     env: gym.Env, num_envs: int, device: torch.device | None = None
 ) -> gym.vector.VectorEnv:
-    """``num_envs`` copies of ``env`` as one vector env in ``SAME_STEP`` autoreset mode.
+    """`num_envs` copies of `env` as one vector env in `SAME_STEP` autoreset mode.
 
-    With a ``device``, the env's torch batched version on that device
-    (:func:`~lecture_rl.envs.torch_vector.make_torch_vector_env`: tensors in and out). Else the
+    With a `device`, the env's torch batched version on that device
+    (`make_torch_vector_env`: tensors in and out). Else the
     env's native batched implementation (its spec's vector entry point) when it has
     one, numpy copies of Gymnasium's table-driven toy-text envs (FrozenLake, CliffWalking:
-    :class:`~lecture_rl.envs.table_vector.TableVectorEnv`), else Gymnasium's
-    ``SyncVectorEnv`` (with the wrappers named in ``env.spec.additional_wrappers``, so an env
-    adapted by `lecture_rl.envs.adapters.adapt` trains as adapted). An ``env`` made with
-    a ``render_mode`` (the live viewer's) is itself copy 0 of a ``SyncVectorEnv``, borrowed:
+    `TableVectorEnv`), else Gymnasium's
+    `SyncVectorEnv` (with the wrappers named in `env.spec.additional_wrappers`, so an env
+    adapted by `lecture_rl.envs.adapters.adapt` trains as adapted). An `env` made with
+    a `render_mode` (the live viewer's) is itself copy 0 of a `SyncVectorEnv`, borrowed:
     what it draws is what the agent's first copy does, and closing the vector env leaves it
-    open. In ``SAME_STEP``
-    mode a finished env is reset in the same ``step`` call and its last observation is in
-    ``infos["final_obs"]``.
+    open. In `SAME_STEP`
+    mode a finished env is reset in the same `step` call and its last observation is in
+    `infos["final_obs"]`.
     """
     same_step = gym.vector.AutoresetMode.SAME_STEP
     spec = env_spec(env)
@@ -112,7 +112,7 @@ def make_train_envs(
 
 
 class _Borrowed(gym.Wrapper):
-    """The caller's env as copy 0 of a vector env: the vector env's ``close`` leaves it open
+    """The caller's env as copy 0 of a vector env: the vector env's `close` leaves it open
     (its owner closes it)."""
 
     def close(self) -> None:
@@ -122,7 +122,7 @@ class _Borrowed(gym.Wrapper):
 def _drawn_first_copy(
     env: gym.Env, num_envs: int, spec: Any, mode: gym.vector.AutoresetMode
 ) -> gym.vector.VectorEnv:
-    """``env`` itself as copy 0, ``num_envs - 1`` fresh copies (no rendering) after it."""
+    """`env` itself as copy 0, `num_envs - 1` fresh copies (no rendering) after it."""
     kwargs = {k: v for k, v in (spec.kwargs or {}).items() if k != "render_mode"}
     rebuilt = copy.copy(spec)
     rebuilt.kwargs = kwargs
@@ -135,16 +135,17 @@ def _drawn_first_copy(
 
 
 def stack_final_obs(final_obs: Any, rows: np.ndarray) -> np.ndarray:
-    """The final observations of ``rows`` from ``infos["final_obs"]`` as one array."""
+    """The final observations of `rows` from `infos["final_obs"]` as one array."""
     return np.stack([np.asarray(final_obs[i]) for i in rows])
 
 
 class EpisodeCounter:
     """Running return and length of every env in a vector env; reports finished episodes.
 
-    ``step(rewards, dones, env_steps)`` after each vector step sets ``run.env_steps`` and
-    reports each finished episode with :meth:`TrainingRun.episode_end` (which drops episodes
-    past the budget and tells the subscribers).
+    `step(rewards, dones, env_steps)` after each vector step sets `run.env_steps` and
+    reports each finished episode with
+    [`TrainingRun.episode_end`][lecture_rl.agents.base.TrainingRun.episode_end] (which drops
+    episodes past the budget and tells the subscribers).
     """
 
     def __init__(self, num_envs: int, run: TrainingRun):
@@ -167,11 +168,12 @@ class EpisodeCounter:
         infos_before: dict[str, Any],
         explored: bool | None = None,
     ) -> None:
-        """Emit env 0's step as a :class:`Transition` (call before :meth:`step`).
+        """Emit env 0's step as a [`Transition`][lecture_rl.agents.events.Transition] (call before
+        `step`).
 
-        ``next_obs`` is the true s' (``infos["final_obs"]`` for a finished episode) and
-        ``info`` its step info; where the env reports ``info["state"]`` (GridWorld), the state
-        of ``obs`` is added as ``info["state_before"]``, so a viewer can place an agent that
+        `next_obs` is the true s' (`infos["final_obs"]` for a finished episode) and
+        `info` its step info; where the env reports `info["state"]` (GridWorld), the state
+        of `obs` is added as `info["state_before"]`, so a viewer can place an agent that
         sees pixels.
         """
         done = bool(terminated[0] or truncated[0])
@@ -261,7 +263,7 @@ class DeviceEpisodeCounter:
 
 
 def env_row(infos: dict[str, Any], i: int) -> dict[str, Any]:
-    """Env ``i``'s entries of a vector env's info dict (the ones its ``_key`` mask marks)."""
+    """Env `i`'s entries of a vector env's info dict (the ones its `_key` mask marks)."""
     row = {}
     for key, value in infos.items():
         if key.startswith("_") or key in ("final_obs", "final_info"):

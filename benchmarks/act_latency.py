@@ -1,20 +1,22 @@
-"""Benchmark: latency of acting on one observation, ours ``act()`` vs SB3's ``predict``.
+"""Benchmark: latency of acting on one observation, ours `act()` vs SB3's `predict`.
 
 Three pairs, timed interleaved in the same run (one torch thread, greedy actions):
 
-- ``dqn`` + ``mlp`` (64, 64) on FrozenLake-v1 4x4 against SB3 ``DQN("MlpPolicy")`` [64, 64];
-- ``ppo`` + ``mlp`` on FrozenLake-v1 against SB3 ``PPO("MlpPolicy")``;
-- ``ppo`` + ``lstm`` on ``LectureRL/Parity-v0`` (length 16) against sb3-contrib
-  ``RecurrentPPO("MlpLstmPolicy")`` (the state carried between calls by both).
+- `dqn` + `mlp` (64, 64) on FrozenLake-v1 4x4 against SB3 `DQN("MlpPolicy")` [64, 64];
+- `ppo` + `mlp` on FrozenLake-v1 against SB3 `PPO("MlpPolicy")`;
+- `ppo` + `lstm` on `LectureRL/Parity-v0` (length 16) against sb3-contrib
+  `RecurrentPPO("MlpLstmPolicy")` (the state carried between calls by both).
 
-Each figure is the median over ``--repeats`` blocks of ``--calls`` calls of the mean
+Each figure is the median over `--repeats` blocks of `--calls` calls of the mean
 microseconds per call; the spread printed is the lowest and highest block. Wanted: <= 30 µs for
 the MLPs and <= 80 µs for the LSTM (issue 19).
 
-Usage::
+Usage:
 
-    python benchmarks/act_latency.py --smoke     # CI: few calls
-    python benchmarks/act_latency.py             # 7 blocks of 2,000 calls each
+```text
+python benchmarks/act_latency.py --smoke     # CI: few calls
+python benchmarks/act_latency.py             # 7 blocks of 2,000 calls each
+```
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def parity() -> gym.Env:
 
 
 def pairs() -> dict[str, tuple[Callable[[int], int], Callable[[int], int]]]:
-    """``{name: (ours(obs) -> action, peer(obs) -> action)}``."""
+    """`{name: (ours(obs) -> action, peer(obs) -> action)}`."""
     from sb3_contrib import RecurrentPPO
     from stable_baselines3 import DQN, PPO
 
@@ -75,7 +77,7 @@ def pairs() -> dict[str, tuple[Callable[[int], int], Callable[[int], int]]]:
 
 
 def time_block(fn: Callable[[int], int], observations: list[int]) -> float:
-    """Mean microseconds per call over ``observations``."""
+    """Mean microseconds per call over `observations`."""
     start = time.perf_counter()
     for obs in observations:
         fn(obs)

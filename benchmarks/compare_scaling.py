@@ -1,11 +1,11 @@
-"""Wall time of one ``lecture-rl compare`` with 1 and 2 local workers and with Ray on 2 CPUs.
+"""Wall time of one `lecture-rl compare` with 1 and 2 local workers and with Ray on 2 CPUs.
 
 Runs the same comparison (default: the issue's ``--env LectureRL/Parity-v0 --agents
 ppo,reinforce --set net=gru --steps 150000 --seeds 2 --eval-episodes 20``) as a fresh
-``lecture-rl`` process each time, in its own process group, and prints the wall times,
+`lecture-rl` process each time, in its own process group, and prints the wall times,
 the speed-ups over one worker (target: at least 1.8x for two workers on two idle cores), Ray's
 start-up cost, whether the results files are identical, and whether any process of the group
-outlived the command. The hardware's own figure, two independent ``train`` runs side by side
+outlived the command. The hardware's own figure, two independent `train` runs side by side
 against one, is printed beside it as the peer.
 
     python benchmarks/compare_scaling.py            # the issue's setting, 3 repeats (~6 min)
@@ -31,7 +31,7 @@ from lecture_rl.runners.processes import lecture_rl_command as lecture_rl
 
 
 def timed(commands: list[list[str]]) -> tuple[float, list[int]]:
-    """Run ``commands`` side by side, each in a new process group: wall seconds and the
+    """Run `commands` side by side, each in a new process group: wall seconds and the
     processes of those groups still alive after the commands exited (then killed)."""
     start = time.perf_counter()
     processes = [
@@ -53,7 +53,7 @@ def timed(commands: list[list[str]]) -> tuple[float, list[int]]:
 
 
 def trial_seconds(out: Path) -> float:
-    """The summed wall time of the trials themselves (``trials/*.json``), start-up excluded."""
+    """The summed wall time of the trials themselves (`trials/*.json`), start-up excluded."""
     return sum(
         float(json.loads(path.read_text())["wall_time"]) for path in (out / "trials").glob("*.json")
     )

@@ -1,18 +1,20 @@
 """DQN with the notes' CNN on the maze seen as pixels, against stable-baselines3's DQN.
 
-Usage::
+Usage:
 
-    python benchmarks/dqn_maze.py                    # both agents, seed 0, cap 100k env steps
-    python benchmarks/dqn_maze.py --seeds 0 1 2 --cap-steps 60000 --only ours
+```text
+python benchmarks/dqn_maze.py                    # both agents, seed 0, cap 100k env steps
+python benchmarks/dqn_maze.py --seeds 0 1 2 --cap-steps 60000 --only ours
+```
 
-Env: ``LectureRL/GridWorld-v0`` with ``map_name="maze"`` and ``obs_mode="image"`` (42x42x3
-uint8). The optimal return comes from value iteration over the env's own model ``P``. Both agents
-are evaluated greedily every ``--eval-every`` env steps; the script prints, per agent and seed,
+Env: `LectureRL/GridWorld-v0` with `map_name="maze"` and `obs_mode="image"` (42x42x3
+uint8). The optimal return comes from value iteration over the env's own model `P`. Both agents
+are evaluated greedily every `--eval-every` env steps; the script prints, per agent and seed,
 the env steps and wall-clock to the optimal greedy return (or the best return at the cap) and
 the training env-steps/s (evaluation time left out), and the ratios ours/peer.
 
-Ours: ``lecture_rl.agents.make("dqn", env, net="cnn")`` with its defaults. Peer: SB3
-``DQN("CnnPolicy")`` with its defaults except ``buffer_size=100_000`` (its default of one
+Ours: `lecture_rl.agents.make("dqn", env, net="cnn")` with its defaults. Peer: SB3
+`DQN("CnnPolicy")` with its defaults except `buffer_size=100_000` (its default of one
 million 42x42x3 frames would not fit this machine's memory twice over).
 """
 

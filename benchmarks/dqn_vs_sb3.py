@@ -1,42 +1,44 @@
-"""Benchmark: our ``dqn`` against stable-baselines3's DQN on FrozenLake-v1 4x4 (not slippery).
+"""Benchmark: our `dqn` against stable-baselines3's DQN on FrozenLake-v1 4x4 (not slippery).
 
 Both train an MLP of two 64-unit layers in the same run, with the same replay of 20,000
 transitions, γ = 0.99, 1,000 steps before learning, a hard target copy every 1,000 env steps,
 ε from 1 to 0.05 over 10,000 env steps, Huber loss and gradient-norm clipping at 10:
 
-- ``ours``: ``agents.make("dqn", env, seed=seed)``, nothing else set: its defaults step 16
-  envs at once (numpy copies of the table, ``envs/table_vector.py``) and make one Adam step
+- `ours`: `agents.make("dqn", env, seed=seed)`, nothing else set: its defaults step 16
+  envs at once (numpy copies of the table, `envs/table_vector.py`) and make one Adam step
   (lr 1e-3) on 256 replayed transitions per vector step: 16 replayed samples per env step;
-- ``sb3``: SB3 as its DQN is usually run: one env, one Adam step (lr 5e-4) on 64 transitions
-  every 4 env steps (``train_freq=4``): also 16 replayed samples per env step;
-- ``sb3-16`` (``--matched``, on by default): SB3 with our settings exactly (16 envs via
-  ``make_vec_env``, one step of 256 per vector step, lr 1e-3), to show how much of the gain is
+- `sb3`: SB3 as its DQN is usually run: one env, one Adam step (lr 5e-4) on 64 transitions
+  every 4 env steps (`train_freq=4`): also 16 replayed samples per env step;
+- `sb3-16` (`--matched`, on by default): SB3 with our settings exactly (16 envs via
+  `make_vec_env`, one step of 256 per vector step, lr 1e-3), to show how much of the gain is
   the batched design (which SB3 can also run) and how much is the implementation.
 
-Every ``--eval-every`` env steps the greedy policy is evaluated on the (deterministic) map; a
+Every `--eval-every` env steps the greedy policy is evaluated on the (deterministic) map; a
 run is *solved* at the first evaluation that reaches the goal (return 1). Evaluation time is
 not counted as training time.
 
-Then (``--maze``, on by default) the pixel maze (``LectureRL/GridWorld-v0``, ``map_name="maze"``,
-``obs_mode="image"``, 42x42x3) with the CNN, ours and ``sb3-16`` only, speed only (solving it
-takes ~100k steps; ``benchmarks/dqn_maze.py`` measures that): ``dqn``'s defaults with
-``net="cnn"`` and the plain DQN target (SB3 has no Double DQN), against SB3's ``CnnPolicy``
-with our CNN as its features extractor (``nets/sb3_extractors.py``) and a linear Q head, the
+Then (`--maze`, on by default) the pixel maze (`LectureRL/GridWorld-v0`, `map_name="maze"`,
+`obs_mode="image"`, 42x42x3) with the CNN, ours and `sb3-16` only, speed only (solving it
+takes ~100k steps; `benchmarks/dqn_maze.py` measures that): `dqn`'s defaults with
+`net="cnn"` and the plain DQN target (SB3 has no Double DQN), against SB3's `CnnPolicy`
+with our CNN as its features extractor (`nets/sb3_extractors.py`) and a linear Q head, the
 same 16 envs, batch, lr, replay, target copy and clipping. SB3 runs the convolutions on
 every row (forward on 2x256 images, backward on 256 per update); ours runs them once per
-*distinct* picture of the minibatch (``agents/distinct_rows.py``: the maze has 28 pictures,
+*distinct* picture of the minibatch (`agents/distinct_rows.py`: the maze has 28 pictures,
 a batch of 256 shows about 22), the same loss and gradient in another order of addition.
 
-Printed per agent and seed: env steps to solve, training env-steps/s over ``--steps`` per
+Printed per agent and seed: env steps to solve, training env-steps/s over `--steps` per
 wall-clock second and per CPU second of this process (steadier on a shared machine); then the
 medians over the seeds and the ratios ours / SB3 (speed: want >= 3; steps to solve: want
 <= 1). Steps to solve vary a lot between seeds (2.5k to 7k), so use many seeds (default 20).
 
-Usage::
+Usage:
 
-    python benchmarks/dqn_vs_sb3.py --smoke            # CI: one seed, 3,000 steps
-    python benchmarks/dqn_vs_sb3.py                    # 20 seeds, 10,000 steps: ~3 minutes
-    python benchmarks/dqn_vs_sb3.py --matched-only --seeds 0 1 2 3 4   # issue 19's ratios
+```text
+python benchmarks/dqn_vs_sb3.py --smoke            # CI: one seed, 3,000 steps
+python benchmarks/dqn_vs_sb3.py                    # 20 seeds, 10,000 steps: ~3 minutes
+python benchmarks/dqn_vs_sb3.py --matched-only --seeds 0 1 2 3 4   # issue 19's ratios
+```
 """
 
 from __future__ import annotations
@@ -215,7 +217,7 @@ def main() -> None:
 
 
 def compare(args: argparse.Namespace) -> float:
-    """Run the agents on ``ENV`` for every seed, print rows, medians and ratios; return the
+    """Run the agents on `ENV` for every seed, print rows, medians and ratios; return the
     ratio of median wall-clock speeds ours / sb3-16 (or ours / sb3 without sb3-16)."""
     # warm-up: the process's first optimizer and first update import and set up torch parts
     # (seconds) that would otherwise be charged to whichever agent runs first

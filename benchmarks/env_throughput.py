@@ -1,13 +1,15 @@
 """Env-steps per second of every lecture-rl env: single, Gymnasium SyncVectorEnv, native batch.
 
-Usage::
+Usage:
 
-    python benchmarks/env_throughput.py                 # all envs, 256 copies, ~2 s per figure
-    python benchmarks/env_throughput.py --num-envs 1024 --seconds 1
+```text
+python benchmarks/env_throughput.py                 # all envs, 256 copies, ~2 s per figure
+python benchmarks/env_throughput.py --num-envs 1024 --seconds 1
+```
 
-For each env it prints steps/s as one env, as ``SyncVectorEnv`` x N of that env (the peer a user
-gets from ``gym.make_vec(..., vectorization_mode="sync")``) and as the native numpy batch
-(``vectorization_mode="vector_entry_point"``), and the native/sync ratio, all measured in the
+For each env it prints steps/s as one env, as `SyncVectorEnv` x N of that env (the peer a user
+gets from `gym.make_vec(..., vectorization_mode="sync")`) and as the native numpy batch
+(`vectorization_mode="vector_entry_point"`), and the native/sync ratio, all measured in the
 same run. Actions are drawn before timing, so the figures measure the env, not the sampler.
 Targets: native/sync >= 50x for Parity and Copy, >= 20x for GridWorld.
 """
@@ -32,7 +34,7 @@ CASES: list[tuple[str, dict, float]] = [
 
 
 def timed(step: Callable[[int], None], batch: int, seconds: float) -> float:
-    """Env steps per second of ``step(i)`` (``batch`` env steps per call) over ``seconds``."""
+    """Env steps per second of `step(i)` (`batch` env steps per call) over `seconds`."""
     for i in range(10):  # warm up
         step(i)
     calls, start = 0, time.perf_counter()

@@ -1,28 +1,30 @@
-"""Benchmark: what listening to every gradient step costs ``ppo`` + ``gru``.
+"""Benchmark: what listening to every gradient step costs `ppo` + `gru`.
 
-``ppo`` with ``net="gru"`` and its defaults trains on ``LectureRL/Parity-v0`` (length 16)
-twice per repeat, interleaved in the same run: once with no subscriber of ``NetworkUpdate``
+`ppo` with `net="gru"` and its defaults trains on `LectureRL/Parity-v0` (length 16)
+twice per repeat, interleaved in the same run: once with no subscriber of `NetworkUpdate`
 (then no loss is turned into a float and the gradient norm stays a tensor: the divergence
-guard runs without host syncs, ``agents/deep.py``) and once with a subscriber that receives
+guard runs without host syncs, `agents/deep.py`) and once with a subscriber that receives
 every gradient step's event (which one goes first alternates). Printed: env-steps per wall
 second and per CPU second of this process (steadier on a shared machine) of each, medians of
-``--repeats`` with the lowest and highest, and the ratios.
+`--repeats` with the lowest and highest, and the ratios.
 
 The bar: the unsubscribed figure at least the one of the code from before the event stream
-existed (14.4k env-steps/s on the dev machine). ``--before TREE`` measures that code in the
-same run, interleaved: ``TREE`` is a checkout of it, made with ``git worktree add TREE
+existed (14.4k env-steps/s on the dev machine). `--before TREE` measures that code in the
+same run, interleaved: `TREE` is a checkout of it, made with ``git worktree add TREE
 477e1d8^`` (the last commit whose agents report nothing but finished episodes). Its
-``ppo`` + ``gru`` trains with its defaults and the same seeds in a child process that imports
-``lecture_rl`` from ``TREE``; the same warm-up, the same timer. All three variants then run
-that code's defaults (``BEFORE_DEFAULTS``: 4 epochs per rollout, no episode prefix), so the
+`ppo` + `gru` trains with its defaults and the same seeds in a child process that imports
+`lecture_rl` from `TREE`; the same warm-up, the same timer. All three variants then run
+that code's defaults (`BEFORE_DEFAULTS`: 4 epochs per rollout, no episode prefix), so the
 arithmetic is the same and only the code differs.
 
-Usage::
+Usage:
 
-    python benchmarks/event_overhead.py --smoke     # CI: seconds
-    python benchmarks/event_overhead.py             # 5 repeats of 65,536 env steps each
-    git worktree add ../before-events 477e1d8^
-    python benchmarks/event_overhead.py --before ../before-events --steps 32768
+```text
+python benchmarks/event_overhead.py --smoke     # CI: seconds
+python benchmarks/event_overhead.py             # 5 repeats of 65,536 env steps each
+git worktree add ../before-events 477e1d8^
+python benchmarks/event_overhead.py --before ../before-events --steps 32768
+```
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class CountUpdates(TrainingCallback):
         self.loss += event.losses["loss"]
 
 
-#: with ``--before``: the ppo + gru defaults of that code, given to this code too (since then
+#: with `--before`: the ppo + gru defaults of that code, given to this code too (since then
 #: gru trains 8 epochs per rollout and re-runs each unfinished episode's start: more work)
 BEFORE_DEFAULTS = {"update_epochs": 4, "episode_prefix": False, "net_kwargs": {}}
 
@@ -83,8 +85,8 @@ def speed(
     return result.env_steps / wall, result.env_steps / cpu, listener.count
 
 
-#: the timed run of :func:`speed` without callbacks, for a child process (older ``train``
-#: signatures take ``steps=`` too); prints "env-steps/s per-CPU-second"
+#: the timed run of `speed` without callbacks, for a child process (older `train`
+#: signatures take `steps=` too); prints "env-steps/s per-CPU-second"
 BEFORE_RUN = """
 import sys, time, torch, gymnasium as gym
 import lecture_rl.envs

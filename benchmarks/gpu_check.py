@@ -1,31 +1,33 @@
 """One prepared GPU check: every CUDA path of lecture-rl, run once, timed, in one table.
 
-Usage::
+Usage:
 
-    python benchmarks/gpu_check.py                  # on a machine with CUDA: about 3-5 minutes
-    python benchmarks/gpu_check.py --smoke          # tiny budgets (what CI runs)
-    python benchmarks/gpu_check.py --device cpu --smoke   # the same checks on the CPU
+```text
+python benchmarks/gpu_check.py                  # on a machine with CUDA: about 3-5 minutes
+python benchmarks/gpu_check.py --smoke          # tiny budgets (what CI runs)
+python benchmarks/gpu_check.py --device cpu --smoke   # the same checks on the CPU
+```
 
-On a machine without CUDA it prints one line that says ``skipped`` and exits 0 (a skip, not a
+On a machine without CUDA it prints one line that says `skipped` and exits 0 (a skip, not a
 pass: nothing ran). Otherwise it first prints where a rollout's time goes (`profile.md`:
 `benchmarks/torch_envs.py --profile`'s tables, PPO + LSTM and GRU on Parity-16 with 4096
 torch envs), then runs, each through the real `lecture-rl` command where there is one:
 
-1. ``train --device cuda``: ``dqn`` + ``cnn`` on the maze seen as pixels; ``ppo`` with ``lstm``,
-   ``gru`` and ``transformer`` on Parity-16 and on Copy-5; each then ``evaluate --json``;
-2. ``compare --workers 2 --device cuda`` (the worker processes initialise CUDA themselves);
-3. a checkpoint saved on the GPU loads on a machine without CUDA (``CUDA_VISIBLE_DEVICES=``)
-   and one trained on the CPU loads onto the GPU (``evaluate --device cuda``), with the same
+1. `train --device cuda`: `dqn` + `cnn` on the maze seen as pixels; `ppo` with `lstm`,
+   `gru` and `transformer` on Parity-16 and on Copy-5; each then `evaluate --json`;
+2. `compare --workers 2 --device cuda` (the worker processes initialise CUDA themselves);
+3. a checkpoint saved on the GPU loads on a machine without CUDA (`CUDA_VISIBLE_DEVICES=`)
+   and one trained on the CPU loads onto the GPU (`evaluate --device cuda`), with the same
    greedy figures;
-4. ``inspect`` of a GPU checkpoint;
+4. `inspect` of a GPU checkpoint;
 5. the same seed twice on the GPU gives the same numbers (training log and weights);
 6. `ppo` + `lstm` and + `gru` on Parity-16 with 4096 envs on the device (the torch
    batched envs, with `AT_SCALE` of `benchmarks/torch_envs.py`): env-steps/s end to end
    and the wall time to greedy accuracy 0.99.
 
 It prints one table (what ran, seconds, env-steps/s, the learned figure, ok) and writes it with
-the details to ``--out`` (``gpu_check.md``, ``gpu_check.json``, each command's log). The exit
-code is 1 when any check failed. It installs nothing: run it where ``lecture_rl`` imports.
+the details to `--out` (`gpu_check.md`, `gpu_check.json`, each command's log). The exit
+code is 1 when any check failed. It installs nothing: run it where `lecture_rl` imports.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class CheckFailed(Exception):
 
 
 class Checker:
-    """Runs the checks, one ``lecture-rl`` command at a time, and keeps the rows."""
+    """Runs the checks, one `lecture-rl` command at a time, and keeps the rows."""
 
     def __init__(
         self, out: Path, device: str, smoke: bool, timeout: float, only: list[str] | None = None
@@ -95,7 +97,7 @@ class Checker:
     # ----- running commands ------------------------------------------------------------------
 
     def cli(self, *words: str, env: dict[str, str] | None = None) -> str:
-        """Run ``lecture-rl WORDS`` (this interpreter); its stdout, or CheckFailed."""
+        """Run `lecture-rl WORDS` (this interpreter); its stdout, or CheckFailed."""
         self.count += 1
         log = self.out / f"cmd{self.count:02d}-{words[0]}.log"
         command = [*lecture_rl_command(), *words]
@@ -151,7 +153,7 @@ class Checker:
     def train(
         self, folder: Path, env, agent: str, hp: dict, steps: int, device: str, seed: int = 0
     ) -> tuple[float, float]:
-        """``lecture-rl train``; returns (training seconds, env-steps/s) from train_log.csv."""
+        """`lecture-rl train`; returns (training seconds, env-steps/s) from train_log.csv."""
         words = ["train", *self.env_words(env), "--agent", agent, "--steps", str(steps)]
         for key, value in hp.items():
             words += ["--set", f"{key}={json.dumps(value)}"]

@@ -1,15 +1,17 @@
 """Monte Carlo control on the maze: greedy return per seed, with and without exploring starts.
 
-``LectureRL/GridWorld-v0`` with ``map_name=maze`` (step −0.01, goal +1, pit −1, 100-step limit;
+`LectureRL/GridWorld-v0` with `map_name=maze` (step −0.01, goal +1, pit −1, 100-step limit;
 the optimum is 0.89, 12 moves). For each setting and seed the agent trains in stages and its
 greedy return (3 evaluation episodes) is measured after each stage; the same table holds
 Q-learning with the same γ and seeds, the method MC is measured against (issue 22). Printed:
 greedy returns per seed and stage, how many seeds are at the optimum after the last stage, and
 training seconds per setting (the machine may be shared: compare rows of one run).
 
-Run::
+Run:
 
-    python benchmarks/mc_maze.py [--seeds 5] [--stages 1000,2000,3000,5000] [--smoke]
+```text
+python benchmarks/mc_maze.py [--seeds 5] [--stages 1000,2000,3000,5000] [--smoke]
+```
 """
 
 from __future__ import annotations

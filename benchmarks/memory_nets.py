@@ -1,29 +1,31 @@
-"""Benchmark: does every memory network solve the memory tasks with ``ppo``'s own settings?
+"""Benchmark: does every memory network solve the memory tasks with `ppo`'s own settings?
 
-Each named net (``lstm``, ``gru``, ``transformer``; ``rnn`` and ``mlp`` on request) trains with
-the env's preset and nothing else set, as ``lecture-rl train --agent ppo --set net=NET`` does
-(``presets.settings_for``: Parity's and Copy's entries of ``lecture_rl/assets/presets/ppo.yml``;
-the nets' own defaults over them come from ``PPOAgent.net_defaults``: the Transformer's lr 1e-3
+Each named net (`lstm`, `gru`, `transformer`; `rnn` and `mlp` on request) trains with
+the env's preset and nothing else set, as `lecture-rl train --agent ppo --set net=NET` does
+(`presets.settings_for`: Parity's and Copy's entries of `lecture_rl/assets/presets/ppo.yml`;
+the nets' own defaults over them come from `PPOAgent.net_defaults`: the Transformer's lr 1e-3
 and d_model 64; for LSTM and GRU 8 epochs, one-hot input weights of order 1, LSTM forget bias 3,
 GRU update bias 2) on:
 
-- ``copy``:        ``LectureRL/Copy-v0`` length 5, 4 symbols;
-- ``copy-delay``:  the same with ``delay=10`` blank steps before the go marker;
-- ``parity``:      ``LectureRL/Parity-v0`` length 16.
+- `copy`:        `LectureRL/Copy-v0` length 5, 4 symbols;
+- `copy-delay`:  the same with `delay=10` blank steps before the go marker;
+- `parity`:      `LectureRL/Parity-v0` length 16.
 
-Every ``--eval-every`` env steps the greedy policy is evaluated on ``--eval-episodes`` fresh
+Every `--eval-every` env steps the greedy policy is evaluated on `--eval-episodes` fresh
 episodes (not counted as training time; making the env and the agent is); a run stops at
-``--target`` accuracy, at ``--max-steps`` (the default budget, 500k) or after ``--cap-seconds``
+`--target` accuracy, at `--max-steps` (the default budget, 500k) or after `--cap-seconds`
 of training. Then the same agent is evaluated on the task at twice the length (Parity-32; Copy
 length 10), the length generalisation. Printed per net, task and seed: accuracy, env steps and
 wall seconds to the target (or the best accuracy), and the accuracy at twice the length; then
 one summary row per net and task over the seeds.
 
-Usage::
+Usage:
 
-    python benchmarks/memory_nets.py --smoke                   # CI: seconds, tiny tasks
-    python benchmarks/memory_nets.py --nets transformer --tasks copy copy-delay --seeds 0 1 2
-    python benchmarks/memory_nets.py                           # all nets and tasks, seeds 0 1
+```text
+python benchmarks/memory_nets.py --smoke                   # CI: seconds, tiny tasks
+python benchmarks/memory_nets.py --nets transformer --tasks copy copy-delay --seeds 0 1 2
+python benchmarks/memory_nets.py                           # all nets and tasks, seeds 0 1
+```
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def describe(r: Result, target: float) -> str:
 
 
 def headline(net: str, results: list[Result], tasks: list[str], target: float) -> str:
-    """One line per net: median wall seconds to greedy ``target`` per task, start-up in."""
+    """One line per net: median wall seconds to greedy `target` per task, start-up in."""
     parts = []
     for task in tasks:
         rows = [r for r in results if r.net == net and r.task == task]

@@ -1,7 +1,7 @@
 """SB3 PPO on GridWorld image observations: the notes' CNN vs SB3's default NatureCNN.
 
-Trains ``PPO("CnnPolicy")`` on ``LectureRL/GridWorld-v0`` (``obs_mode="image"``) with the
-features extractor from :mod:`lecture_rl.nets.sb3_extractors` and with SB3's own NatureCNN,
+Trains `PPO("CnnPolicy")` on `LectureRL/GridWorld-v0` (`obs_mode="image"`) with the
+features extractor from `lecture_rl.nets.sb3_extractors` and with SB3's own NatureCNN,
 same seeds and settings, and prints per seed the env steps until the greedy policy reaches
 the optimal return, the training speed (steps/s) and the parameter count.
 
@@ -34,7 +34,7 @@ def greedy_return(model: PPO, env: gym.Env) -> float:
 
 
 class SolvedAt(BaseCallback):
-    """Checks the greedy return every ``every`` steps; stops when it reaches ``target``."""
+    """Checks the greedy return every `every` steps; stops when it reaches `target`."""
 
     def __init__(self, env: gym.Env, target: float, every: int):
         super().__init__()

@@ -1,8 +1,8 @@
 """Recurrent rollout forward+backward: lecture_rl.nets vs sb3-contrib's per-step loop.
 
-Times ``forward_sequence`` (segments at episode starts packed into one core call) against
-sb3-contrib's ``RecurrentActorCriticPolicy._process_sequence`` (a Python loop over time
-whenever an episode starts inside the rollout) on the same ``torch.nn.LSTM`` weights, and
+Times `forward_sequence` (segments at episode starts packed into one core call) against
+sb3-contrib's `RecurrentActorCriticPolicy._process_sequence` (a Python loop over time
+whenever an episode starts inside the rollout) on the same `torch.nn.LSTM` weights, and
 checks both give the same outputs. Prints one row per (T, B) and the speed-up.
 
     python benchmarks/nets_sequence.py [--hidden 128] [--reset-prob 0.0625] [--repeats 5]

@@ -1,19 +1,21 @@
-"""Benchmark: our ``ppo`` + ``lstm`` against sb3-contrib's RecurrentPPO on Parity.
+"""Benchmark: our `ppo` + `lstm` against sb3-contrib's RecurrentPPO on Parity.
 
-Both agents train with their own settings (ours: Parity's preset with ``net="lstm"``, as
-``lecture-rl train`` picks it; the peer:
-``RecurrentPPO("MlpLstmPolicy", 8 envs)``) on ``LectureRL/Parity-v0`` in the same run. Every
-``--eval-every`` env steps the greedy policy is evaluated on ``--eval-episodes`` fresh
+Both agents train with their own settings (ours: Parity's preset with `net="lstm"`, as
+`lecture-rl train` picks it; the peer:
+`RecurrentPPO("MlpLstmPolicy", 8 envs)`) on `LectureRL/Parity-v0` in the same run. Every
+`--eval-every` env steps the greedy policy is evaluated on `--eval-episodes` fresh
 episodes (evaluation time is not counted; start-up, making the envs and the agent, is). A run
-stops at ``--target`` accuracy or after ``--cap-seconds`` of training.
+stops at `--target` accuracy or after `--cap-seconds` of training.
 
 Printed for each agent: env steps and wall-clock to the target (or the best accuracy at the
 cap), training env-steps/s, and the ratios ours / peer.
 
-Usage::
+Usage:
 
-    python benchmarks/parity_vs_sb3.py                      # length 16, about 8 minutes at most
-    python benchmarks/parity_vs_sb3.py --seeds 0 1 2 --cap-seconds 120
+```text
+python benchmarks/parity_vs_sb3.py                      # length 16, about 8 minutes at most
+python benchmarks/parity_vs_sb3.py --seeds 0 1 2 --cap-seconds 120
+```
 """
 
 from __future__ import annotations
@@ -90,8 +92,8 @@ def run_ours(args: argparse.Namespace, seed: int) -> Run:
     next_eval = args.eval_every
 
     def callback(record: dict) -> bool | None:
-        """Evaluate every ``eval_every`` steps; ``False`` (stop) at the target or the time cap,
-        ``None`` (go on) otherwise."""
+        """Evaluate every `eval_every` steps; `False` (stop) at the target or the time cap,
+        `None` (go on) otherwise."""
         nonlocal next_eval
         steps = record["env_steps"]
         if steps < next_eval:
@@ -118,7 +120,7 @@ def run_ours(args: argparse.Namespace, seed: int) -> Run:
 
 
 def sb3_greedy_accuracy(model, length: int, episodes: int, seed: int) -> float:
-    """Greedy accuracy of a RecurrentPPO model on ``episodes`` Parity episodes, run in batch."""
+    """Greedy accuracy of a RecurrentPPO model on `episodes` Parity episodes, run in batch."""
     from stable_baselines3.common.env_util import make_vec_env
 
     venv = make_vec_env(
@@ -195,8 +197,8 @@ def describe(run: Run, target: float) -> str:
 
 
 def time_to_target(group: list[Run], target: float) -> str:
-    """The headline of one agent: median seconds to ``target`` over the seeds and each seed's
-    (a seed that never reached it counts as infinite, shown as ``>cap``)."""
+    """The headline of one agent: median seconds to `target` over the seeds and each seed's
+    (a seed that never reached it counts as infinite, shown as `>cap`)."""
     seconds = [r.seconds_to_target if r.seconds_to_target is not None else np.inf for r in group]
     median = float(np.median(seconds))
     each = ", ".join(

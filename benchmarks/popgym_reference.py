@@ -1,42 +1,44 @@
 """Benchmark: POPGym's own baseline code (RLlib PPO with their GRU / LSTM), run on this machine.
 
-The "theirs" column of ``benchmarks/popgym_table.py``. POPGym's authors published their
+The "theirs" column of `benchmarks/popgym_table.py`. POPGym's authors published their
 per-env scores only in their paper's appendix; instead of copying figures we run their code:
-``popgym/baselines/ppo.py`` of popgym 1.0.7 (github.com/proroklab/popgym), i.e. RLlib's PPO on
-the old API stack (``TorchModelV2``) with their ``GRU`` / ``LSTM`` models
-(``popgym/baselines/ray_models``), their wrappers (``Antialias(PreviousAction(env))``) and
-their hyperparameters, copied from their ``config`` dict:
+`popgym/baselines/ppo.py` of popgym 1.0.7 (github.com/proroklab/popgym), i.e. RLlib's PPO on
+the old API stack (`TorchModelV2`) with their `GRU` / `LSTM` models
+(`popgym/baselines/ray_models`), their wrappers (`Antialias(PreviousAction(env))`) and
+their hyperparameters, copied from their `config` dict:
 
 - model: a 128-wide linear + LayerNorm feature map, a 128-wide LeakyReLU preprocessor, a
   256-wide memory, actor and critic heads of two 128-wide LeakyReLU layers each;
-- ``gamma`` 0.99, ``vf_loss_coeff`` 1.0, ``batch_mode="complete_episodes"``,
-  ``rollout_fragment_length`` = ``max_seq_len`` = BPTT cut-off 1,024, minibatches of
+- `gamma` 0.99, `vf_loss_coeff` 1.0, `batch_mode="complete_episodes"`,
+  `rollout_fragment_length` = `max_seq_len` = BPTT cut-off 1,024, minibatches of
   8 x 1,024 = 8,192 steps; every other PPO setting is RLlib's default, which their script
-  leaves alone (``lr`` 5e-5, GAE ``lambda`` 1.0, 30 epochs, clip 0.3, value clip 10,
+  leaves alone (`lr` 5e-5, GAE `lambda` 1.0, 30 epochs, clip 0.3, value clip 10,
   KL coefficient 0.2, no entropy bonus).
 
 Changed, because they only scale the machine: their 4 rollout workers x 16 envs x 1,024 steps
 = 65,536-step train batches become **1 local worker x 16 envs x 1,024 = 16,384-step batches**
-(``--envs-per-worker``, ``--bptt`` to change), so the gradient steps per env step stay theirs
+(`--envs-per-worker`, `--bptt` to change), so the gradient steps per env step stay theirs
 (30 epochs x 2 minibatches per 16,384 steps, against 30 x 8 per 65,536); no GPU (theirs:
-0.25 GPU per trial); RLlib 2.60 instead of the 2.x of their time (``horizon`` is gone from
+0.25 GPU per trial); RLlib 2.60 instead of the 2.x of their time (`horizon` is gone from
 RLlib; every POPGym episode here ends well before 1,024 steps, so it never cut one).
-Their budget: ``POPGYM_STEPS``, 15M env steps per trial by default.
+Their budget: `POPGYM_STEPS`, 15M env steps per trial by default.
 
 Measured per (env, model, seed): POPGym's **MMER** as their runs logged it: RLlib's
-``episode_reward_mean`` of each training iteration (the mean return of the last 100 finished
+`episode_reward_mean` of each training iteration (the mean return of the last 100 finished
 episodes), the maximum over iterations; the env steps, iterations, wall time and env steps per
 second, and from that the wall time their 15M-step budget would take here.
 
-Needs RLlib (``pip install -e ".[popgym-baselines]"``). ``--out`` merges the rows into a JSON
+Needs RLlib (`pip install -e ".[popgym-baselines]"`). `--out` merges the rows into a JSON
 file (atomically, after every run, so a stopped job keeps its finished runs), which
-``popgym_table.py`` reads for its "theirs" column.
+`popgym_table.py` reads for its "theirs" column.
 
-Usage::
+Usage:
 
-    python benchmarks/popgym_reference.py --smoke      # CI: seconds ("skipped" without RLlib)
-    python benchmarks/popgym_reference.py --models GRU --steps 98304 \\
-        --out benchmarks/results/popgym_reference.json
+```text
+python benchmarks/popgym_reference.py --smoke      # CI: seconds ("skipped" without RLlib)
+python benchmarks/popgym_reference.py --models GRU --steps 98304 \\
+    --out benchmarks/results/popgym_reference.json
+```
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
-#: the issue's names -> POPGym 1.0.7 ids (the same six as ``popgym_table.ENVS``)
+#: the issue's names -> POPGym 1.0.7 ids (the same six as `popgym_table.ENVS`)
 ENVS: dict[str, str] = {
     "RepeatPreviousEasy": "popgym-RepeatPreviousEasy-v0",
     "CountRecallEasy": "popgym-CountRecallEasy-v0",
@@ -62,9 +64,9 @@ ENVS: dict[str, str] = {
     "MineSweeperEasy": "popgym-MineSweeperEasy-v0",
     "HigherLowerEasy": "popgym-HigherLowerEasy-v0",
 }
-#: their model class names (``popgym.baselines.ray_models``) -> our agent label they face
+#: their model class names (`popgym.baselines.ray_models`) -> our agent label they face
 MODELS: dict[str, str] = {"GRU": "ppo-gru", "LSTM": "ppo-lstm"}
-#: ``popgym/baselines/ppo.py``: ``POPGYM_STEPS`` default and their train batch
+#: `popgym/baselines/ppo.py`: `POPGYM_STEPS` default and their train batch
 THEIR_STEPS = 15_000_000
 THEIR_BATCH = "4 workers x 16 envs x 1,024 = 65,536 steps"
 #: their sizes: linear layers, memory, BPTT cut-off, sequences per minibatch
@@ -76,14 +78,14 @@ INSTALL_HINT = "pip install 'lecture-rl[popgym-baselines]'"
 
 
 def mmer_from_iterations(returns: list[float]) -> float:
-    """POPGym's max-mean episodic reward from RLlib's per-iteration ``episode_reward_mean``:
+    """POPGym's max-mean episodic reward from RLlib's per-iteration `episode_reward_mean`:
     the largest one; iterations that finished no episode (nan) are skipped, nan if none did."""
     finite = [r for r in returns if r is not None and math.isfinite(r)]
     return max(finite) if finite else float("nan")
 
 
 def merge_runs(old: list[dict], new: list[dict]) -> list[dict]:
-    """The runs of ``old`` with those of ``new`` replacing any of the same env, model, seed
+    """The runs of `old` with those of `new` replacing any of the same env, model, seed
     and budget, in a stable order (env, model, budget, seed)."""
     key = ("env", "model", "steps", "seed")
     merged = {tuple(run[k] for k in key): run for run in old}
@@ -92,16 +94,16 @@ def merge_runs(old: list[dict], new: list[dict]) -> list[dict]:
 
 
 def load_results(path: Path) -> dict:
-    """The JSON file written by ``--out`` (``{"runs": [], ...}`` if it does not exist)."""
+    """The JSON file written by `--out` (`{"runs": [], ...}` if it does not exist)."""
     if not Path(path).exists():
         return {"runs": []}
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def theirs_cell(results: dict, env: str, agent: str) -> str:
-    """The table cell for our ``agent`` on ``env``: the runs of the model that faces it
-    (``MODELS``), MMER mean over seeds with its budget, seeds, iterations and wall time;
-    ``-`` where none was run."""
+    """The table cell for our `agent` on `env`: the runs of the model that faces it
+    (`MODELS`), MMER mean over seeds with its budget, seeds, iterations and wall time;
+    `-` where none was run."""
     models = [model for model, label in MODELS.items() if label == agent]
     runs = [r for r in results.get("runs", []) if r["env"] == env and r["model"] in models]
     if not runs:
@@ -120,7 +122,7 @@ def theirs_cell(results: dict, env: str, agent: str) -> str:
 
 
 def their_config(env: str, model_cls: type, seed: int, bptt: int, envs_per_worker: int):
-    """``popgym/baselines/ppo.py``'s ``config`` as an RLlib 2.60 ``PPOConfig`` (old API stack),
+    """`popgym/baselines/ppo.py`'s `config` as an RLlib 2.60 `PPOConfig` (old API stack),
     with one local worker; only the sizes named in the module docstring differ."""
     import torch
     from ray.rllib.algorithms.ppo import PPOConfig
@@ -198,7 +200,7 @@ def register(envs: list[str]) -> dict[str, type]:
 
 
 def run_one(env: str, model: str, seed: int, args: argparse.Namespace, models: dict) -> dict:
-    """Train their PPO until ``args.steps`` env steps are sampled; one result row."""
+    """Train their PPO until `args.steps` env steps are sampled; one result row."""
     config = their_config(ENVS[env], models[model], seed, args.bptt, args.envs_per_worker)
     start = time.perf_counter()
     algo = config.build_algo() if hasattr(config, "build_algo") else config.build()
@@ -291,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def save(path: Path, runs: list[dict], setup: str) -> None:
-    """Merge ``runs`` into the JSON file at ``path`` (atomically)."""
+    """Merge `runs` into the JSON file at `path` (atomically)."""
     from lecture_rl.agents.checkpoint_io import atomic_write_text
 
     results = load_results(path)

@@ -1,32 +1,34 @@
 """Benchmark: our PPO (and recurrent DQN) on six POPGym envs, next to POPGym's published setup.
 
-Every (env, agent) pair trains with ``--seeds`` seeds for ``--steps`` env steps through
-``lecture_rl.runners.env_factory.make_env`` (the same adapters as ``lecture-rl train``:
-Autoencode's tuple observation flattened, MineSweeper's ``MultiDiscrete`` action as one
-``Discrete``), with the agent's defaults and nothing else set. Measured per run:
+Every (env, agent) pair trains with `--seeds` seeds for `--steps` env steps through
+`lecture_rl.runners.env_factory.make_env` (the same adapters as `lecture-rl train`:
+Autoencode's tuple observation flattened, MineSweeper's `MultiDiscrete` action as one
+`Discrete`), with the agent's defaults and nothing else set. Measured per run:
 
 - **MMER**, POPGym's score (Morad et al. 2023, §5 "max-mean episodic return"): the training
-  episodes are grouped into ``--windows`` equal spans of env steps; the score is the largest
+  episodes are grouped into `--windows` equal spans of env steps; the score is the largest
   mean return of a span. Returns are on POPGym's scale, an episode's return lies in [-1, 1];
-- the **greedy** mean return of the final policy on ``--eval-episodes`` fresh episodes;
+- the **greedy** mean return of the final policy on `--eval-episodes` fresh episodes;
 - the wall time. The **random** policy's mean return is measured once per env as the floor.
 
-Printed per env and agent: mean and 95% t-interval over seeds. ``--markdown PATH`` also
-writes the table (atomically). POPGym's own runs (``popgym/baselines/ppo.py`` in
-github.com/proroklab/popgym): RLlib PPO, 15M env steps per trial (``POPGYM_STEPS``), batches of
+Printed per env and agent: mean and 95% t-interval over seeds. `--markdown PATH` also
+writes the table (atomically). POPGym's own runs (`popgym/baselines/ppo.py` in
+github.com/proroklab/popgym): RLlib PPO, 15M env steps per trial (`POPGYM_STEPS`), batches of
 65,536 steps (4 workers x 16 envs x 1,024), 128-wide MLP layers around a 256-wide memory, the
 previous action appended to the observation; the paper says its envs "often converge within
 two hours of training on a consumer-grade GPU".
 
 The **theirs** column: POPGym's own baseline code run on this machine by
-``benchmarks/popgym_reference.py`` (their GRU faces our ``ppo-gru``, their LSTM our
-``ppo-lstm``), read from ``--theirs`` (default ``benchmarks/results/popgym_reference.json``);
-``-`` where it has no run.
+`benchmarks/popgym_reference.py` (their GRU faces our `ppo-gru`, their LSTM our
+`ppo-lstm`), read from `--theirs` (default `benchmarks/results/popgym_reference.json`);
+`-` where it has no run.
 
-Usage::
+Usage:
 
-    python benchmarks/popgym_table.py --smoke                        # CI: seconds
-    python benchmarks/popgym_table.py --markdown docs/popgym_table.md  # the table in docs
+```text
+python benchmarks/popgym_table.py --smoke                        # CI: seconds
+python benchmarks/popgym_table.py --markdown docs/popgym_table.md  # the table in docs
+```
 """
 
 from __future__ import annotations
@@ -95,8 +97,8 @@ MIN_EPISODES_PER_SPAN = 10
 
 
 def mmer(episodes: list[dict], budget: int, windows: int) -> float:
-    """POPGym's max-mean episodic return: the best mean return over ``windows`` equal spans of
-    env steps (spans with fewer than ``MIN_EPISODES_PER_SPAN`` finished episodes are skipped;
+    """POPGym's max-mean episodic return: the best mean return over `windows` equal spans of
+    env steps (spans with fewer than `MIN_EPISODES_PER_SPAN` finished episodes are skipped;
     nan when none has that many)."""
     if not episodes:
         return float("nan")
@@ -146,7 +148,7 @@ def run_one(env: tuple[str, dict], label: str, seed: int, args: argparse.Namespa
 
 
 def cell(values: list[float]) -> str:
-    """``mean ± half-width of the 95% t-interval`` over seeds."""
+    """`mean ± half-width of the 95% t-interval` over seeds."""
     mean, _, (low, _) = mean_ci95(values)
     return f"{mean:+.3f} ± {mean - low:.3f}"
 
@@ -158,7 +160,7 @@ def table(
     args: argparse.Namespace,
     theirs: dict | None = None,
 ) -> str:
-    """The Markdown table; with ``theirs`` (``popgym_reference``'s results), a column of
+    """The Markdown table; with `theirs` (`popgym_reference`'s results), a column of
     POPGym's code run here beside each of our rows."""
     head = "| env | agent | our steps | seeds | MMER (ours) | greedy return (ours) | random policy "
     head += "| wall s / run |"
@@ -188,7 +190,7 @@ def main(
     doc: str = __doc__,
     script: str = "benchmarks/popgym_table.py",
 ) -> int:
-    """Run the table for ``envs`` (``benchmarks/minigrid_memory.py`` passes its own)."""
+    """Run the table for `envs` (`benchmarks/minigrid_memory.py` passes its own)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=list(envs), choices=list(envs))
     parser.add_argument("--agents", nargs="+", default=DEFAULT_AGENTS, choices=list(AGENTS))

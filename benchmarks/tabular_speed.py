@@ -5,12 +5,14 @@ Both learn on Gymnasium's CliffWalking-v1 with the same hyperparameters (S&B Exa
 so machine noise hits both alike. Reported: total seconds per run (median over repeats),
 microseconds per env step, the time ratio ours / minimal (target: within 2×) and the learning
 result of both (mean return over the last 100 episodes), so the speed is not bought by learning
-less. The minimal loop breaks ties by first index (``np.argmax``); ours breaks them at random and
+less. The minimal loop breaks ties by first index (`np.argmax`); ours breaks them at random and
 honours action masks, so episode lengths differ a little: compare the per-step figures too.
 
-Run::
+Run:
 
-    python benchmarks/tabular_speed.py [--episodes 500] [--repeats 5]
+```text
+python benchmarks/tabular_speed.py [--episodes 500] [--repeats 5]
+```
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def minimal_q_learning(env: gym.Env, episodes: int, seed: int) -> tuple[float, i
 
 
 def ours(env: gym.Env, episodes: int, seed: int) -> tuple[float, int, float]:
-    """``lecture_rl.agents`` Q-learning: (seconds, env steps, mean last-100 return)."""
+    """`lecture_rl.agents` Q-learning: (seconds, env steps, mean last-100 return)."""
     agent = agents.make("q_learning", env, alpha=ALPHA, gamma=GAMMA, epsilon=EPSILON, seed=seed)
     start = time.perf_counter()
     result = agent.train(env, episodes=episodes)

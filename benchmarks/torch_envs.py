@@ -21,14 +21,14 @@ rollout step and per update, and the launch-bound ceiling ``4096 x steps per rol
 (launches per rollout x 8 µs)``.
 
 Two tables, each measured in the same run, numpy and torch interleaved, median of
-``--repeats``:
+`--repeats`:
 
-1. *env*: env steps per second of the numpy native vector env (``vector_entry_point``) and of
+1. *env*: env steps per second of the numpy native vector env (`vector_entry_point`) and of
    its torch version on each device, with random actions drawn before timing (on the device
    for the torch envs): the env alone.
-2. *ppo+lstm Parity-16*: env steps per second of ``agent.train`` (collect and update) with
-   ``torch_envs=False`` (numpy envs: observations to the device and actions back at every
-   step) and ``torch_envs=True``, for each ``--num-envs`` and device; the ratio torch/numpy.
+2. *ppo+lstm Parity-16*: env steps per second of `agent.train` (collect and update) with
+   `torch_envs=False` (numpy envs: observations to the device and actions back at every
+   step) and `torch_envs=True`, for each `--num-envs` and device; the ratio torch/numpy.
 
 With `--before TREE` (a checkout of earlier code): the profile's launches and host syncs per
 rollout of that code too, counted by this profile in a child process that imports the tree's
@@ -91,7 +91,7 @@ def sync(device: str) -> None:
 
 
 def rate(step: Callable[[int], None], batch: int, seconds: float, device: str) -> float:
-    """Env steps per second of ``step(i)`` (``batch`` env steps per call)."""
+    """Env steps per second of `step(i)` (`batch` env steps per call)."""
     for i in range(5):  # warm up
         step(i)
     sync(device)
@@ -152,7 +152,7 @@ def ppo_rate(num_envs: int, torch_envs: bool, device: str, rollouts: int, **hp) 
 
 
 def median_pair(measure: Callable[[bool], float], repeats: int) -> tuple[float, float]:
-    """Median of ``repeats`` numpy and torch figures, measured interleaved."""
+    """Median of `repeats` numpy and torch figures, measured interleaved."""
     numpy_runs, torch_runs = [], []
     for _ in range(repeats):
         numpy_runs.append(measure(False))

@@ -1,18 +1,20 @@
 """Speed of the live viewer: milliseconds per frame and turbo learning against headless.
 
-Measured on the cliff (``LectureRL/GridWorld-v0``, map ``cliff``, 4×12) with every overlay on
+Measured on the cliff (`LectureRL/GridWorld-v0`, map `cliff`, 4×12) with every overlay on
 (Q triangles with numbers, V heat map toggle state as shipped, policy, trail, colour bar), the
 update panel, the HUD, the return plot and the key legend, at the default size:
 
 * ms per frame of the whole canvas (target ≤ 2 ms), next to the peer measured in the same run:
-  one ``rgb_array`` frame of Gymnasium's CliffWalking-v1 (its sprites, no overlay);
+  one `rgb_array` frame of Gymnasium's CliffWalking-v1 (its sprites, no overlay);
 * env steps per second of Q-learning learning live in turbo (drawing about 30 frames per
   second, headless window) as a ratio of the same training with no viewer (target ≥ 0.5).
 
-Run::
+Run:
 
-    python benchmarks/viewer.py            # 2000 frames, 3000 episodes
-    python benchmarks/viewer.py --smoke    # seconds, for CI
+```text
+python benchmarks/viewer.py            # 2000 frames, 3000 episodes
+python benchmarks/viewer.py --smoke    # seconds, for CI
+```
 """
 
 from __future__ import annotations

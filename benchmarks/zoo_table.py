@@ -1,37 +1,39 @@
 """Benchmark: our agents at rl-zoo3's published budgets, beside rl-zoo3's scores and SB3 run here.
 
-The ten rows of issue 26: ``ppo`` on CartPole-v1, Acrobot-v1, LunarLander-v3, MountainCar-v0,
+The ten rows of issue 26: `ppo` on CartPole-v1, Acrobot-v1, LunarLander-v3, MountainCar-v0,
 MiniGrid-DoorKey-5x5-v0, Pendulum-v1, MountainCarContinuous-v0 and LunarLanderContinuous-v3;
-``dqn`` on CartPole-v1 and LunarLander-v3.
+`dqn` on CartPole-v1 and LunarLander-v3.
 
 - **ours**: the agent with its built-in preset for the env (`lecture_rl/assets/presets/`, as
-  ``lecture-rl train`` picks it; ``--preset none``: the agent's defaults, ``--preset FILE``:
+  `lecture-rl train` picks it; `--preset none`: the agent's defaults, `--preset FILE`:
   another file), trained for the preset's budget (never more than rl-zoo3's), then its greedy
-  policy on 100 fresh episodes (seeds from 1,000,000 on, as ``train`` and ``compare`` score);
-- **published**: rl-zoo3's ``benchmark.md`` (github.com/DLR-RM/rl-baselines3-zoo, commit
+  policy on 100 fresh episodes (seeds from 1,000,000 on, as `train` and `compare` score);
+- **published**: rl-zoo3's `benchmark.md` (github.com/DLR-RM/rl-baselines3-zoo, commit
   22e3ff2450fd92033f7f032915e1f64894a09584; the file last changed in 61a0d1349fa9): one run per
   row, its deterministic policy's mean return over about 150k evaluation steps, and the budget
-  it trained for. Its LunarLander rows are the ``-v2`` envs (Box2D's fixes made ``-v3``);
-- **SB3 here** (``--sb3 ROW ...``, the cheap rows by default): rl-zoo3's own training script
-  (``rl_zoo3.train``, its ``hyperparams/<algo>.yml`` settings for the env: wrappers,
-  ``VecNormalize``, schedules) at its budget, in a child process, one torch thread, scored like
-  ours (deterministic policy, 100 fresh episodes, ``VecNormalize`` statistics frozen).
+  it trained for. Its LunarLander rows are the `-v2` envs (Box2D's fixes made `-v3`);
+- **SB3 here** (`--sb3 ROW ...`, the cheap rows by default): rl-zoo3's own training script
+  (`rl_zoo3.train`, its `hyperparams/<algo>.yml` settings for the env: wrappers,
+  `VecNormalize`, schedules) at its budget, in a child process, one torch thread, scored like
+  ours (deterministic policy, 100 fresh episodes, `VecNormalize` statistics frozen).
 
 Wall time is the training alone (no evaluation, no imports), per run; CPU seconds of the
 training process are kept too (steadier where other jobs share the machine). Per row: mean
 and 95% t-interval over seeds, ours beside theirs, whether our mean reaches the published
 mean, and our wall time as a fraction of SB3's (goal: at most 1/3).
 
-Every finished run is written at once to ``--out`` (atomically; default
-``benchmarks/results/zoo_table.json``), and a rerun with the same settings skips the runs it
-already holds (``--fresh`` starts over): an interrupted table loses at most the run under way.
+Every finished run is written at once to `--out` (atomically; default
+`benchmarks/results/zoo_table.json`), and a rerun with the same settings skips the runs it
+already holds (`--fresh` starts over): an interrupted table loses at most the run under way.
 
-Usage::
+Usage:
 
-    python benchmarks/zoo_table.py --smoke                     # CI: two rows, tiny budgets
-    python benchmarks/zoo_table.py --seeds 3                   # the README's table
-    python benchmarks/zoo_table.py --rows ppo-CartPole-v1 --seeds 5 --sb3 none
-    python benchmarks/zoo_table.py --preset none --out runs/zoo-defaults.json   # the defaults
+```text
+python benchmarks/zoo_table.py --smoke                     # CI: two rows, tiny budgets
+python benchmarks/zoo_table.py --seeds 3                   # the README's table
+python benchmarks/zoo_table.py --rows ppo-CartPole-v1 --seeds 5 --sb3 none
+python benchmarks/zoo_table.py --preset none --out runs/zoo-defaults.json   # the defaults
+```
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ EVAL_SEED_BASE = 1_000_000  # as lecture_rl.runners.scoring: far from the traini
 
 @dataclass(frozen=True)
 class Row:
-    """One row: our ``agent`` on ``env_id``, and rl-zoo3's published run beside it."""
+    """One row: our `agent` on `env_id`, and rl-zoo3's published run beside it."""
 
     agent: str
     env_id: str
@@ -173,7 +175,7 @@ def resolved_settings(row: Row, preset: str, steps: int | None, episodes: int) -
 
 
 def run_sb3(row: Row, seed: int, steps: int, episodes: int) -> dict:
-    """rl-zoo3's ``train`` with its settings for the row, in a child process (its own torch
+    """rl-zoo3's `train` with its settings for the row, in a child process (its own torch
     threads, imports and monkey-patch); the child prints one JSON line."""
     command = [sys.executable, __file__, "--sb3-child", row.name, str(seed), str(steps),
                str(episodes)]  # fmt: skip
@@ -186,7 +188,7 @@ def run_sb3(row: Row, seed: int, steps: int, episodes: int) -> dict:
 
 
 def sb3_child(name: str, seed: int, steps: int, episodes: int) -> None:
-    """In the child: run ``rl_zoo3.train`` with the row's settings, time ``learn`` alone, then
+    """In the child: run `rl_zoo3.train` with the row's settings, time `learn` alone, then
     score the trained model like ours; print the result as one JSON line."""
     import tempfile
 
@@ -219,8 +221,8 @@ def sb3_child(name: str, seed: int, steps: int, episodes: int) -> None:
 
 
 def score_sb3(exp: Any, model: Any, episodes: int, seed: int) -> dict:
-    """The deterministic policy's mean return over ``episodes`` episodes, episode ``i`` from
-    seed ``seed + i``, observations normalised with the training's frozen statistics."""
+    """The deterministic policy's mean return over `episodes` episodes, episode `i` from
+    seed `seed + i`, observations normalised with the training's frozen statistics."""
     from stable_baselines3.common.vec_env import VecNormalize
 
     env = exp.create_envs(1, eval_env=True, no_log=True)

@@ -1,9 +1,11 @@
-"""Regenerate ``docs/cliff-experiment.png``, the README's example of an experiment report.
+"""Regenerate `docs/cliff-experiment.png`, the README's example of an experiment report.
 
-Runs ``lecture-rl experiment cliff --quick`` (a few seconds) into a temporary folder and copies
-its plot here::
+Runs `lecture-rl experiment cliff --quick` (a few seconds) into a temporary folder and copies
+its plot here:
 
-    python docs/make_experiment_plot.py
+```text
+python docs/make_experiment_plot.py
+```
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Generate the README's pictures of the agents' insides (docs/insides_*.png).
 
-Trains ``ppo`` + ``lstm`` on Parity (length 16) and ``ppo`` + ``transformer`` on Copy (length
+Trains `ppo` + `lstm` on Parity (length 16) and `ppo` + `transformer` on Copy (length
 5, 4 symbols) with their defaults until greedy accuracy >= 0.99 (or the step cap), then draws
-one greedy episode of each with :func:`lecture_rl.runners.insides.draw_insides`, the
-picture ``lecture-rl inspect`` writes. Then ``dqn`` + ``cnn`` on the maze seen as pixels (the
-README's ``train`` command, 40k steps, until the greedy return is the optimal 0.89): its
-``inspect`` figure (saliency per cell, first-layer feature maps) and the live panel that
-``watch`` shows while it learns, after 1,000 more steps. About four minutes on one CPU core.
+one greedy episode of each with `lecture_rl.runners.insides.draw_insides`, the
+picture `lecture-rl inspect` writes. Then `dqn` + `cnn` on the maze seen as pixels (the
+README's `train` command, 40k steps, until the greedy return is the optimal 0.89): its
+`inspect` figure (saliency per cell, first-layer feature maps) and the live panel that
+`watch` shows while it learns, after 1,000 more steps. About four minutes on one CPU core.
 
     python docs/make_insides_figures.py [--out docs] [--seed 0] [--only cnn]
 """
@@ -51,7 +51,7 @@ def train_until(agent, env, cap: int) -> float:
 
 
 def cnn_on_the_maze(out: Path, seed: int) -> None:
-    """``dqn`` + ``cnn`` on the maze as pixels: the inspect figure and a live panel frame."""
+    """`dqn` + `cnn` on the maze as pixels: the inspect figure and a live panel frame."""
     import pygame
 
     from lecture_rl.runners.viewer.insides_panel import InsidesTap, figure_surface

@@ -1,22 +1,24 @@
 """lecture-rl environments: the lecture's grid world, bit-stream parity and delayed copy.
 
-Importing this package registers the ids with Gymnasium::
+Importing this package registers the ids with Gymnasium:
 
-    import gymnasium as gym
-    import lecture_rl.envs  # noqa: F401  (registers the ids)
+```python
+import gymnasium as gym
+import lecture_rl.envs  # noqa: F401  (registers the ids)
 
-    env = gym.make("LectureRL/Parity-v0", length=8, render_mode="ansi")
-    venv = gym.make_vec(
-        "LectureRL/Parity-v0", num_envs=256, vectorization_mode="vector_entry_point"
-    )
+env = gym.make("LectureRL/Parity-v0", length=8, render_mode="ansi")
+venv = gym.make_vec(
+    "LectureRL/Parity-v0", num_envs=256, vectorization_mode="vector_entry_point"
+)
+```
 
-``gym.make("lecture_rl.envs:LectureRL/Parity-v0")`` imports the package itself, the form that
-stable-baselines3's ``make_vec_env`` and subprocess vector envs use.
+`gym.make("lecture_rl.envs:LectureRL/Parity-v0")` imports the package itself, the form that
+stable-baselines3's `make_vec_env` and subprocess vector envs use.
 
 Every id has a native batched implementation (numpy, all copies stepped at once), its
-``vector_entry_point``. Episodes end inside the environments (GridWorld truncates at its own
-``max_steps``; Parity and Copy terminate after their fixed number of steps), so the single and
-batched versions agree and no ``TimeLimit`` wrapper is registered.
+`vector_entry_point`. Episodes end inside the environments (GridWorld truncates at its own
+`max_steps`; Parity and Copy terminate after their fixed number of steps), so the single and
+batched versions agree and no `TimeLimit` wrapper is registered.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ ENV_IDS: dict[str, str] = {
     "(optionally reversed)",
 }
 
-#: the optimal return of each id's default settings (GridWorld: the ``lecture`` map, 10); a
-#: GridWorld made with another map reports its own as ``env.unwrapped.reward_threshold``
+#: the optimal return of each id's default settings (GridWorld: the `lecture` map, 10); a
+#: GridWorld made with another map reports its own as `env.unwrapped.reward_threshold`
 REWARD_THRESHOLDS: dict[str, float] = {"LectureRL/GridWorld-v0": 10.0}
 
 _ENTRY_POINTS: dict[str, tuple[str, str]] = {

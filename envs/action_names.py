@@ -4,15 +4,15 @@ Description:
     `action_names` asks the env first and falls back on what Gymnasium documents:
 
     1. the env (or a wrapper of it) names them itself, `NamedActions`
-       (``action_names``);
-    2. the Arcade Learning Environment's ``get_action_meanings()`` (Atari);
-    3. Minigrid's ``actions`` enum (``left``, ``right``, ``forward``, ...);
+       (`action_names`);
+    2. the Arcade Learning Environment's `get_action_meanings()` (Atari);
+    3. Minigrid's `actions` enum (`left`, `right`, `forward`, ...);
     4. `GYMNASIUM_ACTION_NAMES`: the actions of Gymnasium's own envs as their pages
        describe them (Gymnasium's classes carry no names), e.g. Taxi's south, north, east,
        west, pickup, dropoff and Blackjack's stick, hit.
 
-    Names count only when there is one per action of the outermost ``Discrete`` action space
-    (a wrapper that changes the actions, such as ``DiscreteActions``, hides the inner names).
+    Names count only when there is one per action of the outermost `Discrete` action space
+    (a wrapper that changes the actions, such as `DiscreteActions`, hides the inner names).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import gymnasium as gym
 
 from lecture_rl.envs.protocols import NamedActions, wrapper_chain
 
-#: Gymnasium's own envs (class name of ``env.unwrapped``): the names of their actions, from
+#: Gymnasium's own envs (class name of `env.unwrapped`): the names of their actions, from
 #: the "Action Space" section of each env's documentation
 GYMNASIUM_ACTION_NAMES: dict[str, tuple[str, ...]] = {
     "TaxiEnv": ("south", "north", "east", "west", "pickup", "dropoff"),
@@ -39,7 +39,7 @@ GYMNASIUM_ACTION_NAMES: dict[str, tuple[str, ...]] = {
 
 
 def action_names(env: gym.Env) -> list[str] | None:
-    """One name per action of ``env``'s ``Discrete`` action space, or ``None`` when the env
+    """One name per action of `env`'s `Discrete` action space, or `None` when the env
     does not say (see the module docstring for where the names come from)."""
     space = getattr(env, "action_space", None)
     if not isinstance(space, gym.spaces.Discrete):

@@ -1,33 +1,33 @@
 """Adapters that let our agents train on third-party Gymnasium envs (POPGym, Minigrid, ...).
 
 Description:
-    Our networks read ``Discrete``, ``MultiDiscrete``, ``MultiBinary`` and ``Box`` observations
-    and our deep agents act in a ``Discrete`` action space. Third-party envs often give a
-    ``Tuple`` (POPGym's Autoencode), a ``Dict`` with an ``image`` key (Minigrid) or a
-    ``MultiDiscrete`` action (POPGym's MineSweeper, Battleship). :func:`adapt` wraps such an env
-    by name, with one rule (:func:`auto_wrappers`):
+    Our networks read `Discrete`, `MultiDiscrete`, `MultiBinary` and `Box` observations
+    and our deep agents act in a `Discrete` action space. Third-party envs often give a
+    `Tuple` (POPGym's Autoencode), a `Dict` with an `image` key (Minigrid) or a
+    `MultiDiscrete` action (POPGym's MineSweeper, Battleship). `adapt` wraps such an env
+    by name, with one rule (`auto_wrappers`):
 
-    1. a ``Dict`` observation with an ``image`` key -> ``image`` (the key alone, as Minigrid's
-       ``ImgObsWrapper``);
-    2. any other ``Tuple`` / ``Dict`` observation -> ``flatten`` (Gymnasium's
-       ``FlattenObservation``: one-hot discrete parts, concatenated);
-    3. a ``MultiDiscrete`` action -> ``discrete-actions`` (one ``Discrete`` over all
-       combinations, as POPGym's ``DiscreteAction``).
+    1. a `Dict` observation with an `image` key -> `image` (the key alone, as Minigrid's
+       `ImgObsWrapper`);
+    2. any other `Tuple` / `Dict` observation -> `flatten` (Gymnasium's
+       `FlattenObservation`: one-hot discrete parts, concatenated);
+    3. a `MultiDiscrete` action -> `discrete-actions` (one `Discrete` over all
+       combinations, as POPGym's `DiscreteAction`).
 
-    The names, for ``--env-set wrap=NAME[+NAME...]`` (``auto`` is the rule, ``none`` nothing):
+    The names, for `--env-set wrap=NAME[+NAME...]` (`auto` is the rule, `none` nothing):
 
-    - ``image``: ``obs["image"]`` (a ``uint8`` HxWxC image; the ``cnn`` backbone reads it);
-    - ``categorical-image``: ``obs["image"]`` as a ``MultiDiscrete`` of Minigrid's cell codes
+    - `image`: `obs["image"]` (a `uint8` HxWxC image; the `cnn` backbone reads it);
+    - `categorical-image`: `obs["image"]` as a `MultiDiscrete` of Minigrid's cell codes
       (object < 11, colour < 6, state < 3), which the backbones one-hot: the flattened image
-      for ``mlp`` / ``gru`` / ``lstm`` / ``transformer``;
-    - ``flatten``: Gymnasium's ``FlattenObservation``;
-    - ``discrete-actions``: ``MultiDiscrete`` actions as one ``Discrete``;
-    - ``index``: a ``Tuple`` of ``Discrete`` observations as one ``Discrete`` (the tuple's
+      for `mlp` / `gru` / `lstm` / `transformer`;
+    - `flatten`: Gymnasium's `FlattenObservation`;
+    - `discrete-actions`: `MultiDiscrete` actions as one `Discrete`;
+    - `index`: a `Tuple` of `Discrete` observations as one `Discrete` (the tuple's
       row-major index), so tabular agents read it. Gymnasium's own envs with such
       observations (Blackjack) get it without asking (`index_wanted`).
 
-    Every wrapper records its constructor arguments, so ``env.spec.additional_wrappers`` names
-    them and ``gym.make(env.spec)`` / ``gym.make_vec(env.spec, ...)`` rebuild the same stack
+    Every wrapper records its constructor arguments, so `env.spec.additional_wrappers` names
+    them and `gym.make(env.spec)` / `gym.make_vec(env.spec, ...)` rebuild the same stack
     (the deep agents' training copies are made that way).
 """
 
@@ -40,18 +40,18 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import RecordConstructorArgs
 
-#: Minigrid's cell codes: ``len(OBJECT_TO_IDX)``, ``len(COLOR_TO_IDX)``, ``len(STATE_TO_IDX)``
+#: Minigrid's cell codes: `len(OBJECT_TO_IDX)`, `len(COLOR_TO_IDX)`, `len(STATE_TO_IDX)`
 MINIGRID_CELL_CODES = (11, 6, 3)
 
 
 class ImageKey(gym.ObservationWrapper, RecordConstructorArgs):
-    """Keep only ``obs[key]`` of a ``Dict`` observation (``key="image"``: Minigrid's image).
+    """Keep only `obs[key]` of a `Dict` observation (`key="image"`: Minigrid's image).
 
     Args:
-        env: an env whose observation space is a ``Dict`` holding ``key``.
+        env: an env whose observation space is a `Dict` holding `key`.
         key: the entry to keep.
-        categorical: give the image as ``MultiDiscrete(codes)`` per cell and channel instead of
-            the ``uint8`` Box (``codes``: the number of values of each channel).
+        categorical: give the image as `MultiDiscrete(codes)` per cell and channel instead of
+            the `uint8` Box (`codes`: the number of values of each channel).
         codes: the number of values of each channel (Minigrid's by default).
     """
 
@@ -91,9 +91,9 @@ class ImageKey(gym.ObservationWrapper, RecordConstructorArgs):
 
 
 class DiscreteActions(gym.ActionWrapper, RecordConstructorArgs):
-    """A ``MultiDiscrete(nvec)`` action space as one ``Discrete(prod(nvec))``.
+    """A `MultiDiscrete(nvec)` action space as one `Discrete(prod(nvec))`.
 
-    Action ``a`` is the row-major index of the combination: ``np.unravel_index(a, nvec)``.
+    Action `a` is the row-major index of the combination: `np.unravel_index(a, nvec)`.
     """
 
     def __init__(self, env: gym.Env):
@@ -110,10 +110,10 @@ class DiscreteActions(gym.ActionWrapper, RecordConstructorArgs):
 
 
 class DiscreteObservations(gym.ObservationWrapper, RecordConstructorArgs):
-    """A ``Tuple`` of ``Discrete`` observations as one ``Discrete(n_1 · n_2 · ...)``.
+    """A `Tuple` of `Discrete` observations as one `Discrete(n_1 · n_2 · ...)`.
 
-    Observation ``(o_1, o_2, ...)`` becomes its row-major index
-    ``np.ravel_multi_index((o_1 - start_1, ...), (n_1, ...))``, so a tabular agent keeps one
+    Observation `(o_1, o_2, ...)` becomes its row-major index
+    `np.ravel_multi_index((o_1 - start_1, ...), (n_1, ...))`, so a tabular agent keeps one
     row per tuple (Blackjack's player sum, dealer card and usable ace: 32 · 11 · 2 = 704 states);
     `state_name` turns an index back into the tuple.
     """
@@ -133,13 +133,13 @@ class DiscreteObservations(gym.ObservationWrapper, RecordConstructorArgs):
         return int(np.ravel_multi_index(tuple(parts), self.sizes))
 
     def state_name(self, index: int) -> str:
-        """The tuple an index stands for, as text: ``"(17, 10, 0)"``."""
+        """The tuple an index stands for, as text: `"(17, 10, 0)"`."""
         parts = np.unravel_index(int(index), self.sizes) + self.starts
         return "(" + ", ".join(str(int(p)) for p in parts) + ")"
 
 
 def tuple_of_discretes(space: spaces.Space) -> bool:
-    """Whether ``space`` is a non-empty ``Tuple`` whose parts are all ``Discrete``."""
+    """Whether `space` is a non-empty `Tuple` whose parts are all `Discrete`."""
     return (
         isinstance(space, spaces.Tuple)
         and len(space.spaces) > 0
@@ -152,7 +152,7 @@ INDEX_STATES_MAX = 1_000_000
 
 
 def index_wanted(env: gym.Env) -> bool:
-    """Whether a Gymnasium env should get ``index`` without asking: a ``Tuple`` of ``Discrete``
+    """Whether a Gymnasium env should get `index` without asking: a `Tuple` of `Discrete`
     observations (Blackjack) of at most `INDEX_STATES_MAX` combinations, which neither
     our networks nor tabular agents read as it is."""
     space = env.observation_space
@@ -167,7 +167,7 @@ WRAPPER_NAMES = (
 
 
 def auto_wrappers(env: gym.Env) -> list[str]:
-    """The wrapper names :func:`adapt` applies to ``env`` under the rule (module docstring)."""
+    """The wrapper names `adapt` applies to `env` under the rule (module docstring)."""
     names = []
     obs = env.observation_space
     if isinstance(obs, spaces.Dict) and "image" in obs.spaces:
@@ -180,7 +180,7 @@ def auto_wrappers(env: gym.Env) -> list[str]:
 
 
 def parse_wrap(text: str) -> list[str]:
-    """``"image+discrete-actions"`` -> ``["image", "discrete-actions"]``; raises ``ValueError``
+    """`"image+discrete-actions"` -> `["image", "discrete-actions"]`; raises `ValueError`
     naming the known names for an unknown one."""
     names = [name.strip() for name in str(text).split("+") if name.strip()]
     for name in names:
@@ -192,7 +192,7 @@ def parse_wrap(text: str) -> list[str]:
 
 
 def adapt(env: gym.Env, wrap: str = "auto") -> gym.Env:
-    """``env`` wrapped by the named wrappers (``"auto"``: :func:`auto_wrappers`).
+    """`env` wrapped by the named wrappers (`"auto"`: `auto_wrappers`).
 
     Raises:
         ValueError: an unknown name.

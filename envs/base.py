@@ -1,51 +1,54 @@
 """The base every lecture-rl environment builds on (Minigrid-style template method).
 
-:class:`LectureEnv` owns what every environment repeats, so a concrete environment holds only
+`LectureEnv` owns what every environment repeats, so a concrete environment holds only
 its dynamics and its pictures:
 
-- seeding: ``reset(seed=...)`` seeds ``self.np_random`` through ``gymnasium.Env.reset`` and
-  sets ``self.episode_key``, the key of this episode's counter-based random numbers
-  (:mod:`lecture_rl.envs.streams`): draw with ``streams.integers(self.episode_key, t, n)`` /
-  ``streams.uniforms(self.episode_key, t)`` so the native vector env can draw the same numbers;
-- step order: ``step`` before the first ``reset`` or after the episode ended raises
-  ``gymnasium.error.ResetNeeded`` (the message says to call ``reset()``);
-- action checks: an action outside ``action_space`` raises ``gymnasium.error.InvalidAction``
+- seeding: `reset(seed=...)` seeds `self.np_random` through `gymnasium.Env.reset` and
+  sets `self.episode_key`, the key of this episode's counter-based random numbers
+  ([`lecture_rl.envs.streams`][lecture_rl.envs.streams]): draw with
+  `streams.integers(self.episode_key, t, n)` / `streams.uniforms(self.episode_key, t)` so the
+  native vector env can draw the same numbers;
+- step order: `step` before the first `reset` or after the episode ended raises
+  `gymnasium.error.ResetNeeded` (the message says to call `reset()`);
+- action checks: an action outside `action_space` raises `gymnasium.error.InvalidAction`
   naming the action and the space;
-- rendering: ``render()`` dispatches on ``render_mode`` (``human``, ``rgb_array``, ``ansi``),
-  pygame is imported lazily, the ``human`` window has a title, runs at
-  ``metadata["render_fps"]`` and closes cleanly in ``close()``.
+- rendering: `render()` dispatches on `render_mode` (`human`, `rgb_array`, `ansi`),
+  pygame is imported lazily, the `human` window has a title, runs at
+  `metadata["render_fps"]` and closes cleanly in `close()`.
 
-How a subclass uses it::
+How a subclass uses it:
 
-    class CoinEnv(LectureEnv):
-        metadata = {**LectureEnv.metadata, "render_fps": 4}
-        window_title = "Coin flip"
+```python
+class CoinEnv(LectureEnv):
+    metadata = {**LectureEnv.metadata, "render_fps": 4}
+    window_title = "Coin flip"
 
-        def __init__(self, render_mode: str | None = None):
-            super().__init__(render_mode)            # checks render_mode
-            self.observation_space = spaces.Discrete(2)
-            self.action_space = spaces.Discrete(2)
+    def __init__(self, render_mode: str | None = None):
+        super().__init__(render_mode)            # checks render_mode
+        self.observation_space = spaces.Discrete(2)
+        self.action_space = spaces.Discrete(2)
 
-        def _reset(self, options: dict) -> tuple[ObsType, dict]:
-            self.coin = int(self.np_random.integers(2))   # every draw from self.np_random
-            return 0, {}
+    def _reset(self, options: dict) -> tuple[ObsType, dict]:
+        self.coin = int(self.np_random.integers(2))   # every draw from self.np_random
+        return 0, {}
 
-        def _step(self, action: int) -> tuple[ObsType, float, bool, bool, dict]:
-            return 0, float(action == self.coin), True, False, {}
+    def _step(self, action: int) -> tuple[ObsType, float, bool, bool, dict]:
+        return 0, float(action == self.coin), True, False, {}
 
-        def _draw_frame(self):                         # a pygame Surface or an (H, W, 3) array
-            surface = rendering.new_surface(64, 64)
-            ...
-            return surface
+    def _draw_frame(self):                         # a pygame Surface or an (H, W, 3) array
+        surface = rendering.new_surface(64, 64)
+        ...
+        return surface
 
-        def _render_text(self) -> str:                 # the ``ansi`` frame
-            return f"coin={self.coin}\\n"
+    def _render_text(self) -> str:                 # the `ansi` frame
+        return f"coin={self.coin}\\n"
+```
 
-``_reset`` receives ``options`` (``{}`` when none were given) after ``self.np_random`` is
-seeded; ``_step`` receives the action already validated and converted to a Python ``int`` for a
-``Discrete`` space (other spaces get the action unchanged). Episode ends are tracked from the
-``terminated``/``truncated`` flags ``_step`` returns. Do not override ``reset``/``step``/
-``render``/``close``; extend ``close`` only through :meth:`LectureEnv._close_extras`.
+`_reset` receives `options` (`{}` when none were given) after `self.np_random` is
+seeded; `_step` receives the action already validated and converted to a Python `int` for a
+`Discrete` space (other spaces get the action unchanged). Episode ends are tracked from the
+`terminated`/`truncated` flags `_step` returns. Do not override `reset`/`step`/
+`render`/`close`; extend `close` only through `LectureEnv._close_extras`.
 """
 
 from __future__ import annotations
@@ -72,11 +75,11 @@ HIDDEN_KEY = "hidden"
 
 
 def keywords_of(env_class: type, given: dict[str, Any]) -> dict[str, Any]:
-    """``given`` over the defaults of ``env_class``'s constructor keywords (``render_mode`` aside).
+    """`given` over the defaults of `env_class`'s constructor keywords (`render_mode` aside).
 
     A twin of an env (its torch batched version) takes the same task keywords without writing
     them out again: one signature, the single env's, is where they and their defaults live. A
-    keyword the env does not take is a ``TypeError``, as a call of the env itself would raise.
+    keyword the env does not take is a `TypeError`, as a call of the env itself would raise.
     """
     parameters = inspect.signature(env_class.__init__).parameters
     defaults = {
@@ -94,14 +97,14 @@ def keywords_of(env_class: type, given: dict[str, Any]) -> dict[str, Any]:
 
 
 class EnvArgumentError(gym.error.Error, ValueError):
-    """A constructor keyword or reset option with a value that makes no sense (e.g. ``length=0``).
+    """A constructor keyword or reset option with a value that makes no sense (e.g. `length=0`).
 
-    A ``ValueError`` and a ``gymnasium.error.Error``, so either ``except`` catches it.
+    A `ValueError` and a `gymnasium.error.Error`, so either `except` catches it.
     """
 
 
 def check_int(name: str, value: Any, minimum: int, hint: str = "") -> int:
-    """``value`` as an ``int`` if it is an integer ``>= minimum``, else ``EnvArgumentError``."""
+    """`value` as an `int` if it is an integer `>= minimum`, else `EnvArgumentError`."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise EnvArgumentError(f"{name}={value!r} must be an integer >= {minimum}{hint}")
     if value < minimum:
@@ -110,8 +113,8 @@ def check_int(name: str, value: Any, minimum: int, hint: str = "") -> int:
 
 
 def tape_rows(value: Any, k: int, width: int) -> np.ndarray | None:
-    """A user-given tape (reset option) as ``[k, width]``: one row of ``width`` for every copy
-    or one row per copy; ``None`` when it has neither shape (the caller says what it wanted)."""
+    """A user-given tape (reset option) as `[k, width]`: one row of `width` for every copy
+    or one row per copy; `None` when it has neither shape (the caller says what it wanted)."""
     array = np.asarray(value)
     if array.shape == (width,):
         array = np.broadcast_to(array, (k, width))
@@ -119,7 +122,7 @@ def tape_rows(value: Any, k: int, width: int) -> np.ndarray | None:
 
 
 def reset_mask_of(value: Any, num_envs: int) -> np.ndarray:
-    """``options["reset_mask"]`` of a vector env, checked: a bool array, one entry per copy."""
+    """`options["reset_mask"]` of a vector env, checked: a bool array, one entry per copy."""
     mask = np.asarray(value)
     if mask.shape != (num_envs,) or mask.dtype != np.bool_:
         raise EnvArgumentError(
@@ -159,7 +162,7 @@ class LectureEnv(gym.Env, Generic[ObsType, ActType]):
 
     # ----------------------------------------------------------------- subclass hooks
     def _reset(self, options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        """Start a new episode (``self.np_random`` is already seeded); return ``(obs, info)``."""
+        """Start a new episode (`self.np_random` is already seeded); return `(obs, info)`."""
         raise NotImplementedError
 
     def _step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
@@ -167,15 +170,15 @@ class LectureEnv(gym.Env, Generic[ObsType, ActType]):
         raise NotImplementedError
 
     def _draw_frame(self) -> Any:
-        """The current picture: a pygame ``Surface`` or an ``(H, W, 3)`` ``uint8`` array."""
+        """The current picture: a pygame `Surface` or an `(H, W, 3)` `uint8` array."""
         raise NotImplementedError
 
     def _render_text(self) -> str:
-        """The current picture as text (the ``ansi`` render mode)."""
+        """The current picture as text (the `ansi` render mode)."""
         raise NotImplementedError
 
     def _close_extras(self) -> None:
-        """Release a subclass's own resources (called by :meth:`close`)."""
+        """Release a subclass's own resources (called by `close`)."""
 
     # ----------------------------------------------------------------- Gymnasium API
     def reset(
@@ -210,7 +213,7 @@ class LectureEnv(gym.Env, Generic[ObsType, ActType]):
         return obs, reward, terminated, truncated, info
 
     def _check_action(self, action: Any) -> Any:
-        """Validate ``action`` against ``action_space``; Discrete actions come back as ``int``."""
+        """Validate `action` against `action_space`; Discrete actions come back as `int`."""
         space = self.action_space
         if isinstance(space, spaces.Discrete):
             if not space.contains(action):

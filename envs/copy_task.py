@@ -21,7 +21,7 @@ KEY_NAMES = "0123456789abcdefghijklmnopqrstuvwxyz"  # play keys of symbols 0, 1,
 
 
 def check_copy_arguments(length: Any, symbols: Any, delay: Any, reverse: Any) -> tuple:
-    """Validated ``(length, symbols, delay, reverse)`` of a Copy task."""
+    """Validated `(length, symbols, delay, reverse)` of a Copy task."""
     length = check_int("length", length, 1, " (symbols to remember per episode)")
     symbols = check_int("symbols", symbols, 2, " (the alphabet size; 1 symbol is nothing to copy)")
     delay = check_int("delay", delay, 0, " (blank steps between the input and the go marker)")
@@ -31,7 +31,7 @@ def check_copy_arguments(length: Any, symbols: Any, delay: Any, reverse: Any) ->
 
 
 def parse_sequences(value: Any, k: int, length: int, symbols: int) -> np.ndarray:
-    """A user-given sequence (``[length]``) or sequences (``[k, length]``) as ``[k, length]``."""
+    """A user-given sequence (`[length]`) or sequences (`[k, length]`) as `[k, length]`."""
     array = tape_rows(value, k, length)
     if array is None:
         raise EnvArgumentError(
@@ -49,11 +49,11 @@ def parse_sequences(value: Any, k: int, length: int, symbols: int) -> np.ndarray
 def copy_tapes(
     sequences: np.ndarray, symbols: int, delay: int, reverse: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(obs_tape [k, T+1], target_tape [k, T])`` of Copy episodes, T = 2·length + delay + 1.
+    """`(obs_tape [k, T+1], target_tape [k, T])` of Copy episodes, T = 2·length + delay + 1.
 
-    Step t shows ``obs_tape[t]``: the sequence (t < length), ``delay`` blanks, the go marker, then
-    blanks while the agent recalls; ``target_tape[t]`` is the symbol the action at step t must
-    be (the i-th symbol, last-to-first when ``reverse``), ``-1`` where actions are ignored.
+    Step t shows `obs_tape[t]`: the sequence (t < length), `delay` blanks, the go marker, then
+    blanks while the agent recalls; `target_tape[t]` is the symbol the action at step t must
+    be (the i-th symbol, last-to-first when `reverse`), `-1` where actions are ignored.
     """
     k, length = sequences.shape
     blank, go = symbols, symbols + 1
@@ -67,11 +67,11 @@ def copy_tapes(
 
 
 def copy_hidden_tape(target_tape: np.ndarray, length: int, delay: int, reverse: bool) -> np.ndarray:
-    """``[k, T+1]``: the symbol to recall next with observation ``t`` shown, ``-1`` where none.
+    """`[k, T+1]`: the symbol to recall next with observation `t` shown, `-1` where none.
 
     In the recall phase it is the symbol the action at step t must be; before it, the first
-    symbol to recall once it has been shown (step 0; with ``reverse`` the last input step);
-    ``-1`` before that and on the terminal observation.
+    symbol to recall once it has been shown (step 0; with `reverse` the last input step);
+    `-1` before that and on the terminal observation.
     """
     k, steps = target_tape.shape
     recall_start = length + delay + 1
@@ -83,47 +83,47 @@ def copy_hidden_tape(target_tape: np.ndarray, length: int, delay: int, reverse: 
 
 
 class CopyEnv(LectureEnv):
-    """Delayed copy: watch ``length`` symbols, wait, then reproduce them from memory.
+    """Delayed copy: watch `length` symbols, wait, then reproduce them from memory.
 
     ## Description
-    The input phase shows one symbol per step, then ``delay`` blank steps follow, then a "go"
-    marker, then ``length`` recall steps with blank observations. In the i-th recall step the
+    The input phase shows one symbol per step, then `delay` blank steps follow, then a "go"
+    marker, then `length` recall steps with blank observations. In the i-th recall step the
     action must be the i-th symbol of the sequence (the last-to-first order with
-    ``reverse=True``). Actions before the recall phase are ignored. Nothing in a recall
-    observation tells the answer, so a memoryless policy scores ``1/symbols`` on average; an
+    `reverse=True`). Actions before the recall phase are ignored. Nothing in a recall
+    observation tells the answer, so a memoryless policy scores `1/symbols` on average; an
     agent must store the sequence (notes 003: memory across time, the LSTM's long gaps).
 
     ## Action Space
-    ``Discrete(symbols)``: the symbol recalled (ignored outside the recall phase).
+    `Discrete(symbols)`: the symbol recalled (ignored outside the recall phase).
 
     ## Observation Space
-    ``Discrete(symbols + 2)``: symbol ids ``0 .. symbols-1``, ``symbols`` = blank,
-    ``symbols + 1`` = go marker.
+    `Discrete(symbols + 2)`: symbol ids `0 .. symbols-1`, `symbols` = blank,
+    `symbols + 1` = go marker.
 
     ## Rewards
-    +1 per correct recall, 0 otherwise; accuracy = return / ``answers_per_episode``.
+    +1 per correct recall, 0 otherwise; accuracy = return / `answers_per_episode`.
 
     ## Starting State
-    A sequence of ``length`` symbols drawn uniformly (``lecture_rl.envs.streams``: a pure
+    A sequence of `length` symbols drawn uniformly (`lecture_rl.envs.streams`: a pure
     function of seed, episode and step) (or given with
-    ``reset(options={"sequence": [...]})``); the first observation is its first symbol.
+    `reset(options={"sequence": [...]})`); the first observation is its first symbol.
 
     ## Episode End
-    Terminates after ``2·length + delay + 1`` steps (the last recall). No truncation.
+    Terminates after `2·length + delay + 1` steps (the last recall). No truncation.
 
     ## Information
-    Step info: ``phase`` (``"input"``, ``"delay"``, ``"go"`` or ``"recall"``), and in recall
-    steps ``target`` (the expected symbol) and ``correct``. ``info["hidden"]`` (reset and step
+    Step info: `phase` (`"input"`, `"delay"`, `"go"` or `"recall"`), and in recall
+    steps `target` (the expected symbol) and `correct`. `info["hidden"]` (reset and step
     info) is the task's hidden variable for the observation just returned: the symbol to
-    recall next (:func:`copy_hidden_tape`; ``-1`` before it was shown and at the end), for
-    viewers and probes, not for agents to read.
+    recall next ([`copy_hidden_tape`][lecture_rl.envs.copy_task.copy_hidden_tape]; `-1` before it
+    was shown and at the end), for viewers and probes, not for agents to read.
 
     ## Arguments
-    - ``length`` (int >= 1, default 5): symbols to copy.
-    - ``symbols`` (int >= 2, default 4): alphabet size.
-    - ``delay`` (int >= 0, default 0): blank steps between the input and the go marker.
-    - ``reverse`` (bool, default False): recall last-to-first.
-    - ``render_mode``: ``"human"``, ``"rgb_array"``, ``"ansi"`` or ``None``.
+    - `length` (int >= 1, default 5): symbols to copy.
+    - `symbols` (int >= 2, default 4): alphabet size.
+    - `delay` (int >= 0, default 0): blank steps between the input and the go marker.
+    - `reverse` (bool, default False): recall last-to-first.
+    - `render_mode`: `"human"`, `"rgb_array"`, `"ansi"` or `None`.
 
     ```python
     import gymnasium as gym
@@ -163,7 +163,7 @@ class CopyEnv(LectureEnv):
         self.answers: list[int] = []  # the actions of the recall phase
 
     def phase(self, t: int) -> str:
-        """The phase of step ``t``: ``input``, ``delay``, ``go`` or ``recall``."""
+        """The phase of step `t`: `input`, `delay`, `go` or `recall`."""
         if t < self.length:
             return "input"
         if t < self.length + self.delay:
@@ -201,13 +201,13 @@ class CopyEnv(LectureEnv):
         return int(self.obs_tape[self.t]), reward, terminated, False, info
 
     def get_keys_to_action(self) -> dict[tuple[str, ...], int]:
-        """Symbol ``i`` on key ``KEY_NAMES[i]`` (digits, then letters; the first 36 symbols),
-        for ``gymnasium.utils.play.play(env)``."""
+        """Symbol `i` on key `KEY_NAMES[i]` (digits, then letters; the first 36 symbols),
+        for `gymnasium.utils.play.play(env)`."""
         return {(key,): i for i, key in enumerate(KEY_NAMES[: self.symbols])}
 
     # ----------------------------------------------------------------- pictures
     def tape_symbol(self, obs: Any) -> str:
-        """An observation as the tape shows it: the symbol, ``·`` for blank, ``GO`` for go
+        """An observation as the tape shows it: the symbol, `·` for blank, `GO` for go
         (the `TapeTask` protocol)."""
         obs = int(obs)
         if obs == self.blank:

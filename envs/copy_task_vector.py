@@ -1,4 +1,4 @@
-"""Copy as a native numpy vector env: ``num_envs`` delayed-recall episodes stepped at once."""
+"""Copy as a native numpy vector env: `num_envs` delayed-recall episodes stepped at once."""
 
 from __future__ import annotations
 
@@ -19,20 +19,20 @@ from lecture_rl.envs.tape_vector import TapeVectorEnv
 
 
 class CopyVectorEnv(TapeVectorEnv):
-    """``num_envs`` copies of :class:`~lecture_rl.envs.copy_task.CopyEnv` stepped in numpy.
+    """`num_envs` copies of [`CopyEnv`][lecture_rl.envs.copy_task.CopyEnv] stepped in numpy.
 
-    Same dynamics as the single env (input, ``delay`` blanks, go marker, ``length`` recall steps;
-    +1 per correct recall). ``infos["target"]`` holds the symbol each copy's action was graded
-    against, with mask ``infos["_target"]`` true only in recall steps; ``infos["hidden"]`` the
+    Same dynamics as the single env (input, `delay` blanks, go marker, `length` recall steps;
+    +1 per correct recall). `infos["target"]` holds the symbol each copy's action was graded
+    against, with mask `infos["_target"]` true only in recall steps; `infos["hidden"]` the
     symbol to recall next with the returned observation (as the single env).
 
     ## Arguments
-    - ``num_envs`` (int >= 1): copies.
-    - ``length``, ``symbols``, ``delay``, ``reverse``: as :class:`CopyEnv`.
-    - ``autoreset_mode``: ``AutoresetMode.NEXT_STEP`` (default) or ``AutoresetMode.SAME_STEP``.
+    - `num_envs` (int >= 1): copies.
+    - `length`, `symbols`, `delay`, `reverse`: as `CopyEnv`.
+    - `autoreset_mode`: `AutoresetMode.NEXT_STEP` (default) or `AutoresetMode.SAME_STEP`.
 
-    ``reset(options={"sequence": ...})`` fixes the sequences: shape ``(length,)`` for every copy
-    or ``(num_envs, length)``; with ``options["reset_mask"]`` only the masked copies restart.
+    `reset(options={"sequence": ...})` fixes the sequences: shape `(length,)` for every copy
+    or `(num_envs, length)`; with `options["reset_mask"]` only the masked copies restart.
     """
 
     info_key = "target"

@@ -38,7 +38,7 @@ def _triangle(rect: tuple[int, int, int, int], direction: int) -> list[tuple[flo
 
 
 class GridPainter:
-    """Draws a :class:`GridLayout` with value overlays, fast enough to draw every step.
+    """Draws a `GridLayout` with value overlays, fast enough to draw every step.
 
     The parts that do not change between frames are made once: the background with the
     coordinates, walls, cliff, goal and pit with their reward labels (the *static layer*), the
@@ -124,7 +124,7 @@ class GridPainter:
         return size, max_width
 
     def q_spot(self, s: int, direction: int) -> tuple[str, tuple[float, float]]:
-        """Anchor and position of the Q number of ``direction`` in cell ``s``."""
+        """Anchor and position of the Q number of `direction` in cell `s`."""
         x, y, w, h = self.rect_of(s)
         cx, cy = x + w / 2, y + h / 2
         inset = max(3, self.px // 20)
@@ -149,7 +149,7 @@ class GridPainter:
 
     # ----- cached pieces ----------------------------------------------------------------
     def number(self, text: str, size: int, background: rendering.Color, max_width: int) -> Any:
-        """A rendered number on a box of ``background`` (cached); shrinks to ``max_width``."""
+        """A rendered number on a box of `background` (cached); shrinks to `max_width`."""
         key = (text, size, background, max_width)
         image = self._numbers.get(key)
         if image is None:
@@ -445,7 +445,7 @@ _PAINTERS: dict[int, tuple[Any, GridPainter]] = {}
 
 
 def painter_for(dynamics: Any) -> GridPainter:
-    """A cached :class:`GridPainter` for one :class:`GridDynamics` (env frames reuse it)."""
+    """A cached `GridPainter` for one `GridDynamics` (env frames reuse it)."""
     key = id(dynamics)
     found = _PAINTERS.get(key)
     if found is None or found[0] is not dynamics:
@@ -488,7 +488,7 @@ def draw_grid(
     """The grid world as a pygame surface, in the style of a lecture figure.
 
     Layout: column numbers above the grid, row numbers to its left, a caption line below.
-    Drawn by a cached :class:`GridPainter` (see there for the overlay rules); goal/pit/cliff
+    Drawn by a cached `GridPainter` (see there for the overlay rules); goal/pit/cliff
     show their letter and reward, the trail is a line of dots, the agent a blue disc.
     """
     painter = painter_for(dynamics)

@@ -20,18 +20,18 @@ MIN_IMAGE_SIDE = 36  # stable-baselines3's NatureCNN needs at least 36x36
 
 
 def observation_image_shape(nrow: int, ncol: int) -> tuple[int, int]:
-    """``(H, W)`` of the ``image`` observation: square cells, the short side ≥ 36 pixels."""
+    """`(H, W)` of the `image` observation: square cells, the short side ≥ 36 pixels."""
     px = cell_pixels(nrow, ncol)
     return nrow * px, ncol * px
 
 
 def cell_pixels(nrow: int, ncol: int) -> int:
-    """Side of one cell in the ``image`` observation."""
+    """Side of one cell in the `image` observation."""
     return max(1, math.ceil(MIN_IMAGE_SIDE / min(nrow, ncol)))
 
 
 def observation_images(dynamics: Any) -> np.ndarray:
-    """One ``(H, W, 3)`` ``uint8`` picture per state: ``(nS, H, W, 3)``.
+    """One `(H, W, 3)` `uint8` picture per state: `(nS, H, W, 3)`.
 
     Each cell is a flat colour of its kind; the agent is a square of the agent colour filling
     the middle of its cell (a one-cell border keeps the kind of the cell under it visible).
@@ -49,7 +49,7 @@ def observation_images(dynamics: Any) -> np.ndarray:
 
 
 def grid_text(dynamics: Any, agent: int) -> str:
-    """The grid as text: column numbers on top, row numbers left, ``@`` for the agent."""
+    """The grid as text: column numbers on top, row numbers left, `@` for the agent."""
     lines = ["   col " + " ".join(f"{c:>2}" for c in range(1, dynamics.ncol + 1))]
     for r in range(1, dynamics.nrow + 1):
         cells = []

@@ -38,10 +38,10 @@ def frame_cell_size(nrow: int, ncol: int) -> int:
 class GridLayout:
     """What the painter needs to know about a grid, whoever made it.
 
-    ``kinds`` holds one map character per cell (see :mod:`lecture_rl.envs.grid_maps`),
-    ``mask[s, a]`` says whether action ``a`` is shown in state ``s`` and ``directions[a]`` is
-    the index into :data:`MOVES` that action ``a`` points to (FrozenLake orders its actions
-    left, down, right, up). ``rewards`` gives the reward labels of goal, pit and cliff cells.
+    `kinds` holds one map character per cell (see `lecture_rl.envs.grid_maps`),
+    `mask[s, a]` says whether action `a` is shown in state `s` and `directions[a]` is
+    the index into `MOVES` that action `a` points to (FrozenLake orders its actions
+    left, down, right, up). `rewards` gives the reward labels of goal, pit and cliff cells.
     """
 
     nrow: int
@@ -72,12 +72,12 @@ class GridLayout:
         return str(self.kinds.flat[s])
 
     def occupiable(self, s: int) -> bool:
-        """Whether the agent can stand in ``s`` and act: not a wall, cliff or terminal cell."""
+        """Whether the agent can stand in `s` and act: not a wall, cliff or terminal cell."""
         return self.kind(s) not in (WALL, CLIFF) and s not in self.terminal_states
 
     @classmethod
     def from_dynamics(cls, dynamics: Any, name: str = "") -> GridLayout:
-        """The layout of our grid world (its :class:`GridDynamics`)."""
+        """The layout of our grid world (its `GridDynamics`)."""
         return cls(
             nrow=dynamics.nrow,
             ncol=dynamics.ncol,
@@ -90,9 +90,9 @@ class GridLayout:
 
     @classmethod
     def from_env(cls, env: Any) -> GridLayout:
-        """The layout of ``env``: our GridWorld, Gymnasium's FrozenLake or CliffWalking.
+        """The layout of `env`: our GridWorld, Gymnasium's FrozenLake or CliffWalking.
 
-        Raises ``ValueError`` for any other env (the message names the supported ones).
+        Raises `ValueError` for any other env (the message names the supported ones).
         """
         u = getattr(env, "unwrapped", env)
         if hasattr(u, "dynamics") and hasattr(u.dynamics, "kinds"):

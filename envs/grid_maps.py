@@ -1,45 +1,51 @@
 """Grid-world map files: format, parsing, validation, and loading by name or path.
 
 Description:
-    A map is a small text file (``assets/maps/<name>.txt`` for the shipped ones). It has a
-    header of ``key: value`` lines, then a line ``grid:`` followed by the rows of the grid,
-    row 1 on top. Before ``grid:``, blank lines and lines starting with ``#`` are comments;
-    after it, every non-blank line is a grid row (so ``#`` there is a wall).
+    A map is a small text file (`assets/maps/<name>.txt` for the shipped ones). It has a
+    header of `key: value` lines, then a line `grid:` followed by the rows of the grid,
+    row 1 on top. Before `grid:`, blank lines and lines starting with `#` are comments;
+    after it, every non-blank line is a grid row (so `#` there is a wall).
 
-    Legend (one character per cell)::
+    Legend (one character per cell):
 
-        S  start (exactly one; a floor cell where every episode begins)
-        G  goal  (terminal; entering it gives goal_reward)
-        P  pit   (terminal; entering it gives pit_reward)
-        C  cliff (entering it gives cliff_reward and sends the agent back to S; not terminal)
-        #  wall  (cannot be entered; the move leaves the agent in place)
-        .  floor
+    ```text
+    S  start (exactly one; a floor cell where every episode begins)
+    G  goal  (terminal; entering it gives goal_reward)
+    P  pit   (terminal; entering it gives pit_reward)
+    C  cliff (entering it gives cliff_reward and sends the agent back to S; not terminal)
+    #  wall  (cannot be entered; the move leaves the agent in place)
+    .  floor
+    ```
 
-    Header keys::
+    Header keys:
 
-        name: <text>            optional, defaults to the file name
-        description: <text>     optional, one line shown by ``lecture-rl envs`` and viewers
-        step_reward: <number>   required; reward of every move that enters no G/P/C cell
-                                (moves blocked by a wall or the border included)
-        goal_reward: <number>   required
-        pit_reward: <number>    required when the grid has a P
-        cliff_reward: <number>  required when the grid has a C
+    ```text
+    name: <text>            optional, defaults to the file name
+    description: <text>     optional, one line shown by `lecture-rl envs` and viewers
+    step_reward: <number>   required; reward of every move that enters no G/P/C cell
+                            (moves blocked by a wall or the border included)
+    goal_reward: <number>   required
+    pit_reward: <number>    required when the grid has a P
+    cliff_reward: <number>  required when the grid has a C
+    ```
 
-    Example (the lecture map)::
+    Example (the lecture map):
 
-        name: lecture
-        step_reward: 0
-        goal_reward: 10
-        pit_reward: -10
-        grid:
-        ..G
-        S..
-        #.P
+    ```text
+    name: lecture
+    step_reward: 0
+    goal_reward: 10
+    pit_reward: -10
+    grid:
+    ..G
+    S..
+    #.P
+    ```
 
 Errors:
-    A malformed file raises :class:`MapFormatError` naming the file, the line and the problem;
-    an unknown map name raises :class:`UnknownMapError` listing the shipped maps. Both are
-    ``gymnasium.error.Error`` and ``ValueError`` subclasses.
+    A malformed file raises `MapFormatError` naming the file, the line and the problem;
+    an unknown map name raises `UnknownMapError` listing the shipped maps. Both are
+    `gymnasium.error.Error` and `ValueError` subclasses.
 """
 
 from __future__ import annotations
@@ -88,12 +94,12 @@ class GridMap:
     """A parsed, validated grid-world map.
 
     Attributes:
-        name: the map's name (header ``name:`` or the file name).
-        rows: the grid rows, row 1 first, one character per cell (see ``LEGEND``).
-        rewards: ``step_reward``, ``goal_reward``, ``pit_reward``, ``cliff_reward`` (the last
+        name: the map's name (header `name:` or the file name).
+        rows: the grid rows, row 1 first, one character per cell (see `LEGEND`).
+        rewards: `step_reward`, `goal_reward`, `pit_reward`, `cliff_reward` (the last
             two are 0.0 when the grid has no such cell).
         description: one-line description from the header ("" if none).
-        source: the file the map came from (or ``"<string>"``).
+        source: the file the map came from (or `"<string>"`).
     """
 
     name: str
@@ -111,11 +117,11 @@ class GridMap:
         return len(self.rows[0])
 
     def cell(self, row: int, col: int) -> str:
-        """Character at 1-indexed ``(row, col)``."""
+        """Character at 1-indexed `(row, col)`."""
         return self.rows[row - 1][col - 1]
 
     def cells_of(self, kind: str) -> list[tuple[int, int]]:
-        """All 1-indexed ``(row, col)`` whose character is ``kind``, row-major order."""
+        """All 1-indexed `(row, col)` whose character is `kind`, row-major order."""
         return [
             (r + 1, c + 1)
             for r, line in enumerate(self.rows)
@@ -152,7 +158,7 @@ def _looks_like_path(name: str) -> bool:
 
 
 def load_map(name_or_path: str | os.PathLike[str]) -> GridMap:
-    """Load a shipped map by name (``"lecture"``, ``"cliff"``, ``"maze"``) or a map file by path."""
+    """Load a shipped map by name (`"lecture"`, `"cliff"`, `"maze"`) or a map file by path."""
     if isinstance(name_or_path, GridMap):
         return name_or_path
     if not isinstance(name_or_path, (str, os.PathLike)):
@@ -190,7 +196,7 @@ def parse_map(text: str, source: str = "<string>", default_name: str = "custom")
     """Parse and validate map text (the format in this module's docstring).
 
     Raises:
-        MapFormatError: naming ``source``, the 1-based line number and the problem.
+        MapFormatError: naming `source`, the 1-based line number and the problem.
     """
 
     def fail(lineno: int | None, problem: str) -> MapFormatError:

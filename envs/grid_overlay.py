@@ -15,7 +15,7 @@ import numpy as np
 
 
 def greedy_actions(q_s: np.ndarray, mask_s: np.ndarray, atol: float = 1e-9) -> list[int]:
-    """Every action tied (within ``atol``) for the maximum of ``q_s`` among available ones."""
+    """Every action tied (within `atol`) for the maximum of `q_s` among available ones."""
     available = np.flatnonzero(mask_s)
     if available.size == 0:
         return []
@@ -27,8 +27,8 @@ def greedy_actions(q_s: np.ndarray, mask_s: np.ndarray, atol: float = 1e-9) -> l
 class Overlay:
     """What a viewer asked to draw on top of the grid (all optional).
 
-    ``values`` ``(nS,)``: heat map; ``q`` ``(nS, nA)``: numbers at the cell edges;
-    ``policy`` ``(nS, nA)`` bool: arrows to draw (``None`` = greedy from ``q`` if given).
+    `values` `(nS,)`: heat map; `q` `(nS, nA)`: numbers at the cell edges;
+    `policy` `(nS, nA)` bool: arrows to draw (`None` = greedy from `q` if given).
     """
 
     values: np.ndarray | None = None
@@ -48,7 +48,7 @@ class Overlay:
         q: Any = None,
         policy: Any = None,
     ) -> Overlay:
-        """Check shapes and finiteness; turn ``policy`` into an ``(nS, nA)`` bool table."""
+        """Check shapes and finiteness; turn `policy` into an `(nS, nA)` bool table."""
 
         def table(name: str, x: Any, shape: tuple[int, ...]) -> np.ndarray:
             arr = np.asarray(x, dtype=float)
@@ -83,7 +83,7 @@ class Overlay:
         return cls(values=v, q=qt, policy=pol)
 
     def arrows(self, s: int, mask_s: np.ndarray) -> list[int]:
-        """Directions to draw an arrow for at state ``s``."""
+        """Directions to draw an arrow for at state `s`."""
         if self.policy is not None:
             return [int(a) for a in np.flatnonzero(self.policy[s])]
         if self.q is not None:
@@ -103,7 +103,7 @@ class ViewOptions:
 
 
 def format_number(x: float) -> str:
-    """Short text for a value in a cell: ``-5``, ``0.35``, ``12.3``."""
+    """Short text for a value in a cell: `-5`, `0.35`, `12.3`."""
     if abs(x) >= 100:
         return f"{x:.0f}"
     text = f"{x:.3g}"  # three significant digits, no trailing zeros: 8.1, -5, 0.35, 12.3

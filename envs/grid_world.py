@@ -1,61 +1,63 @@
-"""``LectureRL/GridWorld-v0``: the lecture's grid world (notes 000 §7.f) and other maps.
+"""`LectureRL/GridWorld-v0`: the lecture's grid world (notes 000 §7.f) and other maps.
 
 Description:
-    The agent walks on a grid read from a map file (see :mod:`lecture_rl.envs.grid_maps`).
-    Coordinates are 1-indexed ``(row, col)`` with row 1 on top, like the notes; the state index
-    is ``s = (row - 1) * ncol + (col - 1)``. Goal ``G`` and pit ``P`` cells end the episode;
-    a cliff ``C`` cell costs ``cliff_reward`` and sends the agent back to the start; a move off
-    the grid or into a wall ``#`` leaves the agent where it is and is marked unavailable in
-    ``info["action_mask"]``. With probability ``slip`` the chosen move is replaced by one of the
+    The agent walks on a grid read from a map file (see `lecture_rl.envs.grid_maps`).
+    Coordinates are 1-indexed `(row, col)` with row 1 on top, like the notes; the state index
+    is `s = (row - 1) * ncol + (col - 1)`. Goal `G` and pit `P` cells end the episode;
+    a cliff `C` cell costs `cliff_reward` and sends the agent back to the start; a move off
+    the grid or into a wall `#` leaves the agent where it is and is marked unavailable in
+    `info["action_mask"]`. With probability `slip` the chosen move is replaced by one of the
     four directions drawn uniformly (a blocked one means staying put).
 
-    The default map ``lecture`` is our reconstruction of the notes' figure (3×3)::
+    The default map `lecture` is our reconstruction of the notes' figure (3×3):
 
-          col 1    2    3
-        row 1  .    .    G +10
-        row 2  S    .    .
-        row 3  #    .    P -10
+    ```text
+      col 1    2    3
+    row 1  .    .    G +10
+    row 2  S    .    .
+    row 3  #    .    P -10
+    ```
 
     With it, the notes' episode (2,1) → (2,2) → (3,2) → (3,3) with α = 0.5, γ = 0.7 from an
     all-zero Q table changes only Q((3,2), right), to −5, and the greedy policy at (3,2) goes
-    from "↑ or →" to "↑" (run ``lecture-rl lecture-example``).
+    from "↑ or →" to "↑" (run `lecture-rl lecture-example`).
 
 Action Space:
-    ``Discrete(4)``: ``0 = up, 1 = right, 2 = down, 3 = left`` (:data:`ACTION_NAMES`,
-    :data:`ACTION_ARROWS`).
+    `Discrete(4)`: `0 = up, 1 = right, 2 = down, 3 = left` (`ACTION_NAMES`,
+    `ACTION_ARROWS`).
 
-Observation Space (``obs_mode``):
-    - ``index`` (default): ``Discrete(nS)``, the state index.
-    - ``onehot``: ``Box(0, 1, (nS,), float32)``.
-    - ``coords``: ``Box(float32, (2,))`` holding the 1-indexed ``(row, col)``.
-    - ``image``: ``Box(0, 255, (H, W, 3), uint8)``, channel-last, at least 36×36: a symbolic
+Observation Space (`obs_mode`):
+    - `index` (default): `Discrete(nS)`, the state index.
+    - `onehot`: `Box(0, 1, (nS,), float32)`.
+    - `coords`: `Box(float32, (2,))` holding the 1-indexed `(row, col)`.
+    - `image`: `Box(0, 255, (H, W, 3), uint8)`, channel-last, at least 36×36: a symbolic
       colour picture of the grid (one flat colour per cell kind) with the agent as a square.
 
 Rewards:
-    Declared in the map file: ``goal_reward`` / ``pit_reward`` / ``cliff_reward`` for the move
-    that enters such a cell, ``step_reward`` for every other move (``step_reward=`` overrides
-    the file's). ``lecture``: +10 / −10 / 0. ``cliff``: −1 per move, −100 for the cliff.
+    Declared in the map file: `goal_reward` / `pit_reward` / `cliff_reward` for the move
+    that enters such a cell, `step_reward` for every other move (`step_reward=` overrides
+    the file's). `lecture`: +10 / −10 / 0. `cliff`: −1 per move, −100 for the cliff.
 
 Starting State:
-    The map's ``S`` cell; ``reset(options={"start": (row, col)})`` (or a state index) starts
+    The map's `S` cell; `reset(options={"start": (row, col)})` (or a state index) starts
     elsewhere (exploring starts, teaching).
 
 Episode End:
-    Terminated on entering a goal or pit; truncated after ``max_steps`` steps (default 100).
+    Terminated on entering a goal or pit; truncated after `max_steps` steps (default 100).
 
 Constructor keywords:
-    ``map_name`` (a shipped map name or a path to a map file), ``obs_mode``, ``slip`` in
-    [0, 1], ``step_reward`` (``None`` = the map file's), ``max_steps`` (``None`` = no limit),
-    ``render_mode`` in ``human`` / ``rgb_array`` / ``ansi``.
+    `map_name` (a shipped map name or a path to a map file), `obs_mode`, `slip` in
+    [0, 1], `step_reward` (`None` = the map file's), `max_steps` (`None` = no limit),
+    `render_mode` in `human` / `rgb_array` / `ansi`.
 
-Teaching helpers (on ``env.unwrapped``):
-    ``P[s][a] = [(prob, next_s, reward, terminated), ...]`` as in Gymnasium's FrozenLake (slip
+Teaching helpers (on `env.unwrapped`):
+    `P[s][a] = [(prob, next_s, reward, terminated), ...]` as in Gymnasium's FrozenLake (slip
     included, probabilities summing to 1; terminal states self-loop with reward 0);
-    ``state_of(row, col)``, ``coords_of(s)``, ``action_mask(s)``, ``action_masks()`` (the
-    current state's, as ``bool``, for sb3-contrib's ``MaskablePPO``), ``greedy_actions(q, s)``,
-    ``nrow``, ``ncol``, ``nS``, ``nA``, ``start_state``, ``terminal_states``, ``start_states``
-    (where ``reset(options={"start": s})`` may start);
-    ``set_overlay(values=, q=, policy=)`` / ``clear_overlay()`` draw a value heat map,
+    `state_of(row, col)`, `coords_of(s)`, `action_mask(s)`, `action_masks()` (the
+    current state's, as `bool`, for sb3-contrib's `MaskablePPO`), `greedy_actions(q, s)`,
+    `nrow`, `ncol`, `nS`, `nA`, `start_state`, `terminal_states`, `start_states`
+    (where `reset(options={"start": s})` may start);
+    `set_overlay(values=, q=, policy=)` / `clear_overlay()` draw a value heat map,
     per-action numbers and greedy arrows on the rendered frame.
 """
 
@@ -122,9 +124,9 @@ class GridDynamics:
     """The transition model of a map as numpy tables, shared by the single and vector envs.
 
     A move's outcome depends only on the state and the direction actually taken, so the model
-    is three ``(nS, 4)`` tables indexed by ``[s, direction]``: ``next_state``, ``reward`` and
-    ``terminated``. Slip picks the direction: with one uniform draw ``u`` per step, the
-    direction is ``a`` if ``u >= slip`` else ``floor(4 u / slip)`` (uniform over all four).
+    is three `(nS, 4)` tables indexed by `[s, direction]`: `next_state`, `reward` and
+    `terminated`. Slip picks the direction: with one uniform draw `u` per step, the
+    direction is `a` if `u >= slip` else `floor(4 u / slip)` (uniform over all four).
     """
 
     def __init__(self, grid_map: GridMap, step_reward: float | None = None, slip: float = 0.0):
@@ -177,7 +179,7 @@ class GridDynamics:
 
     # -------------------------------------------------------------- coordinates
     def state_of(self, row: int, col: int) -> int:
-        """State index of 1-indexed ``(row, col)``: ``s = (row - 1) * ncol + (col - 1)``."""
+        """State index of 1-indexed `(row, col)`: `s = (row - 1) * ncol + (col - 1)`."""
         if not (1 <= row <= self.nrow and 1 <= col <= self.ncol):
             raise EnvArgumentError(
                 f"(row, col) = ({row}, {col}) is outside the {self.nrow}x{self.ncol} grid; "
@@ -186,7 +188,7 @@ class GridDynamics:
         return (int(row) - 1) * self.ncol + (int(col) - 1)
 
     def coords_of(self, s: int) -> tuple[int, int]:
-        """1-indexed ``(row, col)`` of state index ``s``."""
+        """1-indexed `(row, col)` of state index `s`."""
         if not 0 <= int(s) < self.nS:
             raise EnvArgumentError(f"state {s} is outside 0..{self.nS - 1}")
         row, col = divmod(int(s), self.ncol)
@@ -194,13 +196,13 @@ class GridDynamics:
 
     # -------------------------------------------------------------- model
     def direction_probs(self, a: int) -> np.ndarray:
-        """Probability of each actual direction when ``a`` is chosen (slip included)."""
+        """Probability of each actual direction when `a` is chosen (slip included)."""
         probs = np.full(self.nA, self.slip / self.nA)
         probs[a] += 1.0 - self.slip
         return probs
 
     def _transition_model(self) -> dict[int, dict[int, list[tuple[float, int, float, bool]]]]:
-        """FrozenLake-style ``P[s][a]``: outcomes of equal ``(next, reward, done)`` merged."""
+        """FrozenLake-style `P[s][a]`: outcomes of equal `(next, reward, done)` merged."""
         P: dict[int, dict[int, list[tuple[float, int, float, bool]]]] = {}
         for s in range(self.nS):
             P[s] = {}
@@ -223,8 +225,8 @@ class GridDynamics:
     def optimal_return(self, tol: float = 1e-10, max_sweeps: int = 20_000) -> float | None:
         """The best expected undiscounted return from the start state (slip included), by value
         iteration with γ = 1: V(s) ← max_a Σ_d p(d|a) [r(s,d) + (1 − done(s,d)) V(s'(s,d))]
-        (S&B eq. 4.10). ``None`` if it does not converge (e.g. a positive ``step_reward`` makes
-        it infinite). ``max_steps`` is not taken into account."""
+        (S&B eq. 4.10). `None` if it does not converge (e.g. a positive `step_reward` makes
+        it infinite). `max_steps` is not taken into account."""
         probs = np.stack([self.direction_probs(a) for a in range(self.nA)])  # [a, d]
         alive = 1.0 - self.terminated
         v = np.zeros(self.nS)
@@ -239,13 +241,13 @@ class GridDynamics:
         return None
 
     def direction(self, action: int, u: float) -> int:
-        """:meth:`directions` for one action and one draw, in plain Python (same arithmetic)."""
+        """`directions` for one action and one draw, in plain Python (same arithmetic)."""
         if u >= self.slip:
             return action
         return min(int(u / self.slip * self.nA), self.nA - 1)
 
     def directions(self, actions: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Actual directions for chosen ``actions`` given uniform draws ``u`` (slip)."""
+        """Actual directions for chosen `actions` given uniform draws `u` (slip)."""
         if self.slip <= 0.0:
             return actions
         slipped = u < self.slip
@@ -279,7 +281,7 @@ class GridWorldEnv(LectureEnv[Any, int]):
         self.P = d.P
         self.desc = d.kinds
         self.start_state, self.terminal_states = d.start_state, set(d.terminal_states)
-        #: where ``reset(options={"start": s})`` may start: every cell but walls, cliffs, ends
+        #: where `reset(options={"start": s})` may start: every cell but walls, cliffs, ends
         self.start_states = (
             frozenset(range(d.nS)) - d.wall_states - d.cliff_states - set(d.terminal_states)
         )
@@ -298,37 +300,37 @@ class GridWorldEnv(LectureEnv[Any, int]):
 
     # -------------------------------------------------------------- teaching helpers
     def state_of(self, row: int, col: int) -> int:
-        """State index of 1-indexed ``(row, col)``."""
+        """State index of 1-indexed `(row, col)`."""
         return self.dynamics.state_of(row, col)
 
     def coords_of(self, s: int) -> tuple[int, int]:
-        """1-indexed ``(row, col)`` of state ``s``."""
+        """1-indexed `(row, col)` of state `s`."""
         return self.dynamics.coords_of(s)
 
     def action_mask(self, s: int | None = None) -> np.ndarray:
-        """``int8`` array ``(nA,)``, 1 where the move from ``s`` (default: current) is open."""
+        """`int8` array `(nA,)`, 1 where the move from `s` (default: current) is open."""
         return self.dynamics.mask[self.s if s is None else int(s)].copy()
 
     def action_masks(self) -> np.ndarray:
-        """``bool`` array ``(nA,)``, True where the move from the current state is open.
+        """`bool` array `(nA,)`, True where the move from the current state is open.
 
-        The method sb3-contrib's ``MaskablePPO`` looks for, so it needs no ``ActionMasker``.
+        The method sb3-contrib's `MaskablePPO` looks for, so it needs no `ActionMasker`.
         """
         return self.dynamics.mask[self.s].astype(bool)
 
     def get_keys_to_action(self) -> dict[tuple[int | str, ...], int]:
-        """Arrow keys (or W A S D) to moves, for ``gymnasium.utils.play.play(env)``."""
+        """Arrow keys (or W A S D) to moves, for `gymnasium.utils.play.play(env)`."""
         return grid_keys_to_action()
 
     def greedy_actions(self, q: np.ndarray, s: int, atol: float = 1e-9) -> list[int]:
-        """All actions tied for the maximum of ``q[s]`` among the available ones at ``s``."""
+        """All actions tied for the maximum of `q[s]` among the available ones at `s`."""
         return grid_overlay.greedy_actions(
             np.asarray(q, dtype=float)[s], self.dynamics.mask[s], atol
         )
 
     @property
     def agent_coords(self) -> tuple[int, int]:
-        """The agent's 1-indexed ``(row, col)``."""
+        """The agent's 1-indexed `(row, col)`."""
         return self.coords_of(self.s)
 
     def set_overlay(
@@ -337,9 +339,9 @@ class GridWorldEnv(LectureEnv[Any, int]):
         q: np.ndarray | None = None,
         policy: np.ndarray | None = None,
     ) -> None:
-        """Draw on later frames: ``values`` ``(nS,)`` as a heat map, ``q`` ``(nS, nA)`` as
-        per-action numbers, and greedy arrows (from ``policy``, ``(nS,)`` actions or an
-        ``(nS, nA)`` table whose positive entries get arrows, else from ``q``: every action tied
+        """Draw on later frames: `values` `(nS,)` as a heat map, `q` `(nS, nA)` as
+        per-action numbers, and greedy arrows (from `policy`, `(nS,)` actions or an
+        `(nS, nA)` table whose positive entries get arrows, else from `q`: every action tied
         for the maximum among the available ones)."""
         self.overlay = grid_overlay.Overlay.build(
             self.nS, self.nA, values=values, q=q, policy=policy
@@ -351,9 +353,10 @@ class GridWorldEnv(LectureEnv[Any, int]):
 
     @property
     def reward_threshold(self) -> float | None:
-        """The optimal return of this map from its start (:meth:`GridDynamics.optimal_return`,
-        slip included): ``lecture`` 10, ``cliff`` −13, ``maze`` 0.89 without slip. ``compare``
-        reports the episodes an agent needs to reach it."""
+        """The optimal return of this map from its start
+        ([`GridDynamics.optimal_return`][lecture_rl.envs.grid_world.GridDynamics.optimal_return],
+        slip included): `lecture` 10, `cliff` −13, `maze` 0.89 without slip. `compare` reports the
+        episodes an agent needs to reach it."""
         if self._reward_threshold is _UNSET:
             self._reward_threshold = self.dynamics.optimal_return()
         return self._reward_threshold  # type: ignore[return-value]
@@ -382,7 +385,7 @@ class GridWorldEnv(LectureEnv[Any, int]):
 
     def _check_action(self, action: Any) -> int:
         """A cheap range check for plain integers (the hot path); anything else goes through
-        the base class's ``Discrete.contains`` check (``InvalidAction`` with the reason)."""
+        the base class's `Discrete.contains` check (`InvalidAction` with the reason)."""
         if type(action) is int or (isinstance(action, np.integer) and action.ndim == 0):
             if 0 <= action < self.nA:
                 return int(action)
@@ -429,7 +432,7 @@ class GridWorldEnv(LectureEnv[Any, int]):
 
 
 def grid_keys_to_action() -> dict[tuple[int | str, ...], int]:
-    """Arrows and W A S D to ``up, right, down, left``."""
+    """Arrows and W A S D to `up, right, down, left`."""
     return {
         (KEY_UP,): UP,
         (KEY_RIGHT,): RIGHT,
@@ -443,8 +446,8 @@ def grid_keys_to_action() -> dict[tuple[int | str, ...], int]:
 
 
 def start_state_from(dynamics: GridDynamics, options: dict[str, Any]) -> int:
-    """The start state a reset with ``options`` asks for: the map's ``S`` cell, or
-    ``options["start"]`` as 1-indexed ``(row, col)`` or a state index (a floor cell)."""
+    """The start state a reset with `options` asks for: the map's `S` cell, or
+    `options["start"]` as 1-indexed `(row, col)` or a state index (a floor cell)."""
     unknown = set(options) - {"start"}
     if unknown:
         raise EnvArgumentError(
@@ -472,7 +475,7 @@ def start_state_from(dynamics: GridDynamics, options: dict[str, Any]) -> int:
 
 
 def observation_space(dynamics: GridDynamics, obs_mode: str) -> spaces.Space:
-    """The single-env observation space of ``obs_mode`` on a map."""
+    """The single-env observation space of `obs_mode` on a map."""
     if obs_mode == "index":
         return spaces.Discrete(dynamics.nS)
     if obs_mode == "onehot":

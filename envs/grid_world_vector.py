@@ -1,48 +1,53 @@
-"""``GridWorldVectorEnv``: ``num_envs`` grid worlds stepped at once in numpy.
+"""`GridWorldVectorEnv`: `num_envs` grid worlds stepped at once in numpy.
 
 Description:
-    The native batched version of :class:`lecture_rl.envs.grid_world.GridWorldEnv` (its
-    ``vector_entry_point``)::
+    The native batched version of
+    [`lecture_rl.envs.grid_world.GridWorldEnv`][lecture_rl.envs.grid_world.GridWorldEnv] (its
+    `vector_entry_point`):
 
-        venv = gym.make_vec("LectureRL/GridWorld-v0", num_envs=256,
-                            vectorization_mode="vector_entry_point", map_name="cliff")
+    ```python
+    venv = gym.make_vec("LectureRL/GridWorld-v0", num_envs=256,
+                        vectorization_mode="vector_entry_point", map_name="cliff")
+    ```
 
-    The dynamics are the single env's tables (:class:`~lecture_rl.envs.grid_world.GridDynamics`:
-    ``next_state``, ``reward``, ``terminated`` indexed by ``[state, direction]``), so one step of
-    every copy is a handful of fancy-indexing operations with no Python loop over copies.
-    Observations are looked up in a per-state table (``index``, ``onehot``, ``coords`` and the
-    ``image`` pictures), so every observation mode costs the same.
+    The dynamics are the single env's tables
+    ([`GridDynamics`][lecture_rl.envs.grid_world.GridDynamics]: `next_state`, `reward`,
+    `terminated` indexed by `[state, direction]`), so one step of every copy is a handful of
+    fancy-indexing operations with no Python loop over copies. Observations are looked up in a
+    per-state table (`index`, `onehot`, `coords` and the `image` pictures), so every observation
+    mode costs the same.
 
-    Slip draws one uniform number per copy and step, ``streams.uniforms(key(seed, e), t)``, a
-    pure function of the copy's seed, episode and step (:mod:`lecture_rl.envs.streams`), with
-    the same rule as the single env (:meth:`GridDynamics.directions`). ``reset(seed=s)`` gives
-    copy ``i`` the seed ``s + i``, so copy ``i`` runs exactly the episodes of a single env reset
-    with ``seed=s + i`` for the same actions, slip and autoresets included.
+    Slip draws one uniform number per copy and step, `streams.uniforms(key(seed, e), t)`, a
+    pure function of the copy's seed, episode and step
+    ([`lecture_rl.envs.streams`][lecture_rl.envs.streams]), with the same rule as the single env
+    ([`GridDynamics.directions`][lecture_rl.envs.grid_world.GridDynamics.directions]).
+    `reset(seed=s)` gives copy `i` the seed `s + i`, so copy `i` runs exactly the episodes of a
+    single env reset with `seed=s + i` for the same actions, slip and autoresets included.
 
 Spaces:
-    ``single_observation_space`` / ``single_action_space`` are the single env's; the batched
-    ones come from ``gymnasium.vector.utils.batch_space`` (``index`` batches to
-    ``MultiDiscrete``, the ``Box`` modes gain a leading ``num_envs`` axis).
+    `single_observation_space` / `single_action_space` are the single env's; the batched
+    ones come from `gymnasium.vector.utils.batch_space` (`index` batches to
+    `MultiDiscrete`, the `Box` modes gain a leading `num_envs` axis).
 
-Autoreset (``autoreset_mode``, stated in ``metadata["autoreset_mode"]``):
-    - ``NEXT_STEP`` (default, Gymnasium's): the step after an episode ended resets that copy,
-      returning the start observation with reward 0 and ``terminated = truncated = False``
+Autoreset (`autoreset_mode`, stated in `metadata["autoreset_mode"]`):
+    - `NEXT_STEP` (default, Gymnasium's): the step after an episode ended resets that copy,
+      returning the start observation with reward 0 and `terminated = truncated = False`
       (the action is ignored).
-    - ``SAME_STEP`` (the deep agents'): a copy that ends is reset in the same step; the step
+    - `SAME_STEP` (the deep agents'): a copy that ends is reset in the same step; the step
       returns the new episode's first observation, the last one of the finished episode is in
-      ``infos["final_obs"]`` (an object array, ``None`` where no episode ended; mask
-      ``infos["_final_obs"]``) and its info in ``infos["final_info"]``.
-    - ``DISABLED``: ended copies must be reset with ``reset(options={"reset_mask": mask})``.
+      `infos["final_obs"]` (an object array, `None` where no episode ended; mask
+      `infos["_final_obs"]`) and its info in `infos["final_info"]`.
+    - `DISABLED`: ended copies must be reset with `reset(options={"reset_mask": mask})`.
 
 Infos:
-    ``infos["action_mask"]`` ``int8 (num_envs, nA)`` (1 = the move is open) and
-    ``infos["state"]`` ``(num_envs,)``, each with its ``_key`` mask, as
-    ``SyncVectorEnv`` would batch the single env's infos.
+    `infos["action_mask"]` `int8 (num_envs, nA)` (1 = the move is open) and
+    `infos["state"]` `(num_envs,)`, each with its `_key` mask, as
+    `SyncVectorEnv` would batch the single env's infos.
 
 Arguments:
-    ``num_envs`` plus the single env's ``map_name``, ``obs_mode``, ``slip``, ``step_reward``,
-    ``max_steps``, ``render_mode`` (``rgb_array`` or ``ansi``: a tuple of frames, one per copy)
-    and ``autoreset_mode``.
+    `num_envs` plus the single env's `map_name`, `obs_mode`, `slip`, `step_reward`,
+    `max_steps`, `render_mode` (`rgb_array` or `ansi`: a tuple of frames, one per copy)
+    and `autoreset_mode`.
 """
 
 from __future__ import annotations
@@ -71,7 +76,7 @@ VECTOR_RENDER_MODES = ("rgb_array", "ansi")
 
 
 def observation_table(dynamics: GridDynamics, obs_mode: str) -> np.ndarray:
-    """The observation of every state, ``table[s]``, in the single env's dtype."""
+    """The observation of every state, `table[s]`, in the single env's dtype."""
     if obs_mode == "index":
         return np.arange(dynamics.nS, dtype=np.int64)
     if obs_mode == "onehot":
@@ -82,7 +87,7 @@ def observation_table(dynamics: GridDynamics, obs_mode: str) -> np.ndarray:
 
 
 class GridWorldVectorEnv(VectorEnv):
-    """``num_envs`` copies of the grid world in numpy; see the module docstring."""
+    """`num_envs` copies of the grid world in numpy; see the module docstring."""
 
     metadata = {
         "render_modes": list(VECTOR_RENDER_MODES),
@@ -182,9 +187,9 @@ class GridWorldVectorEnv(VectorEnv):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Reset every copy (or those in ``options["reset_mask"]``) to the start state.
+        """Reset every copy (or those in `options["reset_mask"]`) to the start state.
 
-        ``options["start"]`` (``(row, col)`` or a state index) starts the reset copies there.
+        `options["start"]` (`(row, col)` or a state index) starts the reset copies there.
         """
         seeds = streams.vector_seeds(seed, self.num_envs)  # copy i: seed + i, as SyncVectorEnv
         options = dict(options) if options else {}
@@ -267,12 +272,12 @@ class GridWorldVectorEnv(VectorEnv):
         return self._obs(next_s), reward, terminated, truncated, infos
 
     def action_masks(self) -> np.ndarray:
-        """``bool (num_envs, nA)``: True where each copy's move from its current state is open."""
+        """`bool (num_envs, nA)`: True where each copy's move from its current state is open."""
         return self.dynamics.mask[self.s].astype(bool)
 
     # -------------------------------------------------------------- rendering
     def render(self) -> tuple[Any, ...] | None:
-        """One frame per copy: ``rgb_array`` pictures or ``ansi`` text (no trail, no overlay)."""
+        """One frame per copy: `rgb_array` pictures or `ansi` text (no trail, no overlay)."""
         if self.render_mode is None:
             return None
         if self.render_mode == "ansi":

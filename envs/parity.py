@@ -18,7 +18,7 @@ from lecture_rl.envs.base import (
 
 
 def parse_bits(bits: Any, length: int, *, name: str = "bits") -> np.ndarray:
-    """Validate a user-given tape of ``length`` bits (a list or array of 0/1)."""
+    """Validate a user-given tape of `length` bits (a list or array of 0/1)."""
     array = np.asarray(bits)
     if array.shape != (length,):
         raise EnvArgumentError(
@@ -30,7 +30,7 @@ def parse_bits(bits: Any, length: int, *, name: str = "bits") -> np.ndarray:
 
 
 def parity_hidden_tape(parity: np.ndarray) -> np.ndarray:
-    """``[k, T+1]``: the running parity with observation ``t`` shown, ``x_1 ⊕ ... ⊕ x_(t+1)``
+    """`[k, T+1]`: the running parity with observation `t` shown, `x_1 ⊕ ... ⊕ x_(t+1)`
     (the terminal observation keeps the final parity)."""
     return np.concatenate([parity, parity[:, -1:]], axis=1)
 
@@ -39,43 +39,43 @@ class ParityEnv(LectureEnv):
     """Bit-stream XOR, notes 003 "Example: Bit-stream XOR (Parity)".
 
     ## Description
-    Each step shows one fresh random bit ``x_t``. The agent answers the parity of every bit seen
-    so far, this one included: ``y_t = x_1 ⊕ x_2 ⊕ ... ⊕ x_t`` (1 if an odd number of ones so
+    Each step shows one fresh random bit `x_t`. The agent answers the parity of every bit seen
+    so far, this one included: `y_t = x_1 ⊕ x_2 ⊕ ... ⊕ x_t` (1 if an odd number of ones so
     far, 0 if even). The observation is only the current bit, so the answer cannot be read off
     the observation: the best memoryless policy answers the first bit right (its parity is the
     bit) and guesses the rest, (1 + (length-1)/2) / length = 17/32 = 0.531 at length 16; an agent
-    must carry the running parity in memory (``h_t = f(x_t, h_{t-1})``), which is what the
+    must carry the running parity in memory (`h_t = f(x_t, h_{t-1})`), which is what the
     lecture's RNN/LSTM are for.
 
     ## Action Space
-    ``Discrete(2)``: the claimed parity, 0 (even) or 1 (odd).
+    `Discrete(2)`: the claimed parity, 0 (even) or 1 (odd).
 
     ## Observation Space
-    ``Discrete(2)``: the bit shown this step. After the last answer (terminal observation) it is 0.
+    `Discrete(2)`: the bit shown this step. After the last answer (terminal observation) it is 0.
 
     ## Rewards
     +1 for a right answer, 0 for a wrong one; the return of an episode is the number of right
-    answers, so accuracy = return / ``answers_per_episode``.
+    answers, so accuracy = return / `answers_per_episode`.
 
     ## Starting State
-    A tape of ``length`` bits drawn uniformly (``lecture_rl.envs.streams``: a pure function of
+    A tape of `length` bits drawn uniformly (`lecture_rl.envs.streams`: a pure function of
     seed, episode and step) (or given with
-    ``reset(options={"bits": [...]})``); the first observation is the first bit.
+    `reset(options={"bits": [...]})`); the first observation is the first bit.
 
     ## Episode End
-    Terminates after ``length`` answers. No truncation.
+    Terminates after `length` answers. No truncation.
 
     ## Information
-    Each step's ``info["parity"]`` is the true parity the answer was graded against and
-    ``info["correct"]`` whether the answer was right. ``info["hidden"]`` (reset and step info)
+    Each step's `info["parity"]` is the true parity the answer was graded against and
+    `info["correct"]` whether the answer was right. `info["hidden"]` (reset and step info)
     is the task's hidden variable for the observation just returned: the running parity of
     every bit shown so far, that bit included, which is what a memory must hold after reading
     it (it equals the answer the next action is graded against; for viewers and probes, not
     for agents to read).
 
     ## Arguments
-    - ``length`` (int >= 1, default 16): bits, and answers, per episode.
-    - ``render_mode``: ``"human"``, ``"rgb_array"``, ``"ansi"`` or ``None``.
+    - `length` (int >= 1, default 16): bits, and answers, per episode.
+    - `render_mode`: `"human"`, `"rgb_array"`, `"ansi"` or `None`.
 
     ```python
     import gymnasium as gym
@@ -125,7 +125,7 @@ class ParityEnv(LectureEnv):
         return obs, reward, terminated, False, info
 
     def get_keys_to_action(self) -> dict[tuple[str, ...], int]:
-        """Keys 0 and 1 claim even or odd parity, for ``gymnasium.utils.play.play(env)``."""
+        """Keys 0 and 1 claim even or odd parity, for `gymnasium.utils.play.play(env)`."""
         return {("0",): 0, ("1",): 1}
 
     def tape_symbol(self, obs: Any) -> str:

@@ -1,4 +1,4 @@
-"""Parity as a native numpy vector env: ``num_envs`` bit streams stepped at once."""
+"""Parity as a native numpy vector env: `num_envs` bit streams stepped at once."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from lecture_rl.envs.tape_vector import TapeVectorEnv, batch_rows
 
 
 def parity_tapes(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(obs_tape, target_tape)`` for tapes of bits ``[k, length]``.
+    """`(obs_tape, target_tape)` for tapes of bits `[k, length]`.
 
     The observation at step t is bit x_t (0 after the last answer); the graded answer is the
     running parity y_t = x_1 ⊕ ... ⊕ x_t (notes 003, Bit-stream XOR).
@@ -27,21 +27,21 @@ def parity_tapes(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class ParityVectorEnv(TapeVectorEnv):
-    """``num_envs`` copies of :class:`~lecture_rl.envs.parity.ParityEnv` stepped in numpy.
+    """`num_envs` copies of [`ParityEnv`][lecture_rl.envs.parity.ParityEnv] stepped in numpy.
 
     Same dynamics as the single env: the observation is the current bit, the action the claimed
-    parity of all bits so far, reward 1 if right; every copy terminates after ``length`` steps.
-    ``infos["parity"]`` holds the true parity each copy's answer was graded against (mask
-    ``infos["_parity"]``; false for a copy that was only reset in this step);
-    ``infos["hidden"]`` the running parity with the returned observation (as the single env).
+    parity of all bits so far, reward 1 if right; every copy terminates after `length` steps.
+    `infos["parity"]` holds the true parity each copy's answer was graded against (mask
+    `infos["_parity"]`; false for a copy that was only reset in this step);
+    `infos["hidden"]` the running parity with the returned observation (as the single env).
 
     ## Arguments
-    - ``num_envs`` (int >= 1): copies.
-    - ``length`` (int >= 1, default 16): bits per episode.
-    - ``autoreset_mode``: ``AutoresetMode.NEXT_STEP`` (default) or ``AutoresetMode.SAME_STEP``.
+    - `num_envs` (int >= 1): copies.
+    - `length` (int >= 1, default 16): bits per episode.
+    - `autoreset_mode`: `AutoresetMode.NEXT_STEP` (default) or `AutoresetMode.SAME_STEP`.
 
-    ``reset(options={"bits": ...})`` fixes the tapes: shape ``(length,)`` for every copy or
-    ``(num_envs, length)``; with ``options["reset_mask"]`` only the masked copies restart.
+    `reset(options={"bits": ...})` fixes the tapes: shape `(length,)` for every copy or
+    `(num_envs, length)`; with `options["reset_mask"]` only the masked copies restart.
 
     ```python
     import gymnasium as gym

@@ -2,17 +2,17 @@
 
 All environments draw with the same palette, the same font and the same window class so the
 grid world, parity and copy tasks look like one family. pygame is imported lazily (only when a
-frame is drawn), as in Gymnasium's toy-text environments, so ``import lecture_rl.envs`` works
+frame is drawn), as in Gymnasium's toy-text environments, so `import lecture_rl.envs` works
 without a display and without pygame installed.
 
 Primitives:
 
-- :data:`PALETTE` / the named colour constants: RGB tuples.
-- :func:`import_pygame`: the lazy import (raises ``gymnasium.error.DependencyNotInstalled``).
-- :func:`new_surface`, :func:`font`, :func:`draw_text`, :func:`draw_cell`: drawing on a surface.
-- :func:`surface_to_rgb`: a surface as an ``(H, W, 3)`` ``uint8`` array (the ``rgb_array`` frame).
-- :func:`heat_color`: a value mapped onto a red-white-green scale (value heat maps).
-- :class:`HumanWindow`: the ``human`` render mode's window (title, fps, clean close).
+- `PALETTE` / the named colour constants: RGB tuples.
+- `import_pygame`: the lazy import (raises `gymnasium.error.DependencyNotInstalled`).
+- `new_surface`, `font`, `draw_text`, `draw_cell`: drawing on a surface.
+- `surface_to_rgb`: a surface as an `(H, W, 3)` `uint8` array (the `rgb_array` frame).
+- `heat_color`: a value mapped onto a red-white-green scale (value heat maps).
+- `HumanWindow`: the `human` render mode's window (title, fps, clean close).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def import_pygame() -> Any:
 
 
 def new_surface(width: int, height: int, color: Color = BACKGROUND) -> Any:
-    """A fresh off-screen RGB surface of ``width`` × ``height`` pixels filled with ``color``."""
+    """A fresh off-screen RGB surface of `width` × `height` pixels filled with `color`."""
     pygame = import_pygame()
     surface = pygame.Surface((int(width), int(height)))
     surface.fill(color)
@@ -85,7 +85,7 @@ def new_surface(width: int, height: int, color: Color = BACKGROUND) -> Any:
 
 
 def font(size: int) -> Any:
-    """pygame's default font at ``size`` pixels (cached; initialises the font module once)."""
+    """pygame's default font at `size` pixels (cached; initialises the font module once)."""
     size = int(size)
     pygame = import_pygame()
     if not pygame.font.get_init():
@@ -121,8 +121,8 @@ def draw_text(
     color: Color = INK,
     anchor: str = "center",
 ) -> Any:
-    """Draw ``text`` at ``pos``; ``anchor`` is a pygame ``Rect`` attribute (``center``,
-    ``topleft``, ``midleft``, ...) placed at ``pos``. Returns the text's rectangle."""
+    """Draw `text` at `pos`; `anchor` is a pygame `Rect` attribute (`center`,
+    `topleft`, `midleft`, ...) placed at `pos`. Returns the text's rectangle."""
     image = font(size).render(str(text), True, color)
     rect = image.get_rect(**{anchor: (int(pos[0]), int(pos[1]))})
     surface.blit(image, rect)
@@ -138,7 +138,7 @@ def draw_cell(
     border_width: int = 1,
     radius: int = 0,
 ) -> None:
-    """Fill the rectangle ``(x, y, w, h)`` with ``fill`` and outline it with ``border``."""
+    """Fill the rectangle `(x, y, w, h)` with `fill` and outline it with `border`."""
     pygame = import_pygame()
     pygame.draw.rect(surface, fill, rect, border_radius=radius)
     if border is not None and border_width > 0:
@@ -171,14 +171,14 @@ def relative_luminance(color: Color) -> float:
 
 
 def contrast_ratio(a: Color, b: Color) -> float:
-    """WCAG 2 contrast ratio ``(L1 + 0.05) / (L2 + 0.05)`` of two colours, 1 to 21."""
+    """WCAG 2 contrast ratio `(L1 + 0.05) / (L2 + 0.05)` of two colours, 1 to 21."""
     la, lb = relative_luminance(a), relative_luminance(b)
     hi, lo = max(la, lb), min(la, lb)
     return (hi + 0.05) / (lo + 0.05)
 
 
 def readable_on(fill: Color, preferred: Color = INK) -> Color:
-    """Text colour for ``fill``: ``preferred`` if it reaches 4.5:1, else black or white,
+    """Text colour for `fill`: `preferred` if it reaches 4.5:1, else black or white,
     whichever contrasts more (one of them always reaches 4.58:1)."""
     if contrast_ratio(preferred, fill) >= MIN_CONTRAST:
         return preferred
@@ -186,7 +186,7 @@ def readable_on(fill: Color, preferred: Color = INK) -> Color:
 
 
 def diverging_color(x: float) -> Color:
-    """A point ``x`` in [-1, 1] of the diverging scale: white at 0, magenta at -1, green at +1."""
+    """A point `x` in [-1, 1] of the diverging scale: white at 0, magenta at -1, green at +1."""
     x = float(np.clip(x, -1.0, 1.0)) * SCALE_DEPTH
     end = POSITIVE if x > 0 else NEGATIVE
     t = abs(x)
@@ -205,9 +205,9 @@ def scale_bound(values: Any) -> float:
 
 
 def heat_color(value: float, vmin: float, vmax: float) -> Color:
-    """Map ``value`` to a diverging colour: red below 0, white at 0, green above 0.
+    """Map `value` to a diverging colour: red below 0, white at 0, green above 0.
 
-    The scale is symmetric, ``max(|vmin|, |vmax|)`` gives full saturation, so a sign change is
+    The scale is symmetric, `max(|vmin|, |vmax|)` gives full saturation, so a sign change is
     always a change of hue (what a value heat map in the lecture needs to show).
     """
     bound = max(abs(float(vmin)), abs(float(vmax)), 1e-12)
@@ -215,7 +215,7 @@ def heat_color(value: float, vmin: float, vmax: float) -> Color:
 
 
 def surface_to_rgb(surface: Any) -> np.ndarray:
-    """The surface as an ``(H, W, 3)`` ``uint8`` C-contiguous array (an ``rgb_array`` frame)."""
+    """The surface as an `(H, W, 3)` `uint8` C-contiguous array (an `rgb_array` frame)."""
     pygame = import_pygame()
     width, height = surface.get_size()
     data = pygame.image.tobytes(surface, "RGB")  # one copy in C, 5x faster than surfarray
@@ -223,17 +223,17 @@ def surface_to_rgb(surface: Any) -> np.ndarray:
 
 
 def rgb_to_surface(frame: np.ndarray) -> Any:
-    """An ``(H, W, 3)`` ``uint8`` array as a pygame surface (inverse of :func:`surface_to_rgb`)."""
+    """An `(H, W, 3)` `uint8` array as a pygame surface (inverse of `surface_to_rgb`)."""
     pygame = import_pygame()
     return pygame.surfarray.make_surface(np.transpose(np.asarray(frame, dtype=np.uint8), (1, 0, 2)))
 
 
 class HumanWindow:
-    """The ``human`` render mode's window: opens on the first frame, shows frames at ``fps``.
+    """The `human` render mode's window: opens on the first frame, shows frames at `fps`.
 
-    ``show(frame)`` accepts a pygame surface or an ``(H, W, 3)`` array, resizes the window to the
-    frame, processes window events (so the window stays responsive) and waits to keep ``fps``.
-    ``close()`` shuts the display down; it is safe to call more than once.
+    `show(frame)` accepts a pygame surface or an `(H, W, 3)` array, resizes the window to the
+    frame, processes window events (so the window stays responsive) and waits to keep `fps`.
+    `close()` shuts the display down; it is safe to call more than once.
     """
 
     def __init__(self, title: str, fps: float) -> None:
@@ -270,16 +270,16 @@ class HumanWindow:
 
 
 TapeCell = tuple[str, Color] | None
-"""One cell of a tape picture: ``(text, fill colour)``, or ``None`` for a step not reached yet."""
+"""One cell of a tape picture: `(text, fill colour)`, or `None` for a step not reached yet."""
 
 
 def text_color_on(fill: Color) -> Color:
-    """Dark ink or white, whichever reads at 4.5:1 or more on ``fill``."""
+    """Dark ink or white, whichever reads at 4.5:1 or more on `fill`."""
     return readable_on(fill)
 
 
 def tape_cell_size(columns: int) -> int:
-    """Cell width in pixels for a tape of ``columns`` steps (frames stay about 700 px wide)."""
+    """Cell width in pixels for a tape of `columns` steps (frames stay about 700 px wide)."""
     return int(max(10, min(36, 640 // max(1, columns))))
 
 
@@ -292,9 +292,9 @@ def draw_tape_frame(
 ) -> Any:
     """Draw a sequence task as labelled rows of cells, one column per time step.
 
-    Used by Parity and Copy: e.g. a ``bit`` row (what the agent saw), an ``answer`` row (what it
-    said, filled green when right and red when wrong) and a ``target`` row. ``columns`` is the
-    episode length, so every frame of an episode has the same size; ``cursor`` outlines the
+    Used by Parity and Copy: e.g. a `bit` row (what the agent saw), an `answer` row (what it
+    said, filled green when right and red when wrong) and a `target` row. `columns` is the
+    episode length, so every frame of an episode has the same size; `cursor` outlines the
     current step's column.
     """
     pygame = import_pygame()
@@ -346,5 +346,5 @@ SYMBOL_COLORS: tuple[Color, ...] = (
 
 
 def symbol_color(symbol: int, symbols: int) -> Color:
-    """The fill of ``symbol`` (``0 .. symbols-1``) in tape pictures."""
+    """The fill of `symbol` (`0 .. symbols-1`) in tape pictures."""
     return SYMBOL_COLORS[int(symbol) % len(SYMBOL_COLORS)]

@@ -1,30 +1,31 @@
 """Gymnasium's table-driven toy-text envs (FrozenLake, CliffWalking) as one native vector env.
 
 Description:
-    ``FrozenLake-v1`` and ``CliffWalking-v1`` are finite MDPs given by their transition table
-    ``P[s][a] = [(p, s', r, terminated), ...]`` (the model p(s', r | s, a) of notes 000 §4 that
-    dynamic programming reads). Their ``step`` samples one row of ``P[s][a]`` and their
-    ``reset`` a start state from ``initial_state_distrib``; nothing else. :class:`TableVectorEnv`
-    does the same for ``num_envs`` copies at once with numpy: the table becomes dense arrays
-    ``[S, A, K]`` and a step is a handful of array lookups instead of ``num_envs`` Python calls
-    through ``SyncVectorEnv`` (the deep agents' training envs; ``benchmarks/dqn_vs_sb3.py``).
+    `FrozenLake-v1` and `CliffWalking-v1` are finite MDPs given by their transition table
+    `P[s][a] = [(p, s', r, terminated), ...]` (the model p(s', r | s, a) of notes 000 §4 that
+    dynamic programming reads). Their `step` samples one row of `P[s][a]` and their
+    `reset` a start state from `initial_state_distrib`; nothing else. `TableVectorEnv`
+    does the same for `num_envs` copies at once with numpy: the table becomes dense arrays
+    `[S, A, K]` and a step is a handful of array lookups instead of `num_envs` Python calls
+    through `SyncVectorEnv` (the deep agents' training envs; `benchmarks/dqn_vs_sb3.py`).
 
     Same dynamics, different random numbers: the outcome of a slippery step and the start state
-    are drawn from the counter-based streams of :mod:`lecture_rl.envs.streams` (copy ``i`` of a
-    vector reset with ``seed=s`` uses seed ``s + i``; the start state of episode ``e`` is drawn
-    with word 0 of its key, step ``t`` with word ``t``), not from each copy's
-    ``np_random``, so trajectories match Gymnasium's envs in distribution, not draw by draw.
+    are drawn from the counter-based streams of
+    [`lecture_rl.envs.streams`][lecture_rl.envs.streams] (copy `i` of a vector reset with `seed=s`
+    uses seed `s + i`; the start state of episode `e` is drawn with word 0 of its key, step `t`
+    with word `t`), not from each copy's `np_random`, so trajectories match Gymnasium's envs in
+    distribution, not draw by draw.
 
 ## Arguments
-- ``env``: a ``FrozenLake-v1`` or ``CliffWalking-v1`` env (any wrappers; its table is read once).
-- ``num_envs`` (int >= 1): copies.
-- ``max_episode_steps``: the time limit (truncation); default: the env's spec (100 for
+- `env`: a `FrozenLake-v1` or `CliffWalking-v1` env (any wrappers; its table is read once).
+- `num_envs` (int >= 1): copies.
+- `max_episode_steps`: the time limit (truncation); default: the env's spec (100 for
   FrozenLake 4×4, none for CliffWalking).
-- ``autoreset_mode``: ``AutoresetMode.SAME_STEP`` (the deep agents' mode: a finished copy is
-  reset in the same ``step`` and its last observation is in ``infos["final_obs"]``) or
-  ``AutoresetMode.NEXT_STEP`` (Gymnasium's default: it is reset by the next ``step``).
+- `autoreset_mode`: `AutoresetMode.SAME_STEP` (the deep agents' mode: a finished copy is
+  reset in the same `step` and its last observation is in `infos["final_obs"]`) or
+  `AutoresetMode.NEXT_STEP` (Gymnasium's default: it is reset by the next `step`).
 
-``infos["prob"]`` is the probability of the sampled transition (1 after a reset), as the single
+`infos["prob"]` is the probability of the sampled transition (1 after a reset), as the single
 env reports it.
 """
 
@@ -44,12 +45,12 @@ TABLE_ENVS: tuple[type, ...] = (FrozenLakeEnv, CliffWalkingEnv)  # step/reset re
 
 
 def is_table_env(env: gym.Env) -> bool:
-    """Whether ``env`` is one of the toy-text envs whose dynamics are exactly their table."""
+    """Whether `env` is one of the toy-text envs whose dynamics are exactly their table."""
     return isinstance(env.unwrapped, TABLE_ENVS)
 
 
 class TableVectorEnv(gym.vector.VectorEnv):
-    """``num_envs`` copies of a table-driven toy-text env stepped in numpy; see the module."""
+    """`num_envs` copies of a table-driven toy-text env stepped in numpy; see the module."""
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
@@ -116,7 +117,7 @@ class TableVectorEnv(gym.vector.VectorEnv):
     # ----- reset and step ---------------------------------------------------------------------
 
     def _start(self, rows: np.ndarray) -> None:
-        """Start a new episode in ``rows``: a new key, a start state drawn with word 0."""
+        """Start a new episode in `rows`: a new key, a start state drawn with word 0."""
         self._keys[rows] = streams.episode_keys(self._seeds[rows], self._episodes[rows])
         u = streams.uniforms(self._keys[rows], 0)
         self._states[rows] = np.searchsorted(self._start_cdf, u, side="right")

@@ -2,28 +2,28 @@
 
 A sequence task is fully described by two tapes per episode, drawn when the episode starts:
 
-- ``obs_tape[t]``: the observation shown before the agent's ``t``-th action (``t = 0`` is the
-  reset observation, ``t = T`` the terminal one);
-- ``target_tape[t]``: the answer graded at step ``t`` (reward 1 when the action equals it), or
-  ``-1`` where the action is not graded (e.g. Copy's input phase).
+- `obs_tape[t]`: the observation shown before the agent's `t`-th action (`t = 0` is the
+  reset observation, `t = T` the terminal one);
+- `target_tape[t]`: the answer graded at step `t` (reward 1 when the action equals it), or
+  `-1` where the action is not graded (e.g. Copy's input phase).
 
-From them a subclass derives ``hidden_tape[t]`` (:meth:`TapeVectorEnv._hidden_tape`), the task's
-hidden variable with observation ``t`` shown; ``infos["hidden"]`` holds it for the observations
-``reset`` and ``step`` return, as the single envs' ``info["hidden"]``.
+From them a subclass derives `hidden_tape[t]` (`TapeVectorEnv._hidden_tape`), the task's
+hidden variable with observation `t` shown; `infos["hidden"]` holds it for the observations
+`reset` and `step` return, as the single envs' `info["hidden"]`.
 
-:class:`TapeVectorEnv` keeps both tapes for every copy as ``[num_envs, ...]`` arrays and steps
+`TapeVectorEnv` keeps both tapes for every copy as `[num_envs, ...]` arrays and steps
 all copies with a few numpy operations (no Python loop over copies). A subclass only says how to
-draw new tapes from per-copy episode keys (:meth:`TapeVectorEnv._draw_tapes`; the same draws as
-the single env, :mod:`lecture_rl.envs.streams`) and how to read user-given ones from
-``reset(options=...)`` (:meth:`TapeVectorEnv._tapes_from_options`).
+draw new tapes from per-copy episode keys (`TapeVectorEnv._draw_tapes`; the same draws as
+the single env, [`lecture_rl.envs.streams`][lecture_rl.envs.streams]) and how to read user-given
+ones from `reset(options=...)` (`TapeVectorEnv._tapes_from_options`).
 
-Autoreset follows Gymnasium's :class:`~gymnasium.vector.AutoresetMode`:
+Autoreset follows Gymnasium's `AutoresetMode`:
 
-- ``NEXT_STEP`` (default): the step after an episode ended resets that copy (reward 0, the new
+- `NEXT_STEP` (default): the step after an episode ended resets that copy (reward 0, the new
   episode's first observation, the action ignored);
-- ``SAME_STEP``: a copy that ends is reset within the same ``step``; its last observation is in
-  ``infos["final_obs"]`` (mask ``infos["_final_obs"]``) and its last step's info in
-  ``infos["final_info"]``.
+- `SAME_STEP`: a copy that ends is reset within the same `step`; its last observation is in
+  `infos["final_obs"]` (mask `infos["_final_obs"]`) and its last step's info in
+  `infos["final_info"]`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from lecture_rl.envs.streams import EpisodeStreams, vector_seeds
 
 
 def parse_autoreset_mode(mode: Any) -> AutoresetMode:
-    """``mode`` as an :class:`AutoresetMode` (``NEXT_STEP`` and ``SAME_STEP`` are supported)."""
+    """`mode` as an `AutoresetMode` (`NEXT_STEP` and `SAME_STEP` are supported)."""
     supported = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
     try:
         parsed = AutoresetMode(mode)
@@ -55,11 +55,11 @@ def parse_autoreset_mode(mode: Any) -> AutoresetMode:
 
 
 class TapeVectorEnv(gym.vector.VectorEnv):
-    """``num_envs`` copies of a sequence task stepped together in numpy (see the module doc).
+    """`num_envs` copies of a sequence task stepped together in numpy (see the module doc).
 
-    Subclasses set ``single_observation_space``, ``single_action_space``, ``episode_steps``
-    (``T``), ``answers_per_episode`` and ``info_key`` (the info name of the graded answer) in
-    ``__init__`` and then call :meth:`_setup`.
+    Subclasses set `single_observation_space`, `single_action_space`, `episode_steps`
+    (`T`), `answers_per_episode` and `info_key` (the info name of the graded answer) in
+    `__init__` and then call `_setup`.
     """
 
     metadata: dict[str, Any] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -87,16 +87,16 @@ class TapeVectorEnv(gym.vector.VectorEnv):
 
     # ----------------------------------------------------------------- subclass hooks
     def _draw_tapes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fresh episodes, one per episode key (``lecture_rl.envs.streams``), exactly the single
-        env's draws for those keys: ``(obs_tape [k, T+1], target [k, T])``."""
+        """Fresh episodes, one per episode key (`lecture_rl.envs.streams`), exactly the single
+        env's draws for those keys: `(obs_tape [k, T+1], target [k, T])`."""
         raise NotImplementedError
 
     def _tapes_from_options(self, options: dict[str, Any], k: int) -> tuple[np.ndarray, ...] | None:
-        """Tapes for ``k`` copies from user ``options`` (``None`` if none were given)."""
+        """Tapes for `k` copies from user `options` (`None` if none were given)."""
         return None
 
     def _hidden_tape(self, obs_tape: np.ndarray, target_tape: np.ndarray) -> np.ndarray:
-        """``hidden_tape [k, T+1]``: the hidden variable with observation ``t`` shown."""
+        """`hidden_tape [k, T+1]`: the hidden variable with observation `t` shown."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------- set-up
@@ -128,10 +128,10 @@ class TapeVectorEnv(gym.vector.VectorEnv):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start new episodes in every copy (or in ``options["reset_mask"]``'s copies).
+        """Start new episodes in every copy (or in `options["reset_mask"]`'s copies).
 
-        ``seed=s`` gives copy ``i`` the seed ``s + i`` (a list: one seed per copy), so copy ``i``
-        runs the single env's episodes for that seed. ``options`` may fix the tapes (see the
+        `seed=s` gives copy `i` the seed `s + i` (a list: one seed per copy), so copy `i`
+        runs the single env's episodes for that seed. `options` may fix the tapes (see the
         subclass) for every copy, either one tape for all or one row per copy.
         """
         seeds = vector_seeds(seed, self.num_envs)
@@ -223,7 +223,7 @@ class TapeVectorEnv(gym.vector.VectorEnv):
 
 
 def batch_rows(name: str, value: Any, k: int, width: int) -> np.ndarray:
-    """A user-given tape option as ``[k, width]``: one row for all copies or one row per copy."""
+    """A user-given tape option as `[k, width]`: one row for all copies or one row per copy."""
     array = tape_rows(value, k, width)
     if array is None:
         raise EnvArgumentError(

@@ -1,11 +1,11 @@
-"""The grid world as a torch batched env (see :mod:`lecture_rl.envs.torch_vector`).
+"""The grid world as a torch batched env (see `lecture_rl.envs.torch_vector`).
 
 Description:
-    :class:`~lecture_rl.envs.grid_world_vector.GridWorldVectorEnv` with its tables
-    (``next_state``, ``reward``, ``terminated``, ``mask`` indexed by ``[state, direction]``, and
-    the observation of every state) copied once to ``device``: a step of every copy is a few
-    gathers and ``torch.where``s there. Slip draws ``uniforms(key(seed, e), t)`` per copy, the
-    single env's draw (:mod:`~lecture_rl.envs.torch_streams`), so trajectories equal the numpy
+    `GridWorldVectorEnv` with its tables
+    (`next_state`, `reward`, `terminated`, `mask` indexed by `[state, direction]`, and
+    the observation of every state) copied once to `device`: a step of every copy is a few
+    gathers and `torch.where`s there. Slip draws `uniforms(key(seed, e), t)` per copy, the
+    single env's draw (`torch_streams`), so trajectories equal the numpy
     env's for the same seed and actions.
 """
 
@@ -33,11 +33,11 @@ from lecture_rl.envs.torch_vector import TorchVectorEnv
 
 
 class TorchGridWorldVectorEnv(TorchVectorEnv):
-    """``num_envs`` grid worlds as tensors on ``device``.
+    """`num_envs` grid worlds as tensors on `device`.
 
-    Arguments, infos and autoreset as :class:`GridWorldVectorEnv` (``render_mode`` must be
-    ``None``; ``autoreset_mode`` ``NEXT_STEP`` or ``SAME_STEP``); observations, rewards
-    (``float64``) and infos (``action_mask`` ``int8``, ``state`` ``int64``) are tensors.
+    Arguments, infos and autoreset as `GridWorldVectorEnv` (`render_mode` must be
+    `None`; `autoreset_mode` `NEXT_STEP` or `SAME_STEP`); observations, rewards
+    (`float64`) and infos (`action_mask` `int8`, `state` `int64`) are tensors.
     """
 
     metadata = {
@@ -99,8 +99,8 @@ class TorchGridWorldVectorEnv(TorchVectorEnv):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Every copy to the start state (or ``options["start"]``); ``seed=s``: copy ``i``
-        gets ``s + i``."""
+        """Every copy to the start state (or `options["start"]`); `seed=s`: copy `i`
+        gets `s + i`."""
         self._check_reset_options(options, ("start",))
         start = start_state_from(self.dynamics, dict(options or {}))
         self._start_all(seed)
@@ -157,7 +157,7 @@ class TorchGridWorldVectorEnv(TorchVectorEnv):
         return self._observe(next_s), reward, terminated, truncated, infos
 
     def action_masks(self) -> torch.Tensor:
-        """``bool (num_envs, nA)``: True where each copy's move from its current state is open."""
+        """`bool (num_envs, nA)`: True where each copy's move from its current state is open."""
         return self._mask.index_select(0, self.s).bool()
 
 

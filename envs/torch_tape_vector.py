@@ -1,12 +1,12 @@
-"""Parity and Copy as torch batched envs (see :mod:`lecture_rl.envs.torch_vector`).
+"""Parity and Copy as torch batched envs (see `lecture_rl.envs.torch_vector`).
 
 Description:
-    The numpy versions (:mod:`~lecture_rl.envs.tape_vector`) draw each episode's two tapes
+    The numpy versions (`tape_vector`) draw each episode's two tapes
     (observations and graded answers) when it starts. Here nothing is stored per episode but
-    the key: every entry of the tapes is a pure function of ``(key, t)``, computed at step
-    ``t`` for all copies with a few elementwise tensor operations, so an autoreset in some
+    the key: every entry of the tapes is a pure function of `(key, t)`, computed at step
+    `t` for all copies with a few elementwise tensor operations, so an autoreset in some
     copies costs no masked writes and no host round-trip. Parity keeps one more number per
-    copy, the running parity ``y_t = y_{t-1} ⊕ x_t`` (notes 003, Bit-stream XOR).
+    copy, the running parity `y_t = y_{t-1} ⊕ x_t` (notes 003, Bit-stream XOR).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from lecture_rl.envs.torch_vector import TorchVectorEnv
 class TorchTapeVectorEnv(TorchVectorEnv):
     """A sequence task on tensors: subclasses give the tapes' entries at the copies' steps.
 
-    State: ``self.t`` (the step of each copy's current observation) and the keys; a subclass
-    may keep more (:meth:`_restart`). ``step`` grades the action against :meth:`_target`,
-    moves to ``t + 1`` (:meth:`_advance`) and autoresets like
+    State: `self.t` (the step of each copy's current observation) and the keys; a subclass
+    may keep more (`_restart`). `step` grades the action against `_target`,
+    moves to `t + 1` (`_advance`) and autoresets like
     `TapeVectorEnv`. In `SAME_STEP` mode a copy that
     ends starts its next episode in the same step, so every copy's next observation is
     computed once (`_move()`), and the ended copies' last one is the tape's end
@@ -47,24 +47,24 @@ class TorchTapeVectorEnv(TorchVectorEnv):
 
     # ----------------------------------------------------------------- subclass hooks
     def _compute_obs(self) -> torch.Tensor:
-        """``obs_tape[t]`` of every copy (kept as ``self._x`` until ``t`` or a key changes)."""
+        """`obs_tape[t]` of every copy (kept as `self._x` until `t` or a key changes)."""
         raise NotImplementedError
 
     def _target(self) -> torch.Tensor:
-        """``target_tape[t]`` of every copy (``-1``: not graded, also for ``t >= T``)."""
+        """`target_tape[t]` of every copy (`-1`: not graded, also for `t >= T`)."""
         raise NotImplementedError
 
     def _hidden(self) -> torch.Tensor:
-        """``hidden_tape[t]`` of every copy."""
+        """`hidden_tape[t]` of every copy."""
         raise NotImplementedError
 
     def _advance(self) -> None:
-        """Move every copy to ``t + 1``."""
+        """Move every copy to `t + 1`."""
         self.t = self.t + 1
         self._x = self._compute_obs()
 
     def _restart(self, mask: torch.Tensor) -> None:
-        """Start the copies of ``mask`` at ``t = 0`` (their keys are already new)."""
+        """Start the copies of `mask` at `t = 0` (their keys are already new)."""
         self.t = torch.where(mask, 0, self.t)
         self._x = self._compute_obs()
 
@@ -89,7 +89,7 @@ class TorchTapeVectorEnv(TorchVectorEnv):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Start new episodes in every copy; ``seed=s`` gives copy ``i`` the seed ``s + i``."""
+        """Start new episodes in every copy; `seed=s` gives copy `i` the seed `s + i`."""
         self._check_reset_options(options, ())
         self._start_all(seed)
         self._restart(torch.ones(self.num_envs, dtype=torch.bool, device=self.device))
@@ -130,8 +130,8 @@ class TorchTapeVectorEnv(TorchVectorEnv):
 
 
 class TorchParityVectorEnv(TorchTapeVectorEnv):
-    """:class:`~lecture_rl.envs.parity_vector.ParityVectorEnv` on tensors (``num_envs``,
-    ``device``, and :class:`~lecture_rl.envs.parity.ParityEnv`'s ``length``): observation x_t,
+    """`ParityVectorEnv` on tensors (`num_envs`,
+    `device`, and [`ParityEnv`][lecture_rl.envs.parity.ParityEnv]'s `length`): observation x_t,
     graded answer y_t = x_1 ⊕ ... ⊕ x_t."""
 
     info_key = "parity"
@@ -173,10 +173,10 @@ class TorchParityVectorEnv(TorchTapeVectorEnv):
 
 
 class TorchCopyVectorEnv(TorchTapeVectorEnv):
-    """:class:`~lecture_rl.envs.copy_task_vector.CopyVectorEnv` on tensors: the task keywords
-    of :class:`~lecture_rl.envs.copy_task.CopyEnv` (``length``, ``symbols``, ``delay``,
-    ``reverse``, same defaults), plus ``device``: input, ``delay`` blanks, the go marker,
-    ``length`` recall steps."""
+    """`CopyVectorEnv` on tensors: the task keywords
+    of [`CopyEnv`][lecture_rl.envs.copy_task.CopyEnv] (`length`, `symbols`, `delay`,
+    `reverse`, same defaults), plus `device`: input, `delay` blanks, the go marker,
+    `length` recall steps."""
 
     info_key = "target"
     task_env = CopyEnv
@@ -193,7 +193,7 @@ class TorchCopyVectorEnv(TorchTapeVectorEnv):
         self._setup()
 
     def _symbol(self, position: torch.Tensor) -> torch.Tensor:
-        """The ``position``-th input symbol of each copy's episode (clamped into the input)."""
+        """The `position`-th input symbol of each copy's episode (clamped into the input)."""
         return torch_streams.integers(self.keys, position.clamp(0, self.length - 1), self.symbols)
 
     def _end_obs(self) -> torch.Tensor:
@@ -205,7 +205,7 @@ class TorchCopyVectorEnv(TorchTapeVectorEnv):
         return torch.where(self.t < self.length, self._symbol(self.t), marker)
 
     def _recalled(self, t: torch.Tensor) -> torch.Tensor:
-        """The symbol the action at step ``t`` of the recall phase must be."""
+        """The symbol the action at step `t` of the recall phase must be."""
         i = t - self.recall_start  # i-th recall: symbol i, or length-1-i when reversed
         return self._symbol(self.length - 1 - i if self.reverse else i)
 

@@ -1,37 +1,39 @@
 """Batched envs as torch tensor operations on the agent's device (CPU or GPU).
 
 Description:
-    The numpy native vector envs (:mod:`~lecture_rl.envs.parity_vector`,
-    :mod:`~lecture_rl.envs.copy_task_vector`, :mod:`~lecture_rl.envs.grid_world_vector`) return
+    The numpy native vector envs (`parity_vector`,
+    `copy_task_vector`, `grid_world_vector`) return
     numpy arrays, so a deep agent on a GPU copies observations to the device and actions back
     to the host at every step. Their torch versions keep every copy's state in tensors on one
-    ``device``, take the actions as a tensor there and return ``obs``, ``reward``,
-    ``terminated``, ``truncated`` and the infos as tensors on that device: a training step
+    `device`, take the actions as a tensor there and return `obs`, `reward`,
+    `terminated`, `truncated` and the infos as tensors on that device: a training step
     never waits for the host.
 
-    They draw the same numbers (:mod:`~lecture_rl.envs.torch_streams`) with the same seeding
-    rule (``reset(seed=s)``: copy ``i`` runs the single env's episodes for seed ``s + i``), so
+    They draw the same numbers (`torch_streams`) with the same seeding
+    rule (`reset(seed=s)`: copy `i` runs the single env's episodes for seed `s + i`), so
     for the same seed and actions they give exactly the numpy envs' trajectories, autoresets
-    included (``tests/test_envs_torch_vector.py`` checks it step by step).
+    included (`tests/test_envs_torch_vector.py` checks it step by step).
 
     Differences from the numpy envs, all to avoid a device-to-host wait:
 
-    - ``infos["final_obs"]`` is a tensor ``[num_envs, ...]`` present at every ``SAME_STEP``
-      step (its mask ``infos["_final_obs"]`` marks the copies that ended), not an object array
+    - `infos["final_obs"]` is a tensor `[num_envs, ...]` present at every `SAME_STEP`
+      step (its mask `infos["_final_obs"]` marks the copies that ended), not an object array
       present only when one ended;
-    - actions are checked for shape and dtype; their range is checked (``InvalidAction``)
-      while ``check_action_range`` is set, by default only on the CPU (on a GPU that check
+    - actions are checked for shape and dtype; their range is checked (`InvalidAction`)
+      while `check_action_range` is set, by default only on the CPU (on a GPU that check
       would wait for the device);
-    - ``reset`` takes ``seed`` (and GridWorld's ``options["start"]``) but no ``reset_mask``;
-      ``render_mode`` must be ``None``; ``autoreset_mode`` is ``NEXT_STEP`` or ``SAME_STEP``.
+    - `reset` takes `seed` (and GridWorld's `options["start"]`) but no `reset_mask`;
+      `render_mode` must be `None`; `autoreset_mode` is `NEXT_STEP` or `SAME_STEP`.
 
-Usage::
+Usage:
 
-    from lecture_rl.envs.torch_vector import make_torch_vector_env
-    envs = make_torch_vector_env("LectureRL/Parity-v0", 4096, "cuda", length=16)
-    obs, infos = envs.reset(seed=0)          # obs: int64 tensor on cuda
-    obs, reward, terminated, truncated, infos = envs.step(torch.zeros(4096, dtype=torch.long,
-                                                                      device="cuda"))
+```python
+from lecture_rl.envs.torch_vector import make_torch_vector_env
+envs = make_torch_vector_env("LectureRL/Parity-v0", 4096, "cuda", length=16)
+obs, infos = envs.reset(seed=0)          # obs: int64 tensor on cuda
+obs, reward, terminated, truncated, infos = envs.step(torch.zeros(4096, dtype=torch.long,
+                                                                  device="cuda"))
+```
 """
 
 from __future__ import annotations
@@ -53,14 +55,14 @@ from lecture_rl.envs.tape_vector import parse_autoreset_mode
 class TorchVectorEnv(gym.vector.VectorEnv):
     """Shared part of the torch batched envs: device, per-copy seeds and keys, action checks.
 
-    A copy's random numbers depend only on its episode key ``key(seed, e)`` (``self.keys``,
-    ``int64`` on the device) and the step; ``seeds`` and ``episodes`` live on the device too, so
-    an autoreset (:meth:`_next_episode`) is elementwise. Subclasses set the spaces, call
-    :meth:`_setup_spaces` and implement ``reset`` / ``step``.
+    A copy's random numbers depend only on its episode key `key(seed, e)` (`self.keys`,
+    `int64` on the device) and the step; `seeds` and `episodes` live on the device too, so
+    an autoreset (`_next_episode`) is elementwise. Subclasses set the spaces, call
+    `_setup_spaces` and implement `reset` / `step`.
     """
 
     metadata: dict[str, Any] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
-    #: whether an episode can end by truncation (then agents bootstrap from ``final_obs``)
+    #: whether an episode can end by truncation (then agents bootstrap from `final_obs`)
     can_truncate = False
 
     #: the single env whose constructor keywords (and their defaults) this batched env takes
@@ -74,7 +76,7 @@ class TorchVectorEnv(gym.vector.VectorEnv):
         render_mode: str | None = None,
         **task: Any,
     ) -> None:
-        """``num_envs`` copies on ``device``; ``task``: the keywords of :attr:`task_env`
+        """`num_envs` copies on `device`; `task`: the keywords of `task_env`
         (same names and defaults: one signature, the single env's, holds them)."""
         self.num_envs = check_int("num_envs", num_envs, 1)
         self.autoreset_mode = parse_autoreset_mode(autoreset_mode)
@@ -109,7 +111,8 @@ class TorchVectorEnv(gym.vector.VectorEnv):
         self._n_actions = int(self.single_action_space.n)
 
     def _start_all(self, seed: Any) -> None:
-        """Begin a new episode in every copy (:class:`EpisodeStreams`' rule, on the host)."""
+        """Begin a new episode in every copy
+        ([`EpisodeStreams`][lecture_rl.envs.streams.EpisodeStreams]' rule, on the host)."""
         seeds = vector_seeds(seed, self.num_envs)
         streams = self._streams
         streams.episodes[:] = self.episodes.cpu().numpy().astype(np.uint64)  # autoresets
@@ -122,7 +125,7 @@ class TorchVectorEnv(gym.vector.VectorEnv):
         self._needs_reset = False
 
     def _next_episode(self, mask: torch.Tensor) -> None:
-        """Autoreset: the next episode (same seed) in the copies of ``mask``, elementwise."""
+        """Autoreset: the next episode (same seed) in the copies of `mask`, elementwise."""
         self.episodes = self.episodes + mask
         keys = torch_streams.keys_of_seed_words(self._seed_words, self.episodes)
         self.keys = torch.where(mask, keys, self.keys)
@@ -136,7 +139,7 @@ class TorchVectorEnv(gym.vector.VectorEnv):
             )
 
     def _check_actions(self, actions: Any) -> torch.Tensor:
-        """``actions`` as an ``int64`` tensor on the device, of shape ``(num_envs,)``."""
+        """`actions` as an `int64` tensor on the device, of shape `(num_envs,)`."""
         actions = torch.as_tensor(actions, device=self.device)
         not_integer = actions.dtype.is_floating_point or actions.dtype.is_complex
         if actions.shape != (self.num_envs,) or not_integer:
@@ -165,7 +168,7 @@ class TorchVectorEnv(gym.vector.VectorEnv):
         """Nothing to release: the copies are tensors."""
 
 
-#: env id -> ``module:class`` of its torch batched version
+#: env id -> `module:class` of its torch batched version
 TORCH_VECTOR_ENVS: dict[str, str] = {
     "LectureRL/Parity-v0": "lecture_rl.envs.torch_tape_vector:TorchParityVectorEnv",
     "LectureRL/Copy-v0": "lecture_rl.envs.torch_tape_vector:TorchCopyVectorEnv",
@@ -174,7 +177,7 @@ TORCH_VECTOR_ENVS: dict[str, str] = {
 
 
 def has_torch_vector_env(env_id: str | None) -> bool:
-    """Whether ``env_id`` has a torch batched version."""
+    """Whether `env_id` has a torch batched version."""
     return env_id in TORCH_VECTOR_ENVS
 
 
@@ -185,8 +188,8 @@ def make_torch_vector_env(
     autoreset_mode: Any = AutoresetMode.NEXT_STEP,
     **kwargs: Any,
 ) -> TorchVectorEnv:
-    """``num_envs`` copies of ``env_id`` (its registered keyword arguments in ``kwargs``) as
-    tensors on ``device``; ``gymnasium.error.Error`` when ``env_id`` has no torch version."""
+    """`num_envs` copies of `env_id` (its registered keyword arguments in `kwargs`) as
+    tensors on `device`; `gymnasium.error.Error` when `env_id` has no torch version."""
     if env_id not in TORCH_VECTOR_ENVS:
         raise gym.error.UnregisteredEnv(
             f"{env_id!r} has no torch batched version; these have one: "

@@ -1,19 +1,21 @@
 """The lecture's networks: readable references and the fast modules agents train.
 
-- :func:`make_backbone` builds ``mlp``, ``cnn``, ``rnn``, ``lstm``, ``gru`` or ``transformer``
-  for an observation space, all with one interface (``initial_state``, ``step``,
-  ``forward_sequence``); see :mod:`lecture_rl.nets.backbone`.
+- `make_backbone` builds `mlp`, `cnn`, `rnn`, `lstm`, `gru` or `transformer`
+  for an observation space, all with one interface (`initial_state`, `step`,
+  `forward_sequence`); see `lecture_rl.nets.backbone`.
 - Reference cells written gate by gate (notes 000 §2.c, §3.b; notes 002 §4.4.8; notes 003):
-  :class:`RNNCell`, :class:`LSTMCell`, :class:`GRUCell`, with ``copy_to`` / ``copy_from`` for
-  torch's fused modules.
-- Reference attention (notes 000 §4.b, §4.c, §5.a): :class:`SelfAttention`,
-  :class:`MultiHeadAttention`, :class:`BahdanauAttention`, :class:`LuongAttention`,
-  :func:`sinusoidal_encoding`.
-- Parameter counts of the notes: :func:`rnn_param_count`, :func:`lstm_param_count`,
-  :func:`gru_param_count`, :func:`conv_param_count`.
-- :func:`trace_backbone` (gates, cell state, attention weights for a viewer) and the
-  vanishing-gradient demonstration in :mod:`lecture_rl.nets.vanishing_gradient`.
-- SB3 features extractors: :mod:`lecture_rl.nets.sb3_extractors` (imported on demand).
+  [`RNNCell`][lecture_rl.nets.cells.RNNCell], [`LSTMCell`][lecture_rl.nets.cells.LSTMCell],
+  [`GRUCell`][lecture_rl.nets.cells.GRUCell], with `copy_to` / `copy_from` for torch's fused
+  modules.
+- Reference attention (notes 000 §4.b, §4.c, §5.a): `SelfAttention`,
+  `MultiHeadAttention`, `BahdanauAttention`, `LuongAttention`,
+  `sinusoidal_encoding`.
+- Parameter counts of the notes: [`rnn_param_count`][lecture_rl.nets.cells.rnn_param_count],
+  [`lstm_param_count`][lecture_rl.nets.cells.lstm_param_count],
+  [`gru_param_count`][lecture_rl.nets.cells.gru_param_count], `conv_param_count`.
+- `trace_backbone` (gates, cell state, attention weights for a viewer) and the
+  vanishing-gradient demonstration in `lecture_rl.nets.vanishing_gradient`.
+- SB3 features extractors: `lecture_rl.nets.sb3_extractors` (imported on demand).
 """
 
 from lecture_rl.nets.attention import (

@@ -1,22 +1,22 @@
 """Reference attention, written as the notes write it.
 
 Description:
-    - :class:`SelfAttention`, notes 000 §5.a: q_n = β_q + Ω_q x_n, k_m = β_k + Ω_k x_m,
+    - `SelfAttention`, notes 000 §5.a: q_n = β_q + Ω_q x_n, k_m = β_k + Ω_k x_m,
       v_m = β_v + Ω_v x_m; a[x_m, x_n] = softmax_m[k_mᵀ q_n / √D_q]; Sa[X] = V · Softmax[KᵀQ/√D_q]
-      (here rows are positions, so the code reads ``weights @ V``).
-    - :class:`MultiHeadAttention`, notes 000 §5.b: H independent heads, outputs concatenated,
-      then one output projection. ``copy_to`` / ``copy_from`` map it onto
-      ``torch.nn.MultiheadAttention``; the fast path everyone trains with is
-      ``torch.nn.functional.scaled_dot_product_attention`` (see :mod:`lecture_rl.nets.transformer`).
-    - :func:`sinusoidal_encoding`: the explicit positional encoding of notes 000 §5.b,
+      (here rows are positions, so the code reads `weights @ V`).
+    - `MultiHeadAttention`, notes 000 §5.b: H independent heads, outputs concatenated,
+      then one output projection. `copy_to` / `copy_from` map it onto
+      `torch.nn.MultiheadAttention`; the fast path everyone trains with is
+      `torch.nn.functional.scaled_dot_product_attention` (see `lecture_rl.nets.transformer`).
+    - `sinusoidal_encoding`: the explicit positional encoding of notes 000 §5.b,
       PE(n)[2i] = sin(n / 10000^(2i/D)), PE(n)[2i+1] = cos(n / 10000^(2i/D)).
-    - :class:`BahdanauAttention`, notes 000 §4.b: e_tj = v_aᵀ tanh(W_a s_{t-1} + U_a h_j),
+    - `BahdanauAttention`, notes 000 §4.b: e_tj = v_aᵀ tanh(W_a s_{t-1} + U_a h_j),
       α_tj = softmax_j(e_tj), c_t = Σ_j α_tj h_j.
-    - :class:`LuongAttention`, notes 000 §4.c: score(h_t, h̄_s) = h_tᵀ h̄_s (dot),
+    - `LuongAttention`, notes 000 §4.c: score(h_t, h̄_s) = h_tᵀ h̄_s (dot),
       h_tᵀ W_a h̄_s (general), v_aᵀ tanh(W_a [h_t; h̄_s]) (concat).
 
     Masks are boolean with True = may attend (the convention of
-    ``scaled_dot_product_attention``).
+    `scaled_dot_product_attention`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from torch import nn
 def sinusoidal_encoding(position: torch.Tensor, d_model: int) -> torch.Tensor:
     """PE(n)[2i] = sin(n / 10000^(2i/D)), PE(n)[2i+1] = cos(n / 10000^(2i/D)); any shape of n.
 
-    Returns ``[*position.shape, d_model]``; ``sinusoidal_encoding(torch.arange(N), D)`` is the
-    usual ``[N, D]`` table.
+    Returns `[*position.shape, d_model]`; `sinusoidal_encoding(torch.arange(N), D)` is the
+    usual `[N, D]` table.
     """
     i = torch.arange(0, d_model, 2, device=position.device, dtype=torch.float32)
     freq = torch.exp(-math.log(10000.0) * i / d_model)  # 1 / 10000^(2i/D)
@@ -52,7 +52,7 @@ class SelfAttention(nn.Module):
     """One head of scaled dot-product self-attention, notes 000 §5.a.
 
     ``forward(X[B, N, D_in], mask[N, N] or [B, N, N] | None) -> (Sa[X] [B, N, D_v],
-    weights [B, N, N])`` where ``weights[b, n, m] = a[x_m, x_n]`` (row n: the query position).
+    weights [B, N, N])` where `weights[b, n, m] = a[x_m, x_n]`` (row n: the query position).
     """
 
     def __init__(self, input_size: int, d_q: int, d_v: int | None = None):
@@ -72,9 +72,9 @@ class SelfAttention(nn.Module):
 
 
 class MultiHeadAttention(nn.Module):
-    """H heads of :class:`SelfAttention` on ``D / H`` dims each, concatenated, then Ω_o.
+    """H heads of `SelfAttention` on `D / H` dims each, concatenated, then Ω_o.
 
-    ``forward(X[B, N, D], mask) -> (out [B, N, D], weights [B, H, N, N])``.
+    `forward(X[B, N, D], mask) -> (out [B, N, D], weights [B, H, N, N])`.
     """
 
     def __init__(self, d_model: int, num_heads: int):
@@ -104,9 +104,9 @@ class MultiHeadAttention(nn.Module):
 
     @torch.no_grad()
     def copy_to(self, fast: nn.MultiheadAttention) -> nn.MultiheadAttention:
-        """Write into ``torch.nn.MultiheadAttention(d_model, num_heads, batch_first=True)``.
+        """Write into `torch.nn.MultiheadAttention(d_model, num_heads, batch_first=True)`.
 
-        Its ``in_proj_weight`` stacks [Ω_q; Ω_k; Ω_v], head h owning rows h·D/H..(h+1)·D/H of
+        Its `in_proj_weight` stacks [Ω_q; Ω_k; Ω_v], head h owning rows h·D/H..(h+1)·D/H of
         each block.
         """
         self._check_fast(fast)
@@ -119,7 +119,7 @@ class MultiHeadAttention(nn.Module):
 
     @torch.no_grad()
     def copy_from(self, fast: nn.MultiheadAttention) -> MultiHeadAttention:
-        """Read ``torch.nn.MultiheadAttention`` weights (the inverse of :meth:`copy_to`)."""
+        """Read `torch.nn.MultiheadAttention` weights (the inverse of `copy_to`)."""
         self._check_fast(fast)
         for _, rows, lin in self._blocks():
             lin.weight.copy_(fast.in_proj_weight[rows])
@@ -167,7 +167,7 @@ class BahdanauAttention(nn.Module):
 class LuongAttention(nn.Module):
     """Multiplicative attention, notes 000 §4.c: scores from the current decoder state h_t.
 
-    ``score`` is ``"dot"`` (needs equal sizes), ``"general"`` or ``"concat"``.
+    `score` is `"dot"` (needs equal sizes), `"general"` or `"concat"`.
     ``forward(h_t[B, d], h_bar[B, S, d_s], mask[B, S] | None) -> (context [B, d_s],
     alpha [B, S])``.
     """

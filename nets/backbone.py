@@ -2,33 +2,33 @@
 
 Description:
     A backbone turns raw observations, exactly as a Gymnasium env gives them, into a feature
-    vector ``features[B, output_dim]`` that an agent's heads (Q-values, policy, value) read. The
+    vector `features[B, output_dim]` that an agent's heads (Q-values, policy, value) read. The
     same three calls work for feed-forward and memory networks, so agents never special-case
     the architecture:
 
-    - ``initial_state(batch_size, device)`` -> ``State``: a tuple of tensors, batch on dim 0
-      (``()`` for feed-forward backbones), so an agent can store ``tuple(t[i] for t in state)``.
-    - ``step(obs[B, ...], state, episode_start[B])`` -> ``(features[B, D], new_state)``: one env
-      step; rows where ``episode_start`` is true restart from the initial state first.
-    - ``forward_sequence(obs[T, B, ...], state0, episode_starts[T, B])`` ->
-      ``(features[T, B, D], final_state)``: a whole rollout in one call, equal to ``step`` T times.
+    - `initial_state(batch_size, device)` -> `State`: a tuple of tensors, batch on dim 0
+      (`()` for feed-forward backbones), so an agent can store `tuple(t[i] for t in state)`.
+    - `step(obs[B, ...], state, episode_start[B])` -> `(features[B, D], new_state)`: one env
+      step; rows where `episode_start` is true restart from the initial state first.
+    - `forward_sequence(obs[T, B, ...], state0, episode_starts[T, B])` ->
+      `(features[T, B, D], final_state)`: a whole rollout in one call, equal to `step` T times.
       A caller that knows on the host where episodes start passes `start_times=[t, ...]`
       (the times `t >= 1` where some row starts one), so nothing waits for the device.
 
     A recurrent backbone carries the notes' hidden state h^(t) (notes 000 §2.c) across steps; the
     episode starts are where the notes' sequence begins again with h^(0) = 0.
 
-Observation preprocessing (inside the backbone, see :class:`ObservationEncoder`):
-    - ``Discrete(n)``: integer tensor ``[B]`` -> one-hot ``[B, n]``.
-    - ``MultiDiscrete``: one one-hot per component, concatenated. ``MultiBinary``: float.
-    - ``Box`` (non-image): ``[B, *shape]`` -> flattened float32 ``[B, prod(shape)]``.
-    - image ``Box`` (uint8, 3 dims, channels last ``H, W, C``): -> float / 255, channels first
-      ``[B, C, H, W]``; a channels-first uint8 image is accepted as well.
+Observation preprocessing (inside the backbone, see `ObservationEncoder`):
+    - `Discrete(n)`: integer tensor `[B]` -> one-hot `[B, n]`.
+    - `MultiDiscrete`: one one-hot per component, concatenated. `MultiBinary`: float.
+    - `Box` (non-image): `[B, *shape]` -> flattened float32 `[B, prod(shape)]`.
+    - image `Box` (uint8, 3 dims, channels last `H, W, C`): -> float / 255, channels first
+      `[B, C, H, W]`; a channels-first uint8 image is accepted as well.
 
 Names:
-    ``mlp`` (:mod:`lecture_rl.nets.mlp`), ``cnn`` (:mod:`lecture_rl.nets.cnn`, image observations
-    only), ``rnn`` / ``lstm`` / ``gru`` (:mod:`lecture_rl.nets.recurrent`), ``transformer``
-    (:mod:`lecture_rl.nets.transformer`).
+    `mlp` (`lecture_rl.nets.mlp`), `cnn` (`lecture_rl.nets.cnn`, image observations
+    only), `rnn` / `lstm` / `gru` (`lecture_rl.nets.recurrent`), `transformer`
+    (`lecture_rl.nets.transformer`).
 """
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ State = tuple[torch.Tensor, ...]
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``"auto"`` (or ``None``) -> CUDA when present, else CPU; anything else as given."""
+    """`"auto"` (or `None`) -> CUDA when present, else CPU; anything else as given."""
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 
 
 def is_image_space(space: spaces.Space) -> bool:
-    """True for a uint8 ``Box`` with 3 dims and 1, 3 or 4 channels (last or first axis)."""
+    """True for a uint8 `Box` with 3 dims and 1, 3 or 4 channels (last or first axis)."""
     return (
         isinstance(space, spaces.Box)
         and space.dtype == np.uint8
@@ -63,8 +63,8 @@ def is_image_space(space: spaces.Space) -> bool:
 class ObservationEncoder(nn.Module):
     """Raw env observations -> float tensors; no learned parameters.
 
-    Flat spaces give ``[N, input_dim]``; image spaces give ``[N, C, H, W]`` in ``[0, 1]``
-    (``image_shape = (C, H, W)``). ``N`` is any number of leading rows (a batch, or T·B).
+    Flat spaces give `[N, input_dim]`; image spaces give `[N, C, H, W]` in `[0, 1]`
+    (`image_shape = (C, H, W)`). `N` is any number of leading rows (a batch, or T·B).
     """
 
     def __init__(self, observation_space: spaces.Space):
@@ -115,7 +115,7 @@ class ObservationEncoder(nn.Module):
         return len(self.observation_space.shape)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        """``obs[N, *obs_shape]`` -> ``[N, input_dim]`` or ``[N, C, H, W]``."""
+        """`obs[N, *obs_shape]` -> `[N, input_dim]` or `[N, C, H, W]`."""
         space = self.observation_space
         if self.is_image:
             x = obs.float() / 255.0
@@ -138,9 +138,9 @@ class ObservationEncoder(nn.Module):
 class Backbone(nn.Module):
     """Base class: observation preprocessing plus the state / step / sequence interface.
 
-    Subclasses set ``output_dim`` and implement :meth:`_features` (feed-forward) or override
-    :meth:`step`, :meth:`forward_sequence` and :meth:`initial_state` (memory networks).
-    ``forward(obs, state=(), episode_start=None)`` is :meth:`step`.
+    Subclasses set `output_dim` and implement `_features` (feed-forward) or override
+    `step`, `forward_sequence` and `initial_state` (memory networks).
+    `forward(obs, state=(), episode_start=None)` is `step`.
     """
 
     name: str = "backbone"
@@ -157,7 +157,7 @@ class Backbone(nn.Module):
     # ----------------------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
-        """The device the backbone lives on (follows ``.to(device)``)."""
+        """The device the backbone lives on (follows `.to(device)`)."""
         return self._device_probe.device
 
     def as_obs_tensor(self, obs: Any, leading_dims: int) -> torch.Tensor:
@@ -184,7 +184,7 @@ class Backbone(nn.Module):
         return f
 
     def preprocess(self, obs: torch.Tensor) -> torch.Tensor:
-        """Raw ``obs[N, ...]`` -> float input of the network (see :class:`ObservationEncoder`)."""
+        """Raw `obs[N, ...]` -> float input of the network (see `ObservationEncoder`)."""
         return self.encoder(obs)
 
     # ----------------------------------------------------------------------------------------
@@ -192,13 +192,13 @@ class Backbone(nn.Module):
         raise NotImplementedError
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
-        """Feed-forward backbones carry no state: ``()``."""
+        """Feed-forward backbones carry no state: `()`."""
         return ()
 
     def step(
         self, obs: Any, state: State = (), episode_start: Any = None
     ) -> tuple[torch.Tensor, State]:
-        """One env step for a batch: ``obs[B, ...]`` -> ``(features[B, D], state)``."""
+        """One env step for a batch: `obs[B, ...]` -> `(features[B, D], state)`."""
         x = self.preprocess(self.as_obs_tensor(obs, 1))
         return self._features(x), state
 
@@ -230,7 +230,7 @@ class Backbone(nn.Module):
 
 
 def count_parameters(module: nn.Module) -> int:
-    """Number of trainable scalars in ``module``."""
+    """Number of trainable scalars in `module`."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 

@@ -1,35 +1,37 @@
 """Reference recurrent cells written gate by gate, exactly as the notes write them.
 
 Description:
-    These are for reading beside the notes, not for speed: each gate is its own ``nn.Linear``
-    on the concatenated input ``[h^(t-1), x^(t)]`` with ONE bias per gate, as in the notes.
-    Training uses the fused torch modules (:mod:`lecture_rl.nets.recurrent`); ``copy_to`` /
-    ``copy_from`` move weights between the two layouts and the tests prove both compute the same
+    These are for reading beside the notes, not for speed: each gate is its own `nn.Linear`
+    on the concatenated input `[h^(t-1), x^(t)]` with ONE bias per gate, as in the notes.
+    Training uses the fused torch modules (`lecture_rl.nets.recurrent`); `copy_to` /
+    `copy_from` move weights between the two layouts and the tests prove both compute the same
     outputs and gradients.
 
-    - :class:`RNNCell`, notes 000 §2.c: ``h^(t) = tanh(W_xh x^(t) + W_hh h^(t-1) + b_h)``,
-      ``o^(t) = W_ho h^(t) + b_ho``. Parameters n(m + n + 1) (notes 003 comparison table).
-    - :class:`LSTMCell`, notes 000 §3.b: forget, input, candidate and output gates, cell state
-      C^(t) = C^(t-1) ⊙ f_t + i_t ⊙ C~_t, h^(t) = o_t ⊙ tanh(C^(t)).
+    - [`RNNCell`][lecture_rl.nets.cells.RNNCell], notes 000 §2.c:
+      `h^(t) = tanh(W_xh x^(t) + W_hh h^(t-1) + b_h)`, `o^(t) = W_ho h^(t) + b_ho`. Parameters n(m
+      + n + 1) (notes 003 comparison table).
+    - [`LSTMCell`][lecture_rl.nets.cells.LSTMCell], notes 000 §3.b: forget, input, candidate and
+      output gates, cell state C^(t) = C^(t-1) ⊙ f_t + i_t ⊙ C~_t, h^(t) = o_t ⊙ tanh(C^(t)).
       Parameters (m + n + 1)·4n, plus (n + 1)·k with an output layer (notes 000 §3.c).
-    - :class:`GRUCell`, two forms that the notes both give:
-      ``reset_after=False`` (default), notes 003 "GRU Gates": r and z on [h^(t-1), x^(t)],
+    - [`GRUCell`][lecture_rl.nets.cells.GRUCell], two forms that the notes both give:
+      `reset_after=False` (default), notes 003 "GRU Gates": r and z on [h^(t-1), x^(t)],
       h~_t = tanh(W_h [r_t ⊙ h_{t-1}, x_t] + b_h), h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ h~_t;
-      parameters 3n(m + n + 1) (notes 003 table). ``reset_after=True``, notes 002 §4.4.8
+      parameters 3n(m + n + 1) (notes 003 table). `reset_after=True`, notes 002 §4.4.8
       eqs. (1)-(4): n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t-1} + b_hn)),
       h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}: this is torch.nn.GRU's form, with 3n(m + n + 1) + n
       parameters (b_hn cannot merge with b_in because r_t multiplies it).
 
 Relation to torch's counts:
-    torch.nn.RNN / LSTM / GRU keep two bias vectors per gate (``bias_ih`` and ``bias_hh``), so
+    torch.nn.RNN / LSTM / GRU keep two bias vectors per gate (`bias_ih` and `bias_hh`), so
     torch's count is the notes' count plus one extra bias of size n per gate:
     RNN n(m+n+1) + n, LSTM (m+n+1)·4n + 4n, GRU 3n(m+n+1) + 3n. Copying reference -> torch puts
-    the notes' bias in ``bias_ih`` and zeros in ``bias_hh`` (``b_hn`` for the GRU); copying
+    the notes' bias in `bias_ih` and zeros in `bias_hh` (`b_hn` for the GRU); copying
     torch -> reference adds the two (exact, since they are summed before the nonlinearity).
 
     The notes' GRU forms write z in opposite senses (003: z writes the candidate, 002: z keeps
-    h_{t-1}); ``reset_after=False`` has no exact torch counterpart (r acts before W_h), so
-    ``copy_to`` refuses it with a message; its fast twin is :func:`notes_gru_sequence`.
+    h_{t-1}); `reset_after=False` has no exact torch counterpart (r acts before W_h), so
+    `copy_to` refuses it with a message; its fast twin is
+    [`notes_gru_sequence`][lecture_rl.nets.cells.notes_gru_sequence].
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def _check_sizes(ref: nn.Module, fast_params: dict[str, torch.Tensor], gates: in
 
 
 class RNNCell(nn.Module):
-    """Elman RNN cell, notes 000 §2.c. ``forward(x[B, m], h[B, n]) -> h[B, n]``.
+    """Elman RNN cell, notes 000 §2.c. `forward(x[B, m], h[B, n]) -> h[B, n]`.
 
     Arguments:
         input_size: m. hidden_size: n. output_size: k for the optional output layer W_ho.
@@ -136,11 +138,11 @@ class RNNCell(nn.Module):
 
 
 class LSTMCell(nn.Module):
-    """LSTM cell gate by gate, notes 000 §3.b. ``forward(x, (h, C)) -> (h, C)``.
+    """LSTM cell gate by gate, notes 000 §3.b. `forward(x, (h, C)) -> (h, C)`.
 
-    Each gate ``W_g`` is ``nn.Linear(n + m, n)`` on ``[h^(t-1), x^(t)]``: its weight's first n
+    Each gate `W_g` is `nn.Linear(n + m, n)` on `[h^(t-1), x^(t)]`: its weight's first n
     columns multiply h^(t-1), the last m multiply x^(t); its bias is b_g.
-    ``gates(x, state)`` returns f, i, C~, o for introspection.
+    `gates(x, state)` returns f, i, C~, o for introspection.
     """
 
     GATES = ("f", "i", "c", "o")  # forget, input, candidate, output
@@ -221,12 +223,12 @@ class LSTMCell(nn.Module):
 
 
 class GRUCell(nn.Module):
-    """GRU cell gate by gate; ``reset_after`` picks the notes' form (see module docstring).
+    """GRU cell gate by gate; `reset_after` picks the notes' form (see module docstring).
 
-    ``reset_after=False`` (notes 003): ``W_r, W_z, W_h`` are ``nn.Linear(n + m, n)``.
-    ``reset_after=True`` (notes 002 §4.4.8, torch's form): ``W_r, W_z`` as above (b_r stands
-    for b_ir + b_hr), ``W_in`` = ``nn.Linear(m, n)`` (b_in) and ``W_hn`` = ``nn.Linear(n, n)``
-    (b_hn). ``gates(x, h)`` returns r, z, the candidate and the new h for introspection.
+    `reset_after=False` (notes 003): `W_r, W_z, W_h` are `nn.Linear(n + m, n)`.
+    `reset_after=True` (notes 002 §4.4.8, torch's form): `W_r, W_z` as above (b_r stands
+    for b_ir + b_hr), `W_in` = `nn.Linear(m, n)` (b_in) and `W_hn` = `nn.Linear(n, n)`
+    (b_hn). `gates(x, h)` returns r, z, the candidate and the new h for introspection.
     """
 
     TORCH_ORDER = ("r", "z", "n")
@@ -272,7 +274,7 @@ class GRUCell(nn.Module):
 
     @torch.no_grad()
     def copy_to(self, fast: nn.Module) -> nn.Module:
-        """Write into a torch GRU/GRUCell (needs ``reset_after=True``): rows (r, z, n)."""
+        """Write into a torch GRU/GRUCell (needs `reset_after=True`): rows (r, z, n)."""
         self._require_torch_form()
         p = _torch_params(fast)
         _check_sizes(self, p, 3)
@@ -293,7 +295,7 @@ class GRUCell(nn.Module):
 
     @torch.no_grad()
     def copy_from(self, fast: nn.Module) -> GRUCell:
-        """Read a torch GRU/GRUCell (needs ``reset_after=True``): b_r = b_ir + b_hr, etc."""
+        """Read a torch GRU/GRUCell (needs `reset_after=True`): b_r = b_ir + b_hr, etc."""
         self._require_torch_form()
         p = _torch_params(fast)
         _check_sizes(self, p, 3)
@@ -314,8 +316,8 @@ class GRUCell(nn.Module):
 def run_cell(
     cell: nn.Module, x: torch.Tensor, state: torch.Tensor | tuple | None = None
 ) -> tuple[torch.Tensor, torch.Tensor | tuple]:
-    """Unroll a reference cell over ``x[T, B, m]`` (the notes' loop over t); returns the
-    hidden states ``[T, B, n]`` and the final state (``h``, or ``(h, C)`` for the LSTM)."""
+    """Unroll a reference cell over `x[T, B, m]` (the notes' loop over t); returns the
+    hidden states `[T, B, n]` and the final state (`h`, or `(h, C)` for the LSTM)."""
     hs = []
     for t in range(x.shape[0]):
         state = cell(x[t], state)
@@ -324,11 +326,12 @@ def run_cell(
 
 
 def notes_gru_sequence(cell: GRUCell, x: torch.Tensor, h: torch.Tensor | None = None):
-    """A faster unroll of the notes 003 GRU (``reset_after=False``) over ``x[T, B, m]``.
+    """A faster unroll of the notes 003 GRU (`reset_after=False`) over `x[T, B, m]`.
 
     The input halves of all three weight blocks are applied to the whole sequence in one
     matrix product (as cuDNN does), leaving only the h-dependent products inside the loop.
-    Returns ``(hidden states [T, B, n], final h)``; equals :func:`run_cell` on the same cell.
+    Returns `(hidden states [T, B, n], final h)`; equals
+    [`run_cell`][lecture_rl.nets.cells.run_cell] on the same cell.
     """
     if cell.reset_after:
         raise ValueError("notes_gru_sequence is for the notes 003 form (reset_after=False)")

@@ -1,35 +1,35 @@
 """The notes' CNN: Conv2D blocks (Conv -> ReLU -> Pool) -> (global pooling) -> dense.
 
 Description:
-    Notes 000 §1.a: a convolution ``net_c = X * K``, a detector ``H = ReLU(net_c)``, max/average
-    pooling for dimensionality reduction, then a fully connected layer ``H·W + b``; the
+    Notes 000 §1.a: a convolution `net_c = X * K`, a detector `H = ReLU(net_c)`, max/average
+    pooling for dimensionality reduction, then a fully connected layer `H·W + b`; the
     architecture figure of §1.b is "Conv2D Blocks -> GlobalAvgPool -> Dense". Here the dense
     layer is followed by a ReLU and its output is the feature vector an agent's heads read (the
     notes' softmax classifier is the agent's job).
 
     Weight sharing (notes 000 §1.b): a conv layer with F filters of size FW x FH on C input
-    channels has ``(FW·FH·C + 1)·F`` parameters (:func:`conv_param_count`), whatever the image
+    channels has `(FW·FH·C + 1)·F` parameters (`conv_param_count`), whatever the image
     size.
 
     As an agent's eyes on a grid world the global pooling is the weak spot: the agent covers
     about 1/50 of the picture and its *place* is the whole observation, which averaging throws
-    away. So the default reads the last feature map whole (``global_pool="flatten"``, as DQN's
-    Nature CNN does); ``global_pool="avg"`` is the notes' GlobalAvgPool exactly and ``"max"``
-    its max variant (§1.a allows max or average pooling). ``coord_channels=True`` appends two
+    away. So the default reads the last feature map whole (`global_pool="flatten"`, as DQN's
+    Nature CNN does); `global_pool="avg"` is the notes' GlobalAvgPool exactly and `"max"`
+    its max variant (§1.a allows max or average pooling). `coord_channels=True` appends two
     channels holding each pixel's row and column (CoordConv, Liu et al. 2018), which lets the
     pooled variants say where the agent is. Measured: telling the agent's cell from the picture
-    (supervised, ``cliff`` map, 37 cells) max pooling with coordinates reaches 100% in 150 Adam
-    steps, average pooling 22% after 300; SB3 PPO on the ``lecture`` map reaches the greedy
+    (supervised, `cliff` map, 37 cells) max pooling with coordinates reaches 100% in 150 Adam
+    steps, average pooling 22% after 300; SB3 PPO on the `lecture` map reaches the greedy
     return 10 in 1.0-2.3 k steps with the default (SB3's Nature CNN: 2.6-3.3 k, 3 seeds) but not
-    within 6 k steps with coordinates and max pooling (``benchmarks/nets_cnn_gridworld.py``).
+    within 6 k steps with coordinates and max pooling (`benchmarks/nets_cnn_gridworld.py`).
 
 Arguments:
-    channels: filters per block (default ``(8, 16, 32)``); one Conv -> ReLU -> MaxPool(2) each.
+    channels: filters per block (default `(8, 16, 32)`); one Conv -> ReLU -> MaxPool(2) each.
     kernel_size: FW = FH (default 3, "same" padding).
     output_dim: width of the dense layer (default 128).
     coord_channels: add the two coordinate channels (default False).
-    global_pool: ``"flatten"`` (default: the dense layer reads the whole last feature map; its
-        size then depends on the picture's), ``"avg"`` (the notes' GlobalAvgPool) or ``"max"``.
+    global_pool: `"flatten"` (default: the dense layer reads the whole last feature map; its
+        size then depends on the picture's), `"avg"` (the notes' GlobalAvgPool) or `"max"`.
     first_stride: stride of the first convolution (default 2: on a 42 x 42 picture the first
         layer works at 21 x 21, 3.5x faster; stride does not change the parameter count).
 """
@@ -52,7 +52,7 @@ def conv_param_count(fw: int, fh: int, c: int, f: int) -> int:
 
 
 def coordinate_channels(x: torch.Tensor) -> torch.Tensor:
-    """``[N, C, H, W]`` -> ``[N, C + 2, H, W]`` with row and column coordinates in [-1, 1]."""
+    """`[N, C, H, W]` -> `[N, C + 2, H, W]` with row and column coordinates in [-1, 1]."""
     n, _, h, w = x.shape
     rows = torch.linspace(-1.0, 1.0, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1)
     cols = torch.linspace(-1.0, 1.0, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w)
@@ -60,7 +60,7 @@ def coordinate_channels(x: torch.Tensor) -> torch.Tensor:
 
 
 class NotesCNN(nn.Module):
-    """``[N, C, H, W]`` floats -> ``[N, output_dim]``: the architecture of notes 000 §1."""
+    """`[N, C, H, W]` floats -> `[N, output_dim]`: the architecture of notes 000 §1."""
 
     def __init__(
         self,
@@ -126,15 +126,15 @@ class NotesCNN(nn.Module):
         return h + F.conv2d(coords, conv.weight[:, c:], None, conv.stride, conv.padding)
 
     def forward_traced(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(features, H1)``: :meth:`forward`'s output and the first layer's feature maps
-        ``H1 = ReLU(X * K + b)`` ``[N, channels[0], H', W']`` (notes 000 §1.a)."""
+        """`(features, H1)`: `forward`'s output and the first layer's feature maps
+        `H1 = ReLU(X * K + b)` `[N, channels[0], H', W']` (notes 000 §1.a)."""
         h1 = self.blocks[1](self._first_conv(x))  # H = ReLU(net_c)
         h = self.blocks[2:](h1)
         return torch.relu(self.dense(self.global_pool(h).flatten(1))), h1
 
 
 class CNNBackbone(Backbone):
-    """Feed-forward backbone for image observations (uint8 ``H x W x C``)."""
+    """Feed-forward backbone for image observations (uint8 `H x W x C`)."""
 
     name = "cnn"
     is_recurrent = False

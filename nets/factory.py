@@ -23,12 +23,12 @@ BACKBONE_NAMES = ("mlp", "cnn", "rnn", "lstm", "gru", "transformer")
 
 
 def make_backbone(name: str, observation_space: spaces.Space, **kwargs: Any) -> Backbone:
-    """Build the backbone called ``name`` for ``observation_space``.
+    """Build the backbone called `name` for `observation_space`.
 
     Arguments:
-        name: one of ``mlp``, ``cnn``, ``rnn``, ``lstm``, ``gru``, ``transformer``.
+        name: one of `mlp`, `cnn`, `rnn`, `lstm`, `gru`, `transformer`.
         observation_space: the env's observation space (the backbone preprocesses itself).
-        **kwargs: the backbone's own settings, e.g. ``hidden_size``; see each class.
+        **kwargs: the backbone's own settings, e.g. `hidden_size`; see each class.
     """
     key = str(name).lower()
     if key not in BACKBONE_NAMES:

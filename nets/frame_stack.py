@@ -9,7 +9,7 @@ Description:
         x̃_t = [x_{t−k+1}, …, x_{t−1}, x_t],   features_t = MLP(x̃_t)
 
     where frames from before the episode's start are zeros (SB3 zeroes its stack at a reset).
-    The state is those k − 1 earlier frames, ``[B, k − 1, d]`` after the encoder (one-hot for
+    The state is those k − 1 earlier frames, `[B, k − 1, d]` after the encoder (one-hot for
     discrete parts, flattened Box). No gradient flows through the state: the frames are inputs.
 """
 
@@ -26,13 +26,13 @@ from lecture_rl.nets.backbone import Backbone, State
 
 
 class FrameStackBackbone(Backbone):
-    """The last ``k`` encoded observations, concatenated, fed to ``inner`` (module docstring).
+    """The last `k` encoded observations, concatenated, fed to `inner` (module docstring).
 
     Arguments:
         observation_space: the env's (flat) observation space.
         make_inner: builds the feed-forward backbone for the stacked input, given its
-            ``Box(k·d)`` space (e.g. ``lambda s: make_backbone("mlp", s, hidden_size=64)``).
-        k: how many observations are stacked (``k >= 2``).
+            `Box(k·d)` space (e.g. `lambda s: make_backbone("mlp", s, hidden_size=64)`).
+        k: how many observations are stacked (`k >= 2`).
     """
 
     name = "frame_stack"
@@ -61,7 +61,7 @@ class FrameStackBackbone(Backbone):
         self.output_dim = self.inner.output_dim
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
-        """``k − 1`` zero frames per row."""
+        """`k − 1` zero frames per row."""
         device = self.device if device is None else device
         return (torch.zeros(batch_size, self.k - 1, self.frame_dim, device=device),)
 
@@ -73,7 +73,7 @@ class FrameStackBackbone(Backbone):
     def step(
         self, obs: Any, state: State = (), episode_start: Any = None
     ) -> tuple[torch.Tensor, State]:
-        """``obs[B, ...]`` -> features of ``[x_{t−k+1} … x_t]``; the state keeps the last k − 1."""
+        """`obs[B, ...]` -> features of `[x_{t−k+1} … x_t]`; the state keeps the last k − 1."""
         x = self.preprocess(self.as_obs_tensor(obs, 1))  # [B, d]
         frames = self._check_state(state, x.shape[0])
         starts = self._flags(episode_start, (x.shape[0],))
@@ -86,9 +86,9 @@ class FrameStackBackbone(Backbone):
     def stacked_sequence(
         self, obs: Any, state0: State = (), episode_starts: Any = None
     ) -> tuple[torch.Tensor, State]:
-        """The stacked inputs of a rollout ``obs[T, B, ...]`` -> ``([T, B, k·d], state)``.
+        """The stacked inputs of a rollout `obs[T, B, ...]` -> `([T, B, k·d], state)`.
 
-        Frame ``u`` belongs to step ``t``'s stack when no episode starts in ``(u, t]``: with
+        Frame `u` belongs to step `t`'s stack when no episode starts in `(u, t]`: with
         e_u the number of starts up to u (e = 0 for the stored frames), iff e_u = e_t.
         """
         o = self.as_obs_tensor(obs, 2)
@@ -115,7 +115,7 @@ class FrameStackBackbone(Backbone):
         *,
         start_times: list[int] | None = None,
     ) -> tuple[torch.Tensor, State]:
-        """A rollout ``obs[T, B, ...]`` -> ``(features[T, B, D], state)``, as ``step`` T times.
+        """A rollout `obs[T, B, ...]` -> `(features[T, B, D], state)`, as `step` T times.
 
         `start_times` (the backbones' common keyword) is not needed: the stacks are cut at
         the episode starts on the device, without reading the flags back."""

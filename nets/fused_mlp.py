@@ -3,20 +3,20 @@
 Description:
     On the small networks of the lecture (two layers of 64) a training step costs far less in
     arithmetic than in per-operation overhead: eager autograd records a graph, walks it
-    backwards and launches each kernel from Python. :class:`FusedMLP` computes the same
+    backwards and launches each kernel from Python. `FusedMLP` computes the same
     numbers with a handful of matrix products and no graph:
 
     forward, layer l:   z_l = a_{l−1} W_lᵀ + b_l,   a_l = f(z_l)      (notes 000 §1.a)
     backward, layer l:  δ_l = ∂L/∂a_l ⊙ f′(z_l),    ∂L/∂W_l = δ_lᵀ a_{l−1},
                         ∂L/∂b_l = Σ_rows δ_l,        ∂L/∂a_{l−1} = δ_l W_l
 
-    (backpropagation, the chain rule applied layer by layer). ``f`` is ReLU (f′ = [a > 0]) or
+    (backpropagation, the chain rule applied layer by layer). `f` is ReLU (f′ = [a > 0]) or
     tanh (f′ = 1 − a²); the head is linear. The gradients are written into each parameter's
-    ``.grad``, so the agent's own optimizer steps them. ``tests/test_nets_fused_mlp.py`` checks
+    `.grad`, so the agent's own optimizer steps them. `tests/test_nets_fused_mlp.py` checks
     outputs and gradients against autograd.
 
-    It reads the parameters of an :class:`~lecture_rl.nets.mlp.MLPBackbone` and a head
-    ``nn.Linear`` in place (no copy): an optimizer step or a loaded checkpoint is seen at once.
+    It reads the parameters of an `MLPBackbone` and a head
+    `nn.Linear` in place (no copy): an optimizer step or a loaded checkpoint is seen at once.
 
 Example:
     >>> fused = FusedMLP.of(backbone, head)          # None when the net is not a plain MLP
@@ -42,12 +42,12 @@ NumpyTrace = list[np.ndarray]
 
 
 class FusedMLP:
-    """Forward and backward of ``head(MLP(x))`` without autograd.
+    """Forward and backward of `head(MLP(x))` without autograd.
 
     Arguments:
-        layers: the hidden ``nn.Linear`` layers, in order.
-        activations: ``"relu"`` or ``"tanh"`` after each hidden layer.
-        head: the output ``nn.Linear``.
+        layers: the hidden `nn.Linear` layers, in order.
+        activations: `"relu"` or `"tanh"` after each hidden layer.
+        head: the output `nn.Linear`.
     """
 
     def __init__(self, layers: list[nn.Linear], activations: list[str], head: nn.Linear):
@@ -61,7 +61,7 @@ class FusedMLP:
 
     @classmethod
     def of(cls, backbone: nn.Module, head: nn.Module) -> FusedMLP | None:
-        """The fused twin of ``backbone`` + ``head``, or ``None`` if they are not a plain MLP
+        """The fused twin of `backbone` + `head`, or `None` if they are not a plain MLP
         (Linear -> ReLU/Tanh blocks and a Linear head, float32, every parameter trained)."""
         if not isinstance(backbone, MLPBackbone) or not isinstance(head, nn.Linear):
             return None
@@ -86,11 +86,11 @@ class FusedMLP:
         return cls(layers, activations, head)
 
     def parameters(self) -> list[nn.Parameter]:
-        """Weights and biases in the order ``backbone.parameters()`` then ``head``'s."""
+        """Weights and biases in the order `backbone.parameters()` then `head`'s."""
         return [p for layer in self.layers for p in (layer.weight, layer.bias)]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Trace]:
-        """``x[N, in]`` -> ``(out[N, nA], trace)``; ``trace`` holds each layer's input."""
+        """`x[N, in]` -> `(out[N, nA], trace)`; `trace` holds each layer's input."""
         if torch.is_grad_enabled():  # (a decorator would cost ~10 µs on every call)
             with torch.no_grad():
                 return self.forward(x)
@@ -105,8 +105,8 @@ class FusedMLP:
         return torch.addmm(head.bias, a, head.weight.t()), trace
 
     def backward(self, trace: Trace, grad_out: torch.Tensor) -> None:
-        """Set every parameter's ``.grad`` to ∂L/∂θ (replacing what was there) from ``grad_out`` =
-        ∂L/∂out for the first ``len(grad_out)`` rows of the traced batch (the rest carry no
+        """Set every parameter's `.grad` to ∂L/∂θ (replacing what was there) from `grad_out` =
+        ∂L/∂out for the first `len(grad_out)` rows of the traced batch (the rest carry no
         loss, e.g. the s' rows of a Double-DQN forward)."""
         if torch.is_grad_enabled():
             with torch.no_grad():
@@ -127,7 +127,7 @@ class FusedMLP:
                 delta = delta.mul_(1.0 - a_prev * a_prev)  # f′(z) = 1 − a²
 
     def arrays(self) -> list[np.ndarray]:
-        """numpy views (CPU only) of :meth:`parameters`, rebuilt if one was replaced."""
+        """numpy views (CPU only) of `parameters`, rebuilt if one was replaced."""
         ptrs = [p.data_ptr() for p in self._params]
         if ptrs != self._ptrs:
             self._arrays = [p.detach().numpy() for p in self._params]
@@ -138,7 +138,7 @@ class FusedMLP:
         return self._arrays
 
     def forward_numpy(self, x: np.ndarray) -> tuple[np.ndarray, NumpyTrace]:
-        """:meth:`forward` in numpy: ``x[N, in]`` float32 -> ``(out[N, nA], trace)``."""
+        """`forward` in numpy: `x[N, in]` float32 -> `(out[N, nA], trace)`."""
         w = self.arrays()
         trace: NumpyTrace = []
         a = x
@@ -153,8 +153,8 @@ class FusedMLP:
         return out, trace
 
     def backward_numpy(self, trace: NumpyTrace, grad_out: np.ndarray) -> list[np.ndarray]:
-        """:meth:`backward` in numpy: sets every ``.grad`` from ``grad_out`` = ∂L/∂out
-        (float32) for the first rows. The ``.grad`` tensors are kept between calls (torch
+        """`backward` in numpy: sets every `.grad` from `grad_out` = ∂L/∂out
+        (float32) for the first rows. The `.grad` tensors are kept between calls (torch
         allocates them, so torch's fused kernels see aligned memory); returns their views."""
         w = self.arrays()
         grads = self._grad_arrays

@@ -1,30 +1,30 @@
 """What a memory network does inside, step by step, as numpy arrays for a viewer to draw.
 
 Description:
-    :func:`trace_backbone` runs a backbone over a rollout ``obs[T, B, ...]`` (with optional
+    `trace_backbone` runs a backbone over a rollout `obs[T, B, ...]` (with optional
     episode starts) and returns, per step:
 
-    - LSTM (notes 000 §3.b): ``forget_gate`` f_t, ``input_gate`` i_t, ``candidate`` C~_t,
-      ``output_gate`` o_t, ``cell`` C^(t), ``hidden`` h^(t); each ``[T, B, num_layers, H]``.
-    - GRU (torch's form, notes 002 §4.4.8 eqs. (1)-(4)): ``reset_gate`` r_t, ``update_gate``
-      z_t (here z_t ≈ 1 keeps h_{t-1}), ``candidate`` n_t, ``hidden`` h_t.
-    - RNN (notes 000 §2.c): ``hidden`` h^(t).
-    - Transformer (notes 000 §5.a): ``attention`` ``[num_layers, B, heads, T, T]``, the weights
+    - LSTM (notes 000 §3.b): `forget_gate` f_t, `input_gate` i_t, `candidate` C~_t,
+      `output_gate` o_t, `cell` C^(t), `hidden` h^(t); each `[T, B, num_layers, H]`.
+    - GRU (torch's form, notes 002 §4.4.8 eqs. (1)-(4)): `reset_gate` r_t, `update_gate`
+      z_t (here z_t ≈ 1 keeps h_{t-1}), `candidate` n_t, `hidden` h_t.
+    - RNN (notes 000 §2.c): `hidden` h^(t).
+    - Transformer (notes 000 §5.a): `attention` `[num_layers, B, heads, T, T]`, the weights
       a[x_m, x_n] of query step n (axis 3) on key step m (axis 4) within the rollout, and
-      ``attention_cache`` ``[num_layers, B, heads, T, context]`` on the keys cached before it.
+      `attention_cache` `[num_layers, B, heads, T, context]` on the keys cached before it.
 
-    - CNN (notes 000 §1.a): ``conv1`` ``[T, B, F, H', W']``, the first layer's feature maps
-      H = ReLU(X * K + b) at that layer's own resolution; with ``head`` given, ``saliency``
-      ``[T, B, H, W]``: Σ_c |∂y/∂x_c| per input pixel, where y = ``head(features)[a]`` is the
-      score (logit or Q-value) of the action ``a`` (``actions``, else the greedy one, given in
-      ``saliency_action`` ``[T, B]``) and x the network's input (the image / 255), by torch's
+    - CNN (notes 000 §1.a): `conv1` `[T, B, F, H', W']`, the first layer's feature maps
+      H = ReLU(X * K + b) at that layer's own resolution; with `head` given, `saliency`
+      `[T, B, H, W]`: Σ_c |∂y/∂x_c| per input pixel, where y = `head(features)[a]` is the
+      score (logit or Q-value) of the action `a` (`actions`, else the greedy one, given in
+      `saliency_action` `[T, B]`) and x the network's input (the image / 255), by torch's
       autograd: the backward pass of notes 000 §1.b (through the dense layer, pooling, ReLU
-      and the kernel) carried one step further, to the input X. With ``cells = (rows, cols)``
-      (a grid of equal cells, e.g. GridWorld's image observations) also ``conv1_cells``
-      ``[T, B, F, rows, cols]`` (each cell's mean activation) and ``saliency_cells``
-      ``[T, B, rows, cols]`` (the sum over its pixels).
+      and the kernel) carried one step further, to the input X. With `cells = (rows, cols)`
+      (a grid of equal cells, e.g. GridWorld's image observations) also `conv1_cells`
+      `[T, B, F, rows, cols]` (each cell's mean activation) and `saliency_cells`
+      `[T, B, rows, cols]` (the sum over its pixels).
 
-    Every result also has ``features`` ``[T, B, D]``, equal to ``forward_sequence``'s output
+    Every result also has `features` `[T, B, D]`, equal to `forward_sequence`'s output
     (the gates are recomputed from the fast module's own weights, one step at a time).
 """
 
@@ -55,14 +55,14 @@ def trace_backbone(
     cells: tuple[int, int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Gate activations / cell state (LSTM, GRU, RNN), attention weights (Transformer) or
-    feature maps and saliency (CNN; ``head``, ``actions`` and ``cells`` are read by it only).
+    feature maps and saliency (CNN; `head`, `actions` and `cells` are read by it only).
 
     Arguments:
-        head: ``features [N, D] -> scores [N, nA]`` (an actor's logits or a Q-network); with
+        head: `features [N, D] -> scores [N, nA]` (an actor's logits or a Q-network); with
             it the CNN's saliency is computed. Its weights and the backbone's must not change
             while this runs (autograd reads them back): trace a copy of a net that trains.
-        actions: ``[T, B]`` the actions whose score the saliency is taken of (default: greedy).
-        cells: ``(rows, cols)``: also pool the CNN's maps to a grid of equal cells.
+        actions: `[T, B]` the actions whose score the saliency is taken of (default: greedy).
+        cells: `(rows, cols)`: also pool the CNN's maps to a grid of equal cells.
     """
     from lecture_rl.nets.cnn import CNNBackbone
     from lecture_rl.nets.recurrent import RecurrentBackbone
@@ -179,7 +179,7 @@ def _trace_cnn(bb, obs, head, actions, cells) -> dict[str, np.ndarray]:
 
 
 def _cell_of(pixels: int, cells: int) -> np.ndarray:
-    """``[cells, pixels]`` 0/1: pixel p of a side lies in cell ⌊p · cells / pixels⌋."""
+    """`[cells, pixels]` 0/1: pixel p of a side lies in cell ⌊p · cells / pixels⌋."""
     if not 1 <= cells <= pixels:
         raise ValueError(f"cannot split {pixels} pixels into {cells} cells")
     owner = np.arange(pixels) * cells // pixels
@@ -187,7 +187,7 @@ def _cell_of(pixels: int, cells: int) -> np.ndarray:
 
 
 def _pool_to_cells(maps: np.ndarray, rows: int, cols: int, mean: bool) -> np.ndarray:
-    """``[..., H, W]`` -> ``[..., rows, cols]``: each cell's sum (or mean) of its pixels."""
+    """`[..., H, W]` -> `[..., rows, cols]`: each cell's sum (or mean) of its pixels."""
     r, c = _cell_of(maps.shape[-2], rows), _cell_of(maps.shape[-1], cols)
     if mean:
         r, c = r / r.sum(1, keepdims=True), c / c.sum(1, keepdims=True)

@@ -1,14 +1,14 @@
 """The multilayer perceptron: stacked fully connected layers, h = f(W x + b).
 
 Description:
-    Each hidden layer computes ``h = f(W h_prev + b)`` (the fully connected layer of notes 000
-    §1.a, ``H·W + b`` before the activation; the MLP of notes 004). The MLP has no memory: it
+    Each hidden layer computes `h = f(W h_prev + b)` (the fully connected layer of notes 000
+    §1.a, `H·W + b` before the activation; the MLP of notes 004). The MLP has no memory: it
     sees only the current observation, which is why it cannot solve Parity or Copy.
 
 Arguments:
-    hidden_sizes: widths of the hidden layers (default ``(64, 64)``); ``hidden_size`` with
-        ``num_layers`` is accepted as a shorthand.
-    activation: ``"relu"`` (default) or ``"tanh"``.
+    hidden_sizes: widths of the hidden layers (default `(64, 64)`); `hidden_size` with
+        `num_layers` is accepted as a shorthand.
+    activation: `"relu"` (default) or `"tanh"`.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
 
 def activation_layer(name: str) -> nn.Module:
-    """``"relu"`` / ``"tanh"`` / ``"gelu"`` -> a fresh activation module."""
+    """`"relu"` / `"tanh"` / `"gelu"` -> a fresh activation module."""
     if name not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
     return ACTIVATIONS[name]()
 
 
 def mlp(input_dim: int, hidden_sizes: Sequence[int], activation: str = "relu") -> nn.Sequential:
-    """``Linear -> activation`` for each hidden size; output width is ``hidden_sizes[-1]``."""
+    """`Linear -> activation` for each hidden size; output width is `hidden_sizes[-1]`."""
     layers: list[nn.Module] = []
     width = input_dim
     for size in hidden_sizes:

@@ -2,20 +2,20 @@
 
 Description:
     Acting on one observation is a few tiny matrix-vector products; in eager torch each costs
-    a few microseconds of dispatch, so ``act()`` spends most of its time outside arithmetic.
-    :class:`NumpyTwin` reads the *same* parameters (numpy views of the torch tensors, no copy:
+    a few microseconds of dispatch, so `act()` spends most of its time outside arithmetic.
+    `NumpyTwin` reads the *same* parameters (numpy views of the torch tensors, no copy:
     an optimizer step is seen at once) and computes the same numbers:
 
-    * ``mlp``: h_l = f(W_l h_{l−1} + b_l) (notes 000 §1.a), a one-hot input read as the
+    * `mlp`: h_l = f(W_l h_{l−1} + b_l) (notes 000 §1.a), a one-hot input read as the
       column W_1[:, s];
-    * ``rnn``: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh);
-    * ``lstm`` (torch's gate order i, f, g, o): C_t = f ⊙ C_{t−1} + i ⊙ g,
+    * `rnn`: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh);
+    * `lstm` (torch's gate order i, f, g, o): C_t = f ⊙ C_{t−1} + i ⊙ g,
       h_t = o ⊙ tanh(C_t);
-    * ``gru`` (order r, z, n): n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),
+    * `gru` (order r, z, n): n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),
       h_t = (1 − z) ⊙ n + z ⊙ h_{t−1};
 
-    then the head's scores W h + b. ``tests/test_nets_numpy_twin.py`` checks it against the
-    torch modules. CPU only; :meth:`NumpyTwin.of` returns ``None`` for what it does not cover
+    then the head's scores W h + b. `tests/test_nets_numpy_twin.py` checks it against the
+    torch modules. CPU only; `NumpyTwin.of` returns `None` for what it does not cover
     (images, embeddings, MultiDiscrete inputs, other heads), and the caller uses torch.
 """
 
@@ -39,7 +39,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class NumpyTwin:
-    """Scores ``head(backbone(obs))`` for one observation in numpy (see the module)."""
+    """Scores `head(backbone(obs))` for one observation in numpy (see the module)."""
 
     def __init__(self, backbone: nn.Module, head: nn.Linear, params: list[nn.Parameter]):
         self.backbone = backbone
@@ -58,7 +58,7 @@ class NumpyTwin:
 
     @classmethod
     def of(cls, backbone: nn.Module, head: nn.Module) -> NumpyTwin | None:
-        """The twin of ``backbone`` + ``head`` on the CPU, or ``None`` if not covered."""
+        """The twin of `backbone` + `head` on the CPU, or `None` if not covered."""
         if not isinstance(head, nn.Linear) or head.bias is None:
             return None
         space = backbone.observation_space
@@ -96,7 +96,7 @@ class NumpyTwin:
         return self._arrays
 
     def initial_state(self) -> NumpyState:
-        """h = 0 (and C = 0) per layer, ``[num_layers, H]`` each; ``()`` for the MLP."""
+        """h = 0 (and C = 0) per layer, `[num_layers, H]` each; `()` for the MLP."""
         if not self.recurrent:
             return ()
         shape = (self.backbone.num_layers, self.backbone.hidden_size)
@@ -122,7 +122,7 @@ class NumpyTwin:
         return weight @ x + bias
 
     def scores(self, obs: Any, state: NumpyState) -> tuple[np.ndarray, NumpyState]:
-        """``(scores[nA], new state)`` for one raw observation."""
+        """`(scores[nA], new state)` for one raw observation."""
         w = self._weights()
         x = self._input(obs)
         if not self.recurrent:

@@ -1,28 +1,30 @@
-"""Fast recurrent backbones on ``torch.nn.RNN`` / ``LSTM`` / ``GRU`` (cuDNN on a GPU).
+"""Fast recurrent backbones on `torch.nn.RNN` / `LSTM` / `GRU` (cuDNN on a GPU).
 
 Description:
     The memory networks of the lecture, run a whole sequence per call:
 
-    - ``rnn``:  h^(t) = tanh(W_xh x^(t) + W_hh h^(t-1) + b_h)                  (notes 000 §2.c)
-    - ``lstm``: f, i, C~, o gates on [h^(t-1), x^(t)];
+    - `rnn`:  h^(t) = tanh(W_xh x^(t) + W_hh h^(t-1) + b_h)                  (notes 000 §2.c)
+    - `lstm`: f, i, C~, o gates on [h^(t-1), x^(t)];
       C^(t) = C^(t-1) ⊙ f_t + i_t ⊙ C~_t;  h^(t) = o_t ⊙ tanh(C^(t))         (notes 000 §3.b)
-    - ``gru``:  update gate z, reset gate r, candidate h~ (notes 002 §4.4.8, notes 003 "GRU");
-      torch's GRU puts r on (W_hn h + b_hn), see :class:`lecture_rl.nets.cells.GRUCell`.
+    - `gru`:  update gate z, reset gate r, candidate h~ (notes 002 §4.4.8, notes 003 "GRU");
+      torch's GRU puts r on (W_hn h + b_hn), see
+      [`lecture_rl.nets.cells.GRUCell`][lecture_rl.nets.cells.GRUCell].
 
     The gate-by-gate reference versions a student reads beside the notes are in
-    :mod:`lecture_rl.nets.cells`; tests prove they compute the same numbers as these modules
-    after copying weights. The features are the top layer's h^(t) (``output_dim = hidden_size``).
+    [`lecture_rl.nets.cells`][lecture_rl.nets.cells]; tests prove they compute the same numbers as
+    these modules after copying weights. The features are the top layer's h^(t)
+    (`output_dim = hidden_size`).
 
 Episode boundaries:
-    An episode start means h^(0) = 0 (and C^(0) = 0): ``step`` zeroes the state of rows that
-    start an episode, and ``forward_sequence`` cuts the rollout ``[T, B]`` at episode starts into
-    segments, pads and packs them (``torch.nn.utils.rnn.pack_padded_sequence``), runs ONE call of
-    the core with the right initial state per segment (``state0`` for each env's first segment,
-    zeros for segments that begin an episode) and scatters the outputs back to ``[T, B, D]``.
-    Without resets inside the rollout it is one plain call. Both equal calling ``step`` T times.
-    On a CPU (``sequence_mode="auto"``) the rollout is instead cut only at the times where some
+    An episode start means h^(0) = 0 (and C^(0) = 0): `step` zeroes the state of rows that
+    start an episode, and `forward_sequence` cuts the rollout `[T, B]` at episode starts into
+    segments, pads and packs them (`torch.nn.utils.rnn.pack_padded_sequence`), runs ONE call of
+    the core with the right initial state per segment (`state0` for each env's first segment,
+    zeros for segments that begin an episode) and scatters the outputs back to `[T, B, D]`.
+    Without resets inside the rollout it is one plain call. Both equal calling `step` T times.
+    On a CPU (`sequence_mode="auto"`) the rollout is instead cut only at the times where some
     env starts an episode, one core call per stretch: torch's CPU backward through packed
-    sequences is quadratic in T, cuDNN's is not (see ``benchmarks/nets_sequence.py``).
+    sequences is quadratic in T, cuDNN's is not (see `benchmarks/nets_sequence.py`).
 
     Finding those times reads the flags on the host, which on a GPU waits for the device. A
     caller that knows them already (an agent whose episode ends were copied to the host once
@@ -31,25 +33,25 @@ Episode boundaries:
     `CHUNKED_AT_MOST`: Parity and Copy, whose episodes all end together), packed otherwise.
 
 State:
-    ``(h[B, num_layers, H],)`` for rnn / gru, ``(h[B, num_layers, H], c[B, num_layers, H])`` for
-    lstm: batch on dim 0 (torch's own layout is ``[num_layers, B, H]``; we transpose at the call).
+    `(h[B, num_layers, H],)` for rnn / gru, `(h[B, num_layers, H], c[B, num_layers, H])` for
+    lstm: batch on dim 0 (torch's own layout is `[num_layers, B, H]`; we transpose at the call).
 
 Arguments:
-    cell: ``"rnn"``, ``"lstm"`` or ``"gru"``.
+    cell: `"rnn"`, `"lstm"` or `"gru"`.
     hidden_size: n, the number of units (default 128).
     num_layers: stacked layers (notes 000 §2.d), default 1.
-    embed_size: optional width of a ``Linear -> ReLU`` embedding before the core (default none:
+    embed_size: optional width of a `Linear -> ReLU` embedding before the core (default none:
         the one-hot / flat observation feeds the core directly, as x^(t) in the notes). Image
-        observations always pass through the notes' CNN (:mod:`lecture_rl.nets.cnn`) first.
-    sequence_mode: ``"auto"`` (packed on CUDA, chunked on CPU), ``"packed"`` or ``"chunked"``.
+        observations always pass through the notes' CNN (`lecture_rl.nets.cnn`) first.
+    sequence_mode: `"auto"` (packed on CUDA, chunked on CPU), `"packed"` or `"chunked"`.
     forget_bias: initial LSTM forget-gate bias b_f (default 1.0: f_t ≈ σ(1) ≈ 0.73 keeps the
         cell state open at the start, notes 000 §3.a).
-    update_bias: initial GRU update-gate bias b_z (default ``None``: torch's random init). In
+    update_bias: initial GRU update-gate bias b_z (default `None`: torch's random init). In
         torch's form h^(t) = (1 - z_t) ⊙ n_t + z_t ⊙ h^(t-1) (notes 002 §4.4.8) z keeps the old
         state: b_z = 2 gives z ≈ σ(2) ≈ 0.88, so h keeps ~13% over 16 steps instead of ~0.
-    input_init: ``"torch"`` (default) keeps torch's W_xh ~ U(±1/√n); ``"one_hot"`` draws the
+    input_init: `"torch"` (default) keeps torch's W_xh ~ U(±1/√n); `"one_hot"` draws the
         input weights from U(±1/√k) when the core reads one-hot observations directly (k one-hots
-        per observation: 1 for ``Discrete``), so one symbol moves every gate's pre-activation by
+        per observation: 1 for `Discrete`), so one symbol moves every gate's pre-activation by
         O(1) rather than by at most 1/√n (0.09 for n = 128), which Adam at lr 5e-3 needs hundreds
         of steps to grow; other inputs keep torch's init.
 """
@@ -87,11 +89,11 @@ def make_input_encoder(
 
 
 def segment_rollout(episode_starts: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Cut a ``[T, B]`` rollout into segments that each begin at t=0 or at an episode start.
+    """Cut a `[T, B]` rollout into segments that each begin at t=0 or at an episode start.
 
-    Segments are numbered env-major (all of env 0's, then env 1's ...). Returns ``seg[B*T]`` and
-    ``pos[B*T]`` (segment id and time inside it for each env-major cell), ``lengths[S]``,
-    ``first[B]`` / ``last[B]`` (each env's first / last segment) and ``fresh[S]`` (the segment
+    Segments are numbered env-major (all of env 0's, then env 1's ...). Returns `seg[B*T]` and
+    `pos[B*T]` (segment id and time inside it for each env-major cell), `lengths[S]`,
+    `first[B]` / `last[B]` (each env's first / last segment) and `fresh[S]` (the segment
     begins an episode, so it starts from the zero state).
     """
     t_len, batch = episode_starts.shape
@@ -115,7 +117,7 @@ def segment_rollout(episode_starts: torch.Tensor) -> dict[str, torch.Tensor]:
 
 
 class RecurrentBackbone(Backbone):
-    """``rnn`` / ``lstm`` / ``gru`` backbone on the fast torch cores (see module docstring)."""
+    """`rnn` / `lstm` / `gru` backbone on the fast torch cores (see module docstring)."""
 
     is_recurrent = True
 
@@ -171,7 +173,7 @@ class RecurrentBackbone(Backbone):
         return 2 if self.cell == "lstm" else 1
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
-        """h^(0) = 0 (and C^(0) = 0): zeros ``[B, num_layers, hidden_size]`` per tensor."""
+        """h^(0) = 0 (and C^(0) = 0): zeros `[B, num_layers, hidden_size]` per tensor."""
         device = self.device if device is None else device
         shape = (batch_size, self.num_layers, self.hidden_size)
         return tuple(torch.zeros(shape, device=device) for _ in range(self.num_state_tensors))
@@ -189,7 +191,7 @@ class RecurrentBackbone(Backbone):
         return state
 
     def _to_core(self, state: State) -> Any:
-        """Batch-first state tuple -> torch's ``[num_layers, B, H]`` (a pair for LSTM)."""
+        """Batch-first state tuple -> torch's `[num_layers, B, H]` (a pair for LSTM)."""
         h = tuple(s.transpose(0, 1).contiguous() for s in state)
         return h if self.cell == "lstm" else h[0]
 
@@ -215,7 +217,7 @@ class RecurrentBackbone(Backbone):
     def step(
         self, obs: Any, state: State = (), episode_start: Any = None
     ) -> tuple[torch.Tensor, State]:
-        """One step of the cell for a batch ``obs[B, ...]``: h^(t) from x^(t) and h^(t-1)."""
+        """One step of the cell for a batch `obs[B, ...]`: h^(t) from x^(t) and h^(t-1)."""
         o = self.as_obs_tensor(obs, 1)
         batch = o.shape[0]
         state = self._reset_rows(

@@ -1,31 +1,31 @@
 """A causal Transformer encoder over the episode so far, with a key/value cache for acting.
 
 Description:
-    Each observation x_n becomes a token ``embed(x_n) + PE(n)`` (sinusoidal positional encoding
+    Each observation x_n becomes a token `embed(x_n) + PE(n)` (sinusoidal positional encoding
     of the step n inside the episode, notes 000 §5.b). Every layer is pre-norm:
 
         q_n = β_q + Ω_q x_n,  k_m = β_k + Ω_k x_m,  v_m = β_v + Ω_v x_m          (notes 000 §5.a)
         Sa[X] = V · Softmax[Kᵀ Q / √D_q]   per head, heads concatenated         (notes 000 §5.a/b)
         x <- x + W_o Sa[LN(x)];   x <- x + FFN(LN(x))
 
-    computed by ``torch.nn.functional.scaled_dot_product_attention`` (fused kernels on a GPU).
-    The readable reference of the same attention is :mod:`lecture_rl.nets.attention`.
+    computed by `torch.nn.functional.scaled_dot_product_attention` (fused kernels on a GPU).
+    The readable reference of the same attention is `lecture_rl.nets.attention`.
 
     The mask makes it an agent's memory: the query at step t attends only to keys m with
-    ``t - context < m <= t`` (causal, bounded context) and m in the same episode as t (an
+    `t - context < m <= t` (causal, bounded context) and m in the same episode as t (an
     episode start hides everything before it).
 
 State (the key/value cache), batch on dim 0:
-    ``keys[B, num_layers, context, d_model]``, ``values[B, num_layers, context, d_model]``: the
-    projected k_m, v_m of the last ``context`` steps per layer; ``valid[B, context]``: 1 where
-    the slot holds a step of the current episode; ``position[B]``: the step index n of the next
-    observation inside its episode. ``step`` projects only the new observation and attends over
-    the cache; ``forward_sequence`` runs a whole rollout ``[T, B]`` in parallel (in blocks of
+    `keys[B, num_layers, context, d_model]`, `values[B, num_layers, context, d_model]`: the
+    projected k_m, v_m of the last `context` steps per layer; `valid[B, context]`: 1 where
+    the slot holds a step of the current episode; `position[B]`: the step index n of the next
+    observation inside its episode. `step` projects only the new observation and attends over
+    the cache; `forward_sequence` runs a whole rollout `[T, B]` in parallel (in blocks of
     4·context steps when longer, to bound memory), attending over the cache it was given plus
-    the rollout, and equals calling ``step`` T times.
+    the rollout, and equals calling `step` T times.
 
 Arguments:
-    d_model: token width D (default 64); ``hidden_size`` is accepted as a synonym.
+    d_model: token width D (default 64); `hidden_size` is accepted as a synonym.
     num_heads: H heads of width D / H (default 4).
     num_layers: encoder layers (default 2).
     context: keys a query can see, itself included (default 64).
@@ -60,7 +60,7 @@ class CausalSelfAttentionLayer(nn.Module):
         self.ff = nn.Sequential(nn.Linear(d_model, ff_size), nn.GELU(), nn.Linear(ff_size, d_model))
 
     def split_heads(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B, L, D]`` -> ``[B, H, L, D/H]``."""
+        """`[B, L, D]` -> `[B, H, L, D/H]`."""
         b, n, d = x.shape
         return x.view(b, n, self.num_heads, d // self.num_heads).transpose(1, 2)
 
@@ -87,8 +87,8 @@ class CausalSelfAttentionLayer(nn.Module):
         v_out: torch.Tensor,
         mask: torch.Tensor,
     ) -> torch.Tensor:
-        """One new token ``x[B, 1, D]``: shift the ``[B, C, D]`` cache by one into
-        ``k_out`` / ``v_out`` (the oldest key leaves the window), attend over it."""
+        """One new token `x[B, 1, D]`: shift the `[B, C, D]` cache by one into
+        `k_out` / `v_out` (the oldest key leaves the window), attend over it."""
         q, k, v = self.qkv(self.norm_attn(x)).chunk(3, dim=-1)
         k_out[:, :-1] = k_cache[:, 1:]
         k_out[:, -1:] = k
@@ -104,10 +104,10 @@ class CausalSelfAttentionLayer(nn.Module):
         mask: torch.Tensor,
         return_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """``x[B, T, D]`` with cached ``k, v [B, C, D]`` and ``mask[B, T, C + T]`` (True = see).
+        """`x[B, T, D]` with cached `k, v [B, C, D]` and `mask[B, T, C + T]` (True = see).
 
-        Returns the new ``x``, the keys and values of all ``C + T`` positions, and the attention
-        weights ``[B, H, T, C + T]`` when asked.
+        Returns the new `x`, the keys and values of all `C + T` positions, and the attention
+        weights `[B, H, T, C + T]` when asked.
         """
         q, k, v = self.qkv(self.norm_attn(x)).chunk(3, dim=-1)  # q_n, k_m, v_m
         keys = torch.cat([k_cache, k], dim=1)
@@ -117,7 +117,7 @@ class CausalSelfAttentionLayer(nn.Module):
 
 
 class TransformerBackbone(Backbone):
-    """``transformer`` backbone: causal self-attention over the episode (see module docstring)."""
+    """`transformer` backbone: causal self-attention over the episode (see module docstring)."""
 
     name = "transformer"
     is_recurrent = True
@@ -208,13 +208,13 @@ class TransformerBackbone(Backbone):
         return_weights=False,
         start_times: list[int] | None = None,
     ) -> tuple[torch.Tensor, State] | tuple[torch.Tensor, State, list[torch.Tensor]]:
-        """A rollout ``obs[T, B, ...]`` in parallel over time; equals ``step`` T times.
+        """A rollout `obs[T, B, ...]` in parallel over time; equals `step` T times.
 
         `start_times` is accepted for the common interface and not needed: the episode
         starts become the attention mask on the device.
 
-        With ``return_weights=True`` also returns the attention weights per layer,
-        ``[B, H, T, context + T]`` each (columns: the cache slots, then the rollout's steps).
+        With `return_weights=True` also returns the attention weights per layer,
+        `[B, H, T, context + T]` each (columns: the cache slots, then the rollout's steps).
         """
         o = self.as_obs_tensor(obs, 2)
         t_len, batch = o.shape[:2]
@@ -254,10 +254,10 @@ class TransformerBackbone(Backbone):
     def _mask_and_positions(
         self, starts: torch.Tensor, valid0: torch.Tensor, pos0: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Attention mask ``[B, T, C + T]``, positions ``[B, T]``, validity after the rollout.
+        """Attention mask `[B, T, C + T]`, positions `[B, T]`, validity after the rollout.
 
-        Query t sees key m when ``t - context < m <= t`` (causal, bounded) and m lies in t's
-        episode. Cache slots count as steps ``-C .. -1`` of the episode that was running.
+        Query t sees key m when `t - context < m <= t` (causal, bounded) and m lies in t's
+        episode. Cache slots count as steps `-C .. -1` of the episode that was running.
         """
         t_len, batch = starts.shape
         c = self.context

@@ -12,11 +12,11 @@ Description:
     is diag(1 - z_t); torch's GRU, which is built here, swaps the roles of z:
     h_t = (1 - z_t) n_t + z_t h_{t-1}, so its highway is dh_t/dh_{t-1} = diag(z_t) + ... .
 
-    :func:`measure_gradient_norms` builds a freshly initialised fast torch core (as the
+    `measure_gradient_norms` builds a freshly initialised fast torch core (as the
     backbones build it: LSTM forget bias 1), copies it into the gate-by-gate reference cell of
-    :mod:`lecture_rl.nets.cells`, unrolls it over random input sequences, puts a loss on the
-    last step's output (o = W_ho h_T + b_ho) and reads the total gradient ||dL/dh_k|| for
-    every k, averaged over a few sequences. :func:`run_demo` does it for RNN, GRU and LSTM and
+    [`lecture_rl.nets.cells`][lecture_rl.nets.cells], unrolls it over random input sequences, puts
+    a loss on the last step's output (o = W_ho h_T + b_ho) and reads the total gradient ||dL/dh_k||
+    for every k, averaged over a few sequences. `run_demo` does it for RNN, GRU and LSTM and
     saves the log-scale plot.
 """
 
@@ -62,14 +62,14 @@ def measure_gradient_norms(
     forget_bias: float = 1.0,
     recurrent_scale: float = 1.0,
 ) -> np.ndarray:
-    """``||dL/dh_k||`` for k = 0..seq_len-1 at initialisation, averaged over ``trials``
+    """`||dL/dh_k||` for k = 0..seq_len-1 at initialisation, averaged over `trials`
     random sequences (x_t ~ N(0, 1)); the loss is the output layer on the last step's h.
 
-    ``recurrent_scale`` multiplies the recurrent weights (W_hh and its gate counterparts): a
+    `recurrent_scale` multiplies the recurrent weights (W_hh and its gate counterparts): a
     large value (e.g. 4 for the RNN) shows the other failure of notes 003, the exploding
-    gradient, which "scaling down" fixes (``torch.nn.utils.clip_grad_norm_``).
+    gradient, which "scaling down" fixes (`torch.nn.utils.clip_grad_norm_`).
 
-    Returns a float64 array of shape ``(seq_len,)``; entry ``seq_len - 1`` is the step the loss
+    Returns a float64 array of shape `(seq_len,)`; entry `seq_len - 1` is the step the loss
     reads directly, entry 0 the farthest one.
     """
     if cell not in CELLS:
@@ -100,7 +100,7 @@ def measure_gradient_norms(
 
 def _atomic_savefig(fig, path: Path) -> None:
     """Save through a temporary file and a rename, with the umask's permissions; an `OSError`
-    (a full disk) names ``path``."""
+    (a full disk) names `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
@@ -120,7 +120,7 @@ def _atomic_savefig(fig, path: Path) -> None:
 
 
 def plot_gradient_norms(norms: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
-    """Plot ``||dL/dh_k||`` against the distance T-1-k on a log axis; saved atomically."""
+    """Plot `||dL/dh_k||` against the distance T-1-k on a log axis; saved atomically."""
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
@@ -152,7 +152,7 @@ def run_demo(
     seed: int = 0,
     out_path: str | os.PathLike = "vanishing_gradient.png",
 ) -> dict[str, np.ndarray]:
-    """Measure RNN, GRU and LSTM (:func:`measure_gradient_norms`) and save the plot."""
+    """Measure RNN, GRU and LSTM (`measure_gradient_norms`) and save the plot."""
     norms = {
         cell: measure_gradient_norms(cell, seq_len=seq_len, hidden_size=hidden_size, seed=seed)
         for cell in CELLS

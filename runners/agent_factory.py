@@ -19,7 +19,7 @@ from lecture_rl.runners.settings import UsageError
 
 
 def agent_class(name: str) -> type[Agent]:
-    """The agent class for ``name``; unknown or unavailable names become a UsageError."""
+    """The agent class for `name`; unknown or unavailable names become a UsageError."""
     try:
         return agents.agent_class(name)
     except KeyError as exc:
@@ -32,7 +32,7 @@ def agent_class(name: str) -> type[Agent]:
 
 
 def check_device(device: str | None) -> None:
-    """``--device cuda`` on a machine without CUDA is a usage error."""
+    """`--device cuda` on a machine without CUDA is a usage error."""
     if device == "cuda":
         import torch
 
@@ -50,7 +50,7 @@ def build_agent(
     hyperparameters: dict[str, Any],
     device: str | None = None,
 ) -> Agent:
-    """``agents.make`` with ``device`` passed only to agents that take it; errors -> UsageError."""
+    """`agents.make` with `device` passed only to agents that take it; errors -> UsageError."""
     cls = agent_class(name)
     hp = dict(hyperparameters)
     if device is not None and "device" in cls.defaults:
@@ -67,7 +67,7 @@ def build_agent(
 
 
 def resolve_budget(cls: type[Agent], episodes: int | None, steps: int | None) -> dict[str, int]:
-    """``{"episodes": N}`` or ``{"steps": N}`` from the flags, else the agent's default."""
+    """`{"episodes": N}` or `{"steps": N}` from the flags, else the agent's default."""
     if episodes is not None and steps is not None:
         raise UsageError("give either --episodes or --steps, not both")
     for flag, value in (("--episodes", episodes), ("--steps", steps)):
@@ -82,8 +82,8 @@ def resolve_budget(cls: type[Agent], episodes: int | None, steps: int | None) ->
 
 
 def train_agent(agent: Agent, env: gym.Env, callbacks: list, **budget: int) -> Any:
-    """``agent.train(env, callbacks=..., **budget)``; an agent written before the event stream
-    (its ``train`` takes only the per-episode ``callback=``) gets the episode ends through it."""
+    """`agent.train(env, callbacks=..., **budget)`; an agent written before the event stream
+    (its `train` takes only the per-episode `callback=`) gets the episode ends through it."""
     import inspect
 
     from lecture_rl.agents.events import EpisodeBatch, EpisodeEnd, EventStream

@@ -1,8 +1,8 @@
-"""The ``lecture-rl`` command line.
+"""The `lecture-rl` command line.
 
 Description:
-    ``main(argv)`` parses the arguments, runs one subcommand and returns its exit code:
-    0 success, 1 some ``compare`` trials failed, 2 misuse (one line on stderr, naming the
+    `main(argv)` parses the arguments, runs one subcommand and returns its exit code:
+    0 success, 1 some `compare` trials failed, 2 misuse (one line on stderr, naming the
     problem and the fix), 74 an I/O error during the run (a full disk, a read-only file
     system: one line naming the file and the cause, `runners/io_faults.py`; finished files are
     kept), 130 interrupted with Ctrl-C (what was learned is kept). Each command is a module in
@@ -45,7 +45,7 @@ _LIST_OPTIONS = ("--agents",)
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``PROG: error: MESSAGE; see 'PROG --help'``, exit 2,
+    """argparse with one-line errors: `PROG: error: MESSAGE; see 'PROG --help'`, exit 2,
     and hints for the common slips (a misspelt command, a space instead of a comma)."""
 
     argv: Sequence[str] = ()
@@ -76,7 +76,7 @@ def _hint(message: str, argv: list[str]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (also used to render ``--help``)."""
+    """The full argument parser (also used to render `--help`)."""
     parser = Parser(
         prog=PROG,
         description=wrap(
@@ -103,7 +103,7 @@ def _version() -> str:
 
 
 def _set_threads(args: argparse.Namespace) -> None:
-    """``--threads N`` (default 1: fastest for our small nets) for train, watch, evaluate;
+    """`--threads N` (default 1: fastest for our small nets) for train, watch, evaluate;
     set before torch loads where possible, so its thread pool starts at that size."""
     threads = getattr(args, "threads", None)
     if args.command == "compare" or (threads is None and "threads" not in vars(args)):
@@ -123,7 +123,7 @@ def _set_threads(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None, out=None) -> int:
-    """Run ``lecture-rl`` with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run `lecture-rl` with `argv` (default `sys.argv[1:]`); returns the exit code."""
     from lecture_rl.agents import CheckpointError, HyperparameterError, TrainingDiverged
 
     parser = build_parser()
@@ -163,7 +163,7 @@ def _fail(message: str) -> int:
 
 
 def script() -> None:
-    """The ``lecture-rl`` command: :func:`main` (SIGTERM handled like Ctrl-C), then exit
+    """The `lecture-rl` command: `main` (SIGTERM handled like Ctrl-C), then exit
     without the interpreter's slow tidy-up.
 
     torch, scipy and matplotlib leave about a million objects behind; the garbage collector

@@ -1,18 +1,18 @@
-"""Make an env from a command-line id and ``--env-set`` keywords.
+"""Make an env from a command-line id and `--env-set` keywords.
 
 Description:
-    ``--env`` takes any registered Gymnasium id: ours (``LectureRL/GridWorld-v0``), Gymnasium's
-    (``CliffWalking-v1``, ``FrozenLake-v1``), POPGym's (``popgym-RepeatPreviousEasy-v0``) and
-    Minigrid's (``MiniGrid-MemoryS7-v0``; their packages are imported on first use, see
-    :data:`THIRD_PARTY`), or ``module:Id`` for a user's package, which Gymnasium imports before
+    `--env` takes any registered Gymnasium id: ours (`LectureRL/GridWorld-v0`), Gymnasium's
+    (`CliffWalking-v1`, `FrozenLake-v1`), POPGym's (`popgym-RepeatPreviousEasy-v0`) and
+    Minigrid's (`MiniGrid-MemoryS7-v0`; their packages are imported on first use, see
+    `THIRD_PARTY`), or `module:Id` for a user's package, which Gymnasium imports before
     looking the id up. Every way this can go wrong (unknown id, a module that does not import,
     a keyword the env does not take, a value it rejects, spaces our agents cannot read) becomes
-    a :class:`~lecture_rl.runners.settings.UsageError` naming the problem and the fix.
+    a `UsageError` naming the problem and the fix.
 
     A third-party env (one whose entry point is neither Gymnasium's nor ours) is adapted to
-    our networks by :func:`lecture_rl.envs.adapters.adapt`: a dict observation's ``image``
-    key, flattened tuple/dict observations, a ``MultiDiscrete`` action as one ``Discrete``.
-    ``--env-set wrap=NAME[+NAME]`` chooses the wrappers by name for any env (``none``: none).
+    our networks by `lecture_rl.envs.adapters.adapt`: a dict observation's `image`
+    key, flattened tuple/dict observations, a `MultiDiscrete` action as one `Discrete`.
+    `--env-set wrap=NAME[+NAME]` chooses the wrappers by name for any env (`none`: none).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ READABLE_SPACES = (
     gym.spaces.MultiBinary,
 )
 
-#: one-line descriptions of our ids for ``lecture-rl envs`` (used if the class has no docstring)
+#: one-line descriptions of our ids for `lecture-rl envs` (used if the class has no docstring)
 OUR_ENVS = {
     "LectureRL/GridWorld-v0": "the lecture's grid world (notes 000 §7.f) and other maps",
     "LectureRL/Parity-v0": "one random bit per step; answer the XOR of all bits so far",
@@ -49,7 +49,7 @@ OUR_ENVS = {
 
 
 def register_our_envs() -> None:
-    """Import ``lecture_rl.envs`` so our ids are registered (quietly if it is unavailable)."""
+    """Import `lecture_rl.envs` so our ids are registered (quietly if it is unavailable)."""
     try:
         import lecture_rl.envs  # noqa: F401
     except ImportError:  # pragma: no cover - a broken checkout; Gymnasium's ids still work
@@ -67,8 +67,8 @@ def _did_you_mean(env_id: str) -> str:
 
 
 def register_third_party(env_id: str) -> None:
-    """Import the package that registers ``env_id`` (POPGym, Minigrid), or a
-    :class:`UsageError` saying which extra to install."""
+    """Import the package that registers `env_id` (POPGym, Minigrid), or a
+    `UsageError` saying which extra to install."""
     name = env_id.partition(":")[2] or env_id
     for prefix, (module, package) in THIRD_PARTY.items():
         if name.startswith(prefix):
@@ -90,7 +90,7 @@ def is_third_party(spec: gym.envs.registration.EnvSpec) -> bool:
 
 
 def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
-    """The registered spec of ``env_id``, or a :class:`UsageError` with a did-you-mean hint."""
+    """The registered spec of `env_id`, or a `UsageError` with a did-you-mean hint."""
     register_our_envs()
     register_third_party(env_id)
     try:
@@ -127,11 +127,11 @@ def constructor_keywords(spec: gym.envs.registration.EnvSpec) -> list[str]:
 def make_env(
     env_id: str, env_kwargs: dict[str, Any] | None = None, *, render_mode: str | None = None
 ) -> gym.Env:
-    """``gym.make(env_id, render_mode=..., **env_kwargs)`` with command-line friendly errors.
+    """`gym.make(env_id, render_mode=..., **env_kwargs)` with command-line friendly errors.
 
-    ``env_kwargs["wrap"]`` (not passed to the env) names the adapters to apply (see
-    `lecture_rl.envs.adapters.adapt`); a third-party env gets ``"auto"`` without it, a
-    Gymnasium env with a ``Tuple`` of ``Discrete`` observations (Blackjack) ``"index"``.
+    `env_kwargs["wrap"]` (not passed to the env) names the adapters to apply (see
+    `lecture_rl.envs.adapters.adapt`); a third-party env gets `"auto"` without it, a
+    Gymnasium env with a `Tuple` of `Discrete` observations (Blackjack) `"index"`.
     """
     spec = env_spec(env_id)
     kwargs = dict(env_kwargs or {})
@@ -165,8 +165,8 @@ def make_env(
 def _make_without_unknown_render_mode(
     env_id: str, kwargs: dict[str, Any], render_mode: str | None
 ) -> gym.Env:
-    """``gym.make``; an env whose constructor takes no ``render_mode`` (POPGym's) is made
-    without the one the command asked for (``watch`` then shows the agent's insides)."""
+    """`gym.make`; an env whose constructor takes no `render_mode` (POPGym's) is made
+    without the one the command asked for (`watch` then shows the agent's insides)."""
     try:
         return gym.make(env_id, **kwargs)
     except TypeError as exc:
@@ -176,7 +176,7 @@ def _make_without_unknown_render_mode(
 
 
 def adapted(env: gym.Env, env_id: str, wrap: str) -> gym.Env:
-    """``env`` through :func:`~lecture_rl.envs.adapters.adapt`, checked readable by our nets."""
+    """`env` through `adapt`, checked readable by our nets."""
     try:
         env = adapt(env, wrap)
     except (ValueError, gym.error.Error) as exc:
@@ -201,7 +201,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def describe_envs() -> list[tuple[str, str, str]]:
-    """``(id, one-line description, keywords)`` for every id in the ``LectureRL`` namespace."""
+    """`(id, one-line description, keywords)` for every id in the `LectureRL` namespace."""
     register_our_envs()
     try:
         from lecture_rl.envs import ENV_IDS as described

@@ -1,12 +1,12 @@
-"""``lecture-rl evaluate``: greedy evaluation of a saved checkpoint.
+"""`lecture-rl evaluate`: greedy evaluation of a saved checkpoint.
 
 Description:
-    Loads the checkpoint folder written by ``train`` (tabular arrays or deep weights; nothing is
-    unpickled) on the env recorded in it, or on a compatible ``--env`` / ``--env-set`` (e.g. a
-    longer Parity than the one trained on), runs ``--episodes`` greedy episodes from seeds
-    ``--seed, --seed+1, ...`` (each capped in length so a looping policy cannot hang) and prints
-    a table, or one JSON object with ``--json``: ``return_mean``, ``return_std``, ``ci95``,
-    ``n``, ``episodes``, ``length_mean`` and, on Parity and Copy, ``accuracy``.
+    Loads the checkpoint folder written by `train` (tabular arrays or deep weights; nothing is
+    unpickled) on the env recorded in it, or on a compatible `--env` / `--env-set` (e.g. a
+    longer Parity than the one trained on), runs `--episodes` greedy episodes from seeds
+    `--seed, --seed+1, ...` (each capped in length so a looping policy cannot hang) and prints
+    a table, or one JSON object with `--json`: `return_mean`, `return_std`, `ci95`,
+    `n`, `episodes`, `length_mean` and, on Parity and Copy, `accuracy`.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def load_checkpoint(
     render_mode=None,
     device: str | None = None,
 ):
-    """``(agent, env, env_id, env_kwargs)`` for a checkpoint, a deep agent on ``device`` (its
-    recorded one if ``None``); every failure is a UsageError."""
+    """`(agent, env, env_id, env_kwargs)` for a checkpoint, a deep agent on `device` (its
+    recorded one if `None`); every failure is a UsageError."""
     try:
         meta = read_metadata(path)
     except CheckpointError as exc:
@@ -94,7 +94,7 @@ def load_checkpoint(
 
 
 def run_evaluate(args: argparse.Namespace, out=None) -> int:
-    """Carry out ``lecture-rl evaluate``; returns the exit code."""
+    """Carry out `lecture-rl evaluate`; returns the exit code."""
     from rich.console import Console
 
     # a file given is written to, in a Jupyter kernel too (where rich would display instead)

@@ -1,10 +1,10 @@
-"""``lecture-rl inspect``: a static figure of a deep agent's insides, from a checkpoint.
+"""`lecture-rl inspect`: a static figure of a deep agent's insides, from a checkpoint.
 
 Description:
-    Loads the checkpoint folder (``agent.json`` + ``weights.safetensors``: JSON and tensors,
-    nothing unpickled or executed), plays ``--episodes`` greedy episodes on the recorded env (or
-    a compatible ``--env`` / ``--env-set``), and writes :func:`draw_insides`'s figure to
-    ``--out`` (PNG, atomically): the tape, policy and memory of a memory network, or a CNN's
+    Loads the checkpoint folder (`agent.json` + `weights.safetensors`: JSON and tensors,
+    nothing unpickled or executed), plays `--episodes` greedy episodes on the recorded env (or
+    a compatible `--env` / `--env-set`), and writes `draw_insides`'s figure to
+    `--out` (PNG, atomically): the tape, policy and memory of a memory network, or a CNN's
     saliency over the grid and first-layer feature maps for a few steps.
 """
 
@@ -20,7 +20,7 @@ from lecture_rl.runners.settings import UsageError, parse_assignments
 
 
 def run_inspect(args: argparse.Namespace, out=None) -> int:
-    """Carry out ``lecture-rl inspect``; returns the exit code."""
+    """Carry out `lecture-rl inspect`; returns the exit code."""
     from lecture_rl.runners.insides import draw_insides, record_insides, save_figure
 
     if args.episodes < 1:

@@ -53,9 +53,9 @@ _SQLITE_FAULTS = {
 
 
 def storage_fault(exc: BaseException) -> OSError | None:
-    """The I/O fault behind ``exc``, or None: ``exc`` itself when it is an `OSError`, else a
-    storage fault (`STORAGE_ERRNOS`) it was raised from (``raise ... from``, a database
-    driver's ``orig``), or SQLite's "database or disk is full" as the `OSError` it means."""
+    """The I/O fault behind `exc`, or None: `exc` itself when it is an `OSError`, else a
+    storage fault (`STORAGE_ERRNOS`) it was raised from (`raise ... from`, a database
+    driver's `orig`), or SQLite's "database or disk is full" as the `OSError` it means."""
     if isinstance(exc, OSError):
         return exc
     seen: set[int] = set()
@@ -82,7 +82,7 @@ def is_storage_fault(exc: BaseException) -> bool:
 
 @contextlib.contextmanager
 def next_step(advice: str | Callable[[], str]) -> Iterator[None]:
-    """Attach ``advice`` (what survived, how to go on; a function is called at the fault) to an
+    """Attach `advice` (what survived, how to go on; a function is called at the fault) to an
     `OSError` that leaves the block; the innermost block's advice wins."""
     try:
         yield

@@ -1,18 +1,20 @@
 """The notes' worked example (000 §7.f), replayed with the real Q-learning agent and grid world.
 
 Description:
-    On the ``lecture`` map (3×3, start (2,1), goal (1,3) +10, pit (3,3) −10, wall (3,1)) an
+    On the `lecture` map (3×3, start (2,1), goal (1,3) +10, pit (3,3) −10, wall (3,1)) an
     all-zero Q table meets one episode, (2,1) → (2,2) → (3,2) → (3,3), with α = 0.5 and γ = 0.7.
-    Each transition comes from ``LectureRL/GridWorld-v0`` and each update from the
-    ``q_learning`` agent (``agent.learn``), reported through its update hook::
+    Each transition comes from `LectureRL/GridWorld-v0` and each update from the
+    `q_learning` agent (`agent.learn`), reported through its update hook:
 
-        δ_t = r_{t+1} + γ max_a Q(s_{t+1}, a) − Q(s_t, a_t);   Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+    ```text
+    δ_t = r_{t+1} + γ max_a Q(s_{t+1}, a) − Q(s_t, a_t);   Q(s_t, a_t) ← Q(s_t, a_t) + α δ_t
+    ```
 
     Only the three visited pairs are updated and only Q((3,2), →) changes, to −5, because
     entering the pit gives −10 and a terminal state bootstraps with 0. The greedy policy at
     (3,2) goes from "↑ or →" to "↑"; nothing else changes.
 
-    ``lecture-rl lecture-example`` prints it; ``--window`` also steps through it in the viewer
+    `lecture-rl lecture-example` prints it; `--window` also steps through it in the viewer
     (Q triangles, the changed value outlined, target and δ beside the grid, → / ← to step).
 """
 
@@ -44,8 +46,8 @@ ACTION_WORDS = ("up", "right", "down", "left")
 class LectureExample:
     """Everything the worked example computes (tests and viewers read it).
 
-    ``greedy_before[s]`` / ``greedy_after[s]`` list the greedy actions of state ``s`` (the
-    arrows); ``changed_pairs`` are the (s, a) whose value changed; ``changed_states`` the states
+    `greedy_before[s]` / `greedy_after[s]` list the greedy actions of state `s` (the
+    arrows); `changed_pairs` are the (s, a) whose value changed; `changed_states` the states
     whose greedy set changed.
     """
 
@@ -83,7 +85,7 @@ class LectureExample:
         return [s for s in self.greedy_before if self.greedy_before[s] != self.greedy_after[s]]
 
     def arrows(self, s: int, after: bool = True) -> str:
-        """The greedy arrows of ``s`` (e.g. ``"↑→"``)."""
+        """The greedy arrows of `s` (e.g. `"↑→"`)."""
         greedy = (self.greedy_after if after else self.greedy_before).get(s, [])
         return "".join(ARROWS[a] for a in greedy)
 
@@ -100,7 +102,7 @@ def _greedy_sets(env: gym.Env, q: np.ndarray) -> dict[int, list[int]]:
 def replay_lecture_episode(agent_name: str = "q_learning") -> LectureExample:
     """Run the notes' episode through the real env and agent; return what happened.
 
-    ``agent_name`` may be ``q_learning`` (the notes' example) or ``sarsa`` / ``expected_sarsa``
+    `agent_name` may be `q_learning` (the notes' example) or `sarsa` / `expected_sarsa`
     (with an all-zero table they make the same three updates).
     """
     env = gym.make(ENV_ID, map_name=MAP_NAME)
@@ -168,7 +170,7 @@ def _num(x: float) -> str:
 
 
 def _factor(x: float) -> str:
-    """A number as a factor of a product: negatives in parentheses, ``0.5·(−10)``."""
+    """A number as a factor of a product: negatives in parentheses, `0.5·(−10)`."""
     return f"({_num(x)})" if x < 0 else _num(x)
 
 
@@ -323,8 +325,8 @@ def show_window(
     """Show the example stepped in the viewer: → next update, ← back, Esc closes.
 
     Each frame shows the table after one more update, the changed value outlined, and the
-    target and δ beside the grid; the last frame waits for a key and says so. With ``hold=0``
-    (headless) every frame is shown once and the window closes. ``make_window``: the window's
+    target and δ beside the grid; the last frame waits for a key and says so. With `hold=0`
+    (headless) every frame is shown once and the window closes. `make_window`: the window's
     class or factory (default `Window`). Returns the frames shown.
     """
     from lecture_rl.envs.grid_layout import GridLayout
@@ -359,8 +361,8 @@ def run_lecture_example(
     hold: float | None = None,
     make_window: Any = None,
 ) -> int:
-    """``lecture-rl lecture-example``: print the worked example (and show it with ``window``,
-    in a window ``make_window`` builds: default `Window`).
+    """`lecture-rl lecture-example`: print the worked example (and show it with `window`,
+    in a window `make_window` builds: default `Window`).
 
     Returns the exit code (0).
     """

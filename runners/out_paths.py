@@ -1,17 +1,17 @@
 """What may be in the way of an output path: one check for every command that writes files.
 
 Description:
-    Every output flag (``train --out``, ``compare --out``, ``experiment --out``,
-    ``inspect --out``, ``vanishing-gradient --out``, ``watch --record``) is checked here before
+    Every output flag (`train --out`, `compare --out`, `experiment --out`,
+    `inspect --out`, `vanishing-gradient --out`, `watch --record`) is checked here before
     any work, so that what is in the way is one line on stderr and exit code 2
-    (:class:`~lecture_rl.runners.settings.UsageError`), never a traceback after training:
+    (`UsageError`), never a traceback after training:
 
-    * :func:`check_out_dir` — a folder the command creates or fills: no file at its place or at
+    * `check_out_dir` — a folder the command creates or fills: no file at its place or at
       a folder above it, writable, and no file where the command keeps a folder (or a folder
       where it writes a file) inside it.
-    * :func:`check_out_file` — a file the command writes: not a folder, not under a file, in a
+    * `check_out_file` — a file the command writes: not a folder, not under a file, in a
       folder we may write.
-    * :func:`make_out_dir` — create the folder; a system that refuses is the same one line.
+    * `make_out_dir` — create the folder; a system that refuses is the same one line.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from lecture_rl.runners.settings import UsageError
 
 
 def _check_place(path: Path, flag: str, what: str) -> None:
-    """``path`` and the folders above it: the first that exists must be a writable folder."""
+    """`path` and the folders above it: the first that exists must be a writable folder."""
     for parent in (path, *path.parents):
         if not parent.exists():
             continue
@@ -59,8 +59,8 @@ def check_out_dir(
     folders: Iterable[str] = (),
     files: Iterable[str] = (),
 ) -> None:
-    """``out_dir`` must be a folder ``command`` can create and write, with no file named like
-    one of its ``folders`` and no folder named like one of its ``files`` inside (one line,
+    """`out_dir` must be a folder `command` can create and write, with no file named like
+    one of its `folders` and no folder named like one of its `files` inside (one line,
     exit 2, otherwise)."""
     out_dir = Path(out_dir)
     _check_place(out_dir, flag, "folder")
@@ -81,13 +81,13 @@ def check_out_dir(
 
 
 def check_out_file(path: Path, *, flag: str) -> None:
-    """``path`` must be a file we can write: not a folder, not under a file, in a writable
+    """`path` must be a file we can write: not a folder, not under a file, in a writable
     folder (one line, exit 2, otherwise)."""
     _check_place(Path(path), flag, "file")
 
 
 def make_out_dir(out_dir: Path, *inside: str, flag: str = "--out") -> None:
-    """Create ``out_dir`` and the folders ``inside`` it (one line, exit 2, if the system
+    """Create `out_dir` and the folders `inside` it (one line, exit 2, if the system
     refuses)."""
     try:
         Path(out_dir).mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,11 @@
-"""``lecture-rl play``: play an env yourself from the keyboard.
+"""`lecture-rl play`: play an env yourself from the keyboard.
 
 Description:
-    One action per key press (:mod:`lecture_rl.runners.viewer.keyboard`): every ``KEYDOWN``
-    that the env's key map knows is exactly one ``env.step``, nothing happens between presses.
+    One action per key press (`lecture_rl.runners.viewer.keyboard`): every `KEYDOWN`
+    that the env's key map knows is exactly one `env.step`, nothing happens between presses.
     The window shows the env, the keys, the step, return, last reward and "blocked" when a
     move hits a wall or the edge, and prints each episode's return. Escape or closing the
-    window ends the session; ``--max-frames`` ends it after that many frames.
+    window ends the session; `--max-frames` ends it after that many frames.
 
 Key maps:
     GridWorld and CliffWalking  arrows (or W A S D): up, right, down, left
@@ -14,7 +14,7 @@ Key maps:
     Blackjack                   S to stick, H to hit
     Parity                      0 or 1: the parity of all bits so far
     Copy and any small Discrete action space: digit keys 0..9 pick the action
-    Envs that ship their own ``get_keys_to_action`` (e.g. Atari) use it.
+    Envs that ship their own `get_keys_to_action` (e.g. Atari) use it.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ KEY_MAPS: dict[str, tuple[dict[Any, int], str]] = {
 
 
 def key_map_for(env: gym.Env) -> tuple[dict[Any, Any] | None, str]:
-    """The key map and a help line for ``env`` (``None``: use the env's own map)."""
+    """The key map and a help line for `env` (`None`: use the env's own map)."""
     spec = env.spec
     name = spec.name if spec is not None else ""
     if name in KEY_MAPS:
@@ -82,7 +82,7 @@ def key_map_for(env: gym.Env) -> tuple[dict[Any, Any] | None, str]:
 
 
 def _gym_play():
-    """Import :mod:`gymnasium.utils.play` without letting it switch matplotlib to TkAgg
+    """Import `gymnasium.utils.play` without letting it switch matplotlib to TkAgg
     (for scripts that want Gymnasium's own hold-to-act loop)."""
     import matplotlib
 
@@ -96,7 +96,7 @@ def _gym_play():
 
 
 def run_play(args: argparse.Namespace, out=None, *, make_window: Any = None) -> int:
-    """Carry out ``lecture-rl play``; returns the exit code. ``make_window``: the window's
+    """Carry out `lecture-rl play`; returns the exit code. `make_window`: the window's
     class or factory (default `Window`; a notebook hands the frames to a widget)."""
     from rich.console import Console
 

@@ -19,7 +19,7 @@ from lecture_rl.runners.result_files import write_figure
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing moving average: ``out[i] = mean(values[max(0, i-window+1) : i+1])``."""
+    """Trailing moving average: `out[i] = mean(values[max(0, i-window+1) : i+1])`."""
     values = np.asarray(values, dtype=float)
     if window <= 1 or values.size == 0:
         return values
@@ -30,7 +30,7 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def mean_band(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Column-wise mean and Student-t 95% band of ``rows`` (seeds x points; NaN = missing)."""
+    """Column-wise mean and Student-t 95% band of `rows` (seeds x points; NaN = missing)."""
     rows = np.atleast_2d(np.asarray(rows, dtype=float))
     count = np.sum(~np.isnan(rows), axis=0)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
@@ -62,7 +62,7 @@ def plot_curves(
     title: str,
     threshold: float | None = None,
 ) -> Path:
-    """Write ``curves.png``: for each agent, ``(x, rows)`` with rows = seeds x len(x)."""
+    """Write `curves.png`: for each agent, `(x, rows)` with rows = seeds x len(x)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

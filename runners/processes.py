@@ -1,10 +1,10 @@
-"""Processes: the fork server ``compare``'s workers start from, a Ctrl-C guard for blocks that
-must finish (:func:`ctrl_c`), and which processes are still alive in a process group (Linux
-``/proc``), for checking that a command such as ``compare`` leaves nothing running behind it
+"""Processes: the fork server `compare`'s workers start from, a Ctrl-C guard for blocks that
+must finish (`ctrl_c`), and which processes are still alive in a process group (Linux
+`/proc`), for checking that a command such as `compare` leaves nothing running behind it
 (tests, benchmarks).
 
 This module imports nothing heavy, so the CLI can start the fork server before it loads the
-rest of ``compare``.
+rest of `compare`.
 """
 
 from __future__ import annotations
@@ -51,15 +51,15 @@ def warm_up_pool() -> None:
 
 
 def lecture_rl_command() -> list[str]:
-    """How to start ``lecture-rl`` from this interpreter: its installed script, or ``python -m``
+    """How to start `lecture-rl` from this interpreter: its installed script, or `python -m`
     where the project was not installed with one (tests, benchmarks)."""
     script = Path(sys.executable).with_name("lecture-rl")
     return [str(script)] if script.exists() else [sys.executable, "-m", "lecture_rl.runners.cli"]
 
 
 def group_members(pgid: int) -> list[int]:
-    """The live (non-zombie) processes of process group ``pgid``; empty where there is no
-    ``/proc`` (the check then says nothing)."""
+    """The live (non-zombie) processes of process group `pgid`; empty where there is no
+    `/proc` (the check then says nothing)."""
     members = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -74,7 +74,7 @@ def group_members(pgid: int) -> list[int]:
 
 @contextlib.contextmanager
 def ctrl_c(*, defer: bool):
-    """A Ctrl-C (or SIGTERM) during the block is ignored, or with ``defer`` held and raised as
+    """A Ctrl-C (or SIGTERM) during the block is ignored, or with `defer` held and raised as
     KeyboardInterrupt after the block (in the main thread; elsewhere signals cannot be set and
     the block runs as it is)."""
     pressed: list[int] = []

@@ -1,7 +1,7 @@
 """Progress bars (rich) fed by the agents' episode reports.
 
 Description:
-    Bars go to stderr so that ``--json`` output on stdout stays clean. A bar counts episodes
+    Bars go to stderr so that `--json` output on stdout stays clean. A bar counts episodes
     for an episode budget and env steps for a step budget, and shows the latest return. It
     listens to `EpisodeBatch` events: an agent that reports a rollout's episodes at once
     moves the bar once per rollout, reading one number, and builds no per-episode event for
@@ -42,7 +42,7 @@ def make_progress(console: Console | None = None) -> Progress:
 
 
 def budget_unit(budget: dict[str, int]) -> str:
-    """``"episodes"`` or ``"steps"``: what a budget counts."""
+    """`"episodes"` or `"steps"`: what a budget counts."""
     return "steps" if "steps" in budget else "episodes"
 
 

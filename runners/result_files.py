@@ -25,7 +25,7 @@ from lecture_rl.agents.checkpoint_io import (
 
 
 def finite(value: Any) -> Any:
-    """``value`` for strict JSON: NaN and infinities become ``None`` (``null``), numpy scalars
+    """`value` for strict JSON: NaN and infinities become `None` (`null`), numpy scalars
     plain numbers, through dicts, lists and tuples."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
@@ -39,7 +39,7 @@ def finite(value: Any) -> Any:
 
 
 def records_to_csv(records: list[dict[str, Any]], lead: list[str] | None = None) -> str:
-    """CSV text with the ``lead`` columns first, then every other key seen, in order."""
+    """CSV text with the `lead` columns first, then every other key seen, in order."""
     columns = list(lead or [])
     seen = set(columns)
     for record in records:
@@ -65,7 +65,7 @@ def _csv_value(value: Any) -> Any:
 
 
 def annotate_checkpoint(folder: Path, **extra: Any) -> None:
-    """Add keys to a checkpoint's ``agent.json`` (atomically)."""
+    """Add keys to a checkpoint's `agent.json` (atomically)."""
     meta = read_metadata(folder)
     meta.update(extra)
     atomic_write_text(folder / METADATA_FILE, json.dumps(meta, indent=2, default=_json_default))
@@ -80,19 +80,19 @@ def _json_default(value: Any) -> Any:
 
 
 def write_file(path: Path, data: str | bytes) -> None:
-    """Write ``path`` atomically (temporary file in the same folder, `fsync`, then rename) with
-    the permissions a plain ``open`` would give (``0o666`` less the umask; ``mkstemp`` alone
-    makes ``0o600``, which hides a student's results from a teaching assistant).
+    """Write `path` atomically (temporary file in the same folder, `fsync`, then rename) with
+    the permissions a plain `open` would give (`0o666` less the umask; `mkstemp` alone
+    makes `0o600`, which hides a student's results from a teaching assistant).
 
     The one writer of the runners' files (`agents.checkpoint_io.atomic_write` underneath, the
     agents' own): a full disk or a crash leaves the old file or the new one, and the `OSError`
-    names ``path``."""
+    names `path`."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     atomic_write(path, lambda stream: stream.write(raw))
 
 
 def write_figure(figure: Any, path: Path, **savefig: Any) -> None:
-    """Save a matplotlib ``figure`` as a PNG through `write_file` (rendered in memory first)."""
+    """Save a matplotlib `figure` as a PNG through `write_file` (rendered in memory first)."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", **savefig)
     write_file(path, buffer.getvalue())

@@ -24,7 +24,7 @@ DEFAULT_EVAL_STEP_CAP = 1_000
 
 
 def eval_step_cap(env: gym.Env) -> int:
-    """Greedy episodes stop here: the env's own limit, else :data:`DEFAULT_EVAL_STEP_CAP`."""
+    """Greedy episodes stop here: the env's own limit, else `DEFAULT_EVAL_STEP_CAP`."""
     spec = getattr(env, "spec", None)
     limit = getattr(spec, "max_episode_steps", None)
     return int(limit) if limit else DEFAULT_EVAL_STEP_CAP
@@ -33,7 +33,7 @@ def eval_step_cap(env: gym.Env) -> int:
 def greedy_evaluation(
     agent: Agent, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int
 ) -> dict[str, Any]:
-    """Greedy returns of ``agent`` on a fresh env, episodes seeded ``seed, seed+1, ...``."""
+    """Greedy returns of `agent` on a fresh env, episodes seeded `seed, seed+1, ...`."""
     env = make_env(env_id, env_kwargs)
     try:
         return agent.evaluate(env, episodes, seed=seed, max_episode_steps=eval_step_cap(env))
@@ -42,7 +42,7 @@ def greedy_evaluation(
 
 
 def last_fraction_mean(records: list[dict[str, Any]], key: str = "return", frac=0.1) -> float:
-    """Mean of ``key`` over the last ``frac`` of the episodes (at least one episode)."""
+    """Mean of `key` over the last `frac` of the episodes (at least one episode)."""
     values = [float(r[key]) for r in records if key in r]
     if not values:
         return math.nan

@@ -1,13 +1,13 @@
 """Settings from the command line and from config files.
 
 Description:
-    ``--set KEY=VALUE`` and ``--env-set KEY=VALUE`` values parse as JSON where they can
-    (``gamma=0.7`` is a float, ``net="lstm"`` or ``net=lstm`` a string, ``sizes=[64,64]`` a list),
-    and as plain strings otherwise. ``compare`` also accepts per-agent overrides such as
-    ``--set ppo.lr=1e-3``. Config files are JSON (``config.json`` as ``compare`` writes it) or
+    `--set KEY=VALUE` and `--env-set KEY=VALUE` values parse as JSON where they can
+    (`gamma=0.7` is a float, `net="lstm"` or `net=lstm` a string, `sizes=[64,64]` a list),
+    and as plain strings otherwise. `compare` also accepts per-agent overrides such as
+    `--set ppo.lr=1e-3`. Config files are JSON (`config.json` as `compare` writes it) or
     TOML with the same keys.
 
-    Every mistake raises :class:`UsageError`, whose message names the problem and the fix; the
+    Every mistake raises `UsageError`, whose message names the problem and the fix; the
     command line prints it as one line and exits with code 2.
 """
 
@@ -30,7 +30,7 @@ _PYTHON_WORDS = {"True": True, "False": False, "None": None}
 
 
 def parse_value(text: str) -> Any:
-    """``"0.7"`` -> 0.7, ``"[64, 64]"`` -> [64, 64], ``"true"``/``"True"`` -> True, else text."""
+    """`"0.7"` -> 0.7, `"[64, 64]"` -> [64, 64], `"true"`/`"True"` -> True, else text."""
     if text in _PYTHON_WORDS:
         return _PYTHON_WORDS[text]
     try:
@@ -40,7 +40,7 @@ def parse_value(text: str) -> Any:
 
 
 def parse_assignments(items: Iterable[str] | None, option: str = "--set") -> dict[str, Any]:
-    """Parse ``["alpha=0.5", "net=lstm"]`` into ``{"alpha": 0.5, "net": "lstm"}``."""
+    """Parse `["alpha=0.5", "net=lstm"]` into `{"alpha": 0.5, "net": "lstm"}`."""
     result: dict[str, Any] = {}
     for item in items or ():
         key, sep, value = item.partition("=")
@@ -58,9 +58,9 @@ def parse_assignments(items: Iterable[str] | None, option: str = "--set") -> dic
 def split_agent_overrides(
     hyperparameters: dict[str, Any], agents: Sequence[str]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Split ``{"gamma": 0.9, "ppo.lr": 1e-3}`` into common and per-agent settings.
+    """Split `{"gamma": 0.9, "ppo.lr": 1e-3}` into common and per-agent settings.
 
-    A dotted key ``AGENT.NAME`` applies only to ``AGENT`` (one of ``agents``).
+    A dotted key `AGENT.NAME` applies only to `AGENT` (one of `agents`).
     """
     common: dict[str, Any] = {}
     per_agent: dict[str, dict[str, Any]] = {name: {} for name in agents}
@@ -84,13 +84,13 @@ def hyperparameters_for(agent: str, common: dict[str, Any], per_agent: dict) -> 
 
 
 def safe_name(text: str) -> str:
-    """A file-name-safe form of an env id or agent name (``LectureRL/Parity-v0`` ->
-    ``LectureRL_Parity-v0``)."""
+    """A file-name-safe form of an env id or agent name (`LectureRL/Parity-v0` ->
+    `LectureRL_Parity-v0`)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "run"
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a ``compare`` config: JSON (``config.json``) or TOML (``*.toml``)."""
+    """Read a `compare` config: JSON (`config.json`) or TOML (`*.toml`)."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"config file {path} does not exist; pass the config.json compare wrote")
@@ -127,7 +127,7 @@ _EVERY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([a-z]*)\s*$", re
 
 @dataclass(frozen=True)
 class SaveEvery:
-    """How often ``train`` saves a resumable checkpoint: every ``amount`` seconds, env steps or
+    """How often `train` saves a resumable checkpoint: every `amount` seconds, env steps or
     episodes (checked at the end of each episode; 0: after every episode)."""
 
     amount: float
@@ -135,7 +135,7 @@ class SaveEvery:
 
     @classmethod
     def parse(cls, text: str) -> SaveEvery:
-        """``"60"`` or ``"60s"``, ``"5m"``, ``"1h"``, ``"20000steps"``, ``"100episodes"``."""
+        """`"60"` or `"60s"`, `"5m"`, `"1h"`, `"20000steps"`, `"100episodes"`."""
         match = _EVERY.match(str(text))
         unit = _EVERY_UNITS.get(match.group(2).lower()) if match else None
         if match is None or unit is None:

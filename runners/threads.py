@@ -30,17 +30,17 @@ def parameter_count(agent: Any) -> int:
 
 
 def default_threads(agent: Any) -> int:
-    """Torch threads for ``agent`` when ``--threads`` is not given: one for small networks
+    """Torch threads for `agent` when `--threads` is not given: one for small networks
     (thread hand-offs cost more than the tiny matrix products save; on a busy 2-core machine
     torch's default ran PPO-LSTM 30x slower), up to 4 for networks above
-    :data:`MANY_PARAMETERS`."""
+    `MANY_PARAMETERS`."""
     if parameter_count(agent) > MANY_PARAMETERS:
         return max(1, min(4, os.cpu_count() or 1))
     return 1
 
 
 def check_threads(threads: int | None) -> None:
-    """``--threads`` must be at least 1."""
+    """`--threads` must be at least 1."""
     if threads is not None and threads < 1:
         raise UsageError(f"--threads must be at least 1, got {threads}")
 
@@ -48,7 +48,7 @@ def check_threads(threads: int | None) -> None:
 class TorchThreads:
     """Context manager: run a block with a torch thread count and restore torch's after.
 
-    ``apply(agent)`` sets the count (``None``: :func:`default_threads` for the agent); it does
+    `apply(agent)` sets the count (`None`: `default_threads` for the agent); it does
     nothing if torch was never imported (tabular agents do not load it)."""
 
     def __init__(self, threads: int | None = None):

@@ -1,23 +1,23 @@
-"""``lecture-rl train``: train one agent on one env and write a checkpoint folder.
+"""`lecture-rl train`: train one agent on one env and write a checkpoint folder.
 
 Description:
-    Builds the env (``--env``, ``--env-set``) and the agent (``--agent``, ``--set``,
-    ``--seed``, ``--device``), trains for ``--episodes`` or ``--steps`` (the agent's own default
-    budget when neither is given) with a progress bar, then writes to ``--out``:
+    Builds the env (`--env`, `--env-set`) and the agent (`--agent`, `--set`,
+    `--seed`, `--device`), trains for `--episodes` or `--steps` (the agent's own default
+    budget when neither is given) with a progress bar, then writes to `--out`:
 
-    ``agent.json`` + state   the checkpoint (``lecture-rl evaluate --checkpoint DIR`` loads it)
-    ``train_log.csv``        one row per training episode
-    ``tb/``                  TensorBoard scalars (deep agents)
+    `agent.json` + state   the checkpoint (`lecture-rl evaluate --checkpoint DIR` loads it)
+    `train_log.csv`        one row per training episode
+    `tb/`                  TensorBoard scalars (deep agents)
 
     and prints a summary with a greedy evaluation on fresh seeds. While training, a resumable
     checkpoint (optimizer, random generators, counters, DQN's replay memory) is written every
-    ``--save-every`` seconds, env steps or episodes (alias ``--checkpoint-every``); Ctrl-C
-    saves one too (``"interrupted": true``) and exits 130. ``--resume DIR`` continues such a
+    `--save-every` seconds, env steps or episodes (alias `--checkpoint-every`); Ctrl-C
+    saves one too (`"interrupted": true`) and exits 130. `--resume DIR` continues such a
     run to its original budget.
 
-    A checkpoint and its ``train_log.csv`` are saved as one (`checkpoint_io.staged_folder`): a
-    full disk or a crash during a save leaves the previous one, which ``--resume`` continues
-    (an I/O error is one line and exit 74, `io_faults`). ``--resume`` refuses a folder whose
+    A checkpoint and its `train_log.csv` are saved as one (`checkpoint_io.staged_folder`): a
+    full disk or a crash during a save leaves the previous one, which `--resume` continues
+    (an I/O error is one line and exit 74, `io_faults`). `--resume` refuses a folder whose
     files do not belong together (a log edited by hand, a checkpoint of another agent or env).
 """
 
@@ -65,7 +65,7 @@ OUTPUT_FILES = ("agent.json", "arrays.npz", "weights.safetensors",
 
 @dataclass
 class TrainingJob:
-    """One training run as ``train`` sets it up: fresh from flags, or resumed from a folder."""
+    """One training run as `train` sets it up: fresh from flags, or resumed from a folder."""
 
     agent: Any
     env: Any
@@ -81,7 +81,7 @@ class TrainingJob:
 
 class ResumableCheckpoint(TrainingCallback):
     """Collects the run's episode records (numbered across resumes) and saves a resumable
-    checkpoint with ``train_log.csv`` every ``every`` (seconds, env steps or episodes)."""
+    checkpoint with `train_log.csv` every `every` (seconds, env steps or episodes)."""
 
     events = (EpisodeEnd,)
 
@@ -115,7 +115,7 @@ class ResumableCheckpoint(TrainingCallback):
             self.save(complete=False, interrupted=False)
 
     def save(self, *, complete: bool, interrupted: bool) -> None:
-        """The checkpoint, its annotations and ``train_log.csv``, all or nothing; a folder
+        """The checkpoint, its annotations and `train_log.csv`, all or nothing; a folder
         removed during the save is made again (once)."""
         try:
             self._save(complete, interrupted)
@@ -175,12 +175,12 @@ def _sha256(text: str) -> str:
 
 
 def default_out_dir(env_id: str, agent: str, seed: int) -> Path:
-    """``runs/<env>-<agent>-<seed>`` with unsafe characters replaced."""
+    """`runs/<env>-<agent>-<seed>` with unsafe characters replaced."""
     return Path("runs") / safe_name(f"{env_id}-{agent}-{seed}")
 
 
 def run_train(args: argparse.Namespace, out=None) -> int:
-    """Carry out ``lecture-rl train``; returns the exit code."""
+    """Carry out `lecture-rl train`; returns the exit code."""
     from rich.console import Console
 
     # a file given is written to, in a Jupyter kernel too (where rich would display instead)
@@ -322,7 +322,7 @@ def _resumed_job(args: argparse.Namespace) -> TrainingJob:
 
 
 def _check_same_run(folder: Path, meta: dict[str, Any], command: dict[str, Any]) -> None:
-    """The checkpoint in ``agent.json`` must be the agent and env the run trained (files of
+    """The checkpoint in `agent.json` must be the agent and env the run trained (files of
     two runs mixed in one folder are refused, never trained on)."""
     agent, env_id = meta.get("agent"), meta.get("env_id")
     wanted_agent, wanted_env = str(command.get("agent")), str(command.get("env"))
@@ -338,7 +338,7 @@ def _check_same_run(folder: Path, meta: dict[str, Any], command: dict[str, Any])
 
 
 def _checked_log(folder: Path, training: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    """``train_log.csv`` as saved with the checkpoint: an edited or damaged log is refused
+    """`train_log.csv` as saved with the checkpoint: an edited or damaged log is refused
     (its numbers would be mixed into the curve); a missing one restarts the log."""
     path = folder / LOG_FILE
     expected = training.get("log_sha256")
@@ -359,14 +359,14 @@ def _checked_log(folder: Path, training: dict[str, Any]) -> tuple[list[dict[str,
 
 
 def _budget_text(budget: Any) -> str:
-    """``{"steps": 30000}`` -> ``30,000 steps``."""
+    """`{"steps": 30000}` -> `30,000 steps`."""
     if not isinstance(budget, dict):
         return str(budget)
     return " and ".join(f"{int(v):,} {k}" for k, v in budget.items())
 
 
 def _read_log(path: Path) -> list[dict[str, Any]]:
-    """``train_log.csv`` back as records (numbers as numbers)."""
+    """`train_log.csv` back as records (numbers as numbers)."""
     if not path.is_file():
         return []
     with open(path, encoding="utf-8", newline="") as handle:
@@ -388,7 +388,7 @@ def _print_summary(
     console, command, agent, records, wall, evaluation, out_dir, steps_before: int = 0
 ) -> None:
     """The run's table; a resumed run's speed and wall time are this session's own
-    (``steps_before``: env steps done before it)."""
+    (`steps_before`: env steps done before it)."""
     from rich.table import Table
 
     steps = int(records[-1].get("env_steps", 0)) if records else 0

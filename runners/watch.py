@@ -39,7 +39,7 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no pygame banner in 
 
 
 def overlay_for(agent: Any) -> dict[str, np.ndarray] | None:
-    """``set_overlay`` arguments for a tabular agent (``q`` table and/or ``v`` values)."""
+    """`set_overlay` arguments for a tabular agent (`q` table and/or `v` values)."""
     q = getattr(agent, "q", None)
     values = getattr(agent, "v", None)
     if q is None and values is None:
@@ -60,7 +60,7 @@ def overlay_for(agent: Any) -> dict[str, np.ndarray] | None:
 
 
 def set_fps(env, fps: float | None) -> None:
-    """Show frames at ``fps``: Gymnasium envs read ``metadata["render_fps"]`` when drawing."""
+    """Show frames at `fps`: Gymnasium envs read `metadata["render_fps"]` when drawing."""
     if fps is None:
         return
     if fps <= 0:
@@ -115,9 +115,9 @@ def live_view(args: argparse.Namespace) -> str | None:
 
 
 def run_watch(args: argparse.Namespace, out=None, *, make_window: Any = None) -> int:
-    """Carry out ``lecture-rl watch``; returns the exit code.
+    """Carry out `lecture-rl watch`; returns the exit code.
 
-    ``make_window`` builds the window the viewer draws in, with the arguments of
+    `make_window` builds the window the viewer draws in, with the arguments of
     `lecture_rl.runners.viewer.window.Window` (default: that class, a pygame window); a
     notebook passes one that hands the frames to a widget (`lecture_rl.notebook`).
     """

@@ -1,16 +1,18 @@
-"""Run rl-zoo3's scripts on the lecture-rl ids: ``python -m lecture_rl.runners.zoo SCRIPT ARGS``.
+"""Run rl-zoo3's scripts on the lecture-rl ids: `python -m lecture_rl.runners.zoo SCRIPT ARGS`.
 
 Description:
-    rl-zoo3's ``train`` and ``enjoy`` import our ids with ``--gym-packages lecture_rl.envs``;
-    ``record_video`` has no such option and looks the id up in Gymnasium's registry before it
-    would import anything. This module imports :mod:`lecture_rl.envs` (registering the ids) and
-    then runs ``rl_zoo3.<SCRIPT>`` unchanged with the remaining arguments, so every rl-zoo3
-    script sees our ids::
+    rl-zoo3's `train` and `enjoy` import our ids with `--gym-packages lecture_rl.envs`;
+    `record_video` has no such option and looks the id up in Gymnasium's registry before it
+    would import anything. This module imports [`lecture_rl.envs`][lecture_rl.envs] (registering
+    the ids) and then runs `rl_zoo3.<SCRIPT>` unchanged with the remaining arguments, so every
+    rl-zoo3 script sees our ids:
 
-        python -m lecture_rl.runners.zoo record_video --algo dqn --env LectureRL/GridWorld-v0 \\
-            -f logs -n 200
+    ```bash
+    python -m lecture_rl.runners.zoo record_video --algo dqn --env LectureRL/GridWorld-v0 \\
+        -f logs -n 200
+    ```
 
-    ``SCRIPT`` is one of :data:`SCRIPTS`.
+    `SCRIPT` is one of `SCRIPTS`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ SCRIPTS = ("train", "enjoy", "record_video", "record_training")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``rl_zoo3.<argv[0]>`` with ``argv[1:]`` after registering our ids."""
+    """Run `rl_zoo3.<argv[0]>` with `argv[1:]` after registering our ids."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in SCRIPTS:
         print(

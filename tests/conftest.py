@@ -26,7 +26,7 @@ import pytest  # noqa: E402
 
 @pytest.fixture
 def no_unpickling(monkeypatch):
-    """Make every way of running code from a file fail: pickle and ``torch.load``."""
+    """Make every way of running code from a file fail: pickle and `torch.load`."""
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a checkpoint must load without unpickling")
@@ -43,7 +43,7 @@ def no_unpickling(monkeypatch):
 
 @pytest.fixture
 def watch_recording(tmp_path):
-    """``watch_recording(*argv, fps=...)`` runs ``lecture-rl watch ARGV --record GIF`` headless,
+    """`watch_recording(*argv, fps=...)` runs `lecture-rl watch ARGV --record GIF` headless,
     checks that it exits 0 and wrote a GIF, and returns what it printed."""
 
     def run(*argv: str, fps: str = "50") -> str:

@@ -1,4 +1,4 @@
-"""The ``mc`` agent: first-visit vs every-visit by hand, prediction on the random walk, control
+"""The `mc` agent: first-visit vs every-visit by hand, prediction on the random walk, control
 on the lecture map."""
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def test_ppo_rejects_out_of_range_values(hp, pattern):
 
 
 def best_return(env: gym.Env, horizon: int) -> float:
-    """The optimal undiscounted return within ``horizon`` steps, by dynamic programming on P."""
+    """The optimal undiscounted return within `horizon` steps, by dynamic programming on P."""
     grid = env.unwrapped
     value = [0.0] * grid.nS
     for _ in range(horizon):
@@ -122,7 +122,7 @@ def test_ppo_recall_on_copy_needs_memory(net, low, high):
 
 def test_ppo_lstm_recalls_across_a_delay_with_its_defaults():
     """Guards the memory nets' defaults: 8 epochs, one-hot input weights of order 1, forget-gate
-    bias 3 (``PPOAgent.net_defaults``, over Copy's preset) and the episode prefix in the update.
+    bias 3 (`PPOAgent.net_defaults`, over Copy's preset) and the episode prefix in the update.
     With them the LSTM recalls 3 symbols across 6 blank steps after 100k steps (1.00, seed 0);
     with the earlier defaults (4 epochs, torch's init, b_f = 1, rollouts cut at their start) it
     reached 0.73."""

@@ -18,7 +18,7 @@ TABLE_AGENTS = ["q_learning", "sarsa", "expected_sarsa", "double_q"]
 
 class ChainEnv(gym.Env):
     """Two states; one step from state 0 to state 1 with reward 1, then the episode ends by
-    ``terminated`` or ``truncated`` as asked. Used to check what bootstraps."""
+    `terminated` or `truncated` as asked. Used to check what bootstraps."""
 
     observation_space = gym.spaces.Discrete(2)
     action_space = gym.spaces.Discrete(2)
@@ -35,7 +35,7 @@ class ChainEnv(gym.Env):
 
 
 class MaskChecker(gym.Wrapper):
-    """Fails the test if an action outside the last ``info["action_mask"]`` is taken."""
+    """Fails the test if an action outside the last `info["action_mask"]` is taken."""
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)

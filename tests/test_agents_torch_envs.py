@@ -114,7 +114,7 @@ def count_host_reads(monkeypatch) -> dict[str, int]:
 
 @pytest.mark.parametrize("torch_envs", [True, False])
 def test_collecting_on_torch_envs_reads_the_host_once_per_rollout(monkeypatch, torch_envs):
-    """No per-step ``.cpu()`` / ``.numpy()`` / ``.item()`` while collecting on torch envs."""
+    """No per-step `.cpu()` / `.numpy()` / `.item()` while collecting on torch envs."""
     env = gym.make("LectureRL/Parity-v0", length=4)
     agent = agents.make("ppo", env, seed=0, device="cpu", torch_envs=torch_envs, **TINY)
     monkeypatch.setattr(agent, "_update", lambda *args, **kwargs: {})  # collection only
@@ -246,7 +246,7 @@ def test_a_cuda_checkpoint_loads_on_a_machine_without_cuda(tmp_path, monkeypatch
 
 def test_load_puts_the_agent_on_the_device_asked_for(tmp_path, monkeypatch, capsys):
     """On a (mocked) GPU machine a cuda checkpoint loads on the CPU when asked, in Python and
-    with ``lecture-rl evaluate --device cpu``."""
+    with `lecture-rl evaluate --device cpu`."""
     from lecture_rl.runners.cli import main
 
     folder, trained = save_with_device(tmp_path, "cuda")
@@ -262,7 +262,7 @@ def test_load_puts_the_agent_on_the_device_asked_for(tmp_path, monkeypatch, caps
 
 def test_a_cpu_checkpoint_loads_onto_the_requested_device(tmp_path, monkeypatch):
     """The weights are read onto the CPU and moved to the agent's device (here a mocked
-    ``cuda``: the copy is intercepted), never onto the device they were saved from."""
+    `cuda`: the copy is intercepted), never onto the device they were saved from."""
     folder, trained = save_with_device(tmp_path, "cpu")
     from lecture_rl.agents import checkpoint_io
 

@@ -1,4 +1,4 @@
-"""The event benchmark's ``--before TREE``: an older checkout measured in the same run."""
+"""The event benchmark's `--before TREE`: an older checkout measured in the same run."""
 
 import os
 import re

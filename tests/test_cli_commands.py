@@ -1,4 +1,4 @@
-"""Every ``lecture-rl`` subcommand end to end on tiny settings (headless pygame)."""
+"""Every `lecture-rl` subcommand end to end on tiny settings (headless pygame)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ GRID = ["--env", "LectureRL/GridWorld-v0"]
 
 
 def run(argv):
-    """``main(argv)`` with stdout captured; returns (exit code, output)."""
+    """`main(argv)` with stdout captured; returns (exit code, output)."""
     out = io.StringIO()
     code = main(argv, out=out)
     return code, out.getvalue()
@@ -290,7 +290,7 @@ def test_console_script_runs_a_real_training(tmp_path):
 
 
 def test_the_script_exits_with_mains_code_after_freezing_the_collector(monkeypatch):
-    """``lecture-rl`` skips the interpreter's garbage walk at exit, and only that."""
+    """`lecture-rl` skips the interpreter's garbage walk at exit, and only that."""
     import gc
 
     from lecture_rl.runners import cli

@@ -1,4 +1,4 @@
-"""Misuse of ``lecture-rl``: exit code 2, exactly one line on stderr, no traceback."""
+"""Misuse of `lecture-rl`: exit code 2, exactly one line on stderr, no traceback."""
 
 from __future__ import annotations
 

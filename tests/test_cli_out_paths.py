@@ -1,5 +1,5 @@
 """What is in the way of an output path: every command's output flag answers in one line on
-stderr, exit code 2, before any work (``runners/out_paths.py``, the check compare uses)."""
+stderr, exit code 2, before any work (`runners/out_paths.py`, the check compare uses)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """The README and the documentation site: short README, every page reachable, every command runs.
 
-Every fenced ``lecture-rl ...`` command in ``README.md`` and ``docs/**/*.md`` runs here at a tiny
-budget (``--episodes``/``--steps``/``--seeds``/``--train-episodes`` rewritten to tiny values,
-``--workers 1``, in a fresh folder), unless the block is preceded by a
-``<!-- not-run: why -->`` marker. A block's commands run in order in one folder, so a command may
-read what an earlier one in its block wrote (``evaluate --checkpoint runs/lstm``).
+Every fenced `lecture-rl ...` command in `README.md` and `docs/**/*.md` runs here at a tiny
+budget (`--episodes`/`--steps`/`--seeds`/`--train-episodes` rewritten to tiny values,
+`--workers 1`, in a fresh folder), unless the block is preceded by a
+`<!-- not-run: why -->` marker. A block's commands run in order in one folder, so a command may
+read what an earlier one in its block wrote (`evaluate --checkpoint runs/lstm`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ TRAINING = {"train", "compare", "tune"}
 
 
 def fenced_blocks(path: Path) -> list[tuple[int, str | None, list[str]]]:
-    """``(line, not-run reason or None, lines)`` of every fenced block of ``path``."""
+    """`(line, not-run reason or None, lines)` of every fenced block of `path`."""
     blocks, lines = [], path.read_text(encoding="utf-8").splitlines()
     i = 0
     while i < len(lines):
@@ -58,7 +58,7 @@ def fenced_blocks(path: Path) -> list[tuple[int, str | None, list[str]]]:
 
 
 def commands_of(body: list[str]) -> list[list[str]]:
-    """The ``lecture-rl`` commands of a block as argument lists (continuations joined, comments
+    """The `lecture-rl` commands of a block as argument lists (continuations joined, comments
     dropped)."""
     joined = re.sub(r"\\\n\s*", " ", "\n".join(line.strip() for line in body))
     commands = []
@@ -70,7 +70,7 @@ def commands_of(body: list[str]) -> list[list[str]]:
 
 
 def tiny(argv: list[str]) -> list[str]:
-    """``argv`` with its budgets rewritten to tiny values (and a tiny budget where none is)."""
+    """`argv` with its budgets rewritten to tiny values (and a tiny budget where none is)."""
     out = list(argv)
     for i, word in enumerate(out[:-1]):
         if word in TINY:
@@ -126,8 +126,8 @@ def test_every_documented_command_runs(commands, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("why", "commands"), NOT_RUN)
 def test_a_block_that_cannot_run_here_says_why_and_still_parses(why, commands):
-    """A ``not-run`` block (a window, a cluster) gives its reason, names the test that covers it
-    where it says one does, and its commands are still valid ``lecture-rl`` command lines."""
+    """A `not-run` block (a window, a cluster) gives its reason, names the test that covers it
+    where it says one does, and its commands are still valid `lecture-rl` command lines."""
     from lecture_rl.runners.cli import build_parser
 
     assert len(why) >= 10, "a not-run marker says why the block cannot run here"
@@ -147,7 +147,7 @@ def test_the_readme_reads_in_five_minutes():
 
 
 def markdown_links(path: Path) -> set[Path]:
-    """The local files ``path`` links to (Markdown links and images, anchors dropped)."""
+    """The local files `path` links to (Markdown links and images, anchors dropped)."""
     text = path.read_text(encoding="utf-8")
     found = set()
     for target in re.findall(r"\]\(([^)\s]+)\)", text):

@@ -16,7 +16,7 @@ pygame = pytest.importorskip("pygame")
 
 # ----------------------------------------------------------------------------- MaskablePPO
 def test_maskable_ppo_learns_the_maze_from_the_envs_masks_alone(monkeypatch):
-    """sb3-contrib's MaskablePPO finds ``action_masks()`` on the env (no ActionMasker) and never
+    """sb3-contrib's MaskablePPO finds `action_masks()` on the env (no ActionMasker) and never
     picks a blocked move, in training or in greedy evaluation."""
     pytest.importorskip("sb3_contrib")
     masked_moves = []
@@ -83,8 +83,8 @@ def test_vector_env_action_masks_match_the_single_envs():
     ],
 )
 def test_gymnasium_play_works_with_the_envs_own_key_map(env_id, kw, key, action):
-    """``gymnasium.utils.play.play(env)`` without ``keys_to_action``: a key press reaches the env
-    as the action the env's ``get_keys_to_action()`` names."""
+    """`gymnasium.utils.play.play(env)` without `keys_to_action`: a key press reaches the env
+    as the action the env's `get_keys_to_action()` names."""
     from lecture_rl.runners.play import _gym_play  # imports play without switching matplotlib
 
     play = _gym_play()

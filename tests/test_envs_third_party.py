@@ -1,4 +1,4 @@
-"""Third-party Gymnasium envs (POPGym, Minigrid) through the adapters, ``train`` and ``compare``."""
+"""Third-party Gymnasium envs (POPGym, Minigrid) through the adapters, `train` and `compare`."""
 
 from __future__ import annotations
 

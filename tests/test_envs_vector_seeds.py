@@ -1,8 +1,8 @@
 """Same seed, same numbers in every vectorization mode (lecture_rl.envs.streams' rule).
 
-Copy ``i`` of a vector env reset with ``seed=s`` runs exactly the episodes of a single env reset
-with ``seed=s + i``, for the same actions, through autoresets: the native batch
-(``vector_entry_point``), ``SyncVectorEnv`` and ``AsyncVectorEnv`` give identical arrays.
+Copy `i` of a vector env reset with `seed=s` runs exactly the episodes of a single env reset
+with `seed=s + i`, for the same actions, through autoresets: the native batch
+(`vector_entry_point`), `SyncVectorEnv` and `AsyncVectorEnv` give identical arrays.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``lecture-rl experiment``: every experiment writes a report whose verdict follows from its own
+"""`lecture-rl experiment`: every experiment writes a report whose verdict follows from its own
 numbers; every verdict function turns when fed numbers that contradict the claim."""
 
 from __future__ import annotations

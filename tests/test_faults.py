@@ -1,10 +1,10 @@
 """Faults a long run meets, made for real: a full disk, a file system that turns read-only or a
-folder removed mid-run, a worker killed with ``kill -9``, and half-written, edited or foreign
+folder removed mid-run, a worker killed with `kill -9`, and half-written, edited or foreign
 files found by a rerun. Each: one line, no traceback, nothing complete lost, and the run goes
 on (docs/faults.md has the table of fault x command).
 
 The full disk is a small tmpfs mounted for the test where the machine allows it (root), else a
-file-size limit (``RLIMIT_FSIZE``, which makes a write fail with EFBIG) on the command's
+file-size limit (`RLIMIT_FSIZE`, which makes a write fail with EFBIG) on the command's
 process; the read-only file system is the tmpfs remounted read-only, else the folder made
 unwritable. The Ray worker killed mid-trial is in tests/test_runners_ray.py (its local Ray).
 """
@@ -54,8 +54,8 @@ class Disk:
         return "(ENOSPC)" if self.tmpfs else "(EFBIG)"
 
     def fill(self, room: int) -> None:
-        """Leave about ``room`` bytes: the tmpfs shrunk to what it holds plus ``room``, or a
-        file-size limit of ``room`` for the commands run from now on."""
+        """Leave about `room` bytes: the tmpfs shrunk to what it holds plus `room`, or a
+        file-size limit of `room` for the commands run from now on."""
         if self.tmpfs:
             stats = os.statvfs(self.root)
             used = (stats.f_blocks - stats.f_bfree) * stats.f_frsize
@@ -120,7 +120,7 @@ def can_make_read_only(disk: Disk) -> bool:
 
 
 def lecture_rl(*argv, disk: Disk | None = None, env: dict | None = None, timeout=600):
-    """``lecture-rl ARGV`` as a real process (its own exit code, stderr and file-size limit)."""
+    """`lecture-rl ARGV` as a real process (its own exit code, stderr and file-size limit)."""
     return subprocess.run(
         [*lecture_rl_command(), *map(str, argv)],
         capture_output=True,
@@ -132,7 +132,7 @@ def lecture_rl(*argv, disk: Disk | None = None, env: dict | None = None, timeout
 
 
 def start(*argv, env: dict | None = None) -> subprocess.Popen:
-    """``lecture-rl ARGV`` started in its own session (its workers in its process group)."""
+    """`lecture-rl ARGV` started in its own session (its workers in its process group)."""
     return subprocess.Popen(
         [*lecture_rl_command(), *map(str, argv)],
         stdout=subprocess.PIPE,
@@ -173,7 +173,7 @@ def read_log(folder: Path) -> list[dict[str, str]]:
 
 
 def complete_records(path: Path) -> int:
-    """The number of TensorBoard records in ``path``; fails unless the file is made of whole
+    """The number of TensorBoard records in `path`; fails unless the file is made of whole
     records only (TensorBoard's framing: length, CRC, data, CRC)."""
     data, offset, count = path.read_bytes(), 0, 0
     while offset < len(data):
@@ -197,7 +197,7 @@ MAZE = ["--env", "LectureRL/GridWorld-v0", "--env-set", "map_name=maze", "--agen
 
 @pytest.fixture(scope="module")
 def maze_reference(tmp_path_factory):
-    """``compare`` on the maze, undisturbed: the files every disturbed run must end with."""
+    """`compare` on the maze, undisturbed: the files every disturbed run must end with."""
     out = tmp_path_factory.mktemp("reference") / "maze"
     assert main(["compare", *MAZE, "--workers", "1", "--out", str(out)]) == 0
     return out
@@ -346,7 +346,7 @@ def small_checkpoint(tmp_path_factory):
 
 
 def _one_file_commands(checkpoint: Path) -> dict[str, tuple[list, str]]:
-    """Commands that write one file at the end: ``{name: (argv before the path, file name)}``."""
+    """Commands that write one file at the end: `{name: (argv before the path, file name)}`."""
     watch = ["watch", "--env", "CliffWalking-v1", "--agent", "q_learning", "--train-episodes",
              "5", "--episodes", "1", "--max-frames", "30", "--record"]  # fmt: skip
     inspect = ["inspect", "--checkpoint", checkpoint, "--out"]
@@ -357,7 +357,7 @@ def _one_file_commands(checkpoint: Path) -> dict[str, tuple[list, str]]:
 
 @pytest.mark.parametrize("name", ["watch", "inspect", "vanishing-gradient"])
 def test_a_file_that_cannot_be_replaced_stays_as_it_was(disk, small_checkpoint, name):
-    """``watch --record``, ``inspect`` and ``vanishing-gradient`` on a full disk: one line, and
+    """`watch --record`, `inspect` and `vanishing-gradient` on a full disk: one line, and
     the complete file of an earlier run that the new one would replace is still there, byte
     for byte."""
     argv, file_name = _one_file_commands(small_checkpoint)[name]
@@ -375,8 +375,8 @@ def test_a_file_that_cannot_be_replaced_stays_as_it_was(disk, small_checkpoint, 
 
 
 def _full_disk_runs(out: Path) -> dict[str, list]:
-    """Every command that writes, run into a full disk: ``{name: argv}``. A new command that
-    writes gets a line here (``tune`` when it is there)."""
+    """Every command that writes, run into a full disk: `{name: argv}`. A new command that
+    writes gets a line here (`tune` when it is there)."""
     runs = {
         "train": ["train", *GRID, "--episodes", "300", "--out", out],
         "compare": ["compare", "--env", "CliffWalking-v1", "--agents", "q_learning,sarsa",
@@ -480,8 +480,8 @@ def test_compare_whose_trials_folder_is_removed_mid_run_ends_as_undisturbed(
 
 
 def pool_workers(driver: int) -> list[int]:
-    """The worker processes of the ``compare`` whose pid is ``driver``: the children of its
-    fork server (Linux ``/proc``)."""
+    """The worker processes of the `compare` whose pid is `driver`: the children of its
+    fork server (Linux `/proc`)."""
     table = {}
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -614,7 +614,7 @@ def test_a_results_csv_edited_by_hand_is_named_kept_aside_and_written_again(
 
 @pytest.fixture(scope="module")
 def interrupted_run(tmp_path_factory):
-    """A ``train`` run stopped with SIGTERM after its first checkpoint: resumable."""
+    """A `train` run stopped with SIGTERM after its first checkpoint: resumable."""
     out = tmp_path_factory.mktemp("interrupted") / "run"
     process = start("train", *GRID, "--episodes", "2000", "--save-every", "50episodes",
                     "--out", out)  # fmt: skip

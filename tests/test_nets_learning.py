@@ -1,7 +1,7 @@
 """The notes 003 parity example, supervised: "RNN is not good for this — need LSTM".
 
 Each backbone reads a bit stream and a linear head predicts the XOR of all bits so far, trained
-with BPTT over whole sequences (``forward_sequence``). Fixed seeds, 300 Adam steps, T = 10.
+with BPTT over whole sequences (`forward_sequence`). Fixed seeds, 300 Adam steps, T = 10.
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ def test_notes_cnn_coordinate_shortcut_equals_concatenating_channels():
 
 # ------------------------------------------------------------------------- reference == fast
 def _grads_of(fast: nn.Module, cell_kind: str) -> nn.Module:
-    """A copy of ``fast`` whose weights are its gradients, with bias_hh grads removed where the
+    """A copy of `fast` whose weights are its gradients, with bias_hh grads removed where the
     reference folds bias_hh into bias_ih (d/db = d/db_ih), so copy_from maps grads exactly."""
     g = copy.deepcopy(fast)
     with torch.no_grad():

@@ -1,5 +1,5 @@
 """The "theirs" column of the POPGym table: POPGym's MMER from RLlib's iteration results, the
-results file of ``benchmarks/popgym_reference.py`` and the table that reads it."""
+results file of `benchmarks/popgym_reference.py` and the table that reads it."""
 
 from __future__ import annotations
 

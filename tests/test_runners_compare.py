@@ -1,4 +1,4 @@
-"""``lecture-rl compare`` (and ``train``'s Ctrl-C path): files, reproducibility, failures."""
+"""`lecture-rl compare` (and `train`'s Ctrl-C path): files, reproducibility, failures."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ PARITY = ["--env", "LectureRL/Parity-v0", "--env-set", "length=4"]
 
 
 class ScriptedAgent(Agent):
-    """Test-only agent: random play; fails or is interrupted at episode ``stop_after`` on the
-    seed named by ``fail_seed`` / ``interrupt_seed``."""
+    """Test-only agent: random play; fails or is interrupted at episode `stop_after` on the
+    seed named by `fail_seed` / `interrupt_seed`."""
 
     name = "test_scripted"
     defaults = {"fail_seed": -1, "interrupt_seed": -1, "stop_after": 3}
@@ -79,7 +79,7 @@ class ScriptedAgent(Agent):
 
 
 class DeviceAgent(ScriptedAgent):
-    """Test-only agent that takes ``device`` like the deep agents."""
+    """Test-only agent that takes `device` like the deep agents."""
 
     name = "test_device"
     defaults = {**ScriptedAgent.defaults, "device": "auto"}

@@ -19,7 +19,7 @@ TINY = ["--steps", "64", "--eval-episodes", "1"]
 
 
 def train(tmp_path: Path, *argv: str, out: str = "run") -> tuple[dict, str]:
-    """``lecture-rl train ARGV`` into ``tmp_path/out``: the checkpoint's command, and stderr."""
+    """`lecture-rl train ARGV` into `tmp_path/out`: the checkpoint's command, and stderr."""
     import contextlib
     import io
 
@@ -224,7 +224,7 @@ def run_compare(*argv: str) -> tuple[int, str]:
 
 
 def trial_settings(out: Path) -> dict[str, tuple[dict, dict]]:
-    """``{label: (hyperparameters, env_kwargs)}`` of the trials in a compare folder."""
+    """`{label: (hyperparameters, env_kwargs)}` of the trials in a compare folder."""
     from lecture_rl.runners.compare.trials import trial_identity  # noqa: F401
 
     found = {}

@@ -1,4 +1,4 @@
-"""``compare --executor ray``: the same files as the local pool (a local Ray, 2 CPUs), also
+"""`compare --executor ray`: the same files as the local pool (a local Ray, 2 CPUs), also
 when a Ray worker is killed mid-trial."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def test_tune_on_ray_scores_every_trial_as_the_local_run_and_reads_its_curve_liv
 
 
 def ray_trial_workers() -> list[int]:
-    """The Ray worker processes running a trial now (Ray titles them ``ray::_ray_trial``)."""
+    """The Ray worker processes running a trial now (Ray titles them `ray::_ray_trial`)."""
     found = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -134,7 +134,7 @@ def ray_trial_workers() -> list[int]:
 
 
 def test_a_ray_worker_killed_mid_trial_runs_its_trial_again(tmp_path, local_ray, capsys):
-    """kill -9 of the Ray worker running a trial: Ray runs the task again (``max_retries``),
+    """kill -9 of the Ray worker running a trial: Ray runs the task again (`max_retries`),
     and the comparison ends with the undisturbed run's files."""
     argv = ["compare", "--env", "LectureRL/GridWorld-v0", "--env-set", "map_name=maze",
             "--agents", "q_learning,sarsa", "--seeds", "2", "--episodes", "1500",

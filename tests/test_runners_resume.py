@@ -1,5 +1,5 @@
-"""``compare`` never loses a finished trial: resume after a failure or a kill, refuse another
-configuration, clean Ctrl-C, clean ``--out`` errors, umask-honouring files."""
+"""`compare` never loses a finished trial: resume after a failure or a kill, refuse another
+configuration, clean Ctrl-C, clean `--out` errors, umask-honouring files."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def trial_files(folder: Path) -> dict[str, tuple[int, bytes]]:
 
 
 def start_compare(out: Path, seeds: int, episodes: int, workers: int, **popen) -> subprocess.Popen:
-    """``lecture-rl compare`` on the cliff as a real process (its own session unless told)."""
+    """`lecture-rl compare` on the cliff as a real process (its own session unless told)."""
     command = lecture_rl_command()
     argv = [*command, "compare", *CLIFF, "--seeds", str(seeds), "--episodes", str(episodes),
             "--workers", str(workers), "--out", str(out)]  # fmt: skip
@@ -51,7 +51,7 @@ def wait_for_a_trial(out: Path) -> None:
 
 
 def left_in_group(pgid: int, seconds: float) -> list[int]:
-    """The processes of group ``pgid`` still alive after up to ``seconds`` (then killed)."""
+    """The processes of group `pgid` still alive after up to `seconds` (then killed)."""
     deadline = time.monotonic() + seconds
     while group_members(pgid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -306,7 +306,7 @@ def test_a_ctrl_c_while_a_trial_is_kept_waits_until_it_is_kept_and_counted():
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads signal masks in /proc")
 def test_the_fork_server_is_born_with_ctrl_c_blocked_and_the_driver_is_not_left_so():
     """The early Ctrl-C test above raced the fork server's first imports: a Ctrl-C landing
-    before its preload ran printed ``import pickle``'s KeyboardInterrupt. Now it starts with
+    before its preload ran printed `import pickle`'s KeyboardInterrupt. Now it starts with
     SIGINT blocked from its first instruction (as multiprocessing's resource tracker does)."""
     code = (
         "import re; from multiprocessing import forkserver;"

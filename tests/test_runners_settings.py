@@ -1,4 +1,4 @@
-"""Runner building blocks: ``--set`` parsing, config files, smoothing, CIs, thresholds."""
+"""Runner building blocks: `--set` parsing, config files, smoothing, CIs, thresholds."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``--threads``: one torch thread by default for the small nets, N when asked, misuse exit 2."""
+"""`--threads`: one torch thread by default for the small nets, N when asked, misuse exit 2."""
 
 from __future__ import annotations
 

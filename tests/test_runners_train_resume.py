@@ -1,4 +1,4 @@
-"""``train`` writes resumable checkpoints; ``train --resume DIR`` continues the run."""
+"""`train` writes resumable checkpoints; `train --resume DIR` continues the run."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def read_log(folder):
 
 
 def interrupt_after(monkeypatch, episodes: int) -> None:
-    """Make the next ``train`` raise KeyboardInterrupt after ``episodes`` episodes."""
+    """Make the next `train` raise KeyboardInterrupt after `episodes` episodes."""
     from lecture_rl.runners import train as train_module
 
     original = train_module.ResumableCheckpoint.on_event

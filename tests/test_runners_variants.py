@@ -1,4 +1,4 @@
-"""Variants of one agent in ``compare``: parsing, --grid, config tables, labels end to end."""
+"""Variants of one agent in `compare`: parsing, --grid, config tables, labels end to end."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""``lecture-rl tune``: search spaces, the preset format, a study end to end, the pruner,
-resume after ``kill -9`` and Ctrl-C, misuse, and ``lecture-rl`` without Optuna."""
+"""`lecture-rl tune`: search spaces, the preset format, a study end to end, the pruner,
+resume after `kill -9` and Ctrl-C, misuse, and `lecture-rl` without Optuna."""
 
 from __future__ import annotations
 
@@ -319,7 +319,7 @@ def test_refused_settings_and_failing_seeds_fail_their_trial_only(tmp_path, monk
 
 
 def start_tune(out: Path, workers: int, **popen) -> subprocess.Popen:
-    """``lecture-rl tune`` on CartPole as a real process in its own session, Ctrl-C enabled."""
+    """`lecture-rl tune` on CartPole as a real process in its own session, Ctrl-C enabled."""
     argv = [*lecture_rl_command(), *CARTPOLE, "--workers", str(workers), "--out", str(out)]
     default_ctrl_c = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
     argv = [sys.executable, "-c", default_ctrl_c + "os.execv(sys.argv[1], sys.argv[1:])", *argv]

@@ -20,7 +20,7 @@ TURBO = len(SPEEDS) - 1
 
 
 class ScriptedWindow(Window):
-    """Posts the scripted key events right after frame ``n`` is shown, and notes each frame."""
+    """Posts the scripted key events right after frame `n` is shown, and notes each frame."""
 
     def __init__(self, script, on_frame=None, **kwargs):
         super().__init__("test", **kwargs)
@@ -246,7 +246,7 @@ def test_gymnasium_grids_learn_live(env_id, kwargs):
 
 
 def recorded(path, max_frames):
-    """A fast Q-learning lesson recorded to ``path``: the viewer and the file's frames."""
+    """A fast Q-learning lesson recorded to `path`: the viewer and the file's frames."""
     import imageio.v3 as iio
 
     controls = Controls(speed=SPEEDS.index(120.0))

@@ -1,4 +1,4 @@
-"""``play`` one action per key press, and ``watch`` live from the command line."""
+"""`play` one action per key press, and `watch` live from the command line."""
 
 import io
 
@@ -15,7 +15,7 @@ from lecture_rl.runners.viewer.window import Window
 
 
 class PressOnce(Window):
-    """Posts ``keys`` (KEYDOWN then KEYUP each) once the window shows its first frame."""
+    """Posts `keys` (KEYDOWN then KEYUP each) once the window shows its first frame."""
 
     def __init__(self, keys, **kwargs):
         super().__init__("test", **kwargs)

@@ -1,4 +1,4 @@
-"""``watch --record``: a recording spans the whole training and ends with what was learned."""
+"""`watch --record`: a recording spans the whole training and ends with what was learned."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ WATCH = ["watch", "--env", "CliffWalking-v1", "--agent", "q_learning", "--set", 
 
 
 def record(tmp_path, monkeypatch, *extra: str, suffix=".gif") -> tuple[list[dict], int]:
-    """Run ``watch --record`` and note what each recorded frame showed."""
+    """Run `watch --record` and note what each recorded frame showed."""
     frames: list[dict] = []
     real_show = LiveViewer.show
 

@@ -1,4 +1,4 @@
-"""rl-zoo3 runs on our ids with the shipped hyperparameters (``--conf-file`` by module name)."""
+"""rl-zoo3 runs on our ids with the shipped hyperparameters (`--conf-file` by module name)."""
 
 from __future__ import annotations
 

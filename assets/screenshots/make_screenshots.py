@@ -1,12 +1,14 @@
 """Regenerate the viewer screenshots in this folder (README pictures).
 
 Each view is drawn by the live viewer itself, headless, after a fixed-seed run, so the PNGs
-show exactly what the window shows::
+show exactly what the window shows:
 
-    python assets/screenshots/make_screenshots.py
+```text
+python assets/screenshots/make_screenshots.py
+```
 
-Writes ``lecture.png``, ``cliff.png``, ``maze.png``, ``frozenlake8x8.png``,
-``side_by_side.png`` and ``update_panel.png`` next to this file.
+Writes `lecture.png`, `cliff.png`, `maze.png`, `frozenlake8x8.png`,
+`side_by_side.png` and `update_panel.png` next to this file.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def live_view(names, env_id, env_kwargs, episodes, hp, out, options=None):
-    """Train ``episodes - 1`` episodes headless, then draw the last one live, step by step
+    """Train `episodes - 1` episodes headless, then draw the last one live, step by step
     (every step drawn, so the picture is the same on every run)."""
     pretrained = {}
 

@@ -1,4 +1,4 @@
-"""rl-zoo3 hyperparameters for a2c on our ids: ``--conf-file lecture_rl.assets.zoo.a2c``."""
+"""rl-zoo3 hyperparameters for a2c on our ids: `--conf-file lecture_rl.assets.zoo.a2c`."""
 
 from lecture_rl.assets.zoo import load
 

@@ -1,4 +1,4 @@
-"""rl-zoo3 hyperparameters for dqn on our ids: ``--conf-file lecture_rl.assets.zoo.dqn``."""
+"""rl-zoo3 hyperparameters for dqn on our ids: `--conf-file lecture_rl.assets.zoo.dqn`."""
 
 from lecture_rl.assets.zoo import load
 

@@ -1,4 +1,4 @@
-"""rl-zoo3 hyperparameters for ppo on our ids: ``--conf-file lecture_rl.assets.zoo.ppo``."""
+"""rl-zoo3 hyperparameters for ppo on our ids: `--conf-file lecture_rl.assets.zoo.ppo`."""
 
 from lecture_rl.assets.zoo import load
 

@@ -1,4 +1,4 @@
-"""RecurrentPPO on our ids: ``--conf-file lecture_rl.assets.zoo.ppo_lstm``."""
+"""RecurrentPPO on our ids: `--conf-file lecture_rl.assets.zoo.ppo_lstm`."""
 
 from lecture_rl.assets.zoo import load
 

@@ -1,6 +1,6 @@
-"""The ``lecture-rl`` commands: one module each, with ``NAME``, ``add_parser(subparsers)``
-(registers the command's options, help and examples) and ``run(args, out)`` (returns the exit
-code). A new command is a new module here, listed in :data:`COMMANDS`; copy ``envs.py``."""
+"""The `lecture-rl` commands: one module each, with `NAME`, `add_parser(subparsers)`
+(registers the command's options, help and examples) and `run(args, out)` (returns the exit
+code). A new command is a new module here, listed in `COMMANDS`; copy `envs.py`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from lecture_rl.runners.commands import (
     watch,
 )
 
-#: in the order ``lecture-rl --help`` lists them
+#: in the order `lecture-rl --help` lists them
 COMMANDS = (
     envs,
     agents,

@@ -1,4 +1,4 @@
-"""``lecture-rl agents``: list agent names (or show one agent's hyperparameters)
+"""`lecture-rl agents`: list agent names (or show one agent's hyperparameters)
 
 List agent names with a one-line description; with a NAME, show its hyperparameters:
 default, accepted values and what each does (one table per agent, the same one that
@@ -38,7 +38,7 @@ def _first_doc_line(obj: object) -> str:
 
 
 def _net_default_lines(cls: type) -> list[str]:
-    """One line per backbone with its own defaults (``net_defaults``), e.g. ``net=lstm: ...``."""
+    """One line per backbone with its own defaults (`net_defaults`), e.g. `net=lstm: ...`."""
     groups: dict[str, list[str]] = {}
     for net, values in getattr(cls, "net_defaults", {}).items():
         text = ", ".join(f"{key}={value!r}" for key, value in values.items())
@@ -50,7 +50,7 @@ def _net_default_lines(cls: type) -> list[str]:
 
 
 def _print_presets(console, name: str) -> None:
-    """The envs the agent's built-in preset file has entries for (``--preset``)."""
+    """The envs the agent's built-in preset file has entries for (`--preset`)."""
     from lecture_rl.runners import presets
 
     path = presets.builtin_file(name)

@@ -1,4 +1,4 @@
-r"""``lecture-rl compare``: agents x seeds: a table, results.csv, summary.json, curves.png
+r"""`lecture-rl compare`: agents x seeds: a table, results.csv, summary.json, curves.png
 
 Train every agent with every seed (in worker processes), evaluate the greedy policies on
 fresh seeds, print a summary table and write results.csv, summary.json, curves.png and

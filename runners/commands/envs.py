@@ -1,4 +1,4 @@
-"""``lecture-rl envs``: list our env ids
+"""`lecture-rl envs`: list our env ids
 
 List the lecture-rl env ids. Any registered Gymnasium id works too.
 

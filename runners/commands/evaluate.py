@@ -1,4 +1,4 @@
-"""``lecture-rl evaluate``: greedy evaluation of a checkpoint
+"""`lecture-rl evaluate`: greedy evaluation of a checkpoint
 
 Load a checkpoint written by 'train' and evaluate its greedy policy, on the env recorded in
 it or on a compatible --env / --env-set.

@@ -1,4 +1,4 @@
-"""``lecture-rl experiment``: run one of the lecture's claims and write a report with its verdict
+"""`lecture-rl experiment`: run one of the lecture's claims and write a report with its verdict
 
 Each experiment tests one claim of the lecture notes, trains on compare's engine (workers,
 seeds, the same files, resume) where it trains agents, and writes a report folder:

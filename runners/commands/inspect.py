@@ -1,4 +1,4 @@
-"""``lecture-rl inspect``: a figure of a deep agent's insides (policy, value, gates, attention,
+"""`lecture-rl inspect`: a figure of a deep agent's insides (policy, value, gates, attention,
 saliency)
 
 Load a deep agent's checkpoint (weights only, nothing executed), play greedy episodes and

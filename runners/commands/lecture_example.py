@@ -1,4 +1,4 @@
-"""``lecture-rl lecture-example``: replay the notes' worked Q-learning example (000 §7.f)
+"""`lecture-rl lecture-example`: replay the notes' worked Q-learning example (000 §7.f)
 
 Replay notes 000 §7.f on the lecture map (alpha=0.5, gamma=0.7), printing every update and
 the Q-table and greedy arrows before and after.

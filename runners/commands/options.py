@@ -16,11 +16,11 @@ def formatter(prog: str) -> argparse.HelpFormatter:
 
 
 def command_parser(subparsers, name: str, doc: str) -> argparse.ArgumentParser:
-    r"""The parser of command ``name``, its texts taken from its module's docstring.
+    r"""The parser of command `name`, its texts taken from its module's docstring.
 
-    The docstring reads ``\`\`lecture-rl NAME\`\`: HELP`` (the one-line help of ``lecture-rl
+    The docstring reads ``\`\`lecture-rl NAME\`\`: HELP` (the one-line help of `lecture-rl
     --help``), then a paragraph, the description (rewrapped), then the examples from a line
-    that starts ``example`` on, kept as written.
+    that starts `example` on, kept as written.
     """
     summary, rest = doc.strip().split("\n\n", 1)
     description, examples = re.split(r"\n\n(?=examples?:)", rest, maxsplit=1)
@@ -61,7 +61,7 @@ def add_agent_options(parser: argparse.ArgumentParser, per_agent_preset: bool = 
 
 
 def add_preset(parser: argparse.ArgumentParser, per_agent: bool = False) -> None:
-    """``--preset auto|none|FILE``: the per-env settings an agent trains with."""
+    """`--preset auto|none|FILE`: the per-env settings an agent trains with."""
     one = " (compare: AGENT=FILE for one agent; repeatable)" if per_agent else ""
     parser.add_argument(
         "--preset",
@@ -82,7 +82,7 @@ def add_device(parser: argparse.ArgumentParser, what: str = "deep agents run") -
 
 
 def add_load_device(parser: argparse.ArgumentParser) -> None:
-    """``--device`` for commands that load a checkpoint: where its networks go."""
+    """`--device` for commands that load a checkpoint: where its networks go."""
     parser.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
@@ -107,8 +107,8 @@ def add_threads(parser: argparse.ArgumentParser, what: str = "training") -> None
 
 
 def add_executor(parser, note: str = "") -> None:
-    """``--executor``, ``--address``, ``--trial-cpus``, ``--trial-gpus``: where trials run
-    (compare's executors); ``note`` ends the ``--executor`` help."""
+    """`--executor`, `--address`, `--trial-cpus`, `--trial-gpus`: where trials run
+    (compare's executors); `note` ends the `--executor` help."""
     parser.add_argument(
         "--executor",
         metavar="local|ray|ray://HOST:PORT",

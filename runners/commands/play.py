@@ -1,4 +1,4 @@
-"""``lecture-rl play``: play an env yourself from the keyboard
+"""`lecture-rl play`: play an env yourself from the keyboard
 
 Play an env from the keyboard, one action per key press (arrows on grids, 0/1 on Parity,
 digits on Copy); the window shows the keys and when a move is blocked. Escape or closing the

@@ -1,4 +1,4 @@
-"""``lecture-rl train``: train one agent and save a checkpoint
+"""`lecture-rl train`: train one agent and save a checkpoint
 
 Train one agent on one env; write the checkpoint, train_log.csv and TensorBoard scalars
 (deep agents) to --out, and print a greedy evaluation.

@@ -1,4 +1,4 @@
-r"""``lecture-rl tune``: search an agent's hyperparameters with Optuna; the best become a preset
+r"""`lecture-rl tune`: search an agent's hyperparameters with Optuna; the best become a preset
 
 Each trial trains one point of the agent's search space with --seeds seeds (compare's workers,
 or Ray) and scores it by the mean greedy return after training. Optuna's TPE sampler picks the

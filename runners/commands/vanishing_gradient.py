@@ -1,4 +1,4 @@
-"""``lecture-rl vanishing-gradient``: measure ||dL/dh_k|| against k for RNN, GRU and LSTM
+"""`lecture-rl vanishing-gradient`: measure ||dL/dh_k|| against k for RNN, GRU and LSTM
 (notes 003)
 
 The vanishing-gradient demonstration of notes 003: gradient norms of the loss at the last

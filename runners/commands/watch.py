@@ -1,4 +1,4 @@
-r"""``lecture-rl watch``: watch an agent learn live in a window (or load one and watch it play)
+r"""`lecture-rl watch`: watch an agent learn live in a window (or load one and watch it play)
 
 Train an agent (--agent, or two side by side with --agents A,B) live in a pygame window:
 every step is drawn after the agent learned from it. On a grid: Q triangles, the update in the

@@ -1,23 +1,23 @@
-"""Where ``compare``'s trials run: this process, a local process pool, or Ray.
+"""Where `compare`'s trials run: this process, a local process pool, or Ray.
 
 Description:
-    An executor takes the trials, reports progress as ``(agent, seed, done)`` (and a trial's
-    evaluation-curve points as ``(agent, seed, done, point)``) and hands each finished trial's
-    result to ``on_result`` in the driver, which writes every file; so resume and the output
-    files are the same whichever executor ran the trials. ``run`` returns True when Ctrl-C
+    An executor takes the trials, reports progress as `(agent, seed, done)` (and a trial's
+    evaluation-curve points as `(agent, seed, done, point)`) and hands each finished trial's
+    result to `on_result` in the driver, which writes every file; so resume and the output
+    files are the same whichever executor ran the trials. `run` returns True when Ctrl-C
     stopped the run (finished results are kept). The trials may be any iterable: executors
     take the next one only when a worker is free, after handing the results so far to
-    ``on_result``, so a caller can choose each next trial from the results (``tune``).
+    `on_result`, so a caller can choose each next trial from the results (`tune`).
 
-    ``InlineExecutor``   one trial after another in this process (``--workers 1``)
-    ``PoolExecutor``     ``--workers K`` processes, one torch thread each by default
-    ``RayExecutor``      one Ray task per trial (``--executor ray`` or ``ray://HOST:PORT``);
-                         Ray is the optional extra ``cluster``
+    `InlineExecutor`   one trial after another in this process (`--workers 1`)
+    `PoolExecutor`     `--workers K` processes, one torch thread each by default
+    `RayExecutor`      one Ray task per trial (`--executor ray` or `ray://HOST:PORT`);
+                         Ray is the optional extra `cluster`
 
-    A worker that dies mid-trial (``kill -9``, the out-of-memory killer) costs only that trial:
-    it runs again, at most `pool.RETRIES` times (Ray: the task's ``max_retries``), then is
-    reported failed with the cause while the others still land. ``notice`` gets one line per
-    rerun. An exception from ``on_result`` (an I/O fault while keeping a result) stops the
+    A worker that dies mid-trial (`kill -9`, the out-of-memory killer) costs only that trial:
+    it runs again, at most `pool.RETRIES` times (Ray: the task's `max_retries`), then is
+    reported failed with the cause while the others still land. `notice` gets one line per
+    rerun. An exception from `on_result` (an I/O fault while keeping a result) stops the
     workers and rises.
 """
 
@@ -69,12 +69,12 @@ class InlineExecutor:
 
 
 class PoolExecutor(WorkerPool):
-    """``workers`` local processes (`pool.WorkerPool`): a worker that dies costs only its trial,
+    """`workers` local processes (`pool.WorkerPool`): a worker that dies costs only its trial,
     which runs again (at most `pool.RETRIES` times)."""
 
 
 def import_ray():
-    """``import ray``, or a UsageError naming the extra that installs it."""
+    """`import ray`, or a UsageError naming the extra that installs it."""
     try:
         import ray
     except ImportError as exc:
@@ -86,8 +86,8 @@ def import_ray():
 
 
 class RayExecutor:
-    """One Ray task per trial. ``address`` None starts a local Ray (``num_cpus`` CPUs, no
-    dashboard); ``ray://HOST:PORT`` or ``HOST:PORT`` joins a running cluster."""
+    """One Ray task per trial. `address` None starts a local Ray (`num_cpus` CPUs, no
+    dashboard); `ray://HOST:PORT` or `HOST:PORT` joins a running cluster."""
 
     def __init__(
         self,
@@ -193,7 +193,7 @@ def _budget_total(trial: Trial) -> int:
 
 def _ray_trial(trial: Trial, progress: Any = None) -> dict[str, Any]:
     """A Ray task: one torch thread unless the trial says otherwise; progress (and curve
-    points) to the driver through ``progress``, a Ray queue."""
+    points) to the driver through `progress`, a Ray queue."""
     import os
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -206,7 +206,7 @@ def _ray_trial(trial: Trial, progress: Any = None) -> dict[str, Any]:
 
 
 def _drain_ray(progress: Any, report: Callable[..., None]) -> None:
-    """Hand the progress the Ray tasks queued to ``report``."""
+    """Hand the progress the Ray tasks queued to `report`."""
     try:
         count = progress.qsize()
         items = progress.get_nowait_batch(count) if count else []
@@ -217,9 +217,9 @@ def _drain_ray(progress: Any, report: Callable[..., None]) -> None:
 
 
 def check_ray_address(address: str, timeout: float = 5.0) -> None:
-    """``ray://HOST:PORT`` or ``HOST:PORT`` must name a port that answers (Ray itself retries an
-    unreachable head for minutes, or forever): a UsageError otherwise. ``auto`` (the cluster
-    ``ray start`` left on this machine) is Ray's to find."""
+    """`ray://HOST:PORT` or `HOST:PORT` must name a port that answers (Ray itself retries an
+    unreachable head for minutes, or forever): a UsageError otherwise. `auto` (the cluster
+    `ray start` left on this machine) is Ray's to find."""
     import socket
 
     if address == "auto":

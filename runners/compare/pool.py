@@ -1,4 +1,4 @@
-"""``compare --workers K``'s local process pool: a worker that dies costs only the trial it ran.
+"""`compare --workers K`'s local process pool: a worker that dies costs only the trial it ran.
 
 Description:
     `concurrent.futures.ProcessPoolExecutor` breaks as a whole when one worker dies (`kill -9`,
@@ -60,7 +60,7 @@ def serve(conn: Any, lifeline: Any) -> None:
 
 
 def death_cause(exitcode: int | None) -> str:
-    """``killed by SIGKILL: kill -9, or out of memory`` and the like."""
+    """`killed by SIGKILL: kill -9, or out of memory` and the like."""
     if exitcode is None:
         return "it stopped answering"
     if exitcode < 0:
@@ -74,7 +74,7 @@ def death_cause(exitcode: int | None) -> str:
 
 
 class WorkerPool:
-    """``size`` worker processes; `run` hands out the trials and reruns those whose worker died.
+    """`size` worker processes; `run` hands out the trials and reruns those whose worker died.
 
     Args:
         size: how many workers run at once.
@@ -92,9 +92,9 @@ class WorkerPool:
         on_result: OnResult,
         notice: Notice | None = None,
     ) -> bool:
-        """Run ``trials``, taking the next one only when a worker is free (after the results
-        so far went to ``on_result``); True when Ctrl-C stopped the run. An exception from
-        ``on_result`` (an I/O fault while keeping a result) stops the workers and rises."""
+        """Run `trials`, taking the next one only when a worker is free (after the results
+        so far went to `on_result`); True when Ctrl-C stopped the run. An exception from
+        `on_result` (an I/O fault while keeping a result) stops the workers and rises."""
         notice = notice or (lambda text: None)
         context = worker_context()
         # the workers exit when this end closes: at the end of the run, or if the driver dies
@@ -162,7 +162,7 @@ class WorkerPool:
                 return True
 
     def _buried(self, worker, deaths, again, on_result: OnResult, notice: Notice) -> None:
-        """A worker died running ``worker.trial``: queue the trial to run again, or report it
+        """A worker died running `worker.trial`: queue the trial to run again, or report it
         failed after `retries` deaths."""
         trial = worker.trial
         worker.trial = None

@@ -1,8 +1,8 @@
-"""``compare`` output: the progress display, ``results.csv`` and the summary table.
+"""`compare` output: the progress display, `results.csv` and the summary table.
 
 Description:
-    :class:`Display` shows one progress bar per agent, summed over its seeds, with finished and
-    failed seeds beside it. :func:`write_results_csv` writes only seeded columns (no wall
+    `Display` shows one progress bar per agent, summed over its seeds, with finished and
+    failed seeds beside it. `write_results_csv` writes only seeded columns (no wall
     clock), so the same trials give the same file byte for byte.
 """
 
@@ -49,7 +49,7 @@ class Display:
         self.progress.update(self.tasks[agent], completed=completed)
 
     def finished(self, result: dict[str, Any]) -> None:
-        """Show ``k/n seeds done`` and any failed seeds beside the agent's bar."""
+        """Show `k/n seeds done` and any failed seeds beside the agent's bar."""
         agent = result["agent"]
         self.results.setdefault(agent, []).append(result)
         failed = [str(r["seed"]) for r in self.results[agent] if r.get("error")]
@@ -61,7 +61,7 @@ class Display:
 
 
 def write_results_csv(path: Path, settings, results) -> str:
-    """``results.csv``: one row per training episode of every finished trial, sorted by agent
+    """`results.csv`: one row per training episode of every finished trial, sorted by agent
     order, seed, episode; returns the text written."""
     order = {name: i for i, name in enumerate(settings["agents"])}
     rows = []

@@ -1,14 +1,14 @@
-"""What a rerun of ``compare`` finds in its ``--out``: finished trials to keep, and files it must
+"""What a rerun of `compare` finds in its `--out`: finished trials to keep, and files it must
 not trust.
 
 Description:
     A trial file is kept only when it is complete JSON, was made by this very trial (its
-    ``trial_hash``), finished without an error and still holds the numbers ``compare`` wrote
-    (its ``checksum``). Any other trial file is run again; one that was damaged or changed is
-    first moved aside as ``NAME.json.rejected`` and named in one line, so nothing a user edited
-    is lost and nothing foreign is mixed into the results. ``results.csv`` is rebuilt from the
-    trials at the end of every run; a copy that differs from the one ``compare`` wrote (its
-    SHA-256 is in ``summary.json``'s ``"files"``) is moved aside the same way first.
+    `trial_hash`), finished without an error and still holds the numbers `compare` wrote
+    (its `checksum`). Any other trial file is run again; one that was damaged or changed is
+    first moved aside as `NAME.json.rejected` and named in one line, so nothing a user edited
+    is lost and nothing foreign is mixed into the results. `results.csv` is rebuilt from the
+    trials at the end of every run; a copy that differs from the one `compare` wrote (its
+    SHA-256 is in `summary.json`'s `"files"`) is moved aside the same way first.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from typing import Any
 from lecture_rl.runners.compare.settings import RESULT_KEYS
 from lecture_rl.runners.compare.trials import Trial, result_checksum, trial_hash
 
-#: what a file ``compare`` will not trust is renamed to (beside the original name)
+#: what a file `compare` will not trust is renamed to (beside the original name)
 REJECTED_SUFFIX = ".rejected"
 
 
 def first_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
-    """``"hyperparameters: {...} there, {...} here"`` for the first result-determining key that
+    """`"hyperparameters: {...} there, {...} here"` for the first result-determining key that
     differs between two configs, else None."""
     for key in RESULT_KEYS:
         if old.get(key) != new.get(key):
@@ -39,10 +39,10 @@ def first_difference(old: dict[str, Any], new: dict[str, Any]) -> str | None:
 def load_finished(
     out_dir: Path, trials: list[Trial], rejected: dict[Path, str] | None = None
 ) -> dict[tuple[str, int], dict[str, Any]]:
-    """The trials ``out_dir/trials/`` already holds finished, unchanged, with the same hash.
+    """The trials `out_dir/trials/` already holds finished, unchanged, with the same hash.
 
     Every other trial file runs again (never executed: plain JSON). Those that are damaged,
-    changed or another run's are added to ``rejected`` (path: why), for `reject` to move
+    changed or another run's are added to `rejected` (path: why), for `reject` to move
     aside and name; a trial that failed is simply run again."""
     finished = {}
     for trial in trials:
@@ -59,7 +59,7 @@ def load_finished(
 
 
 def reject(rejected: dict[Path, str]) -> list[str]:
-    """Move the ``rejected`` trial files aside (``NAME.json.rejected``); one line per cause,
+    """Move the `rejected` trial files aside (`NAME.json.rejected`); one line per cause,
     naming the files."""
     causes: dict[str, list[str]] = {}
     for path, why in sorted(rejected.items()):
@@ -74,7 +74,7 @@ def reject(rejected: dict[Path, str]) -> list[str]:
 
 
 def _read_trial(path: Path, trial: Trial) -> tuple[dict[str, Any] | None, str | None]:
-    """The result in ``path`` and None, or None and why it cannot be used."""
+    """The result in `path` and None, or None and why it cannot be used."""
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -95,7 +95,7 @@ def _read_trial(path: Path, trial: Trial) -> tuple[dict[str, Any] | None, str | 
 
 
 def check_results_csv(out_dir: Path) -> str | None:
-    """Move aside a ``results.csv`` that is not the one ``compare`` last wrote (edited by hand,
+    """Move aside a `results.csv` that is not the one `compare` last wrote (edited by hand,
     damaged); returns the one line that says so, else None."""
     path = out_dir / "results.csv"
     try:
@@ -118,7 +118,7 @@ def file_sha256(path: Path) -> str:
 
 
 def text_sha256(text: str) -> str:
-    """SHA-256 of ``text`` as UTF-8 (what `file_sha256` gives for the file written from it)."""
+    """SHA-256 of `text` as UTF-8 (what `file_sha256` gives for the file written from it)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

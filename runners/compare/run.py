@@ -1,12 +1,12 @@
-"""``lecture-rl compare``: plan, resume, run, summarize.
+"""`lecture-rl compare`: plan, resume, run, summarize.
 
 Description:
-    The driver validates everything (settings, agents, ``--out``, executor) before any work,
-    then runs only the trials that ``--out`` does not already hold finished (resume is the
-    default; ``--fresh`` starts over). Every finished trial is written to ``trials/`` as it
-    arrives; ``results.csv``, ``summary.json``, ``timing.json`` and ``curves.png`` are written
+    The driver validates everything (settings, agents, `--out`, executor) before any work,
+    then runs only the trials that `--out` does not already hold finished (resume is the
+    default; `--fresh` starts over). Every finished trial is written to `trials/` as it
+    arrives; `results.csv`, `summary.json`, `timing.json` and `curves.png` are written
     from all finished trials when the run ends or is interrupted, so an interrupted and resumed
-    run ends with the same ``results.csv`` and ``summary.json`` as an uninterrupted one.
+    run ends with the same `results.csv` and `summary.json` as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -50,19 +50,19 @@ OUTPUT_FILES = ("results.csv", "summary.json", "timing.json", "curves.png", "con
 
 
 def check_out_dir(out_dir: Path) -> None:
-    """``--out`` must be a folder we can create and write: one line, exit 2, otherwise."""
+    """`--out` must be a folder we can create and write: one line, exit 2, otherwise."""
     out_paths.check_out_dir(
         out_dir, command="compare", folders=("trials", "tb"), files=OUTPUT_FILES
     )
 
 
 def make_out_dir(out_dir: Path) -> None:
-    """Create ``--out`` and its ``trials/`` (one line, exit 2, if the system refuses)."""
+    """Create `--out` and its `trials/` (one line, exit 2, if the system refuses)."""
     out_paths.make_out_dir(out_dir, "trials")
 
 
 def run_compare(args: argparse.Namespace, out=None) -> int:
-    """Carry out ``lecture-rl compare``; returns 0, 1 if some trial failed, 130 on Ctrl-C."""
+    """Carry out `lecture-rl compare`; returns 0, 1 if some trial failed, 130 on Ctrl-C."""
     from rich.console import Console
 
     # a file given is written to, in a Jupyter kernel too (where rich would display instead)

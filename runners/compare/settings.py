@@ -1,8 +1,8 @@
-"""``compare`` settings: flags and config files merged, validated, and planned into trials.
+"""`compare` settings: flags and config files merged, validated, and planned into trials.
 
 Description:
-    :func:`resolve_settings` merges a config file (JSON as ``compare`` writes it, or TOML) with
-    the flags given on the command line; :func:`plan_trials` validates every agent against the
+    `resolve_settings` merges a config file (JSON as `compare` writes it, or TOML) with
+    the flags given on the command line; `plan_trials` validates every agent against the
     env in this process (so misuse exits 2 before any work starts) and lists the trials.
 """
 
@@ -57,7 +57,7 @@ RESULT_KEYS = (
 
 
 def _flatten_hyperparameters(value: Any) -> dict[str, Any]:
-    """``{"ppo": {"lr": 1e-3}, "gamma": 0.9}`` (TOML tables) -> ``{"ppo.lr": 1e-3, ...}``."""
+    """`{"ppo": {"lr": 1e-3}, "gamma": 0.9}` (TOML tables) -> `{"ppo.lr": 1e-3, ...}`."""
     flat: dict[str, Any] = {}
     for key, item in (value or {}).items():
         if isinstance(item, dict):

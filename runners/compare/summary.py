@@ -1,9 +1,9 @@
-"""``compare`` summaries: statistics over seeds, episodes to threshold, learning-curve data.
+"""`compare` summaries: statistics over seeds, episodes to threshold, learning-curve data.
 
 Description:
-    :func:`summarize` builds ``summary.json`` from the finished trials only, so the same trials
+    `summarize` builds `summary.json` from the finished trials only, so the same trials
     give the same file byte for byte however they were run (one process, a pool, Ray, resumed
-    after an interruption); wall-clock figures go to ``timing.json`` (:func:`timing`).
+    after an interruption); wall-clock figures go to `timing.json` (`timing`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ def threshold_window(count: int) -> int:
 
 
 def episodes_to_threshold(records: list[dict[str, Any]], threshold: float | None):
-    """First episode (1-based) whose trailing moving-average return reaches ``threshold``,
-    with the env steps at that point; ``(None, None)`` if never."""
+    """First episode (1-based) whose trailing moving-average return reaches `threshold`,
+    with the env steps at that point; `(None, None)` if never."""
     if threshold is None or not records:
         return None, None
     returns = np.array([float(r["return"]) for r in records])
@@ -48,7 +48,7 @@ def summarize(
     results: dict[tuple[str, int], dict[str, Any]],
     interrupted: bool,
 ) -> dict[str, Any]:
-    """The ``summary.json`` object (CONTRACT: env, agents.NAME.eval.{return_mean, ...})."""
+    """The `summary.json` object (CONTRACT: env, agents.NAME.eval.{return_mean, ...})."""
     threshold = facts["threshold"]
     summary: dict[str, Any] = {
         "env": settings["env"],
@@ -108,7 +108,7 @@ def summarize(
 
 
 def timing(settings: dict[str, Any], results, wall_time: float) -> dict[str, Any]:
-    """``timing.json``: the run's wall time and, per agent, mean trial time (wall and the
+    """`timing.json`: the run's wall time and, per agent, mean trial time (wall and the
     worker's CPU seconds: on a shared machine the CPU time is what the trial costs) and env
     steps/s."""
     agents: dict[str, Any] = {}
@@ -129,7 +129,7 @@ def timing(settings: dict[str, Any], results, wall_time: float) -> dict[str, Any
 
 
 def curve_data(settings, results, step_axis: bool, use_accuracy: bool):
-    """Per agent ``(x, rows)`` for :func:`plot_curves`: smoothed returns per seed."""
+    """Per agent `(x, rows)` for `plot_curves`: smoothed returns per seed."""
     key = "accuracy" if use_accuracy else "return"
     curves = {}
     for name in settings["agents"]:

@@ -1,10 +1,10 @@
-"""One trial of ``compare``: train and evaluate one (agent, seed), in whatever process runs it.
+"""One trial of `compare`: train and evaluate one (agent, seed), in whatever process runs it.
 
 Description:
-    A :class:`Trial` is plain data, so it crosses process and machine boundaries (local worker
-    processes, Ray tasks). :func:`trial_hash` identifies a trial by everything that determines
+    A `Trial` is plain data, so it crosses process and machine boundaries (local worker
+    processes, Ray tasks). `trial_hash` identifies a trial by everything that determines
     its result (env and keywords, agent and hyperparameters, seed, budget, evaluation settings,
-    device), so a rerun into the same ``--out`` can reuse finished trials. :func:`run_trial`
+    device), so a rerun into the same `--out` can reuse finished trials. `run_trial`
     never raises for a failing trial: the error is part of the result.
 """
 
@@ -53,16 +53,16 @@ class Trial:
     eval_seed: int
     log_dir: str | None
     threads: int | None = None
-    #: the agent to build; ``agent`` is then the variant's label (None: ``agent`` itself)
+    #: the agent to build; `agent` is then the variant's label (None: `agent` itself)
     algorithm: str | None = None
-    #: an experiment's measurement: ``{"target": "module:function", **keywords}``; the function
-    #: is called as ``f(agent, env, final, **keywords) -> dict`` after every training episode
-    #: (``final=False``: its numbers join the episode's record) and once after training
-    #: (``final=True``: its numbers are the result's ``probe``)
+    #: an experiment's measurement: `{"target": "module:function", **keywords}`; the function
+    #: is called as `f(agent, env, final, **keywords) -> dict` after every training episode
+    #: (`final=False`: its numbers join the episode's record) and once after training
+    #: (`final=True`: its numbers are the result's `probe`)
     probe: dict[str, Any] | None = None
     #: an evaluation curve (`curve.EvaluationCurve`): ``{"at": [points of the budget],
     #: "stop_file": PATH}``; each point is reported to the driver as it is measured, and
-    #: training stops early once the stop file exists (the result then has no ``eval``)
+    #: training stops early once the stop file exists (the result then has no `eval`)
     curve: dict[str, Any] | None = None
 
     @property
@@ -75,7 +75,7 @@ class Trial:
 
     @property
     def file_name(self) -> str:
-        """``trials/<file_name>``: where the finished trial is kept."""
+        """`trials/<file_name>`: where the finished trial is kept."""
         return safe_name(f"{self.agent}-seed{self.seed}") + ".json"
 
 
@@ -99,14 +99,14 @@ def trial_identity(trial: Trial) -> dict[str, Any]:
 
 
 def trial_hash(trial: Trial) -> str:
-    """A stable hash of :func:`trial_identity` (canonical JSON, SHA-256, 16 hex digits)."""
+    """A stable hash of `trial_identity` (canonical JSON, SHA-256, 16 hex digits)."""
     text = json.dumps(trial_identity(trial), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def result_checksum(result: dict[str, Any]) -> str:
-    """SHA-256 of a trial's result as strict JSON (without its own ``checksum`` key): a trial
-    file whose numbers were changed after ``compare`` wrote it no longer matches."""
+    """SHA-256 of a trial's result as strict JSON (without its own `checksum` key): a trial
+    file whose numbers were changed after `compare` wrote it no longer matches."""
     body = {key: value for key, value in result.items() if key != "checksum"}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -115,8 +115,8 @@ def result_checksum(result: dict[str, Any]) -> str:
 def init_worker(lifeline: Any = None) -> None:
     """Worker set-up: Ctrl-C is the parent's business; one torch thread.
 
-    ``lifeline``: the read end of a pipe whose write end only the driver holds. When the driver
-    dies (even by ``kill -9``) the pipe reads end-of-file and the worker exits at once, instead
+    `lifeline`: the read end of a pipe whose write end only the driver holds. When the driver
+    dies (even by `kill -9`) the pipe reads end-of-file and the worker exits at once, instead
     of blocking forever on a result nobody reads (and keeping the fork server alive)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["OMP_NUM_THREADS"] = "1"
@@ -153,7 +153,7 @@ def failed_result(trial: Trial, error: str) -> dict[str, Any]:
 
 
 def load_probe(spec: dict[str, Any] | None):
-    """``{"target": "module:function", **keywords}`` -> ``f(agent, env, final)`` (or None)."""
+    """`{"target": "module:function", **keywords}` -> `f(agent, env, final)` (or None)."""
     if not spec:
         return None
     import functools

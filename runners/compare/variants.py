@@ -1,24 +1,28 @@
-"""Agents and variants in ``compare``: ``--agents``, the config's ``agents`` list, ``--grid``.
+"""Agents and variants in `compare`: `--agents`, the config's `agents` list, `--grid`.
 
 Description:
-    An entry of ``--agents`` (comma separated) is an agent name, or a *variant*: the same agent
-    with its own settings and a label that names it in every output (table, ``results.csv``,
-    ``summary.json``, plot legend)::
+    An entry of `--agents` (comma separated) is an agent name, or a *variant*: the same agent
+    with its own settings and a label that names it in every output (table, `results.csv`,
+    `summary.json`, plot legend):
 
-        --agents q_learning,sarsa
-        --agents "mlp=ppo(net=mlp),lstm=ppo(net=lstm,lr=3e-4)"    # LABEL=AGENT(KEY=VALUE,...)
-        --agents "ppo(net=gru)"                                   # label: ppo(net=gru)
+    ```text
+    --agents q_learning,sarsa
+    --agents "mlp=ppo(net=mlp),lstm=ppo(net=lstm,lr=3e-4)"    # LABEL=AGENT(KEY=VALUE,...)
+    --agents "ppo(net=gru)"                                   # label: ppo(net=gru)
+    ```
 
     Single quotes around the whole list keep the shell away from the parentheses. In a config
-    file, ``agents`` is a list of names or tables (``[[agents]]`` in TOML)::
+    file, `agents` is a list of names or tables (`[[agents]]` in TOML):
 
-        [[agents]]
-        label = "lstm"
-        agent = "ppo"
-        net = "lstm"
+    ```python
+    [[agents]]
+    label = "lstm"
+    agent = "ppo"
+    net = "lstm"
+    ```
 
-    ``--grid KEY=V1,V2`` (repeatable) expands every entry into one variant per combination,
-    labelled ``LABEL[KEY=V1]``. Values parse as JSON where they can, as with ``--set``.
+    `--grid KEY=V1,V2` (repeatable) expands every entry into one variant per combination,
+    labelled `LABEL[KEY=V1]`. Values parse as JSON where they can, as with `--set`.
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ _FORM = "write LABEL=AGENT(KEY=VALUE,...), e.g. --agents 'mlp=ppo(net=mlp),lstm=
 
 @dataclass
 class Variant:
-    """One column of the comparison: ``label`` everywhere in the outputs, ``agent`` built with
-    ``hyperparameters`` (on top of the shared ``--set`` values)."""
+    """One column of the comparison: `label` everywhere in the outputs, `agent` built with
+    `hyperparameters` (on top of the shared `--set` values)."""
 
     label: str
     agent: str
@@ -57,7 +61,7 @@ class Variant:
 
 
 def split_top_level(text: str) -> list[str]:
-    """Split at commas outside (), [] and {} (so ``ppo(net=gru,lr=1e-3)`` stays whole)."""
+    """Split at commas outside (), [] and {} (so `ppo(net=gru,lr=1e-3)` stays whole)."""
     parts, depth, current = [], 0, []
     pairs = {")": "(", "]": "[", "}": "{"}
     stack: list[str] = []
@@ -80,7 +84,7 @@ def split_top_level(text: str) -> list[str]:
 
 
 def parse_entry(text: str) -> Variant:
-    """``"lstm=ppo(net=lstm)"`` -> ``Variant("lstm", "ppo", {"net": "lstm"})``."""
+    """`"lstm=ppo(net=lstm)"` -> `Variant("lstm", "ppo", {"net": "lstm"})`."""
     head, paren, rest = text.partition("(")
     if paren and not rest.rstrip().endswith(")"):
         raise UsageError(f"--agents entry '{text}': text after ')'; {_FORM}")
@@ -119,7 +123,7 @@ def _from_table(table: dict[str, Any]) -> Variant:
 
 
 def parse_agents(value: Any) -> list[Variant]:
-    """``--agents`` text, or a config's list of names, entries and tables, into variants."""
+    """`--agents` text, or a config's list of names, entries and tables, into variants."""
     if isinstance(value, str):
         items: list[Any] = split_top_level(value)
     else:
@@ -142,7 +146,7 @@ def parse_agents(value: Any) -> list[Variant]:
 
 
 def parse_grid(items: Any) -> dict[str, list[Any]]:
-    """``["net=mlp,lstm", "lr=1e-3,3e-4"]`` (or a config's table) -> ``{"net": [...], ...}``."""
+    """`["net=mlp,lstm", "lr=1e-3,3e-4"]` (or a config's table) -> `{"net": [...], ...}`."""
     if isinstance(items, dict):
         return {str(key): list(values) for key, values in items.items()}
     grid: dict[str, list[Any]] = {}
@@ -155,7 +159,7 @@ def parse_grid(items: Any) -> dict[str, list[Any]]:
 
 
 def expand_grid(variants: list[Variant], grid: dict[str, list[Any]]) -> list[Variant]:
-    """One variant per entry and grid combination, labelled ``LABEL[KEY=V,...]``."""
+    """One variant per entry and grid combination, labelled `LABEL[KEY=V,...]`."""
     if not grid:
         return variants
     expanded = []

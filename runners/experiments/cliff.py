@@ -1,4 +1,4 @@
-"""``cliff``: SARSA against Q-learning on the cliff (Sutton & Barto Example 6.6)."""
+"""`cliff`: SARSA against Q-learning on the cliff (Sutton & Barto Example 6.6)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ RUNS = {
 
 
 def path_text(lengths: list[int | None]) -> str:
-    """Per-seed greedy path lengths, ``no path`` for a path that looped past ``LIMIT``."""
+    """Per-seed greedy path lengths, `no path` for a path that looped past `LIMIT`."""
     return "[" + ", ".join("no path" if n is None else str(n) for n in lengths) + "]"
 
 

@@ -1,4 +1,4 @@
-"""``copy-delay``: LSTM, GRU and Transformer on Copy as the delay before recall grows."""
+"""`copy-delay`: LSTM, GRU and Transformer on Copy as the delay before recall grows."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ NETS = ("lstm", "gru", "transformer")
 #: --quick leaves out the Transformer (about 2.5 times slower per step than the LSTM)
 QUICK_NETS = ("lstm", "gru")
 #: --quick: (delays, env steps); at 60k env steps PPO's LSTM and GRU reach about 0.98 and 0.68
-#: at delay 4 (chance 0.25; seed 0, ``benchmarks/memory_nets.py`` has the full settings)
+#: at delay 4 (chance 0.25; seed 0, `benchmarks/memory_nets.py` has the full settings)
 QUICK = ((0, 4), 60_000)
 #: the careful run: (delays, env steps), 3 seeds. PPO costs ~0.14 CPU-ms per env step with the
 #: LSTM or GRU and ~0.22 with the Transformer here: 36 runs of 200k steps take ~20 CPU-minutes,

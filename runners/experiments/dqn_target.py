@@ -1,4 +1,4 @@
-"""``dqn-target``: DQN with the fixed target θ̃ and replay, against each one removed."""
+"""`dqn-target`: DQN with the fixed target θ̃ and replay, against each one removed."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ MARGIN = 0.1  # and "does better" than an ablation by this much greedy return
 def verdict(numbers: dict[str, Any]) -> Verdict:
     """Held when full DQN learned the maze and its greedy policy stayed better than each
     ablation's, both read over the greedy episodes of the last quarter of training (mean over
-    them and the seeds): full DQN's within ``LEARNED`` of the optimum, and at least ``MARGIN``
+    them and the seeds): full DQN's within `LEARNED` of the optimum, and at least `MARGIN`
     above each ablation's. One evaluation after training says whether a policy is optimal at
     that moment: a flipping policy can be caught at a good one, and a policy that stays optimal
     can be caught in its one flip (the careful run, pixels: seed 1 optimal at 9 of the last 10
@@ -93,7 +93,7 @@ def verdict(numbers: dict[str, Any]) -> Verdict:
 
 
 def trailing_mean(records: list[dict[str, Any]]) -> np.ndarray:
-    """Each episode's return averaged with the ``SMOOTH - 1`` episodes before it."""
+    """Each episode's return averaged with the `SMOOTH - 1` episodes before it."""
     returns = np.array([r["return"] for r in records], dtype=float)
     total = np.cumsum(np.concatenate([[0.0], returns]))
     ends = np.arange(1, len(returns) + 1)

@@ -1,18 +1,20 @@
-"""The experiments' engine: one way to run, decide and report, trained on ``compare``'s engine.
+"""The experiments' engine: one way to run, decide and report, trained on `compare`'s engine.
 
 Description:
-    An experiment module declares what differs (``NAME``, ``CLAIM``, ``CITES``,
-    ``measure(ctx, report) -> numbers``, the pure ``verdict(numbers)``); :func:`run_experiment`
-    does the rest the same way for all: it hands ``measure`` an empty :class:`Report` (the
-    experiment adds its settings, text, tables and figures), decides the verdict from the
-    numbers alone and writes ``report.md``, ``report.html`` and ``numbers.json``.
+    An experiment module declares what differs (`NAME`, `CLAIM`, `CITES`,
+    `measure(ctx, report) -> numbers`, the pure `verdict(numbers)`);
+    [`run_experiment`][lecture_rl.runners.experiments.engine.run_experiment] does the rest the same
+    way for all: it hands `measure` an empty
+    [`Report`][lecture_rl.runners.experiments.report.Report] (the experiment adds its settings,
+    text, tables and figures), decides the verdict from the numbers alone and writes `report.md`,
+    `report.html` and `numbers.json`.
 
-    :func:`compare` builds the namespace ``lecture-rl compare`` would parse and runs it into a
-    sub-folder of the experiment's report folder, so every training run of an experiment leaves
-    ``results.csv``, ``summary.json``, ``trials/`` and ``curves.png`` as ``compare`` does, and
-    rerunning the experiment into the same folder resumes. A *probe* (``probes.py``) measures
-    what the experiment needs (the RMS error of V, the accuracy at other lengths, the greedy
-    path) inside the worker that trained the agent.
+    [`compare`][lecture_rl.runners.experiments.engine.compare] builds the namespace
+    `lecture-rl compare` would parse and runs it into a sub-folder of the experiment's report
+    folder, so every training run of an experiment leaves `results.csv`, `summary.json`, `trials/`
+    and `curves.png` as `compare` does, and rerunning the experiment into the same folder resumes.
+    A *probe* (`probes.py`) measures what the experiment needs (the RMS error of V, the accuracy at
+    other lengths, the greedy path) inside the worker that trained the agent.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ from lecture_rl.runners.settings import UsageError
 
 @dataclass
 class Context:
-    """Where and how an experiment runs (``--out``, ``--quick``, ``--seeds``, ``--workers``,
-    ``--first-seed``)."""
+    """Where and how an experiment runs (`--out`, `--quick`, `--seeds`, `--workers`,
+    `--first-seed`)."""
 
     out: Path
     quick: bool = False
@@ -48,7 +50,7 @@ class Context:
         return self.seeds if self.seeds is not None else (quick if self.quick else careful)
 
     def seed_range(self, count: int) -> range:
-        """The seeds of a run of ``count`` seeds: ``first_seed, first_seed + 1, ...``."""
+        """The seeds of a run of `count` seeds: `first_seed, first_seed + 1, ...`."""
         return range(self.first_seed, self.first_seed + count)
 
     def flags(self, name: str) -> str:
@@ -63,20 +65,20 @@ class Context:
         return " ".join(parts) + f" --out {self.out}"
 
 
-#: ``lecture-rl compare``'s options an experiment leaves as the command's defaults
+#: `lecture-rl compare`'s options an experiment leaves as the command's defaults
 UNSET = dict.fromkeys("config grid threads executor address trial_cpus trial_gpus".split())
 
 
 def run_experiment(module: ModuleType | str, ctx: Context) -> Verdict:
-    """Run the experiment ``module`` (or its import name) in ``ctx``: measure, decide, report.
+    """Run the experiment `module` (or its import name) in `ctx`: measure, decide, report.
 
     Args:
-        module: declares ``NAME``, ``CLAIM``, ``CITES``, ``measure(ctx, report) -> numbers`` and
-            ``verdict(numbers) -> Verdict``.
+        module: declares `NAME`, `CLAIM`, `CITES`, `measure(ctx, report) -> numbers` and
+            `verdict(numbers) -> Verdict`.
         ctx: where and how to run.
 
     Returns:
-        The verdict, also written with the numbers into ``ctx.out/numbers.json``.
+        The verdict, also written with the numbers into `ctx.out/numbers.json`.
     """
     if isinstance(module, str):
         module = importlib.import_module(module)
@@ -88,7 +90,8 @@ def run_experiment(module: ModuleType | str, ctx: Context) -> Verdict:
 
 
 def runner(module_name: str) -> Callable[[Context], Verdict]:
-    """An experiment module's ``run(ctx)``: :func:`run_experiment` on that module."""
+    """An experiment module's `run(ctx)`:
+    [`run_experiment`][lecture_rl.runners.experiments.engine.run_experiment] on that module."""
     return functools.partial(run_experiment, module_name)
 
 
@@ -106,8 +109,8 @@ def compare(
     eval_episodes: int = 10,
     probe: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run ``compare`` into ``ctx.out/folder``; returns its ``summary`` and ``trials``
-    (``{(label, seed): result}``)."""
+    """Run `compare` into `ctx.out/folder`; returns its `summary` and `trials`
+    (`{(label, seed): result}`)."""
     from lecture_rl.runners.compare import run_compare
 
     out = ctx.out / folder
@@ -142,8 +145,8 @@ def per_label(run: dict[str, Any], label: str) -> list[dict[str, Any]]:
 def on_grid(
     trials: list[dict[str, Any]], grid: Any, values: Callable[[list[dict[str, Any]]], Any]
 ) -> Any:
-    """``[trials, len(grid)]``: each trial's ``values(records)`` (one per record) against its
-    env steps, interpolated onto ``grid``; NaN for a trial without records."""
+    """`[trials, len(grid)]`: each trial's `values(records)` (one per record) against its
+    env steps, interpolated onto `grid`; NaN for a trial without records."""
     import numpy as np
 
     rows = []
@@ -155,8 +158,8 @@ def on_grid(
 
 
 def v_rms_probe(true_v: Any, states: list[int]) -> dict[str, Any]:
-    """The probe that adds the RMS error of V against ``true_v`` over ``states`` to every
-    record (``probes.v_rms``)."""
+    """The probe that adds the RMS error of V against `true_v` over `states` to every
+    record (`probes.v_rms`)."""
     return {
         "target": "lecture_rl.runners.experiments.probes:v_rms",
         "true_v": list(map(float, true_v)),
@@ -199,7 +202,7 @@ def tag(value: float) -> str:
 
 
 def rms_rows(run: dict[str, Any], label: str):
-    """``[seeds, episodes]`` of the ``rms`` the ``v_rms`` probe added to every record."""
+    """`[seeds, episodes]` of the `rms` the `v_rms` probe added to every record."""
     import numpy as np
 
     rows = [[record["rms"] for record in trial["records"]] for trial in per_label(run, label)]

@@ -1,4 +1,4 @@
-"""``parity-memory``: which memory solves Parity (notes 003: "RNN is not good for this — need
+"""`parity-memory`: which memory solves Parity (notes 003: "RNN is not good for this — need
 LSTM"), against env steps and against the test length."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``popgym-memory``: recurrent memory against a feed-forward policy on POPGym's tasks, on
+"""`popgym-memory`: recurrent memory against a feed-forward policy on POPGym's tasks, on
 tasks that need memory and on one that does not."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ CITES = (
 #: steps ago (an MLP sees only the current card: chance). Position-only CartPole ("stateless"):
 #: balance from the cart and pole positions alone (the velocities are differences over time).
 #: HigherLower: guess whether the next card is higher than the one shown (the shown card is
-#: nearly all there is to know). ``benchmarks/popgym_table.py`` at 100k steps, 2 seeds: MLP
+#: nearly all there is to know). `benchmarks/popgym_table.py` at 100k steps, 2 seeds: MLP
 #: +0.21, GRU +0.91 (seeds 0.99, 0.83) on position-only CartPole; MLP +0.49, GRU +0.48 on
 #: HigherLower.
 TASKS = {
@@ -45,7 +45,7 @@ TIE = 0.1
 
 def verdict(numbers: dict[str, Any]) -> Verdict:
     """Held when on every memory task the best recurrent net's greedy return is at least
-    ``MARGIN`` above the MLP's, and on every memoryless task at most ``TIE`` above it."""
+    `MARGIN` above the MLP's, and on every memoryless task at most `TIE` above it."""
     checks = []
     for env, by_net in numbers["return"].items():
         mlp = by_net["mlp"]

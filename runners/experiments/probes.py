@@ -1,9 +1,9 @@
-"""Measurements taken inside a ``compare`` trial: ``f(agent, env, final, **keywords) -> dict``.
+"""Measurements taken inside a `compare` trial: `f(agent, env, final, **keywords) -> dict`.
 
 Description:
-    With ``final=False`` a probe runs after every training episode and its numbers join that
-    episode's record (``results.csv``, ``trials/``); with ``final=True`` it runs once after
-    training and its numbers are the trial's ``probe``. Keywords are plain JSON.
+    With `final=False` a probe runs after every training episode and its numbers join that
+    episode's record (`results.csv`, `trials/`); with `final=True` it runs once after
+    training and its numbers are the trial's `probe`. Keywords are plain JSON.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 
 def v_rms(agent: Any, env: Any, final: bool, true_v: list[float], states: list[int]) -> dict:
-    """RMS error of ``agent.v`` against ``true_v`` over ``states`` (episode by episode); the
+    """RMS error of `agent.v` against `true_v` over `states` (episode by episode); the
     final V."""
     v = np.asarray(agent.v, dtype=float)
     if final:
@@ -28,7 +28,7 @@ def v_rms(agent: Any, env: Any, final: bool, true_v: list[float], states: list[i
 def length_accuracy(
     agent: Any, env: Any, final: bool, env_id: str, lengths: list[int], episodes: int, seed: int
 ) -> dict:
-    """Greedy accuracy on the same task at other ``length`` values (after training)."""
+    """Greedy accuracy on the same task at other `length` values (after training)."""
     if not final:
         return {}
     from lecture_rl.runners.scoring import greedy_evaluation
@@ -41,7 +41,7 @@ def length_accuracy(
 
 def greedy_path(agent: Any, env: Any, final: bool, limit: int = 200) -> dict:
     """The greedy episode from the start: visited states, its return, and whether it reached
-    a terminal state within ``limit`` moves (a greedy policy can loop forever)."""
+    a terminal state within `limit` moves (a greedy policy can loop forever)."""
     if not final:
         return {}
     obs, info = env.reset(seed=0)
@@ -62,10 +62,10 @@ _GREEDY_SCHEDULE: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDic
 
 
 def greedy_return(agent: Any, env: Any, final: bool, every: int, seed: int = 1_000_000) -> dict:
-    """The return of one greedy episode (reset with ``seed``) every ``every`` env steps of
-    training, on a copy of ``env`` (the training envs are never touched): a record gains
-    ``greedy_return`` and ``greedy_at`` (the env steps when it ran) when its episode ended past
-    the next multiple of ``every``. A greedy policy that loops is cut at the env's own limit.
+    """The return of one greedy episode (reset with `seed`) every `every` env steps of
+    training, on a copy of `env` (the training envs are never touched): a record gains
+    `greedy_return` and `greedy_at` (the env steps when it ran) when its episode ended past
+    the next multiple of `every`. A greedy policy that loops is cut at the env's own limit.
 
     Where one end-of-training evaluation says whether the policy is optimal at one moment,
     these say whether it stays so."""

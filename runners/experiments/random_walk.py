@@ -1,4 +1,4 @@
-"""``random-walk``: TD(0) against Monte Carlo prediction on the random walk (S&B Example 6.2)."""
+"""`random-walk`: TD(0) against Monte Carlo prediction on the random walk (S&B Example 6.2)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-"""The report every experiment writes: ``report.md``, a self-contained ``report.html``,
-``numbers.json``, the PNGs; and the index of a run of several experiments.
+"""The report every experiment writes: `report.md`, a self-contained `report.html`,
+`numbers.json`, the PNGs; and the index of a run of several experiments.
 
 Description:
-    A :class:`Report` collects text, tables and figures in order, then :meth:`Report.write`
-    writes them with the claim, the verdict line and the settings to rerun. The HTML embeds every
-    image as base64, so the one file can be mailed or opened anywhere. Every file is written
-    atomically with the user's umask.
+    A [`Report`][lecture_rl.runners.experiments.report.Report] collects text, tables and figures in
+    order, then [`Report.write`][lecture_rl.runners.experiments.report.Report.write] writes them
+    with the claim, the verdict line and the settings to rerun. The HTML embeds every image as
+    base64, so the one file can be mailed or opened anywhere. Every file is written atomically with
+    the user's umask.
 """
 
 from __future__ import annotations
@@ -56,14 +57,14 @@ class Report:
         self.parts.append(("table", (headers, [[cell(v) for v in row] for row in rows], caption)))
 
     def figure(self, fig: Any, name: str, caption: str) -> None:
-        """Save a matplotlib figure as ``name`` (PNG) and show it here."""
+        """Save a matplotlib figure as `name` (PNG) and show it here."""
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=110)
         self.images[name] = buffer.getvalue()
         self.parts.append(("figure", (name, caption)))
 
     def write(self, out: Path, verdict: Verdict, numbers: dict[str, Any]) -> Path:
-        """Write the report folder; returns the path of ``report.md``."""
+        """Write the report folder; returns the path of `report.md`."""
         out.mkdir(parents=True, exist_ok=True)
         for name, data in self.images.items():
             write_file(out / name, data)
@@ -191,13 +192,13 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-#: the files every experiment writes into its report folder, and ``experiment all``'s index
+#: the files every experiment writes into its report folder, and `experiment all`'s index
 REPORT_FILES = ("report.md", "report.html", "numbers.json")
 INDEX_FILES = ("index.md", "index.html")
 
 
 def write_index(out: Path, entries: list[dict[str, Any]], wall: float) -> None:
-    """``index.md`` and ``index.html``: each experiment, its verdict, its time, a link."""
+    """`index.md` and `index.html`: each experiment, its verdict, its time, a link."""
     held = sum(1 for entry in entries if entry["held"])
     lines = [
         "# Experiments",
@@ -244,7 +245,7 @@ def band(ax: Any, x: Any, rows: Any, label: str, **style: Any) -> None:
 
 def label_axes(ax: Any, xlabel: str, ylabel: str, title: str, **legend: Any) -> None:
     """The experiments' plot style: axis labels, the title, a light grid and the legend (with
-    ``legend`` as its keywords)."""
+    `legend` as its keywords)."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

@@ -1,4 +1,4 @@
-"""``td0-vs-dp``: TD(0)'s V beside the exact v_π of dynamic programming (notes 002 §5.6)."""
+"""`td0-vs-dp`: TD(0)'s V beside the exact v_π of dynamic programming (notes 002 §5.6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``vanishing-gradient``: ‖∂L/∂h_k‖ against k for RNN, GRU and LSTM (notes 003, 000 §3.a)."""
+"""`vanishing-gradient`: ‖∂L/∂h_k‖ against k for RNN, GRU and LSTM (notes 003, 000 §3.a)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``xor``: notes 003's XOR networks with their numbers, checked against autograd."""
+"""`xor`: notes 003's XOR networks with their numbers, checked against autograd."""
 
 from __future__ import annotations
 

@@ -1,15 +1,15 @@
-"""A deep agent's insides: what ``lecture-rl inspect`` draws and ``watch`` shows live.
+"""A deep agent's insides: what `lecture-rl inspect` draws and `watch` shows live.
 
 Description:
     One package, one module per job and one drawing per net kind:
 
-    - :mod:`.record`: the numbers (greedy episodes or a live run's steps, the traces of
-      ``nets.trace_backbone``, the units and feature maps worth showing);
-    - :mod:`.figure`: :func:`draw_insides`, which picks the drawing of the net's kind, and
-      :func:`save_figure`;
-    - :mod:`.common`: the rows every drawing shares (the tape, π(a|s) and V(s));
-    - :mod:`.recurrent` (LSTM, GRU, RNN: state and gates per unit), :mod:`.transformer`
-      (attention per layer and head), :mod:`.cnn` (a CNN on a grid's pixels: saliency per cell,
+    - `record`: the numbers (greedy episodes or a live run's steps, the traces of
+      `nets.trace_backbone`, the units and feature maps worth showing);
+    - `figure`: `draw_insides`, which picks the drawing of the net's kind, and
+      `save_figure`;
+    - `common`: the rows every drawing shares (the tape, π(a|s) and V(s));
+    - `recurrent` (LSTM, GRU, RNN: state and gates per unit), `transformer`
+      (attention per layer and head), `cnn` (a CNN on a grid's pixels: saliency per cell,
       first-layer feature maps);
     The live panel in the viewer's window (pygame) is `runners.viewer.insides_panel`: the
     viewer draws these figures, they know nothing of it.

@@ -1,8 +1,8 @@
 """The insides of a CNN that sees a grid as pixels: saliency per cell and first-layer maps.
 
 Description:
-    :func:`draw_cnn` draws, for a few steps of :class:`~lecture_rl.runners.insides.Insides`
-    (one column per step, :func:`cnn_columns` picks them):
+    `draw_cnn` draws, for a few steps of `Insides`
+    (one column per step, `cnn_columns` picks them):
 
     1. the policy π(a|s) and V(s) over every step (the strip of the other nets' figures), the
        drawn steps ticked;
@@ -14,7 +14,7 @@ Description:
     4. per picked channel k of the first layer (notes 000 §1.a, H = ReLU(X * K + b)), its
        feature map at the layer's own resolution, stretched over the same cells.
 
-    Images carry ``gid`` ``"input-t{t}"``, ``"saliency-t{t}"`` and ``"conv1-ch{k}-t{t}"``.
+    Images carry `gid` `"input-t{t}"`, `"saliency-t{t}"` and `"conv1-ch{k}-t{t}"`.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ CELL_LINE = "#8c8c8c"
 
 
 def panel_size(ins: Insides) -> tuple[float, float, float]:
-    """``(width, height, cell)`` in inches of one step's picture: ``PANEL`` on its long side,
-    or more so each grid cell is at least ``MIN_CELL`` (at most 3.6 inches wide)."""
+    """`(width, height, cell)` in inches of one step's picture: `PANEL` on its long side,
+    or more so each grid cell is at least `MIN_CELL` (at most 3.6 inches wide)."""
     rows, cols = ins.grid if ins.grid is not None else np.asarray(ins.obs[0]).shape[:2]
     cell = PANEL / max(rows, cols)
     if ins.grid is not None:
@@ -42,7 +42,7 @@ def panel_size(ins: Insides) -> tuple[float, float, float]:
 
 
 def cnn_columns(ins: Insides, latest: bool = False) -> list[int]:
-    """The steps to draw: up to 6 spread evenly over all, first and last included (``latest``:
+    """The steps to draw: up to 6 spread evenly over all, first and last included (`latest`:
     the last 4, the live panel's scrolling strip); fewer where the grid is wide (about 12
     inches of pictures in all)."""
     most = max(2, min(4 if latest else 6, int(12.0 // panel_size(ins)[0])))
@@ -55,7 +55,7 @@ def cnn_columns(ins: Insides, latest: bool = False) -> list[int]:
 
 
 def saliency_share(ins: Insides, t: int) -> np.ndarray:
-    """Step ``t``'s saliency per cell (or pixel) as % of its total: what the figure draws."""
+    """Step `t`'s saliency per cell (or pixel) as % of its total: what the figure draws."""
     s = np.asarray(ins.saliency()[t], dtype=np.float64)
     total = s.sum()
     return 100.0 * s / total if total > 0 else np.zeros_like(s)
@@ -98,7 +98,7 @@ def _numbers(ax: Any, values: np.ndarray, image: Any, size: float) -> None:
 
 
 def _wrap(text: str, width: float) -> str:
-    """``text`` in lines that fit ``width`` inches at 9 pt (about 11 characters an inch)."""
+    """`text` in lines that fit `width` inches at 9 pt (about 11 characters an inch)."""
     return textwrap.fill(text, max(30, int(width * 11)))
 
 
@@ -158,8 +158,8 @@ def _feature_row(axes: list[Any], cax: Any, ins: Insides, columns: list[int], k:
 
 
 def draw_cnn(ins: Insides, title: str = "", columns: list[int] | None = None, latest: bool = False):
-    """A matplotlib ``Figure`` of a CNN's insides (see the module docstring): ``columns`` the
-    steps to draw (default: :func:`cnn_columns`)."""
+    """A matplotlib `Figure` of a CNN's insides (see the module docstring): `columns` the
+    steps to draw (default: `cnn_columns`)."""
     from matplotlib.figure import Figure
 
     from lecture_rl.runners.insides.common import VALUE_ROW, _policy

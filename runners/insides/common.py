@@ -1,10 +1,10 @@
 """What every insides figure shares: the tape, the policy strip with V(s), the numbers in cells.
 
 Description:
-    Every net kind's figure (:mod:`.recurrent`, :mod:`.transformer`, :mod:`.cnn`) starts from
+    Every net kind's figure (`recurrent`, `transformer`, `cnn`) starts from
     these rows, drawn over the same step columns. The tape row (what the agent saw, the hidden
     variable, its graded answers) is drawn only for an env that declares itself a tape task
-    (``Insides.tape_task``, `TapeTask`); the others start
+    (`Insides.tape_task`, `TapeTask`); the others start
     with the policy.
 """
 
@@ -24,7 +24,7 @@ TAPE_ROW = 1.2  # the tape row's height, relative to the policy strip's 1.0
 
 
 def tape_symbols(ins: Insides) -> list[str]:
-    """One short text per step: on a tape task the env's own (``ins.tape``) or the observation
+    """One short text per step: on a tape task the env's own (`ins.tape`) or the observation
     id; elsewhere the step's number (the columns' labels)."""
     if not ins.tape_task:
         return [str(ins.first_step + t) for t in range(ins.steps)]
@@ -38,7 +38,7 @@ def top_ratios(ins: Insides) -> list[float]:
 
 
 def text_colour(rgb: Any) -> str:
-    """``"black"`` or ``"white"``, whichever contrasts more with ``rgb`` (0..1) by WCAG 2's
+    """`"black"` or `"white"`, whichever contrasts more with `rgb` (0..1) by WCAG 2's
     contrast ratio (L1 + 0.05) / (L2 + 0.05); the better of the two is always >= 4.58:1."""
     c = np.asarray(rgb, dtype=float)[:3]
     linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
@@ -93,7 +93,7 @@ def _cell(t: int, r: int, color: str):
 
 
 def _policy(ax: Any, ins: Insides, value_ax: Any) -> None:
-    """π(a|s) as a heat strip with its numbers; V(s) as a line in ``value_ax``, its own row
+    """π(a|s) as a heat strip with its numbers; V(s) as a line in `value_ax`, its own row
     under the strip, so the line never crosses a number."""
     probs = ins.probs.T  # [nA, T]
     image = ax.imshow(probs, aspect="auto", cmap="Blues", vmin=0, vmax=1, interpolation="none")
@@ -122,7 +122,7 @@ def top_rows(
     fig: Any, grid: Any, ins: Insides, symbols: list[str], columns: Any = slice(None)
 ) -> int:
     """The tape (tape tasks only), the policy strip and the V(s) row in the first rows of
-    ``grid`` (their heights: `top_ratios`); returns the number of rows used."""
+    `grid` (their heights: `top_ratios`); returns the number of rows used."""
     row = 0
     if ins.tape_task:
         _tape(fig.add_subplot(grid[0, columns]), ins, symbols)

@@ -1,7 +1,7 @@
-"""Matplotlib pictures of a deep agent's insides (:mod:`lecture_rl.runners.insides.record`).
+"""Matplotlib pictures of a deep agent's insides (`lecture_rl.runners.insides.record`).
 
 Description:
-    :func:`draw_insides` lays out, over the steps of one or more episodes (one column per step,
+    `draw_insides` lays out, over the steps of one or more episodes (one column per step,
     the same columns in every panel):
 
     1. on a tape task only (Parity, Copy: envs that declare
@@ -16,13 +16,13 @@ Description:
        - Transformer: per layer and head, the attention of each query step (row) on the steps
          so far (columns), so a recall step's row lights up over the tape cell of its symbol.
 
-    A CNN on a grid's pixels gets its own layout (:func:`draw_cnn`): the policy strip over every
+    A CNN on a grid's pixels gets its own layout (`draw_cnn`): the policy strip over every
     step, then for a few steps (columns) what the network saw, the saliency of the taken
     action's score per grid cell (as a share of the step's total, numbers in the cells), and
     the first layer's most varying feature maps, drawn on the same cells.
 
-    Every drawn image carries a ``gid`` (``"policy"``, ``"lstm-unit-7-cell"``,
-    ``"attention-l0-h2"``, ``"saliency-t3"``, ``"conv1-ch5-t3"``) so tests can read back exactly
+    Every drawn image carries a `gid` (`"policy"`, `"lstm-unit-7-cell"`,
+    `"attention-l0-h2"`, `"saliency-t3"`, `"conv1-ch5-t3"`) so tests can read back exactly
     what was drawn.
 """
 
@@ -39,8 +39,8 @@ from lecture_rl.runners.result_files import write_figure
 def draw_insides(
     ins: Insides, title: str = "", symbols: list[str] | None = None, latest: bool = False
 ):
-    """A matplotlib ``Figure`` of ``ins`` (see the module docstring): the drawing of its net's
-    kind. ``latest``: a CNN's figure draws the last few steps (the live panel) instead of a few
+    """A matplotlib `Figure` of `ins` (see the module docstring): the drawing of its net's
+    kind. `latest`: a CNN's figure draws the last few steps (the live panel) instead of a few
     spread over all."""
     from matplotlib.figure import Figure
 
@@ -70,7 +70,7 @@ def draw_insides(
 
 
 def find_image(fig: Any, gid: str):
-    """The image drawn with ``gid`` in ``fig`` (for tests and the viewer), or ``None``."""
+    """The image drawn with `gid` in `fig` (for tests and the viewer), or `None`."""
     for ax in fig.axes:
         for image in ax.get_images():
             if image.get_gid() == gid:
@@ -79,5 +79,5 @@ def find_image(fig: Any, gid: str):
 
 
 def save_figure(fig: Any, path: str) -> None:
-    """Write ``fig`` as a PNG atomically (temporary file + rename), honouring the umask."""
+    """Write `fig` as a PNG atomically (temporary file + rename), honouring the umask."""
     write_figure(fig, Path(path), dpi=110)

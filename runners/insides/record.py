@@ -1,12 +1,12 @@
 """What a deep agent does inside, episode by episode: the numbers the insides views draw.
 
 Description:
-    :func:`record_insides` plays greedy episodes with a deep agent (or takes the steps a
+    `record_insides` plays greedy episodes with a deep agent (or takes the steps a
     live run reported) and collects, per step: the observation, the task's hidden variable
-    (``info["hidden"]``: the running parity on Parity, the symbol to recall next on Copy), the
+    (`info["hidden"]`: the running parity on Parity, the symbol to recall next on Copy), the
     policy π(a|s) and value V(s) (PPO/REINFORCE: softmax of the actor and the critic; DQN: the
     greedy one-hot and max_a Q), and the memory network's insides from
-    :func:`lecture_rl.nets.trace_backbone`:
+    `lecture_rl.nets.trace_backbone`:
 
     - LSTM (notes 003, "Long Short-Term Memory"): the cell state C_t and the forget, input and
       output gates f_t, i_t, o_t and the candidate C~_t of the last layer;
@@ -15,12 +15,12 @@ Description:
     - Transformer: the attention weights of every layer and head over the steps so far;
     - CNN on a grid's pixels (notes 000 §1.a): the first layer's feature maps and the saliency
       Σ_c |∂y/∂x_c| of the taken action's score y (logit or Q) per input pixel and per grid
-      cell (:func:`grid_context` gives the cells of a GridWorld seen as an image).
+      cell (`grid_context` gives the cells of a GridWorld seen as an image).
 
-    :func:`pick_units` chooses the few most informative units: by the correlation ratio η
+    `pick_units` chooses the few most informative units: by the correlation ratio η
     between a unit's value and the hidden variable (for a binary variable such as parity this
     is |Pearson r|), or by variance when the env exposes no hidden variable;
-    :func:`pick_feature_maps` the CNN's channels that vary most over the steps and positions.
+    `pick_feature_maps` the CNN's channels that vary most over the steps and positions.
 """
 
 from __future__ import annotations
@@ -76,15 +76,15 @@ class Insides:
         return len(self.actions)
 
     def signal(self, name: str) -> np.ndarray:
-        """``[T, H]``: a traced signal of the last layer (``cell``, ``forget_gate``, ...)."""
+        """`[T, H]`: a traced signal of the last layer (`cell`, `forget_gate`, ...)."""
         return self.trace[name][:, -1]
 
     def attention(self) -> np.ndarray | None:
-        """``[layers, heads, T, T]``: query step (axis 2) on key step (axis 3), or ``None``."""
+        """`[layers, heads, T, T]`: query step (axis 2) on key step (axis 3), or `None`."""
         return self.trace.get("attention")
 
     def saliency(self) -> np.ndarray | None:
-        """CNN: ``[T, rows, cols]`` per grid cell (``[T, H, W]`` per pixel without a grid)."""
+        """CNN: `[T, rows, cols]` per grid cell (`[T, H, W]` per pixel without a grid)."""
         return self.trace.get("saliency_cells", self.trace.get("saliency"))
 
     def action_label(self, a: int) -> str:
@@ -93,7 +93,7 @@ class Insides:
 
 
 def correlation_ratio(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """η per column of ``values [T, H]`` for the categorical ``labels [T]``.
+    """η per column of `values [T, H]` for the categorical `labels [T]`.
 
     η² = Σ_c n_c (ȳ_c − ȳ)² / Σ_t (y_t − ȳ)²: the share of a unit's variance the label
     explains; for two classes η = |Pearson r| between the unit and the label.
@@ -112,9 +112,9 @@ def correlation_ratio(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def pick_units(
     signal: np.ndarray, hidden: np.ndarray | None, k: int = 3
 ) -> tuple[np.ndarray, np.ndarray, str]:
-    """The ``k`` units of ``signal [T, H]`` that tell most about ``hidden [T]``.
+    """The `k` units of `signal [T, H]` that tell most about `hidden [T]`.
 
-    Steps where ``hidden`` is ``-1`` (not defined yet) are left out. Returns ``(units, scores,
+    Steps where `hidden` is `-1` (not defined yet) are left out. Returns ``(units, scores,
     how)``, the best first.
     """
     k = min(k, signal.shape[1])
@@ -130,7 +130,7 @@ def pick_units(
 
 
 def pick_feature_maps(conv1: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.ndarray, str]:
-    """The ``k`` channels of ``conv1 [T, F, H, W]`` with the largest variance over the steps
+    """The `k` channels of `conv1 [T, F, H, W]` with the largest variance over the steps
     and positions (a map that lights up where the agent is, not a constant), the best first."""
     flat = np.asarray(conv1, dtype=np.float64).transpose(1, 0, 2, 3).reshape(conv1.shape[1], -1)
     scores = flat.var(1)
@@ -139,8 +139,8 @@ def pick_feature_maps(conv1: np.ndarray, k: int = 3) -> tuple[np.ndarray, np.nda
 
 
 def grid_context(env: Any) -> tuple[tuple[int, int] | None, list[str]]:
-    """``((rows, cols), arrows)`` for a grid env whose observations are its picture (the
-    CNN's maps are pooled to these cells), else ``(None, arrows or [])``."""
+    """`((rows, cols), arrows)` for a grid env whose observations are its picture (the
+    CNN's maps are pooled to these cells), else `(None, arrows or [])`."""
     try:
         layout = GridLayout.from_env(env)
     except (ValueError, AttributeError):
@@ -162,7 +162,7 @@ def _frozen(agent: Any) -> Any:
 
 
 def _policy(agent: Any, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """π(a|s), V(s) and the actions' scores for ``features [T, D]`` (DQN: the greedy one-hot,
+    """π(a|s), V(s) and the actions' scores for `features [T, D]` (DQN: the greedy one-hot,
     max_a Q and Q(s, ·))."""
     scores = agent._action_scores(features)
     if hasattr(agent, "value"):
@@ -186,9 +186,9 @@ def insides_from_steps(
     grid: tuple[int, int] | None = None,
     action_labels: list[str] | None = None,
 ) -> Insides:
-    """The insides of steps already taken (``obs [T, ...]`` with their episode starts).
+    """The insides of steps already taken (`obs [T, ...]` with their episode starts).
 
-    ``grid``: the ``(rows, cols)`` a CNN's maps are pooled to (see :func:`grid_context`).
+    `grid`: the `(rows, cols)` a CNN's maps are pooled to (see `grid_context`).
     """
     net = str(agent.hp.get("net", "mlp"))
     obs_t = agent.obs_tensor(np.asarray(obs)[:, None])  # [T, 1, ...]
@@ -223,7 +223,7 @@ def insides_from_steps(
 
 
 def record_insides(agent: Any, env: Any, episodes: int = 1, seed: int = 0, k: int = 3) -> Insides:
-    """Play ``episodes`` greedy episodes of ``agent`` on ``env`` and return their insides."""
+    """Play `episodes` greedy episodes of `agent` on `env` and return their insides."""
     obs_list, starts, hidden, actions, rewards, graded = [], [], [], [], [], []
     has_hidden = True
     for episode in range(episodes):
@@ -257,7 +257,7 @@ def record_insides(agent: Any, env: Any, episodes: int = 1, seed: int = 0, k: in
 
 def tape_text(env: Any, obs: np.ndarray) -> list[str]:
     """Each observation as short text: a tape task's own symbols
-    (`TapeTask`: Copy's blank ``·``, its go marker ``GO``);
+    (`TapeTask`: Copy's blank `·`, its go marker `GO`);
     else a Discrete id as its number and a vector as the index of its largest entry."""
     task = tape_task(env) if env is not None else None
     obs = np.asarray(obs)
@@ -269,7 +269,7 @@ def tape_text(env: Any, obs: np.ndarray) -> list[str]:
 
 
 def steps_window(ins: Insides, start: int, stop: int) -> Insides:
-    """Steps ``start:stop`` of ``ins`` (the live views draw the last few; a causal network's
+    """Steps `start:stop` of `ins` (the live views draw the last few; a causal network's
     insides of a step do not change with later steps)."""
     from dataclasses import replace
 

@@ -1,9 +1,9 @@
 """The insides figure of a memory cell (LSTM, GRU, RNN): per picked unit, its state and gates.
 
 Description:
-    Under the shared rows (:mod:`.common`), one strip per picked unit (the most informative
+    Under the shared rows (`common`), one strip per picked unit (the most informative
     ones): its cell or hidden state and its gates over the steps, each row labelled with the
-    notes' equation (notes 003). Images carry ``gid`` ``"{net}-unit-{unit}-{signal}"``.
+    notes' equation (notes 003). Images carry `gid` `"{net}-unit-{unit}-{signal}"`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ GATES = ("forget_gate", "input_gate", "output_gate", "update_gate", "reset_gate"
 
 
 def equation(net: str, signal: str) -> str:
-    """The label of ``signal`` of a ``net`` cell."""
+    """The label of `signal` of a `net` cell."""
     return EQUATIONS.get(f"{signal}_{net}", EQUATIONS.get(signal, signal))
 
 

@@ -1,9 +1,9 @@
 """The insides figure of a Transformer: the attention of every layer and head.
 
 Description:
-    Under the shared rows (:mod:`.common`), per layer and head, the attention of each query
+    Under the shared rows (`common`), per layer and head, the attention of each query
     step (row) on the steps so far (columns), so a recall step's row lights up over the tape
-    cell of its symbol. Images carry ``gid`` ``"attention-l{layer}-h{head}"``.
+    cell of its symbol. Images carry `gid` `"attention-l{layer}-h{head}"`.
 """
 
 from __future__ import annotations

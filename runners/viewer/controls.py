@@ -1,7 +1,7 @@
 """Keys of the live viewer and the state they steer (pause, speed, toggles), with its legend.
 
 Description:
-    `Controls` turns one ``KEYDOWN`` into one change of state and remembers the
+    `Controls` turns one `KEYDOWN` into one change of state and remembers the
     requests the viewer's loop acts on (one step, a greedy run, a restart, quit). Speeds run
     from "one step per key press" through steps per second up to *turbo*, which learns at
     close to headless speed while drawing about 30 frames per second.
@@ -31,7 +31,7 @@ LEGEND: tuple[tuple[str, str], ...] = (
 
 
 def speed_level_for(steps_per_second: float | None) -> int:
-    """The speed level closest to ``steps_per_second`` (``None``: 15 steps/s)."""
+    """The speed level closest to `steps_per_second` (`None`: 15 steps/s)."""
     if steps_per_second is None:
         steps_per_second = 15.0
     finite = [(abs(s - steps_per_second), i) for i, s in enumerate(SPEEDS) if math.isfinite(s)]

@@ -39,8 +39,8 @@ WINDOW_STEPS = 48  # the strip shows at most this many of the latest steps
 
 
 class InsidesTap(TrainingCallback):
-    """Keeps env 0's current episode from the ``PolicyStep`` events, with each step's reward
-    and whether it was graded from env 0's ``Transition`` (thread-safe)."""
+    """Keeps env 0's current episode from the `PolicyStep` events, with each step's reward
+    and whether it was graded from env 0's `Transition` (thread-safe)."""
 
     events = (PolicyStep, Transition)
 
@@ -85,9 +85,9 @@ class InsidesTap(TrainingCallback):
         action_labels: list[str] | None = None,
         env: Any = None,
     ) -> Insides | None:
-        """The insides of the episode so far under the agent's current weights (``grid``: the
+        """The insides of the episode so far under the agent's current weights (`grid`: the
         cells a CNN's maps are pooled to, see `grid_context`;
-        ``env``: where the observations' tape text and the tape-task flag come from).
+        `env`: where the observations' tape text and the tape-task flag come from).
         """
         with self.lock:
             steps = [list(step) for step in self.steps]
@@ -132,8 +132,8 @@ def run_insides(
     seed: int = 0,
     fps: float = 2.0,
 ) -> int:
-    """Show the insides in ``window``: live while training (``train_budget`` given), else
-    step by step over ``episodes`` greedy episodes. Returns 0."""
+    """Show the insides in `window`: live while training (`train_budget` given), else
+    step by step over `episodes` greedy episodes. Returns 0."""
     title = f"{agent.name} + {agent.hp.get('net')}"
     grid, labels = grid_context(env)
     if train_budget is not None:
@@ -175,8 +175,8 @@ def _show_live(window: Any, tap: InsidesTap, agent: Any, env: Any, grid: Any, la
 def watch_insides(
     args: Any, console: Any, agent: Any = None, env: Any = None, make_window: Any = None
 ) -> int:
-    """``watch`` for a deep agent: live while it learns (``agent`` None: built from ``--agent``
-    and ``--set``) or over greedy episodes of a loaded checkpoint. ``make_window``: the
+    """`watch` for a deep agent: live while it learns (`agent` None: built from `--agent`
+    and `--set`) or over greedy episodes of a loaded checkpoint. `make_window`: the
     window's class or factory (default `Window`)."""
     from lecture_rl.runners import presets
     from lecture_rl.runners.agent_factory import build_agent, check_device

@@ -1,12 +1,12 @@
-"""``lecture-rl play``: one action per key press, with a key legend and blocked-move feedback.
+"""`lecture-rl play`: one action per key press, with a key legend and blocked-move feedback.
 
 Description:
-    Unlike Gymnasium's ``play`` loop (which acts on held keys at a fixed frame rate, so short
-    taps get lost and held keys repeat), every ``KEYDOWN`` here is exactly one ``env.step``
+    Unlike Gymnasium's `play` loop (which acts on held keys at a fixed frame rate, so short
+    taps get lost and held keys repeat), every `KEYDOWN` here is exactly one `env.step`
     and nothing happens between key presses. The window shows the env, a status line (step,
     return, last action and reward, "blocked" when a move hits a wall or the edge) and the
     keys. Grids are drawn by our grid painter (also FrozenLake and CliffWalking); other envs
-    by their own ``rgb_array`` frame.
+    by their own `rgb_array` frame.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ FOOTER = 78
 
 
 def action_for(keys: dict[Any, Any], key: int, unicode: str = "") -> Any:
-    """The action a single key press means in the key map ``keys`` (``None``: none)."""
+    """The action a single key press means in the key map `keys` (`None`: none)."""
     if (key,) in keys:
         return keys[(key,)]
     char = (unicode or "").lower()

@@ -2,16 +2,18 @@
 
 Description:
     `update_lines` writes one tabular update with its numbers, each rule with its own
-    target::
+    target:
 
-        Q-learning       target = r + γ·max_a' Q(s',a')
-        SARSA            target = r + γ·Q(s',a')
-        expected SARSA   target = r + γ·Σ_a' π(a'|s')·Q(s',a')
-        double Q         target = r + γ·Q2(s', argmax_a' Q1(s',a'))   (Q1 and Q2 swap)
-        TD(0)            target = r + γ·V(s')
-        any of them      target = r + γ·0 when s' is terminal
+    ```python
+    Q-learning       target = r + γ·max_a' Q(s',a')
+    SARSA            target = r + γ·Q(s',a')
+    expected SARSA   target = r + γ·Σ_a' π(a'|s')·Q(s',a')
+    double Q         target = r + γ·Q2(s', argmax_a' Q1(s',a'))   (Q1 and Q2 swap)
+    TD(0)            target = r + γ·V(s')
+    any of them      target = r + γ·0 when s' is terminal
+    ```
 
-    then ``δ = target − Q(s,a)`` and ``Q(s,a) ← Q + α·δ`` with the numbers filled in.
+    then `δ = target − Q(s,a)` and `Q(s,a) ← Q + α·δ` with the numbers filled in.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ BOOTSTRAP: dict[str, tuple[str, str]] = {
 
 
 def num(x: float) -> str:
-    """A number as the panel prints it: 4 significant digits, no ``-0``."""
+    """A number as the panel prints it: 4 significant digits, no `-0`."""
     x = float(x)
     if abs(x) < 1e-9:  # rounding noise such as 1.1e-16 reads as the 0 it is
         x = 0.0
@@ -46,7 +48,7 @@ def num(x: float) -> str:
 
 
 def factor(x: float) -> str:
-    """A number inside a product: negatives in parentheses, ``0.5·(−10)``."""
+    """A number inside a product: negatives in parentheses, `0.5·(−10)`."""
     return f"({num(x)})" if float(x) < 0 else num(x)
 
 
@@ -64,7 +66,7 @@ def update_lines(
 ) -> list[str]:
     """The panel's lines for one `lecture_rl.agents.events.TableUpdate`.
 
-    ``cell(s)`` names a state (e.g. ``"(3,2)"``); ``action_arrows[a]`` an action.
+    `cell(s)` names a state (e.g. `"(3,2)"`); `action_arrows[a]` an action.
     """
     cell = cell or (lambda s: str(s))
     rule = rule_of(update, rule)
@@ -172,7 +174,7 @@ def draw_lines(
     size: int = 18,
     spacing: float = 1.25,
 ) -> int:
-    """Draw text lines from ``pos`` (top-left) down; a line may carry its own colour.
+    """Draw text lines from `pos` (top-left) down; a line may carry its own colour.
     Returns the y just below the last line."""
     x, y = pos
     step = int(size * spacing)
@@ -255,6 +257,6 @@ def running_mean(values: Sequence[float], k: int) -> list[float]:
 
 
 def _bounds(values: Sequence[float]) -> tuple[float, float]:
-    """(min, max) of ``values``, widened by 1 each way when they are all equal."""
+    """(min, max) of `values`, widened by 1 each way when they are all equal."""
     lo, hi = min(values), max(values)
     return (lo - 1, hi + 1) if hi - lo < 1e-9 else (lo, hi)

@@ -25,7 +25,7 @@ class RecorderError(ValueError):
 
 
 def check_record_path(path: str | os.PathLike[str]) -> Path:
-    """The path checked: a ``.gif`` or ``.mp4`` in an existing folder we may write."""
+    """The path checked: a `.gif` or `.mp4` in an existing folder we may write."""
     p = Path(path)
     if p.suffix.lower() not in SUFFIXES:
         raise RecorderError(f"--record needs a .gif or .mp4 file name, got '{p.name}'")
@@ -39,7 +39,7 @@ def check_record_path(path: str | os.PathLike[str]) -> Path:
 
 
 def open_recorder(path: str | os.PathLike[str] | None, fps: float) -> Recorder | None:
-    """``watch --record``'s recorder (None without ``--record``); a path it cannot write is
+    """`watch --record`'s recorder (None without `--record`); a path it cannot write is
     a `UsageError` (one line, exit 2) before any work."""
     if not path:
         return None

@@ -28,7 +28,7 @@ from lecture_rl.runners.viewer.window import Window, check_frames_and_display
 
 
 def agent_names(args: argparse.Namespace) -> list[str]:
-    """``--agent NAME`` or ``--agents A,B`` as a list (at most two panes)."""
+    """`--agent NAME` or `--agents A,B` as a list (at most two panes)."""
     names = [n.strip() for n in (getattr(args, "agents", None) or "").split(",") if n.strip()]
     if names and args.agent:
         raise UsageError("give either --agent NAME or --agents A,B, not both")
@@ -52,7 +52,7 @@ def live_supported(env_id: str, env_set: dict[str, Any]) -> str | None:
 
 
 def sees_pixels(env_id: str, env_set: dict[str, Any]) -> bool:
-    """Whether ``env_id``'s observations are images (a grid with ``obs_mode=image``): a deep
+    """Whether `env_id`'s observations are images (a grid with `obs_mode=image`): a deep
     agent there is shown by its insides (saliency over the grid), not the grid viewer."""
     from lecture_rl.nets.backbone import is_image_space
 
@@ -76,8 +76,8 @@ def is_tape_task(env_id: str, env_set: dict[str, Any]) -> bool:
 
 
 def record_every(args: argparse.Namespace, episodes: int | None) -> int | None:
-    """``--record-every N``; with ``--record`` and no N, one that spreads the recording over
-    the whole training (about :data:`RECORDED_EPISODES` episodes); else None (every one)."""
+    """`--record-every N`; with `--record` and no N, one that spreads the recording over
+    the whole training (about `RECORDED_EPISODES` episodes); else None (every one)."""
     every = getattr(args, "record_every", None)
     if every is not None:
         if every < 1:
@@ -89,7 +89,7 @@ def record_every(args: argparse.Namespace, episodes: int | None) -> int | None:
 
 
 def steps_drawn(args: argparse.Namespace, every: int | None, episodes: int | None) -> int | None:
-    """With ``--max-frames`` and only some episodes drawn, the steps drawn of each, so that
+    """With `--max-frames` and only some episodes drawn, the steps drawn of each, so that
     every drawn training episode and the greedy episodes after them fit in the frames."""
     if not every or not episodes or not args.max_frames:
         return None

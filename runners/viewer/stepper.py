@@ -1,10 +1,10 @@
-"""``lecture-rl lecture-example --window``: the notes' worked example, one update at a time.
+"""`lecture-rl lecture-example --window`: the notes' worked example, one update at a time.
 
 Description:
     Frame 0 is the all-zero table at the start; frame k shows the table after the k-th update
     of the episode (2,1) → (2,2) → (3,2) → (3,3), the agent where that step took it, the
     updated (s, a) outlined, and the side panel with the update's target and δ. → (or Space,
-    ``.``) steps forward, ← (or ``,``) back, Esc or ``q`` closes; the last frame says so.
+    `.`) steps forward, ← (or `,`) back, Esc or `q` closes; the last frame says so.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Stepper:
         return np.where(np.isfinite(v), v, 0.0)
 
     def changed(self, k: int) -> list[tuple[int, int]]:
-        """The (s, a) whose value changed in update ``k`` (empty for frame 0 or no change)."""
+        """The (s, a) whose value changed in update `k` (empty for frame 0 or no change)."""
         if k == 0:
             return []
         rows, cols = np.nonzero(self.tables[k] != self.tables[k - 1])
@@ -122,7 +122,7 @@ class Stepper:
     def run(self, window: Window, *, hold: bool = True, max_keys: int | None = None) -> int:
         """Show frames and follow keys until closed; returns the number of frames shown.
 
-        Without ``hold`` (headless tests) it shows every frame once and returns.
+        Without `hold` (headless tests) it shows every frame once and returns.
         """
         import time
 

@@ -17,8 +17,8 @@ from lecture_rl.runners.viewer.recorder import Recorder
 
 
 def check_frames_and_display(args: Any) -> None:
-    """``watch``'s ``--max-frames`` and, on a machine without a display, ``--record``: a
-    ``UsageError`` naming the fix, before any work."""
+    """`watch`'s `--max-frames` and, on a machine without a display, `--record`: a
+    `UsageError` naming the fix, before any work."""
     from lecture_rl.runners.settings import UsageError
 
     if args.max_frames is not None and args.max_frames < 1:
@@ -52,8 +52,8 @@ def use_dummy_display_if_headless() -> bool:
 class Window:
     """A resizable pygame window that shows canvases and records them.
 
-    ``zoom`` scales the first window size; ``max_frames`` makes :attr:`done` true after that
-    many frames; ``recorder`` receives every frame shown.
+    `zoom` scales the first window size; `max_frames` makes `done` true after that
+    many frames; `recorder` receives every frame shown.
 
     This is the viewer's seam to the screen: `open`, `show(canvas)`, `events()` (pygame
     events), `done`, `close()`, with `headless` (nobody watches: a recording runs at its own
@@ -86,7 +86,7 @@ class Window:
 
     @property
     def done(self) -> bool:
-        """The window was closed or ``max_frames`` frames were shown."""
+        """The window was closed or `max_frames` frames were shown."""
         return self.closed or bool(self.max_frames and self.frames >= self.max_frames)
 
     def open(self, canvas_size: tuple[int, int]) -> None:
@@ -99,7 +99,7 @@ class Window:
         self.closed = False
 
     def show(self, canvas: Any) -> None:
-        """Put ``canvas`` on the screen (scaled to fit, centred) and record it."""
+        """Put `canvas` on the screen (scaled to fit, centred) and record it."""
         pygame = rendering.import_pygame()
         if self.max_frames and self.frames >= self.max_frames:
             return  # --max-frames: nothing more is shown or recorded
