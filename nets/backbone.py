@@ -41,6 +41,8 @@ from gymnasium import spaces
 from torch import nn
 
 State = tuple[torch.Tensor, ...]
+#: the steps of a sequence where some copy starts an episode (`forward_sequence`'s `start_times`)
+Cuts = list[int] | None
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -203,12 +205,7 @@ class Backbone(nn.Module):
         return self._features(x), state
 
     def forward_sequence(
-        self,
-        obs: Any,
-        state0: State = (),
-        episode_starts: Any = None,
-        *,
-        start_times: list[int] | None = None,
+        self, obs: Any, state0: State = (), episode_starts: Any = None, *, start_times: Cuts = None
     ) -> tuple[torch.Tensor, State]:
         """A rollout `obs[T, B, ...]` -> `(features[T, B, D], state)` in one batched call.
 

@@ -36,6 +36,8 @@ Relation to torch's counts:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import torch
 from torch import nn
 
@@ -80,7 +82,9 @@ def _torch_params(fast: nn.Module) -> dict[str, torch.Tensor]:
     raise TypeError(f"expected a torch RNN/LSTM/GRU module or cell, got {type(fast).__name__}")
 
 
-def _check_sizes(ref: nn.Module, fast_params: dict[str, torch.Tensor], gates: int) -> None:
+def _fitting_params(fast: nn.Module, ref: nn.Module, gates: int) -> dict[str, torch.Tensor]:
+    """`fast`'s weights and biases by torch's names, checked to fit `ref` (`gates` row blocks)."""
+    fast_params = _torch_params(fast)
     want_ih = (gates * ref.hidden_size, ref.input_size)
     got_ih = tuple(fast_params["weight_ih"].shape)
     if got_ih != want_ih:
@@ -88,6 +92,15 @@ def _check_sizes(ref: nn.Module, fast_params: dict[str, torch.Tensor], gates: in
             f"torch module has weight_ih of shape {got_ih}, the reference cell needs {want_ih} "
             f"(input_size={ref.input_size}, hidden_size={ref.hidden_size})"
         )
+    return fast_params
+
+
+def _row_blocks(cell: nn.Module, gates: Sequence[str]) -> Iterator[tuple[slice, nn.Linear]]:
+    """Each gate's rows in torch's stacked weights (block `i` of `hidden_size` rows, in
+    `gates`' order) with the cell's own `W_<gate>` layer."""
+    n = cell.hidden_size
+    for block, gate in enumerate(gates):
+        yield slice(block * n, (block + 1) * n), getattr(cell, f"W_{gate}")
 
 
 class RNNCell(nn.Module):
@@ -118,8 +131,7 @@ class RNNCell(nn.Module):
     @torch.no_grad()
     def copy_to(self, fast: nn.Module) -> nn.Module:
         """Write these weights into a torch RNN/RNNCell (bias in bias_ih, zeros in bias_hh)."""
-        p = _torch_params(fast)
-        _check_sizes(self, p, 1)
+        p = _fitting_params(fast, self, 1)
         p["weight_ih"].copy_(self.W_xh.weight)
         p["weight_hh"].copy_(self.W_hh.weight)
         p["bias_ih"].copy_(self.W_xh.bias)
@@ -129,8 +141,7 @@ class RNNCell(nn.Module):
     @torch.no_grad()
     def copy_from(self, fast: nn.Module) -> RNNCell:
         """Read a torch RNN/RNNCell: b_h = bias_ih + bias_hh."""
-        p = _torch_params(fast)
-        _check_sizes(self, p, 1)
+        p = _fitting_params(fast, self, 1)
         self.W_xh.weight.copy_(p["weight_ih"])
         self.W_hh.weight.copy_(p["weight_hh"])
         self.W_xh.bias.copy_(p["bias_ih"] + p["bias_hh"])
@@ -187,18 +198,12 @@ class LSTMCell(nn.Module):
             raise ValueError("this cell has no output layer; build it with output_size=k")
         return self.W_ho(h)
 
-    def _linear(self, gate: str) -> nn.Linear:
-        return getattr(self, f"W_{gate}")
-
     @torch.no_grad()
     def copy_to(self, fast: nn.Module) -> nn.Module:
         """Write into a torch LSTM/LSTMCell: rows (i, f, g, o); bias in bias_ih, bias_hh = 0."""
-        p = _torch_params(fast)
-        _check_sizes(self, p, 4)
+        p = _fitting_params(fast, self, 4)
         n = self.hidden_size
-        for block, gate in enumerate(self.TORCH_ORDER):
-            rows = slice(block * n, (block + 1) * n)
-            lin = self._linear(gate)
+        for rows, lin in _row_blocks(self, self.TORCH_ORDER):
             p["weight_hh"][rows].copy_(lin.weight[:, :n])
             p["weight_ih"][rows].copy_(lin.weight[:, n:])
             p["bias_ih"][rows].copy_(lin.bias)
@@ -211,12 +216,8 @@ class LSTMCell(nn.Module):
     @torch.no_grad()
     def copy_from(self, fast: nn.Module) -> LSTMCell:
         """Read a torch LSTM/LSTMCell: W_g = [weight_hh | weight_ih] rows, b_g = b_ih + b_hh."""
-        p = _torch_params(fast)
-        _check_sizes(self, p, 4)
-        n = self.hidden_size
-        for block, gate in enumerate(self.TORCH_ORDER):
-            rows = slice(block * n, (block + 1) * n)
-            lin = self._linear(gate)
+        p = _fitting_params(fast, self, 4)
+        for rows, lin in _row_blocks(self, self.TORCH_ORDER):
             lin.weight.copy_(torch.cat([p["weight_hh"][rows], p["weight_ih"][rows]], dim=1))
             lin.bias.copy_(p["bias_ih"][rows] + p["bias_hh"][rows])
         return self
@@ -276,12 +277,9 @@ class GRUCell(nn.Module):
     def copy_to(self, fast: nn.Module) -> nn.Module:
         """Write into a torch GRU/GRUCell (needs `reset_after=True`): rows (r, z, n)."""
         self._require_torch_form()
-        p = _torch_params(fast)
-        _check_sizes(self, p, 3)
+        p = _fitting_params(fast, self, 3)
         n = self.hidden_size
-        for block, gate in enumerate(("r", "z")):
-            rows = slice(block * n, (block + 1) * n)
-            lin = getattr(self, f"W_{gate}")
+        for rows, lin in _row_blocks(self, ("r", "z")):
             p["weight_hh"][rows].copy_(lin.weight[:, :n])
             p["weight_ih"][rows].copy_(lin.weight[:, n:])
             p["bias_ih"][rows].copy_(lin.bias)
@@ -297,12 +295,9 @@ class GRUCell(nn.Module):
     def copy_from(self, fast: nn.Module) -> GRUCell:
         """Read a torch GRU/GRUCell (needs `reset_after=True`): b_r = b_ir + b_hr, etc."""
         self._require_torch_form()
-        p = _torch_params(fast)
-        _check_sizes(self, p, 3)
+        p = _fitting_params(fast, self, 3)
         n = self.hidden_size
-        for block, gate in enumerate(("r", "z")):
-            rows = slice(block * n, (block + 1) * n)
-            lin = getattr(self, f"W_{gate}")
+        for rows, lin in _row_blocks(self, ("r", "z")):
             lin.weight.copy_(torch.cat([p["weight_hh"][rows], p["weight_ih"][rows]], dim=1))
             lin.bias.copy_(p["bias_ih"][rows] + p["bias_hh"][rows])
         rows = slice(2 * n, 3 * n)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from lecture_rl.nets.backbone import Backbone, State
+from lecture_rl.nets.backbone import Backbone, Cuts, State
 
 
 class FrameStackBackbone(Backbone):
@@ -108,12 +108,7 @@ class FrameStackBackbone(Backbone):
         return stacked.flatten(2), (stacked[-1, :, 1:].detach(),)
 
     def forward_sequence(
-        self,
-        obs: Any,
-        state0: State = (),
-        episode_starts: Any = None,
-        *,
-        start_times: list[int] | None = None,
+        self, obs: Any, state0: State = (), episode_starts: Any = None, *, start_times: Cuts = None
     ) -> tuple[torch.Tensor, State]:
         """A rollout `obs[T, B, ...]` -> `(features[T, B, D], state)`, as `step` T times.
 

@@ -65,7 +65,7 @@ from gymnasium import spaces
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from lecture_rl.nets.backbone import Backbone, State, _check_positive
+from lecture_rl.nets.backbone import Backbone, Cuts, State, _check_positive
 
 CORES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 #: with `start_times` known, a GPU runs the stretches between them one core call each (no
@@ -228,12 +228,7 @@ class RecurrentBackbone(Backbone):
         return out[0], self._from_core(new)
 
     def forward_sequence(
-        self,
-        obs: Any,
-        state0: State = (),
-        episode_starts: Any = None,
-        *,
-        start_times: list[int] | None = None,
+        self, obs: Any, state0: State = (), episode_starts: Any = None, *, start_times: Cuts = None
     ) -> tuple[torch.Tensor, State]:
         """A rollout `obs[T, B, ...]` in one call of the core; equals `step` T times.
 

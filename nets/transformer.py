@@ -43,7 +43,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lecture_rl.nets.attention import sinusoidal_encoding
-from lecture_rl.nets.backbone import Backbone, State, _check_positive
+from lecture_rl.nets.backbone import Backbone, Cuts, State, _check_positive
 from lecture_rl.nets.recurrent import make_input_encoder
 
 
@@ -206,7 +206,7 @@ class TransformerBackbone(Backbone):
         episode_starts: Any = None,
         *,
         return_weights=False,
-        start_times: list[int] | None = None,
+        start_times: Cuts = None,
     ) -> tuple[torch.Tensor, State] | tuple[torch.Tensor, State, list[torch.Tensor]]:
         """A rollout `obs[T, B, ...]` in parallel over time; equals `step` T times.
 

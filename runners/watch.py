@@ -179,12 +179,9 @@ def run_watch(args: argparse.Namespace, out=None, *, make_window: Any = None) ->
         )
         budget, env_set = setup.budget, setup.env_kwargs
         train_env = make_env(env_id, env_set)
+        hp = setup.hyperparameters
         agent = build_agent(
-            args.agent,
-            train_env,
-            seed=args.seed,
-            hyperparameters=setup.hyperparameters,
-            device=args.device,
+            args.agent, train_env, seed=args.seed, hyperparameters=hp, device=args.device
         )
         setup.announce()
         try:

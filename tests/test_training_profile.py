@@ -174,10 +174,8 @@ def test_the_benchmark_prints_the_profile_in_its_smoke():
 
 
 def test_before_without_a_checkout_is_one_line_and_exit_2(tmp_path):
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "torch_envs.py"), "--profile",
-         "--before", str(tmp_path)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    script = str(ROOT / "benchmarks" / "torch_envs.py")
+    argv = [sys.executable, script, "--profile", "--before", str(tmp_path)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert f"--before {tmp_path}: no agents/ppo.py there" in done.stderr.strip().splitlines()[-1]

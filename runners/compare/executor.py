@@ -26,10 +26,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from lecture_rl.runners.compare.pool import RETRIES, Notice, OnResult, Report, WorkerPool
+from lecture_rl.runners.compare.pool import RETRIES, Notice, OnResult, Report, Trials, WorkerPool
 from lecture_rl.runners.compare.trials import Trial, failed_result, run_trial
 from lecture_rl.runners.settings import UsageError
 
@@ -38,11 +38,7 @@ class Executor(Protocol):
     """Runs trials; returns True when interrupted with Ctrl-C."""
 
     def run(
-        self,
-        trials: Iterable[Trial],
-        report: Report,
-        on_result: OnResult,
-        notice: Notice | None = None,
+        self, trials: Trials, report: Report, on_result: OnResult, notice: Notice | None = None
     ) -> bool: ...
 
 
@@ -50,11 +46,7 @@ class InlineExecutor:
     """Every trial in this process, one after another."""
 
     def run(
-        self,
-        trials: Iterable[Trial],
-        report: Report,
-        on_result: OnResult,
-        notice: Notice | None = None,
+        self, trials: Trials, report: Report, on_result: OnResult, notice: Notice | None = None
     ) -> bool:
         if "torch" in sys.modules:  # deep agents were planned: the one-off set-up a pool
             # worker gets from its fork server (torch._dynamo for the first optimizer, the
@@ -121,11 +113,7 @@ class RayExecutor:
         return True
 
     def run(
-        self,
-        trials: Iterable[Trial],
-        report: Report,
-        on_result: OnResult,
-        notice: Notice | None = None,
+        self, trials: Trials, report: Report, on_result: OnResult, notice: Notice | None = None
     ) -> bool:
         from ray.util.queue import Queue
 

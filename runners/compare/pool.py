@@ -30,6 +30,7 @@ RETRIES = 2
 
 Report = Callable[..., None]  # (agent, seed, done, ...)
 OnResult = Callable[[dict[str, Any]], None]
+Trials = Iterable[Trial]
 Notice = Callable[[str], None]
 
 
@@ -86,11 +87,7 @@ class WorkerPool:
         self.retries = retries
 
     def run(
-        self,
-        trials: Iterable[Trial],
-        report: Report,
-        on_result: OnResult,
-        notice: Notice | None = None,
+        self, trials: Trials, report: Report, on_result: OnResult, notice: Notice | None = None
     ) -> bool:
         """Run `trials`, taking the next one only when a worker is free (after the results
         so far went to `on_result`); True when Ctrl-C stopped the run. An exception from
