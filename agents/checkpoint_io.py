@@ -66,27 +66,14 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     path holds the old file or the new one, never half of one. An `OSError` names `path`
     itself (not the temporary file), so the one line a user sees is the file they know."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except FileNotFoundError:  # the folder was removed that very moment: make it again
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; honour the user's umask
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if exc.filename in (None, tmp):
-            exc.filename = str(path)
-        raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    for attempt in range(3):  # the folder (or the temporary file) removed under us: again
+        try:
+            _write_and_rename(path, write)
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+        else:
+            break
     return path
 
 
@@ -176,6 +163,27 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _write_and_rename(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """One attempt of `atomic_write`: a temporary file beside `path`, synced, renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; honour the user's umask
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename in (None, tmp):
+            exc.filename = str(path)
+        raise
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

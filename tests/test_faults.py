@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from lecture_rl import agents
-from lecture_rl.agents.checkpoint_io import file_manifest
+from lecture_rl.agents.checkpoint_io import atomic_write, file_manifest
 from lecture_rl.runners.cli import main
 from lecture_rl.runners.commands import COMMANDS
 from lecture_rl.runners.compare.trials import result_checksum
@@ -460,6 +460,24 @@ def test_train_whose_folder_is_removed_mid_run_writes_it_again_complete(tmp_path
     assert meta["training"]["complete"] and meta["training"]["episodes"] == 4000
     assert len(read_log(out)) == 4000
     agents.load(out)
+
+
+def test_a_file_whose_folder_is_removed_while_it_is_written_is_written_again(tmp_path):
+    """The race behind a folder removed mid-run: the temporary file (or its folder) vanishes
+    between its creation and the rename; the write starts over in a new folder."""
+    folder = tmp_path / "trials"
+    attempts = []
+
+    def write(handle):
+        attempts.append(handle.name)
+        if len(attempts) == 1:
+            shutil.rmtree(folder)  # the folder and the open temporary file, removed for real
+        handle.write(b"{}")
+
+    atomic_write(folder / "q_learning-seed1.json", write)
+    assert (folder / "q_learning-seed1.json").read_bytes() == b"{}"
+    assert len(attempts) == 2
+    assert [p.name for p in folder.iterdir()] == ["q_learning-seed1.json"]  # no temporary left
 
 
 def test_compare_whose_trials_folder_is_removed_mid_run_ends_as_undisturbed(
