@@ -318,6 +318,24 @@ def gaussian_log_prob(
 Policy = CategoricalPolicy | GaussianPolicy | StateDependentGaussianPolicy
 
 
+class PolicyHeads:
+    """The heads of a policy-gradient agent (`ppo`, `reinforce`): the policy's own (`actor`:
+    logits, or a Gaussian's mean and log σ) and one value head V(s) named `value_head`
+    (PPO's critic, REINFORCE's baseline), with CleanRL's initialisation."""
+
+    value_head: str
+
+    def _build_heads(self) -> dict[str, nn.Module]:
+        width = self.backbone.output_dim
+        return {
+            **self.policy.build_heads(width),  # π: logits, or a Gaussian's mean and log σ
+            self.value_head: layer_init(nn.Linear(width, 1), std=1.0),
+        }
+
+    def _action_scores(self, features: torch.Tensor) -> torch.Tensor:
+        return self.heads["actor"](features)
+
+
 class UnsupportedActionSpace(ValueError):
     """The env's action space is one the agent cannot act in."""
 

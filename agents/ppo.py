@@ -70,7 +70,6 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 import torch
-from torch import nn
 
 from lecture_rl.agents.base import HyperparameterError, TrainingRun
 from lecture_rl.agents.deep import DeepAgent
@@ -83,7 +82,7 @@ from lecture_rl.agents.hyperparameters import (
     unit_interval,
     with_defaults,
 )
-from lecture_rl.agents.policies import LOG_STD_INIT_PARAM, layer_init
+from lecture_rl.agents.policies import LOG_STD_INIT_PARAM, PolicyHeads
 from lecture_rl.agents.rollout import (
     Rollout,
     detach_state,
@@ -106,7 +105,7 @@ from lecture_rl.nets.frame_stack import FrameStackBackbone
 MEMORY_NETS = ("rnn", "lstm", "gru", "transformer")
 
 
-class PPOAgent(DeepAgent):
+class PPOAgent(PolicyHeads, DeepAgent):
     """PPO with GAE on a shared backbone with actor and critic heads."""
 
     name: ClassVar[str] = "ppo"
@@ -154,6 +153,7 @@ class PPOAgent(DeepAgent):
         "torch_envs": TORCH_ENVS_PARAM,
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 500_000}
+    value_head = "critic"  # V(s) of the advantage estimate
     # Attention with Adam at 5e-3 (the recurrent cores' rate) learns Copy to only ~0.4-0.5;
     # 1e-3 and D = 64 solve Copy-5 in ~100k steps (benchmarks/memory_nets.py).
     # LSTM / GRU (module docstring): Adam moves a weight by about lr per step, and gradients of
@@ -184,16 +184,6 @@ class PPOAgent(DeepAgent):
     def _make_optimizer(self) -> torch.optim.Optimizer:
         # fused: one kernel per step, and the sync-free divergence guard (DeepAgent)
         return torch.optim.Adam(self.parameters(), lr=self.hp["lr"], eps=1e-5, fused=True)
-
-    def _build_heads(self) -> dict[str, nn.Module]:
-        width = self.backbone.output_dim
-        return {
-            **self.policy.build_heads(width),  # π: logits, or a Gaussian's mean and log σ
-            "critic": layer_init(nn.Linear(width, 1), std=1.0),
-        }
-
-    def _action_scores(self, features: torch.Tensor) -> torch.Tensor:
-        return self.heads["actor"](features)
 
     def value(self, features: torch.Tensor) -> torch.Tensor:
         """V(s) from backbone features (`[..., D]` -> `[...]`)."""

@@ -31,12 +31,11 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 import torch
-from torch import nn
 
 from lecture_rl.agents.base import TrainingRun
 from lecture_rl.agents.deep import DeepAgent
 from lecture_rl.agents.hyperparameters import Param, non_negative, positive_int, with_defaults
-from lecture_rl.agents.policies import LOG_STD_INIT_PARAM, layer_init
+from lecture_rl.agents.policies import LOG_STD_INIT_PARAM, PolicyHeads
 from lecture_rl.agents.training_profile import to_host
 from lecture_rl.agents.vector_envs import (
     TORCH_ENVS_PARAM,
@@ -46,7 +45,7 @@ from lecture_rl.agents.vector_envs import (
 )
 
 
-class ReinforceAgent(DeepAgent):
+class ReinforceAgent(PolicyHeads, DeepAgent):
     """REINFORCE with a learned value baseline (actor and critic heads on one backbone)."""
 
     name: ClassVar[str] = "reinforce"
@@ -63,18 +62,7 @@ class ReinforceAgent(DeepAgent):
         "torch_envs": TORCH_ENVS_PARAM,
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
-
-    # Intentional twin (duplicate scan): PPO builds the same two heads (the actor and a value head:
-    # here the baseline), with CleanRL's initialisation.
-    def _build_heads(self) -> dict[str, nn.Module]:
-        width = self.backbone.output_dim
-        return {
-            **self.policy.build_heads(width),  # π: logits, or a Gaussian's mean and log σ
-            "baseline": layer_init(nn.Linear(width, 1), std=1.0),
-        }
-
-    def _action_scores(self, features: torch.Tensor) -> torch.Tensor:
-        return self.heads["actor"](features)
+    value_head = "baseline"  # b(s) = V(s), the variance-reducing baseline
 
     # ----- training -------------------------------------------------------------------------
 

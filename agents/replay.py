@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
+#: the arrays of a stored transition (s, a, r, s', terminated, the actions available in s'):
+#: what `sample` returns and a checkpoint holds
+FIELDS = ("obs", "actions", "rewards", "next_obs", "terminated", "next_mask")
+
 
 class ReplayBuffer:
     """A ring buffer of transitions with seeded uniform sampling.
@@ -85,36 +89,19 @@ class ReplayBuffer:
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         idx = self.rng.integers(0, self.size, size=batch_size)
-        return {
-            "obs": self.obs[idx],
-            "actions": self.actions[idx],
-            "rewards": self.rewards[idx],
-            "next_obs": self.next_obs[idx],
-            "terminated": self.terminated[idx],
-            "next_mask": self.next_mask[idx],
-        }
+        return {name: getattr(self, name)[idx] for name in FIELDS}
 
-    # Intentional twin (duplicate scan): the arrays sample() returns, listed again for the
-    # checkpoint.
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The filled rows and the write position, for a resumable checkpoint."""
-        rows = slice(0, self.size)
-        return {
-            "obs": self.obs[rows],
-            "next_obs": self.next_obs[rows],
-            "actions": self.actions[rows],
-            "rewards": self.rewards[rows],
-            "terminated": self.terminated[rows],
-            "next_mask": self.next_mask[rows],
-            "pos": np.array([self.pos], dtype=np.int64),
-        }
+        rows = {name: getattr(self, name)[: self.size] for name in FIELDS}
+        return {**rows, "pos": np.array([self.pos], dtype=np.int64)}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Put back what `state_arrays` returned (shapes are checked)."""
         size = int(arrays["actions"].shape[0])
         if size > self.capacity:
             raise ValueError(f"{size} stored transitions do not fit a buffer of {self.capacity}")
-        for name in ("obs", "next_obs", "actions", "rewards", "terminated", "next_mask"):
+        for name in FIELDS:
             value = np.asarray(arrays[name])
             target = getattr(self, name)
             if value.shape[1:] != target.shape[1:]:

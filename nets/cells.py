@@ -103,7 +103,19 @@ def _row_blocks(cell: nn.Module, gates: Sequence[str]) -> Iterator[tuple[slice, 
         yield slice(block * n, (block + 1) * n), getattr(cell, f"W_{gate}")
 
 
-class RNNCell(nn.Module):
+class _CellWithOutput(nn.Module):
+    """A recurrent cell with the optional output layer of notes 000 §3.c (`W_ho`, k units)."""
+
+    W_ho: nn.Linear | None
+
+    def output(self, h: torch.Tensor) -> torch.Tensor:
+        """o^(t) = W_ho h^(t) + b_ho (linear f_y; apply softmax yourself for classes)."""
+        if self.W_ho is None:
+            raise ValueError("this cell has no output layer; build it with output_size=k")
+        return self.W_ho(h)
+
+
+class RNNCell(_CellWithOutput):
     """Elman RNN cell, notes 000 §2.c. `forward(x[B, m], h[B, n]) -> h[B, n]`.
 
     Arguments:
@@ -121,12 +133,6 @@ class RNNCell(nn.Module):
         if h is None:
             h = x.new_zeros(x.shape[0], self.hidden_size)
         return torch.tanh(self.W_xh(x) + self.W_hh(h))  # h^(t) = f_h(W_xh x + W_hh h + b_h)
-
-    def output(self, h: torch.Tensor) -> torch.Tensor:
-        """o^(t) = W_ho h^(t) + b_ho (linear f_y; apply softmax yourself for classes)."""
-        if self.W_ho is None:
-            raise ValueError("this cell has no output layer; build it with output_size=k")
-        return self.W_ho(h)
 
     @torch.no_grad()
     def copy_to(self, fast: nn.Module) -> nn.Module:
@@ -148,7 +154,7 @@ class RNNCell(nn.Module):
         return self
 
 
-class LSTMCell(nn.Module):
+class LSTMCell(_CellWithOutput):
     """LSTM cell gate by gate, notes 000 §3.b. `forward(x, (h, C)) -> (h, C)`.
 
     Each gate `W_g` is `nn.Linear(n + m, n)` on `[h^(t-1), x^(t)]`: its weight's first n
@@ -191,12 +197,6 @@ class LSTMCell(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         g = self.gates(x, state)
         return g["h"], g["c"]
-
-    def output(self, h: torch.Tensor) -> torch.Tensor:
-        """The output layer of notes 000 §3.c: W_ho h + b_ho, k units."""
-        if self.W_ho is None:
-            raise ValueError("this cell has no output layer; build it with output_size=k")
-        return self.W_ho(h)
 
     @torch.no_grad()
     def copy_to(self, fast: nn.Module) -> nn.Module:

@@ -372,3 +372,14 @@ def test_luong_scores():
     torch.testing.assert_close(alpha.sum(-1), torch.ones(2))
     with pytest.raises(ValueError, match="dot score"):
         LuongAttention(5, "dot", source_size=3)
+
+
+@pytest.mark.parametrize("cell_class", [RNNCell, LSTMCell])
+def test_the_output_layer_is_w_ho_h_plus_b_ho_and_absent_without_output_size(cell_class):
+    torch.manual_seed(0)
+    cell = cell_class(3, 5, output_size=2)
+    h = torch.randn(4, 5)
+    expected = h @ cell.W_ho.weight.T + cell.W_ho.bias  # o = W_ho h + b_ho, notes 000 §3.c
+    assert torch.allclose(cell.output(h), expected)
+    with pytest.raises(ValueError, match="output_size=k"):
+        cell_class(3, 5).output(h)
