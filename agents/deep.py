@@ -364,8 +364,9 @@ class DeepAgent(GradientSteps, DeepCheckpoint, Agent):
         if twin is None:
             head = self.heads[self.score_head] if self.score_head in self.heads else None
             made = None
-            if head is not None and self.device.type == "cpu":
-                made = NumpyTwin.of(self.backbone, head)
+            if head is not None and self.device.type == "cpu":  # the score head's own net
+                net = getattr(self.backbone, "actor", self.backbone)  # ActorCriticPair: f_π
+                made = NumpyTwin.of(net, head)
             twin = self._twin_cache = made if made is not None else False
         return twin or None
 

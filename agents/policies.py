@@ -29,12 +29,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lecture_rl.agents.hyperparameters import Param
+from lecture_rl.agents.hyperparameters import HyperparameterError, Param
+from lecture_rl.nets.actor_critic_pair import ActorCriticPair
 
 #: the `log_std_init` hyperparameter of the agents with a Gaussian policy (ppo, reinforce)
 LOG_STD_INIT_PARAM = Param(
     0.0, "Box actions: log σ of the Gaussian policy at the start (learned; one per action dim)",
     low=-20.0, high=5.0,
+)  # fmt: skip
+
+#: the `critic_net` hyperparameter of the agents with a value head (ppo, reinforce)
+CRITIC_NET_PARAM = Param(
+    "shared", "shared: actor and value heads on one backbone; separate: the critic has its own "
+    "copy of the backbone (SB3's and CleanRL's PPO; mlp and cnn)",
+    choices=("shared", "separate"),
 )  # fmt: skip
 
 #: ½ log 2π, the constant of a Gaussian's log-density
@@ -325,15 +333,52 @@ class PolicyHeads:
 
     value_head: str
 
+    @classmethod
+    def check_critic_net(cls, hp: dict[str, Any]) -> None:
+        """`critic_net=separate` needs a feed-forward net and no gSDE (which reads the actor's
+        features through the policy); one line naming the setting otherwise."""
+        if hp["critic_net"] != "separate":
+            return
+        if hp["net"] not in ("mlp", "cnn") or hp["frame_stack"] > 1:
+            what = f"net={hp['net']}" if hp["frame_stack"] <= 1 else "frame_stack"
+            raise HyperparameterError(
+                f"{cls.name}: critic_net=separate gives the critic its own feed-forward network "
+                f"(mlp or cnn), but {what} carries a memory; use critic_net=shared"
+            )
+        if hp.get("use_sde"):
+            raise HyperparameterError(
+                f"{cls.name}: critic_net=separate with use_sde=true is not supported (gSDE's "
+                "noise reads the shared features); use critic_net=shared"
+            )
+
+    def _make_backbone(self) -> nn.Module:
+        backbone = super()._make_backbone()  # type: ignore[misc]
+        if self.hp["critic_net"] == "separate":  # f_V: a second, separately initialised copy
+            return ActorCriticPair(backbone, super()._make_backbone())  # type: ignore[misc]
+        return backbone
+
     def _build_heads(self) -> dict[str, nn.Module]:
         width = self.backbone.output_dim
+        actor_width = getattr(self.backbone, "actor_dim", None)  # separate critic: a split
+        critic_width = width if actor_width is None else width - actor_width
         return {
-            **self.policy.build_heads(width),  # π: logits, or a Gaussian's mean and log σ
-            self.value_head: layer_init(nn.Linear(width, 1), std=1.0),
+            # π: logits, or a Gaussian's mean and log σ
+            **self.policy.build_heads(width if actor_width is None else actor_width),
+            self.value_head: layer_init(nn.Linear(critic_width, 1), std=1.0),
         }
 
+    def actor_features(self, features: torch.Tensor) -> torch.Tensor:
+        """What the policy's heads read: all the features, or the actor's columns."""
+        split = getattr(self.backbone, "actor_dim", None)
+        return features if split is None else features[..., :split]
+
+    def critic_features(self, features: torch.Tensor) -> torch.Tensor:
+        """What the value head reads: all the features, or the critic's columns."""
+        split = getattr(self.backbone, "actor_dim", None)
+        return features if split is None else features[..., split:]
+
     def _action_scores(self, features: torch.Tensor) -> torch.Tensor:
-        return self.heads["actor"](features)
+        return self.heads["actor"](self.actor_features(features))
 
 
 class UnsupportedActionSpace(ValueError):

@@ -82,7 +82,8 @@ from lecture_rl.agents.hyperparameters import (
     unit_interval,
     with_defaults,
 )
-from lecture_rl.agents.policies import LOG_STD_INIT_PARAM, PolicyHeads
+from lecture_rl.agents.policies import CRITIC_NET_PARAM, LOG_STD_INIT_PARAM, PolicyHeads
+from lecture_rl.agents.ppo_fused import FusedPPOSteps
 from lecture_rl.agents.rollout import (
     Rollout,
     detach_state,
@@ -105,8 +106,8 @@ from lecture_rl.nets.frame_stack import FrameStackBackbone
 MEMORY_NETS = ("rnn", "lstm", "gru", "transformer")
 
 
-class PPOAgent(PolicyHeads, DeepAgent):
-    """PPO with GAE on a shared backbone with actor and critic heads."""
+class PPOAgent(FusedPPOSteps, PolicyHeads, DeepAgent):
+    """PPO with GAE: actor and critic heads on one backbone (or each on its own: critic_net)."""
 
     name: ClassVar[str] = "ppo"
     score_head: ClassVar[str | None] = "actor"  # _action_scores: this linear head
@@ -145,6 +146,7 @@ class PPOAgent(PolicyHeads, DeepAgent):
             True, "memory nets: the update first re-runs each env's unfinished episode from the "
             "previous rollout, so BPTT reaches the episode's start (at most one rollout back)",
             kind="bool"),
+        "critic_net": CRITIC_NET_PARAM,
         "log_std_init": LOG_STD_INIT_PARAM,
         "use_sde": Param(False, "Box actions: gSDE, exploration noise φ(s)ᵀΘ with Θ redrawn "
                          "every sde_sample_freq steps (SB3's use_sde)", kind="bool"),
@@ -169,6 +171,7 @@ class PPOAgent(PolicyHeads, DeepAgent):
     @classmethod
     def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
         super().check_hyperparameters(hp)
+        cls.check_critic_net(hp)
         if hp["batch_size"] and hp["net"] in MEMORY_NETS:
             raise HyperparameterError(
                 f"ppo: batch_size={hp['batch_size']} shuffles single steps, but net="
@@ -187,7 +190,7 @@ class PPOAgent(PolicyHeads, DeepAgent):
 
     def value(self, features: torch.Tensor) -> torch.Tensor:
         """V(s) from backbone features (`[..., D]` -> `[...]`)."""
-        return self.heads["critic"](features).squeeze(-1)
+        return self.heads["critic"](self.critic_features(features)).squeeze(-1)
 
     # ----- training -------------------------------------------------------------------------
 
@@ -471,6 +474,10 @@ class PPOAgent(PolicyHeads, DeepAgent):
         `previous` (the rollout before, with the episode prefix) is re-run in front of each
         sequence where an episode began in it; its steps carry no loss.
         """
+        if previous is None:  # an MLP with a categorical policy on the CPU: by hand, no graph
+            fused = self._fused_update(rollout, advantages, returns)
+            if fused is not None:
+                return fused
         hp = self.hp
         clip_coef = hp["clip_coef"] if self._clip_coef is None else self._clip_coef
         # summed as tensors, converted once: a float() per minibatch is a host sync on a GPU

@@ -35,7 +35,7 @@ import torch
 from lecture_rl.agents.base import TrainingRun
 from lecture_rl.agents.deep import DeepAgent
 from lecture_rl.agents.hyperparameters import Param, non_negative, positive_int, with_defaults
-from lecture_rl.agents.policies import LOG_STD_INIT_PARAM, PolicyHeads
+from lecture_rl.agents.policies import CRITIC_NET_PARAM, LOG_STD_INIT_PARAM, PolicyHeads
 from lecture_rl.agents.training_profile import to_host
 from lecture_rl.agents.vector_envs import (
     TORCH_ENVS_PARAM,
@@ -46,7 +46,7 @@ from lecture_rl.agents.vector_envs import (
 
 
 class ReinforceAgent(PolicyHeads, DeepAgent):
-    """REINFORCE with a learned value baseline (actor and critic heads on one backbone)."""
+    """REINFORCE with a learned value baseline (its head on the actor's backbone or its own)."""
 
     name: ClassVar[str] = "reinforce"
     score_head: ClassVar[str | None] = "actor"  # _action_scores: this linear head
@@ -58,11 +58,17 @@ class ReinforceAgent(PolicyHeads, DeepAgent):
         "max_episode_steps": positive_int(1000, "episodes are cut here while training",
                                           high=10**7),
         "normalize_advantages": Param(True, "normalise G − b over each batch", kind="bool"),
+        "critic_net": CRITIC_NET_PARAM,
         "log_std_init": LOG_STD_INIT_PARAM,
         "torch_envs": TORCH_ENVS_PARAM,
     }  # fmt: skip
     default_budget: ClassVar[dict[str, int]] = {"steps": 200_000}
     value_head = "baseline"  # b(s) = V(s), the variance-reducing baseline
+
+    @classmethod
+    def check_hyperparameters(cls, hp: dict[str, Any]) -> None:
+        super().check_hyperparameters(hp)
+        cls.check_critic_net(hp)
 
     # ----- training -------------------------------------------------------------------------
 
@@ -255,7 +261,7 @@ class ReinforceAgent(PolicyHeads, DeepAgent):
         if batch["masks"] is not None:
             scores = scores.masked_fill(~batch["masks"], -1e9)
         logp, entropy = self.policy.log_prob_entropy(scores, self.heads, batch["actions"], features)
-        baseline = self.heads["baseline"](features).squeeze(-1)  # b(s_t) = V_w(s_t)
+        baseline = self.heads["baseline"](self.critic_features(features)).squeeze(-1)  # b(s_t) = V_w(s_t)
         valid = batch["valid"].float()
         count = valid.sum().clamp(min=1.0)
         advantage = (batch["returns"] - baseline).detach()  # G_t − b(s_t)

@@ -47,11 +47,16 @@ class FusedMLP:
     Arguments:
         layers: the hidden `nn.Linear` layers, in order.
         activations: `"relu"` or `"tanh"` after each hidden layer.
-        head: the output `nn.Linear`.
+        head: the output `nn.Linear`, or several on the same features (PPO's actor and
+            critic): their outputs side by side, `[head_1(h), head_2(h), ...]`.
     """
 
-    def __init__(self, layers: list[nn.Linear], activations: list[str], head: nn.Linear):
-        self.layers = [*layers, head]
+    def __init__(
+        self, layers: list[nn.Linear], activations: list[str], head: nn.Linear | list[nn.Linear]
+    ):
+        self.heads = list(head) if isinstance(head, list | tuple) else [head]
+        self.layers = [*layers, *self.heads]
+        self.hidden = len(layers)
         self.activations = activations
         self._params = [p for layer in self.layers for p in (layer.weight, layer.bias)]
         self._ptrs: list[int] = []
@@ -60,10 +65,13 @@ class FusedMLP:
         self._grad_arrays: list[np.ndarray] = []
 
     @classmethod
-    def of(cls, backbone: nn.Module, head: nn.Module) -> FusedMLP | None:
-        """The fused twin of `backbone` + `head`, or `None` if they are not a plain MLP
-        (Linear -> ReLU/Tanh blocks and a Linear head, float32, every parameter trained)."""
-        if not isinstance(backbone, MLPBackbone) or not isinstance(head, nn.Linear):
+    def of(cls, backbone: nn.Module, head: nn.Module | list[nn.Module]) -> FusedMLP | None:
+        """The fused twin of `backbone` + `head` (or a list of heads), or `None` if they are
+        not a plain MLP (Linear -> ReLU/Tanh blocks and Linear heads, float32)."""
+        heads = list(head) if isinstance(head, list | tuple) else [head]
+        if not isinstance(backbone, MLPBackbone) or not all(
+            isinstance(h, nn.Linear) for h in heads
+        ):
             return None
         if backbone.encoder.is_image:
             return None
@@ -80,13 +88,13 @@ class FusedMLP:
                 return None
         if not layers or len(activations) != len(layers):
             return None
-        for layer in [*layers, head]:
+        for layer in [*layers, *heads]:
             if layer.bias is None or layer.weight.dtype != torch.float32:
                 return None
-        return cls(layers, activations, head)
+        return cls(layers, activations, heads if isinstance(head, list | tuple) else head)
 
     def parameters(self) -> list[nn.Parameter]:
-        """Weights and biases in the order `backbone.parameters()` then `head`'s."""
+        """Weights and biases in the order `backbone.parameters()` then the heads'."""
         return [p for layer in self.layers for p in (layer.weight, layer.bias)]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, Trace]:
@@ -100,9 +108,11 @@ class FusedMLP:
             trace.append(a)
             a = torch.addmm(layer.bias, a, layer.weight.t())  # z = a Wᵀ + b
             a = a.relu_() if act == "relu" else a.tanh_()  # a = f(z)
-        head = self.layers[-1]
         trace.append(a)
-        return torch.addmm(head.bias, a, head.weight.t()), trace
+        if len(self.heads) == 1:
+            head = self.heads[0]
+            return torch.addmm(head.bias, a, head.weight.t()), trace
+        return torch.cat([torch.addmm(h.bias, a, h.weight.t()) for h in self.heads], 1), trace
 
     def backward(self, trace: Trace, grad_out: torch.Tensor) -> None:
         """Set every parameter's `.grad` to ∂L/∂θ (replacing what was there) from `grad_out` =
@@ -112,8 +122,22 @@ class FusedMLP:
             with torch.no_grad():
                 return self.backward(trace, grad_out)
         rows = grad_out.shape[0]
-        delta = grad_out
-        for index in range(len(self.layers) - 1, -1, -1):
+        a_top = trace[self.hidden][:rows]
+        column, delta = 0, None
+        for head in self.heads:  # each head's columns of ∂L/∂out; Σ over heads of δ W
+            width = head.weight.shape[0]
+            part = grad_out[:, column : column + width]
+            column += width
+            _write_grad(head.weight, part.t() @ a_top)
+            _write_grad(head.bias, part.sum(0))
+            delta = part @ head.weight if delta is None else delta.addmm_(part, head.weight)
+        for index in range(self.hidden - 1, -1, -1):
+            act = self.activations[index]
+            a_out = trace[index + 1][:rows]
+            if act == "relu":
+                delta = delta.mul_(a_out > 0)  # f′(z) = [a > 0]
+            else:
+                delta = delta.mul_(1.0 - a_out * a_out)  # f′(z) = 1 − a²
             layer = self.layers[index]
             a_prev = trace[index][:rows]
             _write_grad(layer.weight, delta.t() @ a_prev)  # ∂L/∂W = δᵀ a_{l−1}
@@ -121,10 +145,6 @@ class FusedMLP:
             if index == 0:
                 break
             delta = delta @ layer.weight  # ∂L/∂a_{l−1} = δ W
-            if self.activations[index - 1] == "relu":
-                delta = delta.mul_(a_prev > 0)  # f′(z) = [a > 0]
-            else:
-                delta = delta.mul_(1.0 - a_prev * a_prev)  # f′(z) = 1 − a²
 
     def arrays(self) -> list[np.ndarray]:
         """numpy views (CPU only) of `parameters`, rebuilt if one was replaced."""
@@ -148,8 +168,14 @@ class FusedMLP:
             z += w[2 * i + 1]  # z = a Wᵀ + b
             a = np.maximum(z, 0.0, out=z) if act == "relu" else np.tanh(z, out=z)  # a = f(z)
         trace.append(a)
-        out = a @ w[-2].T
-        out += w[-1]
+        if len(self.heads) == 1:
+            out = a @ w[-2].T
+            out += w[-1]
+            return out, trace
+        top = 2 * self.hidden  # the heads' weights, one after the other
+        weight = np.concatenate(w[top::2])  # [Σ outputs, h]: one product for every head
+        out = a @ weight.T
+        out += np.concatenate(w[top + 1 :: 2])
         return out, trace
 
     def backward_numpy(self, trace: NumpyTrace, grad_out: np.ndarray) -> list[np.ndarray]:
@@ -159,18 +185,28 @@ class FusedMLP:
         w = self.arrays()
         grads = self._grad_arrays
         rows = grad_out.shape[0]
-        delta = grad_out
-        for index in range(len(self.layers) - 1, -1, -1):
+        a_top = trace[self.hidden][:rows]
+        column, delta = 0, None
+        for j in range(self.hidden, len(self.layers)):  # each head's columns of ∂L/∂out
+            width = w[2 * j].shape[0]
+            part = grad_out[:, column : column + width]
+            column += width
+            np.matmul(part.T, a_top, out=grads[2 * j])  # ∂L/∂W = δᵀ h
+            part.sum(0, out=grads[2 * j + 1])  # ∂L/∂b = Σ δ
+            back = part @ w[2 * j]  # ∂L/∂h: Σ over the heads of δ W
+            delta = back if delta is None else delta + back
+        for index in range(self.hidden - 1, -1, -1):
+            a_out = trace[index + 1][:rows]
+            if self.activations[index] == "relu":
+                delta *= a_out > 0  # f′(z) = [a > 0]
+            else:
+                delta *= 1.0 - a_out * a_out  # f′(z) = 1 − a²
             a_prev = trace[index][:rows]
             np.matmul(delta.T, a_prev, out=grads[2 * index])  # ∂L/∂W = δᵀ a_{l−1}
             delta.sum(0, out=grads[2 * index + 1])  # ∂L/∂b = Σ δ
             if index == 0:
                 break
             delta = delta @ w[2 * index]  # ∂L/∂a_{l−1} = δ W
-            if self.activations[index - 1] == "relu":
-                delta *= a_prev > 0  # f′(z) = [a > 0]
-            else:
-                delta *= 1.0 - a_prev * a_prev  # f′(z) = 1 − a²
         for param, grad in zip(self._params, self._grads):
             param.grad = grad
         return grads

@@ -50,6 +50,36 @@ def test_fused_forward_and_gradients_equal_autograd(space, kwargs):
         assert np.shares_memory(view, p.grad.numpy())  # clipping the view clips .grad
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_several_heads_on_one_mlp_equal_autograd(activation):
+    """PPO's actor and critic on one backbone: outputs side by side, gradients summed."""
+    torch.manual_seed(1)
+    space = gym.spaces.Box(-1.0, 1.0, (5,))
+    backbone = make_backbone("mlp", space, hidden_sizes=(12, 9), activation=activation)
+    actor, critic = nn.Linear(9, 3), nn.Linear(9, 1)
+    fused = FusedMLP.of(backbone, [actor, critic])
+    assert fused is not None and len(fused.parameters()) == 8
+    obs = torch.randn(11, 5)
+    features = backbone.step(obs)[0]
+    out = torch.cat([actor(features), critic(features)], 1)
+    weights = torch.randn(11, 4)
+    (out * weights).sum().backward()
+    expected = [p.grad.clone() for p in fused.parameters()]
+    for p in fused.parameters():
+        p.grad = None
+    x = backbone.preprocess(obs)
+    fused_out, trace = fused.forward(x)
+    fused.backward(trace, weights.clone())
+    torch.testing.assert_close(fused_out, out.detach(), rtol=1e-5, atol=1e-6)
+    for p, want in zip(fused.parameters(), expected):
+        torch.testing.assert_close(p.grad, want, rtol=1e-5, atol=1e-6)
+    numpy_out, numpy_trace = fused.forward_numpy(x.numpy())
+    fused.backward_numpy(numpy_trace, weights.numpy().copy())
+    torch.testing.assert_close(torch.from_numpy(numpy_out), out.detach(), rtol=1e-5, atol=1e-6)
+    for p, want in zip(fused.parameters(), expected):
+        torch.testing.assert_close(p.grad, want, rtol=1e-5, atol=1e-6)
+
+
 def test_fused_reads_the_live_parameters_and_refuses_other_nets():
     space = gym.spaces.Discrete(3)
     backbone = make_backbone("mlp", space, hidden_size=8)

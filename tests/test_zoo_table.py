@@ -37,13 +37,17 @@ def test_every_row_has_a_builtin_preset_within_rl_zoo3s_budget():
             continue
         with_preset.add(row.name)
         assert preset.entry == row.env_id
-        assert preset.steps is not None and preset.steps <= row.published_steps, row.name
+        # DoorKey-5x5: rl-zoo3's 100k is not reproduced here by SB3 either; ours trains 200k
+        # and its row is then not counted as reached (test_a_run_over_budget_is_not_reached)
+        limit = 200_000 if row.env_id == "MiniGrid-DoorKey-5x5-v0" else row.published_steps
+        assert preset.steps is not None and preset.steps <= limit, row.name
     assert {
         "ppo-CartPole-v1",
         "dqn-CartPole-v1",
         "ppo-Pendulum-v1",
         "ppo-MountainCarContinuous-v0",
         "ppo-LunarLanderContinuous-v3",
+        "ppo-MiniGrid-DoorKey-5x5-v0",
     } <= with_preset
 
 
@@ -81,3 +85,18 @@ def test_preset_none_trains_the_defaults_at_rl_zoo3s_budget():
     assert settings["budget"] == {"steps": 100_000} and "n_steps" not in settings["hyperparameters"]
     builtin = zoo_table.resolved_settings(row, "auto", None, 100)
     assert builtin["hyperparameters"]["n_steps"] == 32
+
+
+def test_a_run_over_budget_is_not_reached():
+    """A row's mean at or above the published one counts only within rl-zoo3's budget."""
+    row = zoo_table.BY_NAME["ppo-MiniGrid-DoorKey-5x5-v0"]
+
+    def runs(steps):
+        return {f"k{seed}": {"row": row.name, "who": "ours", "settings_key": "s", "seed": seed,
+                             "greedy": 0.97, "seconds": 10.0, "steps": steps}
+                for seed in range(3)}  # fmt: skip
+
+    text, numbers = zoo_table.table([row], runs(200_000), {row.name: "s"})
+    assert not numbers[row.name]["reached"] and "no (over its budget)" in text
+    text, numbers = zoo_table.table([row], runs(100_000), {row.name: "s"})
+    assert numbers[row.name]["reached"] and "| yes |" in text
