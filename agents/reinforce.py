@@ -261,7 +261,8 @@ class ReinforceAgent(PolicyHeads, DeepAgent):
         if batch["masks"] is not None:
             scores = scores.masked_fill(~batch["masks"], -1e9)
         logp, entropy = self.policy.log_prob_entropy(scores, self.heads, batch["actions"], features)
-        baseline = self.heads["baseline"](self.critic_features(features)).squeeze(-1)  # b(s_t) = V_w(s_t)
+        # b(s_t) = V_w(s_t)
+        baseline = self.heads["baseline"](self.critic_features(features)).squeeze(-1)
         valid = batch["valid"].float()
         count = valid.sum().clamp(min=1.0)
         advantage = (batch["returns"] - baseline).detach()  # G_t − b(s_t)
