@@ -239,6 +239,7 @@ class PPOAgent(FusedPPOSteps, PolicyHeads, DeepAgent):
         sde = hp["use_sde"] and self.policy.continuous
         sde_every = hp["sde_sample_freq"] if sde else 0
         steps_done = 0
+        blas_limit = self._limit_blas_threads()
         try:
             while not run.done:
                 self._anneal(steps_done, run)
@@ -250,23 +251,40 @@ class PPOAgent(FusedPPOSteps, PolicyHeads, DeepAgent):
                 with torch.no_grad():  # 1. collect
                     with phase("rollout forward"):  # categorical: the noise of every a ~ π(·|s)
                         noise = self.policy.rollout_noise(n_steps, num_envs, self.generator)
+                    # an MLP with a categorical policy on the CPU: the numpy forward (ppo_fused)
+                    by_hand = self.use_fused_update and not (on_device or want_policy)
+                    by_hand = by_hand and self._fused_nets() is not None
+                    noise_np = noise.numpy() if by_hand and noise is not None else None
                     for t in range(n_steps):
                         with phase("rollout forward"):
                             obs_t = self.obs_tensor(obs, learn=True)
                             rollout.obs[t] = obs_t
                             rollout.episode_starts[t] = episode_start
-                            features, state = self.backbone.step(obs_t, state, episode_start)
-                            scores = self._masked(self._action_scores(features), infos, rollout, t)
-                            if sde_every > 0 and t % sde_every == 0:  # gSDE: new Θ
-                                self.policy.reset_noise(num_envs, self.heads, self.generator)
-                            action = self.policy.sample(
-                                scores, self.heads, self.generator, features,
-                                noise=None if noise is None else noise[t],
-                            )  # fmt: skip
-                            logp = self.policy.log_prob(scores, self.heads, action, features)
-                            rollout.values[t] = self.value(features)
-                            rollout.actions[t] = action
-                            rollout.logprobs[t] = logp
+                        if noise_np is not None and "action_mask" not in infos:
+                            with phase("rollout forward"):
+                                action, logp, rollout.values[t] = self._fused_act(
+                                    obs_t, noise_np[t]
+                                )  # fmt: skip
+                                rollout.actions[t] = action
+                                rollout.logprobs[t] = logp
+                                if rollout.masks is not None:
+                                    rollout.masks[t] = True
+                        else:
+                            with phase("rollout forward"):
+                                features, state = self.backbone.step(obs_t, state, episode_start)
+                                scores = self._masked(
+                                    self._action_scores(features), infos, rollout, t
+                                )
+                                if sde_every > 0 and t % sde_every == 0:  # gSDE: new Θ
+                                    self.policy.reset_noise(num_envs, self.heads, self.generator)
+                                action = self.policy.sample(
+                                    scores, self.heads, self.generator, features,
+                                    noise=None if noise is None else noise[t],
+                                )  # fmt: skip
+                                logp = self.policy.log_prob(scores, self.heads, action, features)
+                                rollout.values[t] = self.value(features)
+                                rollout.actions[t] = action
+                                rollout.logprobs[t] = logp
                         steps_done += num_envs
                         if on_device:
                             obs, infos = self._device_step(envs, action, rollout, t, state, counter)
@@ -317,6 +335,8 @@ class PPOAgent(FusedPPOSteps, PolicyHeads, DeepAgent):
                 self._after_update()
         finally:
             envs.close()
+            if blas_limit is not None:
+                blas_limit.restore_original_limits()
 
     def _device_step(
         self,

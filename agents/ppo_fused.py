@@ -68,6 +68,33 @@ class FusedPPOSteps:
         self._fused_cache = made if made is not None else False
         return made
 
+    def _limit_blas_threads(self) -> threadpool_limits | None:
+        """While training by hand: numpy's BLAS at torch's thread count (call
+        `restore_original_limits()` after). With a thread per core these small products ran
+        about 5x slower on a loaded 2-core machine."""
+        if not self.use_fused_update or self._fused_nets() is None:
+            return None
+        return threadpool_limits(limits=torch.get_num_threads(), user_api="blas")
+
+    def _fused_act(
+        self, obs: torch.Tensor, noise: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One vector step's `(a, log π(a|s), V(s))` by the numpy forward: a = argmax(z + g)
+        with the rollout's Gumbel noise `g` (as `CategoricalPolicy.sample`)."""
+        net, critic = self._fused_nets()  # type: ignore[misc]
+        x = self.backbone.preprocess(obs).numpy()
+        n_actions = self.n_actions
+        if critic is None:
+            out, _ = net.forward_numpy(x)
+            logits, value = out[:, :n_actions], out[:, n_actions]
+        else:
+            logits, _ = net.forward_numpy(x)
+            value = critic.forward_numpy(x)[0][:, 0]
+        action = (logits + noise).argmax(axis=1)
+        z = logits - logits.max(axis=1, keepdims=True)
+        logp = z[np.arange(len(action)), action] - np.log(np.exp(z).sum(axis=1))
+        return torch.from_numpy(action), torch.from_numpy(logp), torch.from_numpy(value.copy())
+
     def _fused_rows(self, rollout: Rollout) -> Iterator[np.ndarray]:
         """Every epoch's minibatches as flat step indices `t·N + n`, drawn from the same
         generator in the same order as the autograd path's (`PPOAgent._minibatches`)."""
@@ -91,18 +118,6 @@ class FusedPPOSteps:
         nets = self._fused_nets() if self.use_fused_update else None
         if nets is None or rollout.masks is not None:
             return None
-        # numpy's BLAS would start a thread per core for these small products: on a loaded
-        # machine that is several times slower; as many threads as torch trains with
-        with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
-            return self._fused_epochs(nets, rollout, advantages, returns)
-
-    def _fused_epochs(
-        self,
-        nets: tuple[FusedMLP, FusedMLP | None],
-        rollout: Rollout,
-        advantages: torch.Tensor,
-        returns: torch.Tensor,
-    ) -> dict[str, torch.Tensor]:
         net, critic = nets
         hp = self.hp
         eps = np.float32(hp["clip_coef"] if self._clip_coef is None else self._clip_coef)
