@@ -223,6 +223,16 @@ class TrainingRun:
     def episodes_done(self) -> int:
         return len(self.result.log)
 
+    def remaining(self, steps_done: int, floor: float = 0.0) -> float:
+        """The fraction of the budget left, max(1 − spent, `floor`): the factor of a linear
+        schedule (SB3's `lin_`), by env steps or episodes, whichever is further on."""
+        spent = [0.0]
+        if self.budget.steps:
+            spent.append(steps_done / self.budget.steps)
+        if self.budget.episodes:
+            spent.append(self.episodes_done / self.budget.episodes)
+        return max(1.0 - max(spent), floor)
+
     @property
     def budget_spent(self) -> bool:
         return self.budget.spent(len(self.result.log), self.env_steps)

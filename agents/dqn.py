@@ -106,6 +106,10 @@ class DQNAgent(FusedQSteps, DeepAgent):
         "eps_start": unit_interval(1.0, "ε at the start of training"),
         "eps_end": unit_interval(0.05, "ε after eps_decay_steps"),
         "eps_decay_steps": positive_int(10_000, "env steps of the linear ε decay", low=0),
+        "anneal_lr": Param(False, "decay the learning rate linearly over the budget "
+                           "(SB3's lin_ schedule): a last policy that no longer swings",
+                           kind="bool"),
+        "anneal_floor": unit_interval(0.0, "the fraction of lr an anneal keeps at the end"),
         "double": Param(True, "Double DQN target (argmax by θ, value by θ̃)", kind="bool"),
         "loss": Param("huber", "huber (δ = 1) or mse, notes 004's squared error",
                       choices=("huber", "mse")),
@@ -458,6 +462,11 @@ class DQNAgent(FusedQSteps, DeepAgent):
                 obs, mask = next_obs, acting_mask
                 ready = len(self.buffer) > 0 and self.env_steps >= hp["learning_starts"]
                 if ready and vector_steps % hp["train_freq"] == 0:
+                    if hp["anneal_lr"]:  # lr_t = lr · max(1 − spent, floor)
+                        remaining = run.remaining(self.env_steps - steps_at_start,
+                                                  hp["anneal_floor"])  # fmt: skip
+                        for group in self.optimizer.param_groups:
+                            group["lr"] = hp["lr"] * remaining
                     for _ in range(hp["gradient_steps"]):
                         self.update()
                 if hp["tau"] >= 1.0 and self.env_steps >= self._next_target_sync:

@@ -399,12 +399,7 @@ class PPOAgent(FusedPPOSteps, PolicyHeads, DeepAgent):
         """The linear schedules: x ← x₀ · max(1 − fraction of the budget spent, anneal_floor)
         for the learning rate (`anneal_lr`) and the clip range ε (`anneal_clip`)."""
         hp = self.hp
-        fractions = [0.0]
-        if run.budget.steps:
-            fractions.append(steps_done / run.budget.steps)
-        if run.budget.episodes:
-            fractions.append(run.episodes_done / run.budget.episodes)
-        remaining = max(1.0 - max(fractions), hp["anneal_floor"])
+        remaining = run.remaining(steps_done, hp["anneal_floor"])
         self._clip_coef = hp["clip_coef"] * (remaining if hp["anneal_clip"] else 1.0)
         if hp["anneal_lr"]:
             for group in self.optimizer.param_groups:
