@@ -263,3 +263,26 @@ def test_numpy_clipping_equals_torch_clipping():
         torch.testing.assert_close(got, want, rtol=1e-5, atol=0)
         for g, c in zip(grads, copies):
             torch.testing.assert_close(g, c, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(("floor", "steps"), [(0.0, 600), (0.25, 500)])
+def test_anneal_lr_decays_the_learning_rate_linearly_to_its_floor(floor, steps):
+    """lr_t = lr · max(1 − spent, floor), set before each update (SB3's lin_ schedule)."""
+    env = gym.make("CartPole-v1")
+    agent = agents.make("dqn", env, seed=0, num_envs=1, learning_starts=100, batch_size=32,
+                        lr=1e-3, anneal_lr=True, anneal_floor=floor)  # fmt: skip
+    seen = []
+    original = agent.update
+
+    def update():
+        seen.append((agent.env_steps, agent.optimizer.param_groups[0]["lr"]))
+        return original()
+
+    agent.update = update
+    agent.train(env, steps=steps)
+    for env_steps, lr in seen:
+        assert lr == pytest.approx(1e-3 * max(1.0 - env_steps / steps, floor))
+    assert seen[0][1] > 0.9e-3 and seen[-1][1] == pytest.approx(1e-3 * floor, abs=1e-6)
+    plain = agents.make("dqn", env, seed=0, num_envs=1, learning_starts=100, lr=1e-3)
+    plain.train(env, steps=300)
+    assert plain.optimizer.param_groups[0]["lr"] == 1e-3  # off by default
