@@ -299,9 +299,9 @@ def verdict(reached: bool, ran: bool, within_budget: bool) -> str:
 
 def table(rows: list[Row], runs: dict[str, dict], selected: dict[str, str]) -> tuple[str, dict]:
     """The Markdown table and the per-row numbers (reached, time ratio)."""
-    head = ("| agent | env | ours: greedy return (steps, seeds) | wall s / run | rl-zoo3 published "
-            "(steps) | reached | SB3 + zoo settings here: greedy (seeds) | SB3 wall s / run | "
-            "ours / SB3 wall |")  # fmt: skip
+    head = ("| agent | env | ours: greedy return (steps, seeds) | wall / CPU s per run | rl-zoo3 "
+            "published (steps) | reached | SB3 + zoo settings here: greedy (seeds) | SB3 wall / "
+            "CPU s per run | ours / SB3: wall (CPU) |")  # fmt: skip
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     numbers = {}
     for row in rows:
@@ -312,22 +312,25 @@ def table(rows: list[Row], runs: dict[str, dict], selected: dict[str, str]) -> t
         greedy = [r["greedy"] for r in ours]
         wall = float(np.mean([r["seconds"] for r in ours])) if ours else float("nan")
         sb3_wall = float(np.mean([r["seconds"] for r in sb3])) if sb3 else float("nan")
+        cpu = float(np.mean([r["cpu_seconds"] for r in ours])) if ours else float("nan")
+        sb3_cpu = float(np.mean([r["cpu_seconds"] for r in sb3])) if sb3 else float("nan")
         mean = float(np.mean(greedy)) if greedy else float("nan")
         within_budget = all(r["steps"] <= row.published_steps for r in ours)
         reached = bool(greedy) and within_budget and mean >= row.published_mean - 1e-9
         ratio = wall / sb3_wall if ours and sb3 else float("nan")
         numbers[row.name] = {"ours": greedy, "mean": mean, "reached": reached,
-                             "wall": wall, "sb3_wall": sb3_wall, "ratio": ratio,
+                             "wall": wall, "sb3_wall": sb3_wall, "ratio": ratio, "cpu": cpu,
                              "sb3": [r["greedy"] for r in sb3]}  # fmt: skip
         steps = f"{ours[0]['steps']:,}" if ours else "-"
         published = f"{row.published_mean:.{d}f} ({row.published_steps:,}"
         published += f", {row.published_env})" if row.published_env else ")"
         lines.append(
             f"| `{row.agent}` | {row.env_id} | {cell(greedy, d)} ({steps}, {len(greedy)}) | "
-            f"{wall:.0f} | {published} | {verdict(reached, bool(ours), within_budget)} | "
+            f"{wall:.0f} / {cpu:.0f} | {published} | "
+            f"{verdict(reached, bool(ours), within_budget)} | "
             f"{cell([r['greedy'] for r in sb3], d)} ({len(sb3)}) | "
-            f"{'-' if not sb3 else f'{sb3_wall:.0f}'} | "
-            f"{'-' if ratio != ratio else f'{ratio:.2f}'} |"
+            f"{'-' if not sb3 else f'{sb3_wall:.0f} / {sb3_cpu:.0f}'} | "
+            f"{'-' if ratio != ratio else f'{ratio:.2f} ({cpu / sb3_cpu:.2f})'} |"
         )
     return "\n".join(lines), numbers
 

@@ -48,6 +48,9 @@ def test_every_row_has_a_builtin_preset_within_rl_zoo3s_budget():
         "ppo-MountainCarContinuous-v0",
         "ppo-LunarLanderContinuous-v3",
         "ppo-MiniGrid-DoorKey-5x5-v0",
+        "ppo-LunarLander-v3",
+        "ppo-Acrobot-v1",
+        "dqn-LunarLander-v3",
     } <= with_preset
 
 
