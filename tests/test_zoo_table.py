@@ -96,7 +96,7 @@ def test_a_run_over_budget_is_not_reached():
 
     def runs(steps):
         return {f"k{seed}": {"row": row.name, "who": "ours", "settings_key": "s", "seed": seed,
-                             "greedy": 0.97, "seconds": 10.0, "steps": steps}
+                             "greedy": 0.97, "seconds": 10.0, "cpu_seconds": 8.0, "steps": steps}
                 for seed in range(3)}  # fmt: skip
 
     text, numbers = zoo_table.table([row], runs(200_000), {row.name: "s"})
