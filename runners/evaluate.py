@@ -25,14 +25,26 @@ from lecture_rl.runners.scoring import EVAL_SEED_BASE, eval_step_cap
 from lecture_rl.runners.settings import UsageError, parse_assignments
 
 
+def recorded_env(meta: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The env id and keywords a checkpoint was trained on: the env's own keywords, and those
+    `train` made it with (its `--env-set` and its preset's `env_set`: the wrappers, e.g.
+    `wrap=categorical-image`, which the env's spec does not keep)."""
+    env_id = meta.get("env_id")
+    kwargs = dict(meta.get("env_kwargs") or {})
+    command = meta.get("command") or {}
+    if command.get("env") == env_id:
+        kwargs.update(command.get("env_kwargs") or {})
+    return env_id, kwargs
+
+
 def checkpoint_env(meta: dict[str, Any], env_id: str | None, env_set: dict[str, Any]):
     """The env id and keywords to evaluate on: the recorded ones, updated by the flags."""
-    recorded_id = meta.get("env_id")
+    recorded_id, recorded_kwargs = recorded_env(meta)
     if env_id is None:
         if not recorded_id:
             raise UsageError("the checkpoint records no env id; pass --env ID")
         env_id = recorded_id
-    kwargs = dict(meta.get("env_kwargs") or {}) if env_id == recorded_id else {}
+    kwargs = recorded_kwargs if env_id == recorded_id else {}
     kwargs.update(env_set)
     return env_id, kwargs
 
@@ -69,7 +81,7 @@ def load_checkpoint(
         raise UsageError(f"{exc}; pass the folder 'lecture-rl train --out' wrote") from exc
     env_id, kwargs = checkpoint_env(meta, env_id, env_set)
     env = make_env(env_id, kwargs, render_mode=render_mode)
-    recorded = (meta.get("env_id"), meta.get("env_kwargs") or {})
+    recorded = recorded_env(meta)
     where = (
         ""
         if recorded == (env_id, kwargs)

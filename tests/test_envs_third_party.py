@@ -160,3 +160,21 @@ def test_inspect_and_watch_a_checkpoint_trained_on_an_adapted_env(tmp_path, caps
     assert main(["watch", "--checkpoint", str(out), "--max-frames", "2", "--fps", "1000"]) == 0
     assert "insides" in capsys.readouterr().out
     assert "popgym-MineSweeperEasy-v0" in json.loads((out / "agent.json").read_text())["env_id"]
+
+
+@pytest.mark.parametrize("preset", ["none", "auto"])
+def test_evaluate_rebuilds_the_wrappers_train_used(preset, tmp_path, capsys):
+    """A checkpoint trained on an adapted env (`--env-set wrap=...`, or a preset's `env_set`:
+    DoorKey-5x5's one-hot view) evaluates without repeating the flag: the recorded command's
+    keywords rebuild the same observation space."""
+    out = tmp_path / "run"
+    wrap = ["--env-set", "wrap=categorical-image"] if preset == "none" else []
+    argv = ["train", "--env", "MiniGrid-DoorKey-5x5-v0", "--agent", "ppo", "--preset", preset,
+            *wrap, *TINY_PPO, "--steps", "64", "--eval-episodes", "0",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    meta = json.loads((out / "agent.json").read_text())
+    assert meta["observation_space"]["type"] == "MultiDiscrete"  # the one-hot view, not pixels
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(out), "--episodes", "2"]) == 0
+    assert "greedy return" in capsys.readouterr().out
