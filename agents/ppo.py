@@ -260,21 +260,14 @@ class PPOAgent(FusedPPOSteps, PolicyHeads, DeepAgent):
                             obs_t = self.obs_tensor(obs, learn=True)
                             rollout.obs[t] = obs_t
                             rollout.episode_starts[t] = episode_start
-                        if noise_np is not None and "action_mask" not in infos:
-                            with phase("rollout forward"):
-                                action, logp, rollout.values[t] = self._fused_act(
-                                    obs_t, noise_np[t]
-                                )  # fmt: skip
-                                rollout.actions[t] = action
-                                rollout.logprobs[t] = logp
+                            if noise_np is not None and "action_mask" not in infos:  # by hand
+                                action, logp, value = self._fused_act(obs_t, noise_np[t])
                                 if rollout.masks is not None:
                                     rollout.masks[t] = True
-                        else:
-                            with phase("rollout forward"):
+                            else:
                                 features, state = self.backbone.step(obs_t, state, episode_start)
-                                scores = self._masked(
-                                    self._action_scores(features), infos, rollout, t
-                                )
+                                scores = self._action_scores(features)
+                                scores = self._masked(scores, infos, rollout, t)
                                 if sde_every > 0 and t % sde_every == 0:  # gSDE: new Θ
                                     self.policy.reset_noise(num_envs, self.heads, self.generator)
                                 action = self.policy.sample(
@@ -282,9 +275,10 @@ class PPOAgent(FusedPPOSteps, PolicyHeads, DeepAgent):
                                     noise=None if noise is None else noise[t],
                                 )  # fmt: skip
                                 logp = self.policy.log_prob(scores, self.heads, action, features)
-                                rollout.values[t] = self.value(features)
-                                rollout.actions[t] = action
-                                rollout.logprobs[t] = logp
+                                value = self.value(features)
+                            rollout.values[t] = value
+                            rollout.actions[t] = action
+                            rollout.logprobs[t] = logp
                         steps_done += num_envs
                         if on_device:
                             obs, infos = self._device_step(envs, action, rollout, t, state, counter)

@@ -91,7 +91,7 @@ class FusedMLP:
         for layer in [*layers, *heads]:
             if layer.bias is None or layer.weight.dtype != torch.float32:
                 return None
-        return cls(layers, activations, heads if isinstance(head, list | tuple) else head)
+        return cls(layers, activations, heads)
 
     def parameters(self) -> list[nn.Parameter]:
         """Weights and biases in the order `backbone.parameters()` then the heads'."""
