@@ -134,6 +134,6 @@ class FusedQSteps:
         # ∂L/∂f_θ(s, a): the sum over the samples in cell (s, a)
         grad_q = np.bincount(cells, weights=grad, minlength=states.shape[0] * width)
         grads = self._fused.backward_numpy(trace, grad_q.astype(np.float32).reshape(-1, width))
-        return self.apply_gradients(
-            torch.tensor(float(loss)), {}, {"epsilon": self.epsilon}, numpy_grads=grads
+        return torch.tensor(
+            self.apply_gradients(float(loss), {}, {"epsilon": self.epsilon}, numpy_grads=grads)
         )

@@ -54,17 +54,18 @@ class GradientSteps:
     # backward first; this one takes gradients already in .grad (dqn's hand-written MLP backward).
     def apply_gradients(
         self,
-        loss: torch.Tensor,
-        losses: dict[str, torch.Tensor],
+        loss: torch.Tensor | float,
+        losses: dict[str, torch.Tensor | float],
         scalars: dict[str, float] | None = None,
         *,
         numpy_grads: list[np.ndarray] | None = None,
-    ) -> torch.Tensor:
+    ) -> torch.Tensor | float:
         """Clip the gradients in `.grad` to `max_grad_norm`, guard, report, step.
 
         `numpy_grads` (CPU only): numpy views of those same `.grad` tensors, in the order of
-        `_trainable`; the norm and the clipping are then done in numpy (~1 µs per
-        operation instead of torch's few).
+        `_trainable`; the norm, the clipping and the guard are then done on host numbers
+        (`_apply_numpy_gradients`: ~1 µs per operation instead of torch's few), and `loss`
+        and `losses` may be floats.
 
         With a subscriber of [`NetworkUpdate`][lecture_rl.agents.events.NetworkUpdate], the event
         (`loss` and the named `losses` as floats, the gradient norm before clipping) goes out
@@ -76,10 +77,9 @@ class GradientSteps:
         [`TrainingDiverged`][lecture_rl.agents.base.TrainingDiverged] naming it.
         """
         if numpy_grads is not None:
-            grad_norm = clip_numpy_gradients(numpy_grads, self.hp["max_grad_norm"])
-        else:
-            grads = [p.grad for p in self._trainable() if p.grad is not None]
-            grad_norm = clip_gradients(grads, self.hp["max_grad_norm"])
+            return self._apply_numpy_gradients(loss, losses, scalars, numpy_grads)
+        grads = [p.grad for p in self._trainable() if p.grad is not None]
+        grad_norm = clip_gradients(grads, self.hp["max_grad_norm"])
         loss = loss.detach()
         optimizer = self.optimizer
         run = self._run
@@ -107,6 +107,44 @@ class GradientSteps:
                 self._first_bad = mark
             else:
                 torch.maximum(self._first_bad, mark, out=self._first_bad)
+        if not fused_adam_step(optimizer):
+            optimizer.step()
+        return loss
+
+    def _apply_numpy_gradients(
+        self,
+        loss: torch.Tensor | float,
+        losses: dict[str, torch.Tensor | float],
+        scalars: dict[str, float] | None,
+        grads: list[np.ndarray],
+    ) -> float:
+        """`apply_gradients` for numpy views of CPU gradients; returns the loss as a float.
+
+        The loss and the norm are already host numbers, so the guard needs no device flag: a
+        non-finite update is skipped here (the weights keep their values) and remembered for
+        `check_divergence`, as the sync-free path does."""
+        loss = float(loss)
+        grad_norm = float(clip_numpy_gradients(grads, self.hp["max_grad_norm"]))
+        run = self._run
+        if run is not None and run.wants(NetworkUpdate):
+            values = {"loss": loss, **{key: float(value) for key, value in losses.items()}}
+            event = NetworkUpdate(
+                self.updates + 1, self.env_steps, values, grad_norm, scalars or {}
+            )
+            run.emit(event)
+            DivergenceGuard(self).on_event(event)
+        elif not (math.isfinite(loss) and math.isfinite(grad_norm)):
+            if run is None:  # an update outside train(): raise now
+                event = NetworkUpdate(self.updates + 1, self.env_steps, {"loss": loss})
+                DivergenceGuard(self).on_event(event)
+                raise TrainingDiverged(
+                    divergence_message(self, self.updates + 1, "gradient norm", grad_norm)
+                )
+            if self._first_bad is None:  # the first bad update k, stored as _NEVER − k
+                self._first_bad = torch.tensor(_NEVER - (self.updates + 1), dtype=torch.float64)
+            return loss
+        optimizer = self.optimizer
+        optimizer.found_inf = None
         if not fused_adam_step(optimizer):
             optimizer.step()
         return loss
@@ -150,7 +188,7 @@ def clip_gradients(grads: list[torch.Tensor], max_norm: float) -> torch.Tensor:
     return norm
 
 
-def clip_numpy_gradients(grads: list[np.ndarray], max_norm: float) -> torch.Tensor:
+def clip_numpy_gradients(grads: list[np.ndarray], max_norm: float) -> float:
     """`clip_gradients` on numpy views of CPU gradients: the same global norm and
     scale, g ← g · min(1, c / (‖g‖ + 10⁻⁶)), in float32; returns the norm before clipping."""
     norm = np.float32(math.sqrt(sum(float(np.vdot(g, g)) for g in grads)))  # ‖g‖
@@ -158,7 +196,7 @@ def clip_numpy_gradients(grads: list[np.ndarray], max_norm: float) -> torch.Tens
     if scale < 1.0:
         for g in grads:
             g *= scale
-    return torch.tensor(float(norm))
+    return float(norm)
 
 
 def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:
@@ -193,20 +231,27 @@ def fused_adam_step(optimizer: torch.optim.Optimizer) -> bool:
         states = [optimizer.state.get(p) for p in params]
         if any(not state or state["step"].device != p.device for state, p in zip(states, params)):
             return False  # the first step() makes the state
+        steps = [s["step"] for s in states]
         cache = (
             optimizer.state,
             [s["exp_avg"] for s in states],
             [s["exp_avg_sq"] for s in states],
-            [s["step"] for s in states],
+            steps,
+            # the step counters as numpy views on the CPU: += 1 costs ~1 µs, _foreach_add_ ~30
+            [s.numpy() for s in steps] if all(s.device.type == "cpu" for s in steps) else None,
         )
         optimizer._lecture_rl_state = cache
-    _, exp_avgs, exp_avg_sqs, steps = cache
+    _, exp_avgs, exp_avg_sqs, steps, step_views = cache
     grads = [p.grad for p in params]
     if any(g is None for g in grads):
         return False
     found_inf = getattr(optimizer, "found_inf", None)
     beta1, beta2 = group["betas"]
-    torch._foreach_add_(steps, 1)
+    if step_views is not None:
+        for view in step_views:
+            view += 1
+    else:
+        torch._foreach_add_(steps, 1)
     torch._fused_adam_(
         params, grads, exp_avgs, exp_avg_sqs, [], steps,
         amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=0.0,

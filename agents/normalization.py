@@ -43,8 +43,11 @@ class RunningMeanStd(nn.Module):
         self.register_buffer("count", torch.tensor(PRIOR_COUNT, dtype=torch.float64))
 
     @torch.no_grad()
-    def update(self, batch: torch.Tensor) -> None:
+    def update(self, batch: torch.Tensor | np.ndarray) -> None:
         """Fold the rows of `batch` (`[N, *shape]`) into the statistics."""
+        if self.mean.device.type == "cpu" and not (torch.is_tensor(batch) and batch.is_cuda):
+            self._update_numpy(np.asarray(batch, dtype=np.float64).reshape(-1, *self.shape))
+            return
         x = batch.reshape(-1, *self.shape).to(self.mean.device, torch.float64)
         n = x.shape[0]
         if n == 0:
@@ -60,6 +63,23 @@ class RunningMeanStd(nn.Module):
         )
         self.mean.add_(delta * n / total)
         self.count.copy_(total)
+
+    def _update_numpy(self, x: np.ndarray) -> None:
+        """`update` on CPU buffers, in numpy on views of them (the same float64 arithmetic,
+        ~1 µs per operation instead of torch's few: it runs at every env step)."""
+        n = x.shape[0]
+        if n == 0:
+            return
+        mean, var, count = self.mean.numpy(), self.var.numpy(), float(self.count)
+        batch_mean = x.sum(axis=0) / n
+        centred = x - batch_mean
+        batch_var = (centred * centred).sum(axis=0) / n
+        total = count + n
+        delta = batch_mean - mean
+        # μ ← μ + δ n_b / n ;  σ² ← (σ² n_a + σ_b² n_b + δ² n_a n_b / n) / n   (Chan et al.)
+        var[...] = (var * count + batch_var * n + delta * delta * count * n / total) / total
+        mean += delta * n / total
+        self.count.fill_(total)
 
 
 class ObservationNormalizer(nn.Module):
@@ -80,6 +100,8 @@ class ObservationNormalizer(nn.Module):
         statistics (training only)."""
         if update:
             self.stats.update(obs)
+        if not obs.is_cuda and not self.stats.mean.is_cuda:  # numpy: a few µs less per step
+            return torch.from_numpy(self.numpy(obs.numpy()))
         mean = self.stats.mean.to(torch.float32)
         scale = torch.rsqrt(self.stats.var + VARIANCE_EPSILON).to(torch.float32)
         return ((obs.to(torch.float32) - mean) * scale).clamp_(-self.clip, self.clip)
@@ -89,7 +111,8 @@ class ObservationNormalizer(nn.Module):
         mean = self.stats.mean.cpu().numpy().astype(np.float32)
         scale = (1.0 / np.sqrt(self.stats.var.cpu().numpy() + VARIANCE_EPSILON)).astype(np.float32)
         out = (np.asarray(obs, dtype=np.float32) - mean) * scale  # float32, as forward
-        return np.clip(out, np.float32(-self.clip), np.float32(self.clip))
+        bound = np.float32(self.clip)
+        return np.minimum(np.maximum(out, -bound, out=out), bound, out=out)
 
 
 class RewardNormalizer(nn.Module):
@@ -125,6 +148,9 @@ class RewardNormalizer(nn.Module):
         if self.returns is None or self.returns.shape[0] != rewards.shape[0]:
             self.start(rewards.shape[0])
         assert self.returns is not None
+        if not self.returns.is_cuda and not (torch.is_tensor(rewards) and rewards.is_cuda):
+            self._observe_numpy(rewards, dones, active)
+            return
         rewards = torch.as_tensor(rewards, device=self.returns.device, dtype=torch.float64)
         dones = torch.as_tensor(dones, device=self.returns.device, dtype=torch.bool)
         updated = self.returns * self.gamma + rewards  # G ← γ G + r
@@ -136,6 +162,19 @@ class RewardNormalizer(nn.Module):
             self.returns = torch.where(active, updated, self.returns)
             self.stats.update(updated[active])
         self.returns = self.returns.masked_fill(dones, 0.0)
+
+    def _observe_numpy(self, rewards: object, dones: object, active: object) -> None:
+        """`observe` on the CPU, in numpy on a view of G (the same float64 arithmetic)."""
+        returns = self.returns.numpy()  # type: ignore[union-attr]
+        updated = returns * self.gamma + np.asarray(rewards, dtype=np.float64)  # G ← γ G + r
+        if active is None:
+            returns[...] = updated
+            self.stats.update(updated)
+        else:
+            active = np.asarray(active, dtype=bool)
+            returns[active] = updated[active]
+            self.stats.update(updated[active])
+        returns[np.asarray(dones, dtype=bool)] = 0.0
 
     def scale(self, rewards: torch.Tensor) -> torch.Tensor:
         """`rewards / √(σ_G² + ε)`, clipped to ±clip (float32, on the rewards' device)."""

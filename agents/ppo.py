@@ -251,7 +251,7 @@ class PPOAgent(FusedPPOSteps, PolicyHeads, DeepAgent):
                 with torch.no_grad():  # 1. collect
                     with phase("rollout forward"):  # categorical: the noise of every a ~ π(·|s)
                         noise = self.policy.rollout_noise(n_steps, num_envs, self.generator)
-                    # an MLP with a categorical policy on the CPU: the numpy forward (ppo_fused)
+                    # an MLP on the CPU: the numpy forward (ppo_fused)
                     by_hand = self.use_fused_update and not (on_device or want_policy)
                     by_hand = by_hand and self._fused_nets() is not None
                     noise_np = noise.numpy() if by_hand and noise is not None else None
@@ -260,8 +260,12 @@ class PPOAgent(FusedPPOSteps, PolicyHeads, DeepAgent):
                             obs_t = self.obs_tensor(obs, learn=True)
                             rollout.obs[t] = obs_t
                             rollout.episode_starts[t] = episode_start
-                            if noise_np is not None and "action_mask" not in infos:  # by hand
-                                action, logp, value = self._fused_act(obs_t, noise_np[t])
+                            if by_hand and "action_mask" not in infos:
+                                if sde_every > 0 and t % sde_every == 0:  # gSDE: new Θ
+                                    self.policy.reset_noise(num_envs, self.heads, self.generator)
+                                action, logp, value = self._fused_act(
+                                    obs_t, None if noise_np is None else noise_np[t]
+                                )
                                 if rollout.masks is not None:
                                     rollout.masks[t] = True
                             else:

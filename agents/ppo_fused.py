@@ -1,23 +1,34 @@
 """PPO's update without autograd: the same loss and gradient, computed by hand for speed.
 
 Description:
-    On the CPU, a feed-forward MLP with a categorical policy (CartPole, Acrobot, LunarLander,
-    a Minigrid view as one-hot codes) spends most of PPO's update in per-operation overhead:
-    autograd records and walks a graph of ~40 small operators per minibatch. `FusedPPOSteps`
-    computes `PPOAgent._update`'s loss and its gradient with respect to the logits z and the
-    value v directly, in numpy, and backpropagates them through the network by hand
+    On the CPU, a feed-forward MLP (CartPole, LunarLander, a Minigrid view as one-hot codes,
+    Pendulum) spends most of PPO's update in per-operation overhead: autograd records and
+    walks a graph of ~40 small operators per minibatch. `FusedPPOSteps` computes
+    `PPOAgent._update`'s loss and its gradient with respect to the actor head's scores and
+    the value v directly, in numpy, and backpropagates them through the network by hand
     (`lecture_rl.nets.fused_mlp.FusedMLP`); the agent's own clipping and Adam step follow.
 
-    With π = softmax(z), advantages Â normalised per minibatch, r = π(a|s) / π_old(a|s) and
-    B rows, the loss is (notes 000 §7; Schulman et al. 2017, eq. 7 and 9)
+    With advantages Â normalised per minibatch, r = π(a|s) / π_old(a|s) and B rows, the
+    loss is (notes 000 §7; Schulman et al. 2017, eq. 7 and 9)
 
         L = −(1/B) Σ min(r Â, clip(r, 1−ε, 1+ε) Â) + c_V · ½ (1/B) Σ (v − R)² − c_H · (1/B) Σ H
 
-    and its gradient, row by row:
+    and its gradient, row by row, starts from
 
         ∂L/∂log π(a|s) = −(1/B) Â r · [the unclipped term is the smaller, or r is inside]
-        ∂L/∂z = ∂L/∂log π(a|s) · (onehot(a) − π) + (c_H / B) · π ⊙ (log π + H)
         ∂L/∂v = c_V (v − R) / B
+
+    then goes through the policy's own log π and H:
+
+    - categorical, π = softmax(z):
+      ∂L/∂z = ∂L/∂log π(a|s) · (onehot(a) − π) + (c_H / B) · π ⊙ (log π + H)
+    - Gaussian, log π = Σ_k −½ ζ_k² − log σ_k − ½ log 2π with ζ = (a − μ) / σ and
+      H = Σ_k ½ + ½ log 2π + log σ_k:
+      ∂L/∂μ_k = ∂L/∂log π(a|s) · ζ_k / σ_k,
+      ∂L/∂log σ_k = ∂L/∂log π(a|s) · (ζ_k² − 1) − c_H / B,
+      summed over the rows for a state-independent log σ; for gSDE, where
+      σ_k(s)² = Σ_j φ_j(s)² σ_jk² + ε with the features φ held fixed (no gradient),
+      ∂L/∂log σ_jk = σ_jk² Σ_rows φ_j² · (∂L/∂log σ_k) / σ_k(s)².
 
     `tests/test_agents_ppo_fused.py` checks the loss and every gradient against autograd, and
     that training takes the same steps either way.
@@ -31,7 +42,12 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from lecture_rl.agents.policies import CategoricalPolicy
+from lecture_rl.agents.policies import (
+    HALF_LOG_2PI,
+    CategoricalPolicy,
+    GaussianPolicy,
+    StateDependentGaussianPolicy,
+)
 from lecture_rl.agents.rollout import Rollout
 from lecture_rl.agents.training_profile import phase
 from lecture_rl.nets.actor_critic_pair import ActorCriticPair
@@ -39,24 +55,27 @@ from lecture_rl.nets.fused_mlp import FusedMLP
 
 _ONE = np.float32(1.0)
 _HALF = np.float32(0.5)
+_TINY = np.float32(1e-8)
+_HALF_LOG_2PI = np.float32(HALF_LOG_2PI)
 
 
 class FusedPPOSteps:
     """The fused update of `PPOAgent` (uses its `backbone`, `heads`, `policy`, `hp`, `device`,
-    `n_actions`, `cpu_generator`, `_clip_coef` and `apply_gradients`)."""
+    `generator`, `cpu_generator`, `_clip_coef` and `apply_gradients`)."""
 
     #: set False to train through autograd (the tests compare the two)
     use_fused_update: bool = True
 
     def _fused_nets(self) -> tuple[FusedMLP, FusedMLP | None] | None:
-        """`(net, None)`: actor and critic heads on one MLP, outputs `[z | v]`; or
+        """`(net, None)`: actor and critic heads on one MLP, outputs `[scores | v]`; or
         `(actor, critic)` for a separate critic; `None` where the fused update does not apply
-        (a GPU, a Box action space, a net other than a plain MLP)."""
+        (a GPU, a net other than a plain MLP)."""
         cached = getattr(self, "_fused_cache", None)
         if cached is not None:
             return cached or None
         made: tuple[FusedMLP, FusedMLP | None] | None = None
-        if self.device.type == "cpu" and isinstance(self.policy, CategoricalPolicy):
+        by_hand = isinstance(self.policy, CategoricalPolicy | GaussianPolicy)
+        if self.device.type == "cpu" and by_hand:
             actor, critic = self.heads["actor"], self.heads["critic"]
             if isinstance(self.backbone, ActorCriticPair):
                 pair = (FusedMLP.of(self.backbone.actor, actor),
@@ -76,23 +95,55 @@ class FusedPPOSteps:
             return None
         return threadpool_limits(limits=torch.get_num_threads(), user_api="blas")
 
-    def _fused_act(
-        self, obs: torch.Tensor, noise: np.ndarray
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One vector step's `(a, log π(a|s), V(s))` by the numpy forward: a = argmax(z + g)
-        with the rollout's Gumbel noise `g` (as `CategoricalPolicy.sample`)."""
+    def _fused_forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, list, list | None]:
+        """The numpy forward: `(scores, v, actor trace, critic trace or None)`; the actor
+        trace's last entry is the features φ(s) the actor head reads."""
         net, critic = self._fused_nets()  # type: ignore[misc]
+        if critic is None:  # one MLP, two heads: out = [scores | v]
+            out, trace = net.forward_numpy(x)
+            return out[:, :-1], out[:, -1], trace, None
+        scores, trace = net.forward_numpy(x)
+        value, critic_trace = critic.forward_numpy(x)
+        return scores, value[:, 0], trace, critic_trace
+
+    def _fused_log_std(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """A Gaussian policy's `(log σ, σ²(s))`: log σ `[d]`, or for gSDE
+        log σ(s) = ½ log(φ² σ² + ε) `[B, d]` with σ(s)² (what its gradient divides by)."""
+        log_std = self.heads["log_std"].log_std.detach().numpy()
+        if not isinstance(self.policy, StateDependentGaussianPolicy):
+            return log_std, None
+        variance = (features * features) @ np.exp(2.0 * log_std)  # Σ_j φ_j² σ_jk²
+        variance += np.float32(self.policy.EPSILON)
+        return _HALF * np.log(variance), variance
+
+    def _fused_act(
+        self, obs: torch.Tensor, noise: np.ndarray | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One vector step's `(a, log π(a|s), V(s))` by the numpy forward, drawing as the
+        policy's `sample` does: categorical a = argmax(z + g) with the rollout's Gumbel noise
+        `g`; Gaussian a = μ + σ ξ with ξ from the agent's generator; gSDE a = μ + φᵀ Θ."""
         x = self.backbone.preprocess(obs).numpy()
-        n_actions = self.n_actions
-        if critic is None:
-            out, _ = net.forward_numpy(x)
-            logits, value = out[:, :n_actions], out[:, n_actions]
-        else:
-            logits, _ = net.forward_numpy(x)
-            value = critic.forward_numpy(x)[0][:, 0]
-        action = (logits + noise).argmax(axis=1)
-        z = logits - logits.max(axis=1, keepdims=True)
-        logp = z[np.arange(len(action)), action] - np.log(np.exp(z).sum(axis=1))
+        scores, value, trace, _ = self._fused_forward(x)
+        if isinstance(self.policy, CategoricalPolicy):
+            action = (scores + noise).argmax(axis=1)
+            z = scores - scores.max(axis=1, keepdims=True)
+            logp = z[np.arange(len(action)), action] - np.log(np.exp(z).sum(axis=1))
+            return torch.from_numpy(action), torch.from_numpy(logp), torch.from_numpy(value.copy())
+        features = trace[-1]
+        log_std, _ = self._fused_log_std(features)
+        policy = self.policy
+        if isinstance(policy, StateDependentGaussianPolicy):  # a = μ(s) + φ(s)ᵀ Θ, Θ per env
+            if policy.noise is None or policy.noise.shape[0] not in (1, len(x)):
+                policy.reset_noise(len(x), self.heads, self.generator)
+            theta = policy.noise.numpy()  # type: ignore[union-attr]
+            action = scores + np.einsum("nj,njk->nk", features, np.broadcast_to(
+                theta, (len(x), *theta.shape[1:])))  # fmt: skip
+        else:  # a = μ + σ ξ, ξ ~ N(0, I)
+            xi = torch.randn(scores.shape, generator=self.generator).numpy()
+            action = scores + np.exp(log_std) * xi
+        action = action.astype(np.float32)
+        zeta = (action - scores) * np.exp(-log_std)
+        logp = (-_HALF * zeta * zeta - log_std - _HALF_LOG_2PI).sum(axis=1)
         return torch.from_numpy(action), torch.from_numpy(logp), torch.from_numpy(value.copy())
 
     def _fused_rows(self, rollout: Rollout) -> Iterator[np.ndarray]:
@@ -122,10 +173,13 @@ class FusedPPOSteps:
         hp = self.hp
         eps = np.float32(hp["clip_coef"] if self._clip_coef is None else self._clip_coef)
         vf_coef, ent_coef = np.float32(hp["vf_coef"]), np.float32(hp["ent_coef"])
-        n_actions = self.n_actions
+        categorical = isinstance(self.policy, CategoricalPolicy)
+        log_std_param = None if categorical else self.heads["log_std"].log_std
         with torch.no_grad():  # the network's float input for every step of the rollout
             x_all = self.backbone.preprocess(rollout.obs.flatten(0, 1)).numpy()
-        actions_all = rollout.actions.flatten(0, 1).numpy().astype(np.int64)
+        actions_all = rollout.actions.flatten(0, 1).numpy()
+        if categorical:
+            actions_all = actions_all.astype(np.int64)
         old_logp_all = rollout.logprobs.flatten(0, 1).numpy()
         adv_all = advantages.flatten(0, 1).numpy()
         returns_all = returns.flatten(0, 1).numpy()
@@ -134,25 +188,20 @@ class FusedPPOSteps:
         for idx in self._fused_rows(rollout):
             with phase("update forward+backward"):
                 rows = len(idx)
-                x = x_all[idx]
-                if critic is None:  # one MLP, two heads: out = [z | v]
-                    out, trace = net.forward_numpy(x)
-                    logits, v = out[:, :n_actions], out[:, n_actions]
+                scores, v, trace, critic_trace = self._fused_forward(np.take(x_all, idx, axis=0))
+                actions = np.take(actions_all, idx, axis=0)
+                if categorical:
+                    logp, entropy_rows, policy_state = _categorical_terms(scores, actions)
                 else:
-                    logits, trace = net.forward_numpy(x)
-                    v_out, critic_trace = critic.forward_numpy(x)
-                    v = v_out[:, 0]
-                z = logits - logits.max(axis=1, keepdims=True)
-                logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))  # log π(·|s)
-                probs = np.exp(logp)
-                arange = np.arange(rows)
-                actions = actions_all[idx]
+                    log_std, variance = self._fused_log_std(trace[-1])
+                    logp, entropy_rows, policy_state = _gaussian_terms(scores, actions, log_std)
                 adv = adv_all[idx]
-                adv = (adv - adv.mean()) / (adv.std(ddof=1) + np.float32(1e-8))
-                ratio = np.exp(logp[arange, actions] - old_logp_all[idx])  # r_t(θ)
-                clipped = np.clip(ratio, _ONE - eps, _ONE + eps)
+                centred = adv - adv.sum() / np.float32(rows)  # Â normalised in the minibatch
+                adv = centred / (np.sqrt(centred @ centred / np.float32(rows - 1)) + _TINY)
+                ratio = np.exp(logp - old_logp_all[idx])  # r_t(θ)
+                clipped = np.minimum(np.maximum(ratio, _ONE - eps), _ONE + eps)
                 unclipped_term, clipped_term = ratio * adv, clipped * adv
-                policy_loss = -np.minimum(unclipped_term, clipped_term).mean()  # −L^CLIP
+                policy_loss = -np.minimum(unclipped_term, clipped_term).sum() / rows  # −L^CLIP
                 inside = ((ratio >= _ONE - eps) & (ratio <= _ONE + eps)).astype(np.float32)
                 # which term of the min the gradient flows through (ties: half each, as torch)
                 through = np.where(
@@ -160,30 +209,32 @@ class FusedPPOSteps:
                     np.where(clipped_term < unclipped_term, inside, _HALF * (_ONE + inside)),
                 )  # fmt: skip
                 g_logp = -(adv * through * ratio) / np.float32(rows)  # ∂L/∂log π(a|s)
-                entropy_rows = -(probs * logp).sum(axis=1)  # H(π(·|s))
-                dz = probs * (-g_logp)[:, None]
-                dz[arange, actions] += g_logp  # ∂(log π(a|s))/∂z = onehot(a) − π
-                dz += (ent_coef / np.float32(rows)) * probs * (logp + entropy_rows[:, None])
+                ent_scale = ent_coef / np.float32(rows)
+                if categorical:
+                    d_scores = _categorical_grad(policy_state, g_logp, ent_scale)
+                else:
+                    d_scores, d_log_std = _gaussian_grad(policy_state, g_logp, ent_scale)
                 error = v - returns_all[idx]
-                value_loss = _HALF * np.mean(error * error)  # ½ E[(V − R)²]
+                value_loss = _HALF * float(error @ error) / rows  # ½ E[(V − R)²]
                 dv = (vf_coef / np.float32(rows)) * error
                 if critic is None:
-                    grads = net.backward_numpy(trace, np.concatenate([dz, dv[:, None]], axis=1))
+                    grads = [*net.backward_numpy(trace, np.concatenate([d_scores, dv[:, None]], 1))]
                 else:
-                    grads = [*net.backward_numpy(trace, dz),
+                    grads = [*net.backward_numpy(trace, d_scores),
                              *critic.backward_numpy(critic_trace, dv[:, None])]  # fmt: skip
-                entropy = float(entropy_rows.mean())
-                loss = float(policy_loss) + float(vf_coef) * float(value_loss)
+                if log_std_param is not None:
+                    grads.append(self._log_std_grad(log_std_param, d_log_std, trace[-1], variance))
+                entropy = float(entropy_rows.sum()) / rows
+                loss = float(policy_loss) + float(vf_coef) * value_loss
                 loss -= float(ent_coef) * entropy
-                clip_fraction = float((np.abs(ratio - _ONE) > eps).mean())
-                step = (float(policy_loss), float(value_loss), entropy, clip_fraction)
+                clip_fraction = np.count_nonzero(np.abs(ratio - _ONE) > eps) / rows
+                step = (float(policy_loss), value_loss, entropy, clip_fraction)
                 totals += step
                 count += 1
             with phase("optimizer"):
-                losses = dict(zip(("policy", "value", "entropy"), map(torch.tensor, step[:3])))
                 self.apply_gradients(
-                    torch.tensor(loss, dtype=torch.float32),
-                    losses,
+                    loss,
+                    dict(zip(("policy", "value", "entropy"), step[:3])),
                     {
                         "learning_rate": self.optimizer.param_groups[0]["lr"],
                         "clip_coef": float(eps),
@@ -192,3 +243,65 @@ class FusedPPOSteps:
                 )
         means = torch.as_tensor(totals / max(count, 1), dtype=torch.float32)
         return dict(zip(("policy", "value", "entropy", "clip_fraction"), means.unbind()))
+
+    def _log_std_grad(
+        self,
+        param: torch.nn.Parameter,
+        d_log_std: np.ndarray,
+        features: np.ndarray,
+        variance: np.ndarray | None,
+    ) -> np.ndarray:
+        """∂L/∂(the log σ parameter) written into its `.grad` (kept between calls);
+        returns the numpy view. `d_log_std`: ∂L/∂log σ per row `[B, d]`."""
+        grad = param.grad
+        if grad is None or grad.shape != param.shape or not grad.is_contiguous():
+            grad = param.grad = torch.empty_like(param, memory_format=torch.contiguous_format)
+        out = grad.numpy()
+        if variance is None:  # one log σ for every state: the rows' sum
+            d_log_std.sum(0, out=out)
+        else:  # gSDE: ∂L/∂log σ_jk = σ_jk² Σ_rows φ_j² (∂L/∂log σ_k(s)) / σ_k(s)²
+            np.matmul((features * features).T, d_log_std / variance, out=out)
+            out *= np.exp(2.0 * param.detach().numpy())
+        return out
+
+
+def _categorical_terms(
+    logits: np.ndarray, actions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """log π(a|s) and H per row for π = softmax(z), and what the gradient reuses."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_pi = z - np.log(np.exp(z).sum(axis=1, keepdims=True))  # log π(·|s)
+    probs = np.exp(log_pi)
+    arange = np.arange(len(actions))
+    entropy = -(probs * log_pi).sum(axis=1)  # H(π(·|s))
+    return log_pi[arange, actions], entropy, (probs, log_pi, entropy, arange, actions)
+
+
+def _categorical_grad(state: tuple, g_logp: np.ndarray, ent_scale: np.float32) -> np.ndarray:
+    """∂L/∂z = ∂L/∂log π(a|s) · (onehot(a) − π) + (c_H / B) · π ⊙ (log π + H)."""
+    probs, log_pi, entropy, arange, actions = state
+    dz = probs * (-g_logp)[:, None]
+    dz[arange, actions] += g_logp  # ∂(log π(a|s))/∂z = onehot(a) − π
+    dz += ent_scale * probs * (log_pi + entropy[:, None])  # ∂(−c_H H / B)/∂z
+    return dz
+
+
+def _gaussian_terms(
+    mean: np.ndarray, actions: np.ndarray, log_std: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """log π(a|s) = Σ_k −½ ζ_k² − log σ_k − ½ log 2π with ζ = (a − μ)/σ, and
+    H = Σ_k ½ + ½ log 2π + log σ_k, per row (`log_std` `[d]` or `[B, d]`)."""
+    inv_std = np.exp(-log_std)
+    zeta = (actions - mean) * inv_std
+    logp = (-_HALF * zeta * zeta - log_std - _HALF_LOG_2PI).sum(axis=1)
+    entropy = np.broadcast_to(_HALF + _HALF_LOG_2PI + log_std, mean.shape).sum(axis=1)
+    return logp, entropy, (zeta, inv_std)
+
+
+def _gaussian_grad(
+    state: tuple, g_logp: np.ndarray, ent_scale: np.float32
+) -> tuple[np.ndarray, np.ndarray]:
+    """∂L/∂μ = ∂L/∂log π · ζ/σ and ∂L/∂log σ = ∂L/∂log π · (ζ² − 1) − c_H/B, per row."""
+    zeta, inv_std = state
+    g = g_logp[:, None]
+    return g * zeta * inv_std, g * (zeta * zeta - _ONE) - ent_scale

@@ -153,9 +153,10 @@ def test_divergence_guard_without_log_dir_says_no_checkpoint_was_saved():
         agent.train(env, steps=20_000)
 
 
-def test_divergence_guard_names_update_and_last_good_checkpoint(tmp_path):
+@pytest.mark.parametrize("net", ["lstm", "mlp"])  # mlp: the hand-written numpy update
+def test_divergence_guard_names_update_and_last_good_checkpoint(tmp_path, net):
     env = parity(4)
-    agent = agents.make("ppo", env, net="lstm", seed=0, checkpoint_every=1, **TINY)
+    agent = agents.make("ppo", env, net=net, seed=0, checkpoint_every=1, **TINY)
     agent.log_dir = tmp_path / "run"
     real_update = agent._update
     calls = []

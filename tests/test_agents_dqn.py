@@ -214,7 +214,8 @@ def test_fused_update_has_the_autograd_gradient_and_loss(env_id, kw, hp):
 
     agent.apply_gradients = capture
     agent.fused_step(batch)
-    torch.testing.assert_close(seen["loss"], expected_loss.detach(), rtol=1e-5, atol=1e-7)
+    loss = torch.as_tensor(seen["loss"], dtype=torch.float32)  # numpy path: a float
+    torch.testing.assert_close(loss, expected_loss.detach(), rtol=1e-5, atol=1e-7)
     for got, want in zip(seen["grads"], expected):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
 
@@ -238,6 +239,7 @@ def test_numpy_table_step_equals_the_torch_table_step(hp):
         agent.numpy_on_cpu = False
         agent._fused_table_step(batch, states)  # torch
     (numpy_loss, numpy_grads), (torch_loss, torch_grads) = seen
+    numpy_loss = torch.as_tensor(numpy_loss, dtype=torch.float32)  # the numpy path: a float
     torch.testing.assert_close(numpy_loss, torch_loss, rtol=1e-5, atol=1e-7)
     for got, want in zip(numpy_grads, torch_grads):
         torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-6)
@@ -260,9 +262,36 @@ def test_numpy_clipping_equals_torch_clipping():
         copies = [g.clone() for g in grads]
         want = gradient_step.clip_gradients(copies, 10.0)
         got = gradient_step.clip_numpy_gradients([g.numpy() for g in grads], 10.0)
-        torch.testing.assert_close(got, want, rtol=1e-5, atol=0)
+        torch.testing.assert_close(torch.tensor(got), want, rtol=1e-5, atol=0)
         for g, c in zip(grads, copies):
             torch.testing.assert_close(g, c, rtol=1e-5, atol=1e-7)
+
+
+def test_fused_adam_step_equals_adam_and_a_skipped_step_does_not_count():
+    gen = torch.Generator().manual_seed(1)
+    shapes = [(8, 4), (8,), (2, 8)]
+    mine = [torch.nn.Parameter(torch.randn(shape, generator=gen)) for shape in shapes]
+    plain = [torch.nn.Parameter(p.detach().clone()) for p in mine]
+    fused = torch.optim.Adam(mine, lr=3e-3, eps=1e-5, fused=True)
+    reference = torch.optim.Adam(plain, lr=3e-3, eps=1e-5)  # torch's own for-loop Adam
+    for step in range(6):
+        grads = [torch.randn(shape, generator=gen) for shape in shapes]
+        for a, b, g in zip(mine, plain, grads):
+            a.grad, b.grad = g.clone(), g.clone()
+        if step == 0:
+            fused.step()  # the first step() makes the state
+        else:
+            assert gradient_step.fused_adam_step(fused)
+        reference.step()
+    for a, b in zip(mine, plain):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-5, atol=1e-6)
+        assert float(fused.state[a]["step"]) == 6.0
+    before = [p.detach().clone() for p in mine]
+    fused.found_inf = torch.ones(())  # a non-finite update: skipped and not counted
+    assert gradient_step.fused_adam_step(fused)
+    fused.found_inf = None
+    assert all(torch.equal(a.detach(), b) for a, b in zip(mine, before))
+    assert float(fused.state[mine[0]]["step"]) == 6.0
 
 
 @pytest.mark.parametrize(("floor", "steps"), [(0.0, 600), (0.25, 500)])

@@ -20,6 +20,10 @@ SETTINGS = {
 }  # fmt: skip
 
 
+def _number(value) -> float:  # the hand-written path passes floats, autograd tensors
+    return float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
+
+
 def recorded_training(fused: bool, env_id: str, settings: dict) -> tuple[list, list, object]:
     env = gym.make(env_id)
     agent = agents.make("ppo", env, seed=7, **settings)
@@ -28,7 +32,7 @@ def recorded_training(fused: bool, env_id: str, settings: dict) -> tuple[list, l
     original = agent.apply_gradients
 
     def record(loss, parts, scalars=None, **kwargs):
-        losses.append((float(loss.detach()), {k: float(v.detach()) for k, v in parts.items()}))
+        losses.append((_number(loss), {k: _number(v) for k, v in parts.items()}))
         grads.append([p.grad.detach().clone() for p in agent._trainable()])
         return original(loss, parts, scalars, **kwargs)
 
@@ -41,10 +45,26 @@ def recorded_training(fused: bool, env_id: str, settings: dict) -> tuple[list, l
 @pytest.mark.parametrize(
     ("env_id", "minibatches"),
     [("CartPole-v1", {"batch_size": 32}), ("Acrobot-v1", {"num_minibatches": 2}),
-     ("FrozenLake-v1", {"batch_size": 48})],
+     ("FrozenLake-v1", {"batch_size": 48}),
+     ("Pendulum-v1", {"batch_size": 32, "log_std_init": -0.5}),  # Gaussian, log σ learned
+     ("MountainCarContinuous-v0", {"num_minibatches": 2, "normalize_obs": True,
+                                   "normalize_reward": True})],
 )  # fmt: skip
 def test_fused_update_takes_autograds_steps(critic_net, env_id, minibatches):
     settings = {**SETTINGS, **minibatches, "critic_net": critic_net}
+    check_same_training(env_id, settings)
+
+
+@pytest.mark.parametrize("sample_freq", [-1, 4])
+@pytest.mark.parametrize("env_id", ["Pendulum-v1", "MountainCarContinuous-v0"])
+def test_fused_gsde_takes_autograds_steps(env_id, sample_freq):
+    """gSDE: σ(s)² = φ(s)² σ² + ε, Θ redrawn per rollout or every 4 steps (shared net only)."""
+    settings = {**SETTINGS, "batch_size": 32, "use_sde": True, "sde_sample_freq": sample_freq,
+                "log_std_init": -1.0, "net_kwargs": {"activation": "tanh"}}  # fmt: skip
+    check_same_training(env_id, settings)
+
+
+def check_same_training(env_id: str, settings: dict) -> None:
     losses, grads, agent = recorded_training(True, env_id, settings)
     want_losses, want_grads, reference = recorded_training(False, env_id, settings)
     assert agent._fused_nets() is not None and len(losses) == len(want_losses) > 8
@@ -59,8 +79,11 @@ def test_fused_update_takes_autograds_steps(critic_net, env_id, minibatches):
 
 
 def test_the_fused_update_is_skipped_where_it_does_not_apply():
-    box = agents.make("ppo", gym.make("Pendulum-v1"), seed=0, hidden_size=8)
+    grid = gym.make("LectureRL/GridWorld-v0", map_name="lecture", obs_mode="image")
+    cnn = agents.make("ppo", grid, seed=0,
+                      net="cnn", hidden_size=8)  # fmt: skip
     lstm = agents.make("ppo", gym.make("CartPole-v1"), seed=0, net="lstm", hidden_size=8)
     mlp = agents.make("ppo", gym.make("CartPole-v1"), seed=0, hidden_size=8)
-    assert box._fused_nets() is None and lstm._fused_nets() is None
-    assert mlp._fused_nets() is not None
+    box = agents.make("ppo", gym.make("Pendulum-v1"), seed=0, hidden_size=8)
+    assert cnn._fused_nets() is None and lstm._fused_nets() is None
+    assert mlp._fused_nets() is not None and box._fused_nets() is not None
