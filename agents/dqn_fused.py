@@ -25,9 +25,10 @@ class FusedQSteps:
     `n_actions`, `epsilon`, `_state_inputs()`, `_encode()` and `apply_gradients`)."""
 
     def _limit_blas_threads(self) -> threadpool_limits | None:
-        """While training with the numpy updates: numpy's BLAS at torch's thread count (call
-        `restore_original_limits()` after). With a thread per core a 64 × 256 × 256 product
-        took 450 µs instead of 167 on a loaded 2-core machine."""
+        """While training with the numpy update (`_numpy_table_step`): numpy's BLAS at torch's
+        thread count (call `restore_original_limits()` after), as PPO's hand-written update
+        does. With a thread per core a 64 × 256 × 256 product took 450 µs instead of 167 on a
+        loaded 2-core machine."""
         if self.device.type != "cpu" or not self.numpy_on_cpu or self._fused is None:
             return None
         return threadpool_limits(limits=torch.get_num_threads(), user_api="blas")
@@ -37,9 +38,6 @@ class FusedQSteps:
         step; returns the loss. `tests/test_agents_dqn.py` checks the gradient."""
         assert self._fused is not None and self._fused_target is not None
         states = self._state_inputs()
-        numpy = self.device.type == "cpu" and self.numpy_on_cpu and not self._env_has_masks
-        if numpy and states is None:
-            return self._numpy_step(batch)
         n = len(batch["actions"])
         actions = torch.as_tensor(batch["actions"], device=self.device) - self.action_start
         rewards = torch.as_tensor(batch["rewards"], device=self.device)
@@ -84,44 +82,6 @@ class FusedQSteps:
             grad_q = torch.zeros_like(q_s).scatter_(1, index, grad[:, None])
         self._fused.backward(trace, grad_q)
         return self.apply_gradients(loss, {}, {"epsilon": self.epsilon})
-
-    def _numpy_step(self, batch: dict[str, np.ndarray]) -> torch.Tensor:
-        """`fused_step` in numpy on the CPU for vector observations without action masks
-        (CartPole, LunarLander): the same numbers, each operation ~1 µs instead of torch's
-        few; the gradients land in `.grad` for the usual step."""
-        assert self._fused is not None and self._fused_target is not None
-        n = len(batch["actions"])
-        x = self._encode(batch["obs"]).numpy()
-        x_next = self._encode(batch["next_obs"]).numpy()
-        if self.hp["double"]:  # one forward pass of θ over s and s' together
-            q_both, trace = self._fused.forward_numpy(np.concatenate([x, x_next]))
-            q_s, q_next_online = q_both[:n], q_both[n:]
-        else:
-            q_s, trace = self._fused.forward_numpy(x)
-        q_next_target = self._fused_target.forward_numpy(x_next)[0]  # f_θ̃(s', ·)
-        rows = np.arange(n)
-        if self.hp["double"]:  # Q(s', argmax_a' Q(s', a'; θ); θ̃)
-            v_next = q_next_target[rows, q_next_online.argmax(1)]
-        else:  # max_a' Q(s', a'; θ̃)
-            v_next = q_next_target.max(1)
-        discount = np.float32(self.hp["gamma"]) * (1.0 - batch["terminated"])  # γ (1 − done)
-        y = batch["rewards"] + discount * v_next  # y = r + γ (1 − done) v(s')
-        actions = np.asarray(batch["actions"]) - self.action_start
-        error = (q_s[rows, actions] - y).astype(np.float32)  # Q(s, a; θ) − y
-        if self.hp["loss"] == "huber":
-            size = np.abs(error)
-            # Huber, δ = 1: ½e² where |e| < 1, else |e| − ½
-            loss = np.where(size < 1.0, 0.5 * error * error, size - 0.5).mean(dtype=np.float32)
-            grad = np.clip(error, -1.0, 1.0) / np.float32(n)  # ∂L/∂Q(s, a): clipped error / B
-        else:
-            loss = (error * error).mean(dtype=np.float32)  # (y − Q(s, a; θ))², notes 004
-            grad = error * np.float32(2.0 / n)  # ∂L/∂Q(s, a) = 2 (Q − y) / B
-        grad_q = np.zeros((n, q_s.shape[1]), dtype=np.float32)
-        grad_q[rows, actions] = grad  # ∂L/∂f_θ(s, a); the s' rows of a Double forward: none
-        grads = self._fused.backward_numpy(trace, grad_q)
-        return torch.tensor(
-            self.apply_gradients(float(loss), {}, {"epsilon": self.epsilon}, numpy_grads=grads)
-        )
 
     def _fused_table_step(self, batch: dict[str, np.ndarray], states: torch.Tensor) -> torch.Tensor:
         """`fused_step` for a small `Discrete` space without action masks: the targets

@@ -193,7 +193,7 @@ def test_recurrent_dqn_acts_with_its_memory_and_reports_it():
         ("FrozenLake-v1", {"is_slippery": False}, {}),  # Discrete: f_θ once per state
         ("FrozenLake-v1", {"is_slippery": False}, {"double": False, "loss": "mse"}),
         ("LectureRL/GridWorld-v0", {"obs_mode": "onehot"}, {}),  # Box rows, action masks
-        ("CartPole-v1", {}, {}),  # Box rows, no masks: numpy (_numpy_step)
+        ("CartPole-v1", {}, {}),  # Box rows, no masks
         ("CartPole-v1", {}, {"double": False, "loss": "mse"}),
         ("Acrobot-v1", {}, {"normalize_obs": True, "normalize_reward": True}),
     ],
@@ -203,8 +203,6 @@ def test_fused_update_has_the_autograd_gradient_and_loss(env_id, kw, hp):
     agent = agents.make("dqn", env, seed=3, device="cpu", learning_starts=64, **hp)
     agent.train(env, steps=400)  # fills the replay, makes θ̃ differ from θ
     assert agent._fused is not None
-    numpy_path = agent._state_inputs() is None and not agent._env_has_masks
-    assert numpy_path == (env_id != "LectureRL/GridWorld-v0" and "FrozenLake" not in env_id)
     batch = agent.buffer.sample(64)
     agent.optimizer.zero_grad(set_to_none=True)
     expected_loss = agent.loss_on(batch)
