@@ -156,9 +156,11 @@ def run_watch(args: argparse.Namespace, out=None, *, make_window: Any = None) ->
             )
         if getattr(args, "record", None):
             env.close()
+            # a table, or a deep agent with Box actions (shown in the env's own window)
+            held = "agent with continuous actions" if hasattr(agent, "backbone") else "table"
             raise UsageError(
                 f"--record records an agent learning (--agent NAME) or a deep agent's insides; "
-                f"{args.checkpoint} holds a '{agent.name}' table: record it learning with "
+                f"{args.checkpoint} holds a '{agent.name}' {held}: record it learning with "
                 f"--agent {agent.name} instead"
             )
     else:

@@ -82,3 +82,21 @@ def test_record_with_no_live_is_misuse(tmp_path, capsys):
     assert main([*WATCH, "--no-live", "--record", str(tmp_path / "x.gif")]) == 2
     assert "--no-live" in capsys.readouterr().err
     assert not (tmp_path / "x.gif").exists()
+
+
+@pytest.mark.parametrize(
+    ("agent", "env_id", "held"),
+    [("q_learning", "CliffWalking-v1", "table"),
+     ("ppo", "Pendulum-v1", "agent with continuous actions")],
+)  # fmt: skip
+def test_record_from_a_checkpoint_without_an_insides_panel_says_what_it_holds(
+    tmp_path, capsys, agent, env_id, held
+):
+    folder = tmp_path / "run"
+    assert main(["train", "--env", env_id, "--agent", agent, "--steps", "600", "--seed", "0",
+                 "--out", str(folder)]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["watch", "--checkpoint", str(folder), "--record", str(tmp_path / "x.gif")]) == 2
+    err = capsys.readouterr().err
+    assert f"holds a '{agent}' {held}: record it learning with --agent {agent}" in err
+    assert not (tmp_path / "x.gif").exists()
