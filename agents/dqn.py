@@ -409,7 +409,6 @@ class DQNAgent(FusedQSteps, DeepAgent):
                     f"num_envs={self.buffer.num_envs}"
                 )
             self.buffer.new_stream()  # new envs: no window spans the two train calls
-        blas_limit = self._limit_blas_threads()
         try:
             while not run.done:
                 # ε_t decays linearly from eps_start to eps_end
@@ -475,8 +474,6 @@ class DQNAgent(FusedQSteps, DeepAgent):
                     self._next_target_sync = self.env_steps + hp["target_update"]
         finally:
             envs.close()
-            if blas_limit is not None:
-                blas_limit.restore_original_limits()
 
     def _policy_step(
         self,

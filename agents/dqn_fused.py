@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 from torch import nn
 
 from lecture_rl.agents.q_target import td_target
@@ -24,20 +23,10 @@ class FusedQSteps:
     """The fused updates of `DQNAgent` (uses its `_fused`, `_fused_target`, `hp`, `device`,
     `n_actions`, `epsilon`, `_state_inputs()`, `_encode()` and `apply_gradients`)."""
 
-    def _limit_blas_threads(self) -> threadpool_limits | None:
-        """While training with the numpy update (`_numpy_table_step`): numpy's BLAS at torch's
-        thread count (call `restore_original_limits()` after), as PPO's hand-written update
-        does. With a thread per core a 64 × 256 × 256 product took 450 µs instead of 167 on a
-        loaded 2-core machine."""
-        if self.device.type != "cpu" or not self.numpy_on_cpu or self._fused is None:
-            return None
-        return threadpool_limits(limits=torch.get_num_threads(), user_api="blas")
-
     def fused_step(self, batch: dict[str, np.ndarray]) -> torch.Tensor:
         """`loss_on` and its gradient by `FusedMLP` (no autograd), then the
         step; returns the loss. `tests/test_agents_dqn.py` checks the gradient."""
         assert self._fused is not None and self._fused_target is not None
-        states = self._state_inputs()
         n = len(batch["actions"])
         actions = torch.as_tensor(batch["actions"], device=self.device) - self.action_start
         rewards = torch.as_tensor(batch["rewards"], device=self.device)
@@ -45,6 +34,7 @@ class FusedQSteps:
         next_mask = None  # an env without masks: every action is available, skip the masking
         if self._env_has_masks:
             next_mask = torch.as_tensor(batch["next_mask"], device=self.device)
+        states = self._state_inputs()
         if states is not None and next_mask is None:
             return self._fused_table_step(batch, states)
         if states is not None:  # Discrete s: f_θ once per state, then indexed (see the class)

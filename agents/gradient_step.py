@@ -124,7 +124,7 @@ class GradientSteps:
         non-finite update is skipped here (the weights keep their values) and remembered for
         `check_divergence`, as the sync-free path does."""
         loss = float(loss)
-        grad_norm = float(clip_numpy_gradients(grads, self.hp["max_grad_norm"]))
+        grad_norm = clip_numpy_gradients(grads, self.hp["max_grad_norm"])
         run = self._run
         if run is not None and run.wants(NetworkUpdate):
             values = {"loss": loss, **{key: float(value) for key, value in losses.items()}}

@@ -136,14 +136,14 @@ class FusedPPOSteps:
             if policy.noise is None or policy.noise.shape[0] not in (1, len(x)):
                 policy.reset_noise(len(x), self.heads, self.generator)
             theta = policy.noise.numpy()  # type: ignore[union-attr]
-            action = scores + np.einsum("nj,njk->nk", features, np.broadcast_to(
-                theta, (len(x), *theta.shape[1:])))  # fmt: skip
+            if theta.shape[0] != len(x):  # one Θ for every env
+                theta = np.broadcast_to(theta, (len(x), *theta.shape[1:]))
+            action = scores + np.einsum("nj,njk->nk", features, theta)
         else:  # a = μ + σ ξ, ξ ~ N(0, I)
             xi = torch.randn(scores.shape, generator=self.generator).numpy()
             action = scores + np.exp(log_std) * xi
         action = action.astype(np.float32)
-        zeta = (action - scores) * np.exp(-log_std)
-        logp = (-_HALF * zeta * zeta - log_std - _HALF_LOG_2PI).sum(axis=1)
+        logp = _gaussian_log_prob(scores, action, log_std)[0]
         return torch.from_numpy(action), torch.from_numpy(logp), torch.from_numpy(value.copy())
 
     def _fused_rows(self, rollout: Rollout) -> Iterator[np.ndarray]:
@@ -291,11 +291,18 @@ def _gaussian_terms(
 ) -> tuple[np.ndarray, np.ndarray, tuple]:
     """log π(a|s) = Σ_k −½ ζ_k² − log σ_k − ½ log 2π with ζ = (a − μ)/σ, and
     H = Σ_k ½ + ½ log 2π + log σ_k, per row (`log_std` `[d]` or `[B, d]`)."""
-    inv_std = np.exp(-log_std)
-    zeta = (actions - mean) * inv_std
-    logp = (-_HALF * zeta * zeta - log_std - _HALF_LOG_2PI).sum(axis=1)
+    logp, zeta, inv_std = _gaussian_log_prob(mean, actions, log_std)
     entropy = np.broadcast_to(_HALF + _HALF_LOG_2PI + log_std, mean.shape).sum(axis=1)
     return logp, entropy, (zeta, inv_std)
+
+
+def _gaussian_log_prob(
+    mean: np.ndarray, actions: np.ndarray, log_std: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(log π(a|s), ζ, 1/σ)` per row: log π = Σ_k −½ ζ_k² − log σ_k − ½ log 2π."""
+    inv_std = np.exp(-log_std)
+    zeta = (actions - mean) * inv_std  # ζ = (a − μ)/σ
+    return (-_HALF * zeta * zeta - log_std - _HALF_LOG_2PI).sum(axis=1), zeta, inv_std
 
 
 def _gaussian_grad(
